@@ -1,0 +1,145 @@
+"""The goal-reaching environment contract shared by every jaxcrl task.
+
+An environment is a Python object that holds only static facts (sizes, episode length, which
+state entries a goal names) plus two pure functions, ``reset(key, params)`` and
+``step(state, action, params)``. Everything that may vary between tasks of one family (a maze
+layout, a success threshold, a goal region) lives in a ``params`` pytree, so one compiled program
+can vmap over it. Functions here act on one environment; callers ``jax.vmap`` them.
+
+Observation layout: ``obs = concat(state, goal)`` with ``state`` of size ``state_size`` and
+``goal`` of size ``goal_size``; the goal names ``state[goal_indices]``.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+# Every environment reports these two metrics each step; evaluation and logging rely on them.
+DISTANCE = "distance"
+SUCCESS = "success"
+
+
+@struct.dataclass
+class EnvState:
+    """State of one environment copy; every field is a JAX array or a pytree of them."""
+
+    physics: Any  # env-specific simulator state (positions, an mjx.Data, ...)
+    obs: jax.Array  # [observation_size] = state ++ goal
+    goal: jax.Array  # [goal_size] the goal of the current episode
+    reward: jax.Array  # [] reward of the step that produced this state
+    terminated: jax.Array  # [] 1.0 when the env ended the episode itself (a fall, say)
+    done: jax.Array  # [] 1.0 when the step that produced this state ended the episode
+    step_count: jax.Array  # [] int32 steps taken in the current episode
+    metrics: dict[str, jax.Array]  # [] per-step diagnostics, at least DISTANCE and SUCCESS
+    key: jax.Array  # PRNG key owned by this copy: draws the next episode's start and goal
+
+
+class GoalEnv(abc.ABC):
+    """A goal-reaching task: static sizes plus pure ``reset`` and ``step`` functions."""
+
+    name: str = "goal_env"
+    state_size: int
+    goal_indices: tuple[int, ...]
+    action_size: int
+    episode_length: int
+
+    @property
+    def goal_size(self) -> int:
+        """Number of goal entries."""
+        return len(self.goal_indices)
+
+    @property
+    def observation_size(self) -> int:
+        """Size of ``obs`` = state ++ goal."""
+        return self.state_size + self.goal_size
+
+    @abc.abstractmethod
+    def default_params(self) -> Any:
+        """The task constants (layouts, thresholds) as a pytree."""
+
+    @abc.abstractmethod
+    def reset(self, key: jax.Array, params: Any) -> EnvState:
+        """Start an episode from a new random start with a new random goal."""
+
+    @abc.abstractmethod
+    def step(self, state: EnvState, action: jax.Array, params: Any) -> EnvState:
+        """Advance one step; ``action`` lies in [-1, 1]^action_size."""
+
+    def goal_of(self, states: jax.Array) -> jax.Array:
+        """The goal-space part of ``states`` [..., state_size] -> [..., goal_size]."""
+        return states[..., np.asarray(self.goal_indices)]
+
+    def render(self, state: EnvState, params: Any) -> np.ndarray:
+        """Draw one (unbatched) state with its goal as an RGB uint8 image [H, W, 3]."""
+        raise NotImplementedError(f"{self.name} has no renderer yet")
+
+
+def make_state(
+    physics: Any,
+    state_vector: jax.Array,
+    goal: jax.Array,
+    key: jax.Array,
+    metrics: dict[str, jax.Array],
+    reward: jax.Array | float = 0.0,
+    terminated: jax.Array | float = 0.0,
+) -> EnvState:
+    """Build an EnvState whose observation is ``state_vector ++ goal``."""
+    return EnvState(
+        physics=physics,
+        obs=jnp.concatenate([state_vector, goal]),
+        goal=goal,
+        reward=jnp.asarray(reward, jnp.float32),
+        terminated=jnp.asarray(terminated, jnp.float32),
+        done=jnp.zeros((), jnp.float32),
+        step_count=jnp.zeros((), jnp.int32),
+        metrics=metrics,
+        key=key,
+    )
+
+
+def goal_metrics(achieved: jax.Array, goal: jax.Array, threshold: jax.Array) -> dict:
+    """Distance to the goal and whether it is within ``threshold`` (as 0/1 float)."""
+    distance = jnp.linalg.norm(achieved - goal)
+    return {DISTANCE: distance, SUCCESS: (distance < threshold).astype(jnp.float32)}
+
+
+def reset_batch(env: GoalEnv, params: Any, key: jax.Array, num_envs: int) -> EnvState:
+    """Reset ``num_envs`` independent copies; leaves have a leading [num_envs] axis."""
+    return jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(key, num_envs), params)
+
+
+def step_batch(env: GoalEnv, params: Any, states: EnvState, actions: jax.Array) -> EnvState:
+    """Step every copy and auto-reset the ones whose episode ended.
+
+    A copy whose episode ends (termination or time limit) comes back already reset to a fresh
+    random start and goal, drawn from its own key, with ``done = 1`` and the reward and metrics of
+    the step that ended the episode. Resets are computed only when some copy ended (``lax.cond``),
+    so fixed-length episodes pay for a reset once per episode, not once per step.
+    """
+    stepped = jax.vmap(env.step, in_axes=(0, 0, None))(states, actions, params)
+    step_count = states.step_count + 1
+    done = jnp.maximum(stepped.terminated, (step_count >= env.episode_length).astype(jnp.float32))
+    stepped = stepped.replace(step_count=step_count, done=done)
+
+    def reset_finished(stepped: EnvState) -> EnvState:
+        next_keys, reset_keys = jnp.moveaxis(jax.vmap(jax.random.split)(stepped.key), 1, 0)
+        fresh = jax.vmap(env.reset, in_axes=(0, None))(reset_keys, params)
+        fresh = fresh.replace(
+            reward=stepped.reward, terminated=stepped.terminated, done=done, metrics=stepped.metrics
+        )
+        stepped = stepped.replace(key=next_keys)
+        ended = done > 0
+
+        def choose(fresh_leaf, old_leaf):
+            mask = ended.reshape(ended.shape + (1,) * (old_leaf.ndim - 1))
+            return jnp.where(mask, fresh_leaf, old_leaf)
+
+        return jax.tree.map(choose, fresh, stepped)
+
+    return jax.lax.cond(jnp.any(done > 0), reset_finished, lambda s: s, stepped)

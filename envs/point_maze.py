@@ -1,0 +1,144 @@
+"""A 2-D point mass that moves through a grid maze, written in pure JAX.
+
+The point moves by ``action * max_step`` each step (a kinematic integrator, no inertia) and slides
+along walls: each axis of the move is undone when it would enter a wall cell. With
+``max_step < 1`` (one cell) a move can never tunnel through a wall. State and goal are both the
+(x, y) position, in cell units with the maze's corner at the origin.
+
+The layout (see ``mazes.py``) becomes the ``params`` pytree as a boolean wall grid, so one compiled
+program can vmap over layouts of the same size.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from jaxcrl.envs.base import EnvState, GoalEnv, goal_metrics, make_state
+from jaxcrl.envs.mazes import LAYOUTS, parse_layout
+
+
+@struct.dataclass
+class PointMazeParams:
+    """Task constants: the wall grid and the success threshold (both may be vmapped over)."""
+
+    walls: jax.Array  # [rows, cols] bool; row r covers y in [r, r+1), column c covers x in [c, c+1)
+    success_threshold: jax.Array  # [] distance (in cells) under which the goal counts as reached
+
+
+class PointMaze(GoalEnv):
+    """Navigate a point to a goal position in a grid maze."""
+
+    def __init__(
+        self,
+        layout: str = "open",
+        episode_length: int | None = None,
+        max_step: float = 0.25,
+        success_threshold: float = 0.5,
+        dense_reward: bool = False,
+    ):
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown point-maze layout {layout!r}; choose from {sorted(LAYOUTS)}")
+        if not 0 < max_step < 1:
+            raise ValueError(
+                f"max_step must lie in (0, 1) cells so moves cannot tunnel, got {max_step}"
+            )
+        self.layout = layout
+        self.walls = parse_layout(LAYOUTS[layout])
+        free_cells = np.argwhere(~self.walls)  # [num_free, 2] (row, col)
+        self.free_cells = free_cells
+        # Long enough to cross the maze's longest free path a few times over at full speed.
+        default_length = {"open": 50, "u_maze": 100, "medium": 200, "large": 300}[layout]
+        self.episode_length = int(episode_length or default_length)
+        self.max_step = float(max_step)
+        self.success_threshold = float(success_threshold)
+        self.dense_reward = dense_reward
+        self.name = f"point_{layout}"
+        self.state_size = 2
+        self.goal_indices = (0, 1)
+        self.action_size = 2
+
+    def default_params(self) -> PointMazeParams:
+        """The layout's wall grid and the configured success threshold."""
+        return PointMazeParams(
+            walls=jnp.asarray(self.walls), success_threshold=jnp.asarray(self.success_threshold)
+        )
+
+    def _random_free_point(self, key: jax.Array, walls: jax.Array) -> jax.Array:
+        """A uniform point inside a uniformly chosen free cell, 0.1 cells away from its sides."""
+        cell_key, offset_key = jax.random.split(key)
+        free = ~walls.reshape(-1)
+        cell = jax.random.choice(cell_key, free.size, p=free / free.sum())
+        row, col = jnp.divmod(cell, walls.shape[1])
+        offset = jax.random.uniform(offset_key, (2,), minval=0.1, maxval=0.9)
+        return jnp.stack([col, row]).astype(jnp.float32) + offset
+
+    def reset(self, key: jax.Array, params: PointMazeParams) -> EnvState:
+        """Draw a new start and a goal in a different free cell."""
+        key, start_key, goal_key = jax.random.split(key, 3)
+        start = self._random_free_point(start_key, params.walls)
+
+        # Redraw the goal until it lands in another cell; a handful of draws is enough almost
+        # always, and the loop is bounded so it compiles to fixed work.
+        def redraw(carry):
+            goal, draw_key, count = carry
+            draw_key, sub = jax.random.split(draw_key)
+            return self._random_free_point(sub, params.walls), draw_key, count + 1
+
+        def same_cell(carry):
+            goal, _, count = carry
+            return jnp.all(jnp.floor(goal) == jnp.floor(start)) & (count < 16)
+
+        goal_key, first = jax.random.split(goal_key)
+        goal, _, _ = jax.lax.while_loop(
+            same_cell, redraw, (self._random_free_point(first, params.walls), goal_key, 0)
+        )
+        metrics = goal_metrics(start, goal, params.success_threshold)
+        return make_state(start, start, goal, key, metrics)
+
+    def step(self, state: EnvState, action: jax.Array, params: PointMazeParams) -> EnvState:
+        """Move by ``clip(action) * max_step``, sliding along walls."""
+        position = state.physics
+        move = jnp.clip(action, -1.0, 1.0) * self.max_step
+
+        def blocked(point):
+            col = jnp.floor(point[0]).astype(jnp.int32)
+            row = jnp.floor(point[1]).astype(jnp.int32)
+            rows, cols = params.walls.shape
+            outside = (row < 0) | (row >= rows) | (col < 0) | (col >= cols)
+            return outside | params.walls[jnp.clip(row, 0, rows - 1), jnp.clip(col, 0, cols - 1)]
+
+        moved_x = position.at[0].add(move[0])
+        position = jnp.where(blocked(moved_x), position, moved_x)
+        moved_y = position.at[1].add(move[1])
+        position = jnp.where(blocked(moved_y), position, moved_y)
+
+        metrics = goal_metrics(position, state.goal, params.success_threshold)
+        reward = -metrics["distance"] if self.dense_reward else metrics["success"]
+        return state.replace(
+            physics=position,
+            obs=jnp.concatenate([position, state.goal]),
+            reward=reward,
+            metrics=metrics,
+        )
+
+    def render(self, state: EnvState, params: PointMazeParams, pixels_per_cell: int = 32):
+        """Draw walls (grey), the goal (red disc with its threshold) and the point (blue)."""
+        walls = np.asarray(params.walls)
+        rows, cols = walls.shape
+        image = np.full((rows * pixels_per_cell, cols * pixels_per_cell, 3), 255, np.uint8)
+        image[np.kron(walls, np.ones((pixels_per_cell, pixels_per_cell), bool))] = (110, 110, 110)
+        ys, xs = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
+        centres = (xs + 0.5) / pixels_per_cell, (ys + 0.5) / pixels_per_cell
+
+        def disc(centre, radius):
+            return (centres[0] - centre[0]) ** 2 + (centres[1] - centre[1]) ** 2 < radius**2
+
+        goal = np.asarray(state.goal)
+        threshold = float(params.success_threshold)
+        image[disc(goal, threshold)] = (255, 200, 200)
+        image[disc(goal, 0.12)] = (220, 30, 30)
+        image[disc(np.asarray(state.physics), 0.15)] = (30, 60, 220)
+        return image[::-1]  # row 0 of the grid at the bottom, y pointing up
