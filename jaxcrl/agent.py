@@ -1,0 +1,216 @@
+"""The CRL learner: parameters, optimiser states and one gradient step of critic, actor and alpha.
+
+Hyperparameters that do not change shapes (learning rates, loss weights, the goal discount, the
+entropy target, the random-goal probability) are data, not Python constants: learning rates live
+inside the optimiser states (``optax.inject_hyperparams``) and the rest in ``Hyperparams``. So a
+sweep can vmap one compiled update over several values.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from jaxcrl import actor
+from jaxcrl.config import TrainConfig
+from jaxcrl.goals import GoalBatch, mix_random_goals
+from jaxcrl.losses import (
+    contrastive_loss,
+    critic_diagnostics,
+    energy,
+    logsumexp_penalty,
+    pairwise_logits,
+)
+from jaxcrl.networks import Networks, make_networks
+
+
+@struct.dataclass
+class Hyperparams:
+    """Shape-free loss hyperparameters, as arrays so they can be vmapped over."""
+
+    logsumexp_penalty: jax.Array
+    goal_discount: jax.Array
+    target_entropy: jax.Array
+    random_goal_probability: jax.Array
+
+
+@struct.dataclass
+class AgentState:
+    """Everything the learner updates."""
+
+    critic_params: dict  # {"state_action": phi params, "goal": psi params}
+    policy_params: dict
+    log_alpha: jax.Array  # []
+    critic_opt_state: optax.OptState
+    policy_opt_state: optax.OptState
+    alpha_opt_state: optax.OptState
+    gradient_steps: jax.Array  # [] int32
+
+
+def build_networks(config: TrainConfig, action_size: int) -> Networks:
+    """The networks described by ``config``."""
+    return make_networks(
+        action_size=action_size,
+        repr_dim=config.repr_dim,
+        width=config.hidden_width,
+        depth=config.hidden_depth,
+        layer_norm=config.layer_norm,
+        residual=config.residual,
+        activation=config.activation,
+    )
+
+
+def hyperparams_from(config: TrainConfig, action_size: int) -> Hyperparams:
+    """The shape-free hyperparameters of ``config`` as arrays."""
+    target_entropy = config.target_entropy
+    if target_entropy is None:
+        target_entropy = -0.5 * action_size  # JaxGCRL's default target
+    as_array = lambda value: jnp.asarray(value, jnp.float32)
+    return Hyperparams(
+        logsumexp_penalty=as_array(config.logsumexp_penalty),
+        goal_discount=as_array(config.goal_discount),
+        target_entropy=as_array(target_entropy),
+        random_goal_probability=as_array(config.random_goal_probability),
+    )
+
+
+def _adam() -> optax.GradientTransformation:
+    """Adam whose learning rate is stored in its state (set it with ``init_with_lr``)."""
+    return optax.inject_hyperparams(optax.adam)(learning_rate=0.0)
+
+
+def _init_with_lr(params, learning_rate) -> optax.OptState:
+    """Adam state for ``params`` carrying ``learning_rate``."""
+    state = _adam().init(params)
+    state.hyperparams["learning_rate"] = jnp.asarray(learning_rate, jnp.float32)
+    return state
+
+
+def init_agent(
+    key: jax.Array,
+    networks: Networks,
+    config: TrainConfig,
+    state_size: int,
+    goal_size: int,
+    action_size: int,
+) -> AgentState:
+    """Fresh parameters and optimiser states."""
+    sa_key, goal_key, policy_key = jax.random.split(key, 3)
+    critic_params = {
+        "state_action": networks.state_action_encoder.init(
+            sa_key, jnp.zeros((1, state_size + action_size))
+        ),
+        "goal": networks.goal_encoder.init(goal_key, jnp.zeros((1, goal_size))),
+    }
+    policy_params = networks.policy.init(policy_key, jnp.zeros((1, state_size + goal_size)))
+    log_alpha = jnp.log(jnp.asarray(max(config.alpha, 1e-30), jnp.float32))
+    return AgentState(
+        critic_params=critic_params,
+        policy_params=policy_params,
+        log_alpha=log_alpha,
+        critic_opt_state=_init_with_lr(critic_params, config.critic_lr),
+        policy_opt_state=_init_with_lr(policy_params, config.actor_lr),
+        alpha_opt_state=_init_with_lr(log_alpha, config.alpha_lr),
+        gradient_steps=jnp.zeros((), jnp.int32),
+    )
+
+
+def critic_representations(
+    networks: Networks, critic_params: dict, states, actions, goals
+) -> tuple[jax.Array, jax.Array]:
+    """phi(s, a) [B, d] and psi(g) [B, d]."""
+    phi = networks.state_action_encoder.apply(
+        critic_params["state_action"], jnp.concatenate([states, actions], axis=-1)
+    )
+    psi = networks.goal_encoder.apply(critic_params["goal"], goals)
+    return phi, psi
+
+
+def policy_action(networks: Networks, policy_params: dict, observations: jax.Array, key=None):
+    """A policy action for [B, state + goal] observations: sampled with ``key``, else the mode."""
+    mean, log_std = networks.policy.apply(policy_params, observations)
+    if key is None:
+        return actor.mode(mean)
+    return actor.sample_action(key, mean, log_std)[0]
+
+
+def update(
+    networks: Networks,
+    config: TrainConfig,
+    state: AgentState,
+    batch: GoalBatch,
+    hyperparams: Hyperparams,
+    key: jax.Array,
+) -> tuple[AgentState, dict[str, jax.Array]]:
+    """One gradient step of the critic, the actor and alpha on a batch of future-goal pairs."""
+    goal_mix_key, action_key = jax.random.split(key)
+
+    def critic_loss_fn(critic_params):
+        phi, psi = critic_representations(
+            networks, critic_params, batch.states, batch.actions, batch.future_goals
+        )
+        logits = pairwise_logits(phi, psi, config.energy, config.energy_temperature)  # [B, B]
+        loss = contrastive_loss(logits, config.contrastive_loss)
+        loss = loss + hyperparams.logsumexp_penalty * logsumexp_penalty(logits)
+        return loss, critic_diagnostics(logits)
+
+    actor_goals = mix_random_goals(
+        goal_mix_key, batch.future_goals, hyperparams.random_goal_probability
+    )
+    if config.alpha_mode == "auto":
+        alpha = jnp.exp(state.log_alpha)
+    else:
+        alpha = jnp.asarray(config.alpha, jnp.float32)
+
+    def actor_loss_fn(policy_params):
+        observations = jnp.concatenate([batch.states, actor_goals], axis=-1)
+        mean, log_std = networks.policy.apply(policy_params, observations)
+        actions, log_prob = actor.sample_action(action_key, mean, log_std)
+        phi, psi = critic_representations(
+            networks, state.critic_params, batch.states, actions, actor_goals
+        )
+        # Only the diagonal: each anchor's own action scored against its own goal.
+        critic_value = energy(phi, psi, config.energy, config.energy_temperature)  # [B]
+        loss = jnp.mean(alpha * log_prob - critic_value)
+        return loss, (log_prob, critic_value)
+
+    (critic_loss, diagnostics), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
+        state.critic_params
+    )
+    (policy_loss, (log_prob, critic_value)), policy_grads = jax.value_and_grad(
+        actor_loss_fn, has_aux=True
+    )(state.policy_params)
+
+    def alpha_loss_fn(log_alpha):
+        entropy_gap = jax.lax.stop_gradient(log_prob + hyperparams.target_entropy)
+        return -jnp.mean(log_alpha * entropy_gap)
+
+    adam = _adam()
+    critic_updates, critic_opt_state = adam.update(critic_grads, state.critic_opt_state)
+    policy_updates, policy_opt_state = adam.update(policy_grads, state.policy_opt_state)
+    log_alpha, alpha_opt_state = state.log_alpha, state.alpha_opt_state
+    if config.alpha_mode == "auto":
+        alpha_grad = jax.grad(alpha_loss_fn)(state.log_alpha)
+        alpha_update, alpha_opt_state = adam.update(alpha_grad, state.alpha_opt_state)
+        log_alpha = log_alpha + alpha_update
+
+    new_state = state.replace(
+        critic_params=optax.apply_updates(state.critic_params, critic_updates),
+        policy_params=optax.apply_updates(state.policy_params, policy_updates),
+        log_alpha=log_alpha,
+        critic_opt_state=critic_opt_state,
+        policy_opt_state=policy_opt_state,
+        alpha_opt_state=alpha_opt_state,
+        gradient_steps=state.gradient_steps + 1,
+    )
+    metrics = {
+        "critic/loss": critic_loss,
+        **diagnostics,
+        "actor/loss": policy_loss,
+        "actor/entropy": -jnp.mean(log_prob),
+        "actor/critic_value": jnp.mean(critic_value),
+        "alpha": alpha,
+    }
+    return new_state, metrics

@@ -1,0 +1,310 @@
+"""Typed training configuration, its validation, presets and YAML round trip.
+
+One flat frozen dataclass: every option has a type, a default and a help string (the attribute
+docstring, which the CLI shows). Presets in ``configs/NAME.yaml`` only override fields. Validation
+runs once, before anything compiles, and each problem is one line naming the option and the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from jaxcrl.losses import CONTRASTIVE_LOSSES, ENERGIES
+from jaxcrl.networks import ACTIVATIONS, RESIDUAL_BLOCK_DEPTH
+
+
+class ConfigError(ValueError):
+    """A configuration problem, reported to the user as one line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Options of one CRL training run."""
+
+    # --- run ---
+    env: str = "point_open"
+    """Environment name (see the list of registered envs in --help)."""
+    seed: int = 0
+    """Random seed: fixes networks, env starts and goals, and sampling."""
+    run_dir: str | None = None
+    """Directory for config.yaml, metrics.jsonl and checkpoints/ (default: runs/ENV-SEED-TIME)."""
+    total_env_steps: int = 200_000
+    """Environment steps to collect in total, random prefill included."""
+    num_envs: int = 64
+    """Parallel environment copies stepped together on the device."""
+    unroll_length: int = 16
+    """Steps each env copy takes per training iteration before the gradient steps."""
+    update_to_data_ratio: float = 1 / 16
+    """Gradient steps per env step; an iteration runs round(ratio * num_envs * unroll_length)."""
+    batch_size: int = 256
+    """Transitions per gradient step (the contrastive matrix is batch_size x batch_size)."""
+    buffer_size: int = 100_000
+    """Replay capacity in transitions over all env copies (each copy keeps buffer_size / num_envs)."""
+    prefill_steps: int = 10_000
+    """Environment steps taken with uniform random actions before training starts."""
+    num_evals: int = 10
+    """Evaluations spread evenly over the run (ignored when eval_every is set)."""
+    eval_every: int | None = None
+    """Training iterations between evaluations; the host syncs with the device only then."""
+    eval_episodes: int = 128
+    """Episodes per evaluation, run in parallel with the deterministic policy."""
+    keep_checkpoints: int = 2
+    """Checkpoints kept in run_dir/checkpoints (the newest ones; the final one is always kept)."""
+    progress: bool = True
+    """Show a progress bar with env steps, SPS, ETA and the last success rate."""
+
+    # --- critic ---
+    repr_dim: int = 64
+    """Size of the representations phi(s, a) and psi(g)."""
+    hidden_width: int = 256
+    """Width of every hidden layer (critic encoders and actor)."""
+    hidden_depth: int = 2
+    """Hidden layers per network; with --residual, the layers inside residual blocks (a multiple of 4)."""
+    layer_norm: bool = False
+    """LayerNorm after every hidden Dense layer."""
+    residual: bool = False
+    """Group hidden layers into residual blocks of 4 with an identity skip (deep networks)."""
+    activation: Literal["swish", "relu", "gelu", "tanh"] = "swish"
+    """Hidden-layer activation."""
+    energy: Literal["dot", "l2", "l2_squared", "l1", "cosine"] = "l2"
+    """Critic energy f = energy(phi(s, a), psi(g)); l2 is -||phi - psi||."""
+    energy_temperature: float = 1.0
+    """Temperature dividing the cosine energy."""
+    contrastive_loss: Literal[
+        "binary_nce", "forward_infonce", "backward_infonce", "symmetric_infonce"
+    ] = "forward_infonce"
+    """Contrastive loss on the batch_size x batch_size logit matrix."""
+    logsumexp_penalty: float = 0.1
+    """Weight c of c * mean_i (logsumexp_j f_ij)^2."""
+    goal_discount: float = 0.99
+    """gamma of the geometric future-goal law P(k) ~ gamma^(k-1)."""
+    critic_lr: float = 3e-4
+    """Adam learning rate of the critic encoders."""
+
+    # --- actor ---
+    actor_lr: float = 3e-4
+    """Adam learning rate of the policy."""
+    alpha_mode: Literal["auto", "fixed"] = "auto"
+    """Entropy coefficient: tuned towards target_entropy, or held at alpha."""
+    alpha: float = 1.0
+    """Initial entropy coefficient (auto) or its constant value (fixed; 0 disables the entropy term)."""
+    alpha_lr: float = 3e-4
+    """Adam learning rate of log(alpha) when alpha_mode is auto."""
+    target_entropy: float | None = None
+    """Entropy target for auto alpha (default -0.5 * action_size)."""
+    random_goal_probability: float = 0.0
+    """Probability that the actor trains on another row's goal instead of the future goal."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dictionary of every option."""
+        return dataclasses.asdict(self)
+
+
+# --- derived sizes --------------------------------------------------------------------------
+
+
+def steps_per_iteration(config: TrainConfig) -> int:
+    """Environment steps collected by one training iteration."""
+    return config.num_envs * config.unroll_length
+
+
+def updates_per_iteration(config: TrainConfig) -> int:
+    """Gradient steps per iteration implied by the update-to-data ratio (at least 1)."""
+    return max(1, round(config.update_to_data_ratio * steps_per_iteration(config)))
+
+
+def buffer_capacity_per_env(config: TrainConfig) -> int:
+    """Steps kept per env copy: buffer_size / num_envs, rounded down to whole unrolls."""
+    per_env = config.buffer_size // config.num_envs
+    return per_env - per_env % config.unroll_length
+
+
+def prefill_iterations(config: TrainConfig) -> int:
+    """Unrolls of random actions before training (covers at least prefill_steps env steps)."""
+    return math.ceil(config.prefill_steps / steps_per_iteration(config))
+
+
+def training_iterations(config: TrainConfig) -> int:
+    """Training iterations that fit in total_env_steps after the prefill."""
+    remaining = config.total_env_steps - prefill_iterations(config) * steps_per_iteration(config)
+    return max(0, remaining // steps_per_iteration(config))
+
+
+def iterations_per_eval(config: TrainConfig) -> int:
+    """Training iterations between two evaluations."""
+    if config.eval_every is not None:
+        return config.eval_every
+    return max(1, math.ceil(training_iterations(config) / config.num_evals))
+
+
+def derived_sizes(config: TrainConfig) -> dict[str, int | float]:
+    """The sizes the run actually uses, for config.yaml and the start-up line."""
+    return {
+        "steps_per_iteration": steps_per_iteration(config),
+        "updates_per_iteration": updates_per_iteration(config),
+        "buffer_capacity_per_env": buffer_capacity_per_env(config),
+        "prefill_iterations": prefill_iterations(config),
+        "training_iterations": training_iterations(config),
+        "iterations_per_eval": iterations_per_eval(config),
+    }
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def validate(config: TrainConfig, registered_envs: dict[str, str] | None = None) -> None:
+    """Raise ConfigError with one line naming the first bad option and how to fix it."""
+    flag = lambda name: "--" + name.replace("_", "-")
+    if registered_envs is not None and config.env not in registered_envs:
+        raise ConfigError(
+            f"unknown env {config.env!r} for --env; choose one of: {', '.join(registered_envs)}"
+        )
+    positive = [
+        "total_env_steps",
+        "num_envs",
+        "unroll_length",
+        "batch_size",
+        "buffer_size",
+        "num_evals",
+        "eval_episodes",
+        "keep_checkpoints",
+        "repr_dim",
+        "hidden_width",
+    ]
+    for name in positive:
+        value = getattr(config, name)
+        if value <= 0:
+            raise ConfigError(f"{flag(name)} must be a positive integer, got {value}")
+    for name in ["prefill_steps", "hidden_depth"]:
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{flag(name)} must be >= 0, got {getattr(config, name)}")
+    if config.eval_every is not None and config.eval_every <= 0:
+        raise ConfigError(f"--eval-every must be a positive integer, got {config.eval_every}")
+    if config.update_to_data_ratio <= 0:
+        raise ConfigError(
+            f"--update-to-data-ratio must be > 0 (gradient steps per env step), "
+            f"got {config.update_to_data_ratio}"
+        )
+    for name in ["critic_lr", "actor_lr", "alpha_lr", "energy_temperature"]:
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{flag(name)} must be > 0, got {getattr(config, name)}")
+    if not 0 < config.goal_discount < 1:
+        raise ConfigError(f"--goal-discount must lie in (0, 1), got {config.goal_discount}")
+    if not 0 <= config.random_goal_probability <= 1:
+        raise ConfigError(
+            f"--random-goal-probability must lie in [0, 1], got {config.random_goal_probability}"
+        )
+    if config.logsumexp_penalty < 0 or config.alpha < 0:
+        bad = "logsumexp_penalty" if config.logsumexp_penalty < 0 else "alpha"
+        raise ConfigError(f"{flag(bad)} must be >= 0, got {getattr(config, bad)}")
+    if config.alpha_mode == "auto" and config.alpha <= 0:
+        raise ConfigError("--alpha must be > 0 with --alpha-mode auto (it is the initial value)")
+    if config.energy not in ENERGIES:
+        raise ConfigError(f"unknown --energy {config.energy!r}; choose from {', '.join(ENERGIES)}")
+    if config.contrastive_loss not in CONTRASTIVE_LOSSES:
+        raise ConfigError(
+            f"unknown --contrastive-loss {config.contrastive_loss!r}; "
+            f"choose from {', '.join(CONTRASTIVE_LOSSES)}"
+        )
+    if config.activation not in ACTIVATIONS:
+        raise ConfigError(
+            f"unknown --activation {config.activation!r}; choose from {', '.join(ACTIVATIONS)}"
+        )
+    if config.residual and (
+        config.hidden_depth == 0 or config.hidden_depth % RESIDUAL_BLOCK_DEPTH != 0
+    ):
+        raise ConfigError(
+            f"--hidden-depth must be a positive multiple of {RESIDUAL_BLOCK_DEPTH} with --residual, "
+            f"got {config.hidden_depth}"
+        )
+    capacity = buffer_capacity_per_env(config)
+    if capacity < 2 * config.unroll_length:
+        raise ConfigError(
+            f"--buffer-size {config.buffer_size} leaves {config.buffer_size // config.num_envs} "
+            f"steps per env, fewer than two unrolls of {config.unroll_length}; raise --buffer-size "
+            f"to at least {2 * config.unroll_length * config.num_envs} or lower --num-envs"
+        )
+    stored_after_prefill = min(capacity, prefill_iterations(config) * config.unroll_length)
+    if config.batch_size > capacity * config.num_envs:
+        raise ConfigError(
+            f"--batch-size {config.batch_size} is larger than the buffer holds "
+            f"({capacity * config.num_envs} transitions); lower --batch-size or raise --buffer-size"
+        )
+    if stored_after_prefill < config.unroll_length:
+        raise ConfigError("--prefill-steps must cover at least one unroll of every env copy")
+    if training_iterations(config) < 1:
+        needed = (prefill_iterations(config) + 1) * steps_per_iteration(config)
+        raise ConfigError(
+            f"--total-env-steps {config.total_env_steps} leaves no training iteration after the "
+            f"prefill; raise it to at least {needed} or lower --prefill-steps"
+        )
+
+
+def check_env_fit(config: TrainConfig, episode_length: int) -> None:
+    """Refuse a buffer too short to hold a useful slice of one episode."""
+    if buffer_capacity_per_env(config) < min(episode_length, 2 * config.unroll_length):
+        raise ConfigError(
+            f"the buffer keeps {buffer_capacity_per_env(config)} steps per env, less than an "
+            f"episode of {episode_length}; raise --buffer-size"
+        )
+
+
+# --- presets and YAML -----------------------------------------------------------------------
+
+FIELD_NAMES = frozenset(field.name for field in dataclasses.fields(TrainConfig))
+
+
+def available_presets() -> list[str]:
+    """Names of the presets shipped in configs/."""
+    folder = resources.files("jaxcrl.configs")
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def read_overrides(path_or_preset: str) -> dict[str, Any]:
+    """Field overrides from a YAML file path or the name of a shipped preset."""
+    path = Path(path_or_preset)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        text = path.read_text()
+    elif path_or_preset in available_presets():
+        text = resources.files("jaxcrl.configs").joinpath(f"{path_or_preset}.yaml").read_text()
+    else:
+        raise ConfigError(
+            f"--config {path_or_preset!r} is neither a YAML file nor a preset; presets: "
+            f"{', '.join(available_presets())}"
+        )
+    try:
+        overrides = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--config {path_or_preset}: not valid YAML ({error})") from None
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"--config {path_or_preset}: expected a mapping of option: value")
+    overrides = overrides.get("config", overrides)  # a run's config.yaml nests the options
+    unknown = sorted(set(overrides) - FIELD_NAMES)
+    if unknown:
+        raise ConfigError(f"--config {path_or_preset}: unknown options {', '.join(unknown)}")
+    return overrides
+
+
+def config_from_overrides(overrides: dict[str, Any]) -> TrainConfig:
+    """A TrainConfig with the defaults replaced by ``overrides``."""
+    return dataclasses.replace(TrainConfig(), **overrides)
+
+
+def write_config(config: TrainConfig, path: Path, extra: dict[str, Any]) -> None:
+    """Write the resolved configuration plus derived sizes (and anything in ``extra``)."""
+    document = {"config": config.to_dict(), "derived": derived_sizes(config), **extra}
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def read_run_config(run_dir: Path) -> TrainConfig:
+    """The configuration a run directory was trained with."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.exists():
+        raise ConfigError(f"{run_dir} is not a jaxcrl run directory: it has no config.yaml")
+    return config_from_overrides(read_overrides(str(path)))

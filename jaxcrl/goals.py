@@ -1,0 +1,102 @@
+"""Training batches with geometric future goals, drawn straight from the circular buffer.
+
+For an anchor step ``t`` the critic's goal is the goal part of step ``t + k`` of the same episode,
+with ``P(k) ∝ γ^(k-1)`` for ``k = 1..H`` and ``H`` the number of later steps of that episode still
+in the buffer (up to the write head). The offset is drawn by inverting the truncated geometric
+CDF, O(1) per sample (no [T, T] probability matrices).
+
+Anchors with no later step (an episode's last step, the newest step) cannot be used. Each sample
+draws ``num_candidates`` anchors uniformly and keeps the first usable one; an anchor is unusable
+with probability about (episodes in the buffer / stored steps), so with episodes of L steps all
+candidates fail with probability about L^-num_candidates (1e-16 for L = 100 and 8 candidates).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from jaxcrl.buffer import ReplayBuffer, stored_steps
+
+
+class GoalBatch(struct.PyTreeNode):
+    """A batch of anchor steps with their future goals, as the losses consume it."""
+
+    states: jax.Array  # [batch, state_size]
+    actions: jax.Array  # [batch, action_size]
+    future_goals: jax.Array  # [batch, goal_size] goal part of a later state, same episode
+    offsets: jax.Array  # [batch] int32 steps between the anchor and its goal (>= 1)
+    anchor_times: jax.Array  # [batch] int32 global time of each anchor (for tests/diagnostics)
+    env_index: jax.Array  # [batch] int32 env copy each anchor came from
+
+
+def truncated_geometric(key: jax.Array, discount: float, horizon: jax.Array) -> jax.Array:
+    """Draw k in [1, horizon] with P(k) ∝ discount^(k-1), by inverting the CDF; any shape."""
+    horizon = jnp.maximum(horizon, 1)
+    uniform = jax.random.uniform(key, horizon.shape)
+    log_discount = jnp.log(discount)
+    # F(k) = (1 - γ^k) / (1 - γ^H); k = ceil(log(1 - u (1 - γ^H)) / log γ). expm1/log1p keep
+    # precision when γ is close to 1 and 1 - γ^H is tiny.
+    mass = -jnp.expm1(horizon.astype(jnp.float32) * log_discount)
+    offset = jnp.ceil(jnp.log1p(-uniform * mass) / log_discount).astype(jnp.int32)
+    return jnp.clip(offset, 1, horizon)
+
+
+def later_steps_in_episode(buffer: ReplayBuffer, times: jax.Array, envs: jax.Array) -> jax.Array:
+    """For anchors at global ``times`` of env copies ``envs``: how many later steps of the same
+    episode the buffer holds (0 for an episode's last step or the newest step)."""
+    slots = times % buffer.capacity
+    episode = buffer.episode_ids[slots, envs]
+    last_time = buffer.episode_last_time[episode % (buffer.capacity + 1), envs]
+    newest_time = buffer.steps_written - 1
+    return jnp.minimum(last_time, newest_time) - times
+
+
+def sample_future_goal_batch(
+    buffer: ReplayBuffer,
+    key: jax.Array,
+    batch_size: int,
+    goal_discount: float,
+    goal_indices: tuple[int, ...],
+    num_candidates: int = 8,
+) -> GoalBatch:
+    """Sample ``batch_size`` anchors uniformly over stored steps, each with a geometric future goal."""
+    env_key, age_key, offset_key = jax.random.split(key, 3)
+    size = stored_steps(buffer)
+    oldest_time = buffer.steps_written - size
+    shape = (batch_size, num_candidates)
+    envs = jax.random.randint(env_key, shape, 0, buffer.num_envs)
+    times = oldest_time + jax.random.randint(age_key, shape, 0, size)
+    horizons = later_steps_in_episode(buffer, times, envs)  # [batch, candidates]
+
+    usable = horizons >= 1
+    # First usable candidate per row (candidate 0 when none is: see the module docstring).
+    choice = jnp.argmax(usable, axis=1)
+    pick = lambda x: jnp.take_along_axis(x, choice[:, None], axis=1)[:, 0]
+    envs, times, horizons = pick(envs), pick(times), pick(horizons)
+
+    offsets = truncated_geometric(offset_key, goal_discount, horizons)
+    anchor_slots = times % buffer.capacity
+    goal_slots = (times + offsets) % buffer.capacity
+    goal_states = buffer.states[goal_slots, envs]
+    return GoalBatch(
+        states=buffer.states[anchor_slots, envs],
+        actions=buffer.actions[anchor_slots, envs],
+        future_goals=goal_states[:, np.asarray(goal_indices)],
+        offsets=offsets,
+        anchor_times=times,
+        env_index=envs,
+    )
+
+
+def mix_random_goals(key: jax.Array, goals: jax.Array, random_goal_probability: float) -> jax.Array:
+    """Replace each row's goal, with the given probability, by the goal of another row."""
+    batch_size = goals.shape[0]
+    shift_key, coin_key = jax.random.split(key)
+    # A random non-zero cyclic shift pairs every row with a different row of the same batch.
+    shift = jax.random.randint(shift_key, (), 1, max(batch_size, 2))
+    other = jnp.roll(goals, shift, axis=0)
+    use_other = jax.random.bernoulli(coin_key, random_goal_probability, (batch_size, 1))
+    return jnp.where(use_other, other, goals)

@@ -1,0 +1,87 @@
+"""Energies and contrastive losses of the CRL critic.
+
+The critic scores a batch of B (state-action, goal) pairs with representations phi [B, d] and
+psi [B, d]; ``logits[i, j] = energy(phi_i, psi_j)`` is a [B, B] matrix whose diagonal holds the
+positive pairs (goal j is a future of anchor i exactly when i == j).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+import optax
+
+Energy = Literal["dot", "l2", "l2_squared", "l1", "cosine"]
+ContrastiveLoss = Literal["binary_nce", "forward_infonce", "backward_infonce", "symmetric_infonce"]
+ENERGIES: tuple[str, ...] = Energy.__args__
+CONTRASTIVE_LOSSES: tuple[str, ...] = ContrastiveLoss.__args__
+
+# Keeps the square root of the L2 energy differentiable when phi == psi.
+_SQRT_EPS = 1e-12
+
+
+def energy(phi: jax.Array, psi: jax.Array, kind: Energy, temperature: float = 1.0) -> jax.Array:
+    """Energy of representation pairs along the last axis; broadcasts [..., d] x [..., d] -> [...]."""
+    if kind == "dot":
+        return jnp.sum(phi * psi, axis=-1)
+    if kind == "cosine":
+        # Each row is normalised on its own before the dot product.
+        unit = lambda x: x / jnp.sqrt(jnp.sum(x * x, axis=-1, keepdims=True) + _SQRT_EPS)
+        return jnp.sum(unit(phi) * unit(psi), axis=-1) / temperature
+    if kind == "l2_squared":
+        return -jnp.sum((phi - psi) ** 2, axis=-1)
+    if kind == "l2":
+        return -jnp.sqrt(jnp.sum((phi - psi) ** 2, axis=-1) + _SQRT_EPS)
+    if kind == "l1":
+        return -jnp.sum(jnp.abs(phi - psi), axis=-1)
+    raise ValueError(f"unknown energy {kind!r}; choose from {', '.join(ENERGIES)}")
+
+
+def pairwise_logits(
+    phi: jax.Array, psi: jax.Array, kind: Energy, temperature: float = 1.0
+) -> jax.Array:
+    """All-pairs energies [B, d] x [B, d] -> [B, B]; entry (i, j) scores anchor i with goal j."""
+    return energy(phi[:, None, :], psi[None, :, :], kind, temperature)
+
+
+def contrastive_loss(logits: jax.Array, kind: ContrastiveLoss) -> jax.Array:
+    """Mean contrastive loss of a [B, B] logit matrix whose diagonal holds the positives."""
+    batch_size = logits.shape[0]
+    labels = jnp.eye(batch_size, dtype=logits.dtype)
+    diagonal = jnp.diagonal(logits)
+    if kind == "binary_nce":
+        # True binary cross-entropy, averaged over all B^2 entries (B positives, B^2 - B negatives).
+        return jnp.mean(optax.sigmoid_binary_cross_entropy(logits, labels))
+    # logsumexp subtracts the row maximum internally, so large logits do not overflow.
+    forward = jnp.mean(jax.nn.logsumexp(logits, axis=1) - diagonal)
+    backward = jnp.mean(jax.nn.logsumexp(logits, axis=0) - diagonal)
+    if kind == "forward_infonce":
+        return forward
+    if kind == "backward_infonce":
+        return backward
+    if kind == "symmetric_infonce":
+        return forward + backward
+    raise ValueError(
+        f"unknown contrastive loss {kind!r}; choose from {', '.join(CONTRASTIVE_LOSSES)}"
+    )
+
+
+def logsumexp_penalty(logits: jax.Array) -> jax.Array:
+    """mean_i (logsumexp_j logits_ij)^2: keeps the forward normaliser near zero."""
+    return jnp.mean(jax.nn.logsumexp(logits, axis=1) ** 2)
+
+
+def critic_diagnostics(logits: jax.Array) -> dict[str, jax.Array]:
+    """Accuracy of picking the positive in each row, mean positive and negative logits."""
+    batch_size = logits.shape[0]
+    is_positive = jnp.eye(batch_size, dtype=bool)
+    correct = jnp.argmax(logits, axis=1) == jnp.arange(batch_size)
+    return {
+        "critic/accuracy": jnp.mean(correct),
+        "critic/logits_pos": jnp.mean(jnp.diagonal(logits)),
+        "critic/logits_neg": jnp.sum(jnp.where(is_positive, 0.0, logits))
+        / max(batch_size * (batch_size - 1), 1),
+        "critic/logsumexp": jnp.mean(jax.nn.logsumexp(logits, axis=1)),
+    }

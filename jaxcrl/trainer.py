@@ -1,0 +1,163 @@
+"""The CRL training program: collect -> insert -> sample -> update, folded into one compiled loop.
+
+Data flow of one iteration, all on the device:
+
+    env states --(policy, ``unroll_length`` steps, lax.scan)--> Unroll [unroll_length, num_envs, ...]
+    Unroll --insert--> circular buffer [capacity, num_envs, ...]
+    buffer --sample_future_goal_batch--> GoalBatch [batch_size, ...]   (``updates_per_iteration`` times)
+    GoalBatch --agent.update--> new parameters + metrics
+
+``make_trainer`` returns pure functions over ``TrainerState``; ``run_iterations`` runs any number of
+iterations in one call (a ``fori_loop`` with a traced trip count, so every chunk length shares one
+compilation). Nothing here touches the host; ``jaxcrl.run`` drives it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxcrl import agent
+from jaxcrl.buffer import ReplayBuffer, Unroll, init_buffer, insert
+from jaxcrl.config import (
+    TrainConfig,
+    buffer_capacity_per_env,
+    prefill_iterations,
+    updates_per_iteration,
+)
+from jaxcrl.envs import EnvState, GoalEnv, reset_batch, step_batch
+from jaxcrl.evaluate import evaluate
+from jaxcrl.goals import sample_future_goal_batch
+
+
+@struct.dataclass
+class TrainerState:
+    """The whole state of a run: learner, env copies, replay buffer, key and counter."""
+
+    agent: agent.AgentState
+    env_states: EnvState  # leaves [num_envs, ...]
+    buffer: ReplayBuffer
+    hyperparams: agent.Hyperparams
+    key: jax.Array
+    iteration: jax.Array  # [] int32 training iterations done (prefill excluded)
+
+
+class Trainer(NamedTuple):
+    """Pure functions of one configured run; jit them (``run_iterations`` donates its state)."""
+
+    init: Any  # (key) -> TrainerState, buffer prefilled with random actions
+    run_iterations: Any  # (state, num_iterations) -> (state, mean metrics)
+    evaluate: Any  # (policy_params, key) -> eval metrics
+    networks: agent.Networks
+
+
+def make_trainer(config: TrainConfig, env: GoalEnv, env_params: Any) -> Trainer:
+    """Build the training functions for ``config`` on ``env`` with task constants ``env_params``."""
+    networks = agent.build_networks(config, env.action_size)
+    num_updates = updates_per_iteration(config)
+    state_size, action_size = env.state_size, env.action_size
+
+    def collect(policy_params, env_states, key, random_actions: bool):
+        """Step every env copy ``unroll_length`` times; returns new states and the Unroll."""
+
+        def env_step(env_states, step_key):
+            if random_actions:
+                shape = (config.num_envs, action_size)
+                actions = jax.random.uniform(step_key, shape, minval=-1.0, maxval=1.0)
+            else:
+                actions = agent.policy_action(networks, policy_params, env_states.obs, step_key)
+            next_states = step_batch(env, env_params, env_states, actions)
+            step = (env_states.obs[:, :state_size], actions, next_states.done)
+            return next_states, step
+
+        keys = jax.random.split(key, config.unroll_length)
+        env_states, (states, actions, dones) = jax.lax.scan(env_step, env_states, keys)
+        return env_states, Unroll(states=states, actions=actions, dones=dones)
+
+    def init(key: jax.Array) -> TrainerState:
+        """Fresh learner and env copies, and a buffer prefilled with random-action unrolls."""
+        key, agent_key, env_key, prefill_key = jax.random.split(key, 4)
+        env_states = reset_batch(env, env_params, env_key, config.num_envs)
+        buffer = init_buffer(
+            buffer_capacity_per_env(config),
+            config.num_envs,
+            state_size,
+            action_size,
+            state_dtype=env_states.obs.dtype,
+        )
+
+        def prefill_one(carry, unroll_key):
+            env_states, buffer = carry
+            env_states, unroll = collect(None, env_states, unroll_key, random_actions=True)
+            return (env_states, insert(buffer, unroll)), None
+
+        prefill_keys = jax.random.split(prefill_key, prefill_iterations(config))
+        (env_states, buffer), _ = jax.lax.scan(prefill_one, (env_states, buffer), prefill_keys)
+        return TrainerState(
+            agent=agent.init_agent(
+                agent_key, networks, config, state_size, env.goal_size, action_size
+            ),
+            env_states=env_states,
+            buffer=buffer,
+            hyperparams=agent.hyperparams_from(config, action_size),
+            key=key,
+            iteration=jnp.zeros((), jnp.int32),
+        )
+
+    def gradient_step(carry, step_key):
+        """Sample one batch with future goals and update the learner on it."""
+        learner, buffer, hyperparams = carry
+        sample_key, update_key = jax.random.split(step_key)
+        batch = sample_future_goal_batch(
+            buffer, sample_key, config.batch_size, hyperparams.goal_discount, env.goal_indices
+        )
+        learner, metrics = agent.update(networks, config, learner, batch, hyperparams, update_key)
+        return (learner, buffer, hyperparams), metrics
+
+    def iteration(state: TrainerState) -> tuple[TrainerState, dict[str, jax.Array]]:
+        """One iteration: an unroll of every env, its insertion, then the gradient steps."""
+        key, collect_key, update_key = jax.random.split(state.key, 3)
+        env_states, unroll = collect(
+            state.agent.policy_params, state.env_states, collect_key, False
+        )
+        buffer = insert(state.buffer, unroll)
+        update_keys = jax.random.split(update_key, num_updates)
+        (learner, _, _), metrics = jax.lax.scan(
+            gradient_step, (state.agent, buffer, state.hyperparams), update_keys
+        )
+        metrics = jax.tree.map(jnp.mean, metrics)
+        metrics["train/episodes_ended"] = unroll.dones.sum()
+        state = state.replace(
+            agent=learner,
+            env_states=env_states,
+            buffer=buffer,
+            key=key,
+            iteration=state.iteration + 1,
+        )
+        return state, metrics
+
+    def run_iterations(state: TrainerState, num_iterations: jax.Array):
+        """Run ``num_iterations`` iterations; returns the state and metrics averaged over them."""
+        _, metric_shapes = jax.eval_shape(iteration, state)
+        zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, jnp.float32), metric_shapes)
+
+        def body(_, carry):
+            state, totals = carry
+            state, metrics = iteration(state)
+            return state, jax.tree.map(jnp.add, totals, metrics)
+
+        state, totals = jax.lax.fori_loop(0, num_iterations, body, (state, zeros))
+        count = jnp.maximum(num_iterations, 1).astype(jnp.float32)
+        return state, jax.tree.map(lambda total: total / count, totals)
+
+    def evaluate_policy(policy_params, key: jax.Array) -> dict[str, jax.Array]:
+        """Evaluation metrics of the deterministic policy over ``eval_episodes`` fresh episodes."""
+        policy = lambda obs: agent.policy_action(networks, policy_params, obs)
+        return evaluate(env, env_params, policy, key, config.eval_episodes)
+
+    return Trainer(
+        init=init, run_iterations=run_iterations, evaluate=evaluate_policy, networks=networks
+    )

@@ -1,0 +1,37 @@
+"""The tanh-Gaussian policy distribution."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxcrl import actor
+
+
+def test_samples_lie_in_the_box_and_log_prob_matches_log_prob_of():
+    mean = jnp.array([[0.3, -1.0], [2.0, 0.0]])
+    log_std = jnp.array([[-0.5, 0.2], [-1.0, 0.0]])
+    action, log_prob = actor.sample_action(jax.random.PRNGKey(0), mean, log_std)
+    assert action.shape == (2, 2) and log_prob.shape == (2,)
+    assert bool(jnp.all(jnp.abs(action) < 1))
+    np.testing.assert_allclose(log_prob, actor.log_prob_of(action, mean, log_std), rtol=1e-4)
+
+
+def test_density_integrates_to_one_in_one_dimension():
+    mean, log_std = jnp.array([[0.4]]), jnp.array([[-0.3]])
+    grid = jnp.linspace(-0.99999, 0.99999, 200_001)[:, None]
+    density = jnp.exp(actor.log_prob_of(grid, mean, log_std))
+    integral = float(jnp.trapezoid(density, grid[:, 0]))
+    assert integral == pytest.approx(1.0, abs=2e-3)
+
+
+def test_log_prob_is_finite_at_the_box_edges():
+    edge = jnp.array([[1.0, -1.0]])
+    assert bool(
+        jnp.all(jnp.isfinite(actor.log_prob_of(edge, jnp.zeros((1, 2)), jnp.zeros((1, 2)))))
+    )
+
+
+def test_mode_is_tanh_of_mean():
+    mean = jnp.array([[-3.0, 0.0, 0.5]])
+    np.testing.assert_allclose(actor.mode(mean), jnp.tanh(mean))

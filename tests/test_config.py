@@ -1,0 +1,109 @@
+"""Configuration validation, presets and the YAML round trip."""
+
+import dataclasses
+
+import pytest
+
+from jaxcrl import run
+from jaxcrl.config import (
+    ConfigError,
+    TrainConfig,
+    available_presets,
+    config_from_overrides,
+    derived_sizes,
+    read_overrides,
+    read_run_config,
+    validate,
+    write_config,
+)
+from jaxcrl.envs import registered_envs
+
+# (overrides, a fragment the one-line message must contain)
+BAD_CONFIGS = [
+    ({"env": "humanoid_on_mars"}, "unknown env 'humanoid_on_mars' for --env; choose one of"),
+    ({"num_envs": 0}, "--num-envs must be a positive integer, got 0"),
+    ({"num_envs": -4}, "--num-envs must be a positive integer"),
+    ({"batch_size": 0}, "--batch-size must be a positive integer"),
+    ({"unroll_length": 0}, "--unroll-length must be a positive integer"),
+    ({"total_env_steps": -1}, "--total-env-steps must be a positive integer"),
+    ({"buffer_size": 0}, "--buffer-size must be a positive integer"),
+    ({"eval_episodes": 0}, "--eval-episodes must be a positive integer"),
+    ({"hidden_width": 0}, "--hidden-width must be a positive integer"),
+    ({"repr_dim": 0}, "--repr-dim must be a positive integer"),
+    ({"eval_every": 0}, "--eval-every must be a positive integer"),
+    ({"prefill_steps": -5}, "--prefill-steps must be >= 0"),
+    ({"batch_size": 10**7}, "--batch-size 10000000 is larger than the buffer holds"),
+    ({"buffer_size": 100}, "fewer than two unrolls"),
+    ({"update_to_data_ratio": 0.0}, "--update-to-data-ratio must be > 0"),
+    ({"critic_lr": 0.0}, "--critic-lr must be > 0"),
+    ({"goal_discount": 1.0}, "--goal-discount must lie in (0, 1)"),
+    ({"random_goal_probability": 1.5}, "--random-goal-probability must lie in [0, 1]"),
+    ({"logsumexp_penalty": -0.1}, "--logsumexp-penalty must be >= 0"),
+    ({"alpha": 0.0}, "--alpha must be > 0 with --alpha-mode auto"),
+    ({"energy": "manhattan"}, "unknown --energy 'manhattan'"),
+    ({"contrastive_loss": "triplet"}, "unknown --contrastive-loss 'triplet'"),
+    ({"activation": "sine"}, "unknown --activation 'sine'"),
+    ({"residual": True, "hidden_depth": 6}, "--hidden-depth must be a positive multiple of 4"),
+    ({"total_env_steps": 5000}, "leaves no training iteration after the prefill"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", BAD_CONFIGS, ids=[str(o) for o, _ in BAD_CONFIGS])
+def test_bad_config_is_refused_with_one_line_naming_the_option(overrides, message):
+    config = dataclasses.replace(TrainConfig(), **overrides)
+    with pytest.raises(ConfigError) as error:
+        validate(config, registered_envs())
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_default_and_every_preset_are_valid():
+    validate(TrainConfig(), registered_envs())
+    assert "point_open" in available_presets()
+    for preset in available_presets():
+        validate(config_from_overrides(read_overrides(preset)), registered_envs())
+
+
+def test_errors_come_before_any_compilation(monkeypatch, tmp_path):
+    def no_compiling(*args, **kwargs):
+        raise AssertionError("compiled before validating")
+
+    monkeypatch.setattr(run.jax, "jit", no_compiling)
+    with pytest.raises(ConfigError, match="--batch-size"):
+        run.train(TrainConfig(batch_size=10**7, run_dir=str(tmp_path / "r")))
+    assert not (tmp_path / "r").exists()
+
+
+def test_unknown_preset_and_unknown_yaml_keys_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="neither a YAML file nor a preset"):
+        read_overrides("no_such_preset")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("num_envz: 3\n")
+    with pytest.raises(ConfigError, match="unknown options num_envz"):
+        read_overrides(str(bad))
+
+
+def test_written_config_reads_back_identically(tmp_path):
+    config = TrainConfig(env="point_u_maze", seed=3, batch_size=128, target_entropy=-1.0)
+    write_config(config, tmp_path / "config.yaml", {"note": 1})
+    assert read_run_config(tmp_path) == config
+    text = (tmp_path / "config.yaml").read_text()
+    assert "updates_per_iteration" in text  # derived sizes are recorded too
+
+
+def test_derived_sizes():
+    sizes = derived_sizes(
+        TrainConfig(
+            num_envs=8,
+            unroll_length=10,
+            update_to_data_ratio=0.05,
+            buffer_size=1000,
+            prefill_steps=150,
+            total_env_steps=1000,
+        )
+    )
+    assert sizes["steps_per_iteration"] == 80
+    assert sizes["updates_per_iteration"] == 4
+    assert sizes["buffer_capacity_per_env"] == 120  # 125 rounded down to whole unrolls
+    assert sizes["prefill_iterations"] == 2
+    assert sizes["training_iterations"] == (1000 - 160) // 80

@@ -1,0 +1,134 @@
+"""The env contract, the batched auto-reset and the pure-JAX point maze."""
+
+from collections import deque
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxcrl.envs import make_env, registered_envs, reset_batch, step_batch
+from jaxcrl.envs.mazes import LAYOUTS, parse_layout
+
+POINT_ENVS = [name for name in registered_envs() if name.startswith("point_")]
+
+
+def test_registry_lists_point_mazes_and_refuses_unknown_names():
+    assert {"point_open", "point_u_maze", "point_medium", "point_large"} <= set(POINT_ENVS)
+    with pytest.raises(KeyError, match="unknown env 'nope'"):
+        make_env("nope")
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_every_layout_is_one_connected_region(layout):
+    walls = parse_layout(LAYOUTS[layout])
+    free = {tuple(cell) for cell in np.argwhere(~walls)}
+    seen, queue = {next(iter(free))}, deque([next(iter(free))])
+    while queue:
+        row, col = queue.popleft()
+        for dr, dc in ((0, 1), (1, 0), (0, -1), (-1, 0)):
+            cell = (row + dr, col + dc)
+            if cell in free and cell not in seen:
+                seen.add(cell)
+                queue.append(cell)
+    assert seen == free
+    assert walls[0].all() and walls[-1].all() and walls[:, 0].all() and walls[:, -1].all()
+
+
+def test_parse_layout_refuses_bad_maps():
+    with pytest.raises(ValueError, match="same width"):
+        parse_layout("###\n#.\n###")
+    with pytest.raises(ValueError, match="only"):
+        parse_layout("###\n#x#\n###")
+
+
+@pytest.mark.parametrize("name", POINT_ENVS)
+def test_reset_and_step_shapes_dtypes_and_finiteness(name):
+    env = make_env(name)
+    params = env.default_params()
+    states = reset_batch(env, params, jax.random.PRNGKey(0), 8)
+    assert states.obs.shape == (8, env.observation_size) == (8, 4)
+    assert states.goal.shape == (8, env.goal_size)
+    assert states.obs.dtype == jnp.float32
+    step = jax.jit(lambda s, a: step_batch(env, params, s, a))
+    for i in range(100):
+        actions = jax.random.uniform(jax.random.PRNGKey(i), (8, 2), minval=-1, maxval=1)
+        states = step(states, actions)
+        assert bool(jnp.all(jnp.isfinite(states.obs)))
+    assert states.reward.shape == states.done.shape == (8,)
+    assert set(states.metrics) >= {"distance", "success"}
+
+
+@pytest.mark.parametrize("name", POINT_ENVS)
+def test_point_never_enters_a_wall(name):
+    env = make_env(name)
+    params = env.default_params()
+    states = reset_batch(env, params, jax.random.PRNGKey(1), 64)
+    step = jax.jit(lambda s, a: step_batch(env, params, s, a))
+    walls = np.asarray(params.walls)
+    for i in range(150):
+        states = step(
+            states, jax.random.uniform(jax.random.PRNGKey(i), (64, 2), minval=-1, maxval=1)
+        )
+        position = np.asarray(states.physics)
+        cells = np.floor(position).astype(int)
+        assert not walls[cells[:, 1], cells[:, 0]].any()
+
+
+def test_goal_at_the_agent_is_success_and_far_goal_is_not():
+    env = make_env("point_open")
+    params = env.default_params()
+    state = env.reset(jax.random.PRNGKey(0), params)
+    at_agent = state.replace(goal=state.physics)
+    assert float(env.step(at_agent, jnp.zeros(2), params).metrics["success"]) == 1.0
+    far = state.replace(goal=state.physics + jnp.array([3.0, 0.0]))
+    stepped = env.step(far, jnp.zeros(2), params)
+    assert float(stepped.metrics["success"]) == 0.0
+    assert float(stepped.metrics["distance"]) == pytest.approx(3.0, abs=1e-5)
+
+
+def test_jit_vmap_of_step_works():
+    env = make_env("point_u_maze")
+    params = env.default_params()
+    states = reset_batch(env, params, jax.random.PRNGKey(0), 4)
+    stepped = jax.jit(jax.vmap(env.step, in_axes=(0, 0, None)))(states, jnp.ones((4, 2)), params)
+    assert stepped.obs.shape == (4, 4)
+
+
+def test_each_episode_draws_a_new_start_and_goal():
+    # One env slot, 50 episodes of 5 steps: every episode gets its own goal and start.
+    env = make_env("point_open", episode_length=5)
+    params = env.default_params()
+    state = reset_batch(env, params, jax.random.PRNGKey(0), 1)
+    step = jax.jit(lambda s: step_batch(env, params, s, jnp.zeros((1, 2))))
+    goals, starts = [np.asarray(state.goal[0])], [np.asarray(state.physics[0])]
+    for _ in range(49 * 5):
+        state = step(state)
+        if bool(state.done[0]):
+            goals.append(np.asarray(state.goal[0]))
+            starts.append(np.asarray(state.physics[0]))
+    assert len(goals) == 50
+    assert len({tuple(g) for g in goals}) == 50
+    assert len({tuple(s) for s in starts}) == 50
+    # Goals spread over the arena rather than clustering in one cell.
+    assert len({tuple(np.floor(g)) for g in goals}) > 10
+
+
+def test_auto_reset_reports_the_ending_step_and_restarts_the_count():
+    env = make_env("point_open", episode_length=3)
+    params = env.default_params()
+    states = reset_batch(env, params, jax.random.PRNGKey(0), 2)
+    dones = []
+    for _ in range(6):
+        states = step_batch(env, params, states, jnp.zeros((2, 2)))
+        dones.append(np.asarray(states.done).tolist())
+        assert (np.asarray(states.step_count) < 3).all()
+    assert dones == [[0, 0], [0, 0], [1, 1], [0, 0], [0, 0], [1, 1]]
+
+
+def test_render_draws_an_rgb_image():
+    env = make_env("point_u_maze")
+    params = env.default_params()
+    image = env.render(env.reset(jax.random.PRNGKey(0), params), params)
+    assert image.dtype == np.uint8 and image.shape == (5 * 32, 5 * 32, 3)
+    assert (image == (30, 60, 220)).all(axis=-1).any()  # the point is drawn
