@@ -1,0 +1,60 @@
+"""Measure env steps per second of the MJX tasks: ``jax.jit(jax.vmap(env.step))`` after compile.
+
+Usage: ``python benchmarks/env_sps_mjx.py --envs reacher ant ant_u_maze --num-envs 16 64 256``.
+Add ``--auto-reset`` to time ``jaxcrl.envs.step_batch`` (vmapped step plus auto-reset) instead.
+Actions are uniform in [-1, 1]; each timing repeats ``--steps`` calls and keeps the best of
+``--repeats`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+
+from jaxcrl.envs import make_env, reset_batch, step_batch
+
+
+def measure(name: str, num_envs: int, steps: int, repeats: int, auto_reset: bool) -> float:
+    """Env steps per second (all copies counted) of ``name`` at ``num_envs`` copies."""
+    env = make_env(name)
+    params = env.default_params()
+    states = reset_batch(env, params, jax.random.key(0), num_envs)
+    if auto_reset:
+        step = jax.jit(lambda states, actions: step_batch(env, params, states, actions))
+    else:
+        step = jax.jit(jax.vmap(env.step, in_axes=(0, 0, None)))
+        step = jax.jit(lambda states, actions, step=step: step(states, actions, params))
+    actions = jax.random.uniform(
+        jax.random.key(1), (steps, num_envs, env.action_size), minval=-1.0, maxval=1.0
+    )
+    states = jax.block_until_ready(step(states, actions[0]))  # compile
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for action in actions:
+            states = step(states, action)
+        jax.block_until_ready(states)
+        best = min(best, time.perf_counter() - start)
+    return steps * num_envs / best
+
+
+def main() -> None:
+    """Print a table of steps per second for each env and batch size."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--envs", nargs="+", default=["reacher", "ant", "ant_u_maze"])
+    parser.add_argument("--num-envs", nargs="+", type=int, default=[16, 64, 256])
+    parser.add_argument("--steps", type=int, default=50, help="timed calls per repeat")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--auto-reset", action="store_true", help="time step_batch instead")
+    args = parser.parse_args()
+    print(f"device: {jax.devices()[0]}")
+    for name in args.envs:
+        for num_envs in args.num_envs:
+            sps = measure(name, num_envs, args.steps, args.repeats, args.auto_reset)
+            print(f"{name:12s} num_envs={num_envs:5d}  {sps:10.0f} env steps/s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Env-stepping vs end-to-end training throughput, and compile times, per env and num_envs.
+
+    python benchmarks/throughput.py --envs point_open reacher ant --num-envs 16 64 256
+
+For each (env, num_envs) it measures
+- env SPS: the batched, auto-resetting env step (what training runs) under one jitted lax.scan
+  with uniform random actions, after compilation;
+- train SPS: whole training iterations (collect + insert + sample + update) with the default
+  update-to-data ratio, after compilation, through the same ``run_iterations`` that train.py uses;
+- compile seconds of the training program, and the ratio train SPS / env SPS.
+Prints a Markdown table (for BENCHMARKS.md) and writes JSON rows with ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+
+import jax
+import jax.numpy as jnp
+
+from jaxcrl.config import TrainConfig, steps_per_iteration, validate
+from jaxcrl.envs import make_env, registered_envs, reset_batch, step_batch
+from jaxcrl.trainer import make_trainer
+
+
+def env_steps_per_second(env_name: str, num_envs: int, steps: int) -> tuple[float, float]:
+    """(steps per second, compile seconds) of ``steps`` batched env steps in one lax.scan."""
+    env = make_env(env_name)
+    params = env.default_params()
+
+    @jax.jit
+    def rollout(states, key):
+        def one(states, step_key):
+            actions = jax.random.uniform(step_key, (num_envs, env.action_size), minval=-1, maxval=1)
+            return step_batch(env, params, states, actions), None
+
+        states, _ = jax.lax.scan(one, states, jax.random.split(key, steps))
+        return states
+
+    states = reset_batch(env, params, jax.random.PRNGKey(0), num_envs)
+    start = time.perf_counter()
+    compiled = rollout.lower(states, jax.random.PRNGKey(1)).compile()
+    compile_s = time.perf_counter() - start
+    jax.block_until_ready(compiled(states, jax.random.PRNGKey(1)))  # warm-up
+    start = time.perf_counter()
+    jax.block_until_ready(compiled(states, jax.random.PRNGKey(2)))
+    return num_envs * steps / (time.perf_counter() - start), compile_s
+
+
+def train_steps_per_second(config: TrainConfig, iterations: int) -> tuple[float, float]:
+    """(env steps per second, compile seconds) of ``iterations`` full training iterations."""
+    env = make_env(config.env)
+    trainer = make_trainer(config, env, env.default_params())
+    state = jax.jit(trainer.init)(jax.random.PRNGKey(0))
+    count = jnp.asarray(iterations, jnp.int32)
+    start = time.perf_counter()
+    run = jax.jit(trainer.run_iterations, donate_argnums=0).lower(state, count).compile()
+    compile_s = time.perf_counter() - start
+    state, metrics = run(state, jnp.asarray(1, jnp.int32))  # warm-up
+    jax.block_until_ready(metrics)
+    start = time.perf_counter()
+    state, metrics = run(state, count)
+    jax.block_until_ready(metrics)
+    elapsed = time.perf_counter() - start
+    return iterations * steps_per_iteration(config) / elapsed, compile_s
+
+
+def main() -> None:
+    """Measure every (env, num_envs) pair and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--envs", nargs="+", default=["point_open", "reacher", "ant"])
+    parser.add_argument("--num-envs", nargs="+", type=int, default=[16, 64, 256])
+    parser.add_argument("--iterations", type=int, default=8, help="timed training iterations")
+    parser.add_argument("--env-steps", type=int, default=200, help="timed steps per env copy")
+    parser.add_argument("--prefill-steps", type=int, default=4096)
+    parser.add_argument("--out", default=None, help="write JSON rows here")
+    args = parser.parse_args()
+
+    rows = []
+    print(
+        f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}"
+    )
+    print("| env | num_envs | env SPS | train SPS | train/env | updates/iter | compile s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for env_name in args.envs:
+        for num_envs in args.num_envs:
+            config = dataclasses.replace(
+                TrainConfig(),
+                env=env_name,
+                num_envs=num_envs,
+                prefill_steps=args.prefill_steps,
+                buffer_size=max(100_000, 64 * num_envs),
+                progress=False,
+            )
+            config = dataclasses.replace(
+                config,
+                total_env_steps=(args.iterations + 100) * steps_per_iteration(config)
+                + args.prefill_steps,
+            )
+            validate(config, registered_envs())
+            env_sps, _ = env_steps_per_second(env_name, num_envs, args.env_steps)
+            train_sps, compile_s = train_steps_per_second(config, args.iterations)
+            row = {
+                "env": env_name,
+                "num_envs": num_envs,
+                "env_sps": env_sps,
+                "train_sps": train_sps,
+                "ratio": train_sps / env_sps,
+                "compile_s": compile_s,
+                "updates_per_iteration": round(
+                    config.update_to_data_ratio * steps_per_iteration(config)
+                ),
+                "unroll_length": config.unroll_length,
+                "batch_size": config.batch_size,
+                "device": jax.devices()[0].device_kind,
+            }
+            rows.append(row)
+            print(
+                f"| {env_name} | {num_envs} | {env_sps:,.0f} | {train_sps:,.0f} | "
+                f"{row['ratio']:.2f} | {row['updates_per_iteration']} | {compile_s:.1f} |",
+                flush=True,
+            )
+    if args.out:
+        with open(args.out, "w") as stream:
+            json.dump(rows, stream, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,325 @@
+"""The MJX quadruped ("ant") on open ground and in mazes: the torso's (x, y) must reach a goal.
+
+State = qpos (15: torso xyz, torso quaternion wxyz, 8 joint angles) ++ qvel (14), so the goal
+names ``state[0:2]``, the torso's (x, y). The model (``assets/ant.xml``) lets only the four foot
+spheres touch the floor, which is what makes it fast under MJX; see the comments there.
+
+Facts taken from JaxGCRL (``jaxgcrl/envs/ant.py`` and ``ant_maze.py``, Bortkiewicz et al. 2025),
+used as the defaults here:
+* timestep 0.01 with 5 frames per action; MJX solver Newton, 1 iteration, 4 line-search steps;
+* reset noise: qpos + U(-0.1, 0.1), qvel = 0.1 * N(0, 1);
+* healthy torso height in (0.2, 1.0), else the episode terminates; episodes of 1000 steps;
+* open ground: the goal lies on the circle of radius 10 around the start, at a uniform angle;
+* mazes: cells of 4 m (``maze_size_scaling=4``), success when the torso is within 0.5 m of the goal
+  (the same 0.5 m threshold as on open ground).
+Where we differ on purpose: every episode draws a new start and goal (JaxGCRL's mazes start in one
+fixed cell); maze goals get a uniform jitter inside their cell instead of the cell centre; the
+episode also terminates when the torso turns upside down; the quaternion noise is renormalised.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from jaxcrl.envs.base import EnvState, goal_metrics, make_state
+from jaxcrl.envs.mazes import LAYOUTS, parse_layout
+from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
+
+ANT_XML = ASSETS / "ant.xml"
+
+# Contact bits (MuJoCo collides two geoms when contype of one & conaffinity of the other != 0).
+FLOOR_BIT = 1  # floor conaffinity; the feet carry it in their contype
+WALL_BIT = 2  # wall conaffinity; in mazes the feet and/or the torso carry it
+
+
+@struct.dataclass
+class AntParams:
+    """Task constants of the open-ground ant (all may be vmapped over)."""
+
+    success_threshold: jax.Array  # [] metres between torso (x, y) and goal
+    goal_min_radius: jax.Array  # [] goals lie in the annulus [min, max] around the start
+    goal_max_radius: jax.Array  # []
+    healthy_z_min: jax.Array  # [] torso height below which the ant has fallen
+    healthy_z_max: jax.Array  # [] torso height above which it has jumped off the ground
+    reset_noise: jax.Array  # [] scale of the random start pose and speed
+
+
+@struct.dataclass
+class AntMazeParams:
+    """Task constants of an ant maze; the walls themselves are part of the MuJoCo model."""
+
+    success_threshold: jax.Array  # [] metres between torso (x, y) and goal
+    free_cell_centres: jax.Array  # [num_free, 2] (x, y) of every free cell's centre, metres
+    cell_jitter: jax.Array  # [] starts and goals lie uniformly within +-jitter of a centre
+    healthy_z_min: jax.Array  # []
+    healthy_z_max: jax.Array  # []
+    reset_noise: jax.Array  # []
+
+
+class Ant(MjxGoalEnv):
+    """Walk the ant's torso to a goal on a circle (or annulus) around its start."""
+
+    render_camera = "track"
+    goal_marker_radius = 0.25
+    goal_marker_height = 0.25
+
+    def __init__(
+        self,
+        episode_length: int = 1000,
+        goal_min_radius: float = 10.0,
+        goal_max_radius: float = 10.0,
+        success_threshold: float = 0.5,
+        healthy_z_range: tuple[float, float] = (0.2, 1.0),
+        reset_noise: float = 0.1,
+        terminate_when_unhealthy: bool = True,
+        dense_reward: bool = False,
+        frame_skip: int = 5,
+        impl: str = "jax",
+        xml: str | None = None,
+    ):
+        if not 0 <= goal_min_radius <= goal_max_radius:
+            raise ValueError(
+                "need 0 <= goal_min_radius <= goal_max_radius, got "
+                f"{goal_min_radius} and {goal_max_radius}"
+            )
+        super().__init__(xml or ANT_XML.read_text(), frame_skip, impl)
+        self.name = "ant"
+        self.episode_length = int(episode_length)
+        self.goal_min_radius = float(goal_min_radius)
+        self.goal_max_radius = float(goal_max_radius)
+        self.success_threshold = float(success_threshold)
+        self.healthy_z_range = tuple(float(z) for z in healthy_z_range)
+        self.reset_noise = float(reset_noise)
+        self.terminate_when_unhealthy = terminate_when_unhealthy
+        self.dense_reward = dense_reward
+        self.home_qpos = jnp.asarray(self.mj_model.key_qpos[0], jnp.float32)  # standing pose
+        self.state_size = int(self.mj_model.nq + self.mj_model.nv)  # 15 + 14 = 29
+        self.goal_indices = (0, 1)
+
+    def default_params(self) -> AntParams:
+        """Goal annulus, threshold, healthy height range and reset noise from the constructor."""
+        return AntParams(
+            success_threshold=jnp.asarray(self.success_threshold),
+            goal_min_radius=jnp.asarray(self.goal_min_radius),
+            goal_max_radius=jnp.asarray(self.goal_max_radius),
+            healthy_z_min=jnp.asarray(self.healthy_z_range[0]),
+            healthy_z_max=jnp.asarray(self.healthy_z_range[1]),
+            reset_noise=jnp.asarray(self.reset_noise),
+        )
+
+    def sample_start_goal(self, key: jax.Array, params: AntParams) -> tuple[jax.Array, jax.Array]:
+        """Start at the origin; goal at a uniform angle, radius uniform by area in the annulus."""
+        angle_key, radius_key = jax.random.split(key)
+        angle = jax.random.uniform(angle_key, (), minval=0.0, maxval=2 * jnp.pi)
+        squared = jax.random.uniform(
+            radius_key, (), minval=params.goal_min_radius**2, maxval=params.goal_max_radius**2
+        )
+        goal = jnp.sqrt(squared) * jnp.stack([jnp.cos(angle), jnp.sin(angle)])
+        return jnp.zeros(2), goal
+
+    def reset(self, key: jax.Array, params: AntParams) -> EnvState:
+        """New random start pose and speed at a new start, with a new goal."""
+        key, place_key, pose_key, speed_key = jax.random.split(key, 4)
+        start, goal = self.sample_start_goal(place_key, params)
+        nq, nv = self.mj_model.nq, self.mj_model.nv
+        qpos = self.home_qpos + params.reset_noise * jax.random.uniform(
+            pose_key, (nq,), minval=-1.0, maxval=1.0
+        )
+        qpos = qpos.at[:2].add(start)
+        qpos = qpos.at[3:7].set(qpos[3:7] / jnp.linalg.norm(qpos[3:7]))
+        qvel = params.reset_noise * jax.random.normal(speed_key, (nv,))
+        data = self.physics_from(qpos, qvel)
+        metrics = goal_metrics(qpos[:2], goal, params.success_threshold)
+        return make_state(data, jnp.concatenate([qpos, qvel]), goal, key, metrics)
+
+    def step(self, state: EnvState, action: jax.Array, params: AntParams) -> EnvState:
+        """Apply ``action`` (8 motor torques in [-1, 1]) for ``frame_skip`` physics steps."""
+        data = self.simulate(state.physics, action)
+        qpos, qvel = data.qpos, data.qvel
+        height = qpos[2]
+        # z of the torso's up axis from the quaternion (w, x, y, z): negative when upside down.
+        torso_up_z = 1.0 - 2.0 * (qpos[4] ** 2 + qpos[5] ** 2)
+        healthy = (height > params.healthy_z_min) & (height < params.healthy_z_max)
+        healthy = healthy & (torso_up_z > 0.0)
+        terminated = (~healthy).astype(jnp.float32) if self.terminate_when_unhealthy else 0.0
+        metrics = goal_metrics(qpos[:2], state.goal, params.success_threshold)
+        reward = -metrics["distance"] if self.dense_reward else metrics["success"]
+        return state.replace(
+            physics=data,
+            obs=jnp.concatenate([qpos, qvel, state.goal]),
+            reward=reward,
+            terminated=jnp.asarray(terminated, jnp.float32),
+            metrics=metrics,
+        )
+
+
+def wall_boxes(walls: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Cover the wall cells with few rectangles (row0, row1, col0, col1), ends exclusive.
+
+    Greedy: from each uncovered wall cell in row-major order, grow right, then down while the whole
+    strip is uncovered wall. Fewer boxes means fewer candidate contacts for MJX to evaluate.
+    """
+    covered = np.zeros_like(walls)
+    boxes = []
+    rows, cols = walls.shape
+    for row in range(rows):
+        for col in range(cols):
+            if not walls[row, col] or covered[row, col]:
+                continue
+            col_end = col
+            while col_end < cols and walls[row, col_end] and not covered[row, col_end]:
+                col_end += 1
+            row_end = row + 1
+            while row_end < rows and all(
+                walls[row_end, c] and not covered[row_end, c] for c in range(col, col_end)
+            ):
+                row_end += 1
+            covered[row:row_end, col:col_end] = True
+            boxes.append((row, row_end, col, col_end))
+    return boxes
+
+
+# Which ant geoms touch maze walls. MJX evaluates every candidate (geom, wall box) pair each step,
+# so this sets the cost: measured on a 2-core CPU, u_maze (5 boxes) at 64 envs runs at about 11k
+# steps/s with torso and feet, 12k with the feet only (JaxGCRL's choice: its torso has contype 0),
+# 18k with the torso only (the legs then pass through walls, but walls still stop the torso).
+WALL_CONTACTS = ("torso_and_feet", "feet", "torso")
+
+
+def ant_maze_xml(
+    walls: np.ndarray,
+    cell_size: float,
+    wall_height: float = 1.0,
+    wall_contacts: str = "torso_and_feet",
+) -> str:
+    """The ant model plus box walls for a wall grid; cell (r, c) spans x in [c, c+1) * cell_size.
+
+    Adjacent wall cells merge into few boxes (``wall_boxes``). Only the torso sphere and/or the four
+    foot spheres touch the walls (``wall_contacts``); wall contacts are frictionless (condim 1,
+    enforced by a higher priority) so each adds one constraint row, not four.
+    """
+    if wall_contacts not in WALL_CONTACTS:
+        raise ValueError(f"wall_contacts={wall_contacts!r}; choose one of {WALL_CONTACTS}")
+    root = ET.fromstring(ANT_XML.read_text())
+    worldbody = root.find("worldbody")
+    rows, cols = walls.shape
+    for geom in root.iter("geom"):
+        if geom.get("name") == "torso" and wall_contacts != "feet":
+            geom.set("contype", str(WALL_BIT))
+        if geom.get("name") == "floor":
+            half = 0.5 * cell_size * max(rows, cols) + 2.0
+            geom.set("pos", f"{0.5 * cols * cell_size} {0.5 * rows * cell_size} 0")
+            geom.set("size", f"{half} {half} 0.1")
+    for default in root.iter("default"):
+        if default.get("class") == "foot" and wall_contacts != "torso":
+            default.find("geom").set("contype", str(FLOOR_BIT | WALL_BIT))
+    for index, (row0, row1, col0, col1) in enumerate(wall_boxes(walls)):
+        ET.SubElement(
+            worldbody,
+            "geom",
+            name=f"wall_{index}",
+            type="box",
+            pos=f"{0.5 * (col0 + col1) * cell_size} {0.5 * (row0 + row1) * cell_size} "
+            f"{0.5 * wall_height}",
+            size=f"{0.5 * (col1 - col0) * cell_size} {0.5 * (row1 - row0) * cell_size} "
+            f"{0.5 * wall_height}",
+            contype="0",
+            conaffinity=str(WALL_BIT),
+            condim="1",
+            priority="1",
+            rgba="0.55 0.5 0.45 1",
+        )
+    ET.SubElement(
+        worldbody,
+        "camera",
+        name="overview",
+        pos=f"{0.5 * cols * cell_size} {0.5 * rows * cell_size} {1.1 * max(rows, cols) * cell_size}",
+        xyaxes="1 0 0 0 1 0",
+    )
+    return ET.tostring(root, encoding="unicode")
+
+
+class AntMaze(Ant):
+    """Walk the ant from a random free cell of a maze to a goal in another random free cell."""
+
+    render_camera = "overview"
+    goal_marker_radius = 0.5
+
+    def __init__(
+        self,
+        layout: str = "u_maze",
+        cell_size: float = 4.0,
+        cell_jitter: float = 1.0,
+        episode_length: int = 1000,
+        success_threshold: float = 0.5,
+        healthy_z_range: tuple[float, float] = (0.2, 1.0),
+        reset_noise: float = 0.1,
+        terminate_when_unhealthy: bool = True,
+        dense_reward: bool = False,
+        frame_skip: int = 5,
+        impl: str = "jax",
+        wall_contacts: str = "torso_and_feet",
+    ):
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown ant-maze layout {layout!r}; choose from {sorted(LAYOUTS)}")
+        # The ant's feet reach about 0.9 m from the torso; keep them off the walls at the start.
+        if not 0 <= cell_jitter <= 0.5 * cell_size - 1.0:
+            raise ValueError(
+                f"cell_jitter must lie in [0, cell_size / 2 - 1] = [0, {0.5 * cell_size - 1.0}] "
+                f"so a start never touches a wall, got {cell_jitter}"
+            )
+        self.walls = parse_layout(LAYOUTS[layout])
+        free_cells = np.argwhere(~self.walls)  # [num_free, 2] (row, col)
+        if len(free_cells) < 2:
+            raise ValueError(f"layout {layout!r} needs two free cells for a start and a goal")
+        self.layout = layout
+        self.cell_size = float(cell_size)
+        self.cell_jitter = float(cell_jitter)
+        self.free_cell_centres = (free_cells[:, ::-1] + 0.5) * self.cell_size  # (x, y)
+        super().__init__(
+            episode_length=episode_length,
+            success_threshold=success_threshold,
+            healthy_z_range=healthy_z_range,
+            reset_noise=reset_noise,
+            terminate_when_unhealthy=terminate_when_unhealthy,
+            dense_reward=dense_reward,
+            frame_skip=frame_skip,
+            impl=impl,
+            xml=ant_maze_xml(self.walls, self.cell_size, wall_contacts=wall_contacts),
+        )
+        self.name = f"ant_{layout}"
+
+    def default_params(self) -> AntMazeParams:
+        """Free-cell centres, jitter, threshold, healthy height range and reset noise."""
+        return AntMazeParams(
+            success_threshold=jnp.asarray(self.success_threshold),
+            free_cell_centres=jnp.asarray(self.free_cell_centres, jnp.float32),
+            cell_jitter=jnp.asarray(self.cell_jitter),
+            healthy_z_min=jnp.asarray(self.healthy_z_range[0]),
+            healthy_z_max=jnp.asarray(self.healthy_z_range[1]),
+            reset_noise=jnp.asarray(self.reset_noise),
+        )
+
+    def sample_start_goal(
+        self, key: jax.Array, params: AntMazeParams
+    ) -> tuple[jax.Array, jax.Array]:
+        """Start in a uniform free cell, goal in a uniform *other* free cell, both jittered."""
+        start_key, offset_key, start_jitter_key, goal_jitter_key = jax.random.split(key, 4)
+        num_free = params.free_cell_centres.shape[0]
+        start_cell = jax.random.randint(start_key, (), 0, num_free)
+        # Adding 1..num_free-1 modulo num_free picks uniformly among the other cells, no retries.
+        goal_cell = (start_cell + jax.random.randint(offset_key, (), 1, num_free)) % num_free
+
+        def jitter(jitter_key):
+            return jax.random.uniform(
+                jitter_key, (2,), minval=-params.cell_jitter, maxval=params.cell_jitter
+            )
+
+        start = params.free_cell_centres[start_cell] + jitter(start_jitter_key)
+        goal = params.free_cell_centres[goal_cell] + jitter(goal_jitter_key)
+        return start, goal

@@ -1,0 +1,105 @@
+"""Shared plumbing of the MuJoCo MJX tasks: load a model, step it with a frame skip, render it.
+
+An ``MjxGoalEnv`` holds the MuJoCo model twice: ``mj_model`` on the host (for rendering) and
+``model`` as an MJX pytree. It also keeps one ``mjx.Data`` built in ``__init__`` as a template, so
+a reset only writes ``qpos``/``qvel`` into it instead of allocating a new Data every episode.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import mujoco
+import numpy as np
+from mujoco import mjx
+
+from jaxcrl.envs.base import EnvState, GoalEnv
+
+ASSETS = Path(__file__).parent / "assets"
+
+# Physics back ends that run inside jit: MJX's own JAX code, or MuJoCo Warp on NVIDIA GPUs.
+PHYSICS_IMPLS = ("jax", "warp")
+
+
+def load_physics(xml: str, impl: str = "jax") -> tuple[mujoco.MjModel, mjx.Model, mjx.Data]:
+    """Compile MJCF text and move it to the accelerator: (host model, MJX model, Data template)."""
+    if impl not in PHYSICS_IMPLS:
+        raise ValueError(f"impl={impl!r} is not a physics option; choose one of {PHYSICS_IMPLS}")
+    mj_model = mujoco.MjModel.from_xml_string(xml)
+    try:
+        model = mjx.put_model(mj_model, impl=impl)
+        data = mjx.make_data(model)
+    except (ImportError, RuntimeError, ValueError) as error:
+        raise ValueError(
+            f"impl={impl!r} is not available on this machine ({error}); use impl='jax', or "
+            "impl='warp' on an NVIDIA GPU after `pip install 'jaxcrl[warp]'`"
+        ) from error
+    return mj_model, model, data
+
+
+class MjxGoalEnv(GoalEnv):
+    """A GoalEnv whose physics is an MJX model advanced ``frame_skip`` steps per action."""
+
+    render_camera: str | int = -1  # camera name in the MJCF, or -1 for the free camera
+    goal_marker_radius: float = 0.05
+    goal_marker_height: float = 0.0
+
+    def __init__(self, xml: str, frame_skip: int, impl: str = "jax"):
+        if frame_skip < 1:
+            raise ValueError(f"frame_skip must be at least 1, got {frame_skip}")
+        self.mj_model, self.model, self.data_template = load_physics(xml, impl)
+        self.frame_skip = int(frame_skip)
+        self.impl = impl
+        self.action_size = int(self.mj_model.nu)
+
+    @property
+    def dt(self) -> float:
+        """Seconds of simulated time per env step."""
+        return float(self.mj_model.opt.timestep) * self.frame_skip
+
+    def physics_from(self, qpos: jax.Array, qvel: jax.Array) -> mjx.Data:
+        """A fresh Data at (qpos, qvel): the template with only the positions and speeds set."""
+        return self.data_template.replace(qpos=qpos, qvel=qvel)
+
+    def simulate(self, data: mjx.Data, action: jax.Array) -> mjx.Data:
+        """Hold ``action`` (clipped to [-1, 1]) on the motors for ``frame_skip`` physics steps."""
+        data = data.replace(ctrl=jnp.clip(action, -1.0, 1.0).astype(data.ctrl.dtype))
+        return jax.lax.fori_loop(0, self.frame_skip, lambda _, d: mjx.step(self.model, d), data)
+
+    def render(
+        self, state: EnvState, params: Any, width: int = 320, height: int = 240
+    ) -> np.ndarray:
+        """Draw one (unbatched) state with a red goal marker as an RGB uint8 image [H, W, 3]."""
+        try:
+            renderer = mujoco.Renderer(self.mj_model, height, width)
+        except Exception as error:  # no OpenGL context: the message says how to get one
+            raise NotImplementedError(
+                f"{self.name}: MuJoCo could not open an OpenGL context ({error}); set the "
+                "environment variable MUJOCO_GL=egl (GPU or Mesa EGL) or MUJOCO_GL=osmesa "
+                "before importing mujoco"
+            ) from error
+        data = mujoco.MjData(self.mj_model)
+        data.qpos[:] = np.asarray(state.physics.qpos)
+        data.qvel[:] = np.asarray(state.physics.qvel)
+        mujoco.mj_forward(self.mj_model, data)
+        renderer.update_scene(data, camera=self.render_camera)
+        scene = renderer.scene
+        if scene.ngeom < scene.maxgeom:
+            goal = np.zeros(3)
+            goal[:2] = np.asarray(state.goal)[:2]
+            goal[2] = self.goal_marker_height
+            mujoco.mjv_initGeom(
+                scene.geoms[scene.ngeom],
+                mujoco.mjtGeom.mjGEOM_SPHERE,
+                np.full(3, self.goal_marker_radius),
+                goal,
+                np.eye(3).reshape(-1),
+                np.array([0.9, 0.1, 0.1, 0.8], np.float32),
+            )
+            scene.ngeom += 1
+        image = renderer.render()
+        renderer.close()
+        return image

@@ -1,0 +1,131 @@
+"""The MJX planar reacher: move a two-link arm's fingertip to a random target in the plane.
+
+State (8) = cos(shoulder, elbow), sin(shoulder, elbow), joint speeds (2), fingertip (x, y); the
+goal names the fingertip, ``state[6:8]``. The fingertip comes from the joint angles by forward
+kinematics (link lengths read from the model), so neither reset nor step needs ``mjx.forward`` to
+build the observation. Facts used from the classic reacher (and JaxGCRL's ``reacher.py``): joint
+noise U(-0.1, 0.1) rad and speed noise U(-0.005, 0.005) at reset, targets within 0.2 m of the
+shoulder, success within 0.05 m, 50-step episodes.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import mujoco
+from flax import struct
+
+from jaxcrl.envs.base import EnvState, goal_metrics, make_state
+from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
+
+REACHER_XML = ASSETS / "reacher.xml"
+
+
+@struct.dataclass
+class ReacherParams:
+    """Task constants: the target annulus, the success threshold and the start noise."""
+
+    success_threshold: jax.Array  # [] metres between fingertip and target
+    target_min_radius: jax.Array  # [] targets lie uniformly (by area) in this annulus around
+    target_max_radius: jax.Array  # [] the shoulder; the arm reaches radii 0.01 to 0.21 m
+    joint_noise: jax.Array  # [] start angles are U(-noise, noise) rad
+
+
+class Reacher(MjxGoalEnv):
+    """Bring the fingertip of a two-link planar arm to a target point."""
+
+    render_camera = "top"
+    goal_marker_radius = 0.012
+    goal_marker_height = 0.01
+
+    def __init__(
+        self,
+        episode_length: int = 50,
+        success_threshold: float = 0.05,
+        target_min_radius: float = 0.02,
+        target_max_radius: float = 0.2,
+        joint_noise: float = 0.1,
+        dense_reward: bool = False,
+        frame_skip: int = 2,  # with the model's 0.01 s timestep: 0.02 s per action
+        impl: str = "jax",
+    ):
+        super().__init__(REACHER_XML.read_text(), frame_skip, impl)
+        model = self.mj_model
+        forearm = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "forearm")
+        fingertip = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, "fingertip")
+        self.upper_arm_length = float(model.body_pos[forearm][0])
+        self.forearm_length = float(model.site_pos[fingertip][0])
+        reach = self.upper_arm_length + self.forearm_length
+        if not 0 <= target_min_radius <= target_max_radius <= reach:
+            raise ValueError(
+                f"need 0 <= target_min_radius <= target_max_radius <= {reach:.2f} (the arm's "
+                f"reach), got {target_min_radius} and {target_max_radius}"
+            )
+        self.name = "reacher"
+        self.episode_length = int(episode_length)
+        self.success_threshold = float(success_threshold)
+        self.target_min_radius = float(target_min_radius)
+        self.target_max_radius = float(target_max_radius)
+        self.joint_noise = float(joint_noise)
+        self.dense_reward = dense_reward
+        self.state_size = 8
+        self.goal_indices = (6, 7)
+
+    def default_params(self) -> ReacherParams:
+        """Target annulus, success threshold and start noise from the constructor."""
+        return ReacherParams(
+            success_threshold=jnp.asarray(self.success_threshold),
+            target_min_radius=jnp.asarray(self.target_min_radius),
+            target_max_radius=jnp.asarray(self.target_max_radius),
+            joint_noise=jnp.asarray(self.joint_noise),
+        )
+
+    def fingertip(self, angles: jax.Array) -> jax.Array:
+        """Fingertip (x, y) of joint angles [2] by forward kinematics (shoulder at the origin)."""
+        shoulder, elbow = angles[0], angles[1]
+        return jnp.stack(
+            [
+                self.upper_arm_length * jnp.cos(shoulder)
+                + self.forearm_length * jnp.cos(shoulder + elbow),
+                self.upper_arm_length * jnp.sin(shoulder)
+                + self.forearm_length * jnp.sin(shoulder + elbow),
+            ]
+        )
+
+    def _state_vector(self, qpos: jax.Array, qvel: jax.Array) -> jax.Array:
+        """[8] = cos(q), sin(q), qdot, fingertip xy."""
+        return jnp.concatenate([jnp.cos(qpos), jnp.sin(qpos), qvel, self.fingertip(qpos)])
+
+    def reset(self, key: jax.Array, params: ReacherParams) -> EnvState:
+        """Arm near straight with small random angles and speeds; a new random target."""
+        key, angle_key, speed_key, radius_key, direction_key = jax.random.split(key, 5)
+        qpos = jax.random.uniform(
+            angle_key, (2,), minval=-params.joint_noise, maxval=params.joint_noise
+        )
+        qvel = jax.random.uniform(speed_key, (2,), minval=-0.005, maxval=0.005)
+        radius = jnp.sqrt(
+            jax.random.uniform(
+                radius_key,
+                (),
+                minval=params.target_min_radius**2,
+                maxval=params.target_max_radius**2,
+            )
+        )
+        angle = jax.random.uniform(direction_key, (), minval=0.0, maxval=2 * jnp.pi)
+        goal = radius * jnp.stack([jnp.cos(angle), jnp.sin(angle)])
+        metrics = goal_metrics(self.fingertip(qpos), goal, params.success_threshold)
+        data = self.physics_from(qpos, qvel)
+        return make_state(data, self._state_vector(qpos, qvel), goal, key, metrics)
+
+    def step(self, state: EnvState, action: jax.Array, params: ReacherParams) -> EnvState:
+        """Apply ``action`` (2 joint torques in [-1, 1]) for ``frame_skip`` physics steps."""
+        data = self.simulate(state.physics, action)
+        state_vector = self._state_vector(data.qpos, data.qvel)
+        metrics = goal_metrics(state_vector[6:8], state.goal, params.success_threshold)
+        reward = -metrics["distance"] if self.dense_reward else metrics["success"]
+        return state.replace(
+            physics=data,
+            obs=jnp.concatenate([state_vector, state.goal]),
+            reward=reward,
+            metrics=metrics,
+        )

@@ -1,0 +1,227 @@
+"""Tests of the MuJoCo MJX tasks (envs/reacher.py, envs/ant.py), small enough for a CPU.
+
+Each env is built and compiled once per module (fixtures below): one scan of ``step_batch`` with
+random actions and a short ``episode_length``, and one ``jit(vmap(env.step))``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+
+import jax
+import jax.numpy as jnp
+import mujoco
+import numpy as np
+import pytest
+
+from jaxcrl.envs import DISTANCE, SUCCESS, make_env, reset_batch, step_batch
+from jaxcrl.envs.ant import AntMaze, wall_boxes
+from jaxcrl.envs.mazes import LAYOUTS, parse_layout
+
+MJX_ENVS = ["reacher", "ant", "ant_u_maze"]
+NUM_ENVS = 4
+NUM_STEPS = 50
+EPISODE_LENGTH = 2  # 50 steps = 25 episodes per slot, so goals are drawn 25+ times
+
+
+class Rollout:
+    """One compiled env with a finished random rollout through ``step_batch``."""
+
+    def __init__(self, name: str):
+        self.env = make_env(name, episode_length=EPISODE_LENGTH)
+        self.params = self.env.default_params()
+        self.first = reset_batch(self.env, self.params, jax.random.key(0), NUM_ENVS)
+        env, params = self.env, self.params
+
+        def body(states, key):
+            actions = jax.random.uniform(key, (NUM_ENVS, env.action_size), minval=-1.0, maxval=1.0)
+            states = step_batch(env, params, states, actions)
+            return states, (states.obs, states.goal, states.done, states.terminated, states.metrics)
+
+        keys = jax.random.split(jax.random.key(1), NUM_STEPS)
+        self.last, trace = jax.jit(lambda s: jax.lax.scan(body, s, keys))(self.first)
+        self.obs, self.goals, self.done, self.terminated, self.metrics = jax.tree.map(
+            np.asarray, trace
+        )  # each [NUM_STEPS, NUM_ENVS, ...]
+        self.jit_step = jax.jit(jax.vmap(env.step, in_axes=(0, 0, None)))
+
+    def step(self, states, actions, params=None):
+        """``jit(vmap(env.step))``; committing every input to one device avoids recompiles."""
+        states, actions = jax.device_put((states, actions), jax.devices()[0])
+        return self.jit_step(states, actions, self.params if params is None else params)
+
+
+def num_candidate_contacts(env) -> int:
+    """How many geom pairs MJX checks for contact every physics step."""
+    return getattr(env.data_template, "_impl", env.data_template).contact.dist.shape[0]
+
+
+@functools.cache
+def compiled(name: str) -> Rollout:
+    """Build, compile and roll out ``name`` once per test session."""
+    return Rollout(name)
+
+
+@pytest.fixture(params=MJX_ENVS)
+def rollout(request) -> Rollout:
+    """A compiled env and its random rollout (cached across tests)."""
+    return compiled(request.param)
+
+
+def test_reset_shapes_and_dtypes(rollout):
+    env, state = rollout.env, rollout.first
+    assert env.observation_size == env.state_size + env.goal_size
+    assert state.obs.shape == (NUM_ENVS, env.observation_size)
+    assert state.obs.dtype == jnp.float32
+    assert state.goal.shape == (NUM_ENVS, env.goal_size)
+    np.testing.assert_array_equal(state.obs[:, env.state_size :], state.goal)
+    assert state.reward.shape == state.done.shape == state.terminated.shape == (NUM_ENVS,)
+    assert state.step_count.dtype == jnp.int32
+    assert set(state.metrics) >= {DISTANCE, SUCCESS}
+    assert np.isfinite(np.asarray(state.obs)).all()
+
+
+def test_step_shapes_and_finite_over_random_rollout(rollout):
+    env = rollout.env
+    assert rollout.obs.shape == (NUM_STEPS, NUM_ENVS, env.observation_size)
+    assert rollout.obs.dtype == np.float32
+    assert np.isfinite(rollout.obs).all()
+    for name in (DISTANCE, SUCCESS):
+        assert rollout.metrics[name].shape == (NUM_STEPS, NUM_ENVS)
+        assert np.isfinite(rollout.metrics[name]).all()
+    assert set(np.unique(rollout.metrics[SUCCESS])) <= {0.0, 1.0}
+
+
+def test_jit_vmap_step(rollout):
+    env = rollout.env
+    actions = jnp.zeros((NUM_ENVS, env.action_size))
+    stepped = rollout.step(rollout.first, actions)
+    assert stepped.obs.shape == (NUM_ENVS, env.observation_size)
+    assert np.isfinite(np.asarray(stepped.obs)).all()
+    # The obs tail is the (unchanged) episode goal.
+    np.testing.assert_array_equal(stepped.obs[:, env.state_size :], rollout.first.goal)
+
+
+def test_goal_at_achieved_state_succeeds_and_far_goal_fails(rollout):
+    env, first = rollout.env, rollout.first
+    actions = jax.random.uniform(jax.random.key(2), (NUM_ENVS, env.action_size), minval=-1.0)
+    achieved = env.goal_of(rollout.step(first, actions).obs[:, : env.state_size])
+    # Physics is deterministic: the same step from the same state lands on the same point.
+    at_goal = rollout.step(first.replace(goal=achieved), actions)
+    np.testing.assert_array_equal(at_goal.metrics[SUCCESS], np.ones(NUM_ENVS))
+    assert np.all(np.asarray(at_goal.metrics[DISTANCE]) < 1e-5)
+    far = rollout.step(first.replace(goal=achieved + 100.0), actions)
+    np.testing.assert_array_equal(far.metrics[SUCCESS], np.zeros(NUM_ENVS))
+
+
+def test_goals_differ_across_episodes_of_one_slot(rollout):
+    episode_starts = rollout.done[:-1, 0] > 0  # the step after a done carries the new goal
+    goals = rollout.goals[1:, 0][episode_starts]
+    assert len(goals) >= 20
+    assert len(np.unique(goals.round(6), axis=0)) == len(goals)
+
+
+def test_auto_reset_at_episode_length(rollout):
+    done, terminated = rollout.done > 0, rollout.terminated > 0
+    for slot in range(NUM_ENVS):
+        ends = np.flatnonzero(done[:, slot])
+        lengths = np.diff(np.concatenate([[-1], ends]))
+        assert lengths.max() <= EPISODE_LENGTH
+        # Episodes shorter than the limit ended because the env terminated them.
+        for end, length in zip(ends, lengths, strict=True):
+            assert length == EPISODE_LENGTH or terminated[end, slot]
+    if rollout.env.name == "reacher":  # never terminates: every episode runs to the limit
+        assert done[EPISODE_LENGTH - 1 :: EPISODE_LENGTH].all() and done.sum() == done.size // 2
+        # NUM_STEPS is a multiple of EPISODE_LENGTH: every copy has just been reset.
+        np.testing.assert_array_equal(np.asarray(rollout.last.step_count), np.zeros(NUM_ENVS))
+
+
+def test_reacher_fingertip_matches_mujoco():
+    env = make_env("reacher")
+    state = reset_batch(env, env.default_params(), jax.random.key(3), 8)
+    data = mujoco.MjData(env.mj_model)
+    site = mujoco.mj_name2id(env.mj_model, mujoco.mjtObj.mjOBJ_SITE, "fingertip")
+    for qpos, obs in zip(np.asarray(state.physics.qpos), np.asarray(state.obs), strict=True):
+        data.qpos[:] = qpos + np.array([1.0, -2.0])  # well away from the straight start
+        mujoco.mj_kinematics(env.mj_model, data)
+        np.testing.assert_allclose(
+            env.fingertip(jnp.asarray(data.qpos)), data.site_xpos[site][:2], atol=1e-6
+        )
+        np.testing.assert_allclose(obs[6:8], env.fingertip(jnp.asarray(qpos)), atol=1e-6)
+    radii = np.linalg.norm(np.asarray(state.goal), axis=-1)
+    assert np.all((radii >= 0.02 - 1e-6) & (radii <= 0.2 + 1e-6))
+
+
+def test_ant_goal_on_circle_and_state_is_qpos_qvel():
+    env = make_env("ant")
+    state = reset_batch(env, env.default_params(), jax.random.key(4), 16)
+    assert env.state_size == 29 and env.goal_indices == (0, 1)
+    assert num_candidate_contacts(env) == 4  # only the four feet, only against the floor
+    np.testing.assert_allclose(np.linalg.norm(np.asarray(state.goal), axis=-1), 10.0, rtol=1e-5)
+    qpos, qvel = np.asarray(state.physics.qpos), np.asarray(state.physics.qvel)
+    np.testing.assert_array_equal(np.asarray(state.obs[:, :29]), np.concatenate([qpos, qvel], -1))
+    assert len(np.unique(np.asarray(state.goal).round(5), axis=0)) == 16
+
+
+def test_ant_terminates_when_fallen_or_flipped():
+    ant = compiled("ant")
+    state, actions = ant.first, jnp.zeros((NUM_ENVS, ant.env.action_size))
+    upside_down = state.physics.qpos.at[1, 3:7].set(jnp.array([0.0, 1.0, 0.0, 0.0]))
+    state = state.replace(physics=state.physics.replace(qpos=upside_down))
+    flipped = ant.step(state, actions)
+    np.testing.assert_array_equal(flipped.terminated[:2], [0.0, 1.0])
+    # A healthy range above the standing height (0.55 m) marks every copy as fallen.
+    fallen = ant.step(ant.first, actions, ant.params.replace(healthy_z_min=jnp.asarray(2.0)))
+    np.testing.assert_array_equal(fallen.terminated, np.ones(NUM_ENVS))
+
+
+def test_ant_maze_starts_and_goals_in_distinct_free_cells():
+    env = make_env("ant_u_maze")
+    state = reset_batch(env, env.default_params(), jax.random.key(6), 64)
+    cells = lambda xy: np.floor(np.asarray(xy) / env.cell_size).astype(int)[:, ::-1]  # (row, col)
+    start_cells, goal_cells = cells(state.obs[:, :2]), cells(state.goal)
+    assert not env.walls[tuple(start_cells.T)].any()
+    assert not env.walls[tuple(goal_cells.T)].any()
+    assert np.all(np.any(start_cells != goal_cells, axis=-1))
+    assert len({tuple(c) for c in goal_cells}) == int((~env.walls).sum())  # every cell is used
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_wall_boxes_cover_exactly_the_walls(layout):
+    walls = parse_layout(LAYOUTS[layout])
+    covered = np.zeros(walls.shape, int)
+    for row0, row1, col0, col1 in wall_boxes(walls):
+        covered[row0:row1, col0:col1] += 1
+    np.testing.assert_array_equal(covered, walls.astype(int))
+
+
+@pytest.mark.parametrize(
+    "wall_contacts, per_box", [("torso_and_feet", 5), ("feet", 4), ("torso", 1)]
+)
+def test_ant_maze_contact_candidates(wall_contacts, per_box):
+    env = AntMaze(layout="u_maze", wall_contacts=wall_contacts)
+    num_boxes = len(wall_boxes(env.walls))
+    # 4 feet on the floor, plus each wall-touching geom against each wall box; nothing else.
+    assert num_candidate_contacts(env) == 4 + per_box * num_boxes
+
+
+@pytest.mark.skipif(importlib.util.find_spec("warp") is not None, reason="warp is installed")
+def test_unavailable_physics_impl_names_the_option():
+    with pytest.raises(ValueError, match="impl='warp'"):
+        make_env("reacher", impl="warp")
+    with pytest.raises(ValueError, match="impl='bogus'"):
+        make_env("reacher", impl="bogus")
+
+
+def test_render_or_clear_error():
+    env = make_env("reacher")
+    state = jax.tree.map(
+        lambda x: x[0], reset_batch(env, env.default_params(), jax.random.key(7), 1)
+    )
+    try:
+        image = env.render(state, env.default_params(), width=64, height=48)
+    except NotImplementedError as error:
+        assert "MUJOCO_GL" in str(error)
+        return
+    assert image.shape == (48, 64, 3) and image.dtype == np.uint8
