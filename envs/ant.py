@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxcrl.envs.base import EnvState, goal_metrics, make_state
+from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
 from jaxcrl.envs.mazes import LAYOUTS, parse_layout
 from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
 
@@ -148,14 +148,8 @@ class Ant(MjxGoalEnv):
         healthy = healthy & (torso_up_z > 0.0)
         terminated = (~healthy).astype(jnp.float32) if self.terminate_when_unhealthy else 0.0
         metrics = goal_metrics(qpos[:2], state.goal, params.success_threshold)
-        reward = -metrics["distance"] if self.dense_reward else metrics["success"]
-        return state.replace(
-            physics=data,
-            obs=jnp.concatenate([qpos, qvel, state.goal]),
-            reward=reward,
-            terminated=jnp.asarray(terminated, jnp.float32),
-            metrics=metrics,
-        )
+        state_vector = jnp.concatenate([qpos, qvel])
+        return advance(state, data, state_vector, metrics, self.dense_reward, terminated)
 
 
 def wall_boxes(walls: np.ndarray) -> list[tuple[int, int, int, int]]:

@@ -103,6 +103,25 @@ def make_state(
     )
 
 
+def advance(
+    state: EnvState,
+    physics: Any,
+    state_vector: jax.Array,
+    metrics: dict[str, jax.Array],
+    dense_reward: bool,
+    terminated: jax.Array | float = 0.0,
+) -> EnvState:
+    """The state after a step: new physics and obs, reward = success (or -distance if dense)."""
+    reward = -metrics[DISTANCE] if dense_reward else metrics[SUCCESS]
+    return state.replace(
+        physics=physics,
+        obs=jnp.concatenate([state_vector, state.goal]),
+        reward=jnp.asarray(reward, jnp.float32),
+        terminated=jnp.asarray(terminated, jnp.float32),
+        metrics=metrics,
+    )
+
+
 def goal_metrics(achieved: jax.Array, goal: jax.Array, threshold: jax.Array) -> dict:
     """Distance to the goal and whether it is within ``threshold`` (as 0/1 float)."""
     distance = jnp.linalg.norm(achieved - goal)

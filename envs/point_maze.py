@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxcrl.envs.base import EnvState, GoalEnv, goal_metrics, make_state
+from jaxcrl.envs.base import EnvState, GoalEnv, advance, goal_metrics, make_state
 from jaxcrl.envs.mazes import LAYOUTS, parse_layout
 
 
@@ -116,13 +116,7 @@ class PointMaze(GoalEnv):
         position = jnp.where(blocked(moved_y), position, moved_y)
 
         metrics = goal_metrics(position, state.goal, params.success_threshold)
-        reward = -metrics["distance"] if self.dense_reward else metrics["success"]
-        return state.replace(
-            physics=position,
-            obs=jnp.concatenate([position, state.goal]),
-            reward=reward,
-            metrics=metrics,
-        )
+        return advance(state, position, position, metrics, self.dense_reward)
 
     def render(self, state: EnvState, params: PointMazeParams, pixels_per_cell: int = 32):
         """Draw walls (grey), the goal (red disc with its threshold) and the point (blue)."""

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import mujoco
 from flax import struct
 
-from jaxcrl.envs.base import EnvState, goal_metrics, make_state
+from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
 from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
 
 REACHER_XML = ASSETS / "reacher.xml"
@@ -122,10 +122,4 @@ class Reacher(MjxGoalEnv):
         data = self.simulate(state.physics, action)
         state_vector = self._state_vector(data.qpos, data.qvel)
         metrics = goal_metrics(state_vector[6:8], state.goal, params.success_threshold)
-        reward = -metrics["distance"] if self.dense_reward else metrics["success"]
-        return state.replace(
-            physics=data,
-            obs=jnp.concatenate([state_vector, state.goal]),
-            reward=reward,
-            metrics=metrics,
-        )
+        return advance(state, data, state_vector, metrics, self.dense_reward)

@@ -22,14 +22,18 @@ CONTRASTIVE_LOSSES: tuple[str, ...] = ContrastiveLoss.__args__
 _SQRT_EPS = 1e-12
 
 
+def _unit(x: jax.Array) -> jax.Array:
+    """Rows scaled to unit L2 norm."""
+    return x / jnp.sqrt(jnp.sum(x * x, axis=-1, keepdims=True) + _SQRT_EPS)
+
+
 def energy(phi: jax.Array, psi: jax.Array, kind: Energy, temperature: float = 1.0) -> jax.Array:
-    """Energy of representation pairs along the last axis; broadcasts [..., d] x [..., d] -> [...]."""
+    """Energy of representation pairs along the last axis; [..., d] x [..., d] -> [...]."""
     if kind == "dot":
         return jnp.sum(phi * psi, axis=-1)
     if kind == "cosine":
         # Each row is normalised on its own before the dot product.
-        unit = lambda x: x / jnp.sqrt(jnp.sum(x * x, axis=-1, keepdims=True) + _SQRT_EPS)
-        return jnp.sum(unit(phi) * unit(psi), axis=-1) / temperature
+        return jnp.sum(_unit(phi) * _unit(psi), axis=-1) / temperature
     if kind == "l2_squared":
         return -jnp.sum((phi - psi) ** 2, axis=-1)
     if kind == "l2":
@@ -42,7 +46,28 @@ def energy(phi: jax.Array, psi: jax.Array, kind: Energy, temperature: float = 1.
 def pairwise_logits(
     phi: jax.Array, psi: jax.Array, kind: Energy, temperature: float = 1.0
 ) -> jax.Array:
-    """All-pairs energies [B, d] x [B, d] -> [B, B]; entry (i, j) scores anchor i with goal j."""
+    """All-pairs energies [B, d] x [B, d] -> [B, B]; entry (i, j) scores anchor i with goal j.
+
+    Equal to ``energy(phi[:, None], psi[None])`` but built on one matrix product where the energy
+    allows it: broadcasting materialises a [B, B, d] tensor, which made a whole gradient step
+    three times slower on a 2-core CPU at B = 256, d = 64 (measured 6.3 ms vs 2.1 ms).
+    """
+    if kind == "dot":
+        return phi @ psi.T
+    if kind == "cosine":
+        return (_unit(phi) @ _unit(psi).T) / temperature
+    if kind in ("l2", "l2_squared"):
+        squared = (
+            jnp.sum(phi * phi, axis=-1)[:, None]
+            + jnp.sum(psi * psi, axis=-1)[None, :]
+            - 2.0 * (phi @ psi.T)
+        )
+        # The expansion loses precision when phi_i is close to psi_j, which is where positives
+        # end up; the diagonal is therefore computed exactly from the differences.
+        diagonal = jnp.sum((phi - psi) ** 2, axis=-1)
+        squared = jnp.where(jnp.eye(phi.shape[0], dtype=bool), diagonal[:, None], squared)
+        squared = jnp.maximum(squared, 0.0)
+        return -squared if kind == "l2_squared" else -jnp.sqrt(squared + _SQRT_EPS)
     return energy(phi[:, None, :], psi[None, :, :], kind, temperature)
 
 

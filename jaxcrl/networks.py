@@ -58,25 +58,16 @@ class MLP(nn.Module):
 class GaussianPolicy(nn.Module):
     """pi(a | s, g) before squashing: [..., obs] -> (mean, log_std), each [..., action_size]."""
 
-    action_size: int
-    width: int = 256
-    depth: int = 2
-    layer_norm: bool = False
-    residual: bool = False
-    activation: str = "swish"
+    network: MLP  # its output_size is 2 * action_size: means, then raw log standard deviations
 
-    @nn.compact
+    @property
+    def action_size(self) -> int:
+        """Dimension of the action."""
+        return self.network.output_size // 2
+
     def __call__(self, observation: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Mean and bounded log standard deviation of the pre-tanh Gaussian."""
-        out = MLP(
-            2 * self.action_size,
-            self.width,
-            self.depth,
-            self.layer_norm,
-            self.residual,
-            self.activation,
-        )(observation)
-        mean, raw_log_std = jnp.split(out, 2, axis=-1)
+        mean, raw_log_std = jnp.split(self.network(observation), 2, axis=-1)
         # A smooth map of the raw output into [LOG_STD_MIN, LOG_STD_MAX] keeps gradients alive.
         log_std = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (jnp.tanh(raw_log_std) + 1)
         return mean, log_std
@@ -109,5 +100,5 @@ def make_networks(
     return Networks(
         state_action_encoder=MLP(repr_dim, **critic_shape),
         goal_encoder=MLP(repr_dim, **critic_shape),
-        policy=GaussianPolicy(action_size, **actor_shape),
+        policy=GaussianPolicy(MLP(2 * action_size, **actor_shape)),
     )

@@ -14,6 +14,7 @@ compilation). Nothing here touches the host; ``jaxcrl.run`` drives it.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -52,6 +53,23 @@ class Trainer(NamedTuple):
     run_iterations: Any  # (state, num_iterations) -> (state, mean metrics)
     evaluate: Any  # (policy_params, key) -> eval metrics
     networks: agent.Networks
+
+
+def gradient_step(
+    networks: agent.Networks,
+    config: TrainConfig,
+    goal_indices: tuple[int, ...],
+    buffer: ReplayBuffer,
+    hyperparams: agent.Hyperparams,
+    learner: agent.AgentState,
+    step_key: jax.Array,
+) -> tuple[agent.AgentState, dict[str, jax.Array]]:
+    """Sample one batch with future goals from ``buffer`` and update the learner on it."""
+    sample_key, learn_key = jax.random.split(step_key)
+    batch = sample_future_goal_batch(
+        buffer, sample_key, config.batch_size, hyperparams.goal_discount, goal_indices
+    )
+    return agent.update(networks, config, learner, batch, hyperparams, learn_key)
 
 
 def make_trainer(config: TrainConfig, env: GoalEnv, env_params: Any) -> Trainer:
@@ -107,16 +125,6 @@ def make_trainer(config: TrainConfig, env: GoalEnv, env_params: Any) -> Trainer:
             iteration=jnp.zeros((), jnp.int32),
         )
 
-    def gradient_step(carry, step_key):
-        """Sample one batch with future goals and update the learner on it."""
-        learner, buffer, hyperparams = carry
-        sample_key, update_key = jax.random.split(step_key)
-        batch = sample_future_goal_batch(
-            buffer, sample_key, config.batch_size, hyperparams.goal_discount, env.goal_indices
-        )
-        learner, metrics = agent.update(networks, config, learner, batch, hyperparams, update_key)
-        return (learner, buffer, hyperparams), metrics
-
     def iteration(state: TrainerState) -> tuple[TrainerState, dict[str, jax.Array]]:
         """One iteration: an unroll of every env, its insertion, then the gradient steps."""
         key, collect_key, update_key = jax.random.split(state.key, 3)
@@ -124,10 +132,15 @@ def make_trainer(config: TrainConfig, env: GoalEnv, env_params: Any) -> Trainer:
             state.agent.policy_params, state.env_states, collect_key, False
         )
         buffer = insert(state.buffer, unroll)
+
         update_keys = jax.random.split(update_key, num_updates)
-        (learner, _, _), metrics = jax.lax.scan(
-            gradient_step, (state.agent, buffer, state.hyperparams), update_keys
+        # The buffer and hyperparameters enter the scan as constants, not as carry: carrying the
+        # buffer made XLA copy it every gradient step (ant at 64 envs on a 2-core CPU: 3.3k SPS carried,
+        # 4.8k as constants).
+        step = functools.partial(
+            gradient_step, networks, config, env.goal_indices, buffer, state.hyperparams
         )
+        learner, metrics = jax.lax.scan(step, state.agent, update_keys)
         metrics = jax.tree.map(jnp.mean, metrics)
         metrics["train/episodes_ended"] = unroll.dones.sum()
         state = state.replace(

@@ -38,6 +38,21 @@ def test_pairwise_energy_matches_hand_computation(kind):
     np.testing.assert_allclose(logits, HAND_ENERGIES[kind], atol=1e-5)
 
 
+@pytest.mark.parametrize("kind", ENERGIES)
+def test_fast_pairwise_logits_equal_the_broadcast_definition(kind):
+    key_phi, key_psi = jax.random.split(jax.random.PRNGKey(4))
+    phi = 3.0 * jax.random.normal(key_phi, (64, 16))
+    psi = phi + 0.01 * jax.random.normal(key_psi, (64, 16))  # positives nearly coincide
+    broadcast = energy(phi[:, None, :], psi[None, :, :], kind, 0.7)
+    np.testing.assert_allclose(
+        pairwise_logits(phi, psi, kind, 0.7), broadcast, rtol=1e-4, atol=1e-3
+    )
+    # The diagonal (positives) is exact, not subject to the expansion's cancellation.
+    np.testing.assert_allclose(
+        jnp.diagonal(pairwise_logits(phi, psi, kind, 0.7)), energy(phi, psi, kind, 0.7), rtol=1e-6
+    )
+
+
 def test_cosine_temperature_divides_and_rows_are_normalised_separately():
     scaled = pairwise_logits(3.0 * PHI, PSI, "cosine", temperature=0.5)
     np.testing.assert_allclose(scaled, 2.0 * np.array(HAND_ENERGIES["cosine"]), atol=1e-5)

@@ -46,7 +46,8 @@ def test_residual_skip_is_identity_when_block_outputs_vanish():
 
 
 def test_policy_outputs_mean_and_bounded_log_std():
-    policy = GaussianPolicy(action_size=3, width=16, depth=2)
+    policy = GaussianPolicy(MLP(output_size=6, width=16, depth=2))
+    assert policy.action_size == 3
     params = policy.init(jax.random.PRNGKey(0), jnp.zeros((1, 6)))
     mean, log_std = policy.apply(params, 100.0 * jax.random.normal(jax.random.PRNGKey(1), (9, 6)))
     assert mean.shape == log_std.shape == (9, 3)
