@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from jaxcrl.envs.base import DISTANCE, SUCCESS, EnvState, GoalEnv, reset_batch, step_batch
+from jaxcrl.envs.mazes import add_layout
 
 
 class EnvEntry(NamedTuple):
@@ -50,11 +51,29 @@ def make_env(name: str, **overrides: Any) -> GoalEnv:
     return env
 
 
+def register_maze(name: str, ascii_map: str, description: str | None = None) -> tuple[str, str]:
+    """Add an ASCII maze (checked by mazes.add_layout); register ``point_NAME`` and ``ant_NAME``."""
+    env_names = (f"point_{name}", f"ant_{name}")
+    taken = [env_name for env_name in env_names if env_name in _REGISTRY]
+    if taken:
+        raise ValueError(f"environment {taken[0]!r} is already registered; pick another maze name")
+    rows, cols = add_layout(name, ascii_map).shape
+    text = description or f"{rows}x{cols} maze {name!r}"
+    register(
+        env_names[0], "point_maze", "PointMaze", f"2-D point mass, {text} (pure JAX)", layout=name
+    )
+    register(env_names[1], "ant", "AntMaze", f"quadruped, {text}, 4 m cells (MJX)", layout=name)
+    return env_names
+
+
 for _layout, _text in {
     "open": "open 5x5 arena",
     "u_maze": "U-shaped corridor",
     "medium": "8x8 maze",
     "large": "9x12 maze",
+    "big": "8x8 maze (JaxGCRL's big-maze size)",
+    "hardest": "9x12 winding maze (JaxGCRL's hardest-maze size)",
+    "spiral": "11x11 spiral, goals at its centre (CRL's Spiral11x11)",
 }.items():
     register(
         f"point_{_layout}",
@@ -71,6 +90,7 @@ __all__ = [
     "GoalEnv",
     "make_env",
     "register",
+    "register_maze",
     "registered_envs",
     "reset_batch",
     "step_batch",
@@ -82,4 +102,47 @@ register("reacher", "reacher", "Reacher", "2-link planar arm, fingertip to a tar
 register("ant", "ant", "Ant", "quadruped on flat ground, torso to a goal 10 m away (MJX)")
 register(
     "ant_u_maze", "ant", "AntMaze", "quadruped in a U-maze of 4 m cells (MJX)", layout="u_maze"
+)
+register(
+    "ant_big_maze", "ant", "AntMaze", "quadruped in an 8x8 maze of 4 m cells (MJX)", layout="big"
+)
+register(
+    "ant_hardest_maze",
+    "ant",
+    "AntMaze",
+    "quadruped in a 9x12 winding maze of 4 m cells (MJX)",
+    layout="hardest",
+)
+
+# More MJX robots (envs/half_cheetah.py, envs/pusher.py, envs/humanoid.py).
+register(
+    "half_cheetah",
+    "half_cheetah",
+    "HalfCheetah",
+    "planar cheetah, torso x to a goal 5 m away (MJX)",
+)
+register(
+    "pusher_easy", "pusher", "Pusher", "planar arm pushes a puck a short way (MJX)", kind="easy"
+)
+register(
+    "pusher_hard",
+    "pusher",
+    "Pusher",
+    "planar arm pushes a puck across a 1 m square (MJX)",
+    kind="hard",
+)
+register("humanoid", "humanoid", "Humanoid", "humanoid walks its torso to a goal 1-5 m away (MJX)")
+register(
+    "humanoid_u_maze",
+    "humanoid",
+    "HumanoidMaze",
+    "humanoid in a U-maze of 2 m cells (MJX)",
+    layout="u_maze",
+)
+register(
+    "humanoid_big_maze",
+    "humanoid",
+    "HumanoidMaze",
+    "humanoid in an 8x8 maze of 2 m cells (MJX)",
+    layout="big",
 )

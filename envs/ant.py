@@ -27,7 +27,7 @@ import numpy as np
 from flax import struct
 
 from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
-from jaxcrl.envs.mazes import LAYOUTS, parse_layout
+from jaxcrl.envs.mazes import LAYOUTS, longest_shortest_path, parse_layout
 from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
 
 ANT_XML = ASSETS / "ant.xml"
@@ -64,8 +64,8 @@ class AntMazeParams:
 class Ant(MjxGoalEnv):
     """Walk the ant's torso to a goal on a circle (or annulus) around its start."""
 
-    render_camera = "track"
-    goal_marker_radius = 0.25
+    render_camera = None  # frame the ant and its goal (10 m apart) together
+    goal_marker_radius = 0.4
     goal_marker_height = 0.25
 
     def __init__(
@@ -238,6 +238,20 @@ def ant_maze_xml(
     return ET.tostring(root, encoding="unicode")
 
 
+# Episode-length rule of the ant mazes: JaxGCRL's 1000 steps, unless the maze's longest shortest
+# path (king moves of cell_size metres) needs more at 8 steps per metre (2.5 m/s at 0.05 s per
+# step), rounded up to a hundred. With 4 m cells that keeps 1000 up to 31 cells, which covers
+# u_maze (6), big (19) and hardest (31); the 70-cell spiral gets 2300.
+ANT_MAZE_MIN_EPISODE_LENGTH = 1000
+ANT_MAZE_STEPS_PER_METRE = 8
+
+
+def ant_maze_episode_length(walls: np.ndarray, cell_size: float) -> int:
+    """Steps per ant-maze episode for a wall grid: 1000, or more for long mazes."""
+    steps = longest_shortest_path(walls) * cell_size * ANT_MAZE_STEPS_PER_METRE
+    return max(ANT_MAZE_MIN_EPISODE_LENGTH, int(100 * np.ceil(steps / 100)))
+
+
 class AntMaze(Ant):
     """Walk the ant from a random free cell of a maze to a goal in another random free cell."""
 
@@ -249,7 +263,7 @@ class AntMaze(Ant):
         layout: str = "u_maze",
         cell_size: float = 4.0,
         cell_jitter: float = 1.0,
-        episode_length: int = 1000,
+        episode_length: int | None = None,
         success_threshold: float = 0.5,
         healthy_z_range: tuple[float, float] = (0.2, 1.0),
         reset_noise: float = 0.1,
@@ -276,7 +290,7 @@ class AntMaze(Ant):
         self.cell_jitter = float(cell_jitter)
         self.free_cell_centres = (free_cells[:, ::-1] + 0.5) * self.cell_size  # (x, y)
         super().__init__(
-            episode_length=episode_length,
+            episode_length=episode_length or ant_maze_episode_length(self.walls, cell_size),
             success_threshold=success_threshold,
             healthy_z_range=healthy_z_range,
             reset_noise=reset_noise,

@@ -122,6 +122,12 @@ def advance(
     )
 
 
+def with_goal(env: GoalEnv, state: EnvState, goal: jax.Array) -> EnvState:
+    """``state`` (one copy) pursuing ``goal`` [goal_size] instead of its own; obs follows."""
+    goal = jnp.asarray(goal, state.goal.dtype)
+    return state.replace(goal=goal, obs=jnp.concatenate([state.obs[: env.state_size], goal]))
+
+
 def goal_metrics(achieved: jax.Array, goal: jax.Array, threshold: jax.Array) -> dict:
     """Distance to the goal and whether it is within ``threshold`` (as 0/1 float)."""
     distance = jnp.linalg.norm(achieved - goal)

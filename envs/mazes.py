@@ -1,12 +1,19 @@
 """Maze layouts shared by every maze task, written as ASCII maps: ``#`` wall, ``.`` free.
 
-Row 0 of a map is the cell row nearest y = 0; column 0 the one nearest x = 0. Tasks scale a cell
-to their own size (one unit for the point mass, several metres for legged robots).
+A ``G`` is a free cell of the goal region: a map that marks any ``G`` asks tasks to draw goals only
+there (starts still come from every free cell); a map without one draws goals anywhere free. Row 0
+of a map is the cell row nearest y = 0; column 0 the one nearest x = 0. Tasks scale a cell to their
+own size (one unit for the point mass, several metres for legged robots).
+
+Add a maze with ``add_layout(name, ascii_map)``; ``jaxcrl.envs.register_maze`` also registers
+the point-mass and ant tasks for it.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse
+import scipy.sparse.csgraph
 
 LAYOUTS: dict[str, str] = {
     # 5x5 free arena.
@@ -50,19 +57,158 @@ LAYOUTS: dict[str, str] = {
 #..#...#...#
 ############
 """,
+    # The size of JaxGCRL's "big" ant maze (8x8 with its border); our own corridors, with two
+    # loops and dead ends. Longest shortest path: 19 cells.
+    "big": """
+########
+#..#...#
+#.##.#.#
+#.#..#.#
+#...##.#
+##.#...#
+#..#.#.#
+########
+""",
+    # The size of JaxGCRL's "hardest" ant maze (9x12 with its border); our own corridors, one long
+    # winding route with side branches. Longest shortest path: 31 cells (large: 26).
+    "hardest": """
+############
+#....#.....#
+#.##.#.###.#
+#.#..#...#.#
+#.#.####.#.#
+#.#....#.#.#
+#.####...#.#
+#.......#..#
+############
+""",
+    # An 11x11 spiral inside its border, after the CRL paper's point_Spiral11x11 task (Eysenbach
+    # et al. 2022): one corridor winds inwards for 70 cells; goals lie in the last turn (G).
+    "spiral": """
+#############
+#...........#
+###########.#
+#.........#.#
+#.#######.#.#
+#.#.....#.#.#
+#.#.###G#.#.#
+#.#.#GGG#.#.#
+#.#.#####.#.#
+#.#.......#.#
+#.#########.#
+#...........#
+#############
+""",
 }
 
 
-def parse_layout(ascii_map: str) -> np.ndarray:
-    """Turn an ASCII map (``#`` wall, ``.`` free) into a bool wall grid [rows, cols]."""
+WALL, FREE, GOAL = "#", ".", "G"
+
+
+def _rows(ascii_map: str) -> list[str]:
+    """The map's non-blank lines, stripped, checked to be a rectangle of known symbols."""
     rows = [line.strip() for line in ascii_map.strip().splitlines() if line.strip()]
+    if not rows:
+        raise ValueError("maze map is empty")
     widths = {len(row) for row in rows}
     if len(widths) != 1:
         raise ValueError(f"maze rows must all have the same width, got widths {sorted(widths)}")
-    unknown = {ch for row in rows for ch in row} - {"#", "."}
+    unknown = {ch for row in rows for ch in row} - {WALL, FREE, GOAL}
     if unknown:
-        raise ValueError(f"maze map may hold only '#' and '.', found {sorted(unknown)}")
-    walls = np.array([[ch == "#" for ch in row] for row in rows], dtype=bool)
+        raise ValueError(
+            f"maze map may hold only '#' (wall), '.' (free) and 'G' (goal region), "
+            f"found {sorted(unknown)}"
+        )
+    return rows
+
+
+def parse_layout(ascii_map: str) -> np.ndarray:
+    """Turn an ASCII map (``#`` wall, ``.`` or ``G`` free) into a bool wall grid [rows, cols]."""
+    walls = np.array([[ch == WALL for ch in row] for row in _rows(ascii_map)], dtype=bool)
     if walls.all():
         raise ValueError("maze map has no free cell")
+    return walls
+
+
+def parse_goal_region(ascii_map: str) -> np.ndarray:
+    """Cells where goals are drawn [rows, cols] bool: the ``G`` cells, else every free cell."""
+    rows = _rows(ascii_map)
+    marked = np.array([[ch == GOAL for ch in row] for row in rows], dtype=bool)
+    return marked if marked.any() else np.array([[ch != WALL for ch in row] for row in rows])
+
+
+# Moves between cells: the 8 king moves. A point mass moves along both axes at once, so a diagonal
+# step costs one step like a straight one; it needs both side cells free (no cutting a wall corner).
+_MOVES = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (dr, dc) != (0, 0)]
+
+
+def cell_graph(walls: np.ndarray) -> scipy.sparse.csr_array:
+    """Adjacency of the cells [rows * cols, rows * cols] (row-major ids) under free king moves."""
+    rows, cols = walls.shape
+    free = np.pad(~np.asarray(walls, bool), 1)  # a wall ring, so no move leaves the grid
+    ids = np.arange(rows * cols).reshape(rows, cols)
+    sources, targets = [], []
+    for dr, dc in _MOVES:
+        # (r, c) -> (r + dr, c + dc): both ends and both side cells free.
+        shifted = lambda dr_, dc_: free[1 + dr_ : 1 + dr_ + rows, 1 + dc_ : 1 + dc_ + cols]
+        ok = shifted(0, 0) & shifted(dr, dc) & shifted(dr, 0) & shifted(0, dc)
+        sources.append(ids[ok])
+        targets.append(ids[ok] + dr * cols + dc)
+    sources, targets = np.concatenate(sources), np.concatenate(targets)
+    return scipy.sparse.csr_array(
+        (np.ones(len(sources)), (sources, targets)), shape=(rows * cols, rows * cols)
+    )
+
+
+def path_lengths(walls: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """Fewest king moves from source cells [num_sources, 2] to every cell [num_sources, rows, cols].
+
+    Walls and unreachable cells get -1. Breadth-first search in compiled code (SciPy, which JAX
+    already depends on): all pairs of a 50x50 maze take a fraction of a second.
+    """
+    walls = np.asarray(walls, bool)
+    sources = np.asarray(sources).reshape(-1, 2)
+    lengths = scipy.sparse.csgraph.shortest_path(
+        cell_graph(walls), indices=sources[:, 0] * walls.shape[1] + sources[:, 1], unweighted=True
+    )
+    lengths = np.where(np.isfinite(lengths), lengths, -1).astype(np.int64)
+    return lengths.reshape(len(sources), *walls.shape)
+
+
+def longest_shortest_path(walls: np.ndarray) -> int:
+    """The maze's diameter: the most king moves any free cell needs to reach another one."""
+    return int(path_lengths(walls, np.argwhere(~walls)).max())
+
+
+def check_layout(walls: np.ndarray) -> None:
+    """Raise ValueError naming the problem unless the maze is bordered, connected, >= 2 free."""
+    border = np.concatenate([walls[0], walls[-1], walls[:, 0], walls[:, -1]])
+    if not border.all():
+        raise ValueError(
+            "maze map must have a wall border: its first and last rows and columns must be all '#'"
+        )
+    free_cells = np.argwhere(~walls)
+    if len(free_cells) < 2:
+        raise ValueError(
+            f"maze map needs at least 2 free cells (a start and a goal), got {len(free_cells)}"
+        )
+    unreached = (path_lengths(walls, free_cells[:1])[0] < 0) & ~walls
+    if unreached.any():
+        row, col = np.argwhere(unreached)[0]
+        raise ValueError(
+            f"maze map is not one connected region: {int(unreached.sum())} free cells, e.g. "
+            f"row {row} column {col} (counted from the map's first line), cannot be reached "
+            f"from row {free_cells[0][0]} column {free_cells[0][1]}"
+        )
+
+
+def add_layout(name: str, ascii_map: str) -> np.ndarray:
+    """Check ``ascii_map`` and add it to LAYOUTS as ``name``; returns its wall grid [rows, cols]."""
+    if not name.isidentifier():
+        raise ValueError(f"maze name {name!r} must be a Python identifier (letters, digits, _)")
+    walls = parse_layout(ascii_map)
+    check_layout(walls)
+    if name in LAYOUTS and _rows(LAYOUTS[name]) != _rows(ascii_map):
+        raise ValueError(f"maze {name!r} already exists with a different map; pick another name")
+    LAYOUTS[name] = ascii_map
     return walls

@@ -7,6 +7,7 @@ a reset only writes ``qpos``/``qvel`` into it instead of allocating a new Data e
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +41,21 @@ def load_physics(xml: str, impl: str = "jax") -> tuple[mujoco.MjModel, mjx.Model
     return mj_model, model, data
 
 
+def _plane_point(coordinates: jax.Array) -> np.ndarray:
+    """(x, y) of a goal-space point [goal_size]: its first two entries, y = 0 for 1-D goals."""
+    point = np.zeros(2)
+    values = np.asarray(coordinates)[:2]
+    point[: len(values)] = values
+    return point
+
+
 class MjxGoalEnv(GoalEnv):
     """A GoalEnv whose physics is an MJX model advanced ``frame_skip`` steps per action."""
 
-    render_camera: str | int = -1  # camera name in the MJCF, or -1 for the free camera
+    # Camera name or id in the MJCF, or None for a free camera that frames the agent and its goal
+    # together (a goal 10 m away falls outside a camera that follows the agent).
+    render_camera: str | int | None = None
+    render_min_distance: float = 3.0  # the framing camera stays at least this far (metres)
     goal_marker_radius: float = 0.05
     goal_marker_height: float = 0.0
 
@@ -73,24 +85,19 @@ class MjxGoalEnv(GoalEnv):
         self, state: EnvState, params: Any, width: int = 320, height: int = 240
     ) -> np.ndarray:
         """Draw one (unbatched) state with a red goal marker as an RGB uint8 image [H, W, 3]."""
-        try:
-            renderer = mujoco.Renderer(self.mj_model, height, width)
-        except Exception as error:  # no OpenGL context: the message says how to get one
-            raise NotImplementedError(
-                f"{self.name}: MuJoCo could not open an OpenGL context ({error}); set the "
-                "environment variable MUJOCO_GL=egl (GPU or Mesa EGL) or MUJOCO_GL=osmesa "
-                "before importing mujoco"
-            ) from error
+        renderer = self._renderer(height, width)
         data = mujoco.MjData(self.mj_model)
         data.qpos[:] = np.asarray(state.physics.qpos)
         data.qvel[:] = np.asarray(state.physics.qvel)
         mujoco.mj_forward(self.mj_model, data)
-        renderer.update_scene(data, camera=self.render_camera)
+        goal = np.append(_plane_point(state.goal), self.goal_marker_height)
+        if self.render_camera is None:
+            achieved = _plane_point(self.goal_of(state.obs[: self.state_size]))
+            renderer.update_scene(data, camera=self._framing_camera(achieved, goal[:2]))
+        else:
+            renderer.update_scene(data, camera=self.render_camera)
         scene = renderer.scene
         if scene.ngeom < scene.maxgeom:
-            goal = np.zeros(3)
-            goal[:2] = np.asarray(state.goal)[:2]
-            goal[2] = self.goal_marker_height
             mujoco.mjv_initGeom(
                 scene.geoms[scene.ngeom],
                 mujoco.mjtGeom.mjGEOM_SPHERE,
@@ -100,6 +107,33 @@ class MjxGoalEnv(GoalEnv):
                 np.array([0.9, 0.1, 0.1, 0.8], np.float32),
             )
             scene.ngeom += 1
-        image = renderer.render()
-        renderer.close()
-        return image
+        return renderer.render()
+
+    def _framing_camera(self, achieved: np.ndarray, goal: np.ndarray) -> mujoco.MjvCamera:
+        """A free camera looking down at 55 degrees on the midpoint of ``achieved`` and ``goal``."""
+        camera = mujoco.MjvCamera()
+        camera.type = mujoco.mjtCamera.mjCAMERA_FREE
+        camera.lookat[:] = (*(0.5 * (achieved + goal)), 0.0)
+        # A distance of 1.6 x the separation keeps both ends in a 45-degree field of view.
+        camera.distance = max(
+            self.render_min_distance, 1.6 * float(np.linalg.norm(goal - achieved))
+        )
+        camera.azimuth, camera.elevation = 90.0, -55.0
+        return camera
+
+    def _renderer(self, height: int, width: int) -> mujoco.Renderer:
+        """This env's renderer of that size, made on first use (making one costs ~0.1 s)."""
+        renderers = self.__dict__.setdefault("_renderers", {})
+        if (height, width) not in renderers:
+            try:
+                renderer = mujoco.Renderer(self.mj_model, height, width)
+            except Exception as error:  # no OpenGL context: the message says how to get one
+                raise NotImplementedError(
+                    f"{self.name}: MuJoCo could not open an OpenGL context ({error}); set the "
+                    "environment variable MUJOCO_GL=egl (GPU or Mesa EGL) or MUJOCO_GL=osmesa "
+                    "before importing mujoco"
+                ) from error
+            # Free the GL context with the env or at exit, while the interpreter is still whole.
+            weakref.finalize(self, renderer.close)
+            renderers[height, width] = renderer
+        return renderers[height, width]

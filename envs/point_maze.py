@@ -5,8 +5,8 @@ along walls: each axis of the move is undone when it would enter a wall cell. Wi
 ``max_step < 1`` (one cell) a move can never tunnel through a wall. State and goal are both the
 (x, y) position, in cell units with the maze's corner at the origin.
 
-The layout (see ``mazes.py``) becomes the ``params`` pytree as a boolean wall grid, so one compiled
-program can vmap over layouts of the same size.
+The layout (see ``mazes.py``) becomes the ``params`` pytree as a boolean wall grid and a goal-region
+grid, so one compiled program can vmap over layouts of the same size.
 """
 
 from __future__ import annotations
@@ -17,14 +17,28 @@ import numpy as np
 from flax import struct
 
 from jaxcrl.envs.base import EnvState, GoalEnv, advance, goal_metrics, make_state
-from jaxcrl.envs.mazes import LAYOUTS, parse_layout
+from jaxcrl.envs.mazes import LAYOUTS, longest_shortest_path, parse_goal_region, parse_layout
+
+# Episode-length rule of every point maze: 2.5 times the steps that cross the maze's longest
+# shortest path (in king moves, see mazes.longest_shortest_path) at full speed, rounded up to a
+# multiple of 50. With max_step 0.25 it reproduces the lengths these layouts have always had:
+# open 50 (4 cells), u_maze 100 (6), medium 200 (20), large 300 (26); big 200 (19),
+# hardest 350 (31), spiral 700 (70).
+CROSSINGS_PER_EPISODE = 2.5
+
+
+def point_maze_episode_length(walls: np.ndarray, max_step: float) -> int:
+    """Steps per episode for a wall grid: 2.5 full-speed crossings of its diameter, to a 50."""
+    crossing_steps = longest_shortest_path(walls) / max_step
+    return int(50 * np.ceil(CROSSINGS_PER_EPISODE * crossing_steps / 50))
 
 
 @struct.dataclass
 class PointMazeParams:
-    """Task constants: the wall grid and the success threshold (both may be vmapped over)."""
+    """Task constants: wall grid, goal region and success threshold (all may be vmapped over)."""
 
     walls: jax.Array  # [rows, cols] bool; row r covers y in [r, r+1), column c covers x in [c, c+1)
+    goal_cells: jax.Array  # [rows, cols] bool; free cells where goals are drawn
     success_threshold: jax.Array  # [] distance (in cells) under which the goal counts as reached
 
 
@@ -47,11 +61,9 @@ class PointMaze(GoalEnv):
             )
         self.layout = layout
         self.walls = parse_layout(LAYOUTS[layout])
-        free_cells = np.argwhere(~self.walls)  # [num_free, 2] (row, col)
-        self.free_cells = free_cells
-        # Long enough to cross the maze's longest free path a few times over at full speed.
-        default_length = {"open": 50, "u_maze": 100, "medium": 200, "large": 300}[layout]
-        self.episode_length = int(episode_length or default_length)
+        self.goal_cells = parse_goal_region(LAYOUTS[layout])
+        self.free_cells = np.argwhere(~self.walls)  # [num_free, 2] (row, col)
+        self.episode_length = int(episode_length or point_maze_episode_length(self.walls, max_step))
         self.max_step = float(max_step)
         self.success_threshold = float(success_threshold)
         self.dense_reward = dense_reward
@@ -61,31 +73,34 @@ class PointMaze(GoalEnv):
         self.action_size = 2
 
     def default_params(self) -> PointMazeParams:
-        """The layout's wall grid and the configured success threshold."""
+        """The layout's wall grid and goal region, and the configured success threshold."""
         return PointMazeParams(
-            walls=jnp.asarray(self.walls), success_threshold=jnp.asarray(self.success_threshold)
+            walls=jnp.asarray(self.walls),
+            goal_cells=jnp.asarray(self.goal_cells),
+            success_threshold=jnp.asarray(self.success_threshold),
         )
 
-    def _random_free_point(self, key: jax.Array, walls: jax.Array) -> jax.Array:
-        """A uniform point inside a uniformly chosen free cell, 0.1 cells away from its sides."""
+    def _random_point_in(self, key: jax.Array, cells: jax.Array) -> jax.Array:
+        """A uniform point in a uniform cell of ``cells`` [rows, cols] bool, 0.1 from its sides."""
         cell_key, offset_key = jax.random.split(key)
-        free = ~walls.reshape(-1)
-        cell = jax.random.choice(cell_key, free.size, p=free / free.sum())
-        row, col = jnp.divmod(cell, walls.shape[1])
+        allowed = cells.reshape(-1)
+        cell = jax.random.choice(cell_key, allowed.size, p=allowed / allowed.sum())
+        row, col = jnp.divmod(cell, cells.shape[1])
         offset = jax.random.uniform(offset_key, (2,), minval=0.1, maxval=0.9)
         return jnp.stack([col, row]).astype(jnp.float32) + offset
 
     def reset(self, key: jax.Array, params: PointMazeParams) -> EnvState:
-        """Draw a new start and a goal in a different free cell."""
+        """Draw a start in any free cell and a goal in a different cell of the goal region."""
         key, start_key, goal_key = jax.random.split(key, 3)
-        start = self._random_free_point(start_key, params.walls)
+        start = self._random_point_in(start_key, ~params.walls)
 
         # Redraw the goal until it lands in another cell; a handful of draws is enough almost
-        # always, and the loop is bounded so it compiles to fixed work.
+        # always (a start inside a one-cell goal region keeps the last draw), and the loop is
+        # bounded so it compiles to fixed work.
         def redraw(carry):
             goal, draw_key, count = carry
             draw_key, sub = jax.random.split(draw_key)
-            return self._random_free_point(sub, params.walls), draw_key, count + 1
+            return self._random_point_in(sub, params.goal_cells), draw_key, count + 1
 
         def same_cell(carry):
             goal, _, count = carry
@@ -93,7 +108,7 @@ class PointMaze(GoalEnv):
 
         goal_key, first = jax.random.split(goal_key)
         goal, _, _ = jax.lax.while_loop(
-            same_cell, redraw, (self._random_free_point(first, params.walls), goal_key, 0)
+            same_cell, redraw, (self._random_point_in(first, params.goal_cells), goal_key, 0)
         )
         metrics = goal_metrics(start, goal, params.success_threshold)
         return make_state(start, start, goal, key, metrics)
@@ -119,11 +134,18 @@ class PointMaze(GoalEnv):
         return advance(state, position, position, metrics, self.dense_reward)
 
     def render(self, state: EnvState, params: PointMazeParams, pixels_per_cell: int = 32):
-        """Draw walls (grey), the goal (red disc with its threshold) and the point (blue)."""
+        """Draw walls (grey), the goal (red disc with its threshold) and the point (blue).
+
+        A goal region smaller than the free space is tinted light yellow.
+        """
         walls = np.asarray(params.walls)
+        goal_cells = np.asarray(params.goal_cells)
         rows, cols = walls.shape
         image = np.full((rows * pixels_per_cell, cols * pixels_per_cell, 3), 255, np.uint8)
-        image[np.kron(walls, np.ones((pixels_per_cell, pixels_per_cell), bool))] = (110, 110, 110)
+        upscale = lambda cells: np.kron(cells, np.ones((pixels_per_cell, pixels_per_cell), bool))
+        image[upscale(walls)] = (110, 110, 110)
+        if (goal_cells != ~walls).any():
+            image[upscale(goal_cells)] = (255, 245, 200)
         ys, xs = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
         centres = (xs + 0.5) / pixels_per_cell, (ys + 0.5) / pixels_per_cell
 

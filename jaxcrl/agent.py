@@ -1,9 +1,19 @@
 """The CRL learner: parameters, optimiser states and one gradient step of critic, actor and alpha.
 
 Hyperparameters that do not change shapes (learning rates, loss weights, the goal discount, the
-entropy target, the random-goal probability) are data, not Python constants: learning rates live
-inside the optimiser states (``optax.inject_hyperparams``) and the rest in ``Hyperparams``. So a
-sweep can vmap one compiled update over several values.
+entropy target, the random-goal probability, the behaviour-cloning weights) are data, not Python
+constants: learning rates live inside the optimiser states (``optax.inject_hyperparams``) and the
+rest in ``Hyperparams``. So a sweep can vmap one compiled update over several values.
+
+Offline options (``config.actor_objective``, ``config.twin_critics``) change the program:
+
+- ``crl``: mean[alpha * log pi(a|s,g) - f(s, a, g)], the online objective;
+- ``bc_mix`` (CRL paper, offline): bc_weight * BC + (1 - bc_weight) * the CRL actor loss;
+- ``ddpg_bc`` (OGBench): -f / stopgrad(mean |f|) - bc_alpha * log pi(a_data|s,g), no entropy term;
+
+where BC = -log pi(a_data | s, g_future) of the dataset's action under the hindsight goal. With
+``twin_critics`` every critic leaf carries a leading axis of 2 (two critics trained on the same
+batch, each on its own contrastive loss) and the actor maximises the minimum of their energies.
 """
 
 from __future__ import annotations
@@ -34,13 +44,15 @@ class Hyperparams:
     goal_discount: jax.Array
     target_entropy: jax.Array
     random_goal_probability: jax.Array
+    bc_weight: jax.Array  # bc_mix: weight of the behaviour-cloning term
+    bc_alpha: jax.Array  # ddpg_bc: weight of log pi(a_data | s, g)
 
 
 @struct.dataclass
 class AgentState:
     """Everything the learner updates."""
 
-    critic_params: dict  # {"state_action": phi params, "goal": psi params}
+    critic_params: dict  # {"state_action": phi, "goal": psi}; leaves [2, ...] with twin critics
     policy_params: dict
     log_alpha: jax.Array  # []
     critic_opt_state: optax.OptState
@@ -73,6 +85,8 @@ def hyperparams_from(config: TrainConfig, action_size: int) -> Hyperparams:
         goal_discount=as_array(config.goal_discount),
         target_entropy=as_array(target_entropy),
         random_goal_probability=as_array(config.random_goal_probability),
+        bc_weight=as_array(config.bc_weight),
+        bc_alpha=as_array(config.bc_alpha),
     )
 
 
@@ -98,12 +112,20 @@ def init_agent(
 ) -> AgentState:
     """Fresh parameters and optimiser states."""
     sa_key, goal_key, policy_key = jax.random.split(key, 3)
-    critic_params = {
-        "state_action": networks.state_action_encoder.init(
-            sa_key, jnp.zeros((1, state_size + action_size))
-        ),
-        "goal": networks.goal_encoder.init(goal_key, jnp.zeros((1, goal_size))),
-    }
+
+    def one_critic(sa_key, goal_key):
+        return {
+            "state_action": networks.state_action_encoder.init(
+                sa_key, jnp.zeros((1, state_size + action_size))
+            ),
+            "goal": networks.goal_encoder.init(goal_key, jnp.zeros((1, goal_size))),
+        }
+
+    if config.twin_critics:
+        # Two independently initialised critics, stacked on a leading axis of 2.
+        critic_params = jax.vmap(one_critic)(jax.random.split(sa_key), jax.random.split(goal_key))
+    else:
+        critic_params = one_critic(sa_key, goal_key)
     policy_params = networks.policy.init(policy_key, jnp.zeros((1, state_size + goal_size)))
     log_alpha = jnp.log(jnp.asarray(max(config.alpha, 1e-30), jnp.float32))
     return AgentState(
@@ -128,6 +150,25 @@ def critic_representations(
     return phi, psi
 
 
+def for_each_critic(config: TrainConfig, function, critic_params: dict, *args):
+    """``function(critic_params, *args)``, mapped over the leading axis of 2 with twin critics."""
+    if config.twin_critics:
+        return jax.vmap(function, in_axes=(0,) + (None,) * len(args))(critic_params, *args)
+    return function(critic_params, *args)
+
+
+def critic_energies(
+    networks: Networks, config: TrainConfig, critic_params: dict, states, actions, goals
+) -> jax.Array:
+    """f(s_i, a_i, g_i) of matching rows: [B], or [2, B] with twin critics."""
+
+    def one_critic(params):
+        phi, psi = critic_representations(networks, params, states, actions, goals)
+        return energy(phi, psi, config.energy, config.energy_temperature)
+
+    return for_each_critic(config, one_critic, critic_params)
+
+
 def policy_action(networks: Networks, policy_params: dict, observations: jax.Array, key=None):
     """A policy action for [B, state + goal] observations: sampled with ``key``, else the mode."""
     mean, log_std = networks.policy.apply(policy_params, observations)
@@ -147,7 +188,7 @@ def update(
     """One gradient step of the critic, the actor and alpha on a batch of future-goal pairs."""
     goal_mix_key, action_key = jax.random.split(key)
 
-    def critic_loss_fn(critic_params):
+    def one_critic_loss(critic_params):
         phi, psi = critic_representations(
             networks, critic_params, batch.states, batch.actions, batch.future_goals
         )
@@ -155,6 +196,13 @@ def update(
         loss = contrastive_loss(logits, config.contrastive_loss)
         loss = loss + hyperparams.logsumexp_penalty * logsumexp_penalty(logits)
         return loss, critic_diagnostics(logits)
+
+    def critic_loss_fn(critic_params):
+        loss, diagnostics = for_each_critic(config, one_critic_loss, critic_params)
+        if config.twin_critics:
+            # Summed, so each critic gets the gradient of its own loss; reported per critic.
+            return jnp.sum(loss), jax.tree.map(jnp.mean, diagnostics)
+        return loss, diagnostics
 
     actor_goals = mix_random_goals(
         goal_mix_key, batch.future_goals, hyperparams.random_goal_probability
@@ -168,18 +216,47 @@ def update(
         observations = jnp.concatenate([batch.states, actor_goals], axis=-1)
         mean, log_std = networks.policy.apply(policy_params, observations)
         actions, log_prob = actor.sample_action(action_key, mean, log_std)
-        phi, psi = critic_representations(
-            networks, state.critic_params, batch.states, actions, actor_goals
-        )
         # Only the diagonal: each anchor's own action scored against its own goal.
-        critic_value = energy(phi, psi, config.energy, config.energy_temperature)  # [B]
+        critic_value = critic_energies(
+            networks, config, state.critic_params, batch.states, actions, actor_goals
+        )  # [B], or [2, B] with twin critics
+        extras = {}
+        if config.twin_critics:
+            extras["critic/twin_gap"] = jnp.mean(jnp.abs(critic_value[0] - critic_value[1]))
+            critic_value = jnp.min(critic_value, axis=0)
         loss = jnp.mean(alpha * log_prob - critic_value)
-        return loss, (log_prob, critic_value)
+        if config.actor_objective == "crl":
+            return loss, (log_prob, critic_value, extras)
+
+        # Behaviour cloning scores the dataset's action under the goal it led to (the future
+        # goal, never a mixed-in random one, for which the data action means nothing).
+        data_observations = jnp.concatenate([batch.states, batch.future_goals], axis=-1)
+        data_mean, data_log_std = networks.policy.apply(policy_params, data_observations)
+        bc_log_prob = actor.log_prob_of(batch.actions, data_mean, data_log_std)  # [B]
+        extras["actor/bc_log_prob"] = jnp.mean(bc_log_prob)
+        extras["actor/bc_mode_error"] = jnp.mean(
+            jnp.sum((actor.mode(data_mean) - batch.actions) ** 2, axis=-1)
+        )
+        if config.actor_objective == "bc_mix":
+            bc_weight = hyperparams.bc_weight
+            loss = bc_weight * -jnp.mean(bc_log_prob) + (1.0 - bc_weight) * loss
+        elif config.actor_objective == "ddpg_bc":
+            # OGBench's normalisation makes the Q term scale-free, so bc_alpha alone sets the
+            # balance whatever the energy's range.
+            q_scale = jax.lax.stop_gradient(jnp.mean(jnp.abs(critic_value)))
+            extras["actor/q_scale"] = q_scale
+            loss = -jnp.mean(critic_value) / q_scale - hyperparams.bc_alpha * jnp.mean(bc_log_prob)
+        else:
+            raise ValueError(
+                f"unknown actor_objective {config.actor_objective!r}; "
+                "choose from crl, bc_mix, ddpg_bc"
+            )
+        return loss, (log_prob, critic_value, extras)
 
     (critic_loss, diagnostics), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
         state.critic_params
     )
-    (policy_loss, (log_prob, critic_value)), policy_grads = jax.value_and_grad(
+    (policy_loss, (log_prob, critic_value, actor_extras)), policy_grads = jax.value_and_grad(
         actor_loss_fn, has_aux=True
     )(state.policy_params)
 
@@ -212,5 +289,6 @@ def update(
         "actor/entropy": -jnp.mean(log_prob),
         "actor/critic_value": jnp.mean(critic_value),
         "alpha": alpha,
+        **actor_extras,
     }
     return new_state, metrics

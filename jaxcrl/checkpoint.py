@@ -1,12 +1,20 @@
-"""Orbax checkpoints of a run: ``RUN_DIR/checkpoints/<iteration>/``.
+"""Orbax checkpoints of a run: ``RUN_DIR/checkpoints/<iteration>/{state,progress}``.
+
+``state`` holds the device state (a pytree of arrays); ``progress`` a small JSON document of the
+host loop (iterations done, metrics accumulated since the last evaluation, elapsed time), so a
+resumed run continues exactly where the checkpoint was taken.
 
 Orbax writes each checkpoint into a temporary directory and renames it when complete, so a crash
 never leaves a half-written checkpoint under a final name, and nothing is overwritten in place.
+If the newest checkpoint is damaged anyway (a truncated file, a disk error), ``restore`` says so and
+falls back to the one before it.
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,32 +34,74 @@ def open_manager(run_dir: Path, keep: int | None = None, create: bool = True):
     options = ocp.CheckpointManagerOptions(
         max_to_keep=keep, create=create, enable_async_checkpointing=False
     )
-    return ocp.CheckpointManager(Path(run_dir).absolute() / "checkpoints", options=options)
+    return ocp.CheckpointManager(
+        Path(run_dir).absolute() / "checkpoints",
+        options=options,
+        item_names=("state", "progress"),
+    )
 
 
-def save(manager, step: int, tree: Any) -> None:
-    """Write ``tree`` (a pytree of arrays) as checkpoint ``step`` and wait until it is on disk."""
-    manager.save(step, args=ocp.args.StandardSave(tree))
+def save(manager, step: int, tree: Any, progress: dict[str, Any]) -> None:
+    """Write ``tree`` and the host ``progress`` as checkpoint ``step``; wait until on disk."""
+    args = ocp.args.Composite(
+        state=ocp.args.StandardSave(tree), progress=ocp.args.JsonSave(progress)
+    )
+    manager.save(step, args=args)
     manager.wait_until_finished()
 
 
-def restore(run_dir: Path, abstract_tree: Any, step: int | None = None) -> tuple[Any, int]:
-    """Read checkpoint ``step`` (default: the newest) shaped like ``abstract_tree``."""
+def _describe(error: Exception) -> str:
+    """One line about an orbax/tensorstore error."""
+    text = str(error).splitlines()[0] if str(error) else "no detail"
+    return f"{type(error).__name__}: {text[:200]}"
+
+
+def restore_target(leaf: Any) -> jax.ShapeDtypeStruct:
+    """Shape and dtype of ``leaf`` on this process's first device, whatever devices saved it."""
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=device)
+
+
+def restore(
+    run_dir: Path,
+    abstract_tree: Any | Callable[[dict[str, Any]], Any],
+    step: int | None = None,
+) -> tuple[Any, dict[str, Any], int]:
+    """Read checkpoint ``step`` (default: the newest readable one) -> (tree, progress, step).
+
+    ``abstract_tree`` gives the shapes and dtypes to restore into, or is a function of the
+    checkpoint's progress document that returns them (what was saved can depend on it). When no
+    step is named and the newest checkpoint cannot be read, older ones are tried in turn, with a
+    warning naming the damaged one.
+    """
     if not (Path(run_dir) / "checkpoints").is_dir():
         raise CheckpointError(f"{run_dir} has no checkpoints/ directory; train it first")
     manager = open_manager(run_dir, create=False)
-    steps = manager.all_steps()
+    steps = sorted(manager.all_steps(), reverse=True)
     if not steps:
         raise CheckpointError(f"{run_dir} has no checkpoint under checkpoints/; train it first")
-    step = max(steps) if step is None else step
-    if step not in steps:
+    if step is not None and step not in steps:
         raise CheckpointError(f"{run_dir} has no checkpoint {step}; it has {sorted(steps)}")
-    target = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_tree)
-    try:
-        tree = manager.restore(step, args=ocp.args.StandardRestore(target))
-    except Exception as error:  # orbax raises many kinds; all mean the files are unusable
-        raise CheckpointError(
-            f"checkpoint {step} in {run_dir}/checkpoints cannot be read ({type(error).__name__}: "
-            f"{str(error).splitlines()[0] if str(error) else 'no detail'})"
-        ) from error
-    return tree, step
+    candidates = [step] if step is not None else steps
+    problems = []
+    for candidate in candidates:
+        try:
+            progress = manager.restore(
+                candidate, args=ocp.args.Composite(progress=ocp.args.JsonRestore())
+            )["progress"]
+            shapes = abstract_tree(progress) if callable(abstract_tree) else abstract_tree
+            target = jax.tree.map(restore_target, shapes)
+            tree = manager.restore(
+                candidate, args=ocp.args.Composite(state=ocp.args.StandardRestore(target))
+            )["state"]
+        except Exception as error:  # orbax raises many kinds; all mean the files are unusable
+            problems.append(f"checkpoint {candidate} cannot be read ({_describe(error)})")
+            continue
+        if problems:
+            warnings.warn(
+                f"{run_dir}: {'; '.join(problems)}; using checkpoint {candidate} instead "
+                "(the damaged files were left in place)",
+                stacklevel=2,
+            )
+        return tree, progress, candidate
+    raise CheckpointError(f"{run_dir}/checkpoints: {'; '.join(problems)}")

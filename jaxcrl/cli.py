@@ -54,22 +54,76 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
     return tyro.cli(TrainConfig, default=base, args=rest, description=_train_description())
 
 
+def parse_resume_args(argv: list[str]) -> Path | None:
+    """The run directory of ``--resume DIR``, refusing other flags beside it."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--resume", default=None)
+    known, rest = pre.parse_known_args(argv)
+    if known.resume is None:
+        return None
+    if rest:
+        _fail(
+            f"--resume continues a run with its own config.yaml; drop the other flags "
+            f"({' '.join(rest)}) or start a new run"
+        )
+    run_dir = Path(known.resume)
+    if not (run_dir / "config.yaml").is_file() or not (run_dir / "checkpoints").is_dir():
+        _fail(
+            f"--resume {run_dir}: not a jaxcrl run directory (needs config.yaml and checkpoints/)"
+        )
+    return run_dir
+
+
 def train_main(argv: list[str] | None = None) -> None:
-    """Entry point of ``train.py``: parse, validate, train, print the final success rate."""
-    config = parse_train_args(argv)
-    from jaxcrl.run import train  # imported late so --help and config errors stay fast
+    """Entry point of ``train.py``: parse, validate, train (or resume), print the success rate."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    resume_dir = parse_resume_args(argv)
+    config = None if resume_dir else parse_train_args(argv)
+    from jaxcrl import run  # imported late so --help and config errors stay fast
 
     try:
-        result = train(config)
-    except (ConfigError, FileExistsError) as error:
+        result = run.resume(resume_dir) if resume_dir else run.train(config)
+    except (ConfigError, FileExistsError, CheckpointError, run.NonFiniteError) as error:
         _fail(str(error))
+    except run.TrainingInterrupted as stop:
+        print(f"stopped: {stop}", file=sys.stderr)
+        raise SystemExit(128 + stop.signal_number) from None
     final = result.final
     print(
         f"success rate {final['eval/success']:.3f} | time near goal "
         f"{final['eval/time_near_goal']:.3f} | final distance {final['eval/final_distance']:.3f}"
-        f" | {final['env_steps']:,} env steps in {final['wall_time_s']:.0f} s | run dir "
+        f" | {amount_of_training(final)} in {final['wall_time_s']:.0f} s | run dir "
         f"{result.run_dir}"
+        if len(result.members) == 1
+        else format_summary(result)
     )
+
+
+def amount_of_training(row: dict) -> str:
+    """'N env steps', or 'N gradient steps' for an offline run."""
+    if row.get("env_steps") is None:
+        return f"{row['gradient_steps']:,} gradient steps"
+    return f"{row['env_steps']:,} env steps"
+
+
+def format_summary(result) -> str:
+    """Success rate of every member and the mean, IQM and 95% interval across them."""
+    lines = []
+    for row in result.final_rows:
+        values = "".join(f" {name}={row[name]:g}" for name in result.members[0].values)
+        lines.append(
+            f"  member {row['member']:>3} seed {row['seed']:>4}{values}: success "
+            f"{row['eval/success']:.3f} time near goal {row['eval/time_near_goal']:.3f}"
+        )
+    summary = result.summary()
+    final = result.final
+    lines.append(
+        f"success rate over {summary['count']} members: mean {summary['mean']:.3f}, IQM "
+        f"{summary['iqm']:.3f}, 95% bootstrap interval [{summary['low']:.3f}, "
+        f"{summary['high']:.3f}] | {amount_of_training(final)} each in "
+        f"{final['wall_time_s']:.0f} s | run dir {result.run_dir}"
+    )
+    return "\n".join(lines)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +138,12 @@ class EvalArgs:
     """Seed of the evaluation episodes' starts and goals."""
     checkpoint: int | None = None
     """Checkpoint (iteration) to load (default: the newest)."""
+    goal: str | None = None
+    """Evaluate toward this goal instead of the env's own, e.g. 3.5,1.5 (goal_size numbers)."""
+    video: Path | None = None
+    """Also render one episode to this .mp4 or .gif (MuJoCo tasks: set MUJOCO_GL=egl)."""
+    member: int = 0
+    """Which member of a multi-seed run the video shows."""
 
 
 def eval_main(argv: list[str] | None = None) -> None:
@@ -91,13 +151,52 @@ def eval_main(argv: list[str] | None = None) -> None:
     args = tyro.cli(EvalArgs, args=argv)
     if args.episodes is not None and args.episodes <= 0:
         _fail(f"--episodes must be a positive integer, got {args.episodes}")
+    goal = None
+    if args.goal is not None:
+        try:
+            goal = tuple(float(x) for x in args.goal.split(","))
+        except ValueError:
+            _fail(f"--goal {args.goal!r}: write comma-separated numbers, e.g. 3.5,1.5")
     from jaxcrl.run import evaluate_run
 
     try:
-        metrics = evaluate_run(args.run_dir, args.episodes, args.seed, args.checkpoint)
+        metrics = evaluate_run(args.run_dir, args.episodes, args.seed, args.checkpoint, goal)
     except (ConfigError, CheckpointError) as error:
         _fail(str(error))
-    print(f"success rate    {metrics['eval/success']:.3f}")
-    print(f"time near goal  {metrics['eval/time_near_goal']:.3f}")
-    print(f"final distance  {metrics['eval/final_distance']:.3f}")
+    if "members" in metrics:
+        for name in ("eval/success", "eval/time_near_goal", "eval/final_distance"):
+            stats = metrics["summary"][name]
+            print(
+                f"{name[5:]:<16}mean {stats['mean']:.3f}  IQM {stats['iqm']:.3f}  "
+                f"95% [{stats['low']:.3f}, {stats['high']:.3f}] over {stats['count']} members"
+            )
+    else:
+        print(f"success rate    {metrics['eval/success']:.3f}")
+        print(f"time near goal  {metrics['eval/time_near_goal']:.3f}")
+        print(f"final distance  {metrics['eval/final_distance']:.3f}")
     print(json.dumps(metrics))
+    if args.video is not None:
+        write_episode_video(args, goal)
+
+
+def write_episode_video(args: EvalArgs, goal: tuple[float, ...] | None) -> None:
+    """Render one episode of a member's policy (toward ``goal`` if given) into ``args.video``."""
+    import jax
+    import jax.numpy as jnp
+
+    from jaxcrl.run import load_member_policy
+    from jaxcrl.video import rollout_frames, write_video
+
+    try:
+        env, env_params, policy = load_member_policy(args.run_dir, args.member, args.checkpoint)
+    except (ConfigError, CheckpointError) as error:
+        _fail(str(error))
+    goal_array = None if goal is None else jnp.asarray(goal, jnp.float32)
+    try:
+        frames = rollout_frames(
+            env, env_params, policy, jax.random.PRNGKey(args.seed), goal=goal_array
+        )
+        path = write_video(frames, args.video)
+    except (ImportError, NotImplementedError) as error:
+        _fail(str(error))
+    print(f"video of {len(frames)} frames written to {path}")

@@ -58,6 +58,24 @@ class TrainConfig:
     """Checkpoints kept in run_dir/checkpoints (the newest ones; the final one is always kept)."""
     progress: bool = True
     """Show a progress bar with env steps, SPS, ETA and the last success rate."""
+    checkpoint_every: int | None = None
+    """Training iterations between checkpoints (default: at every evaluation)."""
+    checkpoint_buffer: bool = True
+    """Save the replay buffer and env states in checkpoints, so --resume continues exactly."""
+    loggers: tuple[Literal["tensorboard", "wandb"], ...] = ()
+    """Extra loggers besides metrics.jsonl and metrics.csv (W&B runs offline unless WANDB_MODE says)."""
+    num_seeds: int = 1
+    """Independent agents trained together in one program (jax.vmap), with seeds seed, seed+1, ..."""
+    distributed: bool = False
+    """Join a multi-host run first (jax.distributed.initialize: TPU pods, multi-node GPU)."""
+    sweep: tuple[str, ...] = ()
+    """Scalar hyperparameters swept in the same program, e.g. critic_lr=1e-4,3e-4 (crossed with seeds)."""
+
+    # --- environment ---
+    dense_reward: bool = False
+    """Reward -distance to the goal instead of the sparse success indicator (CRL ignores rewards)."""
+    physics: Literal["jax", "warp"] = "jax"
+    """MJX physics back end of the MuJoCo tasks: MJX's JAX code, or MuJoCo Warp (NVIDIA GPUs)."""
 
     # --- critic ---
     repr_dim: int = 64
@@ -100,6 +118,20 @@ class TrainConfig:
     """Entropy target for auto alpha (default -0.5 * action_size)."""
     random_goal_probability: float = 0.0
     """Probability that the actor trains on another row's goal instead of the future goal."""
+
+    # --- offline ---
+    dataset: str | None = None
+    """An OGBench-layout .npz to train from offline (no env interaction; the env only evaluates)."""
+    num_updates: int = 100_000
+    """Gradient steps of an offline run (OGBench's reference runs take 1M)."""
+    actor_objective: Literal["crl", "bc_mix", "ddpg_bc"] = "crl"
+    """Actor loss: CRL's alone; the paper's offline mix with BC; or OGBench's DDPG+BC."""
+    bc_weight: float = 0.05
+    """bc_mix: loss = bc_weight * BC + (1 - bc_weight) * actor loss (the paper's 0.05)."""
+    bc_alpha: float = 0.1
+    """ddpg_bc: loss = -Q / stopgrad(mean |Q|) - bc_alpha * log pi(a_data) (OGBench: 0.003 to 3)."""
+    twin_critics: bool = False
+    """Train two critics and let the actor maximise their minimum (the paper's offline setting)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary of every option."""
@@ -155,6 +187,46 @@ def derived_sizes(config: TrainConfig) -> dict[str, int | float]:
     }
 
 
+# --- sweeps ---------------------------------------------------------------------------------
+
+# Options that may differ between members of one program (none of them changes a shape).
+SWEEPABLE = (
+    "critic_lr",
+    "actor_lr",
+    "alpha_lr",
+    "logsumexp_penalty",
+    "goal_discount",
+    "target_entropy",
+    "random_goal_probability",
+    "bc_weight",
+    "bc_alpha",
+)
+
+
+def parse_sweep(specs: tuple[str, ...]) -> dict[str, list[float]]:
+    """``("critic_lr=1e-4,3e-4", ...)`` -> ``{"critic_lr": [1e-4, 3e-4]}``, refusing what cannot vary."""
+    grid: dict[str, list[float]] = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not values.strip():
+            raise ConfigError(f"--sweep {spec!r}: write NAME=V1,V2,... (e.g. critic_lr=1e-4,3e-4)")
+        if name not in SWEEPABLE:
+            known = {field.name for field in dataclasses.fields(TrainConfig)}
+            why = "it changes array shapes or the program" if name in known else "unknown option"
+            raise ConfigError(
+                f"--sweep cannot vary {name!r} ({why}); sweepable: {', '.join(SWEEPABLE)}; "
+                "run separate trainings for anything else"
+            )
+        if name in grid:
+            raise ConfigError(f"--sweep names {name!r} twice; give all its values in one entry")
+        try:
+            grid[name] = [float(value) for value in values.split(",")]
+        except ValueError:
+            raise ConfigError(f"--sweep {spec!r}: values must be numbers") from None
+    return grid
+
+
 # --- validation -----------------------------------------------------------------------------
 
 
@@ -181,6 +253,28 @@ def validate(config: TrainConfig, registered_envs: dict[str, str] | None = None)
         value = getattr(config, name)
         if value <= 0:
             raise ConfigError(f"{flag(name)} must be a positive integer, got {value}")
+    for name in ["num_seeds", "num_updates"]:
+        if getattr(config, name) <= 0:
+            raise ConfigError(
+                f"{flag(name)} must be a positive integer, got {getattr(config, name)}"
+            )
+    if config.checkpoint_every is not None and config.checkpoint_every <= 0:
+        raise ConfigError(
+            f"--checkpoint-every must be a positive integer (iterations), got {config.checkpoint_every}"
+        )
+    if not 0 <= config.bc_weight <= 1:
+        raise ConfigError(f"--bc-weight must lie in [0, 1], got {config.bc_weight}")
+    if config.bc_alpha < 0:
+        raise ConfigError(f"--bc-alpha must be >= 0, got {config.bc_alpha}")
+    parse_sweep(config.sweep)
+    unknown_loggers = [kind for kind in config.loggers if kind not in ("tensorboard", "wandb")]
+    if unknown_loggers:
+        raise ConfigError(
+            f"unknown --loggers {', '.join(unknown_loggers)}; choose from tensorboard, wandb "
+            "(metrics.jsonl and metrics.csv are always written)"
+        )
+    if config.dataset is not None and not Path(config.dataset).is_file():
+        raise ConfigError(f"--dataset {config.dataset}: no such file")
     for name in ["prefill_steps", "hidden_depth"]:
         if getattr(config, name) < 0:
             raise ConfigError(f"{flag(name)} must be >= 0, got {getattr(config, name)}")
@@ -293,6 +387,8 @@ def read_overrides(path_or_preset: str) -> dict[str, Any]:
 
 def config_from_overrides(overrides: dict[str, Any]) -> TrainConfig:
     """A TrainConfig with the defaults replaced by ``overrides``."""
+    # YAML has no tuples: sequences come back as lists.
+    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     return dataclasses.replace(TrainConfig(), **overrides)
 
 

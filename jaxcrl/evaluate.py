@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxcrl.envs import DISTANCE, SUCCESS, EnvState, GoalEnv, reset_batch
+from jaxcrl.envs.base import with_goal
 
 Policy = Callable[[jax.Array], jax.Array]  # [num_episodes, obs] -> [num_episodes, action]
 
@@ -70,8 +71,20 @@ def summarize(metrics: dict[str, jax.Array], alive: jax.Array) -> dict[str, jax.
 
 
 def evaluate(
-    env: GoalEnv, env_params: Any, policy: Policy, key: jax.Array, num_episodes: int
+    env: GoalEnv,
+    env_params: Any,
+    policy: Policy,
+    key: jax.Array,
+    num_episodes: int,
+    goal: jax.Array | None = None,
 ) -> dict[str, jax.Array]:
-    """Success rate, time near goal, final distance and env metrics over ``num_episodes``."""
-    metrics, alive = rollout(env, env_params, policy, key, num_episodes)
+    """Success rate, time near goal, final distance and env metrics over ``num_episodes``.
+
+    Episodes start from the env's own random starts; their goals are the env's own draws, or
+    ``goal`` [goal_size] for every episode when given.
+    """
+    states = reset_batch(env, env_params, key, num_episodes)
+    if goal is not None:
+        states = jax.vmap(lambda state: with_goal(env, state, goal))(states)
+    metrics, alive = rollout(env, env_params, policy, key, num_episodes, initial_states=states)
     return summarize(metrics, alive)

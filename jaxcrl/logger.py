@@ -1,15 +1,36 @@
-"""Host-side reporting: ``metrics.jsonl`` rows and the progress bar."""
+"""Host-side reporting: metric rows to JSONL, CSV, TensorBoard and W&B, and the progress bar.
+
+Every sink takes the same rows: one plain dict per evaluation (one per seed per evaluation in
+multi-seed runs, which add ``seed`` and ``member``). ``open_loggers`` opens the sinks a run asked
+for; ``metrics.jsonl`` and ``metrics.csv`` are always written.
+"""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
+
+LOGGER_KINDS = ("tensorboard", "wandb")
+
+# Fields that identify a row rather than measure anything: never logged as scalars.
+STEP_KEY = "env_steps"
+
+
+def x_step(row: dict[str, Any]) -> int:
+    """A row's position on the x axis: env steps, or gradient steps for offline runs (no env)."""
+    return int(row[STEP_KEY] if row.get(STEP_KEY) is not None else row["gradient_steps"])
+
+
+IDENTITY_KEYS = ("env_steps", "seed", "member")
 
 
 def to_python(value: Any) -> Any:
@@ -36,6 +57,238 @@ class MetricsLog:
 def read_metrics(path: Path) -> list[dict[str, Any]]:
     """All rows of a ``metrics.jsonl`` file."""
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+class CsvLog:
+    """Appends rows to ``metrics.csv``, widening its one header when a row brings a new key."""
+
+    def __init__(self, path: Path, backfill: Sequence[dict[str, Any]] = ()):
+        self.path = Path(path)
+        self.columns: list[str] = []
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with self.path.open(newline="") as stream:
+                self.columns = next(csv.reader(stream), [])
+        elif backfill:
+            # A run dir from before the CSV existed: start the CSV with the rows it already has.
+            for row in backfill:
+                self.write(row)
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Append ``row``; a new key rewrites the file once with the union of columns."""
+        row = {k: _csv_cell(v) for k, v in row.items()}
+        new_keys = [k for k in row if k not in self.columns]
+        if new_keys:
+            self._rewrite(self.columns + new_keys, extra=row)
+            return
+        with self.path.open("a", newline="") as stream:
+            csv.DictWriter(stream, self.columns, restval="").writerow(row)
+
+    def _rewrite(self, columns: list[str], extra: dict[str, Any]) -> None:
+        """Write every old row plus ``extra`` under ``columns``, replacing the file atomically."""
+        old_rows = read_csv(self.path) if self.path.exists() else []
+        staging = self.path.with_name(self.path.name + ".tmp")
+        with staging.open("w", newline="") as stream:
+            writer = csv.DictWriter(stream, columns, restval="")
+            writer.writeheader()
+            writer.writerows(old_rows)
+            writer.writerow(extra)
+        # os.replace is atomic, so a crash mid-rewrite leaves the old file whole.
+        os.replace(staging, self.path)
+        self.columns = columns
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """All rows of a ``metrics.csv`` file as strings (empty string where a row lacks a column)."""
+    with Path(path).open(newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def _csv_cell(value: Any) -> Any:
+    """A CSV cell: plain scalars as they are, null as empty, anything else as JSON."""
+    value = to_python(value)
+    if value is None:
+        return ""
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    return json.dumps(value)
+
+
+def scalar_fields(row: dict[str, Any]) -> dict[str, float]:
+    """The numeric, finite measurements of ``row`` (identity fields and text left out)."""
+    scalars = {}
+    for key, value in row.items():
+        value = to_python(value)
+        if key in IDENTITY_KEYS or isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, (int, float)):
+            scalars[key] = float(value)
+    return scalars
+
+
+class TensorBoardLog:
+    """Scalars to ``RUN_DIR/tensorboard/`` with ``env_steps`` as the step.
+
+    Rows with a ``member`` field go to one writer per member, ``tensorboard/member_K/``, so that
+    TensorBoard shows each seed of a multi-seed run as its own run under the same tags.
+    """
+
+    def __init__(self, log_dir: Path):
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError as error:
+            raise ImportError(
+                "TensorBoard logging needs tensorboardX: pip install 'jaxcrl[tensorboard]'"
+            ) from error
+        self.log_dir = Path(log_dir)
+        self._make_writer = SummaryWriter
+        self.writers: dict[int | None, Any] = {}
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Add every scalar of ``row`` at step ``row['env_steps']``."""
+        member = row.get("member")
+        if member not in self.writers:
+            folder = self.log_dir if member is None else self.log_dir / f"member_{member}"
+            self.writers[member] = self._make_writer(logdir=str(folder))
+        writer, step = self.writers[member], x_step(row)
+        for tag, value in scalar_fields(row).items():
+            writer.add_scalar(tag, value, global_step=step)
+
+    def close(self) -> None:
+        """Flush and close every writer."""
+        for writer in self.writers.values():
+            writer.close()
+        self.writers = {}
+
+
+def wandb_environment(run_dir: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The WANDB_* variables that keep W&B offline by default and its files inside the run dir."""
+    environ = os.environ if environ is None else environ
+    run_dir = Path(run_dir).resolve()
+    root = run_dir / "wandb"
+    return {
+        # W&B would otherwise sync to its servers; a user's own WANDB_MODE (e.g. online) wins.
+        "WANDB_MODE": environ.get("WANDB_MODE", "offline"),
+        # W&B keeps its runs in a "wandb" folder inside WANDB_DIR, i.e. in RUN_DIR/wandb/.
+        "WANDB_DIR": str(run_dir),
+        "WANDB_CACHE_DIR": str(root / "cache"),
+        "WANDB_CONFIG_DIR": str(root / "config"),
+        "WANDB_DATA_DIR": str(root / "data"),
+        "WANDB_ARTIFACT_DIR": str(root / "artifacts"),
+    }
+
+
+def wandb_init_kwargs(
+    run_dir: Path, run_config: dict[str, Any], environ: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Arguments of ``wandb.init`` for a run dir: its name, config, folder and mode."""
+    environ = os.environ if environ is None else environ
+    settings = wandb_environment(run_dir, environ)
+    return {
+        "project": environ.get("WANDB_PROJECT", "jaxcrl"),
+        "name": Path(run_dir).resolve().name,
+        "config": run_config,
+        "dir": settings["WANDB_DIR"],
+        "mode": settings["WANDB_MODE"],
+    }
+
+
+def import_wandb() -> Any:
+    """The ``wandb`` module, or an ImportError that says how to install it."""
+    try:
+        import wandb
+    except ImportError as error:
+        raise ImportError(
+            "W&B logging needs the wandb package: pip install 'jaxcrl[wandb]'"
+        ) from error
+    return wandb
+
+
+class WandbLog:
+    """Rows to a Weights & Biases run kept in ``RUN_DIR/wandb/`` (offline unless WANDB_MODE says).
+
+    Multi-seed rows are logged as ``member_K/<metric>`` so that members do not overwrite each other
+    at the same env step; ``env_steps`` is the x axis of every chart.
+    """
+
+    def __init__(self, run_dir: Path, run_config: dict[str, Any]):
+        wandb = import_wandb()
+        variables = wandb_environment(run_dir)
+        for folder in ("WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR"):
+            Path(variables[folder]).mkdir(parents=True, exist_ok=True)
+        # W&B reads its folders from the environment (also in its service process); put ours in
+        # place for the run and restore the caller's on close.
+        self._saved_environ = {name: os.environ.get(name) for name in variables}
+        os.environ.update(variables)
+        self.run = wandb.init(**wandb_init_kwargs(run_dir, run_config))
+        self.run.define_metric(STEP_KEY)
+        self.run.define_metric("*", step_metric=STEP_KEY)
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Log the scalars of ``row`` against its ``env_steps``."""
+        scalars = scalar_fields(row)
+        if "member" in row:
+            scalars = {f"member_{row['member']}/{k}": v for k, v in scalars.items()}
+        self.run.log({STEP_KEY: x_step(row), **scalars})
+
+    def close(self) -> None:
+        """Finish the W&B run and give back the caller's environment."""
+        self.run.finish()
+        for name, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class Loggers:
+    """Every sink of a run behind one ``write`` and one ``close``."""
+
+    def __init__(self, sinks: Sequence[Any]):
+        self.sinks = list(sinks)
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Send ``row`` (converted to plain Python scalars once) to every sink."""
+        row = {k: to_python(v) for k, v in row.items()}
+        for sink in self.sinks:
+            sink.write(row)
+
+    def close(self) -> None:
+        """Close the sinks that hold files or services open."""
+        for sink in self.sinks:
+            if hasattr(sink, "close"):
+                sink.close()
+
+    def __enter__(self) -> Loggers:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+def check_logger_kinds(kinds: Sequence[str]) -> None:
+    """Raise ValueError naming the valid kinds if ``kinds`` holds an unknown one."""
+    unknown = [kind for kind in kinds if kind not in LOGGER_KINDS]
+    if unknown:
+        raise ValueError(
+            f"unknown logger kind(s) {unknown}; valid kinds are {list(LOGGER_KINDS)} "
+            "(metrics.jsonl and metrics.csv are always written)"
+        )
+
+
+def open_loggers(run_dir: Path, kinds: Sequence[str], run_config: dict[str, Any]) -> Loggers:
+    """JSONL and CSV sinks in ``run_dir`` plus the extra ``kinds`` (tensorboard, wandb)."""
+    check_logger_kinds(kinds)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    jsonl_path = run_dir / "metrics.jsonl"
+    earlier_rows = read_metrics(jsonl_path) if jsonl_path.exists() else []
+    sinks: list[Any] = [MetricsLog(jsonl_path), CsvLog(run_dir / "metrics.csv", earlier_rows)]
+    for kind in dict.fromkeys(kinds):  # each kind once, in the order given
+        if kind == "tensorboard":
+            sinks.append(TensorBoardLog(run_dir / "tensorboard"))
+        elif kind == "wandb":
+            sinks.append(WandbLog(run_dir, run_config))
+    return Loggers(sinks)
 
 
 class Progress:

@@ -1,21 +1,35 @@
-"""The host side of a training run: ``train(config)`` and ``evaluate_run(run_dir)``.
+"""The host side of a training run: ``train(config)``, ``resume(run_dir)`` and ``evaluate_run``.
 
-The device runs ``iterations_per_eval`` training iterations per call; between calls the host
-evaluates, logs one row to ``metrics.jsonl``, updates the progress bar and writes a checkpoint.
+Every run trains its members (seeds x swept values, see ``members.py``) in one compiled program:
+``jax.vmap`` over the trainer's pure functions, so each leaf of the state has a leading
+``[num_members]`` axis. The device runs chunks of training iterations; between chunks the host
+evaluates, logs one row per member, checkpoints, and watches for non-finite values and for
+SIGTERM/SIGINT. Chunks end at every evaluation and every checkpoint, and everything the host
+carries between chunks is saved in the checkpoint, so a resumed run logs exactly what an
+uninterrupted one would (on the CPU, bit for bit).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
+import math
+import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxcrl import checkpoint
 from jaxcrl.config import (
+    ConfigError,
     TrainConfig,
     check_env_fit,
     derived_sizes,
@@ -26,22 +40,59 @@ from jaxcrl.config import (
     write_config,
 )
 from jaxcrl.envs import GoalEnv, make_env, registered_envs
-from jaxcrl.logger import MetricsLog, Progress, to_python
-from jaxcrl.trainer import Trainer, TrainerState, make_trainer
+from jaxcrl.logger import Loggers, Progress, open_loggers, read_metrics, to_python
+from jaxcrl.members import (
+    Member,
+    apply_member_values,
+    member_keys,
+    member_slice,
+    run_members,
+)
+from jaxcrl.stats import summarize
+from jaxcrl.trainer import FIRST_NONFINITE, Trainer, TrainerState, make_trainer
+
+# Fault-injection tests pause after every chunk, to have time to signal or kill a run midway.
+CHUNK_DELAY_S = float(os.environ.get("JAXCRL_TEST_CHUNK_DELAY_S", "0"))
+
+# Row fields that measure time, not learning: they differ between a resumed and a straight run.
+TIMING_FIELDS = ("wall_time_s", "sps", "updates_per_s", "setup_time_s")
+
+
+class NonFiniteError(RuntimeError):
+    """Training produced NaN or Inf; the run stopped without saving the bad state."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """SIGTERM or SIGINT stopped the run after a checkpoint; ``--resume`` continues it."""
+
+    def __init__(self, message: str, signal_number: int):
+        super().__init__(message)
+        self.signal_number = signal_number
 
 
 @dataclasses.dataclass
 class TrainResult:
     """What ``train`` returns: the final device state, every logged row and the run directory."""
 
-    state: TrainerState
-    metrics: list[dict[str, Any]]
+    state: TrainerState  # every leaf has a leading [num_members] axis
+    metrics: list[dict[str, Any]]  # one row per member per evaluation
     run_dir: Path
+    members: list[Member]
+
+    @property
+    def final_rows(self) -> list[dict[str, Any]]:
+        """The last logged row of each member."""
+        last = {row["member"]: row for row in self.metrics}
+        return [last[member.index] for member in self.members]
 
     @property
     def final(self) -> dict[str, Any]:
-        """The last logged row (the final evaluation)."""
-        return self.metrics[-1]
+        """The last row of member 0 (the whole run's result when it has one member)."""
+        return self.final_rows[0]
+
+    def summary(self, metric: str = "eval/success") -> dict[str, float]:
+        """Mean, IQM and 95% bootstrap interval of ``metric`` over the members' final rows."""
+        return summarize(np.asarray([row[metric] for row in self.final_rows], np.float64))
 
 
 def default_run_dir(config: TrainConfig) -> Path:
@@ -49,13 +100,256 @@ def default_run_dir(config: TrainConfig) -> Path:
     return Path("runs") / f"{config.env}-s{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def build(config: TrainConfig) -> tuple[GoalEnv, Any, Trainer]:
-    """Validate ``config`` and build its env, task constants and trainer (no compilation)."""
+def make_run_env(config: TrainConfig) -> GoalEnv:
+    """The env ``config`` names, with its env options (dense reward, physics back end) applied."""
+    overrides: dict[str, Any] = {}
+    if config.dense_reward:
+        overrides["dense_reward"] = True
+    if config.physics != "jax":
+        overrides["impl"] = config.physics
+    try:
+        return make_env(config.env, **overrides)
+    except TypeError:
+        raise ConfigError(
+            f"--env {config.env} takes no {' or '.join(sorted(overrides))} option; drop "
+            + " / ".join("--" + name.replace("_", "-") for name in sorted(overrides))
+        ) from None
+
+
+def build(config: TrainConfig) -> tuple[GoalEnv, Any, Trainer, list[Member]]:
+    """Validate ``config``; build its env, task constants, trainer and members (no compilation).
+
+    With ``config.dataset`` the trainer is the offline one: gradient steps on the dataset, the env
+    used only to evaluate.
+    """
     validate(config, registered_envs())
-    env = make_env(config.env)
-    check_env_fit(config, env.episode_length)
+    members = run_members(config)
+    env = make_run_env(config)
     env_params = env.default_params()
-    return env, env_params, make_trainer(config, env, env_params)
+    if config.dataset is None:
+        check_env_fit(config, env.episode_length)
+        return env, env_params, make_trainer(config, env, env_params), members
+    from jaxcrl.dataset import DatasetError, load_splits
+    from jaxcrl.offline import make_offline_trainer, validate_offline
+
+    try:
+        dataset, _ = load_splits(config.dataset, env.state_size, env.action_size)
+    except DatasetError as error:
+        raise ConfigError(str(error)) from None
+    validate_offline(config, dataset)
+    return env, env_params, make_offline_trainer(config, env, env_params, dataset), members
+
+
+def loop_sizes(config: TrainConfig) -> tuple[int, int]:
+    """(iterations of the whole run, iterations between evaluations); offline, one iteration is
+    one gradient step."""
+    if config.dataset is None:
+        sizes = derived_sizes(config)
+        return sizes["training_iterations"], sizes["iterations_per_eval"]
+    every = config.eval_every or max(1, math.ceil(config.num_updates / config.num_evals))
+    return config.num_updates, every
+
+
+def saves_buffer(config: TrainConfig) -> bool:
+    """Whether checkpoints hold the replay buffer (an offline run rebuilds it from its dataset)."""
+    return config.checkpoint_buffer and config.dataset is None
+
+
+# --- the compiled program -----------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Program:
+    """The trainer's functions vmapped over members and jitted."""
+
+    init: Any  # (keys [M]) -> TrainerState, members' hyperparameters applied
+    run_iterations: Any  # (state, count) -> (state, metrics [M]); donates the state
+    evaluate: Any  # (policy_params [M], keys [M]) -> eval metrics [M]
+
+
+def make_program(
+    config: TrainConfig, env: GoalEnv, trainer: Trainer, members: list[Member]
+) -> Program:
+    """Vmap and jit the trainer's functions over the run's members."""
+
+    def init(keys: jax.Array) -> TrainerState:
+        state = jax.vmap(trainer.init)(keys)
+        return apply_member_values(state, config, members, env.action_size)
+
+    return Program(
+        init=jax.jit(init),
+        run_iterations=jax.jit(
+            jax.vmap(trainer.run_iterations, in_axes=(0, None)), donate_argnums=0
+        ),
+        evaluate=jax.jit(jax.vmap(trainer.evaluate)),
+    )
+
+
+def eval_keys(members: list[Member], iteration: int) -> jax.Array:
+    """[M] keys of the evaluation after ``iteration``: a function of seed and iteration alone."""
+    base = jax.vmap(lambda key: jax.random.fold_in(key, 1))(member_keys(members))
+    return jax.vmap(lambda key: jax.random.fold_in(key, iteration))(base)
+
+
+# --- devices ------------------------------------------------------------------------------
+
+# Axis of each buffer leaf that indexes env copies, after the leading member axis.
+BUFFER_ENV_AXIS = {
+    "states": 2,
+    "actions": 2,
+    "episode_ids": 2,
+    "episode_last_time": 2,
+    "current_episode_ids": 1,
+}
+
+
+def state_shardings(
+    state: TrainerState, num_members: int, num_envs: int, devices: list | None = None
+) -> tuple[Any, str]:
+    """Shardings that spread a run over ``devices`` (default: all), and what they do in words.
+
+    Members go one group per device when they divide evenly; otherwise the env copies and their
+    buffer rings are split along the env axis, and XLA turns the batch sampling and the gradient
+    into cross-device collectives (the same arithmetic as one device, so results agree).
+    Learner parameters are replicated.
+    """
+    devices = list(devices or jax.devices())
+    mesh = Mesh(np.asarray(devices), ("devices",))
+    spread = lambda axis, ndim: NamedSharding(
+        mesh, PartitionSpec(*([None] * axis + ["devices"] + [None] * (ndim - axis - 1)))
+    )
+    replicated = NamedSharding(mesh, PartitionSpec())
+    if num_members > 1 and num_members % len(devices) == 0:
+        shardings = jax.tree.map(lambda leaf: spread(0, leaf.ndim), state)
+        return shardings, f"{num_members} members split over {len(devices)} devices"
+    if not hasattr(state, "env_states"):  # offline: no env copies to split
+        return jax.tree.map(lambda _: replicated, state), f"replicated on {len(devices)} devices"
+    if num_envs % len(devices) != 0:
+        raise ConfigError(
+            f"--num-envs {num_envs} cannot be split over {len(devices)} devices; use a multiple "
+            f"of {len(devices)} (or a number of seeds x sweep values that is one)"
+        )
+    shardings = jax.tree.map(lambda _: replicated, state)
+    shardings = shardings.replace(
+        env_states=jax.tree.map(lambda leaf: spread(1, leaf.ndim), state.env_states),
+        buffer=shardings.buffer.replace(
+            **{
+                name: spread(axis, getattr(state.buffer, name).ndim)
+                for name, axis in BUFFER_ENV_AXIS.items()
+            }
+        ),
+    )
+    return shardings, f"{num_envs} env copies per member split over {len(devices)} devices"
+
+
+def place(state: TrainerState, config: TrainConfig, num_members: int) -> TrainerState:
+    """Put the run's state on every device (a no-op with one device)."""
+    if len(jax.devices()) == 1:
+        return state
+    shardings, _ = state_shardings(state, num_members, config.num_envs)
+    return jax.device_put(state, shardings)
+
+
+# --- checkpointed state ---------------------------------------------------------------------
+
+
+def saved_tree(state: TrainerState, with_buffer: bool) -> Any:
+    """What a checkpoint stores: the whole state, or all but the buffer and env copies."""
+    if with_buffer:
+        return state
+    return {
+        "agent": state.agent,
+        "hyperparams": state.hyperparams,
+        "key": state.key,
+        "iteration": state.iteration,
+    }
+
+
+def restore_into(state: TrainerState, tree: Any, with_buffer: bool) -> TrainerState:
+    """``state`` with the checkpointed parts replaced by ``tree``."""
+    return tree if with_buffer else state.replace(**tree)
+
+
+# --- host loop helpers ----------------------------------------------------------------------
+
+
+def chunk_ends(total: int, eval_every: int, checkpoint_every: int) -> list[int]:
+    """Iteration counts at which the host takes over: every evaluation, checkpoint and the end."""
+    ends = set(range(eval_every, total + 1, eval_every))
+    ends |= set(range(checkpoint_every, total + 1, checkpoint_every))
+    ends.add(total)
+    return sorted(ends)
+
+
+@contextlib.contextmanager
+def stop_requests():
+    """Collect SIGTERM/SIGINT into a list instead of dying, while training runs."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # signal handlers can only be set from the main thread
+        return
+    handler = lambda number, _frame: received.append(number)
+    previous = {
+        number: signal.signal(number, handler) for number in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield received
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def nonfinite_report(metrics: dict[str, np.ndarray], members: list[Member]) -> str | None:
+    """A one-line description of the first member whose chunk went non-finite, or None."""
+    first = np.asarray(metrics[FIRST_NONFINITE])
+    bad = np.flatnonzero(first >= 0)
+    if bad.size == 0:
+        return None
+    member = members[int(bad[0])]
+    names = [
+        name
+        for name, values in metrics.items()
+        if name != FIRST_NONFINITE and not np.isfinite(np.asarray(values)[member.index])
+    ]
+    what = ", ".join(names) if names else "parameters or optimiser state"
+    iteration = int(first[member.index])
+    return f"non-finite {what} at iteration {iteration} (member {member.index}, seed {member.seed})"
+
+
+def member_rows(
+    base: dict[str, Any], per_member: dict[str, np.ndarray], members: list[Member]
+) -> list[dict[str, Any]]:
+    """One logged row per member: shared fields, the member's identity and its own metrics."""
+    rows = []
+    for member in members:
+        row = {**base, **member.describe()}
+        row.update({name: values[member.index] for name, values in per_member.items()})
+        rows.append({name: to_python(value) for name, value in row.items()})
+    return rows
+
+
+def keep_rows_up_to(run_dir: Path, iteration: int) -> list[dict[str, Any]]:
+    """Drop logged rows after ``iteration`` (written after the checkpoint a resume starts from)."""
+    path = run_dir / "metrics.jsonl"
+    rows = (
+        [row for row in read_metrics(path) if row["iteration"] <= iteration]
+        if path.exists()
+        else []
+    )
+    staging = path.with_name(path.name + ".tmp")
+    staging.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    os.replace(staging, path)  # atomic: a crash here leaves either file whole
+    (run_dir / "metrics.csv").unlink(missing_ok=True)  # rebuilt from metrics.jsonl on open
+    return rows
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+def join_processes(config: TrainConfig) -> None:
+    """Connect the processes of a multi-host run (``--distributed``) before any device work."""
+    if config.distributed and not jax.distributed.is_initialized():
+        jax.distributed.initialize()  # coordinator and ranks from the TPU/cluster environment
 
 
 def _prepare_run_dir(config: TrainConfig) -> tuple[TrainConfig, Path]:
@@ -63,7 +357,8 @@ def _prepare_run_dir(config: TrainConfig) -> tuple[TrainConfig, Path]:
     run_dir = Path(config.run_dir) if config.run_dir else default_run_dir(config)
     if (run_dir / "config.yaml").exists() or (run_dir / "checkpoints").exists():
         raise FileExistsError(
-            f"{run_dir} already holds a run; choose a new --run-dir (nothing was overwritten)"
+            f"{run_dir} already holds a run; choose a new --run-dir, or continue it with "
+            f"--resume {run_dir} (nothing was overwritten)"
         )
     run_dir.mkdir(parents=True, exist_ok=True)
     return dataclasses.replace(config, run_dir=str(run_dir)), run_dir
@@ -71,71 +366,237 @@ def _prepare_run_dir(config: TrainConfig) -> tuple[TrainConfig, Path]:
 
 def train(config: TrainConfig) -> TrainResult:
     """Train CRL as ``config`` says; logs, evaluates and checkpoints into the run directory."""
-    env, _, trainer = build(config)
+    validate(config, registered_envs())
+    join_processes(config)
+    env, _, trainer, members = build(config)
     config, run_dir = _prepare_run_dir(config)
-    write_config(config, run_dir / "config.yaml", {"env_info": env_info(env), "jax": jax_info()})
-    sizes = derived_sizes(config)
-    log = MetricsLog(run_dir / "metrics.jsonl")
-    manager = checkpoint.open_manager(run_dir, keep=config.keep_checkpoints)
-
-    eval_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1)
+    if jax.process_index() == 0:
+        info = {"env_info": env_info(env), "jax": jax_info()}
+        write_config(config, run_dir / "config.yaml", info)
     start = time.perf_counter()
-    state = jax.jit(trainer.init)(jax.random.PRNGKey(config.seed))
-    chunk = jnp.asarray(sizes["iterations_per_eval"], jnp.int32)
-    run_iterations = jax.jit(trainer.run_iterations, donate_argnums=0).lower(state, chunk).compile()
-    evaluate = jax.jit(trainer.evaluate).lower(state.agent.policy_params, eval_key).compile()
-    setup_time = time.perf_counter() - start  # compilation plus the random-action prefill
+    program = make_program(config, env, trainer, members)
+    state = place(program.init(member_keys(members)), config, len(members))
+    progress = {"iteration": 0, "pending_sums": {}, "pending_count": 0, "elapsed_s": 0.0}
+    return _train_loop(config, env, program, members, run_dir, state, progress, start, [])
 
-    progress = Progress(config.total_env_steps, config.progress)
-    rows: list[dict[str, Any]] = []
-    done_iterations, total_iterations = 0, sizes["training_iterations"]
-    while done_iterations < total_iterations:
-        count = min(sizes["iterations_per_eval"], total_iterations - done_iterations)
-        chunk_start = time.perf_counter()
-        state, train_metrics = run_iterations(state, jnp.asarray(count, jnp.int32))
-        jax.block_until_ready(train_metrics)
-        chunk_time = time.perf_counter() - chunk_start
-        done_iterations += count
-        eval_metrics = evaluate(
-            state.agent.policy_params, jax.random.fold_in(eval_key, done_iterations)
-        )
-        env_steps = (prefill_iterations(config) + done_iterations) * steps_per_iteration(config)
-        row = {
-            "iteration": done_iterations,
-            "env_steps": env_steps,
-            "wall_time_s": time.perf_counter() - start,
-            "sps": count * steps_per_iteration(config) / chunk_time,
-            "setup_time_s": setup_time,
-            "gradient_steps": state.agent.gradient_steps,
-            **eval_metrics,
-            **train_metrics,
+
+def resume(run_dir: Path | str) -> TrainResult:
+    """Continue a run from its newest readable checkpoint, as if it had never stopped."""
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    join_processes(config)
+    env, _, trainer, members = build(config)
+    start = time.perf_counter()
+    program = make_program(config, env, trainer, members)
+    keys = member_keys(members)
+    abstract = jax.eval_shape(program.init, keys)
+    tree, progress, step = checkpoint.restore(
+        run_dir, lambda progress: saved_tree(abstract, progress["has_buffer"])
+    )
+    if progress["has_buffer"]:
+        state = jax.device_put(tree)
+    else:  # a fresh buffer, prefilled with random actions, under the restored learner
+        state = restore_into(program.init(keys), jax.device_put(tree), with_buffer=False)
+    state = place(state, config, len(members))
+    for later in (run_dir / "checkpoints").iterdir():
+        # Damaged checkpoints newer than the one restored would block the steps this run saves
+        # next; keep them, under a name the checkpoint manager ignores.
+        if later.name.isdigit() and int(later.name) > step:
+            later.rename(later.with_name(f"{later.name}.damaged"))
+    rows = keep_rows_up_to(run_dir, progress["iteration"])
+    return _train_loop(config, env, program, members, run_dir, state, progress, start, rows)
+
+
+def _train_loop(
+    config: TrainConfig,
+    env: GoalEnv,
+    program: Program,
+    members: list[Member],
+    run_dir: Path,
+    state: TrainerState,
+    progress: dict[str, Any],
+    start: float,
+    rows: list[dict[str, Any]],
+) -> TrainResult:
+    """Run chunks of iterations from ``progress['iteration']`` to the end of training."""
+    total, eval_every = loop_sizes(config)
+    offline = config.dataset is not None
+    with_buffer = saves_buffer(config)
+    checkpoint_every = config.checkpoint_every or eval_every
+    manager = checkpoint.open_manager(run_dir, keep=config.keep_checkpoints)
+    # With several processes (a TPU pod), the first one logs; all of them checkpoint (orbax
+    # writes each process's shards).
+    main_process = jax.process_index() == 0
+    loggers = (
+        open_loggers(run_dir, config.loggers, config.to_dict()) if main_process else Loggers([])
+    )
+    bar = Progress(total if offline else config.total_env_steps, config.progress)
+    per_iteration = steps_per_iteration(config)
+    done = progress["iteration"]
+    pending_sums = {k: np.asarray(v, np.float64) for k, v in progress["pending_sums"].items()}
+    pending_count = progress["pending_count"]
+    elapsed_before = progress["elapsed_s"]  # seconds spent by earlier sessions of this run
+    saved_at = done
+    # Compile ahead of the loop so that the first chunk's SPS measures training alone.
+    run_iterations = program.run_iterations.lower(state, jnp.asarray(1, jnp.int32)).compile()
+    evaluate = program.evaluate.lower(state.agent.policy_params, eval_keys(members, 0)).compile()
+    jax.block_until_ready(state)
+    setup_time = time.perf_counter() - start  # compilation plus prefill (or restore)
+
+    def snapshot() -> dict[str, Any]:
+        return {
+            "iteration": done,
+            "pending_sums": {k: v.tolist() for k, v in pending_sums.items()},
+            "pending_count": pending_count,
+            "elapsed_s": elapsed_before + time.perf_counter() - start,
+            "has_buffer": with_buffer,
+            "num_members": len(members),
         }
-        row = {k: to_python(v) for k, v in row.items()}
-        log.write(row)
-        rows.append(row)
-        progress.update(env_steps, row)
-        checkpoint.save(manager, done_iterations, {"agent": state.agent})
-    progress.close()
-    manager.close()
-    return TrainResult(state=state, metrics=rows, run_dir=run_dir)
+
+    def save() -> None:
+        nonlocal saved_at
+        checkpoint.save(manager, done, saved_tree(state, with_buffer), snapshot())
+        saved_at = done
+
+    try:
+        with stop_requests() as signals:
+            for end in [
+                end for end in chunk_ends(total, eval_every, checkpoint_every) if end > done
+            ]:
+                count = end - done
+                chunk_start = time.perf_counter()
+                state, metrics = run_iterations(state, jnp.asarray(count, jnp.int32))
+                metrics = jax.device_get(metrics)
+                chunk_time = time.perf_counter() - chunk_start
+                time.sleep(CHUNK_DELAY_S)
+                problem = nonfinite_report(metrics, members)
+                if problem:
+                    raise NonFiniteError(
+                        f"{problem}; stopped without saving it. The last good checkpoint "
+                        f"(iteration {saved_at}) in {run_dir}/checkpoints is intact; lower the "
+                        "learning rates, or check the env's observations for NaN/Inf"
+                    )
+                done = end
+                for name, values in metrics.items():
+                    if name != FIRST_NONFINITE:
+                        weighted = np.asarray(values, np.float64) * count
+                        pending_sums[name] = pending_sums.get(name, 0.0) + weighted
+                pending_count += count
+                if done % eval_every == 0 or done == total:
+                    eval_metrics = jax.device_get(
+                        evaluate(state.agent.policy_params, eval_keys(members, done))
+                    )
+                    base = {
+                        "iteration": done,
+                        "wall_time_s": elapsed_before + time.perf_counter() - start,
+                        "setup_time_s": setup_time,
+                    }
+                    if offline:  # no env steps: throughput is gradient steps of all members
+                        base["updates_per_s"] = count * len(members) / chunk_time
+                    else:
+                        base["env_steps"] = (prefill_iterations(config) + done) * per_iteration
+                        base["sps"] = count * per_iteration * len(members) / chunk_time
+                    train_means = {k: v / pending_count for k, v in pending_sums.items()}
+                    per_member = {
+                        "gradient_steps": np.asarray(state.agent.gradient_steps),
+                        **eval_metrics,
+                        **train_means,
+                    }
+                    for row in member_rows(base, per_member, members):
+                        loggers.write(row)
+                        rows.append(row)
+                    pending_sums, pending_count = {}, 0
+                    bar.update(base.get("env_steps", done), mean_row(rows[-len(members) :]))
+                if done % checkpoint_every == 0 or done == total:
+                    save()
+                if signals:
+                    if saved_at != done:
+                        save()
+                    name = signal.Signals(signals[0]).name
+                    raise TrainingInterrupted(
+                        f"{name} received: stopped at iteration {done} of {total} with a "
+                        f"checkpoint; continue with: python train.py --resume {run_dir}",
+                        signals[0],
+                    )
+    finally:
+        bar.close()
+        loggers.close()
+        manager.close()
+    return TrainResult(state=state, metrics=rows, run_dir=run_dir, members=members)
+
+
+def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Members' rows averaged field by field (numbers only), for the progress display."""
+    numeric = [k for k, v in rows[0].items() if isinstance(v, (int, float))]
+    return {
+        k: float(np.mean([row[k] for row in rows if row.get(k) is not None] or [np.nan]))
+        for k in numeric
+    }
+
+
+# --- evaluation of a saved run --------------------------------------------------------------
 
 
 def evaluate_run(
-    run_dir: Path, episodes: int | None = None, seed: int = 0, step: int | None = None
+    run_dir: Path,
+    episodes: int | None = None,
+    seed: int = 0,
+    step: int | None = None,
+    goal: tuple[float, ...] | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a run's checkpoint (default: the newest) with the deterministic policy."""
+    """Evaluate a run's checkpoint (default: the newest) with each member's deterministic policy.
+
+    Returns the metrics of a one-member run directly, and for several members their rows under
+    ``members`` with the mean, IQM and interval of each metric under ``summary``.
+    """
     config = read_run_config(run_dir)
     if episodes is not None:
         config = dataclasses.replace(config, eval_episodes=episodes)
-    _, _, trainer = build(config)
-    abstract = jax.eval_shape(trainer.init, jax.random.PRNGKey(0))
-    restored, step = checkpoint.restore(run_dir, {"agent": abstract.agent}, step)
-    metrics = jax.jit(trainer.evaluate)(restored["agent"].policy_params, jax.random.PRNGKey(seed))
-    return {
-        "checkpoint": step,
-        "episodes": config.eval_episodes,
-        **{k: to_python(v) for k, v in metrics.items()},
-    }
+    env, env_params, trainer, members = build(config)
+    if goal is not None and len(goal) != env.goal_size:
+        raise ConfigError(
+            f"--goal has {len(goal)} numbers but {config.env} goals have {env.goal_size} "
+            f"(they name state entries {list(env.goal_indices)})"
+        )
+    abstract = jax.eval_shape(jax.vmap(trainer.init), member_keys(members))
+    tree, progress, step = checkpoint.restore(
+        run_dir, lambda progress: saved_tree(abstract, progress["has_buffer"]), step
+    )
+    policy_params = (
+        tree.agent.policy_params if progress["has_buffer"] else tree["agent"].policy_params
+    )
+    goal_array = None if goal is None else jnp.asarray(goal, jnp.float32)
+    evaluate = jax.jit(jax.vmap(lambda params, key: trainer.evaluate(params, key, goal_array)))
+    keys = jnp.stack([jax.random.PRNGKey(seed)] * len(members))
+    metrics = jax.device_get(evaluate(policy_params, keys))
+    header = {"checkpoint": step, "episodes": config.eval_episodes}
+    if goal is not None:
+        header["goal"] = list(goal)
+    if len(members) == 1:
+        return {**header, **{k: to_python(v[0]) for k, v in metrics.items()}}
+    per_member = member_rows({}, metrics, members)
+    summary = {name: summarize(np.asarray(values, np.float64)) for name, values in metrics.items()}
+    return {**header, "members": per_member, "summary": summary}
+
+
+def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):
+    """(env, env_params, policy) of one member's checkpointed policy; policy maps obs to actions."""
+    from jaxcrl import agent
+
+    config = read_run_config(run_dir)
+    env, env_params, trainer, members = build(config)
+    if not 0 <= member < len(members):
+        raise ConfigError(
+            f"--member {member} is not in this run; it has members 0..{len(members) - 1}"
+        )
+    abstract = jax.eval_shape(jax.vmap(trainer.init), member_keys(members))
+    tree, progress, _ = checkpoint.restore(
+        run_dir, lambda progress: saved_tree(abstract, progress["has_buffer"]), step
+    )
+    learner = tree.agent if progress["has_buffer"] else tree["agent"]
+    params = member_slice(learner.policy_params, member)
+    policy = jax.jit(lambda obs: agent.policy_action(trainer.networks, params, obs))
+    return env, env_params, policy
 
 
 def env_info(env: GoalEnv) -> dict[str, Any]:

@@ -33,6 +33,19 @@ from jaxcrl.envs import EnvState, GoalEnv, reset_batch, step_batch
 from jaxcrl.evaluate import evaluate
 from jaxcrl.goals import sample_future_goal_batch
 
+# Key of run_iterations' metrics holding the first non-finite iteration (-1: none).
+FIRST_NONFINITE = "health/first_nonfinite_iteration"
+
+
+def all_finite(tree: Any) -> jax.Array:
+    """[] bool: every floating-point leaf of ``tree`` is finite."""
+    leaves = [
+        jnp.all(jnp.isfinite(leaf))
+        for leaf in jax.tree.leaves(tree)
+        if jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.floating)
+    ]
+    return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
+
 
 @struct.dataclass
 class TrainerState:
@@ -51,7 +64,7 @@ class Trainer(NamedTuple):
 
     init: Any  # (key) -> TrainerState, buffer prefilled with random actions
     run_iterations: Any  # (state, num_iterations) -> (state, mean metrics)
-    evaluate: Any  # (policy_params, key) -> eval metrics
+    evaluate: Any  # (policy_params, key, goal=None) -> eval metrics
     networks: agent.Networks
 
 
@@ -153,23 +166,35 @@ def make_trainer(config: TrainConfig, env: GoalEnv, env_params: Any) -> Trainer:
         return state, metrics
 
     def run_iterations(state: TrainerState, num_iterations: jax.Array):
-        """Run ``num_iterations`` iterations; returns the state and metrics averaged over them."""
+        """Run ``num_iterations`` iterations; returns the state and metrics averaged over them.
+
+        The metrics also hold ``FIRST_NONFINITE``: the first iteration (counted like
+        ``state.iteration``) whose losses or updated parameters were not finite, or -1.
+        """
         _, metric_shapes = jax.eval_shape(iteration, state)
         zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, jnp.float32), metric_shapes)
 
         def body(_, carry):
-            state, totals = carry
+            state, totals, first_nonfinite = carry
             state, metrics = iteration(state)
-            return state, jax.tree.map(jnp.add, totals, metrics)
+            healthy = all_finite((metrics, state.agent))
+            first_nonfinite = jnp.where(
+                (first_nonfinite < 0) & ~healthy, state.iteration, first_nonfinite
+            )
+            return state, jax.tree.map(jnp.add, totals, metrics), first_nonfinite
 
-        state, totals = jax.lax.fori_loop(0, num_iterations, body, (state, zeros))
+        start = (state, zeros, jnp.asarray(-1, jnp.int32))
+        state, totals, first_nonfinite = jax.lax.fori_loop(0, num_iterations, body, start)
         count = jnp.maximum(num_iterations, 1).astype(jnp.float32)
-        return state, jax.tree.map(lambda total: total / count, totals)
+        metrics = jax.tree.map(lambda total: total / count, totals)
+        metrics[FIRST_NONFINITE] = first_nonfinite
+        return state, metrics
 
-    def evaluate_policy(policy_params, key: jax.Array) -> dict[str, jax.Array]:
-        """Evaluation metrics of the deterministic policy over ``eval_episodes`` fresh episodes."""
+    def evaluate_policy(policy_params, key: jax.Array, goal=None) -> dict[str, jax.Array]:
+        """Metrics of the deterministic policy over ``eval_episodes`` fresh episodes (toward
+        ``goal`` [goal_size] when given, else the env's own goals)."""
         policy = lambda obs: agent.policy_action(networks, policy_params, obs)
-        return evaluate(env, env_params, policy, key, config.eval_episodes)
+        return evaluate(env, env_params, policy, key, config.eval_episodes, goal)
 
     return Trainer(
         init=init, run_iterations=run_iterations, evaluate=evaluate_policy, networks=networks

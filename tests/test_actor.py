@@ -35,3 +35,13 @@ def test_log_prob_is_finite_at_the_box_edges():
 def test_mode_is_tanh_of_mean():
     mean = jnp.array([[-3.0, 0.0, 0.5]])
     np.testing.assert_allclose(actor.mode(mean), jnp.tanh(mean))
+
+
+def test_behaviour_cloning_gradient_is_finite_at_the_box_edges_and_points_to_the_data():
+    data = jnp.array([[1.0, -1.0], [0.5, -0.2]])
+    mean, log_std = jnp.zeros((2, 2)), jnp.zeros((2, 2))
+    nll = lambda mean, log_std: -jnp.sum(actor.log_prob_of(data, mean, log_std))
+    grad_mean, grad_log_std = jax.grad(nll, argnums=(0, 1))(mean, log_std)
+    assert bool(jnp.all(jnp.isfinite(grad_mean))) and bool(jnp.all(jnp.isfinite(grad_log_std)))
+    # Descending the negative log-likelihood moves each mean toward atanh(data action).
+    assert bool(jnp.all(-grad_mean * jnp.sign(data) > 0))

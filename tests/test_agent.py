@@ -104,3 +104,98 @@ def test_learning_rates_are_data_so_one_program_can_vmap_over_them():
     ]
     # Adam's first step moves each weight by about the learning rate.
     np.testing.assert_allclose(moved, [1e-4, 1e-2], rtol=0.05)
+
+
+def edge_batch(seed: int = 0) -> GoalBatch:
+    """make_batch with some data actions exactly on the box's edges, as clipped datasets hold."""
+    batch = make_batch(seed)
+    return batch.replace(actions=batch.actions.at[:4].set(1.0).at[4:8].set(-1.0))
+
+
+@pytest.mark.parametrize("objective", ["bc_mix", "ddpg_bc"])
+@pytest.mark.parametrize("twin_critics", [False, True])
+def test_offline_objectives_give_finite_gradients_and_report_bc_metrics(objective, twin_critics):
+    config = dataclasses.replace(CONFIG, actor_objective=objective, twin_critics=twin_critics)
+    networks, state, hyperparams = setup(config)
+    new_state, metrics = jax.jit(agent.update, static_argnums=(0, 1))(
+        networks, config, state, edge_batch(), hyperparams, jax.random.PRNGKey(1)
+    )
+    assert {"actor/bc_log_prob", "actor/bc_mode_error"} <= set(metrics)
+    assert ("actor/q_scale" in metrics) == (objective == "ddpg_bc")
+    assert ("critic/twin_gap" in metrics) == twin_critics
+    assert all(bool(jnp.isfinite(v)) and v.shape == () for v in metrics.values())
+    for old, new in [
+        (state.critic_params, new_state.critic_params),
+        (state.policy_params, new_state.policy_params),
+    ]:
+        assert all(jax.tree.leaves(jax.tree.map(lambda x: bool(jnp.all(jnp.isfinite(x))), new)))
+        changed = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), old, new)
+        assert all(jax.tree.leaves(changed))
+
+
+@pytest.mark.parametrize("objective", ["bc_mix", "ddpg_bc"])
+def test_behaviour_cloning_pulls_the_mode_toward_the_data_actions(objective):
+    # Pure BC (bc_weight 1) and DDPG+BC with a BC weight far above the normalised Q term; the
+    # data actions are a smooth function of the state that the small policy can fit.
+    # Measured: mode error 1.20 -> 0.11 for both objectives after 200 steps at lr 3e-3.
+    config = dataclasses.replace(
+        CONFIG, actor_objective=objective, bc_weight=1.0, bc_alpha=100.0, actor_lr=3e-3
+    )
+    networks, state, hyperparams = setup(config)
+    batch = make_batch()
+    batch = batch.replace(actions=0.8 * jnp.tanh(batch.states[:, :ACTION]))
+    step = jax.jit(agent.update, static_argnums=(0, 1))
+    _, first = step(networks, config, state, batch, hyperparams, jax.random.PRNGKey(0))
+    for i in range(200):
+        state, metrics = step(networks, config, state, batch, hyperparams, jax.random.PRNGKey(i))
+    assert float(metrics["actor/bc_mode_error"]) < 0.25 * float(first["actor/bc_mode_error"])
+    assert float(metrics["actor/bc_log_prob"]) > float(first["actor/bc_log_prob"]) + 1.0
+
+
+def test_twin_critics_hold_two_parameter_sets_and_the_actor_maximises_their_minimum():
+    config = dataclasses.replace(CONFIG, twin_critics=True, alpha_mode="fixed", alpha=0.0)
+    networks, state, hyperparams = setup(config)
+    single = agent.init_agent(jax.random.PRNGKey(0), networks, CONFIG, STATE, GOAL, ACTION)
+    for twin_leaf, single_leaf in zip(
+        jax.tree.leaves(state.critic_params), jax.tree.leaves(single.critic_params), strict=True
+    ):
+        assert twin_leaf.shape == (2, *single_leaf.shape)
+    kernels = state.critic_params["goal"]["params"]["Dense_0"]["kernel"]
+    assert bool(jnp.any(kernels[0] != kernels[1]))  # independently initialised
+
+    batch = make_batch()
+    energies = agent.critic_energies(
+        networks, config, state.critic_params, batch.states, batch.actions, batch.future_goals
+    )
+    assert energies.shape == (2, BATCH)
+    for k in range(2):
+        one = jax.tree.map(lambda leaf, k=k: leaf[k], state.critic_params)
+        np.testing.assert_allclose(
+            energies[k],
+            agent.critic_energies(
+                networks, CONFIG, one, batch.states, batch.actions, batch.future_goals
+            ),
+            rtol=1e-5,
+        )
+
+    # The actor's critic value is the minimum of the two, on the action update samples
+    # (update splits its key into the goal-mixing key and the action key, in that order).
+    key = jax.random.PRNGKey(1)
+    new_state, metrics = agent.update(networks, config, state, batch, hyperparams, key)
+    _, action_key = jax.random.split(key)
+    observations = jnp.concatenate([batch.states, batch.future_goals], axis=-1)
+    mean, log_std = networks.policy.apply(state.policy_params, observations)
+    actions, _ = agent.actor.sample_action(action_key, mean, log_std)
+    energies = agent.critic_energies(
+        networks, config, state.critic_params, batch.states, actions, batch.future_goals
+    )
+    assert float(metrics["actor/critic_value"]) == pytest.approx(
+        float(jnp.mean(jnp.min(energies, axis=0))), rel=1e-5
+    )
+    assert float(metrics["actor/critic_value"]) < float(jnp.mean(energies).min()) - 1e-6
+    moved = jax.tree.map(
+        lambda a, b: bool(jnp.all(jnp.any((a != b).reshape(2, -1), axis=1))),
+        state.critic_params,
+        new_state.critic_params,
+    )
+    assert all(jax.tree.leaves(moved))  # both critics were trained

@@ -90,9 +90,54 @@ def test_train_then_eval_round_trip(tmp_path):
     assert result["episodes"] == 5
     assert 0.0 <= result["eval/success"] <= 1.0 and result["eval/final_distance"] >= 0
 
+    assert (run_dir / "metrics.csv").read_text().count("\n") == 3  # header + 2 rows
+
+    # Toward a goal the user names, with a video of one episode toward it.
+    video = tmp_path / "episode.mp4"
+    toward = run_script(
+        "eval.py", "--run-dir", str(run_dir), "--episodes", "3", "--goal", "2.5,2.5",
+        "--video", str(video), cwd=tmp_path,
+    )  # fmt: skip
+    assert toward.returncode == 0, toward.stderr
+    assert json.loads(toward.stdout.splitlines()[-2])["goal"] == [2.5, 2.5]
+    assert "video of" in toward.stdout and video.stat().st_size > 0
+    wrong = run_script("eval.py", "--run-dir", str(run_dir), "--goal", "1,2,3", cwd=tmp_path)
+    assert wrong.returncode != 0 and "--goal has 3 numbers but point_open goals have 2" in (
+        wrong.stderr
+    )
+
     again = run_script("train.py", *TINY_FLAGS, "--run-dir", str(run_dir), cwd=tmp_path)
     assert again.returncode != 0 and "already holds a run" in again.stderr
     assert len(read_metrics(run_dir / "metrics.jsonl")) == 2  # the saved run is untouched
+
+    # A finished run resumes to no further work and leaves its rows as they are.
+    resumed = run_script("train.py", "--resume", str(run_dir), cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(read_metrics(run_dir / "metrics.jsonl")) == 2
+
+
+def test_resume_refuses_what_is_not_a_run_and_extra_flags(tmp_path):
+    result = run_script("train.py", "--resume", str(tmp_path), cwd=tmp_path)
+    assert result.returncode != 0
+    assert "--resume" in result.stderr and "not a jaxcrl run directory" in result.stderr
+    (tmp_path / "config.yaml").write_text("config: {}\n")
+    (tmp_path / "checkpoints").mkdir()
+    result = run_script("train.py", "--resume", str(tmp_path), "--seed", "4", cwd=tmp_path)
+    assert result.returncode != 0 and "drop the other flags (--seed 4)" in result.stderr
+
+
+def test_several_seeds_print_their_summary(tmp_path):
+    run_dir = tmp_path / "run"
+    trained = run_script(
+        "train.py", *TINY_FLAGS, "--num-seeds", "3", "--run-dir", str(run_dir), cwd=tmp_path
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert "success rate over 3 members: mean" in trained.stdout and "IQM" in trained.stdout
+    rows = read_metrics(run_dir / "metrics.jsonl")
+    assert sorted({row["seed"] for row in rows}) == [0, 1, 2] and len(rows) == 6
+    evaluated = run_script("eval.py", "--run-dir", str(run_dir), "--episodes", "4", cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert len(json.loads(evaluated.stdout.splitlines()[-1])["members"]) == 3
 
 
 @pytest.mark.parametrize(

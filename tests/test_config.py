@@ -45,6 +45,19 @@ BAD_CONFIGS = [
     ({"activation": "sine"}, "unknown --activation 'sine'"),
     ({"residual": True, "hidden_depth": 6}, "--hidden-depth must be a positive multiple of 4"),
     ({"total_env_steps": 5000}, "leaves no training iteration after the prefill"),
+    ({"num_seeds": 0}, "--num-seeds must be a positive integer, got 0"),
+    ({"checkpoint_every": 0}, "--checkpoint-every must be a positive integer"),
+    ({"num_updates": -1}, "--num-updates must be a positive integer"),
+    ({"bc_weight": 1.5}, "--bc-weight must lie in [0, 1]"),
+    ({"bc_alpha": -1.0}, "--bc-alpha must be >= 0"),
+    ({"dataset": "/nonexistent/data.npz"}, "--dataset /nonexistent/data.npz: no such file"),
+    ({"loggers": ("mlflow",)}, "unknown --loggers mlflow; choose from tensorboard, wandb"),
+    ({"sweep": ("batch_size=128,256",)}, "--sweep cannot vary 'batch_size' (it changes array"),
+    ({"sweep": ("num_envs=8,16",)}, "--sweep cannot vary 'num_envs'"),
+    ({"sweep": ("learning_rate=1e-3",)}, "--sweep cannot vary 'learning_rate' (unknown option)"),
+    ({"sweep": ("critic_lr",)}, "write NAME=V1,V2,..."),
+    ({"sweep": ("critic_lr=fast",)}, "values must be numbers"),
+    ({"sweep": ("critic_lr=1e-3", "critic_lr=1e-4")}, "names 'critic_lr' twice"),
 ]
 
 

@@ -1,0 +1,120 @@
+"""The MJX planar half-cheetah: bring the torso's x position to a goal x ahead of or behind it.
+
+State (18) = qpos (9: root x, root z, pitch, six leg angles) ++ qvel (9); the goal is one number,
+the torso's x, so ``goal_indices = (0,)`` (JaxGCRL's cheetah also uses the x coordinate alone).
+The model (``assets/half_cheetah.xml``) lets only the foot tips, the head tip and the torso touch
+the floor; see the comments there.
+
+Facts taken from JaxGCRL (``envs/half_cheetah.py``, Bortkiewicz et al. 2025), used as defaults:
+* timestep 0.01 with 5 frames per action;
+* reset noise: qpos + U(-0.1, 0.1), qvel = 0.1 * N(0, 1);
+* success when |x - goal| < 0.5; the episode never terminates early;
+* the goal lies 5 m from the start.
+Episodes last 1000 steps (50 s), the usual half-cheetah's limit.
+Where we differ on purpose: JaxGCRL's goal is always x = 5 (straight ahead); here each episode
+draws a new goal at a distance uniform in [goal_min_distance, goal_max_distance] (5 m by default)
+and, with ``goal_behind_probability``, behind the start instead of ahead, so the agent must learn
+to run both ways and to stop.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
+from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
+
+HALF_CHEETAH_XML = ASSETS / "half_cheetah.xml"
+
+
+@struct.dataclass
+class HalfCheetahParams:
+    """Task constants of the half-cheetah (all may be vmapped over)."""
+
+    success_threshold: jax.Array  # [] metres between torso x and goal x
+    goal_min_distance: jax.Array  # [] the goal lies this far (uniform in [min, max]) from the
+    goal_max_distance: jax.Array  # [] start, ahead or behind
+    goal_behind_probability: jax.Array  # [] chance that the goal lies behind the start (-x)
+    reset_noise: jax.Array  # [] scale of the random start pose and speed
+
+
+class HalfCheetah(MjxGoalEnv):
+    """Run the planar cheetah until its torso x is within a threshold of a goal x."""
+
+    render_camera = None  # frame the cheetah and its goal (5 m apart) together
+    goal_marker_radius = 0.2
+    goal_marker_height = 0.2
+
+    def __init__(
+        self,
+        episode_length: int = 1000,
+        goal_min_distance: float = 5.0,
+        goal_max_distance: float = 5.0,
+        goal_behind_probability: float = 0.5,
+        success_threshold: float = 0.5,
+        reset_noise: float = 0.1,
+        dense_reward: bool = False,
+        frame_skip: int = 5,
+        impl: str = "jax",
+    ):
+        if not 0 <= goal_min_distance <= goal_max_distance:
+            raise ValueError(
+                "need 0 <= goal_min_distance <= goal_max_distance, got "
+                f"{goal_min_distance} and {goal_max_distance}"
+            )
+        if not 0 <= goal_behind_probability <= 1:
+            raise ValueError(
+                f"goal_behind_probability must lie in [0, 1], got {goal_behind_probability}"
+            )
+        super().__init__(HALF_CHEETAH_XML.read_text(), frame_skip, impl)
+        self.name = "half_cheetah"
+        self.episode_length = int(episode_length)
+        self.goal_min_distance = float(goal_min_distance)
+        self.goal_max_distance = float(goal_max_distance)
+        self.goal_behind_probability = float(goal_behind_probability)
+        self.success_threshold = float(success_threshold)
+        self.reset_noise = float(reset_noise)
+        self.dense_reward = dense_reward
+        self.state_size = int(self.mj_model.nq + self.mj_model.nv)  # 9 + 9 = 18
+        self.goal_indices = (0,)
+
+    def default_params(self) -> HalfCheetahParams:
+        """Goal distance range, direction odds, threshold and reset noise from the constructor."""
+        return HalfCheetahParams(
+            success_threshold=jnp.asarray(self.success_threshold),
+            goal_min_distance=jnp.asarray(self.goal_min_distance),
+            goal_max_distance=jnp.asarray(self.goal_max_distance),
+            goal_behind_probability=jnp.asarray(self.goal_behind_probability),
+            reset_noise=jnp.asarray(self.reset_noise),
+        )
+
+    def sample_goal(
+        self, key: jax.Array, start_x: jax.Array, params: HalfCheetahParams
+    ) -> jax.Array:
+        """Goal x [1]: start x plus a distance in [min, max], negated with the behind odds."""
+        distance_key, direction_key = jax.random.split(key)
+        distance = jax.random.uniform(
+            distance_key, (), minval=params.goal_min_distance, maxval=params.goal_max_distance
+        )
+        behind = jax.random.bernoulli(direction_key, params.goal_behind_probability)
+        return (start_x + jnp.where(behind, -distance, distance))[None]
+
+    def reset(self, key: jax.Array, params: HalfCheetahParams) -> EnvState:
+        """Standing pose plus noise near x = 0, with a new goal ahead or behind."""
+        key, goal_key, pose_key, speed_key = jax.random.split(key, 4)
+        nq, nv = self.mj_model.nq, self.mj_model.nv
+        qpos = params.reset_noise * jax.random.uniform(pose_key, (nq,), minval=-1.0, maxval=1.0)
+        qvel = params.reset_noise * jax.random.normal(speed_key, (nv,))
+        goal = self.sample_goal(goal_key, qpos[0], params)
+        data = self.physics_from(qpos, qvel)
+        metrics = goal_metrics(qpos[:1], goal, params.success_threshold)
+        return make_state(data, jnp.concatenate([qpos, qvel]), goal, key, metrics)
+
+    def step(self, state: EnvState, action: jax.Array, params: HalfCheetahParams) -> EnvState:
+        """Apply ``action`` (6 motor torques in [-1, 1]) for ``frame_skip`` physics steps."""
+        data = self.simulate(state.physics, action)
+        metrics = goal_metrics(data.qpos[:1], state.goal, params.success_threshold)
+        state_vector = jnp.concatenate([data.qpos, data.qvel])
+        return advance(state, data, state_vector, metrics, self.dense_reward)

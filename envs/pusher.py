@@ -1,0 +1,150 @@
+"""The MJX planar pusher: a three-link arm pushes a puck across a table to a goal position.
+
+State (12) = qpos (5: shoulder, elbow, wrist angles, puck x, puck y) ++ qvel (5) ++ fingertip
+(x, y); the goal names the puck's position, ``state[3:5]``. The fingertip comes from the joint
+angles by forward kinematics (link lengths read from the model), so no ``mjx.forward`` is needed.
+
+Facts taken from JaxGCRL (``envs/pusher.py``, Bortkiewicz et al. 2025), used as defaults. Its
+positions are offsets from the puck's home (0.45, -0.05); here they are written in table
+coordinates (offset + home):
+* the puck starts at offset x in U(-0.3, 0), y in U(-0.2, 0.2): table x in [0.15, 0.45],
+  y in [-0.25, 0.15];
+* ``pusher_easy`` goals: offset x in U(-0.55, -0.25), y in U(-0.2, 0.2), i.e. a region just behind
+  the puck's start region (table x in [-0.10, 0.20], y in [-0.25, 0.15]);
+* ``pusher_hard`` goals: offset x in U(-0.65, 0.35), y in U(-0.55, 0.45), a 1 m square around
+  the start (table x in [-0.20, 0.80], y in [-0.60, 0.40]);
+* the puck starts at least 0.17 m from the goal; success when the puck is within 0.1 m of it;
+* arm speeds start at U(-0.005, 0.005); timestep 0.01 with 5 frames per action.
+Episodes last 100 steps (5 s), the usual pusher's limit. Where we differ on purpose: the arm is
+planar (3 joints instead of 7); the 0.17 m minimum is enforced by moving the puck away from the
+goal along the line joining them (JaxGCRL rescales the puck's offset, which does not guarantee it).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
+from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
+
+PUSHER_XML = ASSETS / "pusher.xml"
+
+# Rectangles (x_min, y_min), (x_max, y_max) in table coordinates; see the module docstring.
+PUCK_START_REGION = ((0.15, -0.25), (0.45, 0.15))
+GOAL_REGIONS = {
+    "easy": ((-0.10, -0.25), (0.20, 0.15)),
+    "hard": ((-0.20, -0.60), (0.80, 0.40)),
+}
+
+
+@struct.dataclass
+class PusherParams:
+    """Task constants: where the puck starts, where goals lie, and the success threshold."""
+
+    success_threshold: jax.Array  # [] metres between puck and goal
+    puck_low: jax.Array  # [2] the puck starts uniformly in the rectangle [low, high]
+    puck_high: jax.Array  # [2]
+    goal_low: jax.Array  # [2] goals lie uniformly in the rectangle [low, high]
+    goal_high: jax.Array  # [2]
+    min_start_distance: jax.Array  # [] the puck starts at least this far from the goal
+
+
+class Pusher(MjxGoalEnv):
+    """Push a puck with a planar arm until it lies within a threshold of a goal point."""
+
+    render_camera = "top"
+    goal_marker_radius = 0.05
+    goal_marker_height = 0.0
+
+    def __init__(
+        self,
+        kind: str = "easy",
+        episode_length: int = 100,
+        success_threshold: float = 0.1,
+        min_start_distance: float = 0.17,
+        dense_reward: bool = False,
+        frame_skip: int = 5,
+        impl: str = "jax",
+    ):
+        if kind not in GOAL_REGIONS:
+            raise ValueError(f"unknown pusher kind {kind!r}; choose one of {sorted(GOAL_REGIONS)}")
+        if min_start_distance < 0:
+            raise ValueError(f"min_start_distance must be >= 0, got {min_start_distance}")
+        super().__init__(PUSHER_XML.read_text(), frame_skip, impl)
+        model = self.mj_model
+        self.shoulder = tuple(float(x) for x in model.body("upper_arm").pos[:2])  # table (x, y)
+        self.link_lengths = tuple(
+            float(x)
+            for x in (
+                model.body("forearm").pos[0],
+                model.body("hand").pos[0],
+                model.site("fingertip").pos[0],
+            )
+        )
+        self.name = f"pusher_{kind}"
+        self.kind = kind
+        self.episode_length = int(episode_length)
+        self.success_threshold = float(success_threshold)
+        self.min_start_distance = float(min_start_distance)
+        self.dense_reward = dense_reward
+        self.state_size = int(model.nq + model.nv + 2)  # 5 + 5 + 2 = 12
+        self.goal_indices = (3, 4)
+
+    def default_params(self) -> PusherParams:
+        """Start and goal rectangles of this kind, threshold and minimum start distance."""
+        goal_low, goal_high = GOAL_REGIONS[self.kind]
+        return PusherParams(
+            success_threshold=jnp.asarray(self.success_threshold),
+            puck_low=jnp.asarray(PUCK_START_REGION[0]),
+            puck_high=jnp.asarray(PUCK_START_REGION[1]),
+            goal_low=jnp.asarray(goal_low),
+            goal_high=jnp.asarray(goal_high),
+            min_start_distance=jnp.asarray(self.min_start_distance),
+        )
+
+    def fingertip(self, angles: jax.Array) -> jax.Array:
+        """Fingertip (x, y) on the table of the three joint angles [3], by forward kinematics."""
+        headings = jnp.cumsum(angles)  # each link's direction in the table plane
+        lengths = jnp.asarray(self.link_lengths)
+        offset = jnp.stack([lengths @ jnp.cos(headings), lengths @ jnp.sin(headings)])
+        return jnp.asarray(self.shoulder) + offset
+
+    def _state_vector(self, qpos: jax.Array, qvel: jax.Array) -> jax.Array:
+        """[12] = qpos, qvel, fingertip xy."""
+        return jnp.concatenate([qpos, qvel, self.fingertip(qpos[:3])])
+
+    def sample_puck_goal(self, key: jax.Array, params: PusherParams) -> tuple[jax.Array, jax.Array]:
+        """Puck start and goal [2] each, uniform in their rectangles, at least the minimum apart."""
+        puck_key, goal_key = jax.random.split(key)
+        puck = jax.random.uniform(puck_key, (2,), minval=params.puck_low, maxval=params.puck_high)
+        goal = jax.random.uniform(goal_key, (2,), minval=params.goal_low, maxval=params.goal_high)
+        apart = puck - goal
+        distance = jnp.linalg.norm(apart)
+        # Too close: slide the puck away from the goal along their line (any direction if equal).
+        direction = jnp.where(distance > 1e-6, apart / jnp.maximum(distance, 1e-6), jnp.eye(2)[0])
+        puck = jnp.where(
+            distance < params.min_start_distance,
+            goal + params.min_start_distance * direction,
+            puck,
+        )
+        return puck, goal
+
+    def reset(self, key: jax.Array, params: PusherParams) -> EnvState:
+        """Arm straight out with tiny random speeds; a new puck start and goal."""
+        key, place_key, speed_key = jax.random.split(key, 3)
+        puck, goal = self.sample_puck_goal(place_key, params)
+        qpos = jnp.concatenate([jnp.zeros(3), puck])
+        arm_speed = jax.random.uniform(speed_key, (3,), minval=-0.005, maxval=0.005)
+        qvel = jnp.concatenate([arm_speed, jnp.zeros(2)])
+        data = self.physics_from(qpos, qvel)
+        metrics = goal_metrics(puck, goal, params.success_threshold)
+        return make_state(data, self._state_vector(qpos, qvel), goal, key, metrics)
+
+    def step(self, state: EnvState, action: jax.Array, params: PusherParams) -> EnvState:
+        """Apply ``action`` (3 joint torques in [-1, 1]) for ``frame_skip`` physics steps."""
+        data = self.simulate(state.physics, action)
+        metrics = goal_metrics(data.qpos[3:5], state.goal, params.success_threshold)
+        state_vector = self._state_vector(data.qpos, data.qvel)
+        return advance(state, data, state_vector, metrics, self.dense_reward)

@@ -1,0 +1,209 @@
+"""Collect offline datasets from jaxcrl's own envs, in OGBench's layout (train and ``-val`` splits).
+
+Many env copies run in parallel on the device for ``episode_length`` steps (``step_batch`` starts
+a fresh start and goal when an episode ends early); the host then lays the episodes end to end.
+Each row holds the state before the step and the action taken, and ``terminals`` marks each
+episode's last row, as in OGBench.
+
+Stitch mode (``segment_length``) cuts every episode into segments of that many steps with a
+terminal at each segment end, like OGBench's ``stitch`` datasets: no single trajectory joins a
+start to a far goal, so a learner has to combine pieces.
+
+Policies: ``random`` (uniform actions in [-1, 1]) and ``noisy-checkpoint`` (a trained run's
+deterministic policy plus Gaussian noise, clipped to [-1, 1]).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxcrl.config import read_run_config
+from jaxcrl.dataset import Dataset, save_dataset, validation_path
+from jaxcrl.envs import GoalEnv, make_env, registered_envs, reset_batch, step_batch
+
+POLICIES = ("random", "noisy-checkpoint")
+# ([num_envs, obs] observations, key) -> [num_envs, action] actions in [-1, 1]
+ActionFunction = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+def random_actions(action_size: int) -> ActionFunction:
+    """Uniform actions in [-1, 1]^action_size."""
+    return lambda obs, key: jax.random.uniform(
+        key, (obs.shape[0], action_size), minval=-1.0, maxval=1.0
+    )
+
+
+def noisy_checkpoint_actions(
+    run_dir: str | Path, noise_std: float, member: int = 0, step: int | None = None
+) -> ActionFunction:
+    """A trained run's deterministic policy plus Gaussian noise of ``noise_std``, clipped."""
+    # Imported here: the run's host side (checkpoint layout, members) is only needed for this.
+    from jaxcrl.run import load_member_policy
+
+    _, _, policy = load_member_policy(Path(run_dir), member, step)
+
+    def act(obs, key):
+        mode = policy(obs)
+        return jnp.clip(mode + noise_std * jax.random.normal(key, mode.shape), -1.0, 1.0)
+
+    return act
+
+
+def rollout_states_and_actions(
+    env: GoalEnv, env_params: Any, act: ActionFunction, key: jax.Array, num_envs: int
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``episode_length`` steps of ``num_envs`` copies: states [E, T, S], actions [E, T, A],
+    dones [E, T]."""
+    reset_key, steps_key = jax.random.split(key)
+    env_states = reset_batch(env, env_params, reset_key, num_envs)
+
+    def one_step(env_states, step_key):
+        actions = act(env_states.obs, step_key)
+        next_states = step_batch(env, env_params, env_states, actions)
+        return next_states, (env_states.obs[:, : env.state_size], actions, next_states.done)
+
+    keys = jax.random.split(steps_key, env.episode_length)
+    _, (states, actions, dones) = jax.lax.scan(one_step, env_states, keys)
+    to_env_major = lambda x: jnp.swapaxes(x, 0, 1)  # [T, E, ...] -> [E, T, ...]
+    return to_env_major(states), to_env_major(actions), to_env_major(dones)
+
+
+def segment_terminals(dones: np.ndarray, segment_length: int | None) -> np.ndarray:
+    """Terminals [E, T]: each episode's end, the window's end, and (stitch) every segment's end."""
+    terminals = dones > 0
+    terminals[:, -1] = True  # the last recorded step ends its episode, cut by the window
+    if segment_length is not None:
+        # Steps since the episode began, restarting after every episode end.
+        position = np.zeros(dones.shape[0], np.int64)
+        for t in range(dones.shape[1]):
+            terminals[:, t] |= (position + 1) % segment_length == 0
+            position = np.where(dones[:, t] > 0, 0, position + 1)
+    return terminals.astype(np.float32)
+
+
+def collect_dataset(
+    env: GoalEnv,
+    env_params: Any,
+    act: ActionFunction,
+    key: jax.Array,
+    num_episodes: int,
+    segment_length: int | None = None,
+    envs_per_call: int = 1024,
+) -> Dataset:
+    """``num_episodes`` episodes of ``episode_length`` steps, laid end to end."""
+    rollout = jax.jit(
+        lambda key, num_envs: rollout_states_and_actions(env, env_params, act, key, num_envs),
+        static_argnums=1,
+    )
+    states, actions, terminals = [], [], []
+    for index, start in enumerate(range(0, num_episodes, envs_per_call)):
+        count = min(envs_per_call, num_episodes - start)
+        chunk = jax.device_get(rollout(jax.random.fold_in(key, index), count))
+        states.append(chunk[0].reshape(-1, chunk[0].shape[-1]))
+        actions.append(chunk[1].reshape(-1, chunk[1].shape[-1]))
+        terminals.append(segment_terminals(np.array(chunk[2]), segment_length).reshape(-1))
+    return Dataset(
+        observations=np.concatenate(states).astype(np.float32),
+        actions=np.concatenate(actions).astype(np.float32),
+        terminals=np.concatenate(terminals),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class CollectOptions:
+    """What ``collect.py`` was asked for."""
+
+    env: str
+    out: str
+    episodes: int
+    policy: str = "random"
+    val_episodes: int | None = None
+    segment_length: int | None = None
+    seed: int = 0
+    episode_length: int | None = None
+    run_dir: str | None = None
+    noise_std: float = 0.2
+
+
+def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
+    """Collect the train and ``-val`` splits described by ``options`` and write both files."""
+    overrides = {} if options.episode_length is None else {"episode_length": options.episode_length}
+    env = make_env(options.env, **overrides)
+    env_params = env.default_params()
+    if options.policy == "random":
+        act = random_actions(env.action_size)
+    else:
+        trained_env = read_run_config(Path(options.run_dir)).env
+        if trained_env != options.env:
+            raise ValueError(
+                f"--run-dir {options.run_dir} was trained on {trained_env}, not --env {options.env}"
+            )
+        act = noisy_checkpoint_actions(options.run_dir, options.noise_std)
+    val_episodes = options.val_episodes
+    if val_episodes is None:
+        val_episodes = max(1, options.episodes // 10)  # OGBench's val splits are a tenth
+    key = jax.random.PRNGKey(options.seed)
+    train_path = Path(options.out)
+    train_path.parent.mkdir(parents=True, exist_ok=True)
+    train_key, val_key = jax.random.split(key)
+    for path, split_key, episodes in [
+        (train_path, train_key, options.episodes),
+        (validation_path(train_path), val_key, val_episodes),
+    ]:
+        dataset = collect_dataset(env, env_params, act, split_key, episodes, options.segment_length)
+        save_dataset(path, dataset)
+    return train_path, validation_path(train_path)
+
+
+def parse_options(argv: list[str] | None = None) -> CollectOptions:
+    """Read and check ``collect.py``'s flags."""
+    parser = argparse.ArgumentParser(
+        description="Collect an OGBench-layout offline dataset (NAME.npz and NAME-val.npz) "
+        "from one of jaxcrl's envs, stepped in parallel on the device."
+    )
+    parser.add_argument("--env", required=True, choices=sorted(registered_envs()))
+    parser.add_argument("--out", required=True, help="path of the train split, NAME.npz")
+    parser.add_argument("--episodes", type=int, required=True, help="episodes in the train split")
+    parser.add_argument("--policy", default="random", choices=POLICIES)
+    parser.add_argument("--val-episodes", type=int, help="episodes in NAME-val.npz (default N/10)")
+    parser.add_argument(
+        "--segment-length", type=int, help="stitch mode: cut episodes into segments of L steps"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--episode-length", type=int, help="override the env's episode length")
+    parser.add_argument("--run-dir", help="noisy-checkpoint: the trained run to act with")
+    parser.add_argument(
+        "--noise-std", type=float, default=0.2, help="noisy-checkpoint: Gaussian action noise"
+    )
+    args = parser.parse_args(argv)
+    options = CollectOptions(**vars(args))
+    if options.episodes <= 0 or (options.val_episodes is not None and options.val_episodes <= 0):
+        parser.error("--episodes and --val-episodes must be positive integers")
+    if options.segment_length is not None and options.segment_length < 2:
+        parser.error("--segment-length must be at least 2 (a goal needs a later step)")
+    if not options.out.endswith(".npz"):
+        parser.error(f"--out must name an .npz file, got {options.out!r}")
+    if options.policy == "noisy-checkpoint" and options.run_dir is None:
+        parser.error("--policy noisy-checkpoint needs --run-dir of a trained run")
+    if options.noise_std < 0:
+        parser.error(f"--noise-std must be >= 0, got {options.noise_std}")
+    return options
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``collect.py``."""
+    options = parse_options(argv)
+    start = time.perf_counter()
+    train_path, val_path = collect_splits(options)
+    elapsed = time.perf_counter() - start
+    print(f"wrote {train_path} and {val_path} in {elapsed:.1f} s", file=sys.stderr)

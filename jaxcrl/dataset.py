@@ -1,0 +1,229 @@
+"""Offline datasets in OGBench's layout: loading, checking, and turning them into a replay buffer.
+
+A dataset file is one ``.npz`` per split (``NAME.npz`` for training, ``NAME-val.npz`` for
+validation) holding episodes concatenated in time (Park et al., "OGBench", 2025):
+
+- ``observations`` [N, state_size] float32 (or uint8 images [N, H, W, C]): the env *state* at each
+  step, without the goal;
+- ``actions`` [N, action_size] float32 in [-1, 1]: the action taken at that step;
+- ``terminals`` [N]: 1 on each episode's last step, else 0.
+
+Other keys (``qpos``, ``qvel``, ``button_states``, ...) are ignored. There are no rewards and no
+next observations: the next state is the next row of the same episode, and goals are later rows.
+
+Actions a little outside [-1, 1] (at most ``ACTION_ROUNDING``, what float rounding of a squashed
+action produces) are clipped with a warning; anything further out is refused, since it means the
+actions were stored in another scale and clipping would silently change the data.
+"""
+
+from __future__ import annotations
+
+import warnings
+import zipfile
+from pathlib import Path
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+
+from jaxcrl.buffer import ReplayBuffer, Unroll, init_buffer, insert
+
+REQUIRED_KEYS = ("observations", "actions", "terminals")
+# How far past the action box a value may lie and still count as rounding (then it is clipped).
+ACTION_ROUNDING = 1e-3
+
+
+class DatasetError(ValueError):
+    """A dataset file that cannot be used, reported as one line: the file, the problem, the fix."""
+
+
+class Dataset(NamedTuple):
+    """One split of an offline dataset, on the host (numpy arrays)."""
+
+    observations: np.ndarray  # [N, state_size] float32, or uint8 pixels flattened to [N, H*W*C]
+    actions: np.ndarray  # [N, action_size] float32 in [-1, 1]
+    terminals: np.ndarray  # [N] float32, 1.0 on each episode's last step
+
+    @property
+    def num_steps(self) -> int:
+        """Rows (steps) in the split."""
+        return int(self.terminals.shape[0])
+
+    @property
+    def num_episodes(self) -> int:
+        """Episodes, counting an unterminated tail as one."""
+        return int(self.terminals.sum()) + int(self.terminals[-1] == 0)
+
+
+def validation_path(path: str | Path) -> Path:
+    """OGBench's name for the validation split of ``NAME.npz``: ``NAME-val.npz``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}-val{path.suffix}")
+
+
+def _fail(path: Path, problem: str, fix: str) -> DatasetError:
+    """The one-line error for ``path``."""
+    return DatasetError(f"dataset {path}: {problem}; {fix}")
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The required arrays of an .npz file, read eagerly so a truncated file fails here."""
+    if not path.is_file():
+        raise _fail(path, "no such file", "check the path (OGBench names splits NAME.npz)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in REQUIRED_KEYS if key not in archive.files]
+            if missing:
+                raise _fail(
+                    path,
+                    f"missing key(s) {', '.join(missing)} (found: {', '.join(archive.files)})",
+                    "save observations, actions and terminals with numpy.savez",
+                )
+            return {key: np.asarray(archive[key]) for key in REQUIRED_KEYS}
+    except DatasetError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        raise _fail(
+            path,
+            f"unreadable or corrupt .npz ({type(error).__name__}: {error})",
+            "write the file again (numpy.savez of observations, actions, terminals)",
+        ) from None
+
+
+def check_arrays(
+    path: Path,
+    arrays: dict[str, np.ndarray],
+    state_size: int | None = None,
+    action_size: int | None = None,
+) -> Dataset:
+    """Check shapes, values and sizes of the raw arrays and return them as a Dataset."""
+    observations, actions, terminals = (arrays[key] for key in REQUIRED_KEYS)
+    lengths = {key: len(arrays[key]) if arrays[key].ndim else 0 for key in REQUIRED_KEYS}
+    if len(set(lengths.values())) != 1:
+        listed = ", ".join(f"{key} {length}" for key, length in lengths.items())
+        raise _fail(path, f"mismatched lengths ({listed})", "store one row per step in each")
+    if lengths["terminals"] < 2:
+        raise _fail(path, f"{lengths['terminals']} steps", "store at least one whole episode")
+    if terminals.ndim != 1:
+        raise _fail(path, f"terminals has shape {terminals.shape}", "store terminals as [N]")
+    if actions.ndim != 2:
+        raise _fail(path, f"actions has shape {actions.shape}", "store actions as [N, action]")
+    if observations.ndim not in (2, 4):
+        raise _fail(
+            path,
+            f"observations have shape {observations.shape}",
+            "store states as [N, state] or images as [N, H, W, C]",
+        )
+    is_image = observations.dtype == np.uint8
+    observations = observations.reshape(len(observations), -1)
+    if not is_image:
+        observations = observations.astype(np.float32)
+    actions = actions.astype(np.float32)
+
+    terminal_values = np.unique(terminals)
+    if not np.isin(terminal_values, [0, 1]).all():
+        raise _fail(
+            path,
+            f"terminals hold values other than 0 and 1 ({terminal_values[:5].tolist()})",
+            "store 1 on each episode's last step and 0 elsewhere",
+        )
+    terminals = terminals.astype(np.float32)
+    if terminals.sum() == 0:
+        raise _fail(
+            path,
+            "no episode end (terminals are all 0)",
+            "set terminals to 1 on the last step of each episode",
+        )
+    for key, values in (("observations", observations), ("actions", actions)):
+        if not is_image or key == "actions":
+            bad = ~np.isfinite(values)
+            if bad.any():
+                row = int(np.argwhere(bad)[0, 0])
+                raise _fail(
+                    path,
+                    f"{int(bad.sum())} non-finite values in {key} (first at row {row})",
+                    "drop or repair those episodes",
+                )
+    if state_size is not None and observations.shape[1] != state_size:
+        raise _fail(
+            path,
+            f"observations have {observations.shape[1]} entries per step, the env's state has "
+            f"{state_size}",
+            "pick the env the data was collected in (observations hold the state, no goal)",
+        )
+    if action_size is not None and actions.shape[1] != action_size:
+        raise _fail(
+            path,
+            f"actions have {actions.shape[1]} entries per step, the env takes {action_size}",
+            "pick the env the data was collected in",
+        )
+    largest = float(np.abs(actions).max())
+    if largest > 1.0 + ACTION_ROUNDING:
+        raise _fail(
+            path,
+            f"actions reach {largest:.4g}, outside [-1, 1]",
+            "rescale the actions into [-1, 1] (the policy is squashed by tanh)",
+        )
+    if largest > 1.0:
+        warnings.warn(
+            f"dataset {path}: actions exceed [-1, 1] by at most {largest - 1:.2g}; clipped",
+            stacklevel=3,
+        )
+        actions = np.clip(actions, -1.0, 1.0)
+    return Dataset(observations=observations, actions=actions, terminals=terminals)
+
+
+def load_dataset(
+    path: str | Path, state_size: int | None = None, action_size: int | None = None
+) -> Dataset:
+    """Read and check one split; sizes, when given, must match the env's state and action."""
+    path = Path(path)
+    return check_arrays(path, _read_arrays(path), state_size, action_size)
+
+
+def load_splits(
+    path: str | Path, state_size: int | None = None, action_size: int | None = None
+) -> tuple[Dataset, Dataset | None]:
+    """The training split at ``path`` and its ``-val`` split when that file exists."""
+    train = load_dataset(path, state_size, action_size)
+    val_path = validation_path(path)
+    val = load_dataset(val_path, state_size, action_size) if val_path.is_file() else None
+    return train, val
+
+
+def save_dataset(path: str | Path, dataset: Dataset) -> None:
+    """Write a split in OGBench's layout (terminals as float32, like OGBench's files)."""
+    np.savez(
+        path,
+        observations=dataset.observations,
+        actions=dataset.actions.astype(np.float32),
+        terminals=dataset.terminals.astype(np.float32),
+    )
+
+
+def usable_anchors(dataset: Dataset) -> int:
+    """Steps that have a later step in their episode (the ones a batch can be drawn from)."""
+    return dataset.num_steps - dataset.num_episodes
+
+
+def buffer_from_dataset(dataset: Dataset) -> ReplayBuffer:
+    """The whole dataset as one full ring (num_envs 1, capacity N), episodes cut at terminals.
+
+    Built with ``buffer.insert``, so ``goals.sample_future_goal_batch`` samples it unchanged: goals
+    stay inside their episode. An unterminated tail stays the running episode, which the sampler
+    already ends at the newest step.
+    """
+    num_steps = dataset.num_steps
+    buffer = init_buffer(
+        num_steps,
+        1,
+        dataset.observations.shape[1],
+        dataset.actions.shape[1],
+        state_dtype=jnp.dtype(dataset.observations.dtype),
+    )
+    unroll = Unroll(
+        states=jnp.asarray(dataset.observations)[:, None],  # [N, 1, state_size]
+        actions=jnp.asarray(dataset.actions)[:, None],  # [N, 1, action_size]
+        dones=jnp.asarray(dataset.terminals)[:, None],  # [N, 1]
+    )
+    return insert(buffer, unroll)

@@ -1,0 +1,94 @@
+"""The members of a run: seeds crossed with swept hyperparameter values, trained in one program.
+
+A run trains ``num_members = len(sweep grid) * num_seeds`` independent agents with ``jax.vmap``:
+each has its own parameters, optimiser state, replay buffer, env copies and keys, and every leaf of
+the run's state carries a leading ``[num_members]`` axis (a one-member run included, so there is a
+single code path). Only hyperparameters that change no array shape can differ between members:
+they live in arrays (``agent.Hyperparams`` and the learning rates inside the optimiser states).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxcrl import agent
+from jaxcrl.config import TrainConfig, parse_sweep
+
+# Optimiser states whose learning rate a member may override: field of AgentState -> option.
+LEARNING_RATES = {
+    "critic_opt_state": "critic_lr",
+    "policy_opt_state": "actor_lr",
+    "alpha_opt_state": "alpha_lr",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+    """One agent of a run: its index, its seed and the swept values it trains with."""
+
+    index: int
+    seed: int
+    values: dict[str, float]
+
+    def describe(self) -> dict[str, Any]:
+        """Fields that identify this member in metrics rows."""
+        return {"member": self.index, "seed": self.seed, **self.values}
+
+
+def run_members(config: TrainConfig) -> list[Member]:
+    """Every member of the run: the sweep grid (in the order given) crossed with the seeds."""
+    grid = parse_sweep(config.sweep)
+    names = list(grid)
+    members = []
+    for combination in itertools.product(*(grid[name] for name in names)):
+        for offset in range(config.num_seeds):
+            members.append(
+                Member(
+                    index=len(members),
+                    seed=config.seed + offset,
+                    values=dict(zip(names, combination, strict=True)),
+                )
+            )
+    return members
+
+
+def member_config(config: TrainConfig, member: Member) -> TrainConfig:
+    """The single-agent configuration equivalent to ``member`` of a run of ``config``."""
+    return dataclasses.replace(config, seed=member.seed, sweep=(), num_seeds=1, **member.values)
+
+
+def member_keys(members: list[Member]) -> jax.Array:
+    """[num_members] PRNG keys, each from its member's seed alone."""
+    return jnp.stack([jax.random.PRNGKey(member.seed) for member in members])
+
+
+def stack(trees: list[Any]) -> Any:
+    """Stack pytrees of equal structure along a new leading axis."""
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *trees)
+
+
+def apply_member_values(
+    state: Any, config: TrainConfig, members: list[Member], action_size: int
+) -> Any:
+    """Give each member of a batched TrainerState its own hyperparameters and learning rates."""
+    configs = [member_config(config, member) for member in members]
+    hyperparams = stack([agent.hyperparams_from(c, action_size) for c in configs])
+    learner = state.agent
+    for field, option in LEARNING_RATES.items():
+        opt_state = getattr(learner, field)
+        rates = jnp.asarray([getattr(c, option) for c in configs], jnp.float32)
+        opt_state = opt_state._replace(
+            hyperparams={**opt_state.hyperparams, "learning_rate": rates}
+        )
+        learner = learner.replace(**{field: opt_state})
+    return state.replace(agent=learner, hyperparams=hyperparams)
+
+
+def member_slice(tree: Any, index: int) -> Any:
+    """Member ``index`` of a batched pytree (the leading axis removed)."""
+    return jax.tree.map(lambda leaf: leaf[index], tree)

@@ -1,0 +1,150 @@
+"""Offline CRL: gradient steps on a fixed dataset, with the env used only to evaluate.
+
+Data flow of one iteration (= one gradient step), all on the device:
+
+    dataset buffer [N, 1, ...] --sample_future_goal_batch--> GoalBatch [batch_size, ...]
+    GoalBatch --agent.update--> new parameters + metrics
+
+``make_offline_trainer`` returns the same ``trainer.Trainer`` bundle as the online program, so the
+host loop of ``jaxcrl.run`` drives both: ``run_iterations`` folds any number of gradient steps into
+one ``fori_loop`` with a traced trip count, and ``evaluate`` rolls out the deterministic policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxcrl import agent
+from jaxcrl.buffer import ReplayBuffer
+from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.dataset import Dataset, buffer_from_dataset, usable_anchors
+from jaxcrl.envs import GoalEnv
+from jaxcrl.evaluate import evaluate
+from jaxcrl.trainer import FIRST_NONFINITE, Trainer, all_finite, gradient_step
+
+ACTOR_OBJECTIVES = ("crl", "bc_mix", "ddpg_bc")
+
+
+@struct.dataclass
+class OfflineState:
+    """The whole state of an offline run: learner, dataset buffer, key and counter."""
+
+    agent: agent.AgentState
+    buffer: ReplayBuffer  # the dataset as one full ring [N, 1, ...]; never written
+    hyperparams: agent.Hyperparams
+    key: jax.Array
+    iteration: jax.Array  # [] int32 gradient steps done
+
+
+def validate_offline(config: TrainConfig, dataset: Dataset) -> None:
+    """Raise ConfigError with one line naming the first offline option that cannot work."""
+    if config.actor_objective not in ACTOR_OBJECTIVES:
+        raise ConfigError(
+            f"unknown --actor-objective {config.actor_objective!r}; "
+            f"choose from {', '.join(ACTOR_OBJECTIVES)}"
+        )
+    if config.num_updates <= 0:
+        raise ConfigError(f"--num-updates must be a positive integer, got {config.num_updates}")
+    if not 0 <= config.bc_weight <= 1:
+        raise ConfigError(f"--bc-weight must lie in [0, 1], got {config.bc_weight}")
+    if config.bc_alpha < 0:
+        raise ConfigError(f"--bc-alpha must be >= 0, got {config.bc_alpha}")
+    anchors = usable_anchors(dataset)
+    if anchors < 1:
+        raise ConfigError(
+            f"dataset {config.dataset}: every episode is one step long, so no step has a future "
+            "goal; collect longer episodes (or a longer --segment-length)"
+        )
+    if config.batch_size > anchors:
+        raise ConfigError(
+            f"--batch-size {config.batch_size} exceeds the {anchors} dataset steps that have a "
+            "future goal; lower --batch-size or use a larger dataset"
+        )
+
+
+def make_offline_trainer(
+    config: TrainConfig, env: GoalEnv, env_params: Any, dataset: Dataset
+) -> Trainer:
+    """Build offline training functions for ``config`` on ``dataset``; ``env`` only evaluates."""
+    networks = agent.build_networks(config, env.action_size)
+    # Built once here; jit lifts it into an argument of the compiled init, not an HLO literal.
+    dataset_buffer = buffer_from_dataset(dataset)
+
+    def init(key: jax.Array) -> OfflineState:
+        """Fresh learner over the dataset buffer."""
+        key, agent_key = jax.random.split(key)
+        return OfflineState(
+            agent=agent.init_agent(
+                agent_key, networks, config, env.state_size, env.goal_size, env.action_size
+            ),
+            buffer=dataset_buffer,
+            hyperparams=agent.hyperparams_from(config, env.action_size),
+            key=key,
+            iteration=jnp.zeros((), jnp.int32),
+        )
+
+    def run_iterations(state: OfflineState, num_iterations: jax.Array):
+        """Take ``num_iterations`` gradient steps; returns the state and metrics averaged over them.
+
+        The metrics also hold ``FIRST_NONFINITE`` (as in the online trainer): the first step,
+        counted like ``state.iteration``, whose losses or parameters were not finite, or -1.
+        """
+        # The buffer and hyperparameters are loop constants, not carry: nothing writes them, and
+        # carrying the buffer makes XLA copy it every step (see trainer.iteration).
+        step = lambda learner, key: gradient_step(
+            networks, config, env.goal_indices, state.buffer, state.hyperparams, learner, key
+        )
+        _, metric_shapes = jax.eval_shape(step, state.agent, state.key)
+        zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, jnp.float32), metric_shapes)
+
+        def body(_, carry):
+            learner, key, iteration, totals, first_nonfinite = carry
+            key, step_key = jax.random.split(key)
+            learner, metrics = step(learner, step_key)
+            healthy = all_finite((metrics, learner))
+            first_nonfinite = jnp.where(
+                (first_nonfinite < 0) & ~healthy, iteration, first_nonfinite
+            )
+            totals = jax.tree.map(jnp.add, totals, metrics)
+            return learner, key, iteration + 1, totals, first_nonfinite
+
+        start = (state.agent, state.key, state.iteration, zeros, jnp.asarray(-1, jnp.int32))
+        learner, key, iteration, totals, first_nonfinite = jax.lax.fori_loop(
+            0, num_iterations, body, start
+        )
+        count = jnp.maximum(num_iterations, 1).astype(jnp.float32)
+        metrics = jax.tree.map(lambda total: total / count, totals)
+        metrics[FIRST_NONFINITE] = first_nonfinite
+        return state.replace(agent=learner, key=key, iteration=iteration), metrics
+
+    def evaluate_policy(policy_params, key: jax.Array, goal=None) -> dict[str, jax.Array]:
+        """Metrics of the deterministic policy over ``eval_episodes`` fresh episodes (toward
+        ``goal`` [goal_size] when given, else the env's own goals), as the online trainer."""
+        policy = lambda obs: agent.policy_action(networks, policy_params, obs)
+        return evaluate(env, env_params, policy, key, config.eval_episodes, goal)
+
+    return Trainer(
+        init=init, run_iterations=run_iterations, evaluate=evaluate_policy, networks=networks
+    )
+
+
+def make_validation(config: TrainConfig, env: GoalEnv, val_dataset: Dataset):
+    """``(agent_state, hyperparams, key) -> val/* metrics``: the training losses on one batch of
+    the validation split, without updating anything (OGBench reports the same to spot
+    overfitting)."""
+    networks = agent.build_networks(config, env.action_size)
+    val_buffer = buffer_from_dataset(val_dataset)
+
+    def validation_metrics(learner: agent.AgentState, hyperparams: agent.Hyperparams, key):
+        # The update's metrics are computed from the parameters before its step, so running it
+        # and dropping the new state yields exactly the losses on the validation batch.
+        _, metrics = gradient_step(
+            networks, config, env.goal_indices, val_buffer, hyperparams, learner, key
+        )
+        return {f"val/{name}": value for name, value in metrics.items()}
+
+    return validation_metrics

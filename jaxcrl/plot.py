@@ -1,0 +1,254 @@
+"""Learning curves from run directories: ``python -m jaxcrl.plot RUN_DIR [RUN_DIR ...] --out curves.png``.
+
+Each run directory gives one line per panel, labelled by its name. A multi-seed run (rows with a
+``member`` field) gives the mean across members with a shaded 95% bootstrap band; members that
+differ in a swept hyperparameter (e.g. ``critic_lr``) are averaged only with their own kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jaxcrl.logger import read_metrics, x_step
+from jaxcrl.stats import bootstrap_interval, format_summary, summarize
+
+DEFAULT_METRICS = ("eval/success", "eval/time_near_goal")
+# Row fields written at every evaluation that are neither metrics nor swept hyperparameters.
+PER_EVALUATION_FIELDS = frozenset(
+    {"iteration", "env_steps", "wall_time_s", "sps", "setup_time_s", "gradient_steps", "alpha"}
+)
+# A curve: (label, env steps [T], values [members, T] with NaN where a member has no value).
+Curve = tuple[str, np.ndarray, np.ndarray]
+
+
+def load_run(run_dir: Path) -> list[dict[str, Any]]:
+    """The rows of ``run_dir/metrics.jsonl``; a clear error naming the run if there are none."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir}: no metrics.jsonl (is this a jaxcrl run directory?)")
+    rows = read_metrics(path)
+    if not rows:
+        raise ValueError(f"{run_dir}: metrics.jsonl holds no rows yet")
+    return rows
+
+
+def rows_by_member(rows: Sequence[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """Rows split by their ``member`` field (single-seed runs are member 0)."""
+    members: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        members.setdefault(int(row.get("member", 0)), []).append(row)
+    return members
+
+
+def swept_keys(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Fields that are fixed within each member but differ across members: swept hyperparameters."""
+    members = rows_by_member(rows)
+    candidates = {
+        key
+        for row in rows
+        for key in row
+        if "/" not in key and key not in PER_EVALUATION_FIELDS and key not in ("seed", "member")
+    }
+    swept = []
+    for key in sorted(candidates):
+        per_member = [{repr(row.get(key)) for row in member} for member in members.values()]
+        if all(len(values) == 1 for values in per_member) and len(set.union(*per_member)) > 1:
+            swept.append(key)
+    return swept
+
+
+def member_groups(
+    rows: Sequence[dict[str, Any]], group_by: Sequence[str]
+) -> dict[str, dict[int, list[dict[str, Any]]]]:
+    """Members grouped by their values of ``group_by`` (``critic_lr=0.001``), one group if none."""
+    groups: dict[str, dict[int, list[dict[str, Any]]]] = {}
+    for member, member_rows in rows_by_member(rows).items():
+        name = " ".join(f"{key}={member_rows[0].get(key)}" for key in group_by)
+        groups.setdefault(name, {})[member] = member_rows
+    return groups
+
+
+def metric_matrix(
+    members: dict[int, list[dict[str, Any]]], metric: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Env steps [T] and values [members, T] of ``metric`` (NaN where a member has none)."""
+    steps = sorted(
+        {x_step(row) for rows in members.values() for row in rows if row.get(metric) is not None}
+    )
+    column = {step: index for index, step in enumerate(steps)}
+    values = np.full((len(members), len(steps)), np.nan)
+    for index, rows in enumerate(members.values()):
+        for row in rows:
+            if row.get(metric) is not None:
+                values[index, column[x_step(row)]] = row[metric]
+    return np.asarray(steps, dtype=np.float64), values
+
+
+def mean_and_band(values: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, ...]:
+    """Mean over members [T] and its bootstrap interval (low [T], high [T]) at every step."""
+    mean = np.nanmean(values, axis=0)
+    low, high = mean.copy(), mean.copy()
+    for step in range(values.shape[1]):
+        present = values[:, step][np.isfinite(values[:, step])]
+        if present.size > 1:
+            low[step], high[step] = bootstrap_interval(present, np.mean, confidence)
+    return mean, low, high
+
+
+def run_curves(
+    rows: Sequence[dict[str, Any]], label: str, metric: str, group_by: Sequence[str] | None
+) -> list[Curve]:
+    """The curves of one run for ``metric``: one per group of members that has the metric."""
+    group_by = swept_keys(rows) if group_by is None else group_by
+    curves = []
+    for group, members in member_groups(rows, group_by).items():
+        steps, values = metric_matrix(members, metric)
+        if steps.size:
+            name = f"{label} {group}".strip()
+            curves.append(
+                (name if len(members) == 1 else f"{name} (n={len(members)})", steps, values)
+            )
+    return curves
+
+
+def final_values(members: dict[int, list[dict[str, Any]]], metric: str) -> list[float]:
+    """Each member's value of ``metric`` at its last evaluation that reports it."""
+    finals = []
+    for rows in members.values():
+        reported = [row for row in rows if row.get(metric) is not None]
+        if reported:
+            finals.append(float(max(reported, key=x_step)[metric]))
+    return finals
+
+
+def summary_lines(
+    run_dirs: Sequence[Path],
+    metric: str = "eval/success",
+    labels: Sequence[str] | None = None,
+    group_by: Sequence[str] | None = None,
+) -> list[str]:
+    """One line per run (and swept group): the final ``metric`` summarized across members."""
+    lines = []
+    for run_dir, label in zip(run_dirs, _labels(run_dirs, labels), strict=True):
+        rows = load_run(run_dir)
+        keys = swept_keys(rows) if group_by is None else group_by
+        for group, members in member_groups(rows, keys).items():
+            finals = final_values(members, metric)
+            if finals:
+                name = f"{label} {group}".strip()
+                lines.append(f"{name}: final {metric} {format_summary(summarize(finals))}")
+    return lines
+
+
+def _labels(run_dirs: Sequence[Path], labels: Sequence[str] | None) -> list[str]:
+    """The given labels, or each run directory's name."""
+    if labels is None:
+        return [Path(run_dir).resolve().name for run_dir in run_dirs]
+    if len(labels) != len(run_dirs):
+        raise ValueError(f"got {len(labels)} labels for {len(run_dirs)} run directories")
+    return list(labels)
+
+
+def plot_runs(
+    run_dirs: Sequence[Path],
+    out: Path,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    labels: Sequence[str] | None = None,
+    group_by: Sequence[str] | None = None,
+) -> Any:
+    """Draw ``metrics`` against env steps for every run into ``out`` (PNG); returns the Figure.
+
+    ``group_by`` names the fields whose members are averaged apart; None finds swept fields.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError("plotting needs matplotlib: pip install 'jaxcrl[plot]'") from error
+    if not run_dirs:
+        raise ValueError("give at least one run directory")
+    runs = [
+        (label, load_run(run_dir))
+        for run_dir, label in zip(run_dirs, _labels(run_dirs, labels), strict=True)
+    ]
+
+    # A Figure on an Agg canvas, never pyplot: no display needed and no global backend switched
+    # under a notebook's feet.
+    figure = Figure(figsize=(5.0 * len(metrics), 4.0), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, len(metrics), squeeze=False)[0]
+    for axis, metric in zip(axes, metrics, strict=True):
+        curves = [
+            curve for label, rows in runs for curve in run_curves(rows, label, metric, group_by)
+        ]
+        if not curves:
+            available = sorted({key for _, rows in runs for row in rows for key in row})
+            raise ValueError(f"no run reports {metric!r}; fields present: {available}")
+        for label, steps, values in curves:
+            if values.shape[0] == 1:
+                axis.plot(steps, values[0], label=label)
+                continue
+            mean, low, high = mean_and_band(values)
+            (line,) = axis.plot(steps, mean, label=label)
+            axis.fill_between(steps, low, high, color=line.get_color(), alpha=0.25, linewidth=0)
+        axis.set_title(metric)
+        offline = all(row.get("env_steps") is None for _, rows in runs for row in rows)
+        axis.set_xlabel("gradient steps (offline)" if offline else "env steps")
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize="small")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=120)
+    return figure
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line of ``python -m jaxcrl.plot``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m jaxcrl.plot",
+        description=(
+            "Plot learning curves of jaxcrl runs against env steps and print the final success "
+            "rate across seeds. Multi-seed runs show the mean over members with a shaded 95% "
+            "bootstrap interval."
+        ),
+    )
+    parser.add_argument(
+        "run_dirs", nargs="+", type=Path, help="run directories (hold metrics.jsonl)"
+    )
+    parser.add_argument("--out", type=Path, default=Path("curves.png"), help="PNG file to write")
+    parser.add_argument(
+        "--metrics",
+        nargs="+",
+        default=list(DEFAULT_METRICS),
+        help="metrics to draw, one panel each",
+    )
+    parser.add_argument("--labels", nargs="+", default=None, help="legend labels, one per run dir")
+    parser.add_argument(
+        "--group-by",
+        nargs="*",
+        default=None,
+        help="row fields whose members are averaged apart (default: fields swept across members)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: plot the runs, print one summary line per run, name the PNG written."""
+    args = parse_args(argv)
+    try:
+        plot_runs(args.run_dirs, args.out, args.metrics, args.labels, args.group_by)
+        lines = summary_lines(args.run_dirs, args.metrics[0], args.labels, args.group_by)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print("\n".join(lines + [f"wrote {args.out}"]))
+
+
+if __name__ == "__main__":
+    main()

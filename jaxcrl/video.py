@@ -1,0 +1,132 @@
+"""Videos of single episodes: the episode runs on the device, its frames are drawn on the host.
+
+``rollout_frames`` runs one episode as one compiled ``lax.scan`` that keeps every state, moves the
+states to the host once, and draws each with ``env.render``. ``write_video`` writes the frames as
+.mp4 (H.264 through imageio-ffmpeg) or .gif; both need the ``video`` extra
+(``pip install 'jaxcrl[video]'``). Neither knows about run directories or checkpoints.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import operator
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxcrl.envs import EnvState, GoalEnv
+from jaxcrl.envs.base import with_goal
+
+# Batched like evaluate.Policy, so the evaluation policy serves as is: [1, obs] -> [1, action].
+Policy = Callable[[jax.Array], jax.Array]
+
+VIDEO_FORMATS = (".mp4", ".gif")
+VIDEO_EXTRA_HINT = "writing videos needs the video extra: pip install 'jaxcrl[video]'"
+
+
+def rollout_states(
+    env: GoalEnv,
+    env_params: Any,
+    policy: Policy,
+    key: jax.Array,
+    num_steps: int,
+    goal: jax.Array | None = None,
+) -> EnvState:
+    """One episode from ``env.reset(key)``: states [num_steps + 1, ...], the reset state first.
+
+    With ``goal`` [goal_size] the episode pursues it instead of the env's own goal. The states
+    keep no PRNG key (``key`` is None): it is not needed to draw them.
+    """
+
+    def episode(key: jax.Array, env_params: Any) -> EnvState:
+        first = env.reset(key, env_params)
+        if goal is not None:
+            first = with_goal(env, first, goal)
+
+        def one_step(state: EnvState, _) -> tuple[EnvState, EnvState]:
+            action = policy(state.obs[None])[0]
+            next_state = env.step(state, action, env_params)
+            return next_state, next_state.replace(key=None)
+
+        _, later = jax.lax.scan(one_step, first, None, length=num_steps)
+        first = first.replace(key=None)
+        return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, later)
+
+    return jax.jit(episode)(key, env_params)
+
+
+def rollout_frames(
+    env: GoalEnv,
+    env_params: Any,
+    policy: Policy,
+    key: jax.Array,
+    max_steps: int | None = None,
+    goal: jax.Array | None = None,
+) -> list[np.ndarray]:
+    """RGB uint8 frames [H, W, 3] of one episode: the start, then one per step until it ends.
+
+    ``policy`` maps a batch of one observation [1, obs] to [1, action] (as in evaluation). The
+    episode ends after ``max_steps`` steps (default: the env's ``episode_length``) or at the step
+    where the env terminates it, so there are at most ``max_steps + 1`` frames. ``goal``
+    [goal_size], when given, replaces the env's own goal.
+    """
+    num_steps = env.episode_length if max_steps is None else int(max_steps)
+    if num_steps < 1:
+        raise ValueError(f"max_steps must be at least 1, got {max_steps}")
+    states = jax.device_get(rollout_states(env, env_params, policy, key, num_steps, goal))
+    ended = np.flatnonzero(np.asarray(states.terminated)[1:] > 0)
+    num_frames = 1 + (int(ended[0]) + 1 if ended.size else num_steps)
+    frames = []
+    for t in range(num_frames):
+        frame = np.asarray(env.render(jax.tree.map(operator.itemgetter(t), states), env_params))
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[-1] != 3:
+            raise ValueError(
+                f"{env.name}.render must return RGB uint8 [H, W, 3], got {frame.dtype} "
+                f"{frame.shape}"
+            )
+        frames.append(frame)
+    return frames
+
+
+def write_video(frames: Sequence[np.ndarray], path: str | Path, fps: float = 30.0) -> Path:
+    """Write RGB uint8 frames [H, W, 3] to ``path`` as .mp4 or .gif (by its extension).
+
+    A .gif merges identical consecutive frames into one longer frame (Pillow does), so it may hold
+    fewer frames than given, with the same total duration.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in VIDEO_FORMATS:
+        raise ValueError(f"video path {str(path)!r} must end in one of {', '.join(VIDEO_FORMATS)}")
+    if not frames:
+        raise ValueError("no frames to write")
+    if fps <= 0:
+        raise ValueError(f"fps must be > 0, got {fps}")
+    video = np.stack([np.asarray(frame) for frame in frames])  # [T, H, W, 3]
+    if video.dtype != np.uint8 or video.ndim != 4 or video.shape[-1] != 3:
+        raise ValueError(f"frames must be RGB uint8 [H, W, 3], got {video.dtype} {video.shape[1:]}")
+    try:
+        import imageio.v3 as iio
+    except ImportError as error:
+        raise ImportError(VIDEO_EXTRA_HINT) from error
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".gif":
+        iio.imwrite(path, video, duration=1000.0 / fps, loop=0)  # duration: ms per frame
+        return path
+    if importlib.util.find_spec("imageio_ffmpeg") is None:
+        raise ImportError(f"{VIDEO_EXTRA_HINT} (imageio-ffmpeg is missing)")
+    # H.264 in yuv420p needs even sizes: repeat the last row/column instead of letting ffmpeg
+    # rescale every frame to a multiple of 16 (imageio's default).
+    _, height, width, _ = video.shape
+    video = np.pad(video, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+    with warnings.catch_warnings():
+        # imageio-ffmpeg starts ffmpeg with fork + exec, which is safe; JAX warns about any fork.
+        warnings.filterwarnings(
+            "ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning
+        )
+        iio.imwrite(path, video, fps=fps, codec="libx264", macro_block_size=1, plugin="FFMPEG")
+    return path

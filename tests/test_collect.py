@@ -1,0 +1,88 @@
+"""The dataset collector: OGBench-layout train and -val files from jaxcrl's envs."""
+
+import numpy as np
+import pytest
+
+from jaxcrl.collect import main, parse_options, segment_terminals
+from jaxcrl.dataset import load_splits
+from jaxcrl.envs import make_env
+
+
+def test_segment_terminals_cut_every_l_steps_and_restart_after_an_episode_end():
+    dones = np.zeros((2, 8), np.float32)
+    dones[1, 4] = 1.0  # the second copy's first episode ends early, at step 4
+    terminals = segment_terminals(dones.copy(), segment_length=3)
+    np.testing.assert_array_equal(terminals[0], [0, 0, 1, 0, 0, 1, 0, 1])
+    np.testing.assert_array_equal(terminals[1], [0, 0, 1, 0, 1, 0, 0, 1])
+    np.testing.assert_array_equal(
+        segment_terminals(dones.copy(), None)[1], [0, 0, 0, 0, 1, 0, 0, 1]
+    )
+
+
+def test_collect_writes_train_and_val_splits_of_consecutive_steps(tmp_path):
+    out = tmp_path / "point_open-stitch.npz"
+    main(
+        [
+            "--env", "point_open", "--episodes", "5", "--val-episodes", "2", "--out", str(out),
+            "--episode-length", "20", "--segment-length", "5", "--seed", "3",
+        ]
+    )  # fmt: skip
+    env = make_env("point_open")
+    train, val = load_splits(out, env.state_size, env.action_size)
+    assert train.observations.shape == (100, 2) and val.observations.shape == (40, 2)
+    expected = np.tile([0, 0, 0, 0, 1], 20)
+    np.testing.assert_array_equal(train.terminals, expected)
+    assert np.abs(train.actions).max() <= 1.0 and train.actions.std() > 0.4
+    # Rows of one episode are consecutive steps: moves are at most max_step per axis.
+    moves = np.abs(np.diff(train.observations.reshape(5, 20, 2), axis=1))
+    assert moves.max() <= env.max_step + 1e-5 and moves.max() > 0.1
+    # Different episodes start from different places.
+    starts = train.observations.reshape(5, 20, 2)[:, 0]
+    assert len(np.unique(starts[:, 0])) == 5
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--segment-length", "1"],
+        ["--episodes", "0"],
+        ["--policy", "noisy-checkpoint"],
+        ["--out", "data.h5"],
+    ],
+)
+def test_bad_flags_stop_with_a_usage_error(flags):
+    base = {"--env": "point_open", "--episodes": "3", "--out": "data.npz"}
+    base.update(dict(zip(flags[::2], flags[1::2], strict=True)))
+    argv = [item for pair in base.items() for item in pair]
+    with pytest.raises(SystemExit):
+        parse_options(argv)
+
+
+def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_path):
+    from jaxcrl import TrainConfig, train
+
+    run_dir = tmp_path / "run"
+    config = TrainConfig(
+        env="point_open",
+        total_env_steps=2048,
+        prefill_steps=1024,
+        num_envs=64,
+        num_evals=1,
+        eval_episodes=8,
+        hidden_width=32,
+        batch_size=64,
+        run_dir=str(run_dir),
+        progress=False,
+    )
+    train(config)
+    out = tmp_path / "noisy.npz"
+    common = ["--env", "point_open", "--episodes", "4", "--val-episodes", "1"]
+    common += ["--policy", "noisy-checkpoint", "--run-dir", str(run_dir)]
+    main([*common, "--noise-std", "0", "--out", str(out)])
+    exact, _ = load_splits(out, 2, 2)
+    main([*common, "--noise-std", "0.3", "--out", str(out)])
+    noisy, _ = load_splits(out, 2, 2)
+    # Same seed, so the same starts; with noise the actions depart from the policy's mode.
+    np.testing.assert_array_equal(exact.observations[0], noisy.observations[0])
+    assert np.abs(noisy.actions - exact.actions).max() > 0.1
+    assert np.abs(noisy.actions).max() <= 1.0

@@ -1,0 +1,99 @@
+"""Runs spread over several devices (4 CPU devices forced by XLA) match one device."""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from jaxcrl.config import TrainConfig
+from jaxcrl.run import TIMING_FIELDS, evaluate_run, train
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY = TrainConfig(
+    env="point_open",
+    num_envs=4,
+    unroll_length=4,
+    batch_size=16,
+    buffer_size=4 * 24,
+    prefill_steps=32,
+    update_to_data_ratio=0.25,
+    total_env_steps=4 * 4 * 10,
+    hidden_width=16,
+    repr_dim=8,
+    eval_episodes=8,
+    num_evals=2,
+    progress=False,
+)
+
+# Trains each config given as JSON on the 4 forced devices; prints rows and buffer shardings.
+ON_FOUR_DEVICES = """
+import json, sys
+import jax
+from jaxcrl.config import TrainConfig
+from jaxcrl.run import train
+out = []
+for fields in json.loads(sys.argv[1]):
+    result = train(TrainConfig(**fields))
+    out.append({
+        "devices": jax.device_count(),
+        "rows": result.metrics,
+        "buffer_sharding": list(result.state.buffer.states.sharding.spec),
+        "params_sharding": list(jax.tree.leaves(result.state.agent.policy_params)[0].sharding.spec),
+    })
+print("RESULT" + json.dumps(out))
+"""
+
+
+def same_learning(rows_a, rows_b):
+    assert len(rows_a) == len(rows_b)
+    for a, b in zip(rows_a, rows_b, strict=True):
+        for name, value in b.items():
+            if name in TIMING_FIELDS:
+                continue
+            if name == "critic/accuracy":  # argmax ties may break differently across layouts
+                assert abs(a[name] - value) < 0.02, name
+            elif isinstance(value, float):
+                np.testing.assert_allclose(a[name], value, rtol=1e-3, atol=1e-4, err_msg=name)
+            else:
+                assert a[name] == value, name
+
+
+def test_four_devices_match_one_and_their_checkpoints_restore_on_one(tmp_path):
+    env_split = dataclasses.replace(TINY, num_seeds=2, run_dir=str(tmp_path / "env_split"))
+    member_split = dataclasses.replace(TINY, num_seeds=4, run_dir=str(tmp_path / "member_split"))
+    fields = [dataclasses.asdict(c) for c in (env_split, member_split)]
+    env = {
+        **os.environ,
+        "JAX_PLATFORMS": "cpu",
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", ON_FOUR_DEVICES, json.dumps(fields)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    four = json.loads(done.stdout.split("RESULT", 1)[1])
+    assert [r["devices"] for r in four] == [4, 4]
+    # Two members on four devices: the env axis (axis 2 of [member, time, env, state]) is split.
+    assert four[0]["buffer_sharding"][:3] == [None, None, "devices"]
+    # Four members on four devices: one member per device.
+    assert four[1]["buffer_sharding"][:1] == ["devices"]
+    assert set(four[1]["buffer_sharding"][1:]) <= {None}
+    assert set(four[0]["params_sharding"]) <= {None}  # replicated
+
+    for config, result in zip((env_split, member_split), four, strict=True):
+        one = train(dataclasses.replace(config, run_dir=config.run_dir + "_one_device"))
+        same_learning(result["rows"], one.metrics)
+
+    # A checkpoint written by four devices restores in this one-device process.
+    evaluated = evaluate_run(Path(member_split.run_dir), episodes=4)
+    assert evaluated["checkpoint"] == 8 and len(evaluated["members"]) == 4

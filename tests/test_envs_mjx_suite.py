@@ -1,0 +1,321 @@
+"""Tests of the MJX half-cheetah, pusher and humanoid tasks, small enough for a CPU.
+
+MJX compiles slowly on a CPU (20 to 40 s per humanoid program), so each env compiles exactly two
+programs, once per module (fixtures below): ``jit(vmap(env.step))`` and ``jit(vmap(env.reset))``
+(cheap: no physics step), both at XLA's backend optimisation level 0, which compiles about a
+third faster; the slower code it makes does not matter at 4 copies. Rollouts call them from a
+Python loop and auto-reset finished copies the way ``step_batch`` does (a fresh start and goal
+from the copy's own key); ``step_batch`` itself, generic over envs, is compiled and tested on the
+other MJX tasks in test_envs_mjx.py. ``pusher_hard`` differs from ``pusher_easy`` only in its
+params, so it reuses the easy programs.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import mujoco
+import numpy as np
+import pytest
+
+from jaxcrl.envs import DISTANCE, SUCCESS, make_env
+from jaxcrl.envs.ant import wall_boxes
+from jaxcrl.envs.humanoid import HumanoidMaze, humanoid_maze_episode_length
+from jaxcrl.envs.mazes import LAYOUTS, parse_goal_region, parse_layout
+from jaxcrl.envs.pusher import GOAL_REGIONS, PUCK_START_REGION
+
+SUITE_ENVS = ["half_cheetah", "pusher_easy", "humanoid", "humanoid_u_maze"]
+HUMANOIDS = ["humanoid", "humanoid_u_maze"]
+NUM_ENVS = 4
+NUM_STEPS = 100
+EPISODE_LENGTH = 4  # 100 steps = 25 episodes per slot, so goals are drawn 25+ times
+FAST_COMPILE = {"xla_backend_optimization_level": 0}
+
+
+def fast_jit(function):
+    """``jax.jit`` with the quick-compiling options of this module."""
+    return jax.jit(function, compiler_options=FAST_COMPILE)
+
+
+class Rollout:
+    """One env with its two compiled programs and a finished random, auto-resetting rollout."""
+
+    def __init__(self, name: str):
+        self.env = make_env(name, episode_length=EPISODE_LENGTH)
+        self.params = self.env.default_params()
+        self.jit_step = fast_jit(jax.vmap(self.env.step, in_axes=(0, 0, None)))
+        self.batch_reset = jax.vmap(self.env.reset, in_axes=(0, None))
+        self.jit_reset = fast_jit(self.batch_reset)
+        self.auto_reset = fast_jit(self._auto_reset)
+        self.first = self.reset(jax.random.split(jax.random.key(0), NUM_ENVS))
+        states, trace = self.first, []
+        for key in jax.random.split(jax.random.key(1), NUM_STEPS):
+            states = self.auto_reset(self.step(states, self.random_actions(key)))
+            trace.append((states.obs, states.goal, states.done, states.terminated, states.metrics))
+        self.last = states
+        self.obs, self.goals, self.done, self.terminated, self.metrics = jax.tree.map(
+            lambda *leaves: np.stack([np.asarray(leaf) for leaf in leaves]), *trace
+        )  # each [NUM_STEPS, NUM_ENVS, ...]
+
+    def random_actions(self, key):
+        """Uniform actions [NUM_ENVS, action_size] in [-1, 1]."""
+        return jax.random.uniform(key, (NUM_ENVS, self.env.action_size), minval=-1.0, maxval=1.0)
+
+    def reset(self, keys, params=None):
+        """``jit(vmap(env.reset))`` of one key per copy."""
+        return self.jit_reset(keys, self.params if params is None else params)
+
+    def many_resets(self, key, count, params=None):
+        """``count`` fresh episodes (a multiple of NUM_ENVS) from the one compiled reset."""
+        keys = jax.random.split(key, count).reshape(-1, NUM_ENVS)
+        batches = [self.reset(batch_keys, params) for batch_keys in keys]
+        return jax.tree.map(lambda *leaves: jnp.concatenate(leaves), *batches)
+
+    def step(self, states, actions, params=None):
+        """``jit(vmap(env.step))``; committing every input to one device avoids recompiles."""
+        states, actions = jax.device_put((states, actions), jax.devices()[0])
+        return self.jit_step(states, actions, self.params if params is None else params)
+
+    def _auto_reset(self, stepped):
+        """Count the step, mark done copies and replace them by fresh episodes (as step_batch)."""
+        step_count = stepped.step_count + 1
+        ended = (stepped.terminated > 0) | (step_count >= EPISODE_LENGTH)
+        stepped = stepped.replace(step_count=step_count, done=ended.astype(jnp.float32))
+        next_keys, reset_keys = jnp.moveaxis(jax.vmap(jax.random.split)(stepped.key), 1, 0)
+        fresh = self.batch_reset(reset_keys, self.params).replace(
+            reward=stepped.reward,
+            terminated=stepped.terminated,
+            done=stepped.done,
+            metrics=stepped.metrics,
+        )
+        stepped = stepped.replace(key=next_keys)
+
+        def choose(fresh_leaf, old_leaf):
+            return jnp.where(
+                ended.reshape((-1,) + (1,) * (old_leaf.ndim - 1)), fresh_leaf, old_leaf
+            )
+
+        return jax.tree.map(choose, fresh, stepped)
+
+
+def num_candidate_contacts(env) -> int:
+    """How many contact slots MJX evaluates every physics step."""
+    return getattr(env.data_template, "_impl", env.data_template).contact.dist.shape[0]
+
+
+@functools.cache
+def compiled(name: str) -> Rollout:
+    """Build, compile and roll out ``name`` once per test session."""
+    return Rollout(name)
+
+
+@pytest.fixture(params=SUITE_ENVS)
+def rollout(request) -> Rollout:
+    """A compiled env and its random rollout (cached across tests)."""
+    return compiled(request.param)
+
+
+def test_reset_shapes_and_dtypes(rollout):
+    env, state = rollout.env, rollout.first
+    assert env.observation_size == env.state_size + env.goal_size
+    assert state.obs.shape == (NUM_ENVS, env.observation_size)
+    assert state.obs.dtype == jnp.float32
+    assert state.goal.shape == (NUM_ENVS, env.goal_size)
+    np.testing.assert_array_equal(state.obs[:, env.state_size :], state.goal)
+    assert state.reward.shape == state.done.shape == state.terminated.shape == (NUM_ENVS,)
+    assert state.step_count.dtype == jnp.int32
+    assert set(state.metrics) >= {DISTANCE, SUCCESS}
+    assert np.isfinite(np.asarray(state.obs)).all()
+
+
+def test_step_shapes_and_finite_over_random_rollout(rollout):
+    env = rollout.env
+    assert rollout.obs.shape == (NUM_STEPS, NUM_ENVS, env.observation_size)
+    assert rollout.obs.dtype == np.float32
+    assert np.isfinite(rollout.obs).all()
+    for name in (DISTANCE, SUCCESS):
+        assert rollout.metrics[name].shape == (NUM_STEPS, NUM_ENVS)
+        assert np.isfinite(rollout.metrics[name]).all()
+    assert set(np.unique(rollout.metrics[SUCCESS])) <= {0.0, 1.0}
+
+
+def test_jit_vmap_step(rollout):
+    env = rollout.env
+    actions = jnp.zeros((NUM_ENVS, env.action_size))
+    stepped = rollout.step(rollout.first, actions)
+    assert stepped.obs.shape == (NUM_ENVS, env.observation_size)
+    assert np.isfinite(np.asarray(stepped.obs)).all()
+    np.testing.assert_array_equal(stepped.obs[:, env.state_size :], rollout.first.goal)
+
+
+def test_goal_at_achieved_state_succeeds_and_far_goal_fails(rollout):
+    env, first = rollout.env, rollout.first
+    actions = jax.random.uniform(jax.random.key(2), (NUM_ENVS, env.action_size), minval=-1.0)
+    achieved = env.goal_of(rollout.step(first, actions).obs[:, : env.state_size])
+    # Physics is deterministic: the same step from the same state lands on the same point.
+    at_goal = rollout.step(first.replace(goal=achieved), actions)
+    np.testing.assert_array_equal(at_goal.metrics[SUCCESS], np.ones(NUM_ENVS))
+    assert np.all(np.asarray(at_goal.metrics[DISTANCE]) < 1e-5)
+    far = rollout.step(first.replace(goal=achieved + 100.0), actions)
+    np.testing.assert_array_equal(far.metrics[SUCCESS], np.zeros(NUM_ENVS))
+
+
+def test_goals_differ_across_episodes_of_one_slot(rollout):
+    episode_starts = rollout.done[:-1, 0] > 0  # the step after a done carries the new goal
+    goals = rollout.goals[1:, 0][episode_starts]
+    assert len(goals) >= 20
+    assert len(np.unique(goals.round(6), axis=0)) == len(goals)
+
+
+def test_episodes_end_at_the_limit_and_only_humanoids_terminate(rollout):
+    done, terminated = rollout.done > 0, rollout.terminated > 0
+    for slot in range(NUM_ENVS):
+        ends = np.flatnonzero(done[:, slot])
+        lengths = np.diff(np.concatenate([[-1], ends]))
+        assert lengths.max() <= EPISODE_LENGTH
+        for end, length in zip(ends, lengths, strict=True):
+            assert length == EPISODE_LENGTH or terminated[end, slot]
+    # Without resets, random torques for 3 s of simulated time topple every humanoid copy.
+    states, fell = rollout.first, np.zeros(NUM_ENVS, bool)
+    for key in jax.random.split(jax.random.key(9), 200):
+        states = rollout.step(states, rollout.random_actions(key))
+        fell |= np.asarray(states.terminated) > 0
+    assert fell.all() if rollout.env.name in HUMANOIDS else not (fell.any() or terminated.any())
+
+
+@pytest.mark.parametrize("name", HUMANOIDS)
+def test_humanoid_terminates_when_fallen(name):
+    humanoid = compiled(name)
+    state, actions = humanoid.first, jnp.zeros((NUM_ENVS, humanoid.env.action_size))
+    # The standing start is healthy; a torso dropped to 0.5 m (below the 1.0 m floor of the
+    # healthy range) is not.
+    np.testing.assert_array_equal(humanoid.step(state, actions).terminated, np.zeros(NUM_ENVS))
+    low = state.physics.qpos.at[1, 2].set(0.5)
+    fallen = humanoid.step(state.replace(physics=state.physics.replace(qpos=low)), actions)
+    np.testing.assert_array_equal(fallen.terminated[:2], [0.0, 1.0])
+    # A healthy range above the standing height (1.4 m) marks every copy as fallen.
+    lifted = humanoid.params.replace(healthy_z_min=jnp.asarray(3.0), healthy_z_max=jnp.asarray(4.0))
+    np.testing.assert_array_equal(humanoid.step(state, actions, lifted).terminated, np.ones(4))
+
+
+def test_models_keep_contacts_minimal():
+    # Feet (2) + head tip + torso capsule (2 slots) for the cheetah; 3 arm links vs the puck;
+    # 2 feet for the humanoid; in a maze also the trunk guard vs each wall box (2 slots each).
+    assert num_candidate_contacts(compiled("half_cheetah").env) == 5
+    assert num_candidate_contacts(compiled("pusher_easy").env) == 3
+    assert num_candidate_contacts(compiled("humanoid").env) == 2
+    maze = compiled("humanoid_u_maze").env
+    num_boxes = len(wall_boxes(maze.walls))
+    assert num_candidate_contacts(maze) == 2 + 2 * num_boxes
+    # With the feet on the walls too: one more slot per foot and box.
+    with_feet = HumanoidMaze(layout="u_maze", wall_contacts="trunk_and_feet")
+    assert num_candidate_contacts(with_feet) == 2 + 4 * num_boxes
+
+
+def test_half_cheetah_goal_ahead_or_behind_by_five_metres():
+    cheetah = compiled("half_cheetah")
+    env, state = cheetah.env, cheetah.many_resets(jax.random.key(3), 64)
+    assert env.state_size == 18 and env.goal_indices == (0,)
+    offsets = np.asarray(state.goal[:, 0] - state.obs[:, 0])
+    np.testing.assert_allclose(np.abs(offsets), 5.0, rtol=1e-5)
+    assert (offsets > 0).any() and (offsets < 0).any()
+    ahead = env.default_params().replace(goal_behind_probability=jnp.asarray(0.0))
+    assert np.all(np.asarray(cheetah.many_resets(jax.random.key(3), 64, ahead).goal) > 4.0)
+
+
+def test_pusher_fingertip_matches_mujoco_and_state_layout():
+    pusher = compiled("pusher_easy")
+    env, state = pusher.env, pusher.many_resets(jax.random.key(4), 8)
+    assert env.state_size == 12 and env.goal_indices == (3, 4)
+    data = mujoco.MjData(env.mj_model)
+    site = env.mj_model.site("fingertip").id
+    for angles in np.random.default_rng(0).uniform(-1.5, 1.5, (8, 3)):
+        data.qpos[:3] = angles
+        mujoco.mj_kinematics(env.mj_model, data)
+        np.testing.assert_allclose(
+            env.fingertip(jnp.asarray(angles)), data.site_xpos[site][:2], atol=1e-5
+        )
+    obs, qpos = np.asarray(state.obs), np.asarray(state.physics.qpos)
+    np.testing.assert_array_equal(obs[:, 3:5], qpos[:, 3:5])  # the puck's slide joints are its xy
+
+
+@pytest.mark.parametrize("kind", sorted(GOAL_REGIONS))
+def test_pusher_puck_and_goal_regions(kind):
+    pusher = compiled("pusher_easy")
+    params = pusher.params
+    goal_low, goal_high = GOAL_REGIONS[kind]
+    params = params.replace(goal_low=jnp.asarray(goal_low), goal_high=jnp.asarray(goal_high))
+    state = pusher.many_resets(jax.random.key(5), 256, params)
+    puck, goal = np.asarray(state.obs[:, 3:5]), np.asarray(state.goal)
+    assert np.all((goal >= np.array(goal_low) - 1e-6) & (goal <= np.array(goal_high) + 1e-6))
+    assert np.all(np.linalg.norm(puck - goal, axis=-1) >= 0.17 - 1e-5)
+    # Pucks stay in their start rectangle unless moved off a too-near goal (by under 0.17 m).
+    low, high = np.array(PUCK_START_REGION[0]), np.array(PUCK_START_REGION[1])
+    assert np.all((puck >= low - 0.17) & (puck <= high + 0.17))
+    assert np.mean(np.all((puck >= low) & (puck <= high), axis=-1)) > 0.7
+    spread = goal.max(0) - goal.min(0)
+    assert np.all(spread > 0.8 * (np.array(goal_high) - np.array(goal_low)))
+
+
+def test_pusher_hard_is_registered_with_the_wider_goal_region():
+    hard = make_env("pusher_hard")
+    assert hard.name == "pusher_hard"
+    np.testing.assert_allclose(hard.default_params().goal_low, GOAL_REGIONS["hard"][0])
+
+
+def test_humanoid_goal_distance_and_state_layout():
+    humanoid = compiled("humanoid")
+    env, state = humanoid.env, humanoid.many_resets(jax.random.key(6), 64)
+    assert env.state_size == 47 and env.goal_indices == (0, 1)
+    distances = np.linalg.norm(np.asarray(state.goal - state.obs[:, :2]), axis=-1)
+    assert np.all((distances >= 1.0 - 1e-5) & (distances <= 5.0 + 1e-5))
+    qpos, qvel = np.asarray(state.physics.qpos), np.asarray(state.physics.qvel)
+    np.testing.assert_array_equal(np.asarray(state.obs[:, :47]), np.concatenate([qpos, qvel], -1))
+    np.testing.assert_allclose(np.linalg.norm(qpos[:, 3:7], axis=-1), 1.0, rtol=1e-6)
+
+
+def test_humanoid_maze_starts_and_goals_in_distinct_free_cells():
+    maze = compiled("humanoid_u_maze")
+    env, state = maze.env, maze.many_resets(jax.random.key(7), 64)
+    cells = lambda xy: np.floor(np.asarray(xy) / env.cell_size).astype(int)[:, ::-1]  # (row, col)
+    start_cells, goal_cells = cells(state.obs[:, :2]), cells(state.goal)
+    assert not env.walls[tuple(start_cells.T)].any()
+    assert not env.walls[tuple(goal_cells.T)].any()
+    assert np.all(np.any(start_cells != goal_cells, axis=-1))
+    assert len({tuple(c) for c in goal_cells}) == int((~env.walls).sum())  # every cell is used
+
+
+def test_humanoid_maze_goals_stay_in_the_goal_region():
+    env = HumanoidMaze(layout="spiral")
+    region = parse_goal_region(LAYOUTS["spiral"])
+    keys = jax.random.split(jax.random.key(8), 32)
+    state = fast_jit(jax.vmap(env.reset, in_axes=(0, None)))(keys, env.default_params())
+    goal_cells = np.floor(np.asarray(state.goal) / env.cell_size).astype(int)[:, ::-1]
+    assert region[tuple(goal_cells.T)].all() and region.sum() < (~env.walls).sum()
+    assert env.episode_length == humanoid_maze_episode_length(env.walls, env.cell_size) > 1000
+
+
+def test_humanoid_maze_episode_length_rule():
+    assert humanoid_maze_episode_length(parse_layout(LAYOUTS["u_maze"]), 2.0) == 1000
+    if "big" in LAYOUTS:
+        assert humanoid_maze_episode_length(parse_layout(LAYOUTS["big"]), 2.0) > 1000
+
+
+@pytest.mark.parametrize(
+    "name, overrides, option",
+    [
+        ("half_cheetah", {"goal_min_distance": 6.0, "goal_max_distance": 5.0}, "goal_min_distance"),
+        ("half_cheetah", {"goal_behind_probability": 1.5}, "goal_behind_probability"),
+        ("pusher_easy", {"kind": "medium"}, "kind"),
+        ("humanoid", {"goal_min_distance": -1.0}, "goal_min_distance"),
+        ("humanoid", {"healthy_z_range": (2.0, 1.0)}, "healthy_z_range"),
+        ("humanoid_u_maze", {"cell_jitter": 0.9}, "cell_jitter"),
+        ("humanoid_u_maze", {"wall_contacts": "arms"}, "wall_contacts"),
+        ("humanoid_u_maze", {"layout": "nowhere"}, "layout"),
+    ],
+)
+def test_bad_options_name_the_option(name, overrides, option):
+    with pytest.raises(ValueError, match=option):
+        make_env(name, **overrides)

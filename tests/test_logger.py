@@ -1,0 +1,227 @@
+"""Metric sinks: JSONL, CSV, TensorBoard and W&B settings behind ``open_loggers``."""
+
+import json
+import os
+import struct
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tensorboardX.proto import event_pb2
+
+from jaxcrl import logger
+from jaxcrl.logger import (
+    LOGGER_KINDS,
+    CsvLog,
+    open_loggers,
+    read_csv,
+    read_metrics,
+    wandb_environment,
+    wandb_init_kwargs,
+)
+
+
+def read_event_scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
+    """Scalars of every TensorBoard event file directly in ``folder``, by tag."""
+    scalars: dict[str, list[tuple[int, float]]] = {}
+    files = sorted(folder.glob("events.out.tfevents.*"))
+    assert files, f"no event file in {folder}"
+    for path in files:
+        data, offset = path.read_bytes(), 0
+        while offset < len(data):
+            # A TFRecord: uint64 length, uint32 length CRC, payload, uint32 payload CRC.
+            (length,) = struct.unpack_from("<Q", data, offset)
+            offset += 12
+            event = event_pb2.Event.FromString(data[offset : offset + length])
+            offset += length + 4
+            for value in event.summary.value:
+                scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+    return scalars
+
+
+def test_csv_header_grows_with_new_keys_and_keeps_every_row(tmp_path):
+    path = tmp_path / "metrics.csv"
+    log = CsvLog(path)
+    log.write({"env_steps": 10, "eval/success": 0.5})
+    log.write({"env_steps": 20, "eval/success": 0.25, "critic/loss": 1.5})
+    log.write({"env_steps": 30, "eval/success": None})
+    log.write({"env_steps": 40, "alpha": np.float32(0.125), "eval/success": float("nan")})
+    lines = path.read_text().splitlines()
+    assert lines[0] == "env_steps,eval/success,critic/loss,alpha"
+    assert sum(line.startswith("env_steps") for line in lines) == 1
+    rows = read_csv(path)
+    assert [row["env_steps"] for row in rows] == ["10", "20", "30", "40"]
+    assert rows[0] == {"env_steps": "10", "eval/success": "0.5", "critic/loss": "", "alpha": ""}
+    assert rows[1]["critic/loss"] == "1.5" and rows[2]["eval/success"] == ""
+    assert rows[3]["alpha"] == "0.125" and rows[3]["eval/success"] == ""
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_reopened_csv_continues_with_its_header(tmp_path):
+    path = tmp_path / "metrics.csv"
+    CsvLog(path).write({"a": 1, "b": 2})
+    reopened = CsvLog(path)
+    assert reopened.columns == ["a", "b"]
+    reopened.write({"b": 4, "a": 3})
+    reopened.write({"a": 5, "c": 6})
+    assert read_csv(path) == [
+        {"a": "1", "b": "2", "c": ""},
+        {"a": "3", "b": "4", "c": ""},
+        {"a": "5", "b": "", "c": "6"},
+    ]
+
+
+def test_open_loggers_appends_to_an_existing_run(tmp_path):
+    run_dir = tmp_path / "run"
+    with open_loggers(run_dir, [], {}) as loggers:
+        loggers.write({"env_steps": 1, "eval/success": 0.0})
+        loggers.write({"env_steps": 2, "eval/success": 0.5})
+    with open_loggers(run_dir, [], {}) as loggers:
+        loggers.write({"env_steps": 3, "eval/success": 1.0, "eval/final_distance": 0.1})
+    jsonl = read_metrics(run_dir / "metrics.jsonl")
+    csv_rows = read_csv(run_dir / "metrics.csv")
+    assert [row["env_steps"] for row in jsonl] == [1, 2, 3]
+    assert [row["env_steps"] for row in csv_rows] == ["1", "2", "3"]
+    assert csv_rows[-1]["eval/final_distance"] == "0.1" and csv_rows[0]["eval/final_distance"] == ""
+
+
+def test_csv_is_backfilled_from_jsonl_of_a_run_that_had_none(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    rows = [{"env_steps": 1, "eval/success": 0.0}, {"env_steps": 2, "eval/success": 1.0}]
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with open_loggers(run_dir, [], {}) as loggers:
+        loggers.write({"env_steps": 3, "eval/success": 0.5})
+    assert [row["eval/success"] for row in read_csv(run_dir / "metrics.csv")] == [
+        "0.0",
+        "1.0",
+        "0.5",
+    ]
+    assert len(read_metrics(run_dir / "metrics.jsonl")) == 3
+
+
+def test_tensorboard_scalars_use_env_steps_and_one_folder_per_member(tmp_path, monkeypatch):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    run_dir = tmp_path / "run"
+    with open_loggers(run_dir, ["tensorboard"], {"env": "point_maze"}) as loggers:
+        for env_steps in (100, 200):
+            for member in (0, 1):
+                loggers.write(
+                    {
+                        "env_steps": env_steps,
+                        "seed": 10 + member,
+                        "member": member,
+                        "eval/success": np.float32(member + env_steps / 1000),
+                        "critic/loss": 2.0,
+                        "note": "text is not a scalar",
+                        "eval/final_distance": None,
+                    }
+                )
+    for member in (0, 1):
+        scalars = read_event_scalars(run_dir / "tensorboard" / f"member_{member}")
+        assert set(scalars) == {"eval/success", "critic/loss"}
+        steps, values = zip(*scalars["eval/success"], strict=True)
+        assert steps == (100, 200)
+        np.testing.assert_allclose(values, [member + 0.1, member + 0.2], rtol=1e-6)
+    assert list(cwd.iterdir()) == []
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "metrics.csv",
+        "metrics.jsonl",
+        "tensorboard",
+    ]
+
+
+def test_tensorboard_single_seed_rows_go_to_the_tensorboard_folder(tmp_path):
+    run_dir = tmp_path / "run"
+    with open_loggers(run_dir, ["tensorboard", "tensorboard"], {}) as loggers:
+        assert len(loggers.sinks) == 3  # JSONL, CSV and one TensorBoard sink
+        loggers.write({"env_steps": 7, "iteration": 1, "eval/success": 0.75})
+    scalars = read_event_scalars(run_dir / "tensorboard")
+    assert scalars == {"iteration": [(7, 1.0)], "eval/success": [(7, 0.75)]}
+
+
+def test_unknown_logger_kind_names_the_valid_ones(tmp_path):
+    with pytest.raises(ValueError, match=r"tensorbord.*'tensorboard', 'wandb'"):
+        open_loggers(tmp_path / "run", ["tensorbord"], {})
+    assert not (tmp_path / "run").exists()
+    assert LOGGER_KINDS == ("tensorboard", "wandb")
+
+
+def test_missing_wandb_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "wandb", None)  # makes `import wandb` raise ImportError
+    with pytest.raises(ImportError, match=r"pip install 'jaxcrl\[wandb\]'"):
+        open_loggers(tmp_path / "run", ["wandb"], {})
+
+
+def test_wandb_settings_are_offline_and_inside_the_run_dir(tmp_path):
+    run_dir = tmp_path / "run"
+    variables = wandb_environment(run_dir, environ={})
+    assert variables["WANDB_MODE"] == "offline"
+    for name, value in variables.items():
+        if name != "WANDB_MODE":
+            assert Path(value).is_relative_to(run_dir.resolve()), name
+    for name in ("WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR", "WANDB_ARTIFACT_DIR"):
+        assert Path(variables[name]).is_relative_to(run_dir.resolve() / "wandb"), name
+    assert wandb_environment(run_dir, environ={"WANDB_MODE": "online"})["WANDB_MODE"] == "online"
+    kwargs = wandb_init_kwargs(run_dir, {"critic_lr": 3e-4}, environ={})
+    assert kwargs["dir"] == str(run_dir.resolve()) and kwargs["mode"] == "offline"
+    assert kwargs["name"] == "run" and kwargs["config"] == {"critic_lr": 3e-4}
+
+
+class FakeWandbRun:
+    """Records what a W&B run is given."""
+
+    def __init__(self):
+        self.logged, self.metrics, self.finished = [], [], False
+
+    def define_metric(self, name, step_metric=None):
+        self.metrics.append((name, step_metric))
+
+    def log(self, data):
+        self.logged.append(data)
+
+    def finish(self):
+        self.finished = True
+
+
+def test_wandb_sink_sets_its_folders_for_the_run_and_prefixes_members(tmp_path, monkeypatch):
+    run, seen = FakeWandbRun(), {}
+
+    def init(**kwargs):
+        seen["kwargs"] = kwargs
+        seen["environ"] = {k: v for k, v in os.environ.items() if k.startswith("WANDB_")}
+        return run
+
+    monkeypatch.setitem(sys.modules, "wandb", types.SimpleNamespace(init=init))
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("WANDB_CACHE_DIR", "/somewhere/else")
+    run_dir = tmp_path / "run"
+    loggers = open_loggers(run_dir, ["wandb"], {"seed": 3})
+    loggers.write({"env_steps": 5, "member": 1, "seed": 4, "eval/success": 0.5})
+    loggers.close()
+
+    assert seen["environ"]["WANDB_MODE"] == "offline"
+    assert seen["environ"]["WANDB_CACHE_DIR"] == str(run_dir.resolve() / "wandb" / "cache")
+    assert seen["kwargs"]["config"] == {"seed": 3} and seen["kwargs"]["mode"] == "offline"
+    assert run.logged == [{"env_steps": 5, "member_1/eval/success": 0.5}]
+    assert ("*", "env_steps") in run.metrics and run.finished
+    assert os.environ["WANDB_CACHE_DIR"] == "/somewhere/else" and "WANDB_MODE" not in os.environ
+    assert (run_dir / "wandb" / "cache").is_dir()
+
+
+def test_loggers_write_plain_values_to_every_sink(tmp_path):
+    class Recorder:
+        def __init__(self):
+            self.rows = []
+
+        def write(self, row):
+            self.rows.append(row)
+
+    recorder = Recorder()
+    logger.Loggers([recorder]).write({"x": np.float64(1.5), "y": np.int32(2), "z": np.inf})
+    assert recorder.rows == [{"x": 1.5, "y": 2, "z": None}]
+    assert type(recorder.rows[0]["y"]) is int

@@ -1,0 +1,124 @@
+"""Learning-curve plots and the seed summary of ``python -m jaxcrl.plot``."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jaxcrl import plot
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def write_run(run_dir: Path, rows: list[dict]) -> Path:
+    """A run directory holding ``rows`` as metrics.jsonl."""
+    run_dir.mkdir(parents=True)
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return run_dir
+
+
+def single_seed_rows() -> list[dict]:
+    return [
+        {"iteration": i, "env_steps": 1000 * i, "eval/success": i / 4, "eval/time_near_goal": i / 8}
+        for i in range(1, 5)
+    ]
+
+
+def multi_seed_rows(swept: dict | None = None) -> list[dict]:
+    rows = []
+    for i in range(1, 5):
+        for member in range(3):
+            row = {
+                "iteration": i,
+                "env_steps": 1000 * i,
+                "seed": 7 + member,
+                "member": member,
+                "eval/success": i / 5 + 0.1 * member,
+                "eval/time_near_goal": 0.1 * member,
+            }
+            rows.append({**row, **(swept(member) if swept else {})})
+    return rows
+
+
+def assert_png(path: Path) -> None:
+    assert path.read_bytes()[:8] == PNG_SIGNATURE and path.stat().st_size > 5000
+
+
+def test_plot_writes_a_png_for_single_and_multi_member_runs(tmp_path):
+    single = write_run(tmp_path / "single", single_seed_rows())
+    multi = write_run(tmp_path / "multi", multi_seed_rows())
+    figure = plot.plot_runs([single, multi], tmp_path / "out" / "curves.png")
+    assert_png(tmp_path / "out" / "curves.png")
+    success_axis, time_axis = figure.axes
+    assert (
+        success_axis.get_title() == "eval/success"
+        and time_axis.get_title() == "eval/time_near_goal"
+    )
+    labels = [line.get_label() for line in success_axis.get_lines()]
+    assert labels == ["single", "multi (n=3)"]
+    np.testing.assert_allclose(
+        success_axis.get_lines()[1].get_ydata(), [0.3, 0.5, 0.7, 0.9], atol=1e-9
+    )
+    assert len(success_axis.collections) == 1  # one shaded band, for the multi-member run
+
+
+def test_members_of_a_sweep_are_averaged_apart(tmp_path):
+    rows = multi_seed_rows(lambda member: {"critic_lr": 1e-3 if member < 2 else 3e-4})
+    run = write_run(tmp_path / "sweep", rows)
+    assert plot.swept_keys(rows) == ["critic_lr"]
+    figure = plot.plot_runs([run], tmp_path / "sweep.png", metrics=["eval/success"], labels=["lr"])
+    labels = sorted(line.get_label() for line in figure.axes[0].get_lines())
+    assert labels == ["lr critic_lr=0.0003", "lr critic_lr=0.001 (n=2)"]
+    lines = plot.summary_lines([run], labels=["lr"])
+    assert len(lines) == 2 and all("final eval/success mean" in line for line in lines)
+
+
+def test_summary_uses_each_members_last_evaluation(tmp_path):
+    run = write_run(tmp_path / "multi", multi_seed_rows())
+    (line,) = plot.summary_lines([run])
+    assert line.startswith("multi: final eval/success mean 0.900 | IQM 0.900 | 95% CI [")
+    assert line.endswith("n=3")
+
+
+def test_missing_metrics_file_names_the_run_dir(tmp_path):
+    empty = tmp_path / "not_a_run"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="not_a_run.*metrics.jsonl"):
+        plot.plot_runs([empty], tmp_path / "curves.png")
+    assert not (tmp_path / "curves.png").exists()
+
+
+def test_unknown_metric_and_label_count_are_errors(tmp_path):
+    run = write_run(tmp_path / "single", single_seed_rows())
+    with pytest.raises(ValueError, match="eval/nothing"):
+        plot.plot_runs([run], tmp_path / "curves.png", metrics=["eval/nothing"])
+    with pytest.raises(ValueError, match="2 labels for 1 run"):
+        plot.plot_runs([run], tmp_path / "curves.png", labels=["a", "b"])
+
+
+def test_command_line_writes_the_png_and_reports_errors(tmp_path):
+    run = write_run(tmp_path / "multi", multi_seed_rows())
+    out = tmp_path / "curves.png"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jaxcrl.plot",
+            str(run),
+            "--out",
+            str(out),
+            "--metrics",
+            "eval/success",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert_png(out)
+    assert "multi: final eval/success" in done.stdout and f"wrote {out}" in done.stdout
+    with pytest.raises(SystemExit) as failure:
+        plot.main([str(tmp_path / "missing"), "--out", str(out)])
+    assert failure.value.code == 2

@@ -1,0 +1,145 @@
+"""Runs survive faults: resume after SIGTERM and SIGKILL, damaged checkpoints, non-finite values."""
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jaxcrl import run
+from jaxcrl.config import TrainConfig
+from jaxcrl.logger import read_metrics
+from jaxcrl.run import TIMING_FIELDS, NonFiniteError, resume, train
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY = TrainConfig(
+    env="point_open",
+    num_envs=4,
+    unroll_length=4,
+    batch_size=16,
+    buffer_size=4 * 24,
+    prefill_steps=32,
+    update_to_data_ratio=0.25,
+    total_env_steps=4 * 4 * 26,  # 2 prefill + 24 training iterations
+    hidden_width=16,
+    repr_dim=8,
+    eval_episodes=6,
+    eval_every=6,
+    checkpoint_every=3,
+    keep_checkpoints=3,
+    progress=False,
+)
+
+
+def learning_fields(rows):
+    return [{k: v for k, v in row.items() if k not in TIMING_FIELDS} for row in rows]
+
+
+@pytest.fixture(scope="module")
+def straight_rows(tmp_path_factory):
+    """Metrics of the uninterrupted run that every interrupted one must reproduce."""
+    run_dir = tmp_path_factory.mktemp("straight") / "run"
+    return learning_fields(train(dataclasses.replace(TINY, run_dir=str(run_dir))).metrics)
+
+
+def test_chunks_end_at_every_evaluation_and_checkpoint():
+    assert run.chunk_ends(12, 6, 4) == [4, 6, 8, 12]
+    assert run.chunk_ends(10, 6, 6) == [6, 10]
+
+
+def test_resume_after_a_damaged_newest_checkpoint_falls_back_and_matches(tmp_path, straight_rows):
+    run_dir = tmp_path / "run"
+    train(dataclasses.replace(TINY, run_dir=str(run_dir), total_env_steps=4 * 4 * 14))
+    # That run stopped at iteration 12 (its own end). Damage the newest checkpoint's arrays.
+    steps = sorted(int(p.name) for p in (run_dir / "checkpoints").iterdir() if p.name.isdigit())
+    assert steps == [6, 9, 12]
+    for path in (run_dir / "checkpoints" / "12" / "state").rglob("*"):
+        if path.is_file():
+            path.write_bytes(b"\0garbage")
+    # Pretend it was the longer run: the resume must continue from iteration 9.
+    config_path = run_dir / "config.yaml"
+    config_path.write_text(
+        config_path.read_text().replace(f"total_env_steps: {4 * 4 * 14}", "total_env_steps: 416")
+    )
+    with pytest.warns(UserWarning, match="checkpoint 12 cannot be read.*using checkpoint 9"):
+        result = resume(run_dir)
+    assert learning_fields(result.metrics) == straight_rows
+    assert (run_dir / "checkpoints" / "12.damaged").is_dir()  # kept, not deleted
+
+
+def test_non_finite_training_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    from jaxcrl import agent
+
+    real_update = agent.update
+
+    def poisoned_update(networks, config, learner, batch, hyperparams, key):
+        learner, metrics = real_update(networks, config, learner, batch, hyperparams, key)
+        # From the 40th gradient step on (iteration 10 at 4 per iteration), the loss is NaN.
+        bad = learner.gradient_steps > 40
+        metrics["critic/loss"] = metrics["critic/loss"] + bad * float("nan")
+        return learner, metrics
+
+    monkeypatch.setattr(agent, "update", poisoned_update)
+    run_dir = tmp_path / "run"
+    with pytest.raises(NonFiniteError, match=r"critic/loss at iteration 11 \(member 0, seed 0\)"):
+        train(dataclasses.replace(TINY, run_dir=str(run_dir)))
+    steps = sorted(int(p.name) for p in (run_dir / "checkpoints").iterdir() if p.name.isdigit())
+    assert steps == [3, 6, 9]  # nothing saved from the poisoned chunk
+    assert max(row["iteration"] for row in read_metrics(run_dir / "metrics.jsonl")) == 6
+
+
+def start_training(run_dir: Path, *extra: str) -> subprocess.Popen:
+    flags = [
+        "--env", "point_open", "--num-envs", "4", "--unroll-length", "4", "--batch-size", "16",
+        "--buffer-size", "96", "--prefill-steps", "32", "--update-to-data-ratio", "0.25",
+        "--total-env-steps", "416", "--hidden-width", "16", "--repr-dim", "8",
+        "--eval-episodes", "6", "--eval-every", "6", "--checkpoint-every", "3",
+        "--keep-checkpoints", "3", "--no-progress", "--run-dir", str(run_dir),
+    ]  # fmt: skip
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAXCRL_TEST_CHUNK_DELAY_S": "0.5"}
+    args = [sys.executable, str(REPO / "train.py"), *(extra or flags)]
+    return subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def wait_for_checkpoint(run_dir: Path, process: subprocess.Popen, after: int = 0) -> int:
+    """Poll until a checkpoint newer than ``after`` exists; returns its iteration."""
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        folder = run_dir / "checkpoints"
+        steps = (
+            [int(p.name) for p in folder.iterdir() if p.name.isdigit()] if folder.is_dir() else []
+        )
+        if steps and max(steps) > after:
+            return max(steps)
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.02)
+    raise AssertionError("no checkpoint appeared")
+
+
+def test_sigterm_then_sigkill_then_resume_equals_the_straight_run(tmp_path, straight_rows):
+    run_dir = tmp_path / "run"
+    first = start_training(run_dir)
+    wait_for_checkpoint(run_dir, first)
+    first.send_signal(signal.SIGTERM)
+    _, stderr = first.communicate(timeout=300)
+    assert first.returncode == 128 + signal.SIGTERM, stderr
+    assert "SIGTERM received" in stderr and f"--resume {run_dir}" in stderr
+
+    second = start_training(run_dir, "--resume", str(run_dir))
+    saved = max(int(p.name) for p in (run_dir / "checkpoints").iterdir() if p.name.isdigit())
+    wait_for_checkpoint(run_dir, second, after=saved)
+    second.send_signal(signal.SIGKILL)  # no chance to save anything
+    second.communicate(timeout=60)
+
+    third = start_training(run_dir, "--resume", str(run_dir))
+    stdout, stderr = third.communicate(timeout=300)
+    assert third.returncode == 0, stderr
+    assert "success rate" in stdout
+    assert learning_fields(read_metrics(run_dir / "metrics.jsonl")) == straight_rows

@@ -1,0 +1,154 @@
+"""Episode videos (jaxcrl/video.py): frames of one rollout, .mp4/.gif writing, MJX goal markers."""
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+
+import imageio.v3 as iio
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxcrl.envs import make_env
+from jaxcrl.video import rollout_frames, write_video
+
+NUM_STEPS = 12
+
+
+def read_video(path) -> np.ndarray:
+    """All frames of a written video [T, H, W, 3] (ffmpeg for .mp4, Pillow for .gif)."""
+    if str(path).endswith(".gif"):
+        return iio.imread(path, index=None)
+    with warnings.catch_warnings():  # ffmpeg runs as a forked subprocess, which JAX warns about
+        warnings.filterwarnings("ignore", message=r"os\.fork", category=RuntimeWarning)
+        return iio.imread(path, index=None, plugin="FFMPEG")
+
+
+def towards_goal(obs: jax.Array) -> jax.Array:
+    """A batched point-maze policy [1, 4] -> [1, 2]: full speed straight at the goal."""
+    return jnp.clip(4.0 * (obs[:, 2:] - obs[:, :2]), -1.0, 1.0)
+
+
+@pytest.fixture(scope="module")
+def point_frames() -> list[np.ndarray]:
+    """Frames of a 12-step point_u_maze episode."""
+    env = make_env("point_u_maze")
+    return rollout_frames(env, env.default_params(), towards_goal, jax.random.PRNGKey(0), NUM_STEPS)
+
+
+def test_point_maze_frames_have_the_right_count_shape_and_dtype(point_frames):
+    assert len(point_frames) == NUM_STEPS + 1  # the start, then one frame per step
+    for frame in point_frames:
+        assert frame.dtype == np.uint8 and frame.shape == (5 * 32, 5 * 32, 3)
+    assert not np.array_equal(point_frames[0], point_frames[1])  # the point moved
+    # The goal's threshold disc (pink) shows around the point even once the point reaches it.
+    assert all((frame == (255, 200, 200)).all(axis=-1).any() for frame in point_frames)
+
+
+def test_frames_follow_the_policy_and_default_to_one_episode():
+    env = make_env("point_open", episode_length=6)
+    params = env.default_params()
+    frames = rollout_frames(env, params, towards_goal, jax.random.PRNGKey(1))
+    assert len(frames) == 6 + 1
+    # Standing still, every frame shows the start.
+    still = rollout_frames(env, params, lambda obs: jnp.zeros((1, 2)), jax.random.PRNGKey(1))
+    assert all(np.array_equal(still[0], frame) for frame in still)
+    assert np.array_equal(still[0], frames[0]) and not np.array_equal(still[-1], frames[-1])
+    with pytest.raises(ValueError, match="max_steps"):
+        rollout_frames(env, params, towards_goal, jax.random.PRNGKey(1), max_steps=0)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+def test_write_video_writes_a_decodable_file(point_frames, tmp_path, suffix):
+    path = write_video(point_frames, tmp_path / "videos" / f"episode{suffix}", fps=10)
+    assert path.exists() and path.stat().st_size > 0
+    video = read_video(path)
+    assert video.shape[1:] == point_frames[0].shape
+    if suffix == ".mp4":
+        assert len(video) == len(point_frames)
+    else:  # a GIF merges identical consecutive frames into one longer frame
+        pairs = zip(point_frames[:-1], point_frames[1:], strict=True)
+        changes = sum(not np.array_equal(a, b) for a, b in pairs)
+        assert len(video) == 1 + changes
+
+
+def test_write_video_pads_odd_sizes_for_h264(tmp_path):
+    frames = [np.full((45, 61, 3), 20 * i, np.uint8) for i in range(5)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # writing is quiet: no fork warning reaches the user
+        path = write_video(frames, tmp_path / "odd.mp4")
+    assert read_video(path).shape == (5, 46, 62, 3)
+
+
+def test_write_video_refuses_bad_input_and_names_the_missing_extra(tmp_path, monkeypatch):
+    frames = [np.zeros((8, 8, 3), np.uint8)]
+    with pytest.raises(ValueError, match=".mp4, .gif"):
+        write_video(frames, tmp_path / "episode.avi")
+    with pytest.raises(ValueError, match="RGB uint8"):
+        write_video([np.zeros((8, 8), np.float32)], tmp_path / "episode.gif")
+    with pytest.raises(ValueError, match="no frames"):
+        write_video([], tmp_path / "episode.gif")
+    monkeypatch.setitem(sys.modules, "imageio", None)  # as if the extra were not installed
+    monkeypatch.setitem(sys.modules, "imageio.v3", None)
+    with pytest.raises(ImportError, match=r"pip install 'jaxcrl\[video\]'"):
+        write_video(frames, tmp_path / "episode.gif")
+
+
+# MuJoCo fixes its OpenGL back end when first imported, which other test modules may already have
+# done without MUJOCO_GL; so the MJX renders run in a fresh interpreter with MUJOCO_GL=egl.
+MJX_RENDER_SCRIPT = """
+import json
+import jax, jax.numpy as jnp
+from jaxcrl.envs import make_env
+from jaxcrl.video import rollout_frames
+
+def red_pixels(image):
+    return int(((image[..., 0] > 150) & (image[..., 1] < 80) & (image[..., 2] < 80)).sum())
+
+env = make_env("reacher")
+params = env.default_params()
+frames = rollout_frames(env, params, lambda obs: jnp.zeros((1, 2)), jax.random.PRNGKey(2), 2)
+state = env.reset(jax.random.PRNGKey(2), params)
+off_table = env.render(state.replace(goal=jnp.array([5.0, 5.0])), params)
+report = {
+    "reacher_frames": [[*frame.shape, str(frame.dtype)] for frame in frames],
+    "reacher": red_pixels(frames[0]),
+    "reacher_goal_off_table": red_pixels(off_table),
+}
+for name in ["ant", "ant_u_maze"]:
+    env = make_env(name)
+    params = env.default_params()
+    image = env.render(env.reset(jax.random.PRNGKey(3), params), params, width=160, height=120)
+    report[name] = red_pixels(image)
+print(json.dumps(report))
+"""
+
+
+@pytest.fixture(scope="module")
+def mjx_renders() -> dict:
+    """Red-pixel counts (and reacher frame shapes) from MJX renders under MUJOCO_GL=egl."""
+    result = subprocess.run(
+        [sys.executable, "-c", MJX_RENDER_SCRIPT],
+        env={**os.environ, "MUJOCO_GL": "egl"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_reacher_frames_show_the_red_goal_marker(mjx_renders):
+    assert mjx_renders["reacher_frames"] == [[240, 320, 3, "uint8"]] * 3
+    assert mjx_renders["reacher"] > 10  # the goal marker
+    assert mjx_renders["reacher_goal_off_table"] == 0  # nothing else in the scene is red
+
+
+@pytest.mark.parametrize("name", ["ant", "ant_u_maze"])
+def test_ant_renders_show_the_goal_marker(mjx_renders, name):
+    # The open-ground ant's goal lies 10 m away: the framing camera keeps both in view.
+    assert mjx_renders[name] > 5
