@@ -27,7 +27,13 @@ import numpy as np
 from flax import struct
 
 from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
-from jaxcrl.envs.mazes import LAYOUTS, longest_shortest_path, parse_layout
+from jaxcrl.envs.maze_walls import (
+    add_maze_walls,
+    maze_cells,
+    maze_episode_length,
+    sample_start_goal,
+)
+from jaxcrl.envs.mazes import LAYOUTS
 from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
 
 ANT_XML = ASSETS / "ant.xml"
@@ -55,6 +61,7 @@ class AntMazeParams:
 
     success_threshold: jax.Array  # [] metres between torso (x, y) and goal
     free_cell_centres: jax.Array  # [num_free, 2] (x, y) of every free cell's centre, metres
+    goal_cells: jax.Array  # [num_goal] int32 rows of free_cell_centres where goals may lie
     cell_jitter: jax.Array  # [] starts and goals lie uniformly within +-jitter of a centre
     healthy_z_min: jax.Array  # []
     healthy_z_max: jax.Array  # []
@@ -152,32 +159,6 @@ class Ant(MjxGoalEnv):
         return advance(state, data, state_vector, metrics, self.dense_reward, terminated)
 
 
-def wall_boxes(walls: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Cover the wall cells with few rectangles (row0, row1, col0, col1), ends exclusive.
-
-    Greedy: from each uncovered wall cell in row-major order, grow right, then down while the whole
-    strip is uncovered wall. Fewer boxes means fewer candidate contacts for MJX to evaluate.
-    """
-    covered = np.zeros_like(walls)
-    boxes = []
-    rows, cols = walls.shape
-    for row in range(rows):
-        for col in range(cols):
-            if not walls[row, col] or covered[row, col]:
-                continue
-            col_end = col
-            while col_end < cols and walls[row, col_end] and not covered[row, col_end]:
-                col_end += 1
-            row_end = row + 1
-            while row_end < rows and all(
-                walls[row_end, c] and not covered[row_end, c] for c in range(col, col_end)
-            ):
-                row_end += 1
-            covered[row:row_end, col:col_end] = True
-            boxes.append((row, row_end, col, col_end))
-    return boxes
-
-
 # Which ant geoms touch maze walls. MJX evaluates every candidate (geom, wall box) pair each step,
 # so this sets the cost: measured on a 2-core CPU, u_maze (5 boxes) at 64 envs runs at about 11k
 # steps/s with torso and feet, 12k with the feet only (JaxGCRL's choice: its torso has contype 0),
@@ -193,48 +174,19 @@ def ant_maze_xml(
 ) -> str:
     """The ant model plus box walls for a wall grid; cell (r, c) spans x in [c, c+1) * cell_size.
 
-    Adjacent wall cells merge into few boxes (``wall_boxes``). Only the torso sphere and/or the four
-    foot spheres touch the walls (``wall_contacts``); wall contacts are frictionless (condim 1,
-    enforced by a higher priority) so each adds one constraint row, not four.
+    Adjacent wall cells merge into few boxes (``maze_walls.wall_boxes``). Only the torso sphere
+    and/or the four foot spheres touch the walls (``wall_contacts``).
     """
     if wall_contacts not in WALL_CONTACTS:
         raise ValueError(f"wall_contacts={wall_contacts!r}; choose one of {WALL_CONTACTS}")
     root = ET.fromstring(ANT_XML.read_text())
-    worldbody = root.find("worldbody")
-    rows, cols = walls.shape
     for geom in root.iter("geom"):
         if geom.get("name") == "torso" and wall_contacts != "feet":
             geom.set("contype", str(WALL_BIT))
-        if geom.get("name") == "floor":
-            half = 0.5 * cell_size * max(rows, cols) + 2.0
-            geom.set("pos", f"{0.5 * cols * cell_size} {0.5 * rows * cell_size} 0")
-            geom.set("size", f"{half} {half} 0.1")
     for default in root.iter("default"):
         if default.get("class") == "foot" and wall_contacts != "torso":
             default.find("geom").set("contype", str(FLOOR_BIT | WALL_BIT))
-    for index, (row0, row1, col0, col1) in enumerate(wall_boxes(walls)):
-        ET.SubElement(
-            worldbody,
-            "geom",
-            name=f"wall_{index}",
-            type="box",
-            pos=f"{0.5 * (col0 + col1) * cell_size} {0.5 * (row0 + row1) * cell_size} "
-            f"{0.5 * wall_height}",
-            size=f"{0.5 * (col1 - col0) * cell_size} {0.5 * (row1 - row0) * cell_size} "
-            f"{0.5 * wall_height}",
-            contype="0",
-            conaffinity=str(WALL_BIT),
-            condim="1",
-            priority="1",
-            rgba="0.55 0.5 0.45 1",
-        )
-    ET.SubElement(
-        worldbody,
-        "camera",
-        name="overview",
-        pos=f"{0.5 * cols * cell_size} {0.5 * rows * cell_size} {1.1 * max(rows, cols) * cell_size}",
-        xyaxes="1 0 0 0 1 0",
-    )
+    add_maze_walls(root, walls, cell_size, wall_height, WALL_BIT)
     return ET.tostring(root, encoding="unicode")
 
 
@@ -248,8 +200,9 @@ ANT_MAZE_STEPS_PER_METRE = 8
 
 def ant_maze_episode_length(walls: np.ndarray, cell_size: float) -> int:
     """Steps per ant-maze episode for a wall grid: 1000, or more for long mazes."""
-    steps = longest_shortest_path(walls) * cell_size * ANT_MAZE_STEPS_PER_METRE
-    return max(ANT_MAZE_MIN_EPISODE_LENGTH, int(100 * np.ceil(steps / 100)))
+    return maze_episode_length(
+        walls, cell_size, ANT_MAZE_STEPS_PER_METRE, ANT_MAZE_MIN_EPISODE_LENGTH
+    )
 
 
 class AntMaze(Ant):
@@ -281,14 +234,11 @@ class AntMaze(Ant):
                 f"cell_jitter must lie in [0, cell_size / 2 - 1] = [0, {0.5 * cell_size - 1.0}] "
                 f"so a start never touches a wall, got {cell_jitter}"
             )
-        self.walls = parse_layout(LAYOUTS[layout])
-        free_cells = np.argwhere(~self.walls)  # [num_free, 2] (row, col)
-        if len(free_cells) < 2:
-            raise ValueError(f"layout {layout!r} needs two free cells for a start and a goal")
+        cells = maze_cells(layout, cell_size)
+        self.walls, self.free_cell_centres, self.goal_cells = cells
         self.layout = layout
         self.cell_size = float(cell_size)
         self.cell_jitter = float(cell_jitter)
-        self.free_cell_centres = (free_cells[:, ::-1] + 0.5) * self.cell_size  # (x, y)
         super().__init__(
             episode_length=episode_length or ant_maze_episode_length(self.walls, cell_size),
             success_threshold=success_threshold,
@@ -307,6 +257,7 @@ class AntMaze(Ant):
         return AntMazeParams(
             success_threshold=jnp.asarray(self.success_threshold),
             free_cell_centres=jnp.asarray(self.free_cell_centres, jnp.float32),
+            goal_cells=jnp.asarray(self.goal_cells, jnp.int32),
             cell_jitter=jnp.asarray(self.cell_jitter),
             healthy_z_min=jnp.asarray(self.healthy_z_range[0]),
             healthy_z_max=jnp.asarray(self.healthy_z_range[1]),
@@ -316,18 +267,7 @@ class AntMaze(Ant):
     def sample_start_goal(
         self, key: jax.Array, params: AntMazeParams
     ) -> tuple[jax.Array, jax.Array]:
-        """Start in a uniform free cell, goal in a uniform *other* free cell, both jittered."""
-        start_key, offset_key, start_jitter_key, goal_jitter_key = jax.random.split(key, 4)
-        num_free = params.free_cell_centres.shape[0]
-        start_cell = jax.random.randint(start_key, (), 0, num_free)
-        # Adding 1..num_free-1 modulo num_free picks uniformly among the other cells, no retries.
-        goal_cell = (start_cell + jax.random.randint(offset_key, (), 1, num_free)) % num_free
-
-        def jitter(jitter_key):
-            return jax.random.uniform(
-                jitter_key, (2,), minval=-params.cell_jitter, maxval=params.cell_jitter
-            )
-
-        start = params.free_cell_centres[start_cell] + jitter(start_jitter_key)
-        goal = params.free_cell_centres[goal_cell] + jitter(goal_jitter_key)
-        return start, goal
+        """Goal in a uniform goal-region cell, start in another free cell, both jittered."""
+        return sample_start_goal(
+            key, params.free_cell_centres, params.goal_cells, params.cell_jitter
+        )

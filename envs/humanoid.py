@@ -30,9 +30,14 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxcrl.envs.ant import wall_boxes
 from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
-from jaxcrl.envs.mazes import LAYOUTS, longest_shortest_path, parse_goal_region, parse_layout
+from jaxcrl.envs.maze_walls import (
+    add_maze_walls,
+    maze_cells,
+    maze_episode_length,
+    sample_start_goal,
+)
+from jaxcrl.envs.mazes import LAYOUTS
 from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
 
 HUMANOID_XML = ASSETS / "humanoid.xml"
@@ -171,48 +176,20 @@ def humanoid_maze_xml(
 ) -> str:
     """The humanoid model plus box walls for a wall grid; cell (r, c) spans x in [c, c+1) * size.
 
-    Adjacent wall cells merge into few boxes (``wall_boxes`` of envs/ant.py). Only the trunk guard
+    Adjacent wall cells merge into few boxes (``maze_walls.wall_boxes``). Only the trunk guard
     capsule and optionally the two feet touch the walls (``wall_contacts``); wall contacts are
     frictionless (condim 1, enforced by a higher priority) so each adds one constraint row.
     """
     if wall_contacts not in WALL_CONTACTS:
         raise ValueError(f"wall_contacts={wall_contacts!r}; choose one of {WALL_CONTACTS}")
     root = ET.fromstring(HUMANOID_XML.read_text())
-    worldbody = root.find("worldbody")
-    rows, cols = walls.shape
     for geom in root.iter("geom"):
         if geom.get("name") == "wall_guard":
             geom.set("contype", str(WALL_BIT))
-        if geom.get("name") == "floor":
-            half = 0.5 * cell_size * max(rows, cols) + 2.0
-            geom.set("pos", f"{0.5 * cols * cell_size} {0.5 * rows * cell_size} 0")
-            geom.set("size", f"{half} {half} 0.1")
     for default in root.iter("default"):
         if default.get("class") == "foot" and wall_contacts == "trunk_and_feet":
             default.find("geom").set("contype", str(FLOOR_BIT | WALL_BIT))
-    for index, (row0, row1, col0, col1) in enumerate(wall_boxes(walls)):
-        ET.SubElement(
-            worldbody,
-            "geom",
-            name=f"wall_{index}",
-            type="box",
-            pos=f"{0.5 * (col0 + col1) * cell_size} {0.5 * (row0 + row1) * cell_size} "
-            f"{0.5 * wall_height}",
-            size=f"{0.5 * (col1 - col0) * cell_size} {0.5 * (row1 - row0) * cell_size} "
-            f"{0.5 * wall_height}",
-            contype="0",
-            conaffinity=str(WALL_BIT),
-            condim="1",
-            priority="1",
-            rgba="0.55 0.5 0.45 1",
-        )
-    ET.SubElement(
-        worldbody,
-        "camera",
-        name="overview",
-        pos=f"{0.5 * cols * cell_size} {0.5 * rows * cell_size} {1.1 * max(rows, cols) * cell_size}",
-        xyaxes="1 0 0 0 1 0",
-    )
+    add_maze_walls(root, walls, cell_size, wall_height, WALL_BIT)
     return ET.tostring(root, encoding="unicode")
 
 
@@ -226,8 +203,9 @@ HUMANOID_MAZE_STEPS_PER_METRE = 50
 
 def humanoid_maze_episode_length(walls: np.ndarray, cell_size: float) -> int:
     """Steps per humanoid-maze episode for a wall grid: 1000, or more for long mazes."""
-    steps = longest_shortest_path(walls) * cell_size * HUMANOID_MAZE_STEPS_PER_METRE
-    return max(HUMANOID_MAZE_MIN_EPISODE_LENGTH, int(100 * np.ceil(steps / 100)))
+    return maze_episode_length(
+        walls, cell_size, HUMANOID_MAZE_STEPS_PER_METRE, HUMANOID_MAZE_MIN_EPISODE_LENGTH
+    )
 
 
 class HumanoidMaze(Humanoid):
@@ -266,16 +244,11 @@ class HumanoidMaze(Humanoid):
                 f"cell_jitter must lie in [0, cell_size / 2 - 0.5] = [0, {0.5 * cell_size - 0.5}] "
                 f"so a start never touches a wall, got {cell_jitter}"
             )
-        self.walls = parse_layout(LAYOUTS[layout])
-        free_cells = np.argwhere(~self.walls)  # [num_free, 2] (row, col)
-        if len(free_cells) < 2:
-            raise ValueError(f"layout {layout!r} needs two free cells for a start and a goal")
-        goal_region = parse_goal_region(LAYOUTS[layout])
-        self.goal_cells = np.flatnonzero(goal_region[tuple(free_cells.T)])  # rows of free_cells
+        cells = maze_cells(layout, cell_size)
+        self.walls, self.free_cell_centres, self.goal_cells = cells
         self.layout = layout
         self.cell_size = float(cell_size)
         self.cell_jitter = float(cell_jitter)
-        self.free_cell_centres = (free_cells[:, ::-1] + 0.5) * self.cell_size  # (x, y)
         super().__init__(
             episode_length=episode_length or humanoid_maze_episode_length(self.walls, cell_size),
             success_threshold=success_threshold,
@@ -304,18 +277,7 @@ class HumanoidMaze(Humanoid):
     def sample_start_goal(
         self, key: jax.Array, params: HumanoidMazeParams
     ) -> tuple[jax.Array, jax.Array]:
-        """Goal in a uniform goal cell, start in a uniform *other* free cell, both jittered."""
-        goal_key, offset_key, start_jitter_key, goal_jitter_key = jax.random.split(key, 4)
-        num_free = params.free_cell_centres.shape[0]
-        goal_cell = jax.random.choice(goal_key, params.goal_cells)
-        # Adding 1..num_free-1 modulo num_free picks uniformly among the other cells, no retries.
-        start_cell = (goal_cell + jax.random.randint(offset_key, (), 1, num_free)) % num_free
-
-        def jitter(jitter_key):
-            return jax.random.uniform(
-                jitter_key, (2,), minval=-params.cell_jitter, maxval=params.cell_jitter
-            )
-
-        start = params.free_cell_centres[start_cell] + jitter(start_jitter_key)
-        goal = params.free_cell_centres[goal_cell] + jitter(goal_jitter_key)
-        return start, goal
+        """Goal in a uniform goal-region cell, start in another free cell, both jittered."""
+        return sample_start_goal(
+            key, params.free_cell_centres, params.goal_cells, params.cell_jitter
+        )

@@ -435,7 +435,7 @@ def _train_loop(
     done = progress["iteration"]
     pending_sums = {k: np.asarray(v, np.float64) for k, v in progress["pending_sums"].items()}
     pending_count = progress["pending_count"]
-    elapsed_before = progress["elapsed_s"]  # seconds spent by earlier sessions of this run
+    elapsed_before = progress["elapsed_s"]  # seconds spent by earlier processes of this run
     saved_at = done
     # Compile ahead of the loop so that the first chunk's SPS measures training alone.
     run_iterations = program.run_iterations.lower(state, jnp.asarray(1, jnp.int32)).compile()

@@ -8,26 +8,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from tiny_runs import TINY
 
-from jaxcrl.config import TrainConfig
 from jaxcrl.run import TIMING_FIELDS, evaluate_run, train
 
 REPO = Path(__file__).resolve().parents[1]
 
-TINY = TrainConfig(
-    env="point_open",
-    num_envs=4,
-    unroll_length=4,
-    batch_size=16,
-    buffer_size=4 * 24,
-    prefill_steps=32,
-    update_to_data_ratio=0.25,
-    total_env_steps=4 * 4 * 10,
-    hidden_width=16,
-    repr_dim=8,
-    eval_episodes=8,
-    num_evals=2,
-    progress=False,
+TINY = dataclasses.replace(
+    TINY, total_env_steps=4 * 4 * 10, eval_episodes=8, num_evals=2, progress=False
 )
 
 # Trains each config given as JSON on the 4 forced devices; prints rows and buffer shardings.

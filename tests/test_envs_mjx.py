@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from jaxcrl.envs import DISTANCE, SUCCESS, make_env, reset_batch, step_batch
-from jaxcrl.envs.ant import AntMaze, wall_boxes
+from jaxcrl.envs.ant import AntMaze
+from jaxcrl.envs.maze_walls import wall_boxes
 from jaxcrl.envs.mazes import LAYOUTS, parse_layout
 
 MJX_ENVS = ["reacher", "ant", "ant_u_maze"]
@@ -59,7 +60,7 @@ def num_candidate_contacts(env) -> int:
 
 @functools.cache
 def compiled(name: str) -> Rollout:
-    """Build, compile and roll out ``name`` once per test session."""
+    """Build, compile and roll out ``name`` once per pytest run."""
     return Rollout(name)
 
 

@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from jaxcrl.envs import DISTANCE, SUCCESS, make_env
-from jaxcrl.envs.ant import wall_boxes
 from jaxcrl.envs.humanoid import HumanoidMaze, humanoid_maze_episode_length
+from jaxcrl.envs.maze_walls import wall_boxes
 from jaxcrl.envs.mazes import LAYOUTS, parse_goal_region, parse_layout
 from jaxcrl.envs.pusher import GOAL_REGIONS, PUCK_START_REGION
 
@@ -107,7 +107,7 @@ def num_candidate_contacts(env) -> int:
 
 @functools.cache
 def compiled(name: str) -> Rollout:
-    """Build, compile and roll out ``name`` once per test session."""
+    """Build, compile and roll out ``name`` once per pytest run."""
     return Rollout(name)
 
 

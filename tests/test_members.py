@@ -5,26 +5,13 @@ import dataclasses
 import jax
 import numpy as np
 import pytest
+from tiny_runs import TINY
 
-from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.config import ConfigError
 from jaxcrl.members import member_config, run_members
 from jaxcrl.run import TIMING_FIELDS, train
 
-TINY = TrainConfig(
-    env="point_open",
-    num_envs=4,
-    unroll_length=4,
-    batch_size=16,
-    buffer_size=4 * 24,
-    prefill_steps=32,
-    update_to_data_ratio=0.25,
-    total_env_steps=256,
-    hidden_width=16,
-    repr_dim=8,
-    eval_episodes=6,
-    num_evals=2,
-    progress=False,
-)
+TINY = dataclasses.replace(TINY, num_evals=2, progress=False)
 
 
 def test_members_cross_the_sweep_grid_with_the_seeds():

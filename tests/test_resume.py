@@ -9,26 +9,17 @@ import time
 from pathlib import Path
 
 import pytest
+from tiny_runs import TINY
 
 from jaxcrl import run
-from jaxcrl.config import TrainConfig
 from jaxcrl.logger import read_metrics
 from jaxcrl.run import TIMING_FIELDS, NonFiniteError, resume, train
 
 REPO = Path(__file__).resolve().parents[1]
 
-TINY = TrainConfig(
-    env="point_open",
-    num_envs=4,
-    unroll_length=4,
-    batch_size=16,
-    buffer_size=4 * 24,
-    prefill_steps=32,
-    update_to_data_ratio=0.25,
+TINY = dataclasses.replace(
+    TINY,
     total_env_steps=4 * 4 * 26,  # 2 prefill + 24 training iterations
-    hidden_width=16,
-    repr_dim=8,
-    eval_episodes=6,
     eval_every=6,
     checkpoint_every=3,
     keep_checkpoints=3,

@@ -4,24 +4,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from tiny_runs import TINY
 
-from jaxcrl.config import TrainConfig, derived_sizes
+from jaxcrl.config import derived_sizes
 from jaxcrl.envs import make_env
 from jaxcrl.trainer import make_trainer
-
-TINY = TrainConfig(
-    env="point_open",
-    num_envs=4,
-    unroll_length=4,
-    batch_size=16,
-    buffer_size=4 * 24,
-    prefill_steps=32,
-    update_to_data_ratio=0.25,
-    total_env_steps=256,
-    hidden_width=16,
-    repr_dim=8,
-    eval_episodes=6,
-)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,132 @@
+"""Mazes for the MuJoCo robots: walls as a few box geoms in an MJCF model, cells for starts and goals.
+
+Shared by the ant and humanoid mazes. Cell (row, col) of a layout spans
+x in [col, col + 1) * cell_size and y in [row, row + 1) * cell_size.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import NamedTuple
+
+import jax
+import numpy as np
+
+from jaxcrl.envs.mazes import LAYOUTS, longest_shortest_path, parse_goal_region, parse_layout
+
+
+def wall_boxes(walls: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Cover the wall cells with few rectangles (row0, row1, col0, col1), ends exclusive.
+
+    Greedy: from each uncovered wall cell in row-major order, grow right, then down while the whole
+    strip is uncovered wall. Fewer boxes means fewer candidate contacts for MJX to evaluate.
+    """
+    covered = np.zeros_like(walls)
+    boxes = []
+    rows, cols = walls.shape
+    for row in range(rows):
+        for col in range(cols):
+            if not walls[row, col] or covered[row, col]:
+                continue
+            col_end = col
+            while col_end < cols and walls[row, col_end] and not covered[row, col_end]:
+                col_end += 1
+            row_end = row + 1
+            while row_end < rows and all(
+                walls[row_end, c] and not covered[row_end, c] for c in range(col, col_end)
+            ):
+                row_end += 1
+            covered[row:row_end, col:col_end] = True
+            boxes.append((row, row_end, col, col_end))
+    return boxes
+
+
+def add_maze_walls(
+    root: ET.Element, walls: np.ndarray, cell_size: float, wall_height: float, wall_bit: int
+) -> None:
+    """Add box walls, a floor that covers the maze and an ``overview`` camera to an MJCF tree.
+
+    Walls collide only with geoms whose contype has ``wall_bit``; wall contacts are frictionless
+    (condim 1, enforced by a higher priority) so each adds one constraint row, not four.
+    """
+    worldbody = root.find("worldbody")
+    rows, cols = walls.shape
+    for geom in root.iter("geom"):
+        if geom.get("name") == "floor":
+            half = 0.5 * cell_size * max(rows, cols) + 2.0
+            geom.set("pos", f"{0.5 * cols * cell_size} {0.5 * rows * cell_size} 0")
+            geom.set("size", f"{half} {half} 0.1")
+    for index, (row0, row1, col0, col1) in enumerate(wall_boxes(walls)):
+        ET.SubElement(
+            worldbody,
+            "geom",
+            name=f"wall_{index}",
+            type="box",
+            pos=f"{0.5 * (col0 + col1) * cell_size} {0.5 * (row0 + row1) * cell_size} "
+            f"{0.5 * wall_height}",
+            size=f"{0.5 * (col1 - col0) * cell_size} {0.5 * (row1 - row0) * cell_size} "
+            f"{0.5 * wall_height}",
+            contype="0",
+            conaffinity=str(wall_bit),
+            condim="1",
+            priority="1",
+            rgba="0.55 0.5 0.45 1",
+        )
+    ET.SubElement(
+        worldbody,
+        "camera",
+        name="overview",
+        pos=f"{0.5 * cols * cell_size} {0.5 * rows * cell_size} {1.1 * max(rows, cols) * cell_size}",
+        xyaxes="1 0 0 0 1 0",
+    )
+
+
+def maze_episode_length(
+    walls: np.ndarray, cell_size: float, steps_per_metre: float, minimum: int = 1000
+) -> int:
+    """``minimum`` steps, or more when the maze's longest shortest path needs them at
+    ``steps_per_metre``, rounded up to a hundred."""
+    steps = longest_shortest_path(walls) * cell_size * steps_per_metre
+    return max(minimum, int(100 * np.ceil(steps / 100)))
+
+
+class MazeCells(NamedTuple):
+    """Where a maze robot may start and find its goal, in metres."""
+
+    walls: np.ndarray  # [rows, cols] bool wall grid
+    free_cell_centres: np.ndarray  # [num_free, 2] (x, y) of every free cell's centre
+    goal_cells: np.ndarray  # [num_goal] rows of free_cell_centres in the goal region
+
+
+def maze_cells(layout: str, cell_size: float) -> MazeCells:
+    """The free cells of ``layout`` scaled to ``cell_size`` metres, and its goal region."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown maze layout {layout!r}; choose from {sorted(LAYOUTS)}")
+    walls = parse_layout(LAYOUTS[layout])
+    free_cells = np.argwhere(~walls)  # [num_free, 2] (row, col)
+    if len(free_cells) < 2:
+        raise ValueError(f"layout {layout!r} needs two free cells for a start and a goal")
+    goal_region = parse_goal_region(LAYOUTS[layout])
+    return MazeCells(
+        walls=walls,
+        free_cell_centres=(free_cells[:, ::-1] + 0.5) * cell_size,
+        goal_cells=np.flatnonzero(goal_region[tuple(free_cells.T)]),
+    )
+
+
+def sample_start_goal(
+    key: jax.Array, free_cell_centres: jax.Array, goal_cells: jax.Array, cell_jitter: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """Goal in a uniform goal cell, start in a uniform *other* free cell, both jittered."""
+    goal_key, offset_key, start_jitter_key, goal_jitter_key = jax.random.split(key, 4)
+    num_free = free_cell_centres.shape[0]
+    goal_cell = jax.random.choice(goal_key, goal_cells)
+    # Adding 1..num_free-1 modulo num_free picks uniformly among the other cells, no retries.
+    start_cell = (goal_cell + jax.random.randint(offset_key, (), 1, num_free)) % num_free
+
+    def jitter(jitter_key):
+        return jax.random.uniform(jitter_key, (2,), minval=-cell_jitter, maxval=cell_jitter)
+
+    start = free_cell_centres[start_cell] + jitter(start_jitter_key)
+    goal = free_cell_centres[goal_cell] + jitter(goal_jitter_key)
+    return start, goal
