@@ -28,12 +28,10 @@ from flax import struct
 
 from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
 from jaxcrl.envs.maze_walls import (
+    WalkerMaze,
     add_maze_walls,
-    maze_cells,
     maze_episode_length,
-    sample_start_goal,
 )
-from jaxcrl.envs.mazes import LAYOUTS
 from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
 
 ANT_XML = ASSETS / "ant.xml"
@@ -53,19 +51,6 @@ class AntParams:
     healthy_z_min: jax.Array  # [] torso height below which the ant has fallen
     healthy_z_max: jax.Array  # [] torso height above which it has jumped off the ground
     reset_noise: jax.Array  # [] scale of the random start pose and speed
-
-
-@struct.dataclass
-class AntMazeParams:
-    """Task constants of an ant maze; the walls themselves are part of the MuJoCo model."""
-
-    success_threshold: jax.Array  # [] metres between torso (x, y) and goal
-    free_cell_centres: jax.Array  # [num_free, 2] (x, y) of every free cell's centre, metres
-    goal_cells: jax.Array  # [num_goal] int32 rows of free_cell_centres where goals may lie
-    cell_jitter: jax.Array  # [] starts and goals lie uniformly within +-jitter of a centre
-    healthy_z_min: jax.Array  # []
-    healthy_z_max: jax.Array  # []
-    reset_noise: jax.Array  # []
 
 
 class Ant(MjxGoalEnv):
@@ -205,7 +190,7 @@ def ant_maze_episode_length(walls: np.ndarray, cell_size: float) -> int:
     )
 
 
-class AntMaze(Ant):
+class AntMaze(WalkerMaze, Ant):
     """Walk the ant from a random free cell of a maze to a goal in another random free cell."""
 
     render_camera = "overview"
@@ -226,19 +211,8 @@ class AntMaze(Ant):
         impl: str = "jax",
         wall_contacts: str = "torso_and_feet",
     ):
-        if layout not in LAYOUTS:
-            raise ValueError(f"unknown ant-maze layout {layout!r}; choose from {sorted(LAYOUTS)}")
         # The ant's feet reach about 0.9 m from the torso; keep them off the walls at the start.
-        if not 0 <= cell_jitter <= 0.5 * cell_size - 1.0:
-            raise ValueError(
-                f"cell_jitter must lie in [0, cell_size / 2 - 1] = [0, {0.5 * cell_size - 1.0}] "
-                f"so a start never touches a wall, got {cell_jitter}"
-            )
-        cells = maze_cells(layout, cell_size)
-        self.walls, self.free_cell_centres, self.goal_cells = cells
-        self.layout = layout
-        self.cell_size = float(cell_size)
-        self.cell_jitter = float(cell_jitter)
+        self.place_in_maze("ant", layout, cell_size, cell_jitter, clearance=1.0)
         super().__init__(
             episode_length=episode_length or ant_maze_episode_length(self.walls, cell_size),
             success_threshold=success_threshold,
@@ -251,23 +225,3 @@ class AntMaze(Ant):
             xml=ant_maze_xml(self.walls, self.cell_size, wall_contacts=wall_contacts),
         )
         self.name = f"ant_{layout}"
-
-    def default_params(self) -> AntMazeParams:
-        """Free-cell centres, jitter, threshold, healthy height range and reset noise."""
-        return AntMazeParams(
-            success_threshold=jnp.asarray(self.success_threshold),
-            free_cell_centres=jnp.asarray(self.free_cell_centres, jnp.float32),
-            goal_cells=jnp.asarray(self.goal_cells, jnp.int32),
-            cell_jitter=jnp.asarray(self.cell_jitter),
-            healthy_z_min=jnp.asarray(self.healthy_z_range[0]),
-            healthy_z_max=jnp.asarray(self.healthy_z_range[1]),
-            reset_noise=jnp.asarray(self.reset_noise),
-        )
-
-    def sample_start_goal(
-        self, key: jax.Array, params: AntMazeParams
-    ) -> tuple[jax.Array, jax.Array]:
-        """Goal in a uniform goal-region cell, start in another free cell, both jittered."""
-        return sample_start_goal(
-            key, params.free_cell_centres, params.goal_cells, params.cell_jitter
-        )

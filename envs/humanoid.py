@@ -32,12 +32,10 @@ from flax import struct
 
 from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
 from jaxcrl.envs.maze_walls import (
+    WalkerMaze,
     add_maze_walls,
-    maze_cells,
     maze_episode_length,
-    sample_start_goal,
 )
-from jaxcrl.envs.mazes import LAYOUTS
 from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
 
 HUMANOID_XML = ASSETS / "humanoid.xml"
@@ -61,19 +59,6 @@ class HumanoidParams:
     healthy_z_min: jax.Array  # [] torso height below which the humanoid has fallen
     healthy_z_max: jax.Array  # [] torso height above which it has left the ground
     reset_noise: jax.Array  # [] start pose and speed are U(-noise, noise) around standing
-
-
-@struct.dataclass
-class HumanoidMazeParams:
-    """Task constants of a humanoid maze; the walls themselves are part of the MuJoCo model."""
-
-    success_threshold: jax.Array  # [] metres between torso (x, y) and goal
-    free_cell_centres: jax.Array  # [num_free, 2] (x, y) of every free cell's centre, metres
-    goal_cells: jax.Array  # [num_goal] int, rows of free_cell_centres where goals may lie
-    cell_jitter: jax.Array  # [] starts and goals lie uniformly within +-jitter of a centre
-    healthy_z_min: jax.Array  # []
-    healthy_z_max: jax.Array  # []
-    reset_noise: jax.Array  # []
 
 
 class Humanoid(MjxGoalEnv):
@@ -208,7 +193,7 @@ def humanoid_maze_episode_length(walls: np.ndarray, cell_size: float) -> int:
     )
 
 
-class HumanoidMaze(Humanoid):
+class HumanoidMaze(WalkerMaze, Humanoid):
     """Walk the humanoid from a random free cell of a maze to a goal in another free cell.
 
     Goals lie in the layout's goal region (its ``G`` cells, else every free cell); the start is
@@ -234,21 +219,8 @@ class HumanoidMaze(Humanoid):
         impl: str = "jax",
         wall_contacts: str = "trunk",
     ):
-        if layout not in LAYOUTS:
-            raise ValueError(
-                f"unknown humanoid-maze layout {layout!r}; choose from {sorted(LAYOUTS)}"
-            )
         # The trunk guard (radius 0.2) must start clear of the walls, with a 0.3 m margin.
-        if not 0 <= cell_jitter <= 0.5 * cell_size - 0.5:
-            raise ValueError(
-                f"cell_jitter must lie in [0, cell_size / 2 - 0.5] = [0, {0.5 * cell_size - 0.5}] "
-                f"so a start never touches a wall, got {cell_jitter}"
-            )
-        cells = maze_cells(layout, cell_size)
-        self.walls, self.free_cell_centres, self.goal_cells = cells
-        self.layout = layout
-        self.cell_size = float(cell_size)
-        self.cell_jitter = float(cell_jitter)
+        self.place_in_maze("humanoid", layout, cell_size, cell_jitter, clearance=0.5)
         super().__init__(
             episode_length=episode_length or humanoid_maze_episode_length(self.walls, cell_size),
             success_threshold=success_threshold,
@@ -261,23 +233,3 @@ class HumanoidMaze(Humanoid):
             xml=humanoid_maze_xml(self.walls, self.cell_size, wall_contacts=wall_contacts),
         )
         self.name = f"humanoid_{layout}"
-
-    def default_params(self) -> HumanoidMazeParams:
-        """Free-cell centres, goal cells, jitter, threshold, healthy heights and reset noise."""
-        return HumanoidMazeParams(
-            success_threshold=jnp.asarray(self.success_threshold),
-            free_cell_centres=jnp.asarray(self.free_cell_centres, jnp.float32),
-            goal_cells=jnp.asarray(self.goal_cells, jnp.int32),
-            cell_jitter=jnp.asarray(self.cell_jitter),
-            healthy_z_min=jnp.asarray(self.healthy_z_range[0]),
-            healthy_z_max=jnp.asarray(self.healthy_z_range[1]),
-            reset_noise=jnp.asarray(self.reset_noise),
-        )
-
-    def sample_start_goal(
-        self, key: jax.Array, params: HumanoidMazeParams
-    ) -> tuple[jax.Array, jax.Array]:
-        """Goal in a uniform goal-region cell, start in another free cell, both jittered."""
-        return sample_start_goal(
-            key, params.free_cell_centres, params.goal_cells, params.cell_jitter
-        )

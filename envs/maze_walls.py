@@ -10,7 +10,9 @@ import xml.etree.ElementTree as ET
 from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+from flax import struct
 
 from jaxcrl.envs.mazes import LAYOUTS, longest_shortest_path, parse_goal_region, parse_layout
 
@@ -130,3 +132,64 @@ def sample_start_goal(
     start = free_cell_centres[start_cell] + jitter(start_jitter_key)
     goal = free_cell_centres[goal_cell] + jitter(goal_jitter_key)
     return start, goal
+
+
+@struct.dataclass
+class WalkerMazeParams:
+    """Task constants of a walking robot's maze; the walls themselves are part of the MuJoCo model."""
+
+    success_threshold: jax.Array  # [] metres between torso (x, y) and goal
+    free_cell_centres: jax.Array  # [num_free, 2] (x, y) of every free cell's centre, metres
+    goal_cells: jax.Array  # [num_goal] int32 rows of free_cell_centres where goals may lie
+    cell_jitter: jax.Array  # [] starts and goals lie uniformly within +-jitter of a centre
+    healthy_z_min: jax.Array  # [] torso height below which the robot has fallen
+    healthy_z_max: jax.Array  # [] torso height above which it has left the ground
+    reset_noise: jax.Array  # [] scale of the random start pose and speed
+
+
+class WalkerMaze:
+    """Maze behaviour shared by the ant and humanoid mazes: cells, start and goal, task constants.
+
+    Mixed in before the robot's open-ground class, which supplies ``success_threshold``,
+    ``healthy_z_range`` and ``reset_noise``; goals lie in the layout's goal region (its ``G``
+    cells, else every free cell) and starts in any other free cell.
+    """
+
+    def place_in_maze(
+        self, robot: str, layout: str, cell_size: float, cell_jitter: float, clearance: float
+    ) -> None:
+        """Check ``layout`` and ``cell_jitter`` (a start stays ``clearance`` m inside its cell)."""
+        if layout not in LAYOUTS:
+            raise ValueError(
+                f"unknown {robot}-maze layout {layout!r}; choose from {sorted(LAYOUTS)}"
+            )
+        if not 0 <= cell_jitter <= 0.5 * cell_size - clearance:
+            raise ValueError(
+                f"cell_jitter must lie in [0, cell_size / 2 - {clearance:g}] = "
+                f"[0, {0.5 * cell_size - clearance}] so a start never touches a wall, "
+                f"got {cell_jitter}"
+            )
+        self.walls, self.free_cell_centres, self.goal_cells = maze_cells(layout, cell_size)
+        self.layout = layout
+        self.cell_size = float(cell_size)
+        self.cell_jitter = float(cell_jitter)
+
+    def default_params(self) -> WalkerMazeParams:
+        """Free-cell centres, goal cells, jitter, threshold, healthy heights and reset noise."""
+        return WalkerMazeParams(
+            success_threshold=jnp.asarray(self.success_threshold),
+            free_cell_centres=jnp.asarray(self.free_cell_centres, jnp.float32),
+            goal_cells=jnp.asarray(self.goal_cells, jnp.int32),
+            cell_jitter=jnp.asarray(self.cell_jitter),
+            healthy_z_min=jnp.asarray(self.healthy_z_range[0]),
+            healthy_z_max=jnp.asarray(self.healthy_z_range[1]),
+            reset_noise=jnp.asarray(self.reset_noise),
+        )
+
+    def sample_start_goal(
+        self, key: jax.Array, params: WalkerMazeParams
+    ) -> tuple[jax.Array, jax.Array]:
+        """Goal in a uniform goal-region cell, start in another free cell, both jittered."""
+        return sample_start_goal(
+            key, params.free_cell_centres, params.goal_cells, params.cell_jitter
+        )

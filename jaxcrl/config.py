@@ -11,8 +11,9 @@ import dataclasses
 import math
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import tyro
 import yaml
 
 from jaxcrl.losses import CONTRASTIVE_LOSSES, ENERGIES
@@ -62,7 +63,9 @@ class TrainConfig:
     """Training iterations between checkpoints (default: at every evaluation)."""
     checkpoint_buffer: bool = True
     """Save the replay buffer and env states in checkpoints, so --resume continues exactly."""
-    loggers: tuple[Literal["tensorboard", "wandb"], ...] = ()
+    loggers: Annotated[
+        tuple[Literal["tensorboard", "wandb"], ...], tyro.conf.arg(aliases=("--logger",))
+    ] = ()
     """Extra loggers besides metrics.jsonl and metrics.csv (W&B runs offline unless WANDB_MODE says)."""
     num_seeds: int = 1
     """Independent agents trained together in one program (jax.vmap), with seeds seed, seed+1, ..."""

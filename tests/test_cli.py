@@ -169,3 +169,14 @@ def test_help_lists_envs_and_presets(tmp_path):
     assert result.returncode == 0
     for name in ["point_open", "point_u_maze", "--total-env-steps", "Presets:"]:
         assert name in result.stdout
+
+
+def test_logger_flag_is_an_alias_of_loggers():
+    from jaxcrl.cli import parse_train_args
+
+    assert parse_train_args(["--logger", "tensorboard"]).loggers == ("tensorboard",)
+    assert parse_train_args(["--loggers", "tensorboard", "wandb"]).loggers == (
+        "tensorboard",
+        "wandb",
+    )
+    assert parse_train_args([]).loggers == ()

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The GPU figures of BENCHMARKS.md in one command, each step under its own time cap so that one
+# slow step cannot starve the rest:
+#
+#     bash benchmarks/gpu_suite.sh OUT_DIR
+#
+# Writes OUT_DIR/<step>.txt (each step's output) and OUT_DIR/ant_metrics.jsonl (the long ant run's
+# evaluations). Caps in seconds can be changed through the environment (CAP_THROUGHPUT, ...), and
+# STEPS picks which steps run (default: all of "throughput ant_10m seeds offline env_sps"; the smoke
+# run always comes first).
+set -u
+out=${1:?usage: gpu_suite.sh OUT_DIR}
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1
+
+steps=" ${STEPS:-throughput ant_10m seeds offline env_sps} "
+
+step() {  # step NAME CAP COMMAND...: run COMMAND under CAP seconds, output to NAME.txt
+  local name=$1 cap=$2
+  shift 2
+  if [[ $name != smoke && $steps != *" $name "* ]]; then return 0; fi
+  echo "== $name (cap ${cap}s): $*"
+  local start=$SECONDS
+  timeout --signal=TERM --kill-after=10 "$cap" "$@" >"$out/$name.txt" 2>&1
+  echo "== $name exit $? after $((SECONDS - start))s"
+  grep -v -E "^(W|I)[0-9]{4} |^\s*$" "$out/$name.txt" | tail -n 25
+}
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+python3 -c "import jax, flax, optax, mujoco; print('jax', jax.__version__, jax.devices(), \
+'flax', flax.__version__, 'mujoco', mujoco.__version__)" || exit 1
+
+# A 30-second end-to-end smoke run first: if the stack is broken, stop before spending the budget.
+step smoke "${CAP_SMOKE:-90}" python3 train.py --env point_open --total-env-steps 20000 \
+  --num-evals 1 --no-progress --run-dir /tmp/smoke || exit 1
+
+step throughput "${CAP_THROUGHPUT:-170}" python3 benchmarks/throughput.py \
+  --envs point_open ant reacher --num-envs 256 1024 4096 --iterations 8 --prefill-steps 8192 \
+  --out "$out/throughput.json"
+
+# JaxGCRL's reference: 10M ant env steps in about 10 minutes on a V100.
+step ant_10m "${CAP_ANT:-210}" python3 train.py --config ant --no-progress \
+  --no-checkpoint-buffer --checkpoint-every 1000000 --num-evals 40 --run-dir /tmp/ant_10m
+cp /tmp/ant_10m/metrics.jsonl "$out/ant_metrics.jsonl" 2>/dev/null
+
+step seeds "${CAP_SEEDS:-90}" python3 benchmarks/seeds.py --env point_open --seeds 1 4 8 16 \
+  --total-env-steps 200000 --num-envs 256
+
+step offline "${CAP_OFFLINE:-45}" python3 benchmarks/offline_updates.py --batch-sizes 1024 \
+  --steps 2000
+
+step env_sps "${CAP_ENV_SPS:-60}" python3 benchmarks/env_sps_mjx.py --envs reacher pusher_easy \
+  half_cheetah humanoid ant_u_maze humanoid_u_maze --num-envs 4096 --repeats 2
