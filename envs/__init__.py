@@ -146,3 +146,22 @@ register(
     "humanoid in an 8x8 maze of 2 m cells (MJX)",
     layout="big",
 )
+
+# OGBench's own environments, for offline training on OGBench datasets; evaluated on the host with
+# OGBench's five tasks (envs/ogbench_envs.py, jaxcrl/host_eval.py; needs the .[ogbench] extra).
+for _env_id in (
+    "pointmaze-medium-v0",
+    "pointmaze-large-v0",
+    "pointmaze-giant-v0",
+    "cube-single-v0",
+    "cube-double-v0",
+    "scene-v0",
+    "puzzle-3x3-v0",
+):
+    register(
+        _env_id,
+        "ogbench_envs",
+        "OgbenchEnv",
+        f"OGBench's {_env_id} (offline datasets only; host evaluation, .[ogbench] extra)",
+        env_id=_env_id,
+    )

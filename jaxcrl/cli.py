@@ -91,12 +91,18 @@ def train_main(argv: list[str] | None = None) -> None:
     final = result.final
     print(
         f"success rate {final['eval/success']:.3f} | time near goal "
-        f"{final['eval/time_near_goal']:.3f} | final distance {final['eval/final_distance']:.3f}"
+        f"{figure(final['eval/time_near_goal'])} | final distance "
+        f"{figure(final.get('eval/final_distance'))}"
         f" | {amount_of_training(final)} in {final['wall_time_s']:.0f} s | run dir "
         f"{result.run_dir}"
         if len(result.members) == 1
         else format_summary(result)
     )
+
+
+def figure(value: float | None) -> str:
+    """A metric with 3 decimals, or n/a where the env does not define it (None or NaN)."""
+    return "n/a" if value is None or value != value else f"{value:.3f}"
 
 
 def amount_of_training(row: dict) -> str:
@@ -113,7 +119,7 @@ def format_summary(result) -> str:
         values = "".join(f" {name}={row[name]:g}" for name in result.members[0].values)
         lines.append(
             f"  member {row['member']:>3} seed {row['seed']:>4}{values}: success "
-            f"{row['eval/success']:.3f} time near goal {row['eval/time_near_goal']:.3f}"
+            f"{row['eval/success']:.3f} time near goal {figure(row['eval/time_near_goal'])}"
         )
     summary = result.summary()
     final = result.final
@@ -172,8 +178,8 @@ def eval_main(argv: list[str] | None = None) -> None:
             )
     else:
         print(f"success rate    {metrics['eval/success']:.3f}")
-        print(f"time near goal  {metrics['eval/time_near_goal']:.3f}")
-        print(f"final distance  {metrics['eval/final_distance']:.3f}")
+        print(f"time near goal  {figure(metrics['eval/time_near_goal'])}")
+        print(f"final distance  {figure(metrics.get('eval/final_distance'))}")
     print(json.dumps(metrics))
     if args.video is not None:
         write_episode_video(args, goal)

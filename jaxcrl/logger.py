@@ -292,13 +292,17 @@ def open_loggers(run_dir: Path, kinds: Sequence[str], run_config: dict[str, Any]
 
 
 class Progress:
-    """A progress bar over env steps showing SPS, ETA and the last success rate."""
+    """A progress bar over env steps (offline: gradient steps) with their rate, ETA and success."""
 
-    def __init__(self, total_env_steps: int, enabled: bool):
+    def __init__(self, total_steps: int, enabled: bool, offline: bool = False):
         self.enabled = enabled
+        # Online runs count env steps at "sps"; offline runs count gradient steps at "updates_per_s".
+        self.step_name, self.rate_name = (
+            ("gradient_steps", "updates_per_s") if offline else ("env_steps", "sps")
+        )
         self.bar = tqdm(
-            total=total_env_steps,
-            unit="step",
+            total=total_steps,
+            unit="update" if offline else "step",
             unit_scale=True,
             dynamic_ncols=True,
             disable=not enabled,
@@ -306,15 +310,17 @@ class Progress:
             desc="train",
         )
 
-    def update(self, env_steps: int, row: dict[str, Any]) -> None:
-        """Move the bar to ``env_steps`` and show the newest figures (a line when disabled)."""
-        success, sps = row.get("eval/success"), row.get("sps", 0.0)
+    def update(self, steps: int, row: dict[str, Any]) -> None:
+        """Move the bar to ``steps`` and show the newest figures (a line when disabled)."""
+        success, rate = row.get("eval/success"), row.get(self.rate_name, 0.0)
         if self.enabled:
-            self.bar.update(env_steps - self.bar.n)
-            self.bar.set_postfix(sps=f"{sps:,.0f}", success=f"{success:.2f}", refresh=True)
+            self.bar.update(steps - self.bar.n)
+            self.bar.set_postfix(
+                {self.rate_name: f"{rate:,.0f}", "success": f"{success:.2f}"}, refresh=True
+            )
         else:
             print(
-                f"env_steps={env_steps} sps={sps:.0f} success={success:.3f} "
+                f"{self.step_name}={steps} {self.rate_name}={rate:.0f} success={success:.3f} "
                 f"time_near_goal={row.get('eval/time_near_goal', float('nan')):.3f}",
                 flush=True,
             )

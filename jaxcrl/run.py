@@ -126,6 +126,11 @@ def build(config: TrainConfig) -> tuple[GoalEnv, Any, Trainer, list[Member]]:
     members = run_members(config)
     env = make_run_env(config)
     env_params = env.default_params()
+    if config.dataset is None and getattr(env, "host_evaluated", False):
+        raise ConfigError(
+            f"--env {config.env} is an OGBench env: it trains offline only; give --dataset "
+            "PATH.npz (OGBench's file, or one made by python -m jaxcrl.ogbench_data)"
+        )
     if config.dataset is None:
         check_env_fit(config, env.episode_length)
         return env, env_params, make_trainer(config, env, env_params), members
@@ -181,8 +186,20 @@ def make_program(
         run_iterations=jax.jit(
             jax.vmap(trainer.run_iterations, in_axes=(0, None)), donate_argnums=0
         ),
-        evaluate=jax.jit(jax.vmap(trainer.evaluate)),
+        evaluate=member_evaluator(config, env, trainer),
     )
+
+
+def member_evaluator(config: TrainConfig, env: GoalEnv, trainer: Trainer) -> Any:
+    """(policy_params [M], keys [M]) -> eval metrics [M]: jitted on the device, or on the host
+    for envs that run outside JAX (OGBench's)."""
+    if getattr(env, "host_evaluated", False):
+        from jaxcrl import agent
+        from jaxcrl.host_eval import make_host_evaluator
+
+        act = lambda params, obs: agent.policy_action(trainer.networks, params, obs)
+        return make_host_evaluator(env, act, config.eval_episodes)
+    return jax.jit(jax.vmap(trainer.evaluate))
 
 
 def eval_keys(members: list[Member], iteration: int) -> jax.Array:
@@ -430,7 +447,7 @@ def _train_loop(
     loggers = (
         open_loggers(run_dir, config.loggers, config.to_dict()) if main_process else Loggers([])
     )
-    bar = Progress(total if offline else config.total_env_steps, config.progress)
+    bar = Progress(total if offline else config.total_env_steps, config.progress, offline)
     per_iteration = steps_per_iteration(config)
     done = progress["iteration"]
     pending_sums = {k: np.asarray(v, np.float64) for k, v in progress["pending_sums"].items()}
@@ -439,7 +456,9 @@ def _train_loop(
     saved_at = done
     # Compile ahead of the loop so that the first chunk's SPS measures training alone.
     run_iterations = program.run_iterations.lower(state, jnp.asarray(1, jnp.int32)).compile()
-    evaluate = program.evaluate.lower(state.agent.policy_params, eval_keys(members, 0)).compile()
+    evaluate = program.evaluate
+    if hasattr(evaluate, "lower"):  # a device evaluation: compile it now too
+        evaluate = evaluate.lower(state.agent.policy_params, eval_keys(members, 0)).compile()
     jax.block_until_ready(state)
     setup_time = time.perf_counter() - start  # compilation plus prefill (or restore)
 
@@ -566,7 +585,12 @@ def evaluate_run(
         tree.agent.policy_params if progress["has_buffer"] else tree["agent"].policy_params
     )
     goal_array = None if goal is None else jnp.asarray(goal, jnp.float32)
-    evaluate = jax.jit(jax.vmap(lambda params, key: trainer.evaluate(params, key, goal_array)))
+    if getattr(env, "host_evaluated", False):
+        if goal is not None:
+            raise ConfigError(f"{config.env} evaluates on OGBench's own tasks; drop --goal")
+        evaluate = member_evaluator(config, env, trainer)
+    else:
+        evaluate = jax.jit(jax.vmap(lambda params, key: trainer.evaluate(params, key, goal_array)))
     keys = jnp.stack([jax.random.PRNGKey(seed)] * len(members))
     metrics = jax.device_get(evaluate(policy_params, keys))
     header = {"checkpoint": step, "episodes": config.eval_episodes}

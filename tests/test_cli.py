@@ -180,3 +180,10 @@ def test_logger_flag_is_an_alias_of_loggers():
         "wandb",
     )
     assert parse_train_args([]).loggers == ()
+
+
+def test_metrics_an_env_does_not_define_print_as_not_available():
+    from jaxcrl.cli import figure
+
+    assert figure(0.12345) == "0.123"
+    assert figure(None) == "n/a" and figure(float("nan")) == "n/a"

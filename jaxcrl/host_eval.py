@@ -1,0 +1,103 @@
+"""Evaluation in OGBench's own environments, stepped on the host with OGBench's five tasks.
+
+Each member's deterministic policy runs ``episodes_per_task`` episodes of every evaluation task
+(``env.reset(options={"task_id": k})``, goal = ``info["goal"]``, OGBench's goal observation).
+Episodes run to the time limit (``terminate_at_goal=False``) so that time near the goal is
+measured too; OGBench's success ("the goal was reached", where its own episodes stop) is then
+"``info['success']`` at any step". Reported per member, like the device evaluation:
+
+- ``eval/success``: fraction of all episodes that reached their goal;
+- ``eval/success_task_K``: the same for task K (OGBench reports the mean over its tasks);
+- ``eval/time_near_goal``: fraction of steps at the goal, mean over episodes;
+- ``eval/final_distance``: for the mazes, metres from the agent to the goal at the last step
+  (NaN for the manipulation envs, which define success by object poses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+HostPolicy = Callable[[np.ndarray], np.ndarray]  # [obs] -> [action], deterministic
+
+
+def run_task_episode(gym_env: Any, policy: HostPolicy, task_id: int, seed: int) -> dict[str, float]:
+    """One episode of evaluation task ``task_id``; its success, time at goal and final distance."""
+    observation, info = gym_env.reset(seed=seed, options={"task_id": task_id})
+    goal = np.asarray(info["goal"], np.float32)
+    successes = []
+    while True:
+        action = policy(np.concatenate([np.asarray(observation, np.float32), goal]))
+        observation, _, terminated, truncated, info = gym_env.step(np.asarray(action))
+        successes.append(float(info["success"]))
+        if terminated or truncated:
+            break
+    unwrapped = gym_env.unwrapped
+    final_distance = float("nan")
+    if hasattr(unwrapped, "cur_goal_xy") and hasattr(unwrapped, "get_xy"):
+        final_distance = float(np.linalg.norm(unwrapped.get_xy() - unwrapped.cur_goal_xy))
+    return {
+        "success": max(successes),
+        "time_near_goal": float(np.mean(successes)),
+        "final_distance": final_distance,
+        "episode_length": float(len(successes)),
+    }
+
+
+def evaluate_policy_on_host(
+    env: Any, policy: HostPolicy, episodes_per_task: int, seed: int
+) -> dict[str, float]:
+    """Every evaluation task of an ``OgbenchEnv`` with ``policy``; metrics as named above."""
+    gym_env = env.make(terminate_at_goal=False)
+    per_task = {}
+    try:
+        for task_id in range(1, env.num_tasks + 1):
+            per_task[task_id] = [
+                run_task_episode(gym_env, policy, task_id, seed * 1000 + 10 * task_id + episode)
+                for episode in range(episodes_per_task)
+            ]
+    finally:
+        gym_env.close()
+    episodes = [result for results in per_task.values() for result in results]
+    metrics = {
+        f"eval/{name}": float(np.mean([result[name] for result in episodes]))
+        for name in ("success", "time_near_goal", "final_distance", "episode_length")
+    }
+    for task_id, results in per_task.items():
+        metrics[f"eval/success_task_{task_id}"] = float(np.mean([r["success"] for r in results]))
+    return metrics
+
+
+def episodes_per_task(eval_episodes: int, num_tasks: int) -> int:
+    """Episodes of each task for a budget of ``eval_episodes`` (at least one each)."""
+    return max(1, eval_episodes // num_tasks)
+
+
+def make_host_evaluator(env: Any, policy_action: Callable, eval_episodes: int):
+    """(policy_params [M], keys [M]) -> metrics {name: [M]}, the members evaluated in turn.
+
+    ``policy_action(params, obs)`` is the deterministic policy; the seed of each member's
+    episodes comes from its key, so the same key gives the same episodes.
+    """
+    act = jax.jit(policy_action)
+    per_task = episodes_per_task(eval_episodes, env.num_tasks)
+
+    def evaluate(policy_params: Any, keys: jax.Array, goal: Any = None) -> dict[str, np.ndarray]:
+        if goal is not None:
+            raise ValueError(f"{env.name} evaluates on OGBench's own tasks; --goal does not apply")
+        seeds = np.asarray(jax.vmap(lambda key: jax.random.randint(key, (), 0, 2**20))(keys))
+        rows = []
+        for member, seed in enumerate(seeds):
+            params = jax.tree.map(lambda leaf, m=member: leaf[m], policy_params)
+
+            def policy(observation: np.ndarray, params=params) -> np.ndarray:
+                return np.asarray(act(params, jnp.asarray(observation)))
+
+            rows.append(evaluate_policy_on_host(env, policy, per_task, int(seed)))
+        return {name: np.asarray([row[name] for row in rows]) for name in rows[0]}
+
+    return evaluate

@@ -1,0 +1,114 @@
+"""OGBench's own environments: sizes, local dataset generation, host evaluation, offline runs."""
+
+import numpy as np
+import pytest
+
+from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.dataset import load_splits
+from jaxcrl.envs import make_env
+from jaxcrl.envs.ogbench_envs import OGBENCH_SIZES, OgbenchEnv
+from jaxcrl.host_eval import evaluate_policy_on_host
+from jaxcrl.ogbench_data import generate, main
+
+
+@pytest.mark.parametrize("env_id", sorted(OGBENCH_SIZES))
+def test_recorded_sizes_match_ogbench(env_id):
+    env = make_env(env_id)
+    gym_env = env.make()
+    try:
+        observation, info = gym_env.reset(seed=0, options={"task_id": 1})
+        assert observation.shape == (env.state_size,)
+        assert info["goal"].shape == (env.state_size,)
+        assert gym_env.action_space.shape == (env.action_size,)
+        assert gym_env.spec.max_episode_steps == env.episode_length
+        assert gym_env.unwrapped.num_tasks == env.num_tasks
+    finally:
+        gym_env.close()
+    assert env.goal_indices == tuple(range(env.state_size))
+
+
+def test_unknown_ogbench_env_is_refused():
+    with pytest.raises(ValueError, match="unknown OGBench env 'cube-nine-v0'; choose from"):
+        OgbenchEnv("cube-nine-v0")
+
+
+def test_navigate_data_covers_the_maze_and_marks_episode_ends():
+    dataset = generate("pointmaze-medium-v0", episodes=3, episode_length=200, noise=None, seed=0)
+    assert dataset.observations.shape == (600, 2) and dataset.actions.shape == (600, 2)
+    assert dataset.observations.dtype == np.float32
+    np.testing.assert_array_equal(np.flatnonzero(dataset.terminals), [199, 399, 599])
+    assert np.all(np.abs(dataset.actions) <= 1.0)
+    # The oracle walks: each episode travels more than one 4 m maze cell.
+    for episode in np.split(dataset.observations, 3):
+        assert np.linalg.norm(episode[-1] - episode[0]) > 4.0 or np.ptp(episode, axis=0).max() > 4.0
+    again = generate("pointmaze-medium-v0", episodes=3, episode_length=200, noise=None, seed=0)
+    np.testing.assert_array_equal(dataset.observations, again.observations)
+
+
+def test_play_data_moves_the_cube():
+    dataset = generate("cube-single-v0", episodes=1, episode_length=150, noise=None, seed=0)
+    assert dataset.observations.shape == (150, 28) and dataset.actions.shape == (150, 5)
+    assert dataset.terminals[-1] == 1.0 and dataset.terminals[:-1].sum() == 0
+    assert np.all(np.abs(dataset.actions) <= 1.0)
+    arm_moves = np.ptp(dataset.observations, axis=0)
+    assert arm_moves.max() > 0.1  # the oracle drives the arm; a frozen env would give ~0
+
+
+def test_generator_writes_both_splits_and_never_overwrites(tmp_path, capsys):
+    out = tmp_path / "pm.npz"
+    argv = ["--env", "pointmaze-medium-v0", "--episodes", "2", "--val-episodes", "1"]
+    main([*argv, "--episode-length", "50", "--out", str(out)])
+    train, val = load_splits(out, 2, 2)
+    assert train.num_steps == 100 and train.num_episodes == 2
+    assert val is not None and val.num_steps == 50
+    assert "navigate data of pointmaze-medium-v0, action noise 0.2" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main([*argv, "--out", str(out)])
+    assert "exists" in capsys.readouterr().err
+
+
+def test_host_evaluation_counts_an_oracle_as_successful_and_a_still_policy_not():
+    env = make_env("pointmaze-medium-v0")
+    maze = env.make().unwrapped
+
+    def oracle(observation):  # walks to the goal (observation = xy ++ goal xy)
+        subgoal, _ = maze.get_oracle_subgoal(observation[:2], observation[2:])
+        if maze.xy_to_ij(observation[:2]) == maze.xy_to_ij(observation[2:]):
+            subgoal = observation[2:]
+        step = subgoal - observation[:2]
+        return np.clip(step / max(np.linalg.norm(step), 1e-6), -1, 1)
+
+    walked = evaluate_policy_on_host(env, oracle, episodes_per_task=1, seed=0)
+    assert walked["eval/success"] == 1.0, walked
+    assert all(walked[f"eval/success_task_{k}"] == 1.0 for k in range(1, 6))
+    assert 0.0 < walked["eval/time_near_goal"] < 1.0 and walked["eval/final_distance"] < 1.0
+    still = evaluate_policy_on_host(env, lambda observation: np.zeros(2), 1, seed=0)
+    assert still["eval/success"] == 0.0 and still["eval/time_near_goal"] == 0.0
+
+
+def test_online_training_on_an_ogbench_env_is_refused():
+    from jaxcrl.run import build
+
+    with pytest.raises(ConfigError, match="OGBench env: it trains offline only; give --dataset"):
+        build(TrainConfig(env="pointmaze-medium-v0"))
+
+
+def test_offline_run_on_generated_data_evaluates_on_ogbench_tasks(tmp_path, capsys):
+    from jaxcrl.cli import eval_main, train_main
+    from jaxcrl.logger import read_metrics
+
+    data = tmp_path / "pm.npz"
+    main(["--env", "pointmaze-medium-v0", "--episodes", "3", "--val-episodes", "1",
+          "--episode-length", "100", "--out", str(data)])  # fmt: skip
+    run_dir = tmp_path / "run"
+    train_main(
+        ["--env", "pointmaze-medium-v0", "--dataset", str(data), "--num-updates", "20",
+         "--num-evals", "1", "--batch-size", "32", "--hidden-width", "16", "--repr-dim", "8",
+         "--eval-episodes", "5", "--no-progress", "--run-dir", str(run_dir)]
+    )  # fmt: skip
+    assert "20 gradient steps in" in capsys.readouterr().out
+    (row,) = read_metrics(run_dir / "metrics.jsonl")
+    assert row["gradient_steps"] == 20 and row["eval/episode_length"] == 1000
+    assert {f"eval/success_task_{k}" for k in range(1, 6)} <= set(row)
+    eval_main(["--run-dir", str(run_dir), "--episodes", "5"])
+    assert "success rate" in capsys.readouterr().out
