@@ -51,9 +51,12 @@ def make_env(name: str, **overrides: Any) -> GoalEnv:
     return env
 
 
-def register_maze(name: str, ascii_map: str, description: str | None = None) -> tuple[str, str]:
-    """Add an ASCII maze (checked by mazes.add_layout); register ``point_NAME`` and ``ant_NAME``."""
-    env_names = (f"point_{name}", f"ant_{name}")
+def register_maze(
+    name: str, ascii_map: str, description: str | None = None
+) -> tuple[str, str, str]:
+    """Add an ASCII maze (checked by mazes.add_layout); register ``point_``, ``ant_`` and
+    ``humanoid_NAME``."""
+    env_names = (f"point_{name}", f"ant_{name}", f"humanoid_{name}")
     taken = [env_name for env_name in env_names if env_name in _REGISTRY]
     if taken:
         raise ValueError(f"environment {taken[0]!r} is already registered; pick another maze name")
@@ -63,6 +66,9 @@ def register_maze(name: str, ascii_map: str, description: str | None = None) -> 
         env_names[0], "point_maze", "PointMaze", f"2-D point mass, {text} (pure JAX)", layout=name
     )
     register(env_names[1], "ant", "AntMaze", f"quadruped, {text}, 4 m cells (MJX)", layout=name)
+    register(
+        env_names[2], "humanoid", "HumanoidMaze", f"humanoid, {text}, 2 m cells (MJX)", layout=name
+    )
     return env_names
 
 

@@ -105,9 +105,9 @@ def test_add_layout_refuses_bad_names_and_a_different_map_under_a_taken_name():
     add_layout("u_maze", LAYOUTS["u_maze"])  # the same map again is accepted
 
 
-def test_register_maze_builds_resets_and_steps_a_point_and_an_ant_env():
+def test_register_maze_builds_resets_and_steps_a_point_an_ant_and_a_humanoid_env():
     names = register_maze("test_zigzag", ZIGZAG)
-    assert names == ("point_test_zigzag", "ant_test_zigzag")
+    assert names == ("point_test_zigzag", "ant_test_zigzag", "humanoid_test_zigzag")
     assert set(names) <= set(registered_envs())
     with pytest.raises(ValueError, match="already registered"):
         register_maze("test_zigzag", ZIGZAG)
@@ -136,6 +136,12 @@ def test_register_maze_builds_resets_and_steps_a_point_and_an_ant_env():
     assert state.obs.shape == (ant.observation_size,)
     goal_cell = np.floor(np.asarray(state.goal) / ant.cell_size).astype(int)[::-1]
     assert not ant.walls[tuple(goal_cell)]
+
+    humanoid = make_env("humanoid_test_zigzag")
+    assert humanoid.mj_model.ngeom > make_env("humanoid").mj_model.ngeom  # the wall boxes
+    state = jax.jit(humanoid.reset)(jax.random.PRNGKey(2), humanoid.default_params())
+    goal_cell = np.floor(np.asarray(state.goal) / humanoid.cell_size).astype(int)[::-1]
+    assert tuple(goal_cell) == (5, 4)  # (row, col) of the one G cell
 
 
 def test_point_maze_episode_length_rule():
