@@ -6,7 +6,7 @@ of a map is the cell row nearest y = 0; column 0 the one nearest x = 0. Tasks sc
 own size (one unit for the point mass, several metres for legged robots).
 
 Add a maze with ``add_layout(name, ascii_map)``; ``jaxcrl.envs.register_maze`` also registers
-the point-mass and ant tasks for it.
+the point-mass, ant and humanoid tasks for it.
 """
 
 from __future__ import annotations
