@@ -22,6 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxcrl.members import member_slice
+
 HostPolicy = Callable[[np.ndarray], np.ndarray]  # [obs] -> [action], deterministic
 
 
@@ -86,13 +88,11 @@ def make_host_evaluator(env: Any, policy_action: Callable, eval_episodes: int):
     act = jax.jit(policy_action)
     per_task = episodes_per_task(eval_episodes, env.num_tasks)
 
-    def evaluate(policy_params: Any, keys: jax.Array, goal: Any = None) -> dict[str, np.ndarray]:
-        if goal is not None:
-            raise ValueError(f"{env.name} evaluates on OGBench's own tasks; --goal does not apply")
+    def evaluate(policy_params: Any, keys: jax.Array) -> dict[str, np.ndarray]:
         seeds = np.asarray(jax.vmap(lambda key: jax.random.randint(key, (), 0, 2**20))(keys))
         rows = []
         for member, seed in enumerate(seeds):
-            params = jax.tree.map(lambda leaf, m=member: leaf[m], policy_params)
+            params = member_slice(policy_params, member)
 
             def policy(observation: np.ndarray, params=params) -> np.ndarray:
                 return np.asarray(act(params, jnp.asarray(observation)))
