@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 import orbax.checkpoint as ocp
 
 # Orbax logs every save at INFO; a training run's own progress output is enough.
@@ -41,10 +43,20 @@ def open_manager(run_dir: Path, keep: int | None = None, create: bool = True):
     )
 
 
+def _storable(leaf: Any) -> Any:
+    """``leaf``, or a 0-d placeholder of its dtype when it holds no elements.
+
+    Orbax refuses arrays of size zero, and MJX states carry some (``mjx.Data.act`` of a model
+    without actuator states has shape [0]); their shape comes back from the restore target.
+    """
+    return leaf if leaf.size else np.zeros((), leaf.dtype)
+
+
 def save(manager, step: int, tree: Any, progress: dict[str, Any]) -> None:
     """Write ``tree`` and the host ``progress`` as checkpoint ``step``; wait until on disk."""
     args = ocp.args.Composite(
-        state=ocp.args.StandardSave(tree), progress=ocp.args.JsonSave(progress)
+        state=ocp.args.StandardSave(jax.tree.map(_storable, tree)),
+        progress=ocp.args.JsonSave(progress),
     )
     manager.save(step, args=args)
     manager.wait_until_finished()
@@ -57,9 +69,22 @@ def _describe(error: Exception) -> str:
 
 
 def restore_target(leaf: Any) -> jax.ShapeDtypeStruct:
-    """Shape and dtype of ``leaf`` on this process's first device, whatever devices saved it."""
+    """Shape and dtype of ``leaf`` on this process's first device, whatever devices saved it.
+
+    A leaf with no elements was saved as a 0-d placeholder (``_storable``), so its target is 0-d.
+    """
     device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-    return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=device)
+    shape = leaf.shape if np.prod(leaf.shape) else ()
+    return jax.ShapeDtypeStruct(shape, leaf.dtype, sharding=device)
+
+
+def _with_empty_leaves(shapes: Any, tree: Any) -> Any:
+    """``tree`` with each leaf that ``shapes`` says is empty put back at its empty shape."""
+    return jax.tree.map(
+        lambda shape, leaf: leaf if np.prod(shape.shape) else jnp.zeros(shape.shape, shape.dtype),
+        shapes,
+        tree,
+    )
 
 
 def restore(
@@ -94,6 +119,7 @@ def restore(
             tree = manager.restore(
                 candidate, args=ocp.args.Composite(state=ocp.args.StandardRestore(target))
             )["state"]
+            tree = _with_empty_leaves(shapes, tree)
         except Exception as error:  # orbax raises many kinds; all mean the files are unusable
             problems.append(f"checkpoint {candidate} cannot be read ({_describe(error)})")
             continue

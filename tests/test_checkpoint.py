@@ -1,0 +1,35 @@
+"""Checkpoints store every leaf of a state, empty ones included, and read back what was saved."""
+
+import dataclasses
+
+import jax
+import numpy as np
+from tiny_runs import TINY
+
+from jaxcrl import checkpoint
+from jaxcrl.run import train
+
+
+def test_a_tree_with_an_empty_leaf_saves_and_restores_with_its_shapes(tmp_path):
+    tree = {"full": np.arange(6, dtype=np.float32).reshape(2, 3), "empty": np.zeros((4, 0), np.int32)}
+    manager = checkpoint.open_manager(tmp_path, keep=1)
+    checkpoint.save(manager, 1, tree, {"done": 1})
+    restored, progress, step = checkpoint.restore(tmp_path, jax.tree.map(np.asarray, tree))
+    assert (step, progress) == (1, {"done": 1})
+    assert restored["empty"].shape == (4, 0) and restored["empty"].dtype == np.int32
+    np.testing.assert_array_equal(restored["full"], tree["full"])
+
+
+def test_an_mjx_run_checkpoints_its_env_states_and_restores_them(tmp_path):
+    # mjx.Data carries arrays of size zero (actuator states of a model without any), which
+    # orbax refuses to write: the first checkpoint of every MJX run used to fail.
+    config = dataclasses.replace(
+        TINY, env="reacher", run_dir=str(tmp_path / "run"), progress=False, num_evals=1
+    )
+    result = train(config)
+    physics = result.state.env_states.physics
+    assert physics.act.shape == (1, config.num_envs, 0)  # [members, envs, 0]
+    restored, _, _ = checkpoint.restore(config.run_dir, result.state)
+    np.testing.assert_array_equal(restored.env_states.physics.qpos, physics.qpos)
+    assert restored.env_states.physics.act.shape == physics.act.shape
+    assert 0.0 <= result.metrics[-1]["eval/success"] <= 1.0
