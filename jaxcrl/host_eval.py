@@ -50,6 +50,13 @@ def run_task_episode(gym_env: Any, policy: HostPolicy, task_id: int, seed: int) 
     }
 
 
+def episode_seed(seed: int, task_id: int, episode: int) -> int:
+    """The reset seed of one evaluation episode: distinct for every (seed, task, episode)."""
+    # SeedSequence hashes the three numbers together, so no two triples share a seed the way a
+    # packed integer (seed * 1000 + 10 * task + episode) does once there are 10+ episodes a task.
+    return int(np.random.SeedSequence([seed, task_id, episode]).generate_state(1)[0])
+
+
 def evaluate_policy_on_host(
     env: Any, policy: HostPolicy, episodes_per_task: int, seed: int
 ) -> dict[str, float]:
@@ -59,7 +66,7 @@ def evaluate_policy_on_host(
     try:
         for task_id in range(1, env.num_tasks + 1):
             per_task[task_id] = [
-                run_task_episode(gym_env, policy, task_id, seed * 1000 + 10 * task_id + episode)
+                run_task_episode(gym_env, policy, task_id, episode_seed(seed, task_id, episode))
                 for episode in range(episodes_per_task)
             ]
     finally:

@@ -7,7 +7,7 @@ from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.dataset import load_splits
 from jaxcrl.envs import make_env
 from jaxcrl.envs.ogbench_envs import OGBENCH_SIZES, OgbenchEnv
-from jaxcrl.host_eval import evaluate_policy_on_host
+from jaxcrl.host_eval import episode_seed, evaluate_policy_on_host
 from jaxcrl.ogbench_data import generate, main
 
 
@@ -112,3 +112,13 @@ def test_offline_run_on_generated_data_evaluates_on_ogbench_tasks(tmp_path, caps
     assert {f"eval/success_task_{k}" for k in range(1, 6)} <= set(row)
     eval_main(["--run-dir", str(run_dir), "--episodes", "5"])
     assert "success rate" in capsys.readouterr().out
+
+
+def test_episode_seeds_never_repeat_across_tasks_episodes_and_members():
+    triples = [
+        (seed, task, episode) for seed in range(3) for task in range(1, 6) for episode in range(40)
+    ]
+    seeds = {episode_seed(*triple) for triple in triples}
+    assert len(seeds) == len(triples)
+    assert episode_seed(0, 1, 10) != episode_seed(0, 2, 0)  # collided under seed*1000+10*task+ep
+    assert all(0 <= seed < 2**32 for seed in seeds)
