@@ -125,9 +125,20 @@ class Ant(MjxGoalEnv):
         qpos = qpos.at[:2].add(start)
         qpos = qpos.at[3:7].set(qpos[3:7] / jnp.linalg.norm(qpos[3:7]))
         qvel = params.reset_noise * jax.random.normal(speed_key, (nv,))
+        qpos, qvel = self.place_objects(place_key, params, qpos, qvel, goal)
         data = self.physics_from(qpos, qvel)
-        metrics = goal_metrics(qpos[:2], goal, params.success_threshold)
-        return make_state(data, jnp.concatenate([qpos, qvel]), goal, key, metrics)
+        state_vector = jnp.concatenate([qpos, qvel])
+        metrics = goal_metrics(self.goal_of(state_vector), goal, params.success_threshold)
+        return make_state(data, state_vector, goal, key, metrics)
+
+    def place_objects(
+        self, key: jax.Array, params: AntParams, qpos: jax.Array, qvel: jax.Array, goal: jax.Array
+    ) -> tuple[jax.Array, jax.Array]:
+        """Set the start of any movable object in (qpos [nq], qvel [nv]); the ant alone has none.
+
+        ``key`` is the one that drew the start and goal: fold something into it for new draws.
+        """
+        return qpos, qvel
 
     def step(self, state: EnvState, action: jax.Array, params: AntParams) -> EnvState:
         """Apply ``action`` (8 motor torques in [-1, 1]) for ``frame_skip`` physics steps."""
@@ -139,8 +150,8 @@ class Ant(MjxGoalEnv):
         healthy = (height > params.healthy_z_min) & (height < params.healthy_z_max)
         healthy = healthy & (torso_up_z > 0.0)
         terminated = (~healthy).astype(jnp.float32) if self.terminate_when_unhealthy else 0.0
-        metrics = goal_metrics(qpos[:2], state.goal, params.success_threshold)
         state_vector = jnp.concatenate([qpos, qvel])
+        metrics = goal_metrics(self.goal_of(state_vector), state.goal, params.success_threshold)
         return advance(state, data, state_vector, metrics, self.dense_reward, terminated)
 
 

@@ -1,0 +1,301 @@
+"""Tests of the ant with a movable object (envs/ant_objects.py): ant_soccer and ant_push.
+
+Each env compiles once per module through test_envs_mjx_suite's ``Rollout``: ``jit(vmap(step))``
+and ``jit(vmap(reset))`` at XLA optimisation level 0 for 4 copies, and a 100-step random rollout
+that auto-resets 4-step episodes. The physics checks reuse that compiled step on hand-set states,
+one scenario per copy, so they compile nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import mujoco
+import numpy as np
+import pytest
+from test_envs_mjx_suite import (
+    EPISODE_LENGTH,
+    NUM_ENVS,
+    NUM_STEPS,
+    Rollout,
+    compiled,
+    num_candidate_contacts,
+)
+
+from jaxcrl.envs import DISTANCE, SUCCESS, make_env
+from jaxcrl.envs.ant_objects import BLOCK_FILL, PUSH_CELLS, AntPush, push_cells
+
+ENVS = ["ant_soccer", "ant_push"]
+GOAL_INDICES = {"ant_soccer": (15, 16), "ant_push": (0, 1)}  # the ball's (x, y); the torso's
+
+
+@pytest.fixture(params=ENVS)
+def rollout(request) -> Rollout:
+    """A compiled env and its random rollout (cached across tests)."""
+    return compiled(request.param)
+
+
+def simulate(rollout: Rollout, qpos: np.ndarray, qvel: np.ndarray, num_steps: int) -> np.ndarray:
+    """Positions [num_steps, NUM_ENVS, nq] from (qpos, qvel) [NUM_ENVS, nq or nv], motors off."""
+    physics = rollout.first.physics.replace(qpos=jnp.asarray(qpos), qvel=jnp.asarray(qvel))
+    states = rollout.first.replace(physics=physics)
+    actions = jnp.zeros((NUM_ENVS, rollout.env.action_size))
+    trace = []
+    for _ in range(num_steps):
+        states = rollout.step(states, actions)
+        trace.append(np.asarray(states.physics.qpos))
+    return np.stack(trace)
+
+
+def launch(env, placements: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """(qpos, qvel) [NUM_ENVS, ...] at the standing pose, one copy per dict of overrides.
+
+    Keys: ``torso`` (x, y, z), ``torso_speed`` (vx, vy), ``object`` (x, y), ``object_speed``.
+    """
+    qpos = np.tile(np.asarray(env.home_qpos), (NUM_ENVS, 1))
+    qvel = np.zeros((NUM_ENVS, env.mj_model.nv), np.float32)
+    for copy, placement in enumerate(placements):
+        qpos[copy, :3] = placement.get("torso", (0.0, 0.0, 0.55))
+        qvel[copy, :2] = placement.get("torso_speed", (0.0, 0.0))
+        qpos[copy, -2:] = placement.get("object", qpos[copy, -2:])
+        qvel[copy, -2:] = placement.get("object_speed", (0.0, 0.0))
+    return qpos, qvel
+
+
+def test_reset_shapes_dtypes_and_state_layout(rollout):
+    env, state = rollout.env, rollout.first
+    assert env.state_size == 33 and env.goal_indices == GOAL_INDICES[env.name]
+    assert env.observation_size == 35
+    assert state.obs.shape == (NUM_ENVS, 35) and state.obs.dtype == jnp.float32
+    assert state.goal.shape == (NUM_ENVS, 2)
+    qpos, qvel = np.asarray(state.physics.qpos), np.asarray(state.physics.qvel)
+    np.testing.assert_array_equal(state.obs[:, :33], np.concatenate([qpos, qvel], -1))
+    np.testing.assert_array_equal(state.obs[:, 33:], state.goal)
+    np.testing.assert_array_equal(qvel[:, -2:], 0.0)  # the object starts at rest
+    assert state.reward.shape == state.done.shape == state.terminated.shape == (NUM_ENVS,)
+    assert state.step_count.dtype == jnp.int32
+    assert set(state.metrics) >= {DISTANCE, SUCCESS}
+
+
+def test_random_rollout_shapes_and_finite(rollout):
+    assert rollout.obs.shape == (NUM_STEPS, NUM_ENVS, 35) and rollout.obs.dtype == np.float32
+    assert np.isfinite(rollout.obs).all()
+    for name in (DISTANCE, SUCCESS):
+        assert rollout.metrics[name].shape == (NUM_STEPS, NUM_ENVS)
+        assert np.isfinite(rollout.metrics[name]).all()
+    assert set(np.unique(rollout.metrics[SUCCESS])) <= {0.0, 1.0}
+    assert rollout.done.sum() >= NUM_STEPS // EPISODE_LENGTH * NUM_ENVS  # every episode ended
+
+
+def test_jit_vmap_step(rollout):
+    env = rollout.env  # rollout.jit_step is jax.jit(jax.vmap(env.step)) with fast-compile options
+    stepped = rollout.step(rollout.first, jnp.zeros((NUM_ENVS, env.action_size)))
+    assert stepped.obs.shape == (NUM_ENVS, 35) and np.isfinite(np.asarray(stepped.obs)).all()
+    np.testing.assert_array_equal(stepped.obs[:, 33:], rollout.first.goal)
+    assert not np.array_equal(stepped.obs[:, :33], rollout.first.obs[:, :33])  # physics moved
+
+
+def test_goal_at_achieved_position_succeeds_and_far_goal_fails(rollout):
+    env, first = rollout.env, rollout.first
+    actions = jax.random.uniform(jax.random.key(2), (NUM_ENVS, env.action_size), minval=-1.0)
+    stepped = rollout.step(first, actions)
+    achieved = env.goal_of(stepped.obs[:, : env.state_size])
+    np.testing.assert_array_equal(achieved, stepped.physics.qpos[:, list(GOAL_INDICES[env.name])])
+    # Physics is deterministic: the same step from the same state lands on the same point.
+    at_goal = rollout.step(first.replace(goal=achieved), actions)
+    np.testing.assert_array_equal(at_goal.metrics[SUCCESS], np.ones(NUM_ENVS))
+    np.testing.assert_array_equal(at_goal.reward, np.ones(NUM_ENVS))
+    far = rollout.step(first.replace(goal=achieved + 100.0), actions)
+    np.testing.assert_array_equal(far.metrics[SUCCESS], np.zeros(NUM_ENVS))
+    np.testing.assert_allclose(far.metrics[DISTANCE], 100.0 * np.sqrt(2.0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ENVS)
+def test_constructor_takes_the_common_overrides(name):
+    env = make_env(name, episode_length=7, dense_reward=True, impl="jax", frame_skip=2)
+    assert (env.episode_length, env.dense_reward, env.frame_skip) == (7, True, 2)
+    assert env.dt == pytest.approx(0.02)
+    with pytest.raises(ValueError, match="impl"):
+        make_env(name, impl="cuda")
+
+
+def test_goals_and_starts_differ_across_episodes(rollout):
+    episode_starts = rollout.done[:-1, 0] > 0  # the step after a done carries the new episode
+    goals = rollout.goals[1:, 0][episode_starts]
+    object_starts = rollout.obs[1:, 0, 15:17][episode_starts]
+    torso_starts = rollout.obs[1:, 0, 0:2][episode_starts]
+    assert len(goals) >= 20
+    assert len(np.unique(goals.round(6), axis=0)) == len(goals)
+    assert len(np.unique(torso_starts.round(6), axis=0)) == len(goals)
+    if rollout.env.name == "ant_soccer":  # a new ball position every episode
+        assert len(np.unique(object_starts.round(6), axis=0)) == len(goals)
+    else:  # the block always starts in the gap
+        np.testing.assert_allclose(
+            object_starts, np.tile(rollout.params.block_start, (len(goals), 1))
+        )
+
+
+def test_soccer_goal_on_circle_and_ball_ahead_of_the_ant():
+    soccer = compiled("ant_soccer")
+    state = soccer.many_resets(jax.random.key(3), 64)
+    torso, ball = np.asarray(state.obs[:, :2]), np.asarray(state.obs[:, 15:17])
+    goal = np.asarray(state.goal)
+    np.testing.assert_allclose(np.linalg.norm(goal, axis=-1), 5.0, rtol=1e-5)
+    assert np.all(np.abs(torso) <= 0.1 + 1e-6)  # the ant starts at the origin, up to reset noise
+    to_ball = np.linalg.norm(ball - torso, axis=-1)
+    assert np.all((to_ball >= 1.5 - 1e-5) & (to_ball <= 2.1))
+    # Mostly on the goal's side of the ant: 1 m towards the goal plus 1 m in a uniform direction
+    # (79% of such balls lie 0.5 m or more ahead; uniform directions around the ant give 25%).
+    goal_direction = (goal - torso) / np.linalg.norm(goal - torso, axis=-1, keepdims=True)
+    ahead = np.sum((ball - torso) * goal_direction, -1)
+    assert np.mean(ahead > 0.5) > 0.6 and ahead.mean() > 0.8
+    with pytest.raises(ValueError, match="ball_clearance"):
+        make_env("ant_soccer", ball_clearance=0.5)
+
+
+def test_push_starts_in_front_goals_behind_block_in_the_gap():
+    push = compiled("ant_push")
+    env, state = push.env, push.many_resets(jax.random.key(4), 128)
+    cell = env.cell_size
+    torso, block, goal = (
+        np.asarray(x) for x in (state.obs[:, :2], state.obs[:, 15:17], state.goal)
+    )
+
+    def offsets_from(points, mark):
+        """Which ``mark`` cell centre is nearest each point, and the offset from it."""
+        centres = push_cells(mark, cell)
+        index = np.argmin(np.linalg.norm(points[:, None] - centres[None], axis=-1), axis=1)
+        return index, points - centres[index]
+
+    start_cells, start_offsets = offsets_from(torso, "S")
+    goal_cells, goal_offsets = offsets_from(goal, "G")
+    assert np.all(np.abs(start_offsets) <= 2.0 + 0.1 + 1e-5)  # jitter plus the ant's reset noise
+    assert np.all(np.abs(goal_offsets) <= 1.0 + 1e-5)
+    assert set(start_cells) == {0, 1, 2} and set(goal_cells) == {0, 1}  # every cell is used
+    np.testing.assert_array_equal(block, np.tile(push_cells("B", cell), (128, 1)))
+    # Starts lie in front of the block and goals behind it, never in a wall.
+    row_col = lambda xy: tuple(np.floor(xy / cell).astype(int)[:, ::-1].T)  # noqa: E731
+    assert set(PUSH_CELLS[row_col(torso)]) == {"S"} and set(PUSH_CELLS[row_col(goal)]) == {"G"}
+    with pytest.raises(ValueError, match="start_jitter"):
+        make_env("ant_push", start_jitter=3.5)
+    with pytest.raises(ValueError, match="goal_min_radius"):
+        make_env("ant_push", goal_min_radius=3.0)
+
+
+def test_contacts_are_only_the_needed_pairs():
+    # Soccer: 4 feet-floor, torso + 4 feet vs the ball.
+    assert num_candidate_contacts(compiled("ant_soccer").env) == 9
+    # Push: 4 feet-floor, torso + 4 feet vs the block, torso vs 7 wall boxes, the block's
+    # wall guard vs 7 wall boxes; the feet on the walls too add 4 x 7.
+    assert num_candidate_contacts(compiled("ant_push").env) == 23
+    assert num_candidate_contacts(AntPush(wall_contacts="torso_and_feet")) == 23 + 28
+
+
+def test_soccer_ball_rolls_stops_and_meets_the_ant():
+    soccer = compiled("ant_soccer")
+    env = soccer.env
+    data = mujoco.MjData(env.mj_model)
+    data.qpos[:] = env.home_qpos
+    mujoco.mj_kinematics(env.mj_model, data)
+    foot = data.geom_xpos[env.mj_model.geom("foot_front_left").id][:2]  # (+x, +y) of the torso
+    qpos, qvel = launch(
+        env,
+        [
+            # 0: the ant flies at 3 m/s into a ball 1.5 m ahead; 1: the same beside its path.
+            {"torso": (0.0, 0.0, 0.9), "torso_speed": (3.0, 0.0), "object": (1.5, 0.0)},
+            {"torso": (0.0, 0.0, 0.9), "torso_speed": (3.0, 0.0), "object": (1.5, 3.0)},
+            # 2: the ball alone, rolling at 2 m/s; 3: rolling at 1 m/s onto a standing foot.
+            {"object": (-4.0, 4.0), "object_speed": (2.0, 0.0)},
+            {"object": (foot[0] + 0.7, foot[1]), "object_speed": (-1.0, 0.0)},
+        ],
+    )
+    ball = simulate(soccer, qpos, qvel, 50)[:, :, 15:17]  # [steps, copies, 2]
+    moved = ball[-1] - qpos[:, 15:17]
+    assert moved[0, 0] > 0.1 and abs(moved[0, 1]) < 1e-3  # pushed ahead by the torso
+    np.testing.assert_allclose(moved[1], 0.0, atol=1e-4)  # untouched: stays put
+    # Friction loss of 0.1 x weight: from 2 m/s the ball stops after 2 / (2 x 0.98) = 2 m.
+    assert 1.5 < moved[2, 0] < 2.5 and abs(moved[2, 1]) < 1e-3
+    np.testing.assert_allclose(ball[-10:, 2], np.tile(ball[-1, 2], (10, 1)), atol=5e-3)
+    # Alone it would roll 0.5 m, through the foot; the foot stops it at their radii's sum.
+    foot_gap = np.linalg.norm(ball[:, 3] - foot, axis=-1)
+    assert foot_gap.min() > 0.3 and ball[-1, 3, 0] > qpos[3, 15] - 0.35
+
+
+def test_push_block_moves_and_walls_stop_block_and_ant():
+    push = compiled("ant_push")
+    env = push.env
+    half = 0.5 * BLOCK_FILL * env.cell_size
+    block_x, block_y = push_cells("B", env.cell_size)[0]  # (20, 20) with 8 m cells
+    right_end = push_cells("G", env.cell_size)[0]  # dead end beyond the block in +x: (28, 20)
+    start = push_cells("S", env.cell_size)[0]  # the corner cell (12, 12); a wall at x < 8
+    wall_x = start[0] - 0.5 * env.cell_size
+    qpos, qvel = launch(
+        env,
+        [
+            # 0: the ant flies at 3 m/s into the block's -x face.
+            {"torso": (block_x - half - 1.2, block_y, 0.9), "torso_speed": (3.0, 0.0)},
+            # 1: the block slides at 2 m/s towards the wall 0.4 m beyond the dead end's face.
+            {"torso": (*start, 0.55), "object": right_end, "object_speed": (2.0, 0.0)},
+            # 2: the ant flies at 3 m/s towards the wall, its torso 0.45 m away; 3: the same
+            # launch in the open, with the block sliding at 2 m/s down its corridor.
+            {"torso": (wall_x + 0.7, start[1], 0.9), "torso_speed": (-3.0, 0.0)},
+            {
+                "torso": (*start, 0.9),
+                "torso_speed": (-3.0, 0.0),
+                "object_speed": (0.0, -2.0),
+            },
+        ],
+    )
+    trace = simulate(push, qpos, qvel, 50)  # [steps, copies, nq]
+    block, torso = trace[:, :, 15:17], trace[:, :, :2]
+    assert block[-1, 0, 0] - block_x > 0.03 and abs(block[-1, 0, 1] - block_y) < 1e-3
+    # Without the wall the block would slide 2 m; it stops where its face meets the wall.
+    wall_face = right_end[0] + 0.5 * env.cell_size
+    assert block[:, 1, 0].max() + half < wall_face + 0.05
+    assert block[:, 1, 0].max() + half > wall_face - 0.1  # it did reach the wall
+    # The same launch carries the ant 0.5 m or more in the open; the wall holds its torso out.
+    assert start[0] - torso[:, 3, 0].min() > 0.5
+    assert torso[:, 2, 0].min() > wall_x + 0.25 - 0.05
+    assert 1.5 < block_y - block[-1, 3, 1] < 2.5  # the block slides freely and stops
+
+
+def test_xml_loads_from_any_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert make_env("ant_soccer").mj_model.nq == 17
+    assert AntPush(cell_size=4.0, start_jitter=1.0).mj_model.nq == 17
+
+
+# MuJoCo picks its OpenGL back end when first imported; render in a fresh interpreter with EGL.
+RENDER_SCRIPT = """
+import json
+import jax
+from jaxcrl.envs import make_env
+
+def red_pixels(image):
+    return int(((image[..., 0] > 150) & (image[..., 1] < 80) & (image[..., 2] < 80)).sum())
+
+report = {}
+for name in ["ant_soccer", "ant_push"]:
+    env = make_env(name)
+    params = env.default_params()
+    state = env.reset(jax.random.key(5), params)
+    image = env.render(state, params)
+    env.goal_marker_radius = 0.0  # the same scene without its goal marker
+    report[name] = [list(image.shape), red_pixels(image), red_pixels(env.render(state, params))]
+print(json.dumps(report))
+"""
+
+
+def test_render_shows_the_goal_marker():
+    egl = {**os.environ, "MUJOCO_GL": "egl"}
+    output = subprocess.check_output([sys.executable, "-c", RENDER_SCRIPT], env=egl, timeout=300)
+    report = json.loads(output.decode().strip().splitlines()[-1])
+    for name in ENVS:
+        shape, shown, hidden = report[name]
+        assert shape == [240, 320, 3]
+        assert shown > 5 and hidden == 0, name  # the goal marker; nothing else is red
