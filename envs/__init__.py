@@ -153,6 +153,16 @@ register(
     layout="big",
 )
 
+# Ant with a movable object (envs/ant_objects.py): a ball to push to the goal, a block to move
+# out of the way.
+register("ant_soccer", "ant_objects", "AntSoccer", "quadruped pushes a ball to a goal (MJX)")
+register(
+    "ant_push",
+    "ant_objects",
+    "AntPush",
+    "quadruped moves a block out of a gap to reach a goal behind a wall (MJX)",
+)
+
 # OGBench's own environments, for offline training on OGBench datasets; evaluated on the host with
 # OGBench's five tasks (envs/ogbench_envs.py, jaxcrl/host_eval.py; needs the .[ogbench] extra).
 for _env_id in (
