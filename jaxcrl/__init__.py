@@ -1,6 +1,10 @@
 """jaxcrl: Contrastive RL for goal-conditioned agents, trained end to end on the accelerator."""
 
-from jaxcrl.config import TrainConfig
+from jaxcrl.xla_flags import set_default_flags
+
+set_default_flags()  # before anything starts a JAX backend
+
+from jaxcrl.config import TrainConfig  # noqa: E402
 
 __version__ = "0.1.0"
 
