@@ -152,6 +152,13 @@ register(
     "humanoid in an 8x8 maze of 2 m cells (MJX)",
     layout="big",
 )
+register(
+    "humanoid_hardest_maze",
+    "humanoid",
+    "HumanoidMaze",
+    "humanoid in a 9x12 winding maze of 2 m cells (MJX)",
+    layout="hardest",
+)
 
 # Ant with a movable object (envs/ant_objects.py): a ball to push to the goal, a block to move
 # out of the way.
@@ -161,6 +168,33 @@ register(
     "ant_objects",
     "AntPush",
     "quadruped moves a block out of a gap to reach a goal behind a wall (MJX)",
+)
+
+# 7-DoF arm with a parallel gripper (envs/arm.py): the CRL paper's fetch and sawyer tasks.
+register("arm_reach", "arm", "ArmReach", "7-DoF arm, gripper to a point in space (MJX)")
+register(
+    "arm_push_easy", "arm", "ArmPush", "7-DoF arm pushes a cube a short way (MJX)", kind="easy"
+)
+register(
+    "arm_push_hard",
+    "arm",
+    "ArmPush",
+    "7-DoF arm pushes a cube anywhere on the table (MJX)",
+    kind="hard",
+)
+register(
+    "arm_binpick_easy",
+    "arm",
+    "ArmBinPick",
+    "7-DoF arm lifts a cube into a bin, cube starts by the bin (MJX)",
+    kind="easy",
+)
+register(
+    "arm_binpick_hard",
+    "arm",
+    "ArmBinPick",
+    "7-DoF arm lifts a cube into a bin from anywhere on the table (MJX)",
+    kind="hard",
 )
 
 # OGBench's own environments, for offline training on OGBench datasets; evaluated on the host with

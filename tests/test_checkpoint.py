@@ -11,7 +11,10 @@ from jaxcrl.run import train
 
 
 def test_a_tree_with_an_empty_leaf_saves_and_restores_with_its_shapes(tmp_path):
-    tree = {"full": np.arange(6, dtype=np.float32).reshape(2, 3), "empty": np.zeros((4, 0), np.int32)}
+    tree = {
+        "full": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "empty": np.zeros((4, 0), np.int32),
+    }
     manager = checkpoint.open_manager(tmp_path, keep=1)
     checkpoint.save(manager, 1, tree, {"done": 1})
     restored, progress, step = checkpoint.restore(tmp_path, jax.tree.map(np.asarray, tree))
