@@ -21,7 +21,15 @@ from jaxcrl.envs.mazes import (
 )
 from jaxcrl.envs.point_maze import point_maze_episode_length
 
-MAZE_PRESETS = ["point_big", "point_hardest", "point_spiral", "ant_big_maze", "ant_hardest_maze"]
+MAZE_PRESETS = [
+    "point_big",
+    "point_hardest",
+    "point_spiral",
+    "ant_big_maze",
+    "ant_hardest_maze",
+    "humanoid_big_maze",
+    "humanoid_hardest_maze",
+]
 
 ZIGZAG = """
 #######
