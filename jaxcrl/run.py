@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -25,6 +26,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import orbax.checkpoint as ocp
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxcrl import checkpoint
@@ -264,6 +266,11 @@ def place(state: TrainerState, config: TrainConfig, num_members: int) -> Trainer
     if len(jax.devices()) == 1:
         return state
     shardings, _ = state_shardings(state, num_members, config.num_envs)
+    if jax.process_count() > 1:
+        # Arrays on one local device cannot move to other hosts' devices; host copies can (each
+        # process keeps its shards, and device_put checks that the processes agree).
+        state = jax.device_get(state)
+        wait_for_processes("place")
     return jax.device_put(state, shardings)
 
 
@@ -363,10 +370,46 @@ def keep_rows_up_to(run_dir: Path, iteration: int) -> list[dict[str, Any]]:
 # --- training -------------------------------------------------------------------------------
 
 
+def process_setting(name: str) -> int | None:
+    """The integer in environment variable ``name`` (None when unset), or a ConfigError."""
+    text = os.environ.get(name)
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not an integer; set it to a whole number") from None
+
+
 def join_processes(config: TrainConfig) -> None:
-    """Connect the processes of a multi-host run (``--distributed``) before any device work."""
-    if config.distributed and not jax.distributed.is_initialized():
-        jax.distributed.initialize()  # coordinator and ranks from the TPU/cluster environment
+    """Connect the processes of a multi-host run (``--distributed``) before any device work.
+
+    JAX finds the coordinator and ranks itself on TPU pods, SLURM, Open MPI and Kubernetes;
+    elsewhere each process sets JAX_COORDINATOR_ADDRESS (host:port of process 0),
+    JAX_NUM_PROCESSES and JAX_PROCESS_ID. Per-process settings stay out of config.yaml, so
+    ``--resume`` works the same way.
+    """
+    if not config.distributed or jax.distributed.is_initialized():
+        return
+    jax.distributed.initialize(
+        num_processes=process_setting("JAX_NUM_PROCESSES"),
+        process_id=process_setting("JAX_PROCESS_ID"),
+    )
+
+
+PROCESS_BARRIER_TIMEOUT_S = 3600  # how long a process waits for the others to compile
+_barriers_passed = itertools.count()  # barrier ids must be unique; every process counts alike
+
+
+def wait_for_processes(name: str) -> None:
+    """Block until every process of a multi-host run reaches barrier ``name`` (else a no-op).
+
+    A barrier of the coordination service, not a device collective: the first collective of a
+    communicator gives its peers only 30 s to arrive (CPU hosts, gloo), and processes that
+    compile at different speeds can be further apart than that.
+    """
+    key = f"jaxcrl_{name}_{next(_barriers_passed)}"
+    ocp.multihost.get_barrier_sync_fn()(key=key, timeout_ms=PROCESS_BARRIER_TIMEOUT_S * 1000)
 
 
 def _prepare_run_dir(config: TrainConfig) -> tuple[TrainConfig, Path]:
@@ -377,6 +420,7 @@ def _prepare_run_dir(config: TrainConfig) -> tuple[TrainConfig, Path]:
             f"{run_dir} already holds a run; choose a new --run-dir, or continue it with "
             f"--resume {run_dir} (nothing was overwritten)"
         )
+    wait_for_processes("run_dir_checked")  # every process has looked before any writes to it
     run_dir.mkdir(parents=True, exist_ok=True)
     return dataclasses.replace(config, run_dir=str(run_dir)), run_dir
 
@@ -415,12 +459,16 @@ def resume(run_dir: Path | str) -> TrainResult:
     else:  # a fresh buffer, prefilled with random actions, under the restored learner
         state = restore_into(program.init(keys), jax.device_put(tree), with_buffer=False)
     state = place(state, config, len(members))
-    for later in (run_dir / "checkpoints").iterdir():
-        # Damaged checkpoints newer than the one restored would block the steps this run saves
-        # next; keep them, under a name the checkpoint manager ignores.
-        if later.name.isdigit() and int(later.name) > step:
-            later.rename(later.with_name(f"{later.name}.damaged"))
-    rows = keep_rows_up_to(run_dir, progress["iteration"])
+    if jax.process_index() == 0:  # one process tidies the shared run directory
+        for later in (run_dir / "checkpoints").iterdir():
+            # Damaged checkpoints newer than the one restored would block the steps this run
+            # saves next; keep them, under a name the checkpoint manager ignores.
+            if later.name.isdigit() and int(later.name) > step:
+                later.rename(later.with_name(f"{later.name}.damaged"))
+        keep_rows_up_to(run_dir, progress["iteration"])
+    wait_for_processes("run_dir_tidied")
+    metrics_path = run_dir / "metrics.jsonl"
+    rows = read_metrics(metrics_path) if metrics_path.exists() else []
     return _train_loop(config, env, program, members, run_dir, state, progress, start, rows)
 
 
@@ -459,6 +507,7 @@ def _train_loop(
     evaluate = program.evaluate
     if hasattr(evaluate, "lower"):  # a device evaluation: compile it now too
         evaluate = evaluate.lower(state.agent.policy_params, eval_keys(members, 0)).compile()
+    wait_for_processes("compiled")  # the programs' collectives start together
     jax.block_until_ready(state)
     setup_time = time.perf_counter() - start  # compilation plus prefill (or restore)
 

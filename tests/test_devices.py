@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from tiny_runs import TINY
 
-from jaxcrl.run import TIMING_FIELDS, evaluate_run, train
+from jaxcrl.config import ConfigError
+from jaxcrl.run import TIMING_FIELDS, evaluate_run, process_setting, train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,3 +87,75 @@ def test_four_devices_match_one_and_their_checkpoints_restore_on_one(tmp_path):
     # A checkpoint written by four devices restores in this one-device process.
     evaluated = evaluate_run(Path(member_split.run_dir), episodes=4)
     assert evaluated["checkpoint"] == 8 and len(evaluated["members"]) == 4
+
+
+# One process of a two-process run (each with 2 forced CPU devices): joins through --distributed
+# with the JAX_* variables that jaxcrl.run.join_processes reads, then trains.
+ONE_OF_TWO_PROCESSES = """
+import json, sys
+import jax
+from jaxcrl.config import TrainConfig
+from jaxcrl.run import train
+result = train(TrainConfig(**json.loads(sys.argv[1])))
+print("RESULT" + json.dumps({"devices": jax.device_count(), "local": jax.local_device_count(),
+                             "process": jax.process_index(), "rows": result.metrics}))
+"""
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_processes_match_one_device_and_their_checkpoint_restores_on_one(tmp_path):
+    config = dataclasses.replace(TINY, run_dir=str(tmp_path / "two_processes"), distributed=True)
+    port = free_port()
+    logs = [tmp_path / f"process_{rank}.log" for rank in (0, 1)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", ONE_OF_TWO_PROCESSES, json.dumps(dataclasses.asdict(config))],
+            env={
+                **os.environ,
+                "JAX_PLATFORMS": "cpu",
+                "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+                "JAX_COORDINATOR_ADDRESS": f"localhost:{port}",
+                "JAX_NUM_PROCESSES": "2",
+                "JAX_PROCESS_ID": str(rank),
+            },
+            stdout=log.open("w"),  # files, not pipes: a full pipe would stall its process
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=tmp_path,
+        )
+        for rank, log in zip((0, 1), logs, strict=True)
+    ]
+    for process in processes:
+        process.wait(timeout=900)
+    outputs = [log.read_text() for log in logs]
+    for process in processes:
+        assert process.returncode == 0, "\n\n".join(text[-4000:] for text in outputs)
+    results = [json.loads(output.split("RESULT", 1)[1].splitlines()[0]) for output in outputs]
+    assert [(r["devices"], r["local"], r["process"]) for r in results] == [(4, 2, 0), (4, 2, 1)]
+    same_learning(results[0]["rows"], results[1]["rows"])  # every process sees the same metrics
+    # Four env copies split over the two processes' four devices do what one device does.
+    one = train(dataclasses.replace(config, distributed=False, run_dir=str(tmp_path / "one")))
+    same_learning(results[0]["rows"], one.metrics)
+    # Only process 0 writes the log; the checkpoint both wrote restores in this 1-device process.
+    assert len(Path(config.run_dir, "metrics.jsonl").read_text().splitlines()) == len(one.metrics)
+    steps = sorted(int(p.name) for p in Path(config.run_dir, "checkpoints").iterdir())
+    assert steps == sorted(int(p.name) for p in Path(one.run_dir, "checkpoints").iterdir())
+    assert evaluate_run(Path(config.run_dir), episodes=4)["checkpoint"] == max(steps)
+
+
+def test_process_settings_come_from_the_environment_and_bad_ones_are_named(monkeypatch):
+    monkeypatch.delenv("JAX_NUM_PROCESSES", raising=False)
+    assert process_setting("JAX_NUM_PROCESSES") is None  # left to JAX's cluster detection
+    monkeypatch.setenv("JAX_PROCESS_ID", "3")
+    assert process_setting("JAX_PROCESS_ID") == 3
+    monkeypatch.setenv("JAX_PROCESS_ID", "first")
+    with pytest.raises(ConfigError, match="JAX_PROCESS_ID='first' is not an integer"):
+        process_setting("JAX_PROCESS_ID")
