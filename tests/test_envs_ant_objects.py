@@ -8,16 +8,12 @@ one scenario per copy, so they compile nothing new.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import jax
 import jax.numpy as jnp
 import mujoco
 import numpy as np
 import pytest
+from egl_renders import render_report
 from test_envs_mjx_suite import (
     EPISODE_LENGTH,
     NUM_ENVS,
@@ -270,14 +266,10 @@ def test_xml_loads_from_any_working_directory(tmp_path, monkeypatch):
     assert AntPush(cell_size=4.0, start_jitter=1.0).mj_model.nq == 17
 
 
-# MuJoCo picks its OpenGL back end when first imported; render in a fresh interpreter with EGL.
+# Rendered by egl_renders.render_report in a fresh interpreter under MUJOCO_GL=egl.
 RENDER_SCRIPT = """
-import json
 import jax
 from jaxcrl.envs import make_env
-
-def red_pixels(image):
-    return int(((image[..., 0] > 150) & (image[..., 1] < 80) & (image[..., 2] < 80)).sum())
 
 report = {}
 for name in ["ant_soccer", "ant_push"]:
@@ -292,9 +284,7 @@ print(json.dumps(report))
 
 
 def test_render_shows_the_goal_marker():
-    egl = {**os.environ, "MUJOCO_GL": "egl"}
-    output = subprocess.check_output([sys.executable, "-c", RENDER_SCRIPT], env=egl, timeout=300)
-    report = json.loads(output.decode().strip().splitlines()[-1])
+    report = render_report(RENDER_SCRIPT)
     for name in ENVS:
         shape, shown, hidden = report[name]
         assert shape == [240, 320, 3]

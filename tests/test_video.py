@@ -1,8 +1,5 @@
 """Episode videos (jaxcrl/video.py): frames of one rollout, .mp4/.gif writing, MJX goal markers."""
 
-import json
-import os
-import subprocess
 import sys
 import warnings
 
@@ -11,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from egl_renders import render_report
 
 from jaxcrl.envs import make_env
 from jaxcrl.video import rollout_frames, write_video
@@ -97,16 +95,11 @@ def test_write_video_refuses_bad_input_and_names_the_missing_extra(tmp_path, mon
         write_video(frames, tmp_path / "episode.gif")
 
 
-# MuJoCo fixes its OpenGL back end when first imported, which other test modules may already have
-# done without MUJOCO_GL; so the MJX renders run in a fresh interpreter with MUJOCO_GL=egl.
+# MJX renders, run by egl_renders.render_report in a fresh interpreter under MUJOCO_GL=egl.
 MJX_RENDER_SCRIPT = """
-import json
 import jax, jax.numpy as jnp
 from jaxcrl.envs import make_env
 from jaxcrl.video import rollout_frames
-
-def red_pixels(image):
-    return int(((image[..., 0] > 150) & (image[..., 1] < 80) & (image[..., 2] < 80)).sum())
 
 env = make_env("reacher")
 params = env.default_params()
@@ -130,16 +123,7 @@ print(json.dumps(report))
 @pytest.fixture(scope="module")
 def mjx_renders() -> dict:
     """Red-pixel counts (and reacher frame shapes) from MJX renders under MUJOCO_GL=egl."""
-    result = subprocess.run(
-        [sys.executable, "-c", MJX_RENDER_SCRIPT],
-        env={**os.environ, "MUJOCO_GL": "egl"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return render_report(MJX_RENDER_SCRIPT)
 
 
 def test_reacher_frames_show_the_red_goal_marker(mjx_renders):
