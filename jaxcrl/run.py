@@ -352,7 +352,7 @@ def member_rows(
     return rows
 
 
-def keep_rows_up_to(run_dir: Path, iteration: int) -> list[dict[str, Any]]:
+def keep_rows_up_to(run_dir: Path, iteration: int) -> None:
     """Drop logged rows after ``iteration`` (written after the checkpoint a resume starts from)."""
     path = run_dir / "metrics.jsonl"
     rows = (
@@ -364,7 +364,6 @@ def keep_rows_up_to(run_dir: Path, iteration: int) -> list[dict[str, Any]]:
     staging.write_text("".join(json.dumps(row) + "\n" for row in rows))
     os.replace(staging, path)  # atomic: a crash here leaves either file whole
     (run_dir / "metrics.csv").unlink(missing_ok=True)  # rebuilt from metrics.jsonl on open
-    return rows
 
 
 # --- training -------------------------------------------------------------------------------
