@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -104,8 +105,6 @@ print("RESULT" + json.dumps({"devices": jax.device_count(), "local": jax.local_d
 
 def free_port() -> int:
     """A TCP port nothing listens on now."""
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("localhost", 0))
         return probe.getsockname()[1]
@@ -115,6 +114,7 @@ def test_two_processes_match_one_device_and_their_checkpoint_restores_on_one(tmp
     config = dataclasses.replace(TINY, run_dir=str(tmp_path / "two_processes"), distributed=True)
     port = free_port()
     logs = [tmp_path / f"process_{rank}.log" for rank in (0, 1)]
+    log_files = [log.open("w") for log in logs]  # files, not pipes: a full pipe stalls a process
     processes = [
         subprocess.Popen(
             [sys.executable, "-c", ONE_OF_TWO_PROCESSES, json.dumps(dataclasses.asdict(config))],
@@ -126,15 +126,16 @@ def test_two_processes_match_one_device_and_their_checkpoint_restores_on_one(tmp
                 "JAX_NUM_PROCESSES": "2",
                 "JAX_PROCESS_ID": str(rank),
             },
-            stdout=log.open("w"),  # files, not pipes: a full pipe would stall its process
+            stdout=log_file,
             stderr=subprocess.STDOUT,
             text=True,
             cwd=tmp_path,
         )
-        for rank, log in zip((0, 1), logs, strict=True)
+        for rank, log_file in enumerate(log_files)
     ]
-    for process in processes:
+    for process, log_file in zip(processes, log_files, strict=True):
         process.wait(timeout=900)
+        log_file.close()
     outputs = [log.read_text() for log in logs]
     for process in processes:
         assert process.returncode == 0, "\n\n".join(text[-4000:] for text in outputs)
