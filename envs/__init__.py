@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from jaxcrl.envs.base import DISTANCE, SUCCESS, EnvState, GoalEnv, reset_batch, step_batch
 from jaxcrl.envs.mazes import add_layout
+from jaxcrl.envs.ogbench_envs import ogbench_env_ids
 
 
 class EnvEntry(NamedTuple):
@@ -101,6 +102,16 @@ __all__ = [
     "reset_batch",
     "step_batch",
 ]
+
+# The CRL paper's image-based setting (envs/pixel_point_maze.py): the same mazes seen as images.
+for _layout in ("open", "u_maze", "medium"):
+    register(
+        f"point_{_layout}_pixels",
+        "pixel_point_maze",
+        "PixelPointMaze",
+        f"2-D point mass in the point_{_layout} maze, states and goals 64x64 RGB images (pure JAX)",
+        layout=_layout,
+    )
 
 # MuJoCo MJX tasks (envs/reacher.py, envs/ant.py); more ant mazes are one line each, e.g.
 # register("ant_large", "ant", "AntMaze", "...", layout="large").
@@ -199,15 +210,7 @@ register(
 
 # OGBench's own environments, for offline training on OGBench datasets; evaluated on the host with
 # OGBench's five tasks (envs/ogbench_envs.py, jaxcrl/host_eval.py; needs the .[ogbench] extra).
-for _env_id in (
-    "pointmaze-medium-v0",
-    "pointmaze-large-v0",
-    "pointmaze-giant-v0",
-    "cube-single-v0",
-    "cube-double-v0",
-    "scene-v0",
-    "puzzle-3x3-v0",
-):
+for _env_id in ogbench_env_ids():
     register(
         _env_id,
         "ogbench_envs",

@@ -7,7 +7,9 @@ layout, a success threshold, a goal region) lives in a ``params`` pytree, so one
 can vmap over it. Functions here act on one environment; callers ``jax.vmap`` them.
 
 Observation layout: ``obs = concat(state, goal)`` with ``state`` of size ``state_size`` and
-``goal`` of size ``goal_size``; the goal names ``state[goal_indices]``.
+``goal`` of size ``goal_size``; the goal names ``state[goal_indices]``. A pixel env sets
+``image_shape = (H, W, C)``: its state is one uint8 image flattened to ``H * W * C`` entries and
+its goal names the whole state (an image of the state to reach), so the networks put a CNN first.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class GoalEnv(abc.ABC):
     goal_indices: tuple[int, ...]
     action_size: int
     episode_length: int
+    image_shape: tuple[int, int, int] | None = None  # (H, W, C) when the state is an image
 
     @property
     def goal_size(self) -> int:
@@ -74,6 +77,16 @@ class GoalEnv(abc.ABC):
     def goal_of(self, states: jax.Array) -> jax.Array:
         """The goal-space part of ``states`` [..., state_size] -> [..., goal_size]."""
         return states[..., np.asarray(self.goal_indices)]
+
+    @property
+    def goal_argument_size(self) -> int:
+        """Numbers that ``with_goal`` (eval.py --goal) takes: the goal itself, by default."""
+        return self.goal_size
+
+    def with_goal(self, state: EnvState, goal: jax.Array) -> EnvState:
+        """``state`` (one copy) pursuing ``goal`` [goal_size] instead of its own; obs follows."""
+        goal = jnp.asarray(goal, state.goal.dtype)
+        return state.replace(goal=goal, obs=jnp.concatenate([state.obs[: self.state_size], goal]))
 
     def render(self, state: EnvState, params: Any) -> np.ndarray:
         """Draw one (unbatched) state with its goal as an RGB uint8 image [H, W, 3]."""
@@ -120,12 +133,6 @@ def advance(
         terminated=jnp.asarray(terminated, jnp.float32),
         metrics=metrics,
     )
-
-
-def with_goal(env: GoalEnv, state: EnvState, goal: jax.Array) -> EnvState:
-    """``state`` (one copy) pursuing ``goal`` [goal_size] instead of its own; obs follows."""
-    goal = jnp.asarray(goal, state.goal.dtype)
-    return state.replace(goal=goal, obs=jnp.concatenate([state.obs[: env.state_size], goal]))
 
 
 def goal_metrics(achieved: jax.Array, goal: jax.Array, threshold: jax.Array) -> dict:

@@ -9,21 +9,44 @@ evaluation tasks and its success definition. Needs the optional extra: ``pip ins
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
 
 from jaxcrl.envs.base import EnvState, GoalEnv
 
-# OGBench env id -> (observation size, action size, episode length), read from ogbench 1.2.2.
+# OGBench env id -> (observation size, action size, episode length), read from ogbench 1.2.2
+# (humanoidmaze-teleport-v0 is left out: its model fails to load in that release).
 OGBENCH_SIZES = {
     "pointmaze-medium-v0": (2, 2, 1000),
     "pointmaze-large-v0": (2, 2, 1000),
     "pointmaze-giant-v0": (2, 2, 1000),
+    "pointmaze-teleport-v0": (2, 2, 1000),
+    "antmaze-medium-v0": (29, 8, 1000),
+    "antmaze-large-v0": (29, 8, 1000),
+    "antmaze-giant-v0": (29, 8, 1000),
+    "antmaze-teleport-v0": (29, 8, 1000),
+    "humanoidmaze-medium-v0": (69, 21, 2000),
+    "humanoidmaze-large-v0": (69, 21, 2000),
+    "humanoidmaze-giant-v0": (69, 21, 4000),
+    "antsoccer-arena-v0": (42, 8, 1000),
+    "antsoccer-medium-v0": (42, 8, 1000),
     "cube-single-v0": (28, 5, 200),
     "cube-double-v0": (37, 5, 500),
+    "cube-triple-v0": (46, 5, 1000),
+    "cube-quadruple-v0": (55, 5, 1000),
     "scene-v0": (40, 5, 750),
     "puzzle-3x3-v0": (55, 5, 500),
+    "puzzle-4x4-v0": (83, 5, 500),
+    "puzzle-4x5-v0": (99, 5, 1000),
+    "puzzle-4x6-v0": (115, 5, 1000),
+}
+# The envs OGBench also offers with image observations, as "visual-" + the id.
+OGBENCH_VISUAL = {
+    env_id
+    for env_id in OGBENCH_SIZES
+    if env_id.split("-")[0] in ("antmaze", "humanoidmaze", "cube", "scene", "puzzle")
 }
 
 
@@ -39,17 +62,32 @@ def import_ogbench() -> Any:
     return ogbench
 
 
+# OGBench's visual variants ("visual-" + the id) observe 64 x 64 RGB images from a camera.
+VISUAL_PREFIX = "visual-"
+VISUAL_IMAGE_SHAPE = (64, 64, 3)
+
+
+def ogbench_env_ids() -> list[str]:
+    """Every OGBench env id this project knows: the state-based ones and their visual twins."""
+    visual = [VISUAL_PREFIX + env_id for env_id in OGBENCH_SIZES if env_id in OGBENCH_VISUAL]
+    return sorted(OGBENCH_SIZES) + sorted(visual)
+
+
 class OgbenchEnv(GoalEnv):
     """Sizes of one OGBench env; its episodes run on the host (``host_evaluated``)."""
 
     host_evaluated = True
 
     def __init__(self, env_id: str, num_tasks: int = 5):
-        if env_id not in OGBENCH_SIZES:
-            raise ValueError(f"unknown OGBench env {env_id!r}; choose from {sorted(OGBENCH_SIZES)}")
+        if env_id not in ogbench_env_ids():
+            raise ValueError(f"unknown OGBench env {env_id!r}; choose from {ogbench_env_ids()}")
         self.env_id = env_id
         self.name = env_id
-        self.state_size, self.action_size, self.episode_length = OGBENCH_SIZES[env_id]
+        state_env_id = env_id.removeprefix(VISUAL_PREFIX)
+        self.state_size, self.action_size, self.episode_length = OGBENCH_SIZES[state_env_id]
+        if env_id.startswith(VISUAL_PREFIX):
+            self.image_shape = VISUAL_IMAGE_SHAPE
+            self.state_size = math.prod(VISUAL_IMAGE_SHAPE)
         self.goal_indices = tuple(range(self.state_size))
         self.num_tasks = num_tasks
 

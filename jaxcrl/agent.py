@@ -61,8 +61,10 @@ class AgentState:
     gradient_steps: jax.Array  # [] int32
 
 
-def build_networks(config: TrainConfig, action_size: int) -> Networks:
-    """The networks described by ``config``."""
+def build_networks(
+    config: TrainConfig, action_size: int, image_shape: tuple[int, int, int] | None = None
+) -> Networks:
+    """The networks described by ``config``; with ``image_shape`` (pixel envs) each has a CNN."""
     return make_networks(
         action_size=action_size,
         repr_dim=config.repr_dim,
@@ -71,6 +73,9 @@ def build_networks(config: TrainConfig, action_size: int) -> Networks:
         layer_norm=config.layer_norm,
         residual=config.residual,
         activation=config.activation,
+        image_shape=image_shape,
+        cnn_channels=config.cnn_channels,
+        cnn_features=config.cnn_features,
     )
 
 

@@ -93,6 +93,10 @@ class TrainConfig:
     """Group hidden layers into residual blocks of 4 with an identity skip (deep networks)."""
     activation: Literal["swish", "relu", "gelu", "tanh"] = "swish"
     """Hidden-layer activation."""
+    cnn_channels: tuple[int, ...] = (16, 32, 32)
+    """Pixel envs only: channels of the CNN's stacks (each halves the image's height and width)."""
+    cnn_features: int = 256
+    """Pixel envs only: size of the CNN's output features, fed to each network's MLP."""
     energy: Literal["dot", "l2", "l2_squared", "l1", "cosine"] = "l2"
     """Critic energy f = energy(phi(s, a), psi(g)); l2 is -||phi - psi||."""
     energy_temperature: float = 1.0
@@ -251,11 +255,16 @@ def validate(config: TrainConfig, registered_envs: dict[str, str] | None = None)
         "keep_checkpoints",
         "repr_dim",
         "hidden_width",
+        "cnn_features",
     ]
     for name in positive:
         value = getattr(config, name)
         if value <= 0:
             raise ConfigError(f"{flag(name)} must be a positive integer, got {value}")
+    if not config.cnn_channels or min(config.cnn_channels) <= 0:
+        raise ConfigError(
+            f"--cnn-channels must be one or more positive integers, got {config.cnn_channels}"
+        )
     for name in ["num_seeds", "num_updates"]:
         if getattr(config, name) <= 0:
             raise ConfigError(

@@ -19,7 +19,6 @@ import jax
 import jax.numpy as jnp
 
 from jaxcrl.envs import DISTANCE, SUCCESS, EnvState, GoalEnv, reset_batch
-from jaxcrl.envs.base import with_goal
 
 Policy = Callable[[jax.Array], jax.Array]  # [num_episodes, obs] -> [num_episodes, action]
 
@@ -85,6 +84,6 @@ def evaluate(
     """
     states = reset_batch(env, env_params, key, num_episodes)
     if goal is not None:
-        states = jax.vmap(lambda state: with_goal(env, state, goal))(states)
+        states = jax.vmap(lambda state: env.with_goal(state, goal))(states)
     metrics, alive = rollout(env, env_params, policy, key, num_episodes, initial_states=states)
     return summarize(metrics, alive)

@@ -81,10 +81,12 @@ def sample_future_goal_batch(
     anchor_slots = times % buffer.capacity
     goal_slots = (times + offsets) % buffer.capacity
     goal_states = buffer.states[goal_slots, envs]
+    if tuple(goal_indices) != tuple(range(goal_states.shape[-1])):  # a whole-state goal: no gather
+        goal_states = goal_states[:, np.asarray(goal_indices)]
     return GoalBatch(
         states=buffer.states[anchor_slots, envs],
         actions=buffer.actions[anchor_slots, envs],
-        future_goals=goal_states[:, np.asarray(goal_indices)],
+        future_goals=goal_states,
         offsets=offsets,
         anchor_times=times,
         env_index=envs,

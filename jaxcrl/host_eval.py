@@ -27,13 +27,21 @@ from jaxcrl.members import member_slice
 HostPolicy = Callable[[np.ndarray], np.ndarray]  # [obs] -> [action], deterministic
 
 
+def flat_observation(observation: Any) -> np.ndarray:
+    """An OGBench observation as a flat state: images stay uint8, vectors become float32."""
+    observation = np.asarray(observation)
+    if observation.dtype != np.uint8:
+        observation = observation.astype(np.float32)
+    return observation.reshape(-1)
+
+
 def run_task_episode(gym_env: Any, policy: HostPolicy, task_id: int, seed: int) -> dict[str, float]:
     """One episode of evaluation task ``task_id``; its success, time at goal and final distance."""
     observation, info = gym_env.reset(seed=seed, options={"task_id": task_id})
-    goal = np.asarray(info["goal"], np.float32)
+    goal = flat_observation(info["goal"])
     successes = []
     while True:
-        action = policy(np.concatenate([np.asarray(observation, np.float32), goal]))
+        action = policy(np.concatenate([flat_observation(observation), goal]))
         observation, _, terminated, truncated, info = gym_env.step(np.asarray(action))
         successes.append(float(info["success"]))
         if terminated or truncated:

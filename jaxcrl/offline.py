@@ -70,7 +70,7 @@ def make_offline_trainer(
     config: TrainConfig, env: GoalEnv, env_params: Any, dataset: Dataset
 ) -> Trainer:
     """Build offline training functions for ``config`` on ``dataset``; ``env`` only evaluates."""
-    networks = agent.build_networks(config, env.action_size)
+    networks = agent.build_networks(config, env.action_size, env.image_shape)
     # Built once here; jit lifts it into an argument of the compiled init, not an HLO literal.
     dataset_buffer = buffer_from_dataset(dataset)
 
@@ -136,7 +136,7 @@ def make_validation(config: TrainConfig, env: GoalEnv, val_dataset: Dataset):
     """``(agent_state, hyperparams, key) -> val/* metrics``: the training losses on one batch of
     the validation split, without updating anything (OGBench reports the same to spot
     overfitting)."""
-    networks = agent.build_networks(config, env.action_size)
+    networks = agent.build_networks(config, env.action_size, env.image_shape)
     val_buffer = buffer_from_dataset(val_dataset)
 
     def validation_metrics(learner: agent.AgentState, hyperparams: agent.Hyperparams, key):

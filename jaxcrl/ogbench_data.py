@@ -30,9 +30,17 @@ from typing import Any
 import numpy as np
 
 from jaxcrl.dataset import Dataset, save_dataset, validation_path
-from jaxcrl.envs.ogbench_envs import OGBENCH_SIZES, OgbenchEnv
+from jaxcrl.envs.ogbench_envs import OGBENCH_SIZES, OgbenchEnv, ogbench_env_ids
 
 DEFAULT_NOISE = {"navigate": 0.2, "play": 0.1}
+
+
+# Envs whose data a scripted oracle can make; the others' datasets need OGBench's trained experts.
+LOCAL_ENV_IDS = [
+    env_id
+    for env_id in OGBENCH_SIZES
+    if env_id.split("-")[0] in ("pointmaze", "cube", "scene", "puzzle") and "teleport" not in env_id
+]
 
 
 def recipe(env_id: str) -> str:
@@ -137,7 +145,7 @@ def generate(
 def main(argv: list[str] | None = None) -> None:
     """Generate the train and -val files and print what was made."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", required=True, choices=sorted(OGBENCH_SIZES))
+    parser.add_argument("--env", required=True, help=f"one of {', '.join(LOCAL_ENV_IDS)}")
     parser.add_argument("--episodes", type=int, default=100, help="training-split episodes")
     parser.add_argument("--val-episodes", type=int, default=10, help="-val split episodes")
     parser.add_argument("--episode-length", type=int, default=1000)
@@ -145,6 +153,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="PATH.npz; PATH-val.npz is written too")
     args = parser.parse_args(argv)
+    if args.env not in LOCAL_ENV_IDS:
+        why = (
+            "is not an OGBench env"
+            if args.env not in ogbench_env_ids()
+            else "has no scripted oracle: OGBench collects its data with trained expert policies "
+            "(or renders images, for visual- envs), so download its files with "
+            "ogbench.download_datasets"
+        )
+        parser.error(
+            f"--env {args.env} {why}; local data can be made for {', '.join(LOCAL_ENV_IDS)}"
+        )
     if min(args.episodes, args.val_episodes, args.episode_length) < 1:
         parser.error("--episodes, --val-episodes and --episode-length must be at least 1")
     out = Path(args.out)

@@ -620,10 +620,15 @@ def evaluate_run(
     if episodes is not None:
         config = dataclasses.replace(config, eval_episodes=episodes)
     env, env_params, trainer, members = build(config)
-    if goal is not None and len(goal) != env.goal_size:
+    if goal is not None and len(goal) != env.goal_argument_size:
+        named = (
+            "a position (x, y), drawn as the goal image"
+            if env.image_shape is not None
+            else f"state entries {list(env.goal_indices)}"
+        )
         raise ConfigError(
-            f"--goal has {len(goal)} numbers but {config.env} goals have {env.goal_size} "
-            f"(they name state entries {list(env.goal_indices)})"
+            f"--goal has {len(goal)} numbers but {config.env} takes {env.goal_argument_size} "
+            f"({named})"
         )
     abstract = jax.eval_shape(jax.vmap(trainer.init), member_keys(members))
     tree, progress, step = checkpoint.restore(

@@ -87,7 +87,7 @@ def gradient_step(
 
 def make_trainer(config: TrainConfig, env: GoalEnv, env_params: Any) -> Trainer:
     """Build the training functions for ``config`` on ``env`` with task constants ``env_params``."""
-    networks = agent.build_networks(config, env.action_size)
+    networks = agent.build_networks(config, env.action_size, env.image_shape)
     num_updates = updates_per_iteration(config)
     state_size, action_size = env.state_size, env.action_size
 

@@ -20,7 +20,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcrl.envs import EnvState, GoalEnv
-from jaxcrl.envs.base import with_goal
 
 # Batched like evaluate.Policy, so the evaluation policy serves as is: [1, obs] -> [1, action].
 Policy = Callable[[jax.Array], jax.Array]
@@ -46,7 +45,7 @@ def rollout_states(
     def episode(key: jax.Array, env_params: Any) -> EnvState:
         first = env.reset(key, env_params)
         if goal is not None:
-            first = with_goal(env, first, goal)
+            first = env.with_goal(first, goal)
 
         def one_step(state: EnvState, _) -> tuple[EnvState, EnvState]:
             action = policy(state.obs[None])[0]

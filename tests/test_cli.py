@@ -102,9 +102,7 @@ def test_train_then_eval_round_trip(tmp_path):
     assert json.loads(toward.stdout.splitlines()[-2])["goal"] == [2.5, 2.5]
     assert "video of" in toward.stdout and video.stat().st_size > 0
     wrong = run_script("eval.py", "--run-dir", str(run_dir), "--goal", "1,2,3", cwd=tmp_path)
-    assert wrong.returncode != 0 and "--goal has 3 numbers but point_open goals have 2" in (
-        wrong.stderr
-    )
+    assert wrong.returncode != 0 and "--goal has 3 numbers but point_open takes 2" in (wrong.stderr)
 
     again = run_script("train.py", *TINY_FLAGS, "--run-dir", str(run_dir), cwd=tmp_path)
     assert again.returncode != 0 and "already holds a run" in again.stderr

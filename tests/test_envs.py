@@ -10,7 +10,11 @@ import pytest
 from jaxcrl.envs import make_env, registered_envs, reset_batch, step_batch
 from jaxcrl.envs.mazes import LAYOUTS, parse_layout
 
-POINT_ENVS = [name for name in registered_envs() if name.startswith("point_")]
+POINT_ENVS = [
+    name
+    for name in registered_envs()
+    if name.startswith("point_") and not name.endswith("_pixels")  # tests/test_pixels.py
+]
 
 
 def test_registry_lists_point_mazes_and_refuses_unknown_names():

@@ -1,14 +1,21 @@
 """OGBench's own environments: sizes, local dataset generation, host evaluation, offline runs."""
 
+import dataclasses
+
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
+from egl_renders import render_report
 
 from jaxcrl.config import ConfigError, TrainConfig
-from jaxcrl.dataset import load_splits
+from jaxcrl.dataset import Dataset, load_splits
 from jaxcrl.envs import make_env
 from jaxcrl.envs.ogbench_envs import OGBENCH_SIZES, OgbenchEnv
-from jaxcrl.host_eval import episode_seed, evaluate_policy_on_host
+from jaxcrl.host_eval import episode_seed, evaluate_policy_on_host, run_task_episode
+from jaxcrl.offline import make_offline_trainer
 from jaxcrl.ogbench_data import generate, main
+from jaxcrl.trainer import FIRST_NONFINITE
 
 
 @pytest.mark.parametrize("env_id", sorted(OGBENCH_SIZES))
@@ -25,6 +32,87 @@ def test_recorded_sizes_match_ogbench(env_id):
     finally:
         gym_env.close()
     assert env.goal_indices == tuple(range(env.state_size))
+
+
+def test_visual_twins_observe_64x64_images_with_the_state_envs_actions():
+    env = make_env("visual-antmaze-medium-v0")
+    assert env.image_shape == (64, 64, 3) and env.state_size == 64 * 64 * 3
+    assert env.goal_indices == tuple(range(env.state_size))
+    assert (env.action_size, env.episode_length) == OGBENCH_SIZES["antmaze-medium-v0"][1:]
+    with pytest.raises(ValueError, match="unknown OGBench env 'visual-pointmaze-medium-v0'"):
+        OgbenchEnv("visual-pointmaze-medium-v0")  # OGBench has no visual point maze
+
+
+def test_a_visual_env_gives_the_recorded_image_sizes():
+    # Rendering needs EGL (MUJOCO_GL=egl), so the env runs in its own process.
+    report = render_report(
+        """
+import gymnasium, ogbench, numpy as np
+env = gymnasium.make("visual-antmaze-medium-v0")
+observation, info = env.reset(seed=0, options={"task_id": 1})
+observation, *_ = env.step(env.action_space.sample())
+print(json.dumps([list(observation.shape), str(observation.dtype), list(info["goal"].shape),
+                  list(env.action_space.shape), env.spec.max_episode_steps]))
+"""
+    )
+    env = make_env("visual-antmaze-medium-v0")
+    assert report == [list(env.image_shape), "uint8", list(env.image_shape), [8], 1000]
+
+
+class ImageTaskEnv:
+    """A stand-in for an OGBench visual env: image observations, success after three steps."""
+
+    def __init__(self):
+        self.steps = 0
+        self.unwrapped = self
+
+    def reset(self, seed, options):
+        self.steps = 0
+        goal = np.full((4, 4, 3), 7, np.uint8)
+        return np.zeros((4, 4, 3), np.uint8), {"goal": goal}
+
+    def step(self, action):
+        self.steps += 1
+        observation = np.full((4, 4, 3), self.steps, np.uint8)
+        return observation, 0.0, False, self.steps == 5, {"success": self.steps >= 3}
+
+
+def test_host_evaluation_hands_image_observations_to_the_policy_flat_and_uint8():
+    seen = []
+
+    def policy(observation):
+        seen.append(observation)
+        return np.zeros(2)
+
+    result = run_task_episode(ImageTaskEnv(), policy, task_id=1, seed=0)
+    assert result["success"] == 1.0 and result["time_near_goal"] == 3 / 5
+    assert all(o.shape == (2 * 4 * 4 * 3,) and o.dtype == np.uint8 for o in seen)
+    assert seen[1][0] == 1 and seen[1][-1] == 7  # state image, then goal image
+
+
+def test_offline_training_reads_an_image_dataset_for_a_visual_env():
+    env = make_env("visual-cube-single-v0")
+    rng = np.random.default_rng(0)
+    steps = 64
+    dataset = Dataset(
+        observations=rng.integers(0, 256, (steps, env.state_size), dtype=np.uint8),
+        actions=rng.uniform(-1, 1, (steps, env.action_size)).astype(np.float32),
+        terminals=(np.arange(steps) % 16 == 15).astype(np.float32),
+    )
+    config = dataclasses.replace(
+        TrainConfig(env=env.name), batch_size=8, hidden_width=16, repr_dim=8, cnn_channels=(4,)
+    )
+    trainer = make_offline_trainer(config, env, env.default_params(), dataset)
+    state = jax.jit(trainer.init)(jax.random.PRNGKey(0))
+    assert state.buffer.states.dtype == jnp.uint8
+    state, metrics = jax.jit(trainer.run_iterations)(state, jnp.asarray(2, jnp.int32))
+    assert int(metrics[FIRST_NONFINITE]) == -1 and int(state.agent.gradient_steps) == 2
+
+
+def test_data_without_an_oracle_is_refused_with_where_to_get_it(capsys):
+    with pytest.raises(SystemExit):
+        main(["--env", "antmaze-medium-v0", "--out", "unused.npz"])
+    assert "trained expert policies" in capsys.readouterr().err
 
 
 def test_unknown_ogbench_env_is_refused():
