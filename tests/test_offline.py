@@ -1,6 +1,7 @@
 """Offline CRL: the trainer bundle, option checks, and learning the U-maze from random-action data."""
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -17,15 +18,17 @@ from jaxcrl.trainer import FIRST_NONFINITE
 SMALL = TrainConfig(env="point_open", hidden_width=32, repr_dim=8, batch_size=64, eval_episodes=8)
 
 
-def small_dataset(env, episodes: int = 20, seed: int = 0):
-    """Random-action episodes of ``env``."""
+@functools.cache
+def small_dataset(env_name: str = "point_open", episodes: int = 20, seed: int = 0):
+    """Random-action episodes of the env (collected once per argument set: tests only read it)."""
+    env = make_env(env_name)
     act = random_actions(env.action_size)
     return collect_dataset(env, env.default_params(), act, jax.random.PRNGKey(seed), episodes)
 
 
 def test_run_iterations_takes_one_gradient_step_per_iteration_and_averages_metrics():
     env = make_env("point_open")
-    dataset = small_dataset(env)
+    dataset = small_dataset()
     trainer = make_offline_trainer(SMALL, env, env.default_params(), dataset)
     state = jax.jit(trainer.init)(jax.random.PRNGKey(0))
     assert state.buffer.states.shape == (dataset.num_steps, 1, env.state_size)
@@ -40,14 +43,14 @@ def test_run_iterations_takes_one_gradient_step_per_iteration_and_averages_metri
     evaluation = jax.jit(trainer.evaluate)(state.agent.policy_params, jax.random.PRNGKey(1))
     assert 0.0 <= float(evaluation["eval/success"]) <= 1.0
 
-    validation = make_validation(SMALL, env, small_dataset(env, episodes=4, seed=1))
+    validation = make_validation(SMALL, env, small_dataset(episodes=4, seed=1))
     val_metrics = jax.jit(validation)(state.agent, state.hyperparams, jax.random.PRNGKey(2))
     assert "val/critic/loss" in val_metrics and "val/actor/loss" in val_metrics
 
 
 def test_offline_trainer_runs_every_actor_objective_with_twin_critics():
     env = make_env("point_open")
-    dataset = small_dataset(env)
+    dataset = small_dataset()
     for objective in ("bc_mix", "ddpg_bc"):
         config = dataclasses.replace(SMALL, actor_objective=objective, twin_critics=True)
         trainer = make_offline_trainer(config, env, env.default_params(), dataset)
@@ -67,7 +70,7 @@ def test_offline_trainer_runs_every_actor_objective_with_twin_critics():
     ],
 )
 def test_validate_offline_names_the_bad_option(change, flag):
-    dataset = small_dataset(make_env("point_open"), episodes=4)
+    dataset = small_dataset(episodes=4)
     validate_offline(SMALL, dataset)
     with pytest.raises(ConfigError, match=flag):
         validate_offline(dataclasses.replace(SMALL, **change), dataset)
@@ -113,7 +116,7 @@ def test_train_py_with_a_dataset_trains_offline_and_eval_reads_it(tmp_path, caps
 
     env = make_env("point_open")
     path = tmp_path / "point_open-random.npz"
-    save_dataset(path, small_dataset(env, episodes=20))
+    save_dataset(path, small_dataset(env.name, episodes=20))
     run_dir = tmp_path / "run"
     train_main(
         ["--env", "point_open", "--dataset", str(path), "--num-updates", "40", "--num-evals", "2",
