@@ -6,8 +6,8 @@
 #
 # Writes OUT_DIR/<step>.txt (each step's output) and OUT_DIR/ant_metrics.jsonl (the long ant run's
 # evaluations). Caps in seconds can be changed through the environment (CAP_THROUGHPUT, ...), and
-# STEPS picks which steps run (default: all of "throughput ant_10m seeds offline env_sps"; the smoke
-# run always comes first).
+# STEPS picks which steps run (default: "throughput ant_10m seeds offline env_sps"; "pixels" is
+# extra; the smoke run always comes first).
 set -u
 out=${1:?usage: gpu_suite.sh OUT_DIR}
 mkdir -p "$out"
@@ -51,3 +51,7 @@ step offline "${CAP_OFFLINE:-45}" python3 benchmarks/offline_updates.py --batch-
 
 step env_sps "${CAP_ENV_SPS:-60}" python3 benchmarks/env_sps_mjx.py --envs reacher pusher_easy \
   half_cheetah humanoid ant_u_maze humanoid_u_maze --num-envs 4096 --repeats 2
+
+# Pixel training (64x64 images, a CNN per network; lax.conv on the GPU), not in the default set.
+step pixels "${CAP_PIXELS:-120}" python3 benchmarks/pixel_convolution.py --num-envs 256 \
+  --batch-size 256 --iterations 4
