@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcrl.config import read_run_config
-from jaxcrl.dataset import Dataset, save_dataset, validation_path
+from jaxcrl.dataset import Dataset, as_stored_states, save_dataset, validation_path
 from jaxcrl.envs import GoalEnv, make_env, registered_envs, reset_batch, step_batch
 
 POLICIES = ("random", "noisy-checkpoint")
@@ -113,7 +113,7 @@ def collect_dataset(
         actions.append(chunk[1].reshape(-1, chunk[1].shape[-1]))
         terminals.append(segment_terminals(np.array(chunk[2]), segment_length).reshape(-1))
     return Dataset(
-        observations=np.concatenate(states).astype(np.float32),
+        observations=as_stored_states(np.concatenate(states)),
         actions=np.concatenate(actions).astype(np.float32),
         terminals=np.concatenate(terminals),
     )
@@ -161,7 +161,7 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
         (validation_path(train_path), val_key, val_episodes),
     ]:
         dataset = collect_dataset(env, env_params, act, split_key, episodes, options.segment_length)
-        save_dataset(path, dataset)
+        save_dataset(path, dataset, env.image_shape)
     return train_path, validation_path(train_path)
 
 

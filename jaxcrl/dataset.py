@@ -114,10 +114,7 @@ def check_arrays(
             f"observations have shape {observations.shape}",
             "store states as [N, state] or images as [N, H, W, C]",
         )
-    is_image = observations.dtype == np.uint8
-    observations = observations.reshape(len(observations), -1)
-    if not is_image:
-        observations = observations.astype(np.float32)
+    observations = as_stored_states(observations.reshape(len(observations), -1))
     actions = actions.astype(np.float32)
 
     terminal_values = np.unique(terminals)
@@ -135,7 +132,7 @@ def check_arrays(
             "set terminals to 1 on the last step of each episode",
         )
     for key, values in (("observations", observations), ("actions", actions)):
-        if not is_image or key == "actions":
+        if values.dtype != np.uint8:  # integer images are always finite
             bad = ~np.isfinite(values)
             if bad.any():
                 row = int(np.argwhere(bad)[0, 0])
@@ -191,11 +188,26 @@ def load_splits(
     return train, val
 
 
-def save_dataset(path: str | Path, dataset: Dataset) -> None:
-    """Write a split in OGBench's layout (terminals as float32, like OGBench's files)."""
+def as_stored_states(observations: np.ndarray) -> np.ndarray:
+    """States as the buffer keeps them: uint8 images stay uint8, anything else becomes float32."""
+    observations = np.asarray(observations)
+    return observations if observations.dtype == np.uint8 else observations.astype(np.float32)
+
+
+def save_dataset(
+    path: str | Path, dataset: Dataset, image_shape: tuple[int, int, int] | None = None
+) -> None:
+    """Write a split in OGBench's layout (terminals as float32, like OGBench's files).
+
+    With ``image_shape``, the flat uint8 states are written as images [N, H, W, C], as OGBench's
+    visual datasets hold them.
+    """
+    observations = dataset.observations
+    if image_shape is not None:
+        observations = observations.reshape(len(observations), *image_shape)
     np.savez(
         path,
-        observations=dataset.observations,
+        observations=observations,
         actions=dataset.actions.astype(np.float32),
         terminals=dataset.terminals.astype(np.float32),
     )

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxcrl.dataset import as_stored_states
 from jaxcrl.members import member_slice
 
 HostPolicy = Callable[[np.ndarray], np.ndarray]  # [obs] -> [action], deterministic
@@ -29,10 +30,7 @@ HostPolicy = Callable[[np.ndarray], np.ndarray]  # [obs] -> [action], determinis
 
 def flat_observation(observation: Any) -> np.ndarray:
     """An OGBench observation as a flat state: images stay uint8, vectors become float32."""
-    observation = np.asarray(observation)
-    if observation.dtype != np.uint8:
-        observation = observation.astype(np.float32)
-    return observation.reshape(-1)
+    return as_stored_states(observation).reshape(-1)
 
 
 def run_task_episode(gym_env: Any, policy: HostPolicy, task_id: int, seed: int) -> dict[str, float]:

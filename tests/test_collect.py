@@ -41,6 +41,20 @@ def test_collect_writes_train_and_val_splits_of_consecutive_steps(tmp_path):
     assert len(np.unique(starts[:, 0])) == 5
 
 
+def test_pixel_env_data_are_written_as_uint8_images_and_read_back_flat(tmp_path):
+    out = tmp_path / "pixels.npz"
+    main(["--env", "point_open_pixels", "--episodes", "2", "--val-episodes", "1",
+          "--episode-length", "10", "--out", str(out)])  # fmt: skip
+    with np.load(out) as stored:
+        assert stored["observations"].shape == (20, 64, 64, 3)
+        assert stored["observations"].dtype == np.uint8
+        images = stored["observations"]
+    env = make_env("point_open_pixels")
+    train, _ = load_splits(out, env.state_size, env.action_size)
+    assert train.observations.dtype == np.uint8
+    np.testing.assert_array_equal(train.observations, images.reshape(20, -1))
+
+
 @pytest.mark.parametrize(
     "flags",
     [
