@@ -372,8 +372,17 @@ def available_presets() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def read_overrides(path_or_preset: str) -> dict[str, Any]:
-    """Field overrides from a YAML file path or the name of a shipped preset."""
+def read_overrides(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Field overrides from a YAML file path or the name of a shipped preset.
+
+    ``extends: OTHER`` (a preset name or YAML path) starts from OTHER's options, which the file's
+    own options then override.
+    """
+    if path_or_preset in _extended_by:
+        chain = " -> ".join([*_extended_by, path_or_preset])
+        raise ConfigError(
+            f"--config {_extended_by[0]}: presets extend each other in a loop ({chain})"
+        )
     path = Path(path_or_preset)
     if path.suffix in (".yaml", ".yml") and path.exists():
         text = path.read_text()
@@ -391,9 +400,13 @@ def read_overrides(path_or_preset: str) -> dict[str, Any]:
     if not isinstance(overrides, dict):
         raise ConfigError(f"--config {path_or_preset}: expected a mapping of option: value")
     overrides = overrides.get("config", overrides)  # a run's config.yaml nests the options
-    unknown = sorted(set(overrides) - FIELD_NAMES)
+    unknown = sorted(set(overrides) - FIELD_NAMES - {"extends"})
     if unknown:
         raise ConfigError(f"--config {path_or_preset}: unknown options {', '.join(unknown)}")
+    if "extends" in overrides:
+        overrides = dict(overrides)
+        base = read_overrides(str(overrides.pop("extends")), (*_extended_by, path_or_preset))
+        overrides = {**base, **overrides}
     return overrides
 
 

@@ -87,6 +87,16 @@ def test_errors_come_before_any_compilation(monkeypatch, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def test_a_preset_extends_another_and_loops_are_refused(tmp_path):
+    humanoid = read_overrides("offline_ogbench_humanoidmaze")
+    base = read_overrides("offline_crl_ogbench")
+    assert humanoid == {**base, "bc_alpha": 0.1, "goal_discount": 0.995}
+    (tmp_path / "a.yaml").write_text(f"extends: {tmp_path / 'b.yaml'}\nbatch_size: 8\n")
+    (tmp_path / "b.yaml").write_text(f"extends: {tmp_path / 'a.yaml'}\n")
+    with pytest.raises(ConfigError, match="presets extend each other in a loop"):
+        read_overrides(str(tmp_path / "a.yaml"))
+
+
 def test_unknown_preset_and_unknown_yaml_keys_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="neither a YAML file nor a preset"):
         read_overrides("no_such_preset")
