@@ -89,7 +89,8 @@ class Conv3x3(nn.Module):
     """3x3 'SAME' convolution with bias: [B, H, W, C] -> [B, H, W, features].
 
     On the CPU it runs as shifted slices and a matmul: XLA's CPU convolution gradients inside a
-    loop (the training scan) measured 10x slower than this form; other back ends use lax.conv.
+    loop (the training scan) measured 10-20x slower than this form
+    (benchmarks/pixel_convolution.py); other back ends use lax.conv.
     """
 
     features: int

@@ -61,7 +61,7 @@ def test_four_devices_match_one_and_their_checkpoints_restore_on_one(tmp_path):
     env = {
         **os.environ,
         "JAX_PLATFORMS": "cpu",
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+        "XLA_FLAGS": os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4",
     }
     done = subprocess.run(
         [sys.executable, "-c", ON_FOUR_DEVICES, json.dumps(fields)],
@@ -121,7 +121,8 @@ def test_two_processes_match_one_device_and_their_checkpoint_restores_on_one(tmp
             env={
                 **os.environ,
                 "JAX_PLATFORMS": "cpu",
-                "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+                "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")
+                + " --xla_force_host_platform_device_count=2",
                 "JAX_COORDINATOR_ADDRESS": f"localhost:{port}",
                 "JAX_NUM_PROCESSES": "2",
                 "JAX_PROCESS_ID": str(rank),
