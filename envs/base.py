@@ -83,6 +83,11 @@ class GoalEnv(abc.ABC):
         """Numbers that ``with_goal`` (eval.py --goal) takes: the goal itself, by default."""
         return self.goal_size
 
+    @property
+    def goal_argument_meaning(self) -> str:
+        """What those numbers are, for error messages."""
+        return f"state entries {list(self.goal_indices)}"
+
     def with_goal(self, state: EnvState, goal: jax.Array) -> EnvState:
         """``state`` (one copy) pursuing ``goal`` [goal_size] instead of its own; obs follows."""
         goal = jnp.asarray(goal, state.goal.dtype)

@@ -69,8 +69,7 @@ VISUAL_IMAGE_SHAPE = (64, 64, 3)
 
 def ogbench_env_ids() -> list[str]:
     """Every OGBench env id this project knows: the state-based ones and their visual twins."""
-    visual = [VISUAL_PREFIX + env_id for env_id in OGBENCH_SIZES if env_id in OGBENCH_VISUAL]
-    return sorted(OGBENCH_SIZES) + sorted(visual)
+    return sorted(OGBENCH_SIZES) + [VISUAL_PREFIX + env_id for env_id in sorted(OGBENCH_VISUAL)]
 
 
 class OgbenchEnv(GoalEnv):
@@ -79,8 +78,9 @@ class OgbenchEnv(GoalEnv):
     host_evaluated = True
 
     def __init__(self, env_id: str, num_tasks: int = 5):
-        if env_id not in ogbench_env_ids():
-            raise ValueError(f"unknown OGBench env {env_id!r}; choose from {ogbench_env_ids()}")
+        known = ogbench_env_ids()
+        if env_id not in known:
+            raise ValueError(f"unknown OGBench env {env_id!r}; choose from {known}")
         self.env_id = env_id
         self.name = env_id
         state_env_id = env_id.removeprefix(VISUAL_PREFIX)

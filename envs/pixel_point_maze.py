@@ -60,7 +60,6 @@ class PixelPointMaze(GoalEnv):
         self.layout = layout
         self.image_size = int(image_size)
         self.point_radius = float(point_radius)
-        self.dense_reward = dense_reward
         self.episode_length = self.maze.episode_length
         self.name = f"point_{layout}_pixels"
         self.image_shape = (self.image_size, self.image_size, 3)
@@ -114,12 +113,17 @@ class PixelPointMaze(GoalEnv):
         moved = self.maze.step(self._as_point_state(state), action, params)
         physics = state.physics.replace(position=moved.physics)
         image = self.draw(moved.physics, params)
-        return advance(state, physics, image, moved.metrics, self.dense_reward)
+        return advance(state, physics, image, moved.metrics, self.maze.dense_reward)
 
     @property
     def goal_argument_size(self) -> int:
         """``with_goal`` (eval.py --goal) takes the goal position (x, y), not an image."""
         return 2
+
+    @property
+    def goal_argument_meaning(self) -> str:
+        """What ``with_goal``'s numbers are, for error messages."""
+        return "a position (x, y), drawn as the goal image"
 
     def with_goal(self, state: EnvState, goal: jax.Array) -> EnvState:
         """Pursue the goal position ``goal`` [2] (x, y): its image becomes the goal."""

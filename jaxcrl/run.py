@@ -621,14 +621,9 @@ def evaluate_run(
         config = dataclasses.replace(config, eval_episodes=episodes)
     env, env_params, trainer, members = build(config)
     if goal is not None and len(goal) != env.goal_argument_size:
-        named = (
-            "a position (x, y), drawn as the goal image"
-            if env.image_shape is not None
-            else f"state entries {list(env.goal_indices)}"
-        )
         raise ConfigError(
             f"--goal has {len(goal)} numbers but {config.env} takes {env.goal_argument_size} "
-            f"({named})"
+            f"({env.goal_argument_meaning})"
         )
     abstract = jax.eval_shape(jax.vmap(trainer.init), member_keys(members))
     tree, progress, step = checkpoint.restore(

@@ -149,6 +149,11 @@ def test_pixel_maze_moves_like_the_point_maze_and_succeeds_at_the_goal(env):
     assert float(env.step(far, jnp.zeros(2), params).metrics["success"]) == 0.0
     with pytest.raises(ValueError, match="goal position"):
         env.with_goal(pixel_state, jnp.zeros(env.goal_size))
+    assert env.goal_argument_size == 2 and "position (x, y)" in env.goal_argument_meaning
+    # --dense-reward reaches the wrapped point maze: reward = -distance.
+    dense = make_env("point_u_maze_pixels", image_size=32, dense_reward=True)
+    stepped = dense.step(pixel_state, jnp.zeros(2), params)
+    np.testing.assert_allclose(stepped.reward, -stepped.metrics["distance"], rtol=1e-6)
 
 
 def test_pixel_maze_goals_differ_between_episodes_and_it_renders(env):
