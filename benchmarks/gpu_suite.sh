@@ -4,21 +4,23 @@
 #
 #     bash benchmarks/gpu_suite.sh OUT_DIR
 #
-# Writes OUT_DIR/<step>.txt (each step's output) and OUT_DIR/ant_metrics.jsonl (the long ant run's
-# evaluations). Caps in seconds can be changed through the environment (CAP_THROUGHPUT, ...), and
-# STEPS picks which steps run (default: "throughput ant_10m seeds offline env_sps"; "pixels" is
-# extra; the smoke run always comes first).
+# Writes OUT_DIR/<step>.txt (each step's output), OUT_DIR/ant_metrics.jsonl and
+# OUT_DIR/pixel_metrics.jsonl (the long runs' evaluations). Caps in seconds can be changed through the
+# environment (CAP_THROUGHPUT, ...), and STEPS picks which steps run (default: "smoke throughput
+# ant_10m seeds offline env_sps"; "pixels" and "pixel_train" are extra). What each step measures
+# can be narrowed too: THROUGHPUT_ENVS, THROUGHPUT_NUM_ENVS, SEED_COUNTS, ENV_SPS_ENVS,
+# ENV_SPS_NUM_ENVS, PIXEL_STEPS.
 set -u
 out=${1:?usage: gpu_suite.sh OUT_DIR}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1
 
-steps=" ${STEPS:-throughput ant_10m seeds offline env_sps} "
+steps=" ${STEPS:-smoke throughput ant_10m seeds offline env_sps} "
 
 step() {  # step NAME CAP COMMAND...: run COMMAND under CAP seconds, output to NAME.txt
   local name=$1 cap=$2
   shift 2
-  if [[ $name != smoke && $steps != *" $name "* ]]; then return 0; fi
+  if [[ $steps != *" $name "* ]]; then return 0; fi
   echo "== $name (cap ${cap}s): $*"
   local start=$SECONDS
   timeout --signal=TERM --kill-after=10 "$cap" "$@" >"$out/$name.txt" 2>&1
@@ -35,7 +37,8 @@ step smoke "${CAP_SMOKE:-90}" python3 train.py --env point_open --total-env-step
   --num-evals 1 --no-progress --run-dir /tmp/smoke || exit 1
 
 step throughput "${CAP_THROUGHPUT:-170}" python3 benchmarks/throughput.py \
-  --envs point_open ant reacher --num-envs 256 1024 4096 --iterations 8 --prefill-steps 8192 \
+  --envs ${THROUGHPUT_ENVS:-point_open ant reacher} --num-envs ${THROUGHPUT_NUM_ENVS:-256 1024 4096} \
+  --iterations 8 --prefill-steps 8192 \
   --out "$out/throughput.json"
 
 # JaxGCRL's reference: 10M ant env steps in about 10 minutes on a V100.
@@ -43,15 +46,21 @@ step ant_10m "${CAP_ANT:-210}" python3 train.py --config ant --no-progress \
   --no-checkpoint-buffer --checkpoint-every 1000000 --num-evals 40 --run-dir /tmp/ant_10m
 cp /tmp/ant_10m/metrics.jsonl "$out/ant_metrics.jsonl" 2>/dev/null
 
-step seeds "${CAP_SEEDS:-90}" python3 benchmarks/seeds.py --env point_open --seeds 1 4 8 16 \
-  --total-env-steps 200000 --num-envs 256
+step seeds "${CAP_SEEDS:-90}" python3 benchmarks/seeds.py --env point_open \
+  --seeds ${SEED_COUNTS:-1 8 16 4} --total-env-steps 300000 --num-envs 256
 
 step offline "${CAP_OFFLINE:-45}" python3 benchmarks/offline_updates.py --batch-sizes 1024 \
   --steps 2000
 
-step env_sps "${CAP_ENV_SPS:-60}" python3 benchmarks/env_sps_mjx.py --envs reacher pusher_easy \
-  half_cheetah humanoid ant_u_maze humanoid_u_maze --num-envs 4096 --repeats 2
+step env_sps "${CAP_ENV_SPS:-60}" python3 benchmarks/env_sps_mjx.py \
+  --envs ${ENV_SPS_ENVS:-reacher pusher_easy half_cheetah humanoid ant_u_maze humanoid_u_maze} \
+  --num-envs ${ENV_SPS_NUM_ENVS:-4096} --repeats 2
 
 # Pixel training (64x64 images, a CNN per network; lax.conv on the GPU), not in the default set.
 step pixels "${CAP_PIXELS:-120}" python3 benchmarks/pixel_convolution.py --num-envs 256 \
   --batch-size 256 --iterations 4
+
+# Pixel learning: the open arena seen as 64x64 images, the preset's settings, evaluated 8 times.
+step pixel_train "${CAP_PIXEL_TRAIN:-240}" python3 train.py --config point_open_pixels \
+  --total-env-steps "${PIXEL_STEPS:-300000}" --num-evals 8 --no-progress --run-dir /tmp/pixel_train
+cp /tmp/pixel_train/metrics.jsonl "$out/pixel_metrics.jsonl" 2>/dev/null
