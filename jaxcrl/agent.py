@@ -210,7 +210,7 @@ def update(
         return loss, diagnostics
 
     actor_goals = mix_random_goals(
-        goal_mix_key, batch.future_goals, hyperparams.random_goal_probability
+        goal_mix_key, batch.actor_goals, hyperparams.random_goal_probability
     )
     if config.alpha_mode == "auto":
         alpha = jnp.exp(state.log_alpha)
@@ -221,6 +221,8 @@ def update(
         observations = jnp.concatenate([batch.states, actor_goals], axis=-1)
         mean, log_std = networks.policy.apply(policy_params, observations)
         actions, log_prob = actor.sample_action(action_key, mean, log_std)
+        if config.deterministic_actor:  # the critic scores the mode; log_prob only reports
+            actions, log_prob = actor.mode(mean), jax.lax.stop_gradient(log_prob)
         # Only the diagonal: each anchor's own action scored against its own goal.
         critic_value = critic_energies(
             networks, config, state.critic_params, batch.states, actions, actor_goals
@@ -233,11 +235,14 @@ def update(
         if config.actor_objective == "crl":
             return loss, (log_prob, critic_value, extras)
 
-        # Behaviour cloning scores the dataset's action under the goal it led to (the future
-        # goal, never a mixed-in random one, for which the data action means nothing).
-        data_observations = jnp.concatenate([batch.states, batch.future_goals], axis=-1)
+        # Behaviour cloning scores the dataset's action under a goal it led to (the actor's
+        # future goal, never a mixed-in random one, for which the data action means nothing).
+        data_observations = jnp.concatenate([batch.states, batch.actor_goals], axis=-1)
         data_mean, data_log_std = networks.policy.apply(policy_params, data_observations)
-        bc_log_prob = actor.log_prob_of(batch.actions, data_mean, data_log_std)  # [B]
+        if config.deterministic_actor:  # a unit-std Gaussian around the mode, constant dropped
+            bc_log_prob = -0.5 * jnp.sum((actor.mode(data_mean) - batch.actions) ** 2, axis=-1)
+        else:
+            bc_log_prob = actor.log_prob_of(batch.actions, data_mean, data_log_std)  # [B]
         extras["actor/bc_log_prob"] = jnp.mean(bc_log_prob)
         extras["actor/bc_mode_error"] = jnp.mean(
             jnp.sum((actor.mode(data_mean) - batch.actions) ** 2, axis=-1)

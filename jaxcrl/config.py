@@ -125,6 +125,9 @@ class TrainConfig:
     """Entropy target for auto alpha (default -0.5 * action_size)."""
     random_goal_probability: float = 0.0
     """Probability that the actor trains on another row's goal instead of the future goal."""
+    actor_goals: Literal["geometric", "uniform"] = "geometric"
+    """The actor's future goals: the critic's geometric ones (CRL), or a later step of the same
+    episode drawn uniformly (OGBench's CRL actor)."""
 
     # --- offline ---
     dataset: str | None = None
@@ -137,6 +140,9 @@ class TrainConfig:
     """bc_mix: loss = bc_weight * BC + (1 - bc_weight) * actor loss (the paper's 0.05)."""
     bc_alpha: float = 0.1
     """ddpg_bc: loss = -Q / stopgrad(mean |Q|) - bc_alpha * log pi(a_data) (OGBench: 0.003 to 3)."""
+    deterministic_actor: bool = False
+    """ddpg_bc: Q at the policy's mode tanh(mean) and BC as -0.5 * squared error to the data
+    action, as OGBench's CRL with its constant unit std (no learned std to shrink under BC)."""
     twin_critics: bool = False
     """Train two critics and let the actor maximise their minimum (the paper's offline setting)."""
 
@@ -311,6 +317,15 @@ def validate(config: TrainConfig, registered_envs: dict[str, str] | None = None)
         raise ConfigError(f"{flag(bad)} must be >= 0, got {getattr(config, bad)}")
     if config.alpha_mode == "auto" and config.alpha <= 0:
         raise ConfigError("--alpha must be > 0 with --alpha-mode auto (it is the initial value)")
+    if config.deterministic_actor and config.actor_objective != "ddpg_bc":
+        raise ConfigError(
+            "--deterministic-actor needs --actor-objective ddpg_bc (the other objectives train "
+            f"the stochastic policy), got --actor-objective {config.actor_objective}"
+        )
+    if config.actor_goals not in ("geometric", "uniform"):
+        raise ConfigError(
+            f"unknown --actor-goals {config.actor_goals!r}; choose from geometric, uniform"
+        )
     if config.energy not in ENERGIES:
         raise ConfigError(f"unknown --energy {config.energy!r}; choose from {', '.join(ENERGIES)}")
     if config.contrastive_loss not in CONTRASTIVE_LOSSES:

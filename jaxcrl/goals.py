@@ -27,6 +27,7 @@ class GoalBatch(struct.PyTreeNode):
     states: jax.Array  # [batch, state_size]
     actions: jax.Array  # [batch, action_size]
     future_goals: jax.Array  # [batch, goal_size] goal part of a later state, same episode
+    actor_goals: jax.Array  # [batch, goal_size] the actor's goals: future_goals, or uniform ones
     offsets: jax.Array  # [batch] int32 steps between the anchor and its goal (>= 1)
     anchor_times: jax.Array  # [batch] int32 global time of each anchor (for tests/diagnostics)
     env_index: jax.Array  # [batch] int32 env copy each anchor came from
@@ -42,6 +43,12 @@ def truncated_geometric(key: jax.Array, discount: float, horizon: jax.Array) -> 
     mass = -jnp.expm1(horizon.astype(jnp.float32) * log_discount)
     offset = jnp.ceil(jnp.log1p(-uniform * mass) / log_discount).astype(jnp.int32)
     return jnp.clip(offset, 1, horizon)
+
+
+def uniform_offsets(key: jax.Array, horizon: jax.Array) -> jax.Array:
+    """Draw k uniformly in [1, horizon]; any shape."""
+    horizon = jnp.maximum(horizon, 1)
+    return jax.random.randint(key, horizon.shape, 1, horizon + 1)
 
 
 def later_steps_in_episode(buffer: ReplayBuffer, times: jax.Array, envs: jax.Array) -> jax.Array:
@@ -61,8 +68,13 @@ def sample_future_goal_batch(
     goal_discount: float,
     goal_indices: tuple[int, ...],
     num_candidates: int = 8,
+    uniform_actor_goals: bool = False,
 ) -> GoalBatch:
-    """Sample ``batch_size`` anchors uniformly over stored steps, each with a geometric future goal."""
+    """Sample ``batch_size`` anchors uniformly over stored steps, each with a geometric future goal.
+
+    With ``uniform_actor_goals`` the actor's goal is a second later step of the same episode, drawn
+    uniformly over the steps that remain (OGBench's CRL actor); otherwise it is the critic's goal.
+    """
     env_key, age_key, offset_key = jax.random.split(key, 3)
     size = stored_steps(buffer)
     oldest_time = buffer.steps_written - size
@@ -79,14 +91,22 @@ def sample_future_goal_batch(
 
     offsets = truncated_geometric(offset_key, goal_discount, horizons)
     anchor_slots = times % buffer.capacity
-    goal_slots = (times + offsets) % buffer.capacity
-    goal_states = buffer.states[goal_slots, envs]
-    if tuple(goal_indices) != tuple(range(goal_states.shape[-1])):  # a whole-state goal: no gather
-        goal_states = goal_states[:, np.asarray(goal_indices)]
+
+    def goals_at(offsets):
+        goal_states = buffer.states[(times + offsets) % buffer.capacity, envs]
+        if tuple(goal_indices) != tuple(range(goal_states.shape[-1])):  # else no gather needed
+            goal_states = goal_states[:, np.asarray(goal_indices)]
+        return goal_states
+
+    future_goals = goals_at(offsets)
+    actor_goals = future_goals
+    if uniform_actor_goals:  # a key of its own, so the critic's batch is the same either way
+        actor_goals = goals_at(uniform_offsets(jax.random.fold_in(offset_key, 1), horizons))
     return GoalBatch(
         states=buffer.states[anchor_slots, envs],
         actions=buffer.actions[anchor_slots, envs],
-        future_goals=goal_states,
+        future_goals=future_goals,
+        actor_goals=actor_goals,
         offsets=offsets,
         anchor_times=times,
         env_index=envs,

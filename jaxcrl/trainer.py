@@ -80,7 +80,12 @@ def gradient_step(
     """Sample one batch with future goals from ``buffer`` and update the learner on it."""
     sample_key, learn_key = jax.random.split(step_key)
     batch = sample_future_goal_batch(
-        buffer, sample_key, config.batch_size, hyperparams.goal_discount, goal_indices
+        buffer,
+        sample_key,
+        config.batch_size,
+        hyperparams.goal_discount,
+        goal_indices,
+        uniform_actor_goals=config.actor_goals == "uniform",
     )
     return agent.update(networks, config, learner, batch, hyperparams, learn_key)
 

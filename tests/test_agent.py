@@ -21,6 +21,7 @@ def make_batch(seed: int = 0) -> GoalBatch:
         states=jax.random.normal(keys[0], (BATCH, STATE)),
         actions=jax.random.uniform(keys[1], (BATCH, ACTION), minval=-1, maxval=1),
         future_goals=jax.random.normal(keys[2], (BATCH, GOAL)),
+        actor_goals=jax.random.normal(keys[2], (BATCH, GOAL)),
         offsets=jnp.ones((BATCH,), jnp.int32),
         anchor_times=jnp.zeros((BATCH,), jnp.int32),
         env_index=jnp.zeros((BATCH,), jnp.int32),
@@ -57,6 +58,24 @@ def test_update_changes_every_parameter_group_and_reports_finite_metrics():
     }
     assert expected <= set(metrics)
     assert all(bool(jnp.isfinite(v)) and v.shape == () for v in metrics.values())
+
+
+@pytest.mark.parametrize("actor_objective", ["crl", "ddpg_bc"])
+def test_the_actor_trains_on_the_batch_actor_goals_and_the_critic_on_its_future_goals(
+    actor_objective,
+):
+    config = dataclasses.replace(CONFIG, actor_objective=actor_objective)
+    networks, state, hyperparams = setup(config)
+    batch = make_batch()
+    other = batch.replace(actor_goals=batch.actor_goals + 3.0)
+    step = jax.jit(agent.update, static_argnums=(0, 1))
+    key = jax.random.PRNGKey(1)
+    (new, _), (new_other, _) = [
+        step(networks, config, state, b, hyperparams, key) for b in (batch, other)
+    ]
+    same = lambda a, b: all(jax.tree.leaves(jax.tree.map(lambda x, y: bool(jnp.all(x == y)), a, b)))
+    assert same(new.critic_params, new_other.critic_params)
+    assert not same(new.policy_params, new_other.policy_params)
 
 
 def test_fixed_alpha_stays_fixed_and_zero_alpha_drops_the_entropy_term():
@@ -133,13 +152,21 @@ def test_offline_objectives_give_finite_gradients_and_report_bc_metrics(objectiv
         assert all(jax.tree.leaves(changed))
 
 
-@pytest.mark.parametrize("objective", ["bc_mix", "ddpg_bc"])
-def test_behaviour_cloning_pulls_the_mode_toward_the_data_actions(objective):
+@pytest.mark.parametrize(
+    "objective,deterministic", [("bc_mix", False), ("ddpg_bc", False), ("ddpg_bc", True)]
+)
+def test_behaviour_cloning_pulls_the_mode_toward_the_data_actions(objective, deterministic):
     # Pure BC (bc_weight 1) and DDPG+BC with a BC weight far above the normalised Q term; the
     # data actions are a smooth function of the state that the small policy can fit.
-    # Measured: mode error 1.20 -> 0.11 for both objectives after 200 steps at lr 3e-3.
+    # Measured: mode error 1.20 -> 0.11 for both stochastic objectives after 200 steps at lr 3e-3,
+    # and 1.20 -> 0.001 for the deterministic DDPG+BC actor.
     config = dataclasses.replace(
-        CONFIG, actor_objective=objective, bc_weight=1.0, bc_alpha=100.0, actor_lr=3e-3
+        CONFIG,
+        actor_objective=objective,
+        bc_weight=1.0,
+        bc_alpha=100.0,
+        actor_lr=3e-3,
+        deterministic_actor=deterministic,
     )
     networks, state, hyperparams = setup(config)
     batch = make_batch()
@@ -149,7 +176,29 @@ def test_behaviour_cloning_pulls_the_mode_toward_the_data_actions(objective):
     for i in range(200):
         state, metrics = step(networks, config, state, batch, hyperparams, jax.random.PRNGKey(i))
     assert float(metrics["actor/bc_mode_error"]) < 0.25 * float(first["actor/bc_mode_error"])
-    assert float(metrics["actor/bc_log_prob"]) > float(first["actor/bc_log_prob"]) + 1.0
+    if deterministic:  # BC is -0.5 * the squared error of the mode
+        bc, error = float(metrics["actor/bc_log_prob"]), float(metrics["actor/bc_mode_error"])
+        assert bc == pytest.approx(-0.5 * error, rel=1e-5)
+    else:
+        assert float(metrics["actor/bc_log_prob"]) > float(first["actor/bc_log_prob"]) + 1.0
+
+
+def test_the_deterministic_ddpg_bc_actor_scores_its_mode_against_the_data_action():
+    config = dataclasses.replace(
+        CONFIG, actor_objective="ddpg_bc", deterministic_actor=True, bc_alpha=2.0
+    )
+    networks, state, hyperparams = setup(config)
+    batch = edge_batch()
+    _, metrics = agent.update(networks, config, state, batch, hyperparams, jax.random.PRNGKey(1))
+    observations = jnp.concatenate([batch.states, batch.actor_goals], axis=-1)
+    mode = agent.actor.mode(networks.policy.apply(state.policy_params, observations)[0])
+    q = agent.critic_energies(
+        networks, config, state.critic_params, batch.states, mode, batch.actor_goals
+    )
+    bc = -0.5 * jnp.sum((mode - batch.actions) ** 2, axis=-1)
+    expected = -jnp.mean(q) / jnp.mean(jnp.abs(q)) - 2.0 * jnp.mean(bc)
+    assert float(metrics["actor/critic_value"]) == pytest.approx(float(jnp.mean(q)), rel=1e-5)
+    assert float(metrics["actor/loss"]) == pytest.approx(float(expected), rel=1e-5)
 
 
 def test_twin_critics_hold_two_parameter_sets_and_the_actor_maximises_their_minimum():

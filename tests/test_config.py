@@ -43,6 +43,8 @@ BAD_CONFIGS = [
     ({"energy": "manhattan"}, "unknown --energy 'manhattan'"),
     ({"contrastive_loss": "triplet"}, "unknown --contrastive-loss 'triplet'"),
     ({"activation": "sine"}, "unknown --activation 'sine'"),
+    ({"actor_goals": "random"}, "unknown --actor-goals 'random'"),
+    ({"deterministic_actor": True}, "--deterministic-actor needs --actor-objective ddpg_bc"),
     ({"residual": True, "hidden_depth": 6}, "--hidden-depth must be a positive multiple of 4"),
     ({"total_env_steps": 5000}, "leaves no training iteration after the prefill"),
     ({"num_seeds": 0}, "--num-seeds must be a positive integer, got 0"),

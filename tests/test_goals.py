@@ -11,6 +11,7 @@ from jaxcrl.goals import (
     mix_random_goals,
     sample_future_goal_batch,
     truncated_geometric,
+    uniform_offsets,
 )
 
 
@@ -132,6 +133,38 @@ def test_offsets_follow_the_truncated_law_given_each_anchor():
         expected[:horizon] += count * truncated_geometric_pmf(discount, int(horizon))
     counts = np.bincount(offsets, minlength=max_offset + 1)[1:]
     assert chi_square_p_value(counts, expected) > 1e-4
+
+
+def test_uniform_offsets_cover_each_horizon_evenly():
+    horizons = jnp.asarray([1, 3, 50] * 30_000)
+    offsets = np.asarray(uniform_offsets(jax.random.PRNGKey(0), horizons)).reshape(-1, 3)
+    assert (offsets[:, 0] == 1).all()
+    for column, horizon in [(1, 3), (2, 50)]:
+        counts = np.bincount(offsets[:, column], minlength=horizon + 1)
+        assert counts[0] == 0 and counts.sum() == 30_000 and len(counts) == horizon + 1
+        assert chi_square_p_value(counts[1:], np.full(horizon, 30_000 / horizon)) > 1e-4
+
+
+def test_uniform_actor_goals_are_later_steps_of_the_same_episode():
+    capacity, unroll_length = 200, 10
+    buffer = random_episode_buffer(4, capacity, unroll_length, 8, 30, 0.02)
+    key = jax.random.PRNGKey(5)
+    geometric = sample_future_goal_batch(buffer, key, 20_000, 0.5, (0, 1, 2))
+    uniform = sample_future_goal_batch(
+        buffer, key, 20_000, 0.5, (0, 1, 2), uniform_actor_goals=True
+    )
+    # The critic's batch is the same either way; without the option the actor shares its goals.
+    np.testing.assert_array_equal(uniform.future_goals, geometric.future_goals)
+    np.testing.assert_array_equal(geometric.actor_goals, geometric.future_goals)
+    anchor_time, anchor_env, anchor_episode = np.asarray(uniform.states).T
+    goal_time, goal_env, goal_episode = np.asarray(uniform.actor_goals).T
+    assert (goal_time > anchor_time).all() and (goal_time <= int(buffer.steps_written) - 1).all()
+    assert (goal_env == anchor_env).all() and (goal_episode == anchor_episode).all()
+    # Uniform over the remaining steps: the mean offset is (horizon + 1) / 2 given each anchor.
+    horizons = np.asarray(later_steps_in_episode(buffer, uniform.anchor_times, uniform.env_index))
+    relative = (goal_time - anchor_time) / (horizons + 1)
+    assert abs(relative.mean() - 0.5) < 0.01
+    assert np.mean(goal_time - anchor_time) > 2 * np.mean(np.asarray(geometric.offsets))
 
 
 def test_mix_random_goals_takes_other_rows():

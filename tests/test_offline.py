@@ -60,6 +60,25 @@ def test_offline_trainer_runs_every_actor_objective_with_twin_critics():
         assert int(metrics[FIRST_NONFINITE]) == -1 and "actor/bc_log_prob" in metrics
 
 
+def test_offline_trainer_runs_the_ogbench_actor():
+    # OGBench's CRL actor: deterministic DDPG+BC on uniformly drawn later goals of the episode.
+    env = make_env("point_open")
+    config = dataclasses.replace(
+        SMALL, actor_objective="ddpg_bc", deterministic_actor=True, actor_goals="uniform"
+    )
+    trainer = make_offline_trainer(config, env, env.default_params(), small_dataset())
+    state = trainer.init(jax.random.PRNGKey(0))
+    new_state, metrics = jax.jit(trainer.run_iterations)(state, jnp.asarray(2, jnp.int32))
+    assert int(metrics[FIRST_NONFINITE]) == -1
+    assert float(metrics["actor/bc_log_prob"]) == pytest.approx(
+        -0.5 * float(metrics["actor/bc_mode_error"]), rel=1e-5
+    )
+    changed = jax.tree.map(
+        lambda a, b: bool(jnp.any(a != b)), state.agent.policy_params, new_state.agent.policy_params
+    )
+    assert all(jax.tree.leaves(changed))
+
+
 @pytest.mark.parametrize(
     "change,flag",
     [
