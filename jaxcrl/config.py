@@ -100,7 +100,7 @@ class TrainConfig:
     energy: Literal["dot", "l2", "l2_squared", "l1", "cosine"] = "l2"
     """Critic energy f = energy(phi(s, a), psi(g)); l2 is -||phi - psi||."""
     energy_temperature: float = 1.0
-    """Temperature dividing the cosine energy."""
+    """Temperature dividing the energy, any kind (OGBench's CRL: dot / sqrt(repr_dim))."""
     contrastive_loss: Literal[
         "binary_nce", "forward_infonce", "backward_infonce", "symmetric_infonce"
     ] = "forward_infonce"

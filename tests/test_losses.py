@@ -53,6 +53,13 @@ def test_fast_pairwise_logits_equal_the_broadcast_definition(kind):
     )
 
 
+@pytest.mark.parametrize("kind", ENERGIES)
+def test_the_temperature_divides_every_energy(kind):
+    scaled = pairwise_logits(PHI, PSI, kind, temperature=4.0)
+    np.testing.assert_allclose(scaled, np.array(HAND_ENERGIES[kind]) / 4.0, atol=1e-5)
+    np.testing.assert_allclose(energy(PHI, PSI, kind, 4.0), np.diagonal(scaled), atol=1e-5)
+
+
 def test_cosine_temperature_divides_and_rows_are_normalised_separately():
     scaled = pairwise_logits(3.0 * PHI, PSI, "cosine", temperature=0.5)
     np.testing.assert_allclose(scaled, 2.0 * np.array(HAND_ENERGIES["cosine"]), atol=1e-5)
