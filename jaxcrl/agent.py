@@ -239,14 +239,13 @@ def update(
         # future goal, never a mixed-in random one, for which the data action means nothing).
         data_observations = jnp.concatenate([batch.states, batch.actor_goals], axis=-1)
         data_mean, data_log_std = networks.policy.apply(policy_params, data_observations)
+        mode_error = jnp.sum((actor.mode(data_mean) - batch.actions) ** 2, axis=-1)  # [B]
         if config.deterministic_actor:  # a unit-std Gaussian around the mode, constant dropped
-            bc_log_prob = -0.5 * jnp.sum((actor.mode(data_mean) - batch.actions) ** 2, axis=-1)
+            bc_log_prob = -0.5 * mode_error
         else:
             bc_log_prob = actor.log_prob_of(batch.actions, data_mean, data_log_std)  # [B]
         extras["actor/bc_log_prob"] = jnp.mean(bc_log_prob)
-        extras["actor/bc_mode_error"] = jnp.mean(
-            jnp.sum((actor.mode(data_mean) - batch.actions) ** 2, axis=-1)
-        )
+        extras["actor/bc_mode_error"] = jnp.mean(mode_error)
         if config.actor_objective == "bc_mix":
             bc_weight = hyperparams.bc_weight
             loss = bc_weight * -jnp.mean(bc_log_prob) + (1.0 - bc_weight) * loss
