@@ -11,13 +11,12 @@ import dataclasses
 import math
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
 import tyro
 import yaml
 
-from jaxcrl.losses import CONTRASTIVE_LOSSES, ENERGIES
-from jaxcrl.networks import ACTIVATIONS, RESIDUAL_BLOCK_DEPTH
+from jaxcrl.networks import RESIDUAL_BLOCK_DEPTH
 
 
 class ConfigError(ValueError):
@@ -243,6 +242,14 @@ def parse_sweep(specs: tuple[str, ...]) -> dict[str, list[float]]:
 # --- validation -----------------------------------------------------------------------------
 
 
+# The allowed values of every option typed as a Literal (energy, contrastive_loss, actor_goals, ...).
+CHOICES: dict[str, tuple[str, ...]] = {
+    name: get_args(annotation)
+    for name, annotation in get_type_hints(TrainConfig).items()
+    if get_origin(annotation) is Literal
+}
+
+
 def validate(config: TrainConfig, registered_envs: dict[str, str] | None = None) -> None:
     """Raise ConfigError with one line naming the first bad option and how to fix it."""
     flag = lambda name: "--" + name.replace("_", "-")
@@ -322,21 +329,11 @@ def validate(config: TrainConfig, registered_envs: dict[str, str] | None = None)
             "--deterministic-actor needs --actor-objective ddpg_bc (the other objectives train "
             f"the stochastic policy), got --actor-objective {config.actor_objective}"
         )
-    if config.actor_goals not in ("geometric", "uniform"):
-        raise ConfigError(
-            f"unknown --actor-goals {config.actor_goals!r}; choose from geometric, uniform"
-        )
-    if config.energy not in ENERGIES:
-        raise ConfigError(f"unknown --energy {config.energy!r}; choose from {', '.join(ENERGIES)}")
-    if config.contrastive_loss not in CONTRASTIVE_LOSSES:
-        raise ConfigError(
-            f"unknown --contrastive-loss {config.contrastive_loss!r}; "
-            f"choose from {', '.join(CONTRASTIVE_LOSSES)}"
-        )
-    if config.activation not in ACTIVATIONS:
-        raise ConfigError(
-            f"unknown --activation {config.activation!r}; choose from {', '.join(ACTIVATIONS)}"
-        )
+    for name, choices in CHOICES.items():  # a YAML preset bypasses the CLI's own check
+        if getattr(config, name) not in choices:
+            raise ConfigError(
+                f"unknown {flag(name)} {getattr(config, name)!r}; choose from {', '.join(choices)}"
+            )
     if config.residual and (
         config.hidden_depth == 0 or config.hidden_depth % RESIDUAL_BLOCK_DEPTH != 0
     ):

@@ -44,6 +44,8 @@ BAD_CONFIGS = [
     ({"contrastive_loss": "triplet"}, "unknown --contrastive-loss 'triplet'"),
     ({"activation": "sine"}, "unknown --activation 'sine'"),
     ({"actor_goals": "random"}, "unknown --actor-goals 'random'"),
+    ({"actor_objective": "awr"}, "unknown --actor-objective 'awr'; choose from crl, bc_mix"),
+    ({"alpha_mode": "tuned"}, "unknown --alpha-mode 'tuned'; choose from auto, fixed"),
     ({"deterministic_actor": True}, "--deterministic-actor needs --actor-objective ddpg_bc"),
     ({"residual": True, "hidden_depth": 6}, "--hidden-depth must be a positive multiple of 4"),
     ({"total_env_steps": 5000}, "leaves no training iteration after the prefill"),
@@ -132,3 +134,13 @@ def test_derived_sizes():
     assert sizes["buffer_capacity_per_env"] == 120  # 125 rounded down to whole unrolls
     assert sizes["prefill_iterations"] == 2
     assert sizes["training_iterations"] == (1000 - 160) // 80
+
+
+def test_the_literal_options_offer_what_the_library_implements():
+    from jaxcrl.config import CHOICES
+    from jaxcrl.losses import CONTRASTIVE_LOSSES, ENERGIES
+    from jaxcrl.networks import ACTIVATIONS
+
+    assert CHOICES["energy"] == ENERGIES
+    assert CHOICES["contrastive_loss"] == CONTRASTIVE_LOSSES
+    assert CHOICES["activation"] == tuple(ACTIVATIONS)
