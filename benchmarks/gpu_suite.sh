@@ -9,7 +9,7 @@
 # environment (CAP_THROUGHPUT, ...), and STEPS picks which steps run (default: "smoke throughput
 # ant_10m seeds offline env_sps"; "pixels" and "pixel_train" are extra). What each step measures
 # can be narrowed too: THROUGHPUT_ENVS, THROUGHPUT_NUM_ENVS, SEED_COUNTS, ENV_SPS_ENVS,
-# ENV_SPS_NUM_ENVS, PIXEL_STEPS.
+# ENV_SPS_NUM_ENVS, PIXEL_STEPS, and ANT_ENV_OPTIONS changes the ant of the 10M-step run.
 set -u
 out=${1:?usage: gpu_suite.sh OUT_DIR}
 mkdir -p "$out"
@@ -42,8 +42,10 @@ step throughput "${CAP_THROUGHPUT:-170}" python3 benchmarks/throughput.py \
   --out "$out/throughput.json"
 
 # JaxGCRL's reference: 10M ant env steps in about 10 minutes on a V100.
+# ANT_ENV_OPTIONS (e.g. "motor_gear=60") changes the ant through --env-options.
 step ant_10m "${CAP_ANT:-210}" python3 train.py --config ant --no-progress \
-  --no-checkpoint-buffer --checkpoint-every 1000000 --num-evals 40 --run-dir /tmp/ant_10m
+  --no-checkpoint-buffer --checkpoint-every 1000000 --num-evals 40 --run-dir /tmp/ant_10m \
+  ${ANT_ENV_OPTIONS:+--env-options $ANT_ENV_OPTIONS}
 cp /tmp/ant_10m/metrics.jsonl "$out/ant_metrics.jsonl" 2>/dev/null
 
 step seeds "${CAP_SEEDS:-90}" python3 benchmarks/seeds.py --env point_open \

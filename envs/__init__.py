@@ -7,6 +7,7 @@ lazily so that the pure-JAX tasks load without touching MuJoCo.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -39,15 +40,35 @@ def registered_envs() -> dict[str, str]:
     return {name: entry.description for name, entry in sorted(_REGISTRY.items())}
 
 
-def make_env(name: str, **overrides: Any) -> GoalEnv:
-    """Build the environment registered as ``name``; ``overrides`` go to its constructor."""
+def _env_class(name: str) -> Callable[..., GoalEnv]:
+    """The class registered as ``name`` (imports its module)."""
     if name not in _REGISTRY:
         raise KeyError(f"unknown env {name!r}; registered envs: {', '.join(sorted(_REGISTRY))}")
     entry = _REGISTRY[name]
-    env_class: Callable[..., GoalEnv] = getattr(
-        importlib.import_module(f"jaxcrl.envs.{entry.module}"), entry.class_name
-    )
-    env = env_class(**{**entry.kwargs, **overrides})
+    return getattr(importlib.import_module(f"jaxcrl.envs.{entry.module}"), entry.class_name)
+
+
+def env_arguments(name: str) -> tuple[str, ...]:
+    """Constructor arguments of env ``name``, following ``**kwargs`` to the base classes."""
+    names: list[str] = []
+    for cls in inspect.getmro(_env_class(name)):
+        if "__init__" not in vars(cls):
+            continue
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        names += [
+            p.name
+            for p in parameters
+            if p.kind is p.POSITIONAL_OR_KEYWORD or p.kind is p.KEYWORD_ONLY
+        ]
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            break
+    return tuple(dict.fromkeys(names))
+
+
+def make_env(name: str, **overrides: Any) -> GoalEnv:
+    """Build the environment registered as ``name``; ``overrides`` go to its constructor."""
+    env_class = _env_class(name)
+    env = env_class(**{**_REGISTRY[name].kwargs, **overrides})
     env.name = name
     return env
 

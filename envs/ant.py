@@ -53,6 +53,15 @@ class AntParams:
     reset_noise: jax.Array  # [] scale of the random start pose and speed
 
 
+def with_motor_gear(xml: str, gear: float) -> str:
+    """The ant MJCF ``xml`` with every motor's gear (torque at |action| = 1) set to ``gear``."""
+    root = ET.fromstring(xml)
+    for motor in root.iter("motor"):
+        if motor.get("gear") is not None or motor.get("joint") is None:
+            motor.set("gear", f"{gear:g}")
+    return ET.tostring(root, encoding="unicode")
+
+
 class Ant(MjxGoalEnv):
     """Walk the ant's torso to a goal on a circle (or annulus) around its start."""
 
@@ -73,14 +82,18 @@ class Ant(MjxGoalEnv):
         frame_skip: int = 5,
         impl: str = "jax",
         xml: str | None = None,
+        motor_gear: float = 150.0,
     ):
         if not 0 <= goal_min_radius <= goal_max_radius:
             raise ValueError(
                 "need 0 <= goal_min_radius <= goal_max_radius, got "
                 f"{goal_min_radius} and {goal_max_radius}"
             )
-        super().__init__(xml or ANT_XML.read_text(), frame_skip, impl)
+        if motor_gear <= 0:
+            raise ValueError(f"motor_gear must be positive, got {motor_gear}")
+        super().__init__(with_motor_gear(xml or ANT_XML.read_text(), motor_gear), frame_skip, impl)
         self.name = "ant"
+        self.motor_gear = float(motor_gear)
         self.episode_length = int(episode_length)
         self.goal_min_radius = float(goal_min_radius)
         self.goal_max_radius = float(goal_max_radius)
@@ -221,6 +234,7 @@ class AntMaze(WalkerMaze, Ant):
         frame_skip: int = 5,
         impl: str = "jax",
         wall_contacts: str = "torso_and_feet",
+        motor_gear: float = 150.0,
     ):
         # The ant's feet reach about 0.9 m from the torso; keep them off the walls at the start.
         self.place_in_maze("ant", layout, cell_size, cell_jitter, clearance=1.0)
@@ -234,5 +248,6 @@ class AntMaze(WalkerMaze, Ant):
             frame_skip=frame_skip,
             impl=impl,
             xml=ant_maze_xml(self.walls, self.cell_size, wall_contacts=wall_contacts),
+            motor_gear=motor_gear,
         )
         self.name = f"ant_{layout}"

@@ -27,9 +27,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcrl.config import read_run_config
+from jaxcrl.config import TrainConfig, read_run_config
 from jaxcrl.dataset import Dataset, as_stored_states, save_dataset, validation_path
-from jaxcrl.envs import GoalEnv, make_env, registered_envs, reset_batch, step_batch
+from jaxcrl.envs import GoalEnv, registered_envs, reset_batch, step_batch
 
 POLICIES = ("random", "noisy-checkpoint")
 # ([num_envs, obs] observations, key) -> [num_envs, action] actions in [-1, 1]
@@ -133,21 +133,29 @@ class CollectOptions:
     episode_length: int | None = None
     run_dir: str | None = None
     noise_std: float = 0.2
+    env_options: tuple[str, ...] | None = None  # NAME=VALUE; noisy-checkpoint: the run's
 
 
 def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
     """Collect the train and ``-val`` splits described by ``options`` and write both files."""
-    overrides = {} if options.episode_length is None else {"episode_length": options.episode_length}
-    env = make_env(options.env, **overrides)
+    from jaxcrl.run import make_run_env
+
+    env_options = options.env_options
+    if options.policy != "random":
+        run_config = read_run_config(Path(options.run_dir))
+        if run_config.env != options.env:
+            raise ValueError(
+                f"--run-dir {options.run_dir} was trained on {run_config.env}, not --env {options.env}"
+            )
+        env_options = run_config.env_options if env_options is None else env_options
+    env_options = tuple(env_options or ())
+    if options.episode_length is not None:
+        env_options += (f"episode_length={options.episode_length}",)
+    env = make_run_env(TrainConfig(env=options.env, env_options=env_options))
     env_params = env.default_params()
     if options.policy == "random":
         act = random_actions(env.action_size)
     else:
-        trained_env = read_run_config(Path(options.run_dir)).env
-        if trained_env != options.env:
-            raise ValueError(
-                f"--run-dir {options.run_dir} was trained on {trained_env}, not --env {options.env}"
-            )
         act = noisy_checkpoint_actions(options.run_dir, options.noise_std)
     val_episodes = options.val_episodes
     if val_episodes is None:
@@ -185,6 +193,12 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
     parser.add_argument(
         "--noise-std", type=float, default=0.2, help="noisy-checkpoint: Gaussian action noise"
     )
+    parser.add_argument(
+        "--env-options",
+        nargs="*",
+        metavar="NAME=VALUE",
+        help="env constructor arguments as in train.py (noisy-checkpoint default: the run's)",
+    )
     args = parser.parse_args(argv)
     options = CollectOptions(**vars(args))
     if options.episodes <= 0 or (options.val_episodes is not None and options.val_episodes <= 0):
@@ -204,6 +218,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of ``collect.py``."""
     options = parse_options(argv)
     start = time.perf_counter()
-    train_path, val_path = collect_splits(options)
+    try:
+        train_path, val_path = collect_splits(options)
+    except ValueError as error:  # a bad option or run dir, named in one line
+        sys.exit(f"error: {error}")
     elapsed = time.perf_counter() - start
     print(f"wrote {train_path} and {val_path} in {elapsed:.1f} s", file=sys.stderr)

@@ -78,6 +78,8 @@ class TrainConfig:
     """Reward -distance to the goal instead of the sparse success indicator (CRL ignores rewards)."""
     physics: Literal["jax", "warp"] = "jax"
     """MJX physics back end of the MuJoCo tasks: MJX's JAX code, or MuJoCo Warp (NVIDIA GPUs)."""
+    env_options: tuple[str, ...] = ()
+    """Env constructor arguments as NAME=VALUE (YAML values), e.g. motor_gear=75 goal_max_radius=5."""
 
     # --- critic ---
     repr_dim: int = 64
@@ -239,6 +241,31 @@ def parse_sweep(specs: tuple[str, ...]) -> dict[str, list[float]]:
     return grid
 
 
+# --- env options ----------------------------------------------------------------------------
+
+# Env arguments that have their own flag.
+ENV_OPTION_FLAGS = {"dense_reward": "--dense-reward", "impl": "--physics"}
+
+
+def parse_env_options(specs: tuple[str, ...]) -> dict[str, Any]:
+    """``("motor_gear=75", ...)`` -> ``{"motor_gear": 75}``; each VALUE is read as YAML."""
+    options: dict[str, Any] = {}
+    for spec in specs:
+        name, sep, text = spec.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name.isidentifier() or not text.strip():
+            raise ConfigError(f"--env-options {spec!r}: write NAME=VALUE (e.g. motor_gear=75)")
+        if name in ENV_OPTION_FLAGS:
+            raise ConfigError(f"--env-options {spec!r}: use {ENV_OPTION_FLAGS[name]} instead")
+        if name in options:
+            raise ConfigError(f"--env-options names {name!r} twice; keep one value")
+        try:
+            options[name] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"--env-options {spec!r}: VALUE is not a YAML value") from None
+    return options
+
+
 # --- validation -----------------------------------------------------------------------------
 
 
@@ -257,6 +284,7 @@ def validate(config: TrainConfig, registered_envs: dict[str, str] | None = None)
         raise ConfigError(
             f"unknown env {config.env!r} for --env; choose one of: {', '.join(registered_envs)}"
         )
+    parse_env_options(config.env_options)
     positive = [
         "total_env_steps",
         "num_envs",

@@ -31,17 +31,19 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxcrl import checkpoint
 from jaxcrl.config import (
+    ENV_OPTION_FLAGS,
     ConfigError,
     TrainConfig,
     check_env_fit,
     derived_sizes,
+    parse_env_options,
     prefill_iterations,
     read_run_config,
     steps_per_iteration,
     validate,
     write_config,
 )
-from jaxcrl.envs import GoalEnv, make_env, registered_envs
+from jaxcrl.envs import GoalEnv, env_arguments, make_env, registered_envs
 from jaxcrl.logger import Loggers, Progress, open_loggers, read_metrics, to_python
 from jaxcrl.members import (
     Member,
@@ -103,19 +105,30 @@ def default_run_dir(config: TrainConfig) -> Path:
 
 
 def make_run_env(config: TrainConfig) -> GoalEnv:
-    """The env ``config`` names, with its env options (dense reward, physics back end) applied."""
-    overrides: dict[str, Any] = {}
+    """The env ``config`` names, with its env options (--env-options, dense reward, physics)."""
+    overrides: dict[str, Any] = parse_env_options(config.env_options)
+    unknown = sorted(set(overrides) - set(env_arguments(config.env)))
+    if unknown:
+        raise ConfigError(
+            f"--env-options: --env {config.env} takes no {unknown[0]!r}; its options: "
+            + ", ".join(name for name in env_arguments(config.env) if name not in ENV_OPTION_FLAGS)
+        )
     if config.dense_reward:
         overrides["dense_reward"] = True
     if config.physics != "jax":
         overrides["impl"] = config.physics
+    flags = {name: ENV_OPTION_FLAGS[name] for name in overrides if name in ENV_OPTION_FLAGS}
     try:
         return make_env(config.env, **overrides)
-    except TypeError:
-        raise ConfigError(
-            f"--env {config.env} takes no {' or '.join(sorted(overrides))} option; drop "
-            + " / ".join("--" + name.replace("_", "-") for name in sorted(overrides))
-        ) from None
+    except TypeError as error:
+        if flags:
+            raise ConfigError(
+                f"--env {config.env} takes no {' or '.join(sorted(flags))} option; drop "
+                + " / ".join(flags[name] for name in sorted(flags))
+            ) from None
+        raise ConfigError(f"--env {config.env} with --env-options: {error}") from None
+    except ValueError as error:
+        raise ConfigError(f"--env {config.env}: {error}") from None
 
 
 def build(config: TrainConfig) -> tuple[GoalEnv, Any, Trainer, list[Member]]:

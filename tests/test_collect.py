@@ -25,9 +25,10 @@ def test_collect_writes_train_and_val_splits_of_consecutive_steps(tmp_path):
         [
             "--env", "point_open", "--episodes", "5", "--val-episodes", "2", "--out", str(out),
             "--episode-length", "20", "--segment-length", "5", "--seed", "3",
+            "--env-options", "max_step=0.2",
         ]
     )  # fmt: skip
-    env = make_env("point_open")
+    env = make_env("point_open", max_step=0.2)
     train, val = load_splits(out, env.state_size, env.action_size)
     assert train.observations.shape == (100, 2) and val.observations.shape == (40, 2)
     expected = np.tile([0, 0, 0, 0, 1], 20)
@@ -35,10 +36,17 @@ def test_collect_writes_train_and_val_splits_of_consecutive_steps(tmp_path):
     assert np.abs(train.actions).max() <= 1.0 and train.actions.std() > 0.4
     # Rows of one episode are consecutive steps: moves are at most max_step per axis.
     moves = np.abs(np.diff(train.observations.reshape(5, 20, 2), axis=1))
-    assert moves.max() <= env.max_step + 1e-5 and moves.max() > 0.1
+    assert moves.max() <= 0.2 + 1e-5 and moves.max() > 0.1
     # Different episodes start from different places.
     starts = train.observations.reshape(5, 20, 2)[:, 0]
     assert len(np.unique(starts[:, 0])) == 5
+
+
+def test_an_unknown_env_option_stops_with_one_line_naming_it(tmp_path, capsys):
+    with pytest.raises(SystemExit, match="--env point_open takes no 'gear'"):
+        main(["--env", "point_open", "--episodes", "2", "--out", str(tmp_path / "d.npz"),
+              "--env-options", "gear=2"])  # fmt: skip
+    assert not (tmp_path / "d.npz").exists()
 
 
 def test_pixel_env_data_are_written_as_uint8_images_and_read_back_flat(tmp_path):
@@ -87,6 +95,7 @@ def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_pat
         batch_size=64,
         run_dir=str(run_dir),
         progress=False,
+        env_options=("max_step=0.1",),
     )
     train(config)
     out = tmp_path / "noisy.npz"
@@ -98,5 +107,7 @@ def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_pat
     noisy, _ = load_splits(out, 2, 2)
     # Same seed, so the same starts; with noise the actions depart from the policy's mode.
     np.testing.assert_array_equal(exact.observations[0], noisy.observations[0])
+    # The run's env options hold while collecting: moves of at most its max_step.
+    assert np.abs(np.diff(exact.observations[:50], axis=0)).max() <= 0.1 + 1e-5
     assert np.abs(noisy.actions - exact.actions).max() > 0.1
     assert np.abs(noisy.actions).max() <= 1.0

@@ -11,6 +11,7 @@ from jaxcrl.config import (
     available_presets,
     config_from_overrides,
     derived_sizes,
+    parse_env_options,
     read_overrides,
     read_run_config,
     validate,
@@ -62,6 +63,12 @@ BAD_CONFIGS = [
     ({"sweep": ("critic_lr",)}, "write NAME=V1,V2,..."),
     ({"sweep": ("critic_lr=fast",)}, "values must be numbers"),
     ({"sweep": ("critic_lr=1e-3", "critic_lr=1e-4")}, "names 'critic_lr' twice"),
+    ({"env_options": ("motor_gear",)}, "--env-options 'motor_gear': write NAME=VALUE"),
+    ({"env_options": ("=3",)}, "write NAME=VALUE"),
+    ({"env_options": ("impl=warp",)}, "use --physics instead"),
+    ({"env_options": ("dense_reward=true",)}, "use --dense-reward instead"),
+    ({"env_options": ("a=1", "a=2")}, "--env-options names 'a' twice"),
+    ({"env_options": ("a=[1,",)}, "VALUE is not a YAML value"),
 ]
 
 
@@ -110,8 +117,25 @@ def test_unknown_preset_and_unknown_yaml_keys_are_refused(tmp_path):
         read_overrides(str(bad))
 
 
+def test_env_options_reach_the_env_constructor_or_are_refused_by_name():
+    env = run.make_run_env(TrainConfig(env="point_open", env_options=("max_step=0.05",)))
+    assert env.max_step == 0.05
+    options = ("healthy_z_range=[0.3, 1.5]", "goal_max_radius=4")
+    assert parse_env_options(options) == {"healthy_z_range": [0.3, 1.5], "goal_max_radius": 4}
+    with pytest.raises(ConfigError, match="--env point_open takes no 'motor_gear'; its options: "):
+        run.make_run_env(TrainConfig(env="point_open", env_options=("motor_gear=75",)))
+    with pytest.raises(ConfigError, match="--env point_open: .*max_step"):
+        run.make_run_env(TrainConfig(env="point_open", env_options=("max_step=-1",)))
+
+
 def test_written_config_reads_back_identically(tmp_path):
-    config = TrainConfig(env="point_u_maze", seed=3, batch_size=128, target_entropy=-1.0)
+    config = TrainConfig(
+        env="point_u_maze",
+        seed=3,
+        batch_size=128,
+        target_entropy=-1.0,
+        env_options=("success_threshold=0.3",),
+    )
     write_config(config, tmp_path / "config.yaml", {"note": 1})
     assert read_run_config(tmp_path) == config
     text = (tmp_path / "config.yaml").read_text()

@@ -177,6 +177,20 @@ def test_ant_terminates_when_fallen_or_flipped():
     np.testing.assert_array_equal(fallen.terminated, np.ones(NUM_ENVS))
 
 
+def test_ant_motor_gear_sets_the_torque_of_every_motor():
+    env = make_env("ant", motor_gear=75.0)
+    np.testing.assert_array_equal(env.mj_model.actuator_gear[:, 0], np.full(8, 75.0))
+    data = mujoco.MjData(env.mj_model)
+    data.ctrl[:] = np.linspace(-1.0, 1.0, 8)
+    mujoco.mj_forward(env.mj_model, data)
+    np.testing.assert_allclose(data.qfrc_actuator[6:], 75.0 * data.ctrl)
+    assert make_env("ant").mj_model.actuator_gear[0, 0] == 150.0
+    maze = AntMaze(layout="u_maze", motor_gear=60.0)  # the mazes pass the gear on
+    np.testing.assert_array_equal(maze.mj_model.actuator_gear[:, 0], np.full(8, 60.0))
+    with pytest.raises(ValueError, match="motor_gear must be positive"):
+        make_env("ant", motor_gear=0.0)
+
+
 def test_ant_maze_starts_and_goals_in_distinct_free_cells():
     env = make_env("ant_u_maze")
     state = reset_batch(env, env.default_params(), jax.random.key(6), 64)
