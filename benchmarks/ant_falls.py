@@ -1,12 +1,13 @@
 """How long an ant stays up under uniform random actions, by the cause that ends its episode.
 
-Usage: ``python benchmarks/ant_falls.py [--episodes 64] [--brax-backend generalized]``.
+Usage: ``python benchmarks/ant_falls.py [--episodes 64] [--gears 75 60] [--brax-backend spring]``.
 
 Part 1 steps jaxcrl's ant model (``envs/assets/ant.xml``) with MuJoCo's C engine under the same
-solver options as MJX uses for it, and variants of those options, so the physics settings can be
-told apart from the model. Part 2 steps Brax's stock ant (the body JaxGCRL trains) under one of
-Brax's own pipelines. An episode ends at the first of: torso above 1.0 m ("high", the healthy
-range's top), below 0.2 m ("low") or upside down ("flip"), or 1000 steps.
+solver options as MJX uses for it, variants of those options and weaker motors (``--gears``), so
+the physics settings can be told apart from the model. Part 2 steps Brax's stock ant (the body
+JaxGCRL trains) under one of Brax's own pipelines. An episode ends at the first of: torso above
+1.0 m ("high", the healthy range's top), below 0.2 m ("low") or upside down ("flip"), or 1000
+steps.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import jax
 import mujoco
 import numpy as np
 
-from jaxcrl.envs.ant import ANT_XML
+from jaxcrl.envs.ant import ANT_XML, with_motor_gear
 
 MAX_STEPS = 1000
 CAUSES = ("high", "low", "flip")
@@ -39,9 +40,11 @@ def summary(lengths: list[int], causes: list[str]) -> str:
     return f"median {np.median(lengths):5.0f} steps, mean {np.mean(lengths):5.0f}; ends {counts}"
 
 
-def mujoco_episodes(options: dict, frame_skip: int, episodes: int, seed: int) -> str:
+def mujoco_episodes(
+    options: dict, frame_skip: int, episodes: int, seed: int, gear: float = 150.0
+) -> str:
     """Random-action episodes of jaxcrl's ant in MuJoCo with ``options`` set on ``model.opt``."""
-    model = mujoco.MjModel.from_xml_string(ANT_XML.read_text())
+    model = mujoco.MjModel.from_xml_string(with_motor_gear(ANT_XML.read_text(), gear))
     for name, value in options.items():
         setattr(model.opt, name, value)
     data = mujoco.MjData(model)
@@ -90,7 +93,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--episodes", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--brax-backend", default="generalized", help="'' to skip part 2")
+    parser.add_argument("--gears", type=float, nargs="*", default=[], help="motor gears to try")
+    parser.add_argument(
+        "--brax-backend", default="generalized", help="generalized, spring, ...; '' to skip part 2"
+    )
     args = parser.parse_args()
     variants = {
         "MJX options (Newton, 1 iteration, 4 line search), dt 0.01 x 5": ({}, 5),
@@ -102,6 +108,9 @@ def main() -> None:
         print(
             f"jaxcrl ant, {name}: {mujoco_episodes(options, frame_skip, args.episodes, args.seed)}"
         )
+    for gear in args.gears:
+        result = mujoco_episodes({}, 5, args.episodes, args.seed, gear)
+        print(f"jaxcrl ant, MJX options, motor gear {gear:g}: {result}")
     if args.brax_backend:
         result = brax_episodes(args.brax_backend, args.episodes, args.seed)
         print(f"Brax stock ant, {args.brax_backend} pipeline: {result}")
