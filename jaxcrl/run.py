@@ -107,25 +107,26 @@ def default_run_dir(config: TrainConfig) -> Path:
 def make_run_env(config: TrainConfig) -> GoalEnv:
     """The env ``config`` names, with its env options (--env-options, dense reward, physics)."""
     overrides: dict[str, Any] = parse_env_options(config.env_options)
-    unknown = sorted(set(overrides) - set(env_arguments(config.env)))
-    if unknown:
-        raise ConfigError(
-            f"--env-options: --env {config.env} takes no {unknown[0]!r}; its options: "
-            + ", ".join(name for name in env_arguments(config.env) if name not in ENV_OPTION_FLAGS)
-        )
     if config.dense_reward:
         overrides["dense_reward"] = True
     if config.physics != "jax":
         overrides["impl"] = config.physics
-    flags = {name: ENV_OPTION_FLAGS[name] for name in overrides if name in ENV_OPTION_FLAGS}
+    accepted = env_arguments(config.env)
+    unknown = sorted(set(overrides) - set(accepted))
+    flagged = [name for name in unknown if name in ENV_OPTION_FLAGS]
+    if flagged:
+        raise ConfigError(
+            f"--env {config.env} takes no {' or '.join(flagged)} option; drop "
+            + " / ".join(ENV_OPTION_FLAGS[name] for name in flagged)
+        )
+    if unknown:
+        raise ConfigError(
+            f"--env-options: --env {config.env} takes no {unknown[0]!r}; its options: "
+            + ", ".join(name for name in accepted if name not in ENV_OPTION_FLAGS)
+        )
     try:
         return make_env(config.env, **overrides)
     except TypeError as error:
-        if flags:
-            raise ConfigError(
-                f"--env {config.env} takes no {' or '.join(sorted(flags))} option; drop "
-                + " / ".join(flags[name] for name in sorted(flags))
-            ) from None
         raise ConfigError(f"--env {config.env} with --env-options: {error}") from None
     except ValueError as error:
         raise ConfigError(f"--env {config.env}: {error}") from None

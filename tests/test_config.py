@@ -126,6 +126,8 @@ def test_env_options_reach_the_env_constructor_or_are_refused_by_name():
         run.make_run_env(TrainConfig(env="point_open", env_options=("motor_gear=75",)))
     with pytest.raises(ConfigError, match="--env point_open: .*max_step"):
         run.make_run_env(TrainConfig(env="point_open", env_options=("max_step=-1",)))
+    with pytest.raises(ConfigError, match="takes no impl option; drop --physics"):
+        run.make_run_env(TrainConfig(env="point_open", physics="warp"))
 
 
 def test_written_config_reads_back_identically(tmp_path):
