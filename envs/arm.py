@@ -58,10 +58,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
-from mujoco import mjx
 
 from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
-from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
+from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv, mjx
 
 ARM_XML = ASSETS / "arm.xml"
 

@@ -7,6 +7,9 @@ a reset only writes ``qpos``/``qvel`` into it instead of allocating a new Data e
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
 import weakref
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,6 @@ import jax
 import jax.numpy as jnp
 import mujoco
 import numpy as np
-from mujoco import mjx
 
 from jaxcrl.envs.base import EnvState, GoalEnv
 
@@ -23,6 +25,30 @@ ASSETS = Path(__file__).parent / "assets"
 
 # Physics back ends that run inside jit: MJX's own JAX code, or MuJoCo Warp on NVIDIA GPUs.
 PHYSICS_IMPLS = ("jax", "warp")
+
+# What MJX prints to stdout the first time it places a model where Warp is not installed. That is
+# the usual case for impl="jax", and the lines would break tools that read stdout (eval.py's JSON).
+WARP_MISSING_PREFIXES = ("Failed to import warp:", "Failed to import mujoco_warp:")
+
+
+@contextlib.contextmanager
+def quiet_warp_import():
+    """Drop MJX's "Failed to import warp" lines from stdout; pass everything else through."""
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(captured):
+            yield
+    finally:
+        kept = [
+            line
+            for line in captured.getvalue().splitlines(keepends=True)
+            if not line.startswith(WARP_MISSING_PREFIXES)
+        ]
+        sys.stdout.write("".join(kept))
+
+
+with quiet_warp_import():
+    from mujoco import mjx
 
 
 def load_physics(xml: str, impl: str = "jax") -> tuple[mujoco.MjModel, mjx.Model, mjx.Data]:

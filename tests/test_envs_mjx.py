@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +21,7 @@ from jaxcrl.envs import DISTANCE, SUCCESS, make_env, reset_batch, step_batch
 from jaxcrl.envs.ant import AntMaze
 from jaxcrl.envs.maze_walls import wall_boxes
 from jaxcrl.envs.mazes import LAYOUTS, parse_layout
+from jaxcrl.envs.mjx_base import quiet_warp_import
 
 MJX_ENVS = ["reacher", "ant", "ant_u_maze"]
 NUM_ENVS = 4
@@ -227,6 +230,23 @@ def test_unavailable_physics_impl_names_the_option():
         make_env("reacher", impl="warp")
     with pytest.raises(ValueError, match="impl='bogus'"):
         make_env("reacher", impl="bogus")
+
+
+def test_building_an_mjx_env_prints_nothing(tmp_path):
+    """MJX's "Failed to import warp" lines stay out of stdout (eval.py prints JSON there)."""
+    code = "from jaxcrl.envs import make_env; make_env('reacher'); make_env('arm_reach')"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert result.stdout == ""
+
+
+def test_quiet_warp_import_passes_other_output_through(capsys):
+    with quiet_warp_import():
+        print("Failed to import warp: No module named 'warp'")
+        print("Failed to import mujoco_warp: No module named 'warp'")
+        print("something else")
+    assert capsys.readouterr().out == "something else\n"
 
 
 def test_render_or_clear_error():
