@@ -1,0 +1,73 @@
+"""Success of a trained maze run, grouped by how far each goal is from its start through the maze.
+
+Usage: ``python benchmarks/maze_success_by_path.py --run-dir RUN [--episodes 1024] [--bin 3]``.
+Works for every env with a wall grid (the point mazes, the ant and humanoid mazes): it runs the
+run's deterministic policy from the env's own random starts and goals, finds the fewest king moves
+between the start's cell and the goal's cell (``mazes.path_lengths``) and prints success and time
+near goal per range of path lengths, so a plateau can be traced to the goals it misses.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from jaxcrl.envs import SUCCESS, reset_batch
+from jaxcrl.envs.mazes import path_lengths
+from jaxcrl.evaluate import rollout
+from jaxcrl.run import load_member_policy
+
+
+def cells_of(points: np.ndarray, cell_size: float) -> np.ndarray:
+    """(row, col) cells [N, 2] of (x, y) points [N, 2]; cell (r, c) spans x in [c, c+1) * size."""
+    return np.floor(points[:, ::-1] / cell_size).astype(np.int64)
+
+
+def path_cells(walls: np.ndarray, starts: np.ndarray, goals: np.ndarray) -> np.ndarray:
+    """Fewest king moves [N] from each start cell [N, 2] to its goal cell [N, 2]."""
+    from_each_start = path_lengths(walls, starts)  # [N, rows, cols]
+    return from_each_start[np.arange(len(starts)), goals[:, 0], goals[:, 1]]
+
+
+def main() -> None:
+    """Evaluate once and print one row per range of path lengths."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--episodes", type=int, default=1024)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bin", type=int, default=3, help="path lengths per row (cells)")
+    args = parser.parse_args()
+
+    env, env_params, policy = load_member_policy(args.run_dir)
+    if not hasattr(env, "walls"):
+        raise SystemExit(f"{env.name} has no wall grid; this script reads maze runs only")
+    key = jax.random.PRNGKey(args.seed)
+    states = reset_batch(env, env_params, key, args.episodes)
+    metrics, alive = rollout(env, env_params, policy, key, args.episodes, initial_states=states)
+    success_per_step = np.asarray(metrics[SUCCESS] * alive)  # [T, E]
+    success = success_per_step.max(axis=0)
+    time_near = success_per_step.sum(axis=0) / np.maximum(np.asarray(alive).sum(axis=0), 1.0)
+
+    cell_size = float(getattr(env, "cell_size", 1.0))
+    start_points = np.asarray(env.goal_of(states.obs[:, : env.state_size]))
+    starts = cells_of(start_points, cell_size)
+    goals = cells_of(np.asarray(states.goal), cell_size)
+    lengths = path_cells(np.asarray(env.walls), starts, goals)
+
+    print(f"{env.name}: {args.episodes} episodes, success {success.mean():.3f}")
+    print("| path (king moves) | episodes | success | time near goal |")
+    print("|---|---:|---:|---:|")
+    for low in range(0, int(lengths.max()) + 1, args.bin):
+        chosen = (lengths >= low) & (lengths < low + args.bin)
+        if chosen.any():
+            print(
+                f"| {low}–{low + args.bin - 1} | {chosen.sum()} | {success[chosen].mean():.2f} "
+                f"| {time_near[chosen].mean():.2f} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
