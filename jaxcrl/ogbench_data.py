@@ -14,7 +14,9 @@ For when OGBench's files cannot be downloaded. Writes ``OUT`` and ``OUT``'s ``-v
 - **play** (``cube-*``, ``scene-v0``, ``puzzle-*``): the env in its ``data_collection`` mode
   draws random targets and OGBench's Markov oracle for the target's kind (cube, button, drawer,
   window) drives the arm there, plus Gaussian action noise (``--noise``, default 0.1); a new
-  target is drawn whenever the oracle is done.
+  target is drawn whenever the oracle is done. The oracles read the env's state, not its
+  observation, so the ``visual-`` twins get the same data seen as 64x64 images (uint8
+  [N, 64, 64, 3], as OGBench's visual datasets hold them; rendering needs ``MUJOCO_GL=egl``).
 
 The noise levels and episode counts are this script's choices, stated in its output; OGBench's
 published datasets hold 1M (navigate, play) transitions.
@@ -23,23 +25,33 @@ published datasets hold 1M (navigate, play) transitions.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from jaxcrl.dataset import Dataset, save_dataset, validation_path
-from jaxcrl.envs.ogbench_envs import OGBENCH_SIZES, OgbenchEnv, ogbench_env_ids
+from jaxcrl.dataset import Dataset, as_stored_states, save_dataset, validation_path
+from jaxcrl.envs.ogbench_envs import (
+    OGBENCH_SIZES,
+    OGBENCH_VISUAL,
+    VISUAL_PREFIX,
+    OgbenchEnv,
+    ogbench_env_ids,
+)
 
 DEFAULT_NOISE = {"navigate": 0.2, "play": 0.1}
 
 
 # Envs whose data a scripted oracle can make; the others' datasets need OGBench's trained experts.
-LOCAL_ENV_IDS = [
+ORACLE_ENV_IDS = [
     env_id
     for env_id in OGBENCH_SIZES
     if env_id.split("-")[0] in ("pointmaze", "cube", "scene", "puzzle") and "teleport" not in env_id
+]
+LOCAL_ENV_IDS = ORACLE_ENV_IDS + [
+    VISUAL_PREFIX + env_id for env_id in ORACLE_ENV_IDS if env_id in OGBENCH_VISUAL
 ]
 
 
@@ -73,7 +85,7 @@ def navigate_episode(gym_env: Any, rng: np.random.Generator, length: int, noise:
         observations.append(observation)
         actions.append(action)
         observation, *_ = gym_env.step(action)
-    return np.asarray(observations, np.float32), np.asarray(actions, np.float32)
+    return stacked(observations), np.asarray(actions, np.float32)
 
 
 def play_oracles(gym_env: Any) -> dict[str, Any]:
@@ -110,7 +122,12 @@ def play_episode(
             observation, info = gym_env.unwrapped.set_new_target()
             oracle = oracles[info.get("privileged/target_task", "cube")]
             oracle.reset(observation, info)
-    return np.asarray(observations, np.float32), np.asarray(actions, np.float32)
+    return stacked(observations), np.asarray(actions, np.float32)
+
+
+def stacked(observations: list[np.ndarray]) -> np.ndarray:
+    """One episode's observations [T, obs]: images flattened and kept uint8, states float32."""
+    return as_stored_states(np.stack(observations).reshape(len(observations), -1))
 
 
 def generate(
@@ -157,9 +174,8 @@ def main(argv: list[str] | None = None) -> None:
         why = (
             "is not an OGBench env"
             if args.env not in ogbench_env_ids()
-            else "has no scripted oracle: OGBench collects its data with trained expert policies "
-            "(or renders images, for visual- envs), so download its files with "
-            "ogbench.download_datasets"
+            else "has no scripted oracle: OGBench collects its data with trained expert policies, "
+            "so download its files with ogbench.download_datasets"
         )
         parser.error(
             f"--env {args.env} {why}; local data can be made for {', '.join(LOCAL_ENV_IDS)}"
@@ -170,13 +186,15 @@ def main(argv: list[str] | None = None) -> None:
     if out.exists():
         parser.error(f"{out} exists; choose another --out (datasets are never overwritten)")
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.env.startswith(VISUAL_PREFIX):
+        os.environ.setdefault("MUJOCO_GL", "egl")  # images are rendered off screen
     start = time.perf_counter()
     for path, episodes, seed in (
         (out, args.episodes, args.seed),
         (validation_path(out), args.val_episodes, args.seed + 1),
     ):
         dataset = generate(args.env, episodes, args.episode_length, args.noise, seed)
-        save_dataset(path, dataset)
+        save_dataset(path, dataset, OgbenchEnv(args.env).image_shape)
         print(f"wrote {path}: {episodes} episodes, {len(dataset.terminals):,} transitions")
     noise = DEFAULT_NOISE[recipe(args.env)] if args.noise is None else args.noise
     print(

@@ -142,6 +142,30 @@ def test_play_data_moves_the_cube():
     assert arm_moves.max() > 0.1  # the oracle drives the arm; a frozen env would give ~0
 
 
+def test_visual_play_data_are_the_state_data_seen_as_images(tmp_path):
+    # The oracle reads the env's state, so the same seed gives the same actions; rendering needs
+    # EGL, so the visual env runs in its own process (and its file is written by the CLI).
+    out = tmp_path / "visual.npz"
+    report = render_report(
+        f"""
+import numpy as np
+from jaxcrl.ogbench_data import main
+main(["--env", "visual-cube-single-v0", "--episodes", "1", "--val-episodes", "1",
+      "--episode-length", "12", "--out", {str(out)!r}])
+print(json.dumps("written"))
+"""
+    )
+    assert report == "written"
+    with np.load(out) as data:
+        images, actions = data["observations"], data["actions"]
+    assert images.shape == (12, 64, 64, 3) and images.dtype == np.uint8
+    assert np.abs(np.diff(images.astype(np.int16), axis=0)).max() > 0  # the arm moves on screen
+    state_data = generate("cube-single-v0", episodes=1, episode_length=12, noise=None, seed=0)
+    np.testing.assert_allclose(actions, state_data.actions, atol=1e-6)
+    train, _ = load_splits(out, 64 * 64 * 3, 5)
+    assert train.observations.shape == (12, 64 * 64 * 3) and train.observations.dtype == np.uint8
+
+
 def test_generator_writes_both_splits_and_never_overwrites(tmp_path, capsys):
     out = tmp_path / "pm.npz"
     argv = ["--env", "pointmaze-medium-v0", "--episodes", "2", "--val-episodes", "1"]
