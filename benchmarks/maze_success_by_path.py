@@ -63,8 +63,9 @@ def main() -> None:
     for low in range(0, int(lengths.max()) + 1, args.bin):
         chosen = (lengths >= low) & (lengths < low + args.bin)
         if chosen.any():
+            span = str(low) if args.bin == 1 else f"{low}–{low + args.bin - 1}"
             print(
-                f"| {low}–{low + args.bin - 1} | {chosen.sum()} | {success[chosen].mean():.2f} "
+                f"| {span} | {chosen.sum()} | {success[chosen].mean():.2f} "
                 f"| {time_near[chosen].mean():.2f} |"
             )
 
