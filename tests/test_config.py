@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from jaxcrl import run
@@ -86,6 +87,18 @@ def test_default_and_every_preset_are_valid():
     assert "point_open" in available_presets()
     for preset in available_presets():
         validate(config_from_overrides(read_overrides(preset)), registered_envs())
+
+
+def test_presets_env_options_are_taken_by_their_envs():
+    ant_presets = []
+    for preset in available_presets():
+        config = config_from_overrides(read_overrides(preset))
+        if config.env_options:
+            env = run.make_run_env(config)  # refuses options the env does not take
+            if config.env.startswith("ant"):
+                ant_presets.append(preset)
+                np.testing.assert_array_equal(env.mj_model.actuator_gear[:, 0], 60.0)
+    assert {"ant", "ant_u_maze", "ant_soccer", "ant_push"} <= set(ant_presets)
 
 
 def test_errors_come_before_any_compilation(monkeypatch, tmp_path):
