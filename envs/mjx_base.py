@@ -26,8 +26,8 @@ ASSETS = Path(__file__).parent / "assets"
 # Physics back ends that run inside jit: MJX's own JAX code, or MuJoCo Warp on NVIDIA GPUs.
 PHYSICS_IMPLS = ("jax", "warp")
 
-# What MJX prints to stdout the first time it places a model where Warp is not installed. That is
-# the usual case for impl="jax", and the lines would break tools that read stdout (eval.py's JSON).
+# What MJX prints to stdout when it is imported where Warp is not installed: the usual case for
+# impl="jax". The lines would break programs that read stdout (eval.py prints JSON there).
 WARP_MISSING_PREFIXES = ("Failed to import warp:", "Failed to import mujoco_warp:")
 
 
