@@ -15,9 +15,9 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxcrl.envs import SUCCESS, reset_batch
+from jaxcrl.envs import reset_batch
 from jaxcrl.envs.mazes import path_lengths
-from jaxcrl.evaluate import rollout
+from jaxcrl.evaluate import episode_success, rollout
 from jaxcrl.run import load_member_policy
 
 
@@ -47,9 +47,7 @@ def main() -> None:
     key = jax.random.PRNGKey(args.seed)
     states = reset_batch(env, env_params, key, args.episodes)
     metrics, alive = rollout(env, env_params, policy, key, args.episodes, initial_states=states)
-    success_per_step = np.asarray(metrics[SUCCESS] * alive)  # [T, E]
-    success = success_per_step.max(axis=0)
-    time_near = success_per_step.sum(axis=0) / np.maximum(np.asarray(alive).sum(axis=0), 1.0)
+    success, time_near = (np.asarray(x) for x in episode_success(metrics, alive))  # [E] each
 
     cell_size = float(getattr(env, "cell_size", 1.0))
     start_points = np.asarray(env.goal_of(states.obs[:, : env.state_size]))

@@ -51,15 +51,22 @@ def rollout(
     return metrics, alive_masks
 
 
+def episode_success(metrics: dict[str, jax.Array], alive: jax.Array) -> tuple[jax.Array, ...]:
+    """Per episode [E]: reached the goal at any step, and the fraction of its steps spent near it."""
+    steps_taken = jnp.maximum(alive.sum(axis=0), 1.0)  # [E]
+    success = metrics[SUCCESS] * alive
+    return jnp.max(success, axis=0), success.sum(axis=0) / steps_taken
+
+
 def summarize(metrics: dict[str, jax.Array], alive: jax.Array) -> dict[str, jax.Array]:
     """Episode-level statistics from per-step metrics [T, E] and alive masks [T, E]."""
     steps_taken = jnp.maximum(alive.sum(axis=0), 1.0)  # [E]
     last_step = (steps_taken - 1).astype(jnp.int32)
     at_last_step = lambda x: jnp.take_along_axis(x, last_step[None, :], axis=0)[0]
-    success = metrics[SUCCESS] * alive
+    reached, time_near_goal = episode_success(metrics, alive)
     summary = {
-        "eval/success": jnp.mean(jnp.max(success, axis=0)),
-        "eval/time_near_goal": jnp.mean(success.sum(axis=0) / steps_taken),
+        "eval/success": jnp.mean(reached),
+        "eval/time_near_goal": jnp.mean(time_near_goal),
         "eval/final_distance": jnp.mean(at_last_step(metrics[DISTANCE])),
         "eval/episode_length": jnp.mean(steps_taken),
     }

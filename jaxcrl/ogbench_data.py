@@ -188,13 +188,14 @@ def main(argv: list[str] | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.env.startswith(VISUAL_PREFIX):
         os.environ.setdefault("MUJOCO_GL", "egl")  # images are rendered off screen
+    image_shape = OgbenchEnv(args.env).image_shape  # written as images, as OGBench's files
     start = time.perf_counter()
     for path, episodes, seed in (
         (out, args.episodes, args.seed),
         (validation_path(out), args.val_episodes, args.seed + 1),
     ):
         dataset = generate(args.env, episodes, args.episode_length, args.noise, seed)
-        save_dataset(path, dataset, OgbenchEnv(args.env).image_shape)
+        save_dataset(path, dataset, image_shape)
         print(f"wrote {path}: {episodes} episodes, {len(dataset.terminals):,} transitions")
     noise = DEFAULT_NOISE[recipe(args.env)] if args.noise is None else args.noise
     print(

@@ -7,7 +7,8 @@ import pytest
 from tiny_runs import TINY
 
 from jaxcrl.config import derived_sizes
-from jaxcrl.envs import make_env
+from jaxcrl.envs import DISTANCE, SUCCESS, make_env
+from jaxcrl.evaluate import episode_success, summarize
 from jaxcrl.trainer import make_trainer
 
 
@@ -73,3 +74,21 @@ def test_same_seed_gives_identical_runs(tiny):
         lambda x, y: bool(jnp.all(x == y)), a.agent.policy_params, b.agent.policy_params
     )
     assert all(jax.tree.leaves(same))
+
+
+def test_episode_success_counts_only_steps_taken_before_the_episode_ended():
+    # Two episodes of 4 steps [T, E]: the first ends (falls) after 2 steps, and its later
+    # "success" must not count; the second is near its goal at steps 2 and 3.
+    success = jnp.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [1.0, 1.0]])
+    alive = jnp.array([[1.0, 1.0], [1.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+    metrics = {
+        SUCCESS: success,
+        DISTANCE: jnp.array([[3.0, 4.0], [0.1, 3.0], [9.0, 0.2], [9.0, 0.1]]),
+    }
+    reached, time_near = episode_success(metrics, alive)
+    np.testing.assert_allclose(reached, [1.0, 1.0])
+    np.testing.assert_allclose(time_near, [0.5, 0.5])
+    summary = summarize(metrics, alive)
+    np.testing.assert_allclose(summary["eval/time_near_goal"], 0.5)
+    np.testing.assert_allclose(summary["eval/final_distance"], (0.1 + 0.1) / 2)
+    np.testing.assert_allclose(summary["eval/episode_length"], 3.0)
