@@ -9,7 +9,11 @@ evaluation tasks and its success definition. Needs the optional extra: ``pip ins
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import jax
@@ -108,4 +112,38 @@ class OgbenchEnv(GoalEnv):
         import_ogbench()
         import gymnasium
 
-        return gymnasium.make(self.env_id, **kwargs)
+        with scratch_tempdir():
+            return gymnasium.make(self.env_id, **kwargs)
+
+
+@contextlib.contextmanager
+def scratch_tempdir() -> Iterator[str]:
+    """Send ``tempfile``'s files to a private directory, removed with what is left open in it.
+
+    OGBench's maze and ball envs write their model to ``tempfile.mkstemp`` and keep neither the
+    file nor its descriptor, so every env made would leave an XML file in the system's temp
+    directory and one open descriptor. MuJoCo has read the model by the time ``make`` returns.
+    """
+    previous = tempfile.tempdir
+    with tempfile.TemporaryDirectory(prefix="jaxcrl-ogbench-") as scratch:
+        tempfile.tempdir = scratch
+        try:
+            yield scratch
+        finally:
+            tempfile.tempdir = previous
+            close_descriptors_under(scratch)
+
+
+def close_descriptors_under(directory: str) -> None:
+    """Close this process's open descriptors of files inside ``directory`` (Linux /proc only)."""
+    descriptors = "/proc/self/fd"
+    if not os.path.isdir(descriptors):
+        return
+    prefix = os.path.realpath(directory) + os.sep
+    for name in os.listdir(descriptors):
+        try:
+            target = os.readlink(os.path.join(descriptors, name))
+        except OSError:
+            continue  # closed meanwhile (for example the descriptor listdir itself used)
+        if target.startswith(prefix):
+            os.close(int(name))

@@ -1,6 +1,8 @@
 """OGBench's own environments: sizes, local dataset generation, host evaluation, offline runs."""
 
 import dataclasses
+import os
+import tempfile
 
 import jax
 import jax.numpy as jnp
@@ -32,6 +34,21 @@ def test_recorded_sizes_match_ogbench(env_id):
     finally:
         gym_env.close()
     assert env.goal_indices == tuple(range(env.state_size))
+
+
+@pytest.mark.parametrize("env_id", ["pointmaze-medium-v0", "antsoccer-arena-v0"])
+def test_making_an_env_leaves_no_model_file_or_descriptor_behind(env_id, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    open_before = len(os.listdir("/proc/self/fd"))
+    gym_env = make_env(env_id).make()
+    try:
+        observation, _ = gym_env.reset(seed=0, options={"task_id": 1})
+        assert np.all(np.isfinite(observation))
+    finally:
+        gym_env.close()
+    assert os.listdir(tmp_path) == []  # OGBench writes its model with mkstemp and keeps it
+    assert len(os.listdir("/proc/self/fd")) <= open_before
+    assert tempfile.tempdir == str(tmp_path)
 
 
 def test_visual_twins_observe_64x64_images_with_the_state_envs_actions():
