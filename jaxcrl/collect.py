@@ -27,7 +27,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcrl.config import TrainConfig, read_run_config
+from jaxcrl.config import (
+    ConfigError,
+    TrainConfig,
+    check_episode_length,
+    parse_env_options,
+    read_run_config,
+)
 from jaxcrl.dataset import Dataset, as_stored_states, save_dataset, validation_path
 from jaxcrl.envs import GoalEnv, registered_envs, reset_batch, step_batch
 
@@ -149,8 +155,10 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
             )
         env_options = run_config.env_options if env_options is None else env_options
     env_options = tuple(env_options or ())
-    if options.episode_length is not None:
-        env_options += (f"episode_length={options.episode_length}",)
+    if options.episode_length is not None:  # replaces a noisy-checkpoint run's own override
+        env_options = tuple(
+            spec for spec in env_options if "episode_length" not in parse_env_options((spec,))
+        ) + (f"episode_length={options.episode_length}",)
     env = make_run_env(TrainConfig(env=options.env, env_options=env_options))
     env_params = env.default_params()
     if options.policy == "random":
@@ -211,6 +219,16 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
         parser.error("--policy noisy-checkpoint needs --run-dir of a trained run")
     if options.noise_std < 0:
         parser.error(f"--noise-std must be >= 0, got {options.noise_std}")
+    try:
+        check_episode_length(options.episode_length, "--episode-length")
+        named = parse_env_options(tuple(options.env_options or ()))
+    except ConfigError as error:
+        parser.error(str(error))
+    if options.episode_length is not None and "episode_length" in named:
+        parser.error(
+            "--episode-length and --env-options episode_length=... both set the episode length; "
+            "keep one"
+        )
     return options
 
 

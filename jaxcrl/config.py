@@ -269,6 +269,17 @@ def parse_env_options(specs: tuple[str, ...]) -> dict[str, Any]:
 # --- validation -----------------------------------------------------------------------------
 
 
+def check_episode_length(value: Any, flag: str) -> None:
+    """Raise ConfigError unless an episode-length override (None: the env's own) is an int >= 2."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        raise ConfigError(
+            f"{flag} must be a whole number of at least 2 steps (a goal needs a later step), "
+            f"got {value!r}"
+        )
+
+
 # The allowed values of every option typed as a Literal (energy, contrastive_loss, actor_goals, ...).
 CHOICES: dict[str, tuple[str, ...]] = {
     name: get_args(annotation)
@@ -284,7 +295,8 @@ def validate(config: TrainConfig, registered_envs: dict[str, str] | None = None)
         raise ConfigError(
             f"unknown env {config.env!r} for --env; choose one of: {', '.join(registered_envs)}"
         )
-    parse_env_options(config.env_options)
+    env_options = parse_env_options(config.env_options)
+    check_episode_length(env_options.get("episode_length"), "--env-options episode_length")
     positive = [
         "total_env_steps",
         "num_envs",

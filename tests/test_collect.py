@@ -80,6 +80,24 @@ def test_bad_flags_stop_with_a_usage_error(flags):
         parse_options(argv)
 
 
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--episode-length", "0"], "--episode-length must be a whole number of at least 2 steps"),
+        (["--episode-length", "1"], "--episode-length must be a whole number of at least 2 steps"),
+        (
+            ["--episode-length", "20", "--env-options", "episode_length=30"],
+            "--episode-length and --env-options episode_length=... both set the episode length",
+        ),
+    ],
+)
+def test_episode_length_is_checked_under_its_own_flag(flags, message, capsys):
+    argv = ["--env", "point_open", "--episodes", "3", "--out", "data.npz", *flags]
+    with pytest.raises(SystemExit):
+        parse_options(argv)
+    assert message in capsys.readouterr().err
+
+
 def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_path):
     from jaxcrl import TrainConfig, train
 
@@ -95,7 +113,7 @@ def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_pat
         batch_size=64,
         run_dir=str(run_dir),
         progress=False,
-        env_options=("max_step=0.1",),
+        env_options=("max_step=0.1", "episode_length=40"),
     )
     train(config)
     out = tmp_path / "noisy.npz"
@@ -107,7 +125,13 @@ def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_pat
     noisy, _ = load_splits(out, 2, 2)
     # Same seed, so the same starts; with noise the actions depart from the policy's mode.
     np.testing.assert_array_equal(exact.observations[0], noisy.observations[0])
-    # The run's env options hold while collecting: moves of at most its max_step.
-    assert np.abs(np.diff(exact.observations[:50], axis=0)).max() <= 0.1 + 1e-5
+    # The run's env options hold while collecting: moves of at most its max_step, 40-step episodes.
+    assert len(exact.observations) == 4 * 40
+    assert np.abs(np.diff(exact.observations[:40], axis=0)).max() <= 0.1 + 1e-5
     assert np.abs(noisy.actions - exact.actions).max() > 0.1
     assert np.abs(noisy.actions).max() <= 1.0
+    # --episode-length replaces the run's own episode length and keeps its other options.
+    main([*common, "--noise-std", "0", "--episode-length", "30", "--out", str(out)])
+    shorter, _ = load_splits(out, 2, 2)
+    assert len(shorter.observations) == 4 * 30
+    assert np.abs(np.diff(shorter.observations[:30], axis=0)).max() <= 0.1 + 1e-5

@@ -52,6 +52,8 @@ BAD_CONFIGS = [
     ({"residual": True, "hidden_depth": 6}, "--hidden-depth must be a positive multiple of 4"),
     ({"total_env_steps": 5000}, "leaves no training iteration after the prefill"),
     ({"num_seeds": 0}, "--num-seeds must be a positive integer, got 0"),
+    ({"env_options": ("episode_length=0",)}, "--env-options episode_length must be a whole number"),
+    ({"env_options": ("episode_length=12.5",)}, "of at least 2 steps (a goal needs a later step)"),
     ({"checkpoint_every": 0}, "--checkpoint-every must be a positive integer"),
     ({"num_updates": -1}, "--num-updates must be a positive integer"),
     ({"bc_weight": 1.5}, "--bc-weight must lie in [0, 1]"),
