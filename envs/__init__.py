@@ -11,7 +11,15 @@ import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from jaxcrl.envs.base import DISTANCE, SUCCESS, EnvState, GoalEnv, reset_batch, step_batch
+from jaxcrl.envs.base import (
+    DISTANCE,
+    SUCCESS,
+    EnvState,
+    GoalEnv,
+    redraw_reached_goals,
+    reset_batch,
+    step_batch,
+)
 from jaxcrl.envs.mazes import add_layout
 from jaxcrl.envs.ogbench_envs import ogbench_env_ids
 
@@ -122,6 +130,7 @@ __all__ = [
     "registered_envs",
     "reset_batch",
     "step_batch",
+    "redraw_reached_goals",
 ]
 
 # The CRL paper's image-based setting (envs/pixel_point_maze.py): the same mazes seen as images.

@@ -93,6 +93,13 @@ class GoalEnv(abc.ABC):
         goal = jnp.asarray(goal, state.goal.dtype)
         return state.replace(goal=goal, obs=jnp.concatenate([state.obs[: self.state_size], goal]))
 
+    def adopt_goal(self, state: EnvState, fresh: EnvState) -> EnvState:
+        """``state`` (one copy) pursuing the goal of ``fresh``, another state of this env."""
+        goal_obs = fresh.obs[self.state_size :]
+        return state.replace(
+            goal=fresh.goal, obs=jnp.concatenate([state.obs[: self.state_size], goal_obs])
+        )
+
     def render(self, state: EnvState, params: Any) -> np.ndarray:
         """Draw one (unbatched) state with its goal as an RGB uint8 image [H, W, 3]."""
         raise NotImplementedError(f"{self.name} has no renderer yet")
@@ -180,3 +187,29 @@ def step_batch(env: GoalEnv, params: Any, states: EnvState, actions: jax.Array) 
         return jax.tree.map(choose, fresh, stepped)
 
     return jax.lax.cond(jnp.any(done > 0), reset_finished, lambda s: s, stepped)
+
+
+def redraw_reached_goals(
+    env: GoalEnv, params: Any, states: EnvState, key: jax.Array
+) -> tuple[EnvState, jax.Array]:
+    """Give every copy that is at its goal mid-episode a new goal; returns states and [E] mask.
+
+    The new goals are those of fresh episodes (``env.reset``), so they follow the env's own goal
+    law; positions, step counts and keys stay. A copy whose episode just ended (``done``) has
+    already been reset and keeps its new episode's goal. Resets are computed only when some copy
+    is at its goal (``lax.cond``).
+    """
+    reached = (states.metrics[SUCCESS] > 0) & (states.done == 0)
+
+    def redraw(states: EnvState) -> EnvState:
+        fresh = reset_batch(env, params, key, reached.shape[0])
+        moved = jax.vmap(env.adopt_goal)(states, fresh)
+
+        def choose(new_leaf, old_leaf):
+            mask = reached.reshape(reached.shape + (1,) * (old_leaf.ndim - 1))
+            return jnp.where(mask, new_leaf, old_leaf)
+
+        return jax.tree.map(choose, moved, states)
+
+    states = jax.lax.cond(jnp.any(reached), redraw, lambda s: s, states)
+    return states, reached.astype(jnp.float32)

@@ -137,6 +137,11 @@ class PixelPointMaze(GoalEnv):
         state = state.replace(physics=physics)
         return GoalEnv.with_goal(self, state, image)
 
+    def adopt_goal(self, state: EnvState, fresh: EnvState) -> EnvState:
+        """Pursue ``fresh``'s goal: its image and the hidden position behind it."""
+        physics = state.physics.replace(goal_position=fresh.physics.goal_position)
+        return GoalEnv.adopt_goal(self, state.replace(physics=physics), fresh)
+
     def render(self, state: EnvState, params: PointMazeParams, pixels_per_cell: int = 32):
         """The point maze's picture (goal disc included) of the hidden positions."""
         return self.maze.render(self._as_point_state(state), params, pixels_per_cell)

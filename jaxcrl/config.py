@@ -48,6 +48,8 @@ class TrainConfig:
     """Replay capacity in transitions over all env copies (each copy keeps buffer_size / num_envs)."""
     prefill_steps: int = 10_000
     """Environment steps taken with uniform random actions before training starts."""
+    redraw_goal_on_success: bool = False
+    """Collection: a copy that reaches its goal pursues a new one for the rest of its episode."""
     num_evals: int = 10
     """Evaluations spread evenly over the run (ignored when eval_every is set)."""
     eval_every: int | None = None

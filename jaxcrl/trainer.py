@@ -29,7 +29,7 @@ from jaxcrl.config import (
     prefill_iterations,
     updates_per_iteration,
 )
-from jaxcrl.envs import EnvState, GoalEnv, reset_batch, step_batch
+from jaxcrl.envs import EnvState, GoalEnv, redraw_reached_goals, reset_batch, step_batch
 from jaxcrl.evaluate import evaluate
 from jaxcrl.goals import sample_future_goal_batch
 
@@ -97,7 +97,9 @@ def make_trainer(config: TrainConfig, env: GoalEnv, env_params: Any) -> Trainer:
     state_size, action_size = env.state_size, env.action_size
 
     def collect(policy_params, env_states, key, random_actions: bool):
-        """Step every env copy ``unroll_length`` times; returns new states and the Unroll."""
+        """Step every env copy ``unroll_length`` times; returns new states, the Unroll and the
+        number of goals redrawn (``redraw_goal_on_success``; random actions pursue no goal)."""
+        redraw = config.redraw_goal_on_success and not random_actions
 
         def env_step(env_states, step_key):
             if random_actions:
@@ -107,11 +109,16 @@ def make_trainer(config: TrainConfig, env: GoalEnv, env_params: Any) -> Trainer:
                 actions = agent.policy_action(networks, policy_params, env_states.obs, step_key)
             next_states = step_batch(env, env_params, env_states, actions)
             step = (env_states.obs[:, :state_size], actions, next_states.done)
-            return next_states, step
+            redrawn = jnp.zeros(())
+            if redraw:
+                goal_key = jax.random.fold_in(step_key, 1)
+                next_states, reached = redraw_reached_goals(env, env_params, next_states, goal_key)
+                redrawn = reached.sum()
+            return next_states, (step, redrawn)
 
         keys = jax.random.split(key, config.unroll_length)
-        env_states, (states, actions, dones) = jax.lax.scan(env_step, env_states, keys)
-        return env_states, Unroll(states=states, actions=actions, dones=dones)
+        env_states, ((states, actions, dones), redrawn) = jax.lax.scan(env_step, env_states, keys)
+        return env_states, Unroll(states=states, actions=actions, dones=dones), redrawn.sum()
 
     def init(key: jax.Array) -> TrainerState:
         """Fresh learner and env copies, and a buffer prefilled with random-action unrolls."""
@@ -127,7 +134,7 @@ def make_trainer(config: TrainConfig, env: GoalEnv, env_params: Any) -> Trainer:
 
         def prefill_one(carry, unroll_key):
             env_states, buffer = carry
-            env_states, unroll = collect(None, env_states, unroll_key, random_actions=True)
+            env_states, unroll, _ = collect(None, env_states, unroll_key, random_actions=True)
             return (env_states, insert(buffer, unroll)), None
 
         prefill_keys = jax.random.split(prefill_key, prefill_iterations(config))
@@ -146,7 +153,7 @@ def make_trainer(config: TrainConfig, env: GoalEnv, env_params: Any) -> Trainer:
     def iteration(state: TrainerState) -> tuple[TrainerState, dict[str, jax.Array]]:
         """One iteration: an unroll of every env, its insertion, then the gradient steps."""
         key, collect_key, update_key = jax.random.split(state.key, 3)
-        env_states, unroll = collect(
+        env_states, unroll, goals_redrawn = collect(
             state.agent.policy_params, state.env_states, collect_key, False
         )
         buffer = insert(state.buffer, unroll)
@@ -161,6 +168,8 @@ def make_trainer(config: TrainConfig, env: GoalEnv, env_params: Any) -> Trainer:
         learner, metrics = jax.lax.scan(step, state.agent, update_keys)
         metrics = jax.tree.map(jnp.mean, metrics)
         metrics["train/episodes_ended"] = unroll.dones.sum()
+        if config.redraw_goal_on_success:
+            metrics["train/goals_redrawn"] = goals_redrawn
         state = state.replace(
             agent=learner,
             env_states=env_states,

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxcrl.envs import make_env, registered_envs, reset_batch, step_batch
+from jaxcrl.envs import make_env, redraw_reached_goals, registered_envs, reset_batch, step_batch
 from jaxcrl.envs.mazes import LAYOUTS, parse_layout
 
 POINT_ENVS = [
@@ -128,6 +128,42 @@ def test_auto_reset_reports_the_ending_step_and_restarts_the_count():
         dones.append(np.asarray(states.done).tolist())
         assert (np.asarray(states.step_count) < 3).all()
     assert dones == [[0, 0], [0, 0], [1, 1], [0, 0], [0, 0], [1, 1]]
+
+
+def test_copies_at_their_goal_mid_episode_get_a_new_goal_and_keep_their_place():
+    env = make_env("point_medium")
+    params = env.default_params()
+    states = reset_batch(env, params, jax.random.PRNGKey(0), 3)
+    # Copy 0 stands on its goal, copy 1 is far from it, copy 2 is on its goal but just reset.
+    on_goal = jax.vmap(env.with_goal)(states, states.physics)
+    states = jax.tree.map(lambda a, b: b.at[0].set(a[0]).at[2].set(a[2]), on_goal, states)
+    states = step_batch(env, params, states, jnp.zeros((3, 2)))
+    states = states.replace(done=jnp.array([0.0, 0.0, 1.0]))
+    assert np.asarray(states.metrics["success"]).tolist() == [1.0, 0.0, 1.0]
+
+    redrawn, reached = redraw_reached_goals(env, params, states, jax.random.PRNGKey(1))
+    assert np.asarray(reached).tolist() == [1.0, 0.0, 0.0]
+    assert not np.allclose(redrawn.goal[0], states.goal[0])
+    np.testing.assert_array_equal(redrawn.goal[1:], states.goal[1:])
+    # The new goal lies in a free cell and the observation carries it; the rest stays.
+    col, row = np.floor(np.asarray(redrawn.goal[0])).astype(int)
+    assert not env.walls[row, col]
+    np.testing.assert_array_equal(redrawn.obs[:, 2:], redrawn.goal)
+    np.testing.assert_array_equal(redrawn.physics, states.physics)
+    np.testing.assert_array_equal(redrawn.step_count, states.step_count)
+    np.testing.assert_array_equal(redrawn.key, states.key)
+
+
+def test_no_copy_at_its_goal_leaves_every_state_as_it_was():
+    env = make_env("point_medium")
+    params = env.default_params()
+    states = step_batch(
+        env, params, reset_batch(env, params, jax.random.PRNGKey(0), 4), jnp.zeros((4, 2))
+    )
+    assert not np.asarray(states.metrics["success"]).any()
+    redrawn, reached = redraw_reached_goals(env, params, states, jax.random.PRNGKey(1))
+    assert not np.asarray(reached).any()
+    jax.tree.map(np.testing.assert_array_equal, redrawn, states)
 
 
 def test_render_draws_an_rgb_image():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from tiny_runs import TINY
 
-from jaxcrl.envs import make_env, reset_batch, step_batch
+from jaxcrl.envs import make_env, redraw_reached_goals, reset_batch, step_batch
 from jaxcrl.envs.pixel_point_maze import POINT, WALL
 from jaxcrl.networks import (
     MLP,
@@ -154,6 +154,24 @@ def test_pixel_maze_moves_like_the_point_maze_and_succeeds_at_the_goal(env):
     dense = make_env("point_u_maze_pixels", image_size=32, dense_reward=True)
     stepped = dense.step(pixel_state, jnp.zeros(2), params)
     np.testing.assert_allclose(stepped.reward, -stepped.metrics["distance"], rtol=1e-6)
+
+
+def test_a_redrawn_goal_changes_the_goal_image_and_its_hidden_position_together(env):
+    params = env.default_params()
+    states = reset_batch(env, params, jax.random.PRNGKey(5), 2)
+    on_goal = jax.vmap(env.with_goal)(states, states.physics.position)
+    stepped = step_batch(env, params, on_goal, jnp.zeros((2, 2)))
+    redrawn, reached = redraw_reached_goals(env, params, stepped, jax.random.PRNGKey(6))
+    assert np.asarray(reached).tolist() == [1.0, 1.0]
+    positions = np.asarray(redrawn.physics.goal_position)
+    assert not np.allclose(positions, np.asarray(stepped.physics.goal_position))
+    for copy in range(2):
+        expected = env.draw(redrawn.physics.goal_position[copy], params)
+        np.testing.assert_array_equal(redrawn.obs[copy, env.state_size :], expected)
+        np.testing.assert_array_equal(redrawn.goal[copy], expected)
+    np.testing.assert_array_equal(
+        redrawn.obs[:, : env.state_size], stepped.obs[:, : env.state_size]
+    )
 
 
 def test_pixel_maze_goals_differ_between_episodes_and_it_renders(env):

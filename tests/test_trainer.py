@@ -1,5 +1,7 @@
 """The compiled training program on a tiny point-maze run."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -74,6 +76,28 @@ def test_same_seed_gives_identical_runs(tiny):
         lambda x, y: bool(jnp.all(x == y)), a.agent.policy_params, b.agent.policy_params
     )
     assert all(jax.tree.leaves(same))
+
+
+def test_redrawing_goals_on_success_gives_every_copy_at_its_goal_a_new_one():
+    # A threshold wider than the arena: every copy is at its goal after every step, so each step
+    # of a copy whose episode goes on redraws its goal.
+    config = dataclasses.replace(
+        TINY, redraw_goal_on_success=True, env_options=("success_threshold=100",)
+    )
+    env = make_env(config.env, success_threshold=100)
+    trainer = make_trainer(config, env, env.default_params())
+    state = jax.jit(trainer.init)(jax.random.PRNGKey(0))
+    goals_before = np.asarray(state.env_states.goal)
+    new_state, metrics = jax.jit(trainer.run_iterations)(state, jnp.asarray(1, jnp.int32))
+    steps = TINY.num_envs * TINY.unroll_length
+    assert float(metrics["train/goals_redrawn"]) == steps - float(metrics["train/episodes_ended"])
+    assert float(metrics["train/goals_redrawn"]) > 0
+    assert not np.allclose(np.asarray(new_state.env_states.goal), goals_before)
+    # Off by default: no count is reported and the goals stay put within an episode.
+    _, default_metrics = jax.jit(make_trainer(TINY, env, env.default_params()).run_iterations)(
+        state, jnp.asarray(1, jnp.int32)
+    )
+    assert "train/goals_redrawn" not in default_metrics
 
 
 def test_episode_success_counts_only_steps_taken_before_the_episode_ended():
