@@ -21,7 +21,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -665,10 +665,19 @@ def evaluate_run(
     return {**header, "members": per_member, "summary": summary}
 
 
-def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):
-    """(env, env_params, policy) of one member's checkpointed policy; policy maps obs to actions."""
-    from jaxcrl import agent
+class LoadedMember(NamedTuple):
+    """One member of a trained run, as its checkpoint holds it."""
 
+    config: TrainConfig
+    env: GoalEnv
+    env_params: Any
+    trainer: Trainer
+    learner: Any  # agent.AgentState: critic and policy parameters, optimiser states, alpha
+    buffer: Any  # ReplayBuffer, or None when the run saved checkpoints without it
+
+
+def load_member(run_dir: Path, member: int = 0, step: int | None = None) -> LoadedMember:
+    """One member's checkpointed learner (and replay buffer, when saved) with its env, to analyse."""
     config = read_run_config(run_dir)
     env, env_params, trainer, members = build(config)
     if not 0 <= member < len(members):
@@ -680,9 +689,18 @@ def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):
         run_dir, lambda progress: saved_tree(abstract, progress["has_buffer"]), step
     )
     learner = tree.agent if progress["has_buffer"] else tree["agent"]
-    params = member_slice(learner.policy_params, member)
-    policy = jax.jit(lambda obs: agent.policy_action(trainer.networks, params, obs))
-    return env, env_params, policy
+    buffer = member_slice(tree.buffer, member) if progress["has_buffer"] else None
+    return LoadedMember(config, env, env_params, trainer, member_slice(learner, member), buffer)
+
+
+def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):
+    """(env, env_params, policy) of one member's checkpointed policy; policy maps obs to actions."""
+    from jaxcrl import agent
+
+    loaded = load_member(run_dir, member, step)
+    params, networks = loaded.learner.policy_params, loaded.trainer.networks
+    policy = jax.jit(lambda obs: agent.policy_action(networks, params, obs))
+    return loaded.env, loaded.env_params, policy
 
 
 def env_info(env: GoalEnv) -> dict[str, Any]:

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from jaxcrl.config import ConfigError
 from jaxcrl.logger import read_metrics
+from jaxcrl.run import load_member
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_FLAGS = [
@@ -81,6 +83,14 @@ def test_train_then_eval_round_trip(tmp_path):
     assert required <= set(rows[-1])
     assert rows[-1]["env_steps"] == 3072 and rows[0]["env_steps"] < rows[-1]["env_steps"]
     assert (run_dir / "checkpoints").is_dir()
+
+    # The final checkpoint reads back in Python, learner and replay buffer, for analysis.
+    loaded = load_member(run_dir)
+    assert int(loaded.buffer.steps_written) * 8 == 3072
+    assert int(loaded.learner.gradient_steps) == rows[-1]["gradient_steps"]
+    assert loaded.config.seed == 3 and loaded.env.name == "point_open"
+    with pytest.raises(ConfigError, match="--member 1 is not in this run"):
+        load_member(run_dir, member=1)
 
     evaluated = run_script("eval.py", "--run-dir", str(run_dir), "--episodes", "5", cwd=tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr
