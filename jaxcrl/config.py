@@ -342,6 +342,11 @@ def validate(config: TrainConfig, registered_envs: dict[str, str] | None = None)
         )
     if config.dataset is not None and not Path(config.dataset).is_file():
         raise ConfigError(f"--dataset {config.dataset}: no such file")
+    if config.dataset is not None and config.redraw_goal_on_success:
+        raise ConfigError(
+            "--redraw-goal-on-success changes how online runs collect data; a --dataset run "
+            "collects none, so drop it"
+        )
     for name in ["prefill_steps", "hidden_depth"]:
         if getattr(config, name) < 0:
             raise ConfigError(f"{flag(name)} must be >= 0, got {getattr(config, name)}")

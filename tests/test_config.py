@@ -60,6 +60,10 @@ BAD_CONFIGS = [
     ({"bc_alpha": -1.0}, "--bc-alpha must be >= 0"),
     ({"dataset": "/nonexistent/data.npz"}, "--dataset /nonexistent/data.npz: no such file"),
     ({"loggers": ("mlflow",)}, "unknown --loggers mlflow; choose from tensorboard, wandb"),
+    (
+        {"dataset": __file__, "redraw_goal_on_success": True},
+        "a --dataset run collects none, so drop it",
+    ),
     ({"sweep": ("batch_size=128,256",)}, "--sweep cannot vary 'batch_size' (it changes array"),
     ({"sweep": ("num_envs=8,16",)}, "--sweep cannot vary 'num_envs'"),
     ({"sweep": ("learning_rate=1e-3",)}, "--sweep cannot vary 'learning_rate' (unknown option)"),
