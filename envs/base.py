@@ -158,6 +158,17 @@ def reset_batch(env: GoalEnv, params: Any, key: jax.Array, num_envs: int) -> Env
     return jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(key, num_envs), params)
 
 
+def select_copies(mask: jax.Array, chosen: EnvState, others: EnvState) -> EnvState:
+    """Per copy: ``chosen``'s state where ``mask`` [E] is true, ``others``' elsewhere."""
+
+    def select(chosen_leaf, other_leaf):
+        return jnp.where(
+            mask.reshape(mask.shape + (1,) * (other_leaf.ndim - 1)), chosen_leaf, other_leaf
+        )
+
+    return jax.tree.map(select, chosen, others)
+
+
 def step_batch(env: GoalEnv, params: Any, states: EnvState, actions: jax.Array) -> EnvState:
     """Step every copy and auto-reset the ones whose episode ended.
 
@@ -178,13 +189,7 @@ def step_batch(env: GoalEnv, params: Any, states: EnvState, actions: jax.Array) 
             reward=stepped.reward, terminated=stepped.terminated, done=done, metrics=stepped.metrics
         )
         stepped = stepped.replace(key=next_keys)
-        ended = done > 0
-
-        def choose(fresh_leaf, old_leaf):
-            mask = ended.reshape(ended.shape + (1,) * (old_leaf.ndim - 1))
-            return jnp.where(mask, fresh_leaf, old_leaf)
-
-        return jax.tree.map(choose, fresh, stepped)
+        return select_copies(done > 0, fresh, stepped)
 
     return jax.lax.cond(jnp.any(done > 0), reset_finished, lambda s: s, stepped)
 
@@ -203,13 +208,7 @@ def redraw_reached_goals(
 
     def redraw(states: EnvState) -> EnvState:
         fresh = reset_batch(env, params, key, reached.shape[0])
-        moved = jax.vmap(env.adopt_goal)(states, fresh)
-
-        def choose(new_leaf, old_leaf):
-            mask = reached.reshape(reached.shape + (1,) * (old_leaf.ndim - 1))
-            return jnp.where(mask, new_leaf, old_leaf)
-
-        return jax.tree.map(choose, moved, states)
+        return select_copies(reached, jax.vmap(env.adopt_goal)(states, fresh), states)
 
     states = jax.lax.cond(jnp.any(reached), redraw, lambda s: s, states)
     return states, reached.astype(jnp.float32)
