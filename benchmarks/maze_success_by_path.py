@@ -16,14 +16,9 @@ import jax
 import numpy as np
 
 from jaxcrl.envs import reset_batch
-from jaxcrl.envs.mazes import path_lengths
+from jaxcrl.envs.mazes import cells_of, path_lengths
 from jaxcrl.evaluate import episode_success, rollout
 from jaxcrl.run import load_member_policy
-
-
-def cells_of(points: np.ndarray, cell_size: float) -> np.ndarray:
-    """(row, col) cells [N, 2] of (x, y) points [N, 2]; cell (r, c) spans x in [c, c+1) * size."""
-    return np.floor(points[:, ::-1] / cell_size).astype(np.int64)
 
 
 def path_cells(walls: np.ndarray, starts: np.ndarray, goals: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ import numpy as np
 
 from jaxcrl import agent
 from jaxcrl.buffer import stored_steps
-from jaxcrl.envs.mazes import path_lengths
+from jaxcrl.envs.mazes import cells_of, path_lengths
 from jaxcrl.envs.point_maze import PointMaze
 from jaxcrl.goals import sample_future_goal_batch
 from jaxcrl.run import load_member
@@ -34,11 +34,6 @@ from jaxcrl.run import load_member
 KING_MOVES = np.array(
     [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if (dx, dy) != (0, 0)], np.float32
 )
-
-
-def cell_of(points: np.ndarray) -> np.ndarray:
-    """(row, col) cells [N, 2] of (x, y) points [N, 2] in cell units."""
-    return np.floor(np.asarray(points)[:, ::-1]).astype(np.int64)
 
 
 def episodes_in_time_order(buffer) -> list[np.ndarray]:
@@ -107,12 +102,12 @@ def main() -> None:
     else:
         episodes = episodes_in_time_order(loaded.buffer)
         reach = np.array(
-            [distance(cell_of(e[:1]).repeat(len(e), 0), cell_of(e)).max() for e in episodes]
+            [distance(cells_of(e[:1]).repeat(len(e), 0), cells_of(e)).max() for e in episodes]
         )
         batch = sample_future_goal_batch(
             loaded.buffer, jax.random.PRNGKey(0), args.pairs, config.goal_discount, env.goal_indices
         )
-        apart = distance(cell_of(batch.states), cell_of(batch.future_goals))
+        apart = distance(cells_of(batch.states), cells_of(batch.future_goals))
         print(
             f"data: {len(episodes)} stored episodes; cells reached from the first cell: median "
             f"{np.median(reach):.0f}, 90th percentile {np.percentile(reach, 90):.0f}, "
@@ -144,7 +139,7 @@ def main() -> None:
     observations = jnp.concatenate([points, targets], axis=-1)
     actor_moves = agent.policy_action(networks, learner.policy_params, observations)
     closer = lambda moves: (
-        distance(cell_of(slide(env, params, points, moves)), free[goals]) < lengths
+        distance(cells_of(slide(env, params, points, moves)), free[goals]) < lengths
     )
     print(f"\ncritic and actor from cell centres ({env.name}, {len(lengths)} start-goal pairs):")
     print_rows(

@@ -160,6 +160,11 @@ def cell_graph(walls: np.ndarray) -> scipy.sparse.csr_array:
     )
 
 
+def cells_of(points: np.ndarray, cell_size: float = 1.0) -> np.ndarray:
+    """(row, col) cells [N, 2] of (x, y) points [N, 2]; cell (r, c) spans x in [c, c+1) * size."""
+    return np.floor(np.asarray(points)[:, ::-1] / cell_size).astype(np.int64)
+
+
 def path_lengths(walls: np.ndarray, sources: np.ndarray) -> np.ndarray:
     """Fewest king moves from source cells [num_sources, 2] to every cell [num_sources, rows, cols].
 

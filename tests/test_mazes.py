@@ -13,6 +13,7 @@ from jaxcrl.envs.ant import ant_maze_episode_length
 from jaxcrl.envs.mazes import (
     LAYOUTS,
     add_layout,
+    cells_of,
     check_layout,
     longest_shortest_path,
     parse_goal_region,
@@ -65,6 +66,13 @@ def test_path_lengths_count_king_moves_and_never_cut_wall_corners():
     open_walls = parse_layout(LAYOUTS["open"])
     assert path_lengths(open_walls, np.array([[1, 1]]))[0][5, 5] == 4  # straight diagonal
     assert longest_shortest_path(parse_layout(LAYOUTS["spiral"])) == 70
+
+
+def test_cells_of_maps_points_to_row_col_cells_of_any_size():
+    points = np.array([[0.2, 0.9], [3.5, 1.0], [7.9, 4.1]])  # (x, y)
+    np.testing.assert_array_equal(cells_of(points), [[0, 0], [1, 3], [4, 7]])
+    np.testing.assert_array_equal(cells_of(points, cell_size=4.0), [[0, 0], [0, 0], [1, 1]])
+    assert cells_of(points).shape == (3, 2)
 
 
 def test_spiral_goals_lie_in_the_marked_centre_and_starts_anywhere():
