@@ -27,6 +27,25 @@ def path_cells(walls: np.ndarray, starts: np.ndarray, goals: np.ndarray) -> np.n
     return from_each_start[np.arange(len(starts)), goals[:, 0], goals[:, 1]]
 
 
+def print_binned_means(
+    title: str,
+    count_label: str,
+    lengths: np.ndarray,
+    columns: dict[str, np.ndarray],
+    bin_size: int,
+    first: int = 0,
+) -> None:
+    """Print a markdown table of each column's mean per range of ``lengths``, from ``first`` on."""
+    print(f"| {title} | {count_label} | " + " | ".join(columns) + " |")
+    print("|---|---:|" + "---:|" * len(columns))
+    for low in range(first, int(lengths.max()) + 1, bin_size):
+        chosen = (lengths >= low) & (lengths < low + bin_size)
+        if chosen.any():
+            span = str(low) if bin_size == 1 else f"{low}–{low + bin_size - 1}"
+            cells = " | ".join(f"{values[chosen].mean():.2f}" for values in columns.values())
+            print(f"| {span} | {chosen.sum()} | {cells} |")
+
+
 def main() -> None:
     """Evaluate once and print one row per range of path lengths."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -51,16 +70,13 @@ def main() -> None:
     lengths = path_cells(np.asarray(env.walls), starts, goals)
 
     print(f"{env.name}: {args.episodes} episodes, success {success.mean():.3f}")
-    print("| path (king moves) | episodes | success | time near goal |")
-    print("|---|---:|---:|---:|")
-    for low in range(0, int(lengths.max()) + 1, args.bin):
-        chosen = (lengths >= low) & (lengths < low + args.bin)
-        if chosen.any():
-            span = str(low) if args.bin == 1 else f"{low}–{low + args.bin - 1}"
-            print(
-                f"| {span} | {chosen.sum()} | {success[chosen].mean():.2f} "
-                f"| {time_near[chosen].mean():.2f} |"
-            )
+    print_binned_means(
+        "path (king moves)",
+        "episodes",
+        lengths,
+        {"success": success, "time near goal": time_near},
+        args.bin,
+    )
 
 
 if __name__ == "__main__":

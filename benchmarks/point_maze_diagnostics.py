@@ -23,6 +23,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from maze_success_by_path import print_binned_means  # the sibling script
 
 from jaxcrl import agent
 from jaxcrl.buffer import stored_steps
@@ -62,17 +63,6 @@ def slide(env: PointMaze, params, points: jax.Array, moves: jax.Array) -> jax.Ar
     for _ in range(steps):
         state = step(state, moves, params)
     return state.physics
-
-
-def print_rows(title: str, lengths: np.ndarray, columns: dict[str, np.ndarray], bin_size: int):
-    """A markdown table of each column's mean per range of ``lengths``."""
-    print(f"| {title} | pairs | " + " | ".join(columns) + " |")
-    print("|---|---:|" + "---:|" * len(columns))
-    for low in range(int(lengths.min()), int(lengths.max()) + 1, bin_size):
-        chosen = (lengths >= low) & (lengths < low + bin_size)
-        if chosen.any():
-            cells = " | ".join(f"{values[chosen].mean():.2f}" for values in columns.values())
-            print(f"| {low}–{low + bin_size - 1} | {chosen.sum()} | {cells} |")
 
 
 def main() -> None:
@@ -142,14 +132,16 @@ def main() -> None:
         distance(cells_of(slide(env, params, points, moves)), free[goals]) < lengths
     )
     print(f"\ncritic and actor from cell centres ({env.name}, {len(lengths)} start-goal pairs):")
-    print_rows(
+    print_binned_means(
         "path (king moves)",
+        "pairs",
         lengths,
         {
             "critic's best king move gets closer": closer(critic_moves),
             "actor's action gets closer": closer(actor_moves),
         },
         args.bin,
+        first=int(lengths.min()),
     )
 
 
