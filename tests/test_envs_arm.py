@@ -32,6 +32,7 @@ from jaxcrl.envs.arm import (
     ARM_XML,
     CUBE_HALF,
     CUBE_TASKS,
+    HAND_OVER_CUBE,
     HAND_START,
     MAX_MOVE,
     REACH_GOALS,
@@ -267,9 +268,13 @@ def test_starts_and_goals_lie_in_their_regions(name):
     state = program.reset(jax.random.key(14), 256, params)
     obs, goal = np.asarray(state.obs), np.asarray(state.goal)
     hand = grip_of(env, obs)
-    assert np.all(
-        (hand >= np.array(HAND_START[0]) - 1e-5) & (hand <= np.array(HAND_START[1]) + 1e-5)
-    )
+    if name == "arm_reach":
+        hand_low, hand_high = np.array(HAND_START[0]), np.array(HAND_START[1])
+    else:  # over the cube: (x, y) offsets from its start, z above the table
+        hand_low, hand_high = np.array(HAND_OVER_CUBE[0]), np.array(HAND_OVER_CUBE[1])
+        hand = hand - np.append(obs[:, 9:11], np.zeros((len(obs), 1)), axis=1)
+    assert np.all((hand >= hand_low - 1e-5) & (hand <= hand_high + 1e-5))
+    assert np.all(hand.max(0) - hand.min(0) >= 0.8 * (hand_high - hand_low))
     if name == "arm_reach":
         low, high = np.array(REACH_GOALS[0]), np.array(REACH_GOALS[1])
     else:
@@ -296,6 +301,15 @@ def test_starts_and_goals_lie_in_their_regions(name):
     assert np.all(spread >= 0.8 * (high - low))
 
 
+def test_cube_tasks_can_start_the_hand_at_the_reach_start():
+    push = compiled("arm_push_easy")
+    home = make_env("arm_push_easy", hand_start="home").default_params()
+    hand = grip_of(push.env, push.reset(jax.random.key(15), 64, home).obs)
+    assert np.all(
+        (hand >= np.array(HAND_START[0]) - 1e-5) & (hand <= np.array(HAND_START[1]) + 1e-5)
+    )
+
+
 def test_hard_kinds_are_registered_with_wider_regions():
     for task in ("push", "binpick"):
         easy, hard = make_env(f"arm_{task}_easy"), make_env(f"arm_{task}_hard")
@@ -318,6 +332,7 @@ def test_xml_loads_from_any_working_directory(tmp_path, monkeypatch):
     [
         ("arm_push_easy", {"kind": "medium"}, "kind"),
         ("arm_binpick_easy", {"min_start_distance": -0.1}, "min_start_distance"),
+        ("arm_push_hard", {"hand_start": "above"}, "hand_start"),
         ("arm_reach", {"success_threshold": 0.0}, "success_threshold"),
         ("arm_reach", {"frame_skip": 0}, "frame_skip"),
     ],
