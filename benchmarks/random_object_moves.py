@@ -5,9 +5,10 @@ Usage: ``python benchmarks/random_object_moves.py --env arm_push_easy [--episode
 
 CRL learns to move an object only from episodes in which the object moved: every positive pair
 of its critic is a state and a later state of the same episode. This script runs ``--episodes``
-episodes of uniform random actions in [-1, 1] for the env's episode length, without resets (a
-robot that falls keeps stepping), and prints the fraction of episodes whose goal coordinates
-(``state[goal_indices]``) moved by more than each distance, with the median of the largest move.
+episodes of uniform random actions in [-1, 1], as ``collect.py --policy random`` rolls them out
+(an episode ends at the env's episode length or when the robot falls), and prints the fraction
+of episodes whose goal coordinates (``state[goal_indices]``) moved by more than each distance,
+with the median of the largest move.
 """
 
 from __future__ import annotations
@@ -17,35 +18,24 @@ import argparse
 import jax
 import numpy as np
 
+from jaxcrl.collect import random_actions, rollout_states_and_actions
 from jaxcrl.config import parse_env_options
-from jaxcrl.envs import make_env, reset_batch
+from jaxcrl.envs import make_env
 
 DISTANCES = (0.01, 0.02, 0.05, 0.1)  # metres
 
 
 def largest_moves(env, params, episodes: int, seed: int) -> np.ndarray:
     """Per episode [episodes]: the largest distance of the goal coordinates from their start."""
-    step = jax.vmap(env.step, in_axes=(0, 0, None))
-    goal_indices = np.asarray(env.goal_indices)
-
-    @jax.jit
-    def run(key):
-        reset_key, action_key = jax.random.split(key)
-        start = reset_batch(env, params, reset_key, episodes)
-
-        def one_step(states, step_key):
-            actions = jax.random.uniform(
-                step_key, (episodes, env.action_size), minval=-1.0, maxval=1.0
-            )
-            states = step(states, actions, params)
-            return states, states.obs[:, goal_indices]
-
-        step_keys = jax.random.split(action_key, env.episode_length)
-        _, achieved = jax.lax.scan(one_step, start, step_keys)  # [T, episodes, goal]
-        moved = achieved - start.obs[None, :, goal_indices]
-        return jax.numpy.linalg.norm(moved, axis=-1).max(axis=0)
-
-    return np.asarray(run(jax.random.PRNGKey(seed)))
+    act = random_actions(env.action_size)
+    rollout = jax.jit(lambda key: rollout_states_and_actions(env, params, act, key, episodes))
+    states, _, dones = rollout(jax.random.PRNGKey(seed))  # [E, T, S], [E, T]
+    achieved = np.asarray(states)[..., list(env.goal_indices)]
+    moved = np.linalg.norm(achieved - achieved[:, :1], axis=-1)  # [E, T]
+    # A state after the episode's first end (a fall) belongs to the next episode: not counted.
+    dones = np.asarray(dones)
+    later_episode = np.cumsum(dones, axis=1) - dones > 0
+    return np.where(later_episode, 0.0, moved).max(axis=1)
 
 
 def main() -> None:
