@@ -180,6 +180,10 @@ def eval_main(argv: list[str] | None = None) -> None:
         print(f"success rate    {metrics['eval/success']:.3f}")
         print(f"time near goal  {figure(metrics['eval/time_near_goal'])}")
         print(f"final distance  {figure(metrics.get('eval/final_distance'))}")
+        final_objects = metrics.get("eval/objects_at_goal_final")
+        if final_objects is not None and final_objects == final_objects:
+            initial_objects = figure(metrics.get("eval/objects_at_goal_initial"))
+            print(f"objects at goal {initial_objects} at reset, {figure(final_objects)} at the end")
     print(json.dumps(metrics))
     if args.video is not None:
         write_episode_video(args, goal)

@@ -14,7 +14,12 @@ from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.dataset import Dataset, load_splits
 from jaxcrl.envs import make_env
 from jaxcrl.envs.ogbench_envs import OGBENCH_SIZES, OgbenchEnv
-from jaxcrl.host_eval import episode_seed, evaluate_policy_on_host, run_task_episode
+from jaxcrl.host_eval import (
+    episode_seed,
+    evaluate_policy_on_host,
+    objects_at_goal,
+    run_task_episode,
+)
 from jaxcrl.offline import make_offline_trainer
 from jaxcrl.ogbench_data import generate, main
 from jaxcrl.trainer import FIRST_NONFINITE
@@ -213,6 +218,28 @@ def test_host_evaluation_counts_an_oracle_as_successful_and_a_still_policy_not()
     assert 0.0 < walked["eval/time_near_goal"] < 1.0 and walked["eval/final_distance"] < 1.0
     still = evaluate_policy_on_host(env, lambda observation: np.zeros(2), 1, seed=0)
     assert still["eval/success"] == 0.0 and still["eval/time_near_goal"] == 0.0
+
+
+def test_objects_at_goal_counts_every_object_of_a_scene_and_is_nan_for_a_maze():
+    class SceneLike:  # OGBench's scene: (cubes, buttons, drawer, window)
+        def _compute_successes(self):
+            return [True], [np.True_, np.False_], np.False_, True
+
+    assert objects_at_goal(SceneLike()) == pytest.approx(3 / 5)
+    assert np.isnan(objects_at_goal(object()))
+
+
+def test_host_evaluation_reports_objects_at_goal_for_a_cube_task():
+    env = make_env("cube-single-v0")
+    gym_env = env.make(terminate_at_goal=False)
+    try:  # a still arm leaves the cube where it was, away from its goal
+        result = run_task_episode(gym_env, lambda observation: np.zeros(5), task_id=1, seed=0)
+    finally:
+        gym_env.close()
+    assert result["objects_at_goal_initial"] == 0.0 and result["objects_at_goal_final"] == 0.0
+    assert result["success"] == 0.0 and np.isnan(result["final_distance"])
+    maze = evaluate_policy_on_host(make_env("pointmaze-medium-v0"), lambda o: np.zeros(2), 1, 0)
+    assert np.isnan(maze["eval/objects_at_goal_final"])
 
 
 def test_online_training_on_an_ogbench_env_is_refused():
