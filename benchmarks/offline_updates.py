@@ -4,7 +4,8 @@
 
 Each configuration trains on a random-action point_open dataset (the dataset's size does not
 change the cost of a step: sampling is O(batch)). Configurations: the default networks (256 x 2,
-repr 64), and the CRL paper's offline setting (1024 x 2, repr 16, twin critics, bc_mix).
+repr 64), the CRL paper's offline setting (1024 x 2, repr 16, twin critics, bc_mix) and the
+``offline_ogbench_manipulation`` preset (OGBench's CRL: 512 x 3, repr 512, twin critics, DDPG+BC).
 Prints a Markdown table and writes JSON rows with ``--out``.
 """
 
@@ -19,9 +20,16 @@ import jax
 import jax.numpy as jnp
 
 from jaxcrl.collect import collect_dataset, random_actions
-from jaxcrl.config import TrainConfig
+from jaxcrl.config import TrainConfig, read_overrides
 from jaxcrl.envs import make_env
 from jaxcrl.offline import make_offline_trainer
+
+
+def preset_settings(preset: str) -> dict:
+    """A preset's fields but its batch size and run length, which this benchmark sets itself."""
+    overrides = read_overrides(preset)
+    return {k: v for k, v in overrides.items() if k not in ("batch_size", "num_updates")}
+
 
 SETTINGS = {
     "default": {},
@@ -31,6 +39,7 @@ SETTINGS = {
         "twin_critics": True,
         "actor_objective": "bc_mix",
     },
+    "ogbench": preset_settings("offline_ogbench_manipulation"),
 }
 
 
