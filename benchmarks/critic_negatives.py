@@ -98,8 +98,8 @@ def main() -> None:
         energies = agent.critic_energies(networks, config, params, states, actions, goals)
         return energies.min(axis=0) if config.twin_critics else energies
 
-    def goals_of(goal_rows: np.ndarray) -> jax.Array:
-        return jnp.asarray(data.observations[goal_rows][:, goal_indices])
+    def goals_of(rows_of_kind: np.ndarray) -> jax.Array:
+        return jnp.asarray(data.observations[rows_of_kind][:, goal_indices])
 
     energy = {
         kind: np.asarray(scores(critic_params, states, actions, goals_of(rows[kind])))

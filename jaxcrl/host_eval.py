@@ -47,7 +47,7 @@ def objects_at_goal(unwrapped_env: Any) -> float:
 
 
 def run_task_episode(gym_env: Any, policy: HostPolicy, task_id: int, seed: int) -> dict[str, float]:
-    """One episode of evaluation task ``task_id``; its success, time at goal and final distance."""
+    """One episode of task ``task_id``: success, time at goal, final distance, objects at goal."""
     observation, info = gym_env.reset(seed=seed, options={"task_id": task_id})
     goal = flat_observation(info["goal"])
     objects_at_goal_initial = objects_at_goal(gym_env.unwrapped)
