@@ -100,9 +100,14 @@ def train_main(argv: list[str] | None = None) -> None:
     )
 
 
+def defined(value: float | None) -> bool:
+    """Whether the env defines this metric: not None and not NaN."""
+    return value is not None and value == value
+
+
 def figure(value: float | None) -> str:
-    """A metric with 3 decimals, or n/a where the env does not define it (None or NaN)."""
-    return "n/a" if value is None or value != value else f"{value:.3f}"
+    """A metric with 3 decimals, or n/a where the env does not define it."""
+    return f"{value:.3f}" if defined(value) else "n/a"
 
 
 def amount_of_training(row: dict) -> str:
@@ -181,7 +186,7 @@ def eval_main(argv: list[str] | None = None) -> None:
         print(f"time near goal  {figure(metrics['eval/time_near_goal'])}")
         print(f"final distance  {figure(metrics.get('eval/final_distance'))}")
         final_objects = metrics.get("eval/objects_at_goal_final")
-        if final_objects is not None and final_objects == final_objects:
+        if defined(final_objects):
             initial_objects = figure(metrics.get("eval/objects_at_goal_initial"))
             print(f"objects at goal {initial_objects} at reset, {figure(final_objects)} at the end")
     print(json.dumps(metrics))
