@@ -5,7 +5,9 @@ runs), which inherit them through the environment:
   session (a temporary folder, removed when the session ends);
 - less LLVM optimisation: tests run tiny programs, so compiling dominates. On the 2-core CPU,
   test_cli + test_members + test_resume took 106 s with these flags and 155 s without, the MJX
-  env tests 117 s and 143 s; the learning tests reach the same success rates either way.
+  env tests 117 s and 143 s; the learning tests reach the same success rates either way;
+- several worker processes (pytest-xdist, `-n` in pyproject.toml) share the main process's cache
+  and flags, and on a GPU no worker takes most of its memory up front.
 """
 
 import os
@@ -14,10 +16,16 @@ import tempfile
 
 import jax
 
-FAST_COMPILE_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
-os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {FAST_COMPILE_FLAGS}".strip()
+IS_WORKER = "PYTEST_XDIST_WORKER" in os.environ  # workers inherit what the main process set
 
-_CACHE_DIR = tempfile.mkdtemp(prefix="jaxcrl-tests-xla-cache-")
+FAST_COMPILE_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+if FAST_COMPILE_FLAGS not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {FAST_COMPILE_FLAGS}".strip()
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+if not IS_WORKER:
+    os.environ["JAXCRL_TESTS_XLA_CACHE"] = tempfile.mkdtemp(prefix="jaxcrl-tests-xla-cache-")
+_CACHE_DIR = os.environ["JAXCRL_TESTS_XLA_CACHE"]
 # Programs that compile in under half a second are not worth a disk round trip.
 _CACHE_SETTINGS = {
     "jax_compilation_cache_dir": _CACHE_DIR,
@@ -30,5 +38,6 @@ for _name, _value in _CACHE_SETTINGS.items():
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Remove this session's compilation cache."""
-    shutil.rmtree(_CACHE_DIR, ignore_errors=True)
+    """Remove this session's compilation cache, once: in the main process, after every worker."""
+    if not IS_WORKER:
+        shutil.rmtree(_CACHE_DIR, ignore_errors=True)
