@@ -14,16 +14,17 @@ import mujoco
 import numpy as np
 import pytest
 from egl_renders import render_report
-from test_envs_mjx_suite import (
-    EPISODE_LENGTH,
-    NUM_ENVS,
-    NUM_STEPS,
-    Rollout,
-    compiled,
+from env_checks import (
+    check_first_states,
+    check_goal_at_the_achieved_state,
+    check_goals_differ_across_episodes,
+    check_random_rollout,
+    check_step_keeps_the_goal,
     num_candidate_contacts,
 )
+from test_envs_mjx_suite import EPISODE_LENGTH, NUM_ENVS, NUM_STEPS, Rollout, compiled
 
-from jaxcrl.envs import DISTANCE, SUCCESS, make_env
+from jaxcrl.envs import DISTANCE, make_env
 from jaxcrl.envs.ant_objects import BLOCK_FILL, PUSH_CELLS, AntPush, push_cells
 
 ENVS = ["ant_soccer", "ant_push"]
@@ -65,49 +66,35 @@ def launch(env, placements: list[dict]) -> tuple[np.ndarray, np.ndarray]:
 
 def test_reset_shapes_dtypes_and_state_layout(rollout):
     env, state = rollout.env, rollout.first
+    check_first_states(env, state, NUM_ENVS)
     assert env.state_size == 33 and env.goal_indices == GOAL_INDICES[env.name]
-    assert env.observation_size == 35
-    assert state.obs.shape == (NUM_ENVS, 35) and state.obs.dtype == jnp.float32
-    assert state.goal.shape == (NUM_ENVS, 2)
+    assert env.observation_size == 35 and env.goal_size == 2
     qpos, qvel = np.asarray(state.physics.qpos), np.asarray(state.physics.qvel)
     np.testing.assert_array_equal(state.obs[:, :33], np.concatenate([qpos, qvel], -1))
-    np.testing.assert_array_equal(state.obs[:, 33:], state.goal)
     np.testing.assert_array_equal(qvel[:, -2:], 0.0)  # the object starts at rest
-    assert state.reward.shape == state.done.shape == state.terminated.shape == (NUM_ENVS,)
-    assert state.step_count.dtype == jnp.int32
-    assert set(state.metrics) >= {DISTANCE, SUCCESS}
 
 
 def test_random_rollout_shapes_and_finite(rollout):
-    assert rollout.obs.shape == (NUM_STEPS, NUM_ENVS, 35) and rollout.obs.dtype == np.float32
-    assert np.isfinite(rollout.obs).all()
-    for name in (DISTANCE, SUCCESS):
-        assert rollout.metrics[name].shape == (NUM_STEPS, NUM_ENVS)
-        assert np.isfinite(rollout.metrics[name]).all()
-    assert set(np.unique(rollout.metrics[SUCCESS])) <= {0.0, 1.0}
+    assert rollout.obs.shape[0] == NUM_STEPS
+    check_random_rollout(rollout.env, rollout.obs, rollout.metrics, NUM_ENVS)
     assert rollout.done.sum() >= NUM_STEPS // EPISODE_LENGTH * NUM_ENVS  # every episode ended
 
 
 def test_jit_vmap_step(rollout):
-    env = rollout.env  # rollout.jit_step is jax.jit(jax.vmap(env.step)) with fast-compile options
-    stepped = rollout.step(rollout.first, jnp.zeros((NUM_ENVS, env.action_size)))
-    assert stepped.obs.shape == (NUM_ENVS, 35) and np.isfinite(np.asarray(stepped.obs)).all()
-    np.testing.assert_array_equal(stepped.obs[:, 33:], rollout.first.goal)
+    # rollout.jit_step is jax.jit(jax.vmap(env.step)) with fast-compile options
+    stepped = rollout.step(rollout.first, jnp.zeros((NUM_ENVS, rollout.env.action_size)))
+    check_step_keeps_the_goal(rollout.env, rollout.first, stepped, NUM_ENVS)
     assert not np.array_equal(stepped.obs[:, :33], rollout.first.obs[:, :33])  # physics moved
 
 
 def test_goal_at_achieved_position_succeeds_and_far_goal_fails(rollout):
-    env, first = rollout.env, rollout.first
-    actions = jax.random.uniform(jax.random.key(2), (NUM_ENVS, env.action_size), minval=-1.0)
-    stepped = rollout.step(first, actions)
-    achieved = env.goal_of(stepped.obs[:, : env.state_size])
-    np.testing.assert_array_equal(achieved, stepped.physics.qpos[:, list(GOAL_INDICES[env.name])])
-    # Physics is deterministic: the same step from the same state lands on the same point.
-    at_goal = rollout.step(first.replace(goal=achieved), actions)
-    np.testing.assert_array_equal(at_goal.metrics[SUCCESS], np.ones(NUM_ENVS))
+    env = rollout.env
+    achieved, at_goal, far = check_goal_at_the_achieved_state(
+        env, rollout.first, rollout.step, NUM_ENVS
+    )
+    # The goal changes no physics: at_goal took the same step as the one that gave ``achieved``.
+    np.testing.assert_array_equal(achieved, at_goal.physics.qpos[:, list(GOAL_INDICES[env.name])])
     np.testing.assert_array_equal(at_goal.reward, np.ones(NUM_ENVS))
-    far = rollout.step(first.replace(goal=achieved + 100.0), actions)
-    np.testing.assert_array_equal(far.metrics[SUCCESS], np.zeros(NUM_ENVS))
     np.testing.assert_allclose(far.metrics[DISTANCE], 100.0 * np.sqrt(2.0), rtol=1e-5)
 
 
@@ -121,18 +108,16 @@ def test_constructor_takes_the_common_overrides(name):
 
 
 def test_goals_and_starts_differ_across_episodes(rollout):
-    episode_starts = rollout.done[:-1, 0] > 0  # the step after a done carries the new episode
-    goals = rollout.goals[1:, 0][episode_starts]
+    episode_starts = check_goals_differ_across_episodes(rollout.done, rollout.goals)
     object_starts = rollout.obs[1:, 0, 15:17][episode_starts]
     torso_starts = rollout.obs[1:, 0, 0:2][episode_starts]
-    assert len(goals) >= 20
-    assert len(np.unique(goals.round(6), axis=0)) == len(goals)
-    assert len(np.unique(torso_starts.round(6), axis=0)) == len(goals)
+    num_episodes = len(torso_starts)
+    assert len(np.unique(torso_starts.round(6), axis=0)) == num_episodes
     if rollout.env.name == "ant_soccer":  # a new ball position every episode
-        assert len(np.unique(object_starts.round(6), axis=0)) == len(goals)
+        assert len(np.unique(object_starts.round(6), axis=0)) == num_episodes
     else:  # the block always starts in the gap
         np.testing.assert_allclose(
-            object_starts, np.tile(rollout.params.block_start, (len(goals), 1))
+            object_starts, np.tile(rollout.params.block_start, (num_episodes, 1))
         )
 
 

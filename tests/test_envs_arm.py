@@ -24,10 +24,15 @@ import mujoco
 import numpy as np
 import pytest
 from egl_renders import render_report
-from test_envs_mjx_suite import num_candidate_contacts
+from env_checks import (
+    check_first_states,
+    check_goal_at_the_achieved_state,
+    check_random_rollout,
+    num_candidate_contacts,
+)
 
 import jaxcrl.envs
-from jaxcrl.envs import DISTANCE, SUCCESS, make_env
+from jaxcrl.envs import DISTANCE, make_env
 from jaxcrl.envs.arm import (
     ARM_XML,
     CUBE_HALF,
@@ -108,19 +113,14 @@ def drive(task: Task, states, target: np.ndarray, opening: float, steps: int):
 
 def test_reset_and_step_shapes_dtypes_and_finite_values(task):
     env, first = task.env, task.first
-    assert first.obs.shape == (NUM_ENVS, env.observation_size) and first.obs.dtype == jnp.float32
-    assert first.goal.shape == (NUM_ENVS, env.goal_size) == (NUM_ENVS, 3)
-    assert first.reward.shape == first.done.shape == first.terminated.shape == (NUM_ENVS,)
-    assert first.step_count.dtype == jnp.int32 and set(first.metrics) >= {DISTANCE, SUCCESS}
-    assert task.obs.shape == (NUM_STEPS, NUM_ENVS, env.observation_size)
-    assert task.obs.dtype == np.float32 and np.isfinite(task.obs).all()
+    check_first_states(env, first, NUM_ENVS)
+    check_random_rollout(env, task.obs, task.metrics, NUM_ENVS)
+    assert first.goal.shape == (NUM_ENVS, 3) and task.obs.shape[0] == NUM_STEPS
     # The goal rides along unchanged in every observation of the episode.
     np.testing.assert_array_equal(
         task.obs[:, :, env.state_size :],
         np.broadcast_to(first.goal, task.obs[:, :, env.state_size :].shape),
     )
-    assert np.isfinite(task.metrics[DISTANCE]).all()
-    assert set(np.unique(task.metrics[SUCCESS])) <= {0.0, 1.0}
     # Random actions move the hand about inside its workspace; the cube stays on the table.
     hand = grip_of(env, task.obs)
     assert hand.std(axis=0).min() > 0.01
@@ -130,15 +130,10 @@ def test_reset_and_step_shapes_dtypes_and_finite_values(task):
 
 
 def test_goal_at_the_achieved_point_succeeds_and_a_far_goal_fails(task):
-    env, first = task.env, task.first
-    actions = jax.random.uniform(jax.random.key(2), (NUM_ENVS, env.action_size), minval=-1.0)
-    achieved = env.goal_of(task.step(first, actions).obs[:, : env.state_size])
-    # Physics is deterministic: the same step from the same state reaches the same point.
-    at_goal = task.step(first.replace(goal=achieved), actions)
-    np.testing.assert_array_equal(at_goal.metrics[SUCCESS], np.ones(NUM_ENVS))
+    _, at_goal, far = check_goal_at_the_achieved_state(
+        task.env, task.first, task.step, NUM_ENVS, far_offset=1.0
+    )
     np.testing.assert_array_equal(at_goal.reward, np.ones(NUM_ENVS))  # sparse reward = success
-    far = task.step(first.replace(goal=achieved + 1.0), actions)
-    np.testing.assert_array_equal(far.metrics[SUCCESS], np.zeros(NUM_ENVS))
     np.testing.assert_allclose(far.metrics[DISTANCE], np.sqrt(3.0), rtol=1e-4)
 
 

@@ -16,8 +16,16 @@ import jax.numpy as jnp
 import mujoco
 import numpy as np
 import pytest
+from env_checks import (  # noqa: F401  (pytest collects these with this module's rollout)
+    num_candidate_contacts,
+    test_goal_at_achieved_state_succeeds_and_far_goal_fails,
+    test_goals_differ_across_episodes_of_one_slot,
+    test_jit_vmap_step,
+    test_reset_shapes_and_dtypes,
+    test_step_shapes_and_finite_over_random_rollout,
+)
 
-from jaxcrl.envs import DISTANCE, SUCCESS, make_env, reset_batch, step_batch
+from jaxcrl.envs import make_env, reset_batch, step_batch
 from jaxcrl.envs.ant import AntMaze
 from jaxcrl.envs.maze_walls import wall_boxes
 from jaxcrl.envs.mazes import LAYOUTS, parse_layout
@@ -56,11 +64,6 @@ class Rollout:
         return self.jit_step(states, actions, self.params if params is None else params)
 
 
-def num_candidate_contacts(env) -> int:
-    """How many geom pairs MJX checks for contact every physics step."""
-    return getattr(env.data_template, "_impl", env.data_template).contact.dist.shape[0]
-
-
 @functools.cache
 def compiled(name: str) -> Rollout:
     """Build, compile and roll out ``name`` once per pytest run."""
@@ -71,59 +74,6 @@ def compiled(name: str) -> Rollout:
 def rollout(request) -> Rollout:
     """A compiled env and its random rollout (cached across tests)."""
     return compiled(request.param)
-
-
-def test_reset_shapes_and_dtypes(rollout):
-    env, state = rollout.env, rollout.first
-    assert env.observation_size == env.state_size + env.goal_size
-    assert state.obs.shape == (NUM_ENVS, env.observation_size)
-    assert state.obs.dtype == jnp.float32
-    assert state.goal.shape == (NUM_ENVS, env.goal_size)
-    np.testing.assert_array_equal(state.obs[:, env.state_size :], state.goal)
-    assert state.reward.shape == state.done.shape == state.terminated.shape == (NUM_ENVS,)
-    assert state.step_count.dtype == jnp.int32
-    assert set(state.metrics) >= {DISTANCE, SUCCESS}
-    assert np.isfinite(np.asarray(state.obs)).all()
-
-
-def test_step_shapes_and_finite_over_random_rollout(rollout):
-    env = rollout.env
-    assert rollout.obs.shape == (NUM_STEPS, NUM_ENVS, env.observation_size)
-    assert rollout.obs.dtype == np.float32
-    assert np.isfinite(rollout.obs).all()
-    for name in (DISTANCE, SUCCESS):
-        assert rollout.metrics[name].shape == (NUM_STEPS, NUM_ENVS)
-        assert np.isfinite(rollout.metrics[name]).all()
-    assert set(np.unique(rollout.metrics[SUCCESS])) <= {0.0, 1.0}
-
-
-def test_jit_vmap_step(rollout):
-    env = rollout.env
-    actions = jnp.zeros((NUM_ENVS, env.action_size))
-    stepped = rollout.step(rollout.first, actions)
-    assert stepped.obs.shape == (NUM_ENVS, env.observation_size)
-    assert np.isfinite(np.asarray(stepped.obs)).all()
-    # The obs tail is the (unchanged) episode goal.
-    np.testing.assert_array_equal(stepped.obs[:, env.state_size :], rollout.first.goal)
-
-
-def test_goal_at_achieved_state_succeeds_and_far_goal_fails(rollout):
-    env, first = rollout.env, rollout.first
-    actions = jax.random.uniform(jax.random.key(2), (NUM_ENVS, env.action_size), minval=-1.0)
-    achieved = env.goal_of(rollout.step(first, actions).obs[:, : env.state_size])
-    # Physics is deterministic: the same step from the same state lands on the same point.
-    at_goal = rollout.step(first.replace(goal=achieved), actions)
-    np.testing.assert_array_equal(at_goal.metrics[SUCCESS], np.ones(NUM_ENVS))
-    assert np.all(np.asarray(at_goal.metrics[DISTANCE]) < 1e-5)
-    far = rollout.step(first.replace(goal=achieved + 100.0), actions)
-    np.testing.assert_array_equal(far.metrics[SUCCESS], np.zeros(NUM_ENVS))
-
-
-def test_goals_differ_across_episodes_of_one_slot(rollout):
-    episode_starts = rollout.done[:-1, 0] > 0  # the step after a done carries the new goal
-    goals = rollout.goals[1:, 0][episode_starts]
-    assert len(goals) >= 20
-    assert len(np.unique(goals.round(6), axis=0)) == len(goals)
 
 
 def test_auto_reset_at_episode_length(rollout):
