@@ -82,6 +82,17 @@ def check_goals_differ_across_episodes(done: np.ndarray, goals: np.ndarray) -> n
     return episode_starts
 
 
+def check_episodes_end_at_the_limit(done: np.ndarray, terminated: np.ndarray, limit: int) -> None:
+    """Every copy's episodes in an auto-resetting rollout [num_steps, num_envs] last ``limit``
+    steps, or fewer when the env terminated them."""
+    for copy in range(done.shape[1]):
+        ends = np.flatnonzero(done[:, copy] > 0)
+        lengths = np.diff(np.concatenate([[-1], ends]))
+        assert lengths.max() <= limit
+        for end, length in zip(ends, lengths, strict=True):
+            assert length == limit or terminated[end, copy] > 0
+
+
 # The contract as tests, for modules whose ``rollout`` fixture gives a compiled env and a random,
 # auto-resetting rollout (attributes env, first, step, obs, metrics, done, goals). A module runs
 # them by importing them: pytest collects each imported test with that module's own fixture.

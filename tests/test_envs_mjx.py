@@ -17,6 +17,7 @@ import mujoco
 import numpy as np
 import pytest
 from env_checks import (  # noqa: F401  (pytest collects these with this module's rollout)
+    check_episodes_end_at_the_limit,
     num_candidate_contacts,
     test_goal_at_achieved_state_succeeds_and_far_goal_fails,
     test_goals_differ_across_episodes_of_one_slot,
@@ -77,14 +78,8 @@ def rollout(request) -> Rollout:
 
 
 def test_auto_reset_at_episode_length(rollout):
-    done, terminated = rollout.done > 0, rollout.terminated > 0
-    for slot in range(NUM_ENVS):
-        ends = np.flatnonzero(done[:, slot])
-        lengths = np.diff(np.concatenate([[-1], ends]))
-        assert lengths.max() <= EPISODE_LENGTH
-        # Episodes shorter than the limit ended because the env terminated them.
-        for end, length in zip(ends, lengths, strict=True):
-            assert length == EPISODE_LENGTH or terminated[end, slot]
+    check_episodes_end_at_the_limit(rollout.done, rollout.terminated, EPISODE_LENGTH)
+    done = rollout.done > 0
     if rollout.env.name == "reacher":  # never terminates: every episode runs to the limit
         assert done[EPISODE_LENGTH - 1 :: EPISODE_LENGTH].all() and done.sum() == done.size // 2
         # NUM_STEPS is a multiple of EPISODE_LENGTH: every copy has just been reset.

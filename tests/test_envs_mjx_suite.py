@@ -20,6 +20,7 @@ import mujoco
 import numpy as np
 import pytest
 from env_checks import (  # noqa: F401  (pytest collects these with this module's rollout)
+    check_episodes_end_at_the_limit,
     num_candidate_contacts,
     test_goal_at_achieved_state_succeeds_and_far_goal_fails,
     test_goals_differ_across_episodes_of_one_slot,
@@ -121,13 +122,8 @@ def rollout(request) -> Rollout:
 
 
 def test_episodes_end_at_the_limit_and_only_humanoids_terminate(rollout):
-    done, terminated = rollout.done > 0, rollout.terminated > 0
-    for slot in range(NUM_ENVS):
-        ends = np.flatnonzero(done[:, slot])
-        lengths = np.diff(np.concatenate([[-1], ends]))
-        assert lengths.max() <= EPISODE_LENGTH
-        for end, length in zip(ends, lengths, strict=True):
-            assert length == EPISODE_LENGTH or terminated[end, slot]
+    check_episodes_end_at_the_limit(rollout.done, rollout.terminated, EPISODE_LENGTH)
+    terminated = rollout.terminated > 0
     # Without resets, random torques for 3 s of simulated time topple every humanoid copy.
     states, fell = rollout.first, np.zeros(NUM_ENVS, bool)
     for key in jax.random.split(jax.random.key(9), 200):
