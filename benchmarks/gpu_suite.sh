@@ -7,9 +7,10 @@
 # Writes OUT_DIR/<step>.txt (each step's output), OUT_DIR/ant_metrics.jsonl and
 # OUT_DIR/pixel_metrics.jsonl (the long runs' evaluations). Caps in seconds can be changed through the
 # environment (CAP_THROUGHPUT, ...), and STEPS picks which steps run (default: "smoke throughput
-# ant_10m seeds offline env_sps"; "pixels" and "pixel_train" are extra). What each step measures
-# can be narrowed too: THROUGHPUT_ENVS, THROUGHPUT_NUM_ENVS, SEED_COUNTS, ENV_SPS_ENVS,
-# ENV_SPS_NUM_ENVS, PIXEL_STEPS, and ANT_ENV_OPTIONS changes the ant of the 10M-step run.
+# ant_10m seeds offline env_sps"; "pixels", "pixel_train" and "learning" are extra). What each
+# step measures can be narrowed too: THROUGHPUT_ENVS, THROUGHPUT_NUM_ENVS, SEED_COUNTS,
+# ENV_SPS_ENVS, ENV_SPS_NUM_ENVS, ENV_SPS_PHYSICS ("jax warp" where MuJoCo Warp is installed),
+# PIXEL_STEPS, LEARN_ENVS, LEARN_STEPS, and ANT_ENV_OPTIONS changes the ant of the 10M-step run.
 set -u
 out=${1:?usage: gpu_suite.sh OUT_DIR}
 mkdir -p "$out"
@@ -56,7 +57,7 @@ step offline "${CAP_OFFLINE:-45}" python3 benchmarks/offline_updates.py --batch-
 
 step env_sps "${CAP_ENV_SPS:-60}" python3 benchmarks/env_sps_mjx.py \
   --envs ${ENV_SPS_ENVS:-reacher pusher_easy half_cheetah humanoid ant_u_maze humanoid_u_maze} \
-  --num-envs ${ENV_SPS_NUM_ENVS:-4096} --repeats 2
+  --num-envs ${ENV_SPS_NUM_ENVS:-4096} --repeats 2 --physics ${ENV_SPS_PHYSICS:-jax}
 
 # Pixel training (64x64 images, a CNN per network; lax.conv on the GPU), not in the default set.
 step pixels "${CAP_PIXELS:-120}" python3 benchmarks/pixel_convolution.py --num-envs 256 \
@@ -66,3 +67,16 @@ step pixels "${CAP_PIXELS:-120}" python3 benchmarks/pixel_convolution.py --num-e
 step pixel_train "${CAP_PIXEL_TRAIN:-240}" python3 train.py --config point_open_pixels \
   --total-env-steps "${PIXEL_STEPS:-300000}" --num-evals 8 --no-progress --run-dir /tmp/pixel_train
 cp /tmp/pixel_train/metrics.jsonl "$out/pixel_metrics.jsonl" 2>/dev/null
+
+# Learning curves of the env presets (success against env steps), one capped run per preset, each
+# evaluated 10 times; a run stopped by its cap keeps the evaluations it wrote. LEARN_STEPS
+# shortens every preset's budget so that the runs end within their caps.
+if [[ $steps == *" learning "* ]]; then
+  for env in ${LEARN_ENVS:-reacher pusher_easy arm_reach}; do
+    steps+=" learning_$env "
+    step "learning_$env" "${CAP_LEARN:-240}" python3 train.py --config "$env" --num-evals 10 \
+      --no-progress --no-checkpoint-buffer --run-dir "/tmp/learning_$env" \
+      ${LEARN_STEPS:+--total-env-steps $LEARN_STEPS}
+    cp "/tmp/learning_$env/metrics.jsonl" "$out/learning_${env}_metrics.jsonl" 2>/dev/null
+  done
+fi
