@@ -1,8 +1,8 @@
-"""Session settings for every test and the processes they start (train.py, eval.py, multi-process
-runs), which inherit them through the environment:
+"""Settings of the whole test run, for every test and the processes they start (train.py,
+eval.py, multi-process runs), which inherit them through the environment:
 
 - one persistent XLA compilation cache, so a program that several tests build compiles once per
-  session (a temporary folder, removed when the session ends);
+  test run (a temporary folder, removed when the run ends);
 - less LLVM optimisation: tests run tiny programs, so compiling dominates. On the 2-core CPU,
   test_cli + test_members + test_resume took 106 s with these flags and 155 s without, the MJX
   env tests 117 s and 143 s; the learning tests reach the same success rates either way;
@@ -38,6 +38,6 @@ for _name, _value in _CACHE_SETTINGS.items():
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Remove this session's compilation cache, once: in the main process, after every worker."""
+    """Remove this test run's compilation cache, once: in the main process, after every worker."""
     if not IS_WORKER:
         shutil.rmtree(_CACHE_DIR, ignore_errors=True)
