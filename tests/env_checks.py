@@ -33,9 +33,10 @@ def check_first_states(env, first, num_envs: int) -> None:
     assert np.isfinite(np.asarray(first.obs)).all()
 
 
-def check_random_rollout(env, obs: np.ndarray, metrics: dict, num_envs: int) -> None:
+def check_random_rollout(
+    env, obs: np.ndarray, metrics: dict, num_steps: int, num_envs: int
+) -> None:
     """A random rollout [num_steps, num_envs, ...]: float32, finite, success 0 or 1."""
-    num_steps = obs.shape[0]
     assert obs.shape == (num_steps, num_envs, env.observation_size)
     assert obs.dtype == np.float32
     assert np.isfinite(obs).all()
@@ -94,31 +95,28 @@ def check_episodes_end_at_the_limit(done: np.ndarray, terminated: np.ndarray, li
 
 
 # The contract as tests, for modules whose ``rollout`` fixture gives a compiled env and a random,
-# auto-resetting rollout (attributes env, first, step, obs, metrics, done, goals). A module runs
-# them by importing them: pytest collects each imported test with that module's own fixture.
-
-
-def num_copies(rollout) -> int:
-    """How many env copies the rollout steps at once."""
-    return rollout.first.obs.shape[0]
+# auto-resetting rollout (attributes num_envs, num_steps, env, first, step, obs, metrics, done,
+# goals). A module runs them by importing them: pytest collects each imported test with that
+# module's own fixture.
 
 
 def test_reset_shapes_and_dtypes(rollout):
-    check_first_states(rollout.env, rollout.first, num_copies(rollout))
+    check_first_states(rollout.env, rollout.first, rollout.num_envs)
 
 
 def test_step_shapes_and_finite_over_random_rollout(rollout):
-    check_random_rollout(rollout.env, rollout.obs, rollout.metrics, num_copies(rollout))
+    check_random_rollout(
+        rollout.env, rollout.obs, rollout.metrics, rollout.num_steps, rollout.num_envs
+    )
 
 
 def test_jit_vmap_step(rollout):
-    actions = jnp.zeros((num_copies(rollout), rollout.env.action_size))
-    stepped = rollout.step(rollout.first, actions)
-    check_step_keeps_the_goal(rollout.env, rollout.first, stepped, num_copies(rollout))
+    stepped = rollout.step(rollout.first, jnp.zeros((rollout.num_envs, rollout.env.action_size)))
+    check_step_keeps_the_goal(rollout.env, rollout.first, stepped, rollout.num_envs)
 
 
 def test_goal_at_achieved_state_succeeds_and_far_goal_fails(rollout):
-    check_goal_at_the_achieved_state(rollout.env, rollout.first, rollout.step, num_copies(rollout))
+    check_goal_at_the_achieved_state(rollout.env, rollout.first, rollout.step, rollout.num_envs)
 
 
 def test_goals_differ_across_episodes_of_one_slot(rollout):

@@ -114,8 +114,8 @@ def drive(task: Task, states, target: np.ndarray, opening: float, steps: int):
 def test_reset_and_step_shapes_dtypes_and_finite_values(task):
     env, first = task.env, task.first
     check_first_states(env, first, NUM_ENVS)
-    check_random_rollout(env, task.obs, task.metrics, NUM_ENVS)
-    assert first.goal.shape == (NUM_ENVS, 3) and task.obs.shape[0] == NUM_STEPS
+    check_random_rollout(env, task.obs, task.metrics, NUM_STEPS, NUM_ENVS)
+    assert first.goal.shape == (NUM_ENVS, 3)
     # The goal rides along unchanged in every observation of the episode.
     np.testing.assert_array_equal(
         task.obs[:, :, env.state_size :],

@@ -41,6 +41,8 @@ EPISODE_LENGTH = 2  # 50 steps = 25 episodes per slot, so goals are drawn 25+ ti
 class Rollout:
     """One compiled env with a finished random rollout through ``step_batch``."""
 
+    num_envs, num_steps = NUM_ENVS, NUM_STEPS
+
     def __init__(self, name: str):
         self.env = make_env(name, episode_length=EPISODE_LENGTH)
         self.params = self.env.default_params()

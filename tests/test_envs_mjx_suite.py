@@ -51,6 +51,8 @@ def fast_jit(function):
 class Rollout:
     """One env with its two compiled programs and a finished random, auto-resetting rollout."""
 
+    num_envs, num_steps = NUM_ENVS, NUM_STEPS
+
     def __init__(self, name: str):
         self.env = make_env(name, episode_length=EPISODE_LENGTH)
         self.params = self.env.default_params()
