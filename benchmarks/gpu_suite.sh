@@ -18,10 +18,13 @@ export PYTHONUNBUFFERED=1
 
 steps=" ${STEPS:-smoke throughput ant_10m seeds offline env_sps} "
 
-step() {  # step NAME CAP COMMAND...: run COMMAND under CAP seconds, output to NAME.txt
+step() {  # step NAME CAP COMMAND...: capped_run, if STEPS names NAME
+  if [[ $steps == *" $1 "* ]]; then capped_run "$@"; fi
+}
+
+capped_run() {  # capped_run NAME CAP COMMAND...: run COMMAND under CAP seconds, output to NAME.txt
   local name=$1 cap=$2
   shift 2
-  if [[ $steps != *" $name "* ]]; then return 0; fi
   echo "== $name (cap ${cap}s): $*"
   local start=$SECONDS
   timeout --signal=TERM --kill-after=10 "$cap" "$@" >"$out/$name.txt" 2>&1
@@ -73,8 +76,7 @@ cp /tmp/pixel_train/metrics.jsonl "$out/pixel_metrics.jsonl" 2>/dev/null
 # shortens every preset's budget so that the runs end within their caps.
 if [[ $steps == *" learning "* ]]; then
   for env in ${LEARN_ENVS:-reacher pusher_easy arm_reach}; do
-    steps+=" learning_$env "
-    step "learning_$env" "${CAP_LEARN:-240}" python3 train.py --config "$env" --num-evals 10 \
+    capped_run "learning_$env" "${CAP_LEARN:-240}" python3 train.py --config "$env" --num-evals 10 \
       --no-progress --no-checkpoint-buffer --run-dir "/tmp/learning_$env" \
       ${LEARN_STEPS:+--total-env-steps $LEARN_STEPS}
     cp "/tmp/learning_$env/metrics.jsonl" "$out/learning_${env}_metrics.jsonl" 2>/dev/null
