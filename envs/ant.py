@@ -27,18 +27,10 @@ import numpy as np
 from flax import struct
 
 from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
-from jaxcrl.envs.maze_walls import (
-    WalkerMaze,
-    add_maze_walls,
-    maze_episode_length,
-)
+from jaxcrl.envs.maze_walls import WalkerMaze, maze_episode_length, walker_maze_xml
 from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
 
 ANT_XML = ASSETS / "ant.xml"
-
-# Contact bits (MuJoCo collides two geoms when contype of one & conaffinity of the other != 0).
-FLOOR_BIT = 1  # floor conaffinity; the feet carry it in their contype
-WALL_BIT = 2  # wall conaffinity; in mazes the feet and/or the torso carry it
 
 
 @struct.dataclass
@@ -188,15 +180,14 @@ def ant_maze_xml(
     """
     if wall_contacts not in WALL_CONTACTS:
         raise ValueError(f"wall_contacts={wall_contacts!r}; choose one of {WALL_CONTACTS}")
-    root = ET.fromstring(ANT_XML.read_text())
-    for geom in root.iter("geom"):
-        if geom.get("name") == "torso" and wall_contacts != "feet":
-            geom.set("contype", str(WALL_BIT))
-    for default in root.iter("default"):
-        if default.get("class") == "foot" and wall_contacts != "torso":
-            default.find("geom").set("contype", str(FLOOR_BIT | WALL_BIT))
-    add_maze_walls(root, walls, cell_size, wall_height, WALL_BIT)
-    return ET.tostring(root, encoding="unicode")
+    return walker_maze_xml(
+        ANT_XML.read_text(),
+        walls,
+        cell_size,
+        wall_height,
+        body_geom=None if wall_contacts == "feet" else "torso",
+        feet_touch_walls=wall_contacts != "torso",
+    )
 
 
 # Episode-length rule of the ant mazes: JaxGCRL's 1000 steps, unless the maze's longest shortest

@@ -64,7 +64,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxcrl.envs.ant import ANT_XML, WALL_BIT, Ant, AntParams, ant_maze_xml
+from jaxcrl.envs.ant import ANT_XML, Ant, AntParams, ant_maze_xml
+from jaxcrl.envs.maze_walls import WALL_BIT
 
 OBJECT_BIT = 4  # conaffinity of the ball and the block; the torso and feet carry it in contype
 OBJECT_FRICTION = 0.1  # slide-joint friction loss as a fraction of the object's weight

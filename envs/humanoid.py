@@ -23,26 +23,16 @@ steps on open ground, as for the ant, and longer in long mazes (``humanoid_maze_
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
 from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
-from jaxcrl.envs.maze_walls import (
-    WalkerMaze,
-    add_maze_walls,
-    maze_episode_length,
-)
+from jaxcrl.envs.maze_walls import WalkerMaze, maze_episode_length, walker_maze_xml
 from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
 
 HUMANOID_XML = ASSETS / "humanoid.xml"
-
-# Contact bits (MuJoCo collides two geoms when contype of one & conaffinity of the other != 0).
-FLOOR_BIT = 1  # floor conaffinity; the feet carry it in their contype
-WALL_BIT = 2  # wall conaffinity; in mazes the trunk guard and/or the feet carry it
 
 # Which humanoid geoms touch maze walls: MJX checks every (geom, wall box) pair each step, so
 # this sets the cost. "trunk" is the one invisible capsule around pelvis, torso and head.
@@ -167,15 +157,14 @@ def humanoid_maze_xml(
     """
     if wall_contacts not in WALL_CONTACTS:
         raise ValueError(f"wall_contacts={wall_contacts!r}; choose one of {WALL_CONTACTS}")
-    root = ET.fromstring(HUMANOID_XML.read_text())
-    for geom in root.iter("geom"):
-        if geom.get("name") == "wall_guard":
-            geom.set("contype", str(WALL_BIT))
-    for default in root.iter("default"):
-        if default.get("class") == "foot" and wall_contacts == "trunk_and_feet":
-            default.find("geom").set("contype", str(FLOOR_BIT | WALL_BIT))
-    add_maze_walls(root, walls, cell_size, wall_height, WALL_BIT)
-    return ET.tostring(root, encoding="unicode")
+    return walker_maze_xml(
+        HUMANOID_XML.read_text(),
+        walls,
+        cell_size,
+        wall_height,
+        body_geom="wall_guard",
+        feet_touch_walls=wall_contacts == "trunk_and_feet",
+    )
 
 
 # Episode-length rule of the humanoid mazes (the ant's rule, envs/ant.py, at a walker's pace):

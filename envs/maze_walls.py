@@ -16,6 +16,10 @@ from flax import struct
 
 from jaxcrl.envs.mazes import LAYOUTS, longest_shortest_path, parse_goal_region, parse_layout
 
+# Contact bits (MuJoCo collides two geoms when contype of one & conaffinity of the other != 0).
+FLOOR_BIT = 1  # floor conaffinity; a walker's feet carry it in their contype
+WALL_BIT = 2  # wall conaffinity; the walker geoms that touch maze walls carry it
+
 
 def wall_boxes(walls: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Cover the wall cells with few rectangles (row0, row1, col0, col1), ends exclusive.
@@ -81,6 +85,30 @@ def add_maze_walls(
         pos=f"{0.5 * cols * cell_size} {0.5 * rows * cell_size} {1.1 * max(rows, cols) * cell_size}",
         xyaxes="1 0 0 0 1 0",
     )
+
+
+def walker_maze_xml(
+    xml: str,
+    walls: np.ndarray,
+    cell_size: float,
+    wall_height: float,
+    body_geom: str | None,
+    feet_touch_walls: bool,
+) -> str:
+    """A walker's MJCF ``xml`` plus box walls for a wall grid (``add_maze_walls``).
+
+    Only the geom named ``body_geom`` (none if None) and, with ``feet_touch_walls``, the geoms of
+    the ``foot`` default class touch the walls; the feet keep touching the floor.
+    """
+    root = ET.fromstring(xml)
+    for geom in root.iter("geom"):
+        if body_geom is not None and geom.get("name") == body_geom:
+            geom.set("contype", str(WALL_BIT))
+    for default in root.iter("default"):
+        if default.get("class") == "foot" and feet_touch_walls:
+            default.find("geom").set("contype", str(FLOOR_BIT | WALL_BIT))
+    add_maze_walls(root, walls, cell_size, wall_height, WALL_BIT)
+    return ET.tostring(root, encoding="unicode")
 
 
 def maze_episode_length(
