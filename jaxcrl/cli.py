@@ -35,6 +35,8 @@ def _train_description() -> str:
         "Train a goal-conditioned agent with Contrastive RL.\n\n"
         "--config NAME|PATH.yaml loads a preset (or a run's config.yaml) first; every flag "
         "given overrides it.\n\n"
+        "--resume DIR continues a stopped run; with --total-env-steps N (offline: "
+        "--num-updates N) beside it, it trains the run to that new length.\n\n"
         f"Registered envs:\n{envs}\n\nPresets: {presets}"
     )
 
@@ -54,16 +56,27 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
     return tyro.cli(TrainConfig, default=base, args=rest, description=_train_description())
 
 
-def parse_resume_args(argv: list[str]) -> Path | None:
-    """The run directory of ``--resume DIR``, refusing other flags beside it."""
-    pre = argparse.ArgumentParser(add_help=False)
+# The options --resume takes beside the run directory: a new length for the run.
+RESUME_LENGTH_FLAGS = {
+    "total_env_steps": ("--total-env-steps", "--total_env_steps"),
+    "num_updates": ("--num-updates", "--num_updates"),
+}
+
+
+def parse_resume_args(argv: list[str]) -> tuple[Path, dict[str, int]] | None:
+    """``--resume DIR`` and any new length (``--total-env-steps`` or ``--num-updates``);
+    other flags beside it are refused."""
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--resume", default=None)
+    for name, flags in RESUME_LENGTH_FLAGS.items():
+        pre.add_argument(*flags, dest=name, default=None)
     known, rest = pre.parse_known_args(argv)
     if known.resume is None:
         return None
     if rest:
         _fail(
-            f"--resume continues a run with its own config.yaml; drop the other flags "
+            f"--resume continues a run with its own config.yaml and takes only a new length "
+            f"(--total-env-steps or --num-updates) beside it; drop the other flags "
             f"({' '.join(rest)}) or start a new run"
         )
     run_dir = Path(known.resume)
@@ -71,18 +84,29 @@ def parse_resume_args(argv: list[str]) -> Path | None:
         _fail(
             f"--resume {run_dir}: not a jaxcrl run directory (needs config.yaml and checkpoints/)"
         )
-    return run_dir
+    lengths = {}
+    for name, flags in RESUME_LENGTH_FLAGS.items():
+        text = getattr(known, name)
+        if text is None:
+            continue
+        try:
+            lengths[name] = int(text)
+        except ValueError:
+            _fail(f"{flags[0]} must be a positive integer, got {text!r}")
+        if lengths[name] <= 0:
+            _fail(f"{flags[0]} must be a positive integer, got {text}")
+    return run_dir, lengths
 
 
 def train_main(argv: list[str] | None = None) -> None:
     """Entry point of ``train.py``: parse, validate, train (or resume), print the success rate."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    resume_dir = parse_resume_args(argv)
-    config = None if resume_dir else parse_train_args(argv)
+    resume_args = parse_resume_args(argv)
+    config = None if resume_args else parse_train_args(argv)
     from jaxcrl import run  # imported late so --help and config errors stay fast
 
     try:
-        result = run.resume(resume_dir) if resume_dir else run.train(config)
+        result = run.resume(resume_args[0], **resume_args[1]) if resume_args else run.train(config)
     except (ConfigError, FileExistsError, CheckpointError, run.NonFiniteError) as error:
         _fail(str(error))
     except run.TrainingInterrupted as stop:

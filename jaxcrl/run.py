@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
+import yaml
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxcrl import checkpoint
@@ -454,10 +455,53 @@ def train(config: TrainConfig) -> TrainResult:
     return _train_loop(config, env, program, members, run_dir, state, progress, start, [])
 
 
-def resume(run_dir: Path | str) -> TrainResult:
-    """Continue a run from its newest readable checkpoint, as if it had never stopped."""
+def lengthened(
+    config: TrainConfig, total_env_steps: int | None = None, num_updates: int | None = None
+) -> TrainConfig:
+    """``config`` with a new length (env steps online, gradient steps offline), evaluating and
+    checkpointing every as many iterations as before."""
+    offline = config.dataset is not None
+    if total_env_steps is not None and offline:
+        raise ConfigError(
+            "--total-env-steps: this is an offline run (it trains from --dataset); give its new "
+            "length with --num-updates"
+        )
+    if num_updates is not None and not offline:
+        raise ConfigError(
+            "--num-updates: this is an online run; give its new length with --total-env-steps"
+        )
+    field, value = ("num_updates", num_updates) if offline else ("total_env_steps", total_env_steps)
+    if value is None or value == getattr(config, field):
+        return config
+    _, eval_every = loop_sizes(config)
+    return dataclasses.replace(config, eval_every=eval_every, **{field: value})
+
+
+def record_new_length(run_dir: Path, old: TrainConfig, new: TrainConfig, iteration: int) -> None:
+    """Rewrite config.yaml for the new length, noting the change under ``lengthened``."""
+    path = run_dir / "config.yaml"
+    document = yaml.safe_load(path.read_text())
+    field = "num_updates" if new.dataset is not None else "total_env_steps"
+    change = {"at_iteration": iteration, field: [getattr(old, field), getattr(new, field)]}
+    document["config"] = new.to_dict()
+    document["derived"] = derived_sizes(new)
+    document["lengthened"] = [*document.get("lengthened", []), change]
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def resume(
+    run_dir: Path | str, total_env_steps: int | None = None, num_updates: int | None = None
+) -> TrainResult:
+    """Continue a run from its newest readable checkpoint, as if it had never stopped.
+
+    ``total_env_steps`` (online) or ``num_updates`` (offline) changes the run's length, for
+    example to train a finished run further; evaluations keep their spacing.
+    """
     run_dir = Path(run_dir)
-    config = read_run_config(run_dir)
+    saved_config = read_run_config(run_dir)
+    config = lengthened(saved_config, total_env_steps, num_updates)
+    if config is not saved_config:
+        validate(config, registered_envs())
     join_processes(config)
     env, _, trainer, members = build(config)
     start = time.perf_counter()
@@ -471,8 +515,21 @@ def resume(run_dir: Path | str) -> TrainResult:
         state = jax.device_put(tree)
     else:  # a fresh buffer, prefilled with random actions, under the restored learner
         state = restore_into(program.init(keys), jax.device_put(tree), with_buffer=False)
+    done, total = progress["iteration"], loop_sizes(config)[0]
+    if done > total:
+        if config.dataset is not None:
+            reached, flag = f"{done} gradient steps", f"--num-updates {config.num_updates}"
+        else:
+            env_steps = (prefill_iterations(config) + done) * steps_per_iteration(config)
+            reached, flag = f"{env_steps} env steps", f"--total-env-steps {config.total_env_steps}"
+        raise ConfigError(
+            f"{run_dir} has already trained for {reached}, past {flag}; give a larger value "
+            "(nothing was changed)"
+        )
     state = place(state, config, len(members))
     if jax.process_index() == 0:  # one process tidies the shared run directory
+        if config is not saved_config:
+            record_new_length(run_dir, saved_config, config, done)
         for later in (run_dir / "checkpoints").iterdir():
             # Damaged checkpoints newer than the one restored would block the steps this run
             # saves next; keep them, under a name the checkpoint manager ignores.

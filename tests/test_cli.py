@@ -123,6 +123,24 @@ def test_train_then_eval_round_trip(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert len(read_metrics(run_dir / "metrics.jsonl")) == 2
 
+    # Trained further: a new --total-env-steps, evaluated every 22 iterations as before.
+    longer = run_script(
+        "train.py", "--resume", str(run_dir), "--total-env-steps", "4480", cwd=tmp_path
+    )
+    assert longer.returncode == 0, longer.stderr
+    rows = read_metrics(run_dir / "metrics.jsonl")
+    assert [row["env_steps"] for row in rows] == [1664, 3072, 4480]
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert saved["config"]["total_env_steps"] == 4480 and saved["config"]["eval_every"] == 22
+    assert saved["lengthened"] == [{"at_iteration": 44, "total_env_steps": [3072, 4480]}]
+    shorter = run_script(
+        "train.py", "--resume", str(run_dir), "--total-env-steps", "2048", cwd=tmp_path
+    )
+    assert shorter.returncode != 0
+    assert "already trained for 4480 env steps, past --total-env-steps 2048" in shorter.stderr
+    assert len(read_metrics(run_dir / "metrics.jsonl")) == 3
+    assert yaml.safe_load((run_dir / "config.yaml").read_text()) == saved
+
 
 def test_resume_refuses_what_is_not_a_run_and_extra_flags(tmp_path):
     result = run_script("train.py", "--resume", str(tmp_path), cwd=tmp_path)
@@ -132,6 +150,14 @@ def test_resume_refuses_what_is_not_a_run_and_extra_flags(tmp_path):
     (tmp_path / "checkpoints").mkdir()
     result = run_script("train.py", "--resume", str(tmp_path), "--seed", "4", cwd=tmp_path)
     assert result.returncode != 0 and "drop the other flags (--seed 4)" in result.stderr
+    result = run_script("train.py", "--resume", str(tmp_path), "--num-updates", "9", cwd=tmp_path)
+    assert result.returncode != 0 and "this is an online run" in result.stderr
+    result = run_script(
+        "train.py", "--resume", str(tmp_path), "--total-env-steps", "lots", cwd=tmp_path
+    )
+    assert (
+        result.returncode != 0 and "--total-env-steps must be a positive integer" in result.stderr
+    )
 
 
 def test_several_seeds_print_their_summary(tmp_path):

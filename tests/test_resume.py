@@ -9,9 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from tiny_runs import TINY
 
 from jaxcrl import run
+from jaxcrl.config import ConfigError
 from jaxcrl.logger import read_metrics
 from jaxcrl.run import TIMING_FIELDS, NonFiniteError, resume, train
 
@@ -61,6 +63,30 @@ def test_resume_after_a_damaged_newest_checkpoint_falls_back_and_matches(tmp_pat
         result = resume(run_dir)
     assert learning_fields(result.metrics) == straight_rows
     assert (run_dir / "checkpoints" / "12.damaged").is_dir()  # kept, not deleted
+
+
+def test_a_finished_run_trained_further_matches_the_longer_run(tmp_path, straight_rows):
+    run_dir = tmp_path / "run"
+    train(dataclasses.replace(TINY, run_dir=str(run_dir), total_env_steps=4 * 4 * 14))
+    result = resume(run_dir, total_env_steps=TINY.total_env_steps)
+    assert learning_fields(result.metrics) == straight_rows
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert saved["config"]["total_env_steps"] == TINY.total_env_steps
+    assert saved["derived"]["training_iterations"] == 24
+    assert saved["lengthened"] == [{"at_iteration": 12, "total_env_steps": [224, 416]}]
+
+
+def test_a_new_length_keeps_the_evaluation_spacing_and_the_kind_of_run():
+    config = dataclasses.replace(TINY, eval_every=None, num_evals=2, total_env_steps=4 * 4 * 14)
+    assert run.loop_sizes(config) == (12, 6)
+    assert run.loop_sizes(run.lengthened(config, total_env_steps=4 * 4 * 26)) == (24, 6)
+    assert run.lengthened(config, total_env_steps=config.total_env_steps) is config
+    with pytest.raises(ConfigError, match="online run; give its new length with --total-env"):
+        run.lengthened(config, num_updates=100)
+    offline = dataclasses.replace(config, dataset="data.npz", num_updates=1000)
+    assert run.loop_sizes(run.lengthened(offline, num_updates=4000)) == (4000, 500)
+    with pytest.raises(ConfigError, match="offline run .* with --num-updates"):
+        run.lengthened(offline, total_env_steps=10**6)
 
 
 def test_non_finite_training_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
