@@ -100,6 +100,10 @@ class GoalEnv(abc.ABC):
             goal=fresh.goal, obs=jnp.concatenate([state.obs[: self.state_size], goal_obs])
         )
 
+    def reserve_copies(self, count: int) -> None:
+        """Make room for ``count`` copies stepped together; most envs need none."""
+        del count
+
     def render(self, state: EnvState, params: Any) -> np.ndarray:
         """Draw one (unbatched) state with its goal as an RGB uint8 image [H, W, 3]."""
         raise NotImplementedError(f"{self.name} has no renderer yet")
@@ -154,19 +158,35 @@ def goal_metrics(achieved: jax.Array, goal: jax.Array, threshold: jax.Array) -> 
 
 
 def reset_batch(env: GoalEnv, params: Any, key: jax.Array, num_envs: int) -> EnvState:
-    """Reset ``num_envs`` independent copies; leaves have a leading [num_envs] axis."""
+    """Reset ``num_envs`` independent copies; leaves have a leading [num_envs] axis.
+
+    (MuJoCo Warp's contact and constraint buffers are the exception: one for all copies.)
+    """
+    env.reserve_copies(num_envs)
     return jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(key, num_envs), params)
 
 
+def merges_itself(node: Any) -> bool:
+    """Whether a state node picks between two copies itself: MJX's Data (``Data.where``)."""
+    return hasattr(node, "where") and not isinstance(node, jax.Array)
+
+
 def select_copies(mask: jax.Array, chosen: EnvState, others: EnvState) -> EnvState:
-    """Per copy: ``chosen``'s state where ``mask`` [E] is true, ``others``' elsewhere."""
+    """Per copy: ``chosen``'s state where ``mask`` [E] is true, ``others``' elsewhere.
 
-    def select(chosen_leaf, other_leaf):
-        return jnp.where(
-            mask.reshape(mask.shape + (1,) * (other_leaf.ndim - 1)), chosen_leaf, other_leaf
-        )
+    MJX Data merges through its own ``where``, which leaves MuJoCo Warp's buffers (shared by all
+    copies) as ``others`` has them.
+    """
 
-    return jax.tree.map(select, chosen, others)
+    def select_one(pick: jax.Array, chosen_one: EnvState, other_one: EnvState) -> EnvState:
+        def select(chosen_node, other_node):
+            if merges_itself(other_node):
+                return other_node.where(pick, chosen_node)
+            return jnp.where(pick, chosen_node, other_node)
+
+        return jax.tree.map(select, chosen_one, other_one, is_leaf=merges_itself)
+
+    return jax.vmap(select_one)(mask, chosen, others)
 
 
 def step_batch(env: GoalEnv, params: Any, states: EnvState, actions: jax.Array) -> EnvState:

@@ -26,6 +26,9 @@ ASSETS = Path(__file__).parent / "assets"
 # Physics back ends that run inside jit: MJX's own JAX code, or MuJoCo Warp on NVIDIA GPUs.
 PHYSICS_IMPLS = ("jax", "warp")
 
+# Constraint rows per copy that MuJoCo Warp gets at least (its own default).
+WARP_MIN_CONSTRAINT_ROWS = 64
+
 # What MJX prints to stdout when it is imported where Warp is not installed: the usual case for
 # impl="jax". The lines would break programs that read stdout (eval.py prints JSON there).
 WARP_MISSING_PREFIXES = ("Failed to import warp:", "Failed to import mujoco_warp:")
@@ -51,18 +54,71 @@ with quiet_warp_import():
     from mujoco import mjx
 
 
-def load_physics(xml: str, impl: str = "jax") -> tuple[mujoco.MjModel, mjx.Model, mjx.Data]:
-    """Compile MJCF text and move it to the accelerator: (host model, MJX model, Data template)."""
+def warp_sizes(mj_model: mujoco.MjModel) -> tuple[int, int]:
+    """(contacts, constraint rows) that one copy of ``mj_model`` can have at most: the fixed sizes
+    MJX's JAX back end allocates for it."""
+    data = mjx.make_data(mj_model, impl="jax")
+    return int(data._impl.contact.dist.shape[0]), int(data._impl.efc_J.shape[0])
+
+
+def warp_data(mj_model: mujoco.MjModel, copies: int) -> mjx.Data:
+    """A MuJoCo Warp Data whose contact buffer, shared by every copy stepped together, holds
+    ``copies`` times one copy's most contacts (MuJoCo Warp drops contacts past it)."""
+    contacts, rows = warp_sizes(mj_model)
+    return mjx.make_data(
+        mj_model,
+        impl="warp",
+        naconmax=max(1, copies * contacts),
+        njmax=max(WARP_MIN_CONSTRAINT_ROWS, rows),
+    )
+
+
+def quiet_warp() -> None:
+    """Keep MuJoCo Warp's informational lines (kernel builds) out of stdout; warnings stay."""
+    import warp
+
+    warp.config.quiet = True
+    warp.config.log_level = max(warp.config.log_level, warp.LOG_WARNING)
+
+
+def quiet_solver_limits(model: mjx.Model) -> mjx.Model:
+    """``model`` with MuJoCo Warp's per-step warnings about solver iteration limits turned off.
+
+    The tasks here run one Newton iteration on purpose (JaxGCRL's setting), so the limit is
+    reached every step; warnings about full contact or constraint buffers stay on.
+    """
+    from mujoco.mjx.third_party.mujoco_warp import OverflowType
+
+    warnings = int(model.opt._impl.warn_overflow)
+    warnings &= ~int(OverflowType.ITERATIONS | OverflowType.LS_ITERATIONS)
+    return model.replace(
+        opt=model.opt.replace(_impl=model.opt._impl.replace(warn_overflow=warnings))
+    )
+
+
+def load_physics(
+    xml: str, impl: str = "jax", copies: int = 1
+) -> tuple[mujoco.MjModel, mjx.Model, mjx.Data]:
+    """Compile MJCF text and move it to the accelerator: (host model, MJX model, Data template).
+
+    With MuJoCo Warp the template's contact buffer is sized for ``copies`` copies stepped together.
+    """
     if impl not in PHYSICS_IMPLS:
         raise ValueError(f"impl={impl!r} is not a physics option; choose one of {PHYSICS_IMPLS}")
     mj_model = mujoco.MjModel.from_xml_string(xml)
     try:
+        if impl == "warp":
+            quiet_warp()
         model = mjx.put_model(mj_model, impl=impl)
-        data = mjx.make_data(model)
+        if impl == "warp":
+            model = quiet_solver_limits(model)
+            data = warp_data(mj_model, copies)
+        else:
+            data = mjx.make_data(model)
     except (ImportError, RuntimeError, ValueError) as error:
         raise ValueError(
             f"impl={impl!r} is not available on this machine ({error}); use impl='jax', or "
-            "impl='warp' on an NVIDIA GPU after `pip install 'jaxcrl[warp]'`"
+            "impl='warp' after `pip install 'jaxcrl[warp]'` (MuJoCo Warp)"
         ) from error
     return mj_model, model, data
 
@@ -92,6 +148,15 @@ class MjxGoalEnv(GoalEnv):
         self.frame_skip = int(frame_skip)
         self.impl = impl
         self.action_size = int(self.mj_model.nu)
+        self.reserved_copies = 1
+
+    def reserve_copies(self, count: int) -> None:
+        """Make room for ``count`` copies stepped together: MuJoCo Warp keeps one contact buffer
+        for all of them, sized when the states are reset (the JAX back end needs nothing)."""
+        if self.impl == "warp" and count > self.reserved_copies:
+            with jax.ensure_compile_time_eval():  # a constant, even when called while tracing
+                self.data_template = warp_data(self.mj_model, count)
+            self.reserved_copies = int(count)
 
     @property
     def dt(self) -> float:

@@ -142,6 +142,8 @@ def build(config: TrainConfig) -> tuple[GoalEnv, Any, Trainer, list[Member]]:
     validate(config, registered_envs())
     members = run_members(config)
     env = make_run_env(config)
+    # Every member's env copies and evaluation episodes run in one program.
+    env.reserve_copies(len(members) * max(config.num_envs, config.eval_episodes))
     env_params = env.default_params()
     if config.dataset is None and getattr(env, "host_evaluated", False):
         raise ConfigError(
@@ -280,6 +282,12 @@ def place(state: TrainerState, config: TrainConfig, num_members: int) -> Trainer
     """Put the run's state on every device (a no-op with one device)."""
     if len(jax.devices()) == 1:
         return state
+    if config.physics == "warp":
+        raise ConfigError(
+            f"--physics warp runs on one device, and this run sees {len(jax.devices())}: MuJoCo "
+            "Warp keeps one contact buffer for all env copies, which is not split over devices. "
+            "Make one device visible (e.g. CUDA_VISIBLE_DEVICES=0) or use --physics jax"
+        )
     shardings, _ = state_shardings(state, num_members, config.num_envs)
     if jax.process_count() > 1:
         # Arrays on one local device cannot move to other hosts' devices; host copies can (each
