@@ -507,9 +507,7 @@ def resume(
     """
     run_dir = Path(run_dir)
     saved_config = read_run_config(run_dir)
-    config = lengthened(saved_config, total_env_steps, num_updates)
-    if config is not saved_config:
-        validate(config, registered_envs())
+    config = lengthened(saved_config, total_env_steps, num_updates)  # build() validates it
     join_processes(config)
     env, _, trainer, members = build(config)
     start = time.perf_counter()
