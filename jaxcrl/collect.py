@@ -36,6 +36,7 @@ from jaxcrl.config import (
 )
 from jaxcrl.dataset import Dataset, as_stored_states, save_dataset, validation_path
 from jaxcrl.envs import GoalEnv, registered_envs, reset_batch, step_batch
+from jaxcrl.envs.mjx_base import PHYSICS_IMPLS
 
 POLICIES = ("random", "noisy-checkpoint")
 # ([num_envs, obs] observations, key) -> [num_envs, action] actions in [-1, 1]
@@ -140,13 +141,14 @@ class CollectOptions:
     run_dir: str | None = None
     noise_std: float = 0.2
     env_options: tuple[str, ...] | None = None  # NAME=VALUE; noisy-checkpoint: the run's
+    physics: str | None = None  # MJX back end; noisy-checkpoint: the run's, else jax
 
 
 def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
     """Collect the train and ``-val`` splits described by ``options`` and write both files."""
     from jaxcrl.run import make_run_env
 
-    env_options = options.env_options
+    env_options, physics = options.env_options, options.physics
     if options.policy != "random":
         run_config = read_run_config(Path(options.run_dir))
         if run_config.env != options.env:
@@ -154,12 +156,15 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
                 f"--run-dir {options.run_dir} was trained on {run_config.env}, not --env {options.env}"
             )
         env_options = run_config.env_options if env_options is None else env_options
+        physics = run_config.physics if physics is None else physics
     env_options = tuple(env_options or ())
     if options.episode_length is not None:  # replaces a noisy-checkpoint run's own override
         env_options = tuple(
             spec for spec in env_options if "episode_length" not in parse_env_options((spec,))
         ) + (f"episode_length={options.episode_length}",)
-    env = make_run_env(TrainConfig(env=options.env, env_options=env_options))
+    env = make_run_env(
+        TrainConfig(env=options.env, env_options=env_options, physics=physics or "jax")
+    )
     env_params = env.default_params()
     if options.policy == "random":
         act = random_actions(env.action_size)
@@ -206,6 +211,11 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
         nargs="*",
         metavar="NAME=VALUE",
         help="env constructor arguments as in train.py (noisy-checkpoint default: the run's)",
+    )
+    parser.add_argument(
+        "--physics",
+        choices=PHYSICS_IMPLS,
+        help="MJX physics back end (noisy-checkpoint default: the run's; else jax)",
     )
     args = parser.parse_args(argv)
     options = CollectOptions(**vars(args))

@@ -93,3 +93,19 @@ def test_missing_warp_names_the_install(monkeypatch):
     monkeypatch.setattr(mjx_warp, "WARP_INSTALLED", False)
     with pytest.raises(ValueError, match=r"impl='warp' is not available.*jaxcrl\[warp\]"):
         make_env("reacher", impl="warp")
+
+
+def test_collect_on_warp_physics_writes_the_same_reacher_data(tmp_path):
+    from jaxcrl.collect import main as collect
+    from jaxcrl.dataset import load_splits
+
+    splits = {}
+    for physics in ("jax", "warp"):
+        out = tmp_path / f"{physics}.npz"
+        flags = ["--env", "reacher", "--episodes", "3", "--val-episodes", "1", "--seed", "2"]
+        collect([*flags, "--episode-length", "10", "--out", str(out), "--physics", physics])
+        env = make_env("reacher")
+        splits[physics], _ = load_splits(out, env.state_size, env.action_size)
+    assert splits["warp"].observations.shape == (30, 8)
+    np.testing.assert_array_equal(splits["warp"].actions, splits["jax"].actions)
+    np.testing.assert_allclose(splits["warp"].observations, splits["jax"].observations, atol=1e-4)
