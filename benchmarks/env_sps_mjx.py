@@ -16,6 +16,7 @@ import time
 import jax
 
 from jaxcrl.envs import make_env, reset_batch, step_batch
+from jaxcrl.envs.mjx_base import PHYSICS_IMPLS
 
 
 def measure(
@@ -57,7 +58,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--auto-reset", action="store_true", help="time step_batch instead")
     parser.add_argument(
-        "--physics", nargs="+", choices=["jax", "warp"], default=["jax"], help="MJX back ends"
+        "--physics", nargs="+", choices=PHYSICS_IMPLS, default=["jax"], help="MJX back ends"
     )
     args = parser.parse_args()
     print(f"device: {jax.devices()[0]}")

@@ -96,12 +96,10 @@ def quiet_solver_limits(model: mjx.Model) -> mjx.Model:
     )
 
 
-def load_physics(
-    xml: str, impl: str = "jax", copies: int = 1
-) -> tuple[mujoco.MjModel, mjx.Model, mjx.Data]:
+def load_physics(xml: str, impl: str = "jax") -> tuple[mujoco.MjModel, mjx.Model, mjx.Data]:
     """Compile MJCF text and move it to the accelerator: (host model, MJX model, Data template).
 
-    With MuJoCo Warp the template's contact buffer is sized for ``copies`` copies stepped together.
+    A MuJoCo Warp template holds contacts for one copy; ``MjxGoalEnv.reserve_copies`` grows it.
     """
     if impl not in PHYSICS_IMPLS:
         raise ValueError(f"impl={impl!r} is not a physics option; choose one of {PHYSICS_IMPLS}")
@@ -109,11 +107,10 @@ def load_physics(
     try:
         if impl == "warp":
             quiet_warp()
-        model = mjx.put_model(mj_model, impl=impl)
-        if impl == "warp":
-            model = quiet_solver_limits(model)
-            data = warp_data(mj_model, copies)
+            model = quiet_solver_limits(mjx.put_model(mj_model, impl=impl))
+            data = warp_data(mj_model, copies=1)
         else:
+            model = mjx.put_model(mj_model, impl=impl)
             data = mjx.make_data(model)
     except (ImportError, RuntimeError, ValueError) as error:
         raise ValueError(
