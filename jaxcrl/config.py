@@ -178,6 +178,11 @@ def prefill_iterations(config: TrainConfig) -> int:
     return math.ceil(config.prefill_steps / steps_per_iteration(config))
 
 
+def env_steps_after(config: TrainConfig, iteration: int) -> int:
+    """Env steps taken per member once ``iteration`` training iterations follow the prefill."""
+    return (prefill_iterations(config) + iteration) * steps_per_iteration(config)
+
+
 def training_iterations(config: TrainConfig) -> int:
     """Training iterations that fit in total_env_steps after the prefill."""
     remaining = config.total_env_steps - prefill_iterations(config) * steps_per_iteration(config)

@@ -37,8 +37,8 @@ from jaxcrl.config import (
     TrainConfig,
     check_env_fit,
     derived_sizes,
+    env_steps_after,
     parse_env_options,
-    prefill_iterations,
     read_run_config,
     steps_per_iteration,
     validate,
@@ -488,13 +488,15 @@ def lengthened(
 def record_new_length(run_dir: Path, old: TrainConfig, new: TrainConfig, iteration: int) -> None:
     """Rewrite config.yaml for the new length, noting the change under ``lengthened``."""
     path = run_dir / "config.yaml"
-    document = yaml.safe_load(path.read_text())
+    extra = {
+        name: value
+        for name, value in yaml.safe_load(path.read_text()).items()
+        if name not in ("config", "derived")  # write_config writes these two afresh
+    }
     field = "num_updates" if new.dataset is not None else "total_env_steps"
     change = {"at_iteration": iteration, field: [getattr(old, field), getattr(new, field)]}
-    document["config"] = new.to_dict()
-    document["derived"] = derived_sizes(new)
-    document["lengthened"] = [*document.get("lengthened", []), change]
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    extra["lengthened"] = [*extra.get("lengthened", []), change]
+    write_config(new, path, extra)
 
 
 def resume(
@@ -526,7 +528,7 @@ def resume(
         if config.dataset is not None:
             reached, flag = f"{done} gradient steps", f"--num-updates {config.num_updates}"
         else:
-            env_steps = (prefill_iterations(config) + done) * steps_per_iteration(config)
+            env_steps = env_steps_after(config, done)
             reached, flag = f"{env_steps} env steps", f"--total-env-steps {config.total_env_steps}"
         raise ConfigError(
             f"{run_dir} has already trained for {reached}, past {flag}; give a larger value "
@@ -638,7 +640,7 @@ def _train_loop(
                     if offline:  # no env steps: throughput is gradient steps of all members
                         base["updates_per_s"] = count * len(members) / chunk_time
                     else:
-                        base["env_steps"] = (prefill_iterations(config) + done) * per_iteration
+                        base["env_steps"] = env_steps_after(config, done)
                         base["sps"] = count * per_iteration * len(members) / chunk_time
                     train_means = {k: v / pending_count for k, v in pending_sums.items()}
                     per_member = {
