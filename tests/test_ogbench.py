@@ -21,7 +21,14 @@ from jaxcrl.host_eval import (
     run_task_episode,
 )
 from jaxcrl.offline import make_offline_trainer
-from jaxcrl.ogbench_data import generate, main
+from jaxcrl.ogbench_data import (
+    generate,
+    junction_cells,
+    main,
+    manipulation_oracles,
+    scene_is_healthy,
+    stack_probability,
+)
 from jaxcrl.trainer import FIRST_NONFINITE
 
 
@@ -164,6 +171,96 @@ def test_play_data_moves_the_cube():
     assert arm_moves.max() > 0.1  # the oracle drives the arm; a frozen env would give ~0
 
 
+@pytest.mark.parametrize("env_id", ["cube-double-v0", "scene-v0", "puzzle-3x3-v0"])
+def test_play_data_of_each_manipulation_kind_mark_episode_ends(env_id):
+    dataset = generate(env_id, episodes=2, episode_length=50, noise=None, seed=0)
+    assert dataset.observations.shape == (100, OGBENCH_SIZES[env_id][0])
+    np.testing.assert_array_equal(np.flatnonzero(dataset.terminals), [49, 99])
+    assert np.all(np.abs(dataset.actions) <= 1.0) and np.ptp(dataset.actions, axis=0).min() > 0
+
+
+def test_play_uses_ogbench_plan_oracles_and_noisy_its_markov_oracles():
+    from ogbench.manipspace.oracles.markov.markov_oracle import MarkovOracle
+    from ogbench.manipspace.oracles.plan.plan_oracle import PlanOracle
+
+    gym_env = OgbenchEnv("puzzle-3x3-v0").make(mode="data_collection")
+    try:
+        play = manipulation_oracles(gym_env, "puzzle-3x3-v0", "play", noise=0.1)
+        noisy = manipulation_oracles(gym_env, "puzzle-3x3-v0", "noisy", noise=0.1)
+    finally:
+        gym_env.close()
+    assert all(isinstance(oracle, PlanOracle) for oracle in play.values())
+    assert (play["cube"]._noise, play["cube"]._noise_smoothing) == (0.1, 0.5)
+    assert all(isinstance(oracle, MarkovOracle) for oracle in noisy.values())
+    assert noisy["cube"]._min_norm == 0.4
+    # Puzzle's buttons are pressed with the gripper closed, as in OGBench's puzzle data.
+    assert play["button"]._gripper_always_closed and noisy["button"]._gripper_always_closed
+
+
+def test_new_cube_targets_use_the_episode_s_stack_probability(monkeypatch):
+    from ogbench.manipspace.envs.cube_env import CubeEnv
+
+    asked = []
+    set_new_target = CubeEnv.set_new_target
+
+    def recording(self, return_info=True, p_stack=0.5):
+        if return_info:  # the oracle is done; the env's own reset asks with return_info=False
+            asked.append(p_stack)
+        return set_new_target(self, return_info=return_info, p_stack=p_stack)
+
+    monkeypatch.setattr(CubeEnv, "set_new_target", recording)
+    generate("cube-double-v0", episodes=1, episode_length=300, noise=None, seed=0)
+    assert len(asked) >= 2 and len(set(asked)) == 1 and 0.0 <= asked[0] <= 0.25
+    rng = np.random.default_rng(0)
+    draws = {size: [stack_probability(f"cube-{size}-v0", rng) for _ in range(200)]
+             for size in ("single", "double", "triple", "quadruple")}  # fmt: skip
+    assert max(draws["single"]) == 0.0 and max(draws["double"]) <= 0.25
+    assert 0.05 <= min(draws["triple"]) and max(draws["triple"]) <= 0.35
+    assert 0.1 <= min(draws["quadruple"]) and max(draws["quadruple"]) <= 0.5
+    assert stack_probability("scene-v0", rng) == stack_probability("puzzle-3x3-v0", rng) == 0.5
+
+
+def test_scene_episodes_whose_cube_leaves_the_view_are_drawn_again(monkeypatch):
+    qpos = np.zeros((3, 25))
+    qpos[:, 14:17] = [0.4, 0.0, 0.02]
+    assert scene_is_healthy(qpos)
+    for y, z, healthy in [(0.29, 0.02, False), (-0.3, 0.07, True), (-0.3, 0.02, False)]:
+        qpos[1, 15:17] = y, z
+        assert scene_is_healthy(qpos) == healthy, (y, z)
+    verdicts = []
+
+    def first_unhealthy(qpos):
+        verdicts.append(len(verdicts) > 0)
+        return verdicts[-1]
+
+    monkeypatch.setattr("jaxcrl.ogbench_data.scene_is_healthy", first_unhealthy)
+    dataset = generate("scene-v0", episodes=1, episode_length=20, noise=None, seed=0)
+    assert verdicts == [False, True] and dataset.observations.shape == (20, 40)
+
+
+def test_noisy_recipe_makes_markov_oracle_data_for_manipulation_only(capsys):
+    dataset = generate("cube-single-v0", 2, 50, noise=None, seed=0, recipe="noisy")
+    np.testing.assert_array_equal(np.flatnonzero(dataset.terminals), [49, 99])
+    assert np.all(np.abs(dataset.actions) <= 1.0)
+    with pytest.raises(SystemExit):
+        main(["--env", "pointmaze-medium-v0", "--recipe", "noisy", "--out", "unused.npz"])
+    assert "--recipe noisy does not apply to pointmaze-medium-v0; choose navigate" in (
+        capsys.readouterr().err
+    )
+
+
+def test_navigate_goals_are_the_maze_s_junctions_not_its_corridors():
+    maze_map = np.array(
+        [[1, 1, 1, 1, 1],
+         [1, 0, 0, 0, 1],
+         [1, 0, 1, 1, 1],
+         [1, 0, 1, 1, 1],
+         [1, 1, 1, 1, 1]]
+    )  # fmt: skip
+    # (1, 2) is a horizontal corridor cell and (2, 1) a vertical one; the rest are ends or turns.
+    assert junction_cells(maze_map).tolist() == [[1, 1], [1, 3], [3, 1]]
+
+
 def test_visual_play_data_are_the_state_data_seen_as_images(tmp_path):
     # The oracle reads the env's state, so the same seed gives the same actions; rendering needs
     # EGL, so the visual env runs in its own process (and its file is written by the CLI).
@@ -195,10 +292,19 @@ def test_generator_writes_both_splits_and_never_overwrites(tmp_path, capsys):
     train, val = load_splits(out, 2, 2)
     assert train.num_steps == 100 and train.num_episodes == 2
     assert val is not None and val.num_steps == 50
-    assert "navigate data of pointmaze-medium-v0, action noise 0.2" in capsys.readouterr().out
+    assert "navigate data of pointmaze-medium-v0, action noise 0.5" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main([*argv, "--out", str(out)])
     assert "exists" in capsys.readouterr().err
+
+
+def test_generator_defaults_are_ogbench_s_episode_length_and_validation_share(tmp_path, capsys):
+    out = tmp_path / "pm.npz"
+    main(["--env", "pointmaze-medium-v0", "--episodes", "2", "--out", str(out)])
+    train, val = load_splits(out, 2, 2)
+    np.testing.assert_array_equal(np.flatnonzero(train.terminals), [1000, 2001])
+    assert val is not None and val.num_steps == 1001  # a tenth of the episodes, at least one
+    assert "action noise 0.5, 1001-step episodes" in capsys.readouterr().out
 
 
 def test_host_evaluation_counts_an_oracle_as_successful_and_a_still_policy_not():
