@@ -11,6 +11,11 @@ validation) holding episodes concatenated in time (Park et al., "OGBench", 2025)
 Other keys (``qpos``, ``qvel``, ``button_states``, ...) are ignored. There are no rewards and no
 next observations: the next state is the next row of the same episode, and goals are later rows.
 
+Observations, actions and terminals must hold real numbers (or bools). Given the env's
+``image_shape`` (a pixel env), observations must be uint8 images [N, H, W, C] (channels last) or
+already flat [N, H*W*C]; given ``image_shape=None`` (a state env), uint8 observations are refused,
+since they are almost always images meant for a pixel env.
+
 Actions a little outside [-1, 1] (at most ``ACTION_ROUNDING``, what float rounding of a squashed
 action produces) are clipped with a warning; anything further out is refused, since it means the
 actions were stored in another scale and clipping would silently change the data.
@@ -18,10 +23,12 @@ actions were stored in another scale and clipping would silently change the data
 
 from __future__ import annotations
 
+import math
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
@@ -31,6 +38,14 @@ from jaxcrl.buffer import ReplayBuffer, Unroll, init_buffer, insert
 REQUIRED_KEYS = ("observations", "actions", "terminals")
 # How far past the action box a value may lie and still count as rounding (then it is clipped).
 ACTION_ROUNDING = 1e-3
+# The default ``image_shape``: the env's kind is not known, so the observations' layout and dtype
+# are not checked against it (only their flattened size, against ``state_size``).
+UNCHECKED = "unchecked"
+# Array kinds (numpy ``dtype.kind``) that hold real numbers: bool, signed, unsigned, float.
+REAL_KINDS = "biuf"
+# What numpy raises on reading a damaged member: zlib for a corrupt deflate stream, zipfile for a
+# bad CRC or header, ValueError for a bad .npy header, OSError/EOFError for a short read.
+READ_ERRORS = (zlib.error, zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError)
 
 
 class DatasetError(ValueError):
@@ -71,7 +86,17 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise _fail(path, "no such file", "check the path (OGBench names splits NAME.npz)")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+    except READ_ERRORS as error:
+        raise _unreadable(path, error) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise _fail(
+            path,
+            f"not an .npz archive (one .npy array of shape {np.shape(archive)})",
+            "save observations, actions and terminals together with numpy.savez",
+        )
+    try:
+        with archive:
             missing = [key for key in REQUIRED_KEYS if key not in archive.files]
             if missing:
                 raise _fail(
@@ -82,12 +107,71 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
             return {key: np.asarray(archive[key]) for key in REQUIRED_KEYS}
     except DatasetError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
+    except READ_ERRORS as error:
+        raise _unreadable(path, error) from None
+
+
+def _unreadable(path: Path, error: Exception) -> DatasetError:
+    """The error for a file numpy cannot read, with numpy's reason."""
+    return _fail(
+        path,
+        f"unreadable or corrupt .npz ({type(error).__name__}: {error})",
+        "write the file again (numpy.savez of observations, actions, terminals)",
+    )
+
+
+def _check_dtypes(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Refuse arrays that do not hold real numbers (strings, complex, dates), before any cast."""
+    for key in REQUIRED_KEYS:
+        dtype = arrays[key].dtype
+        if dtype.kind not in REAL_KINDS:
+            raise _fail(
+                path,
+                f"{key} hold {dtype} values, not real numbers",
+                f"store {key} as float32 (or uint8 images for observations)"
+                if key != "terminals"
+                else "store terminals as 0/1 numbers (float32 or bool)",
+            )
+
+
+def _check_images(path: Path, observations: np.ndarray, image_shape: tuple[int, int, int]) -> None:
+    """Pixel env: uint8 images [N, H, W, C] channels last, or already flat [N, H*W*C]."""
+    image_shape = tuple(image_shape)
+    height, width, channels = image_shape
+    wanted = f"[N, {height}, {width}, {channels}]"
+    found = observations.shape[1:]
+    channels_first = (channels, height, width)
+    if observations.ndim == 4 and found == channels_first and found != image_shape:
         raise _fail(
             path,
-            f"unreadable or corrupt .npz ({type(error).__name__}: {error})",
-            "write the file again (numpy.savez of observations, actions, terminals)",
-        ) from None
+            f"channels-first images {list(observations.shape)}",
+            f"transpose to {wanted} (numpy.moveaxis(observations, 1, -1))",
+        )
+    if observations.ndim == 4 and found != image_shape:
+        raise _fail(
+            path,
+            f"images of shape {list(found)}, the env draws {list(image_shape)}",
+            f"store images as {wanted}, from the env the data was collected in",
+        )
+    if observations.ndim == 2 and found[0] != math.prod(image_shape):
+        raise _fail(
+            path,
+            f"observations have {found[0]} entries per step, the env's images have "
+            f"{math.prod(image_shape)} ({height}x{width}x{channels})",
+            f"store images as {wanted} or flat [N, {math.prod(image_shape)}]",
+        )
+    if observations.dtype.kind == "f":
+        raise _fail(
+            path,
+            f"float images ({observations.dtype}); the pixel encoder expects uint8 0..255",
+            "store pixels as uint8 (multiply [0, 1] floats by 255 and round)",
+        )
+    if observations.dtype != np.uint8:
+        raise _fail(
+            path,
+            f"{observations.dtype} images; the pixel encoder expects uint8 0..255",
+            "store pixels as uint8",
+        )
 
 
 def check_arrays(
@@ -95,8 +179,14 @@ def check_arrays(
     arrays: dict[str, np.ndarray],
     state_size: int | None = None,
     action_size: int | None = None,
+    *,
+    image_shape: tuple[int, int, int] | None | Literal["unchecked"] = UNCHECKED,
 ) -> Dataset:
-    """Check shapes, values and sizes of the raw arrays and return them as a Dataset."""
+    """Check shapes, dtypes, values and sizes of the raw arrays and return them as a Dataset.
+
+    ``image_shape`` is the env's (``GoalEnv.image_shape``: None for a state env); left
+    ``UNCHECKED``, the observations' layout and dtype are not checked.
+    """
     observations, actions, terminals = (arrays[key] for key in REQUIRED_KEYS)
     lengths = {key: len(arrays[key]) if arrays[key].ndim else 0 for key in REQUIRED_KEYS}
     if len(set(lengths.values())) != 1:
@@ -114,6 +204,15 @@ def check_arrays(
             f"observations have shape {observations.shape}",
             "store states as [N, state] or images as [N, H, W, C]",
         )
+    _check_dtypes(path, arrays)
+    if image_shape is None and observations.dtype == np.uint8:
+        raise _fail(
+            path,
+            "uint8 observations (images?) for a state env, whose state is float32",
+            "pick the pixel env the images were drawn for, or store the states as float32",
+        )
+    if image_shape is not None and image_shape != UNCHECKED:
+        _check_images(path, observations, image_shape)
     observations = as_stored_states(observations.reshape(len(observations), -1))
     actions = actions.astype(np.float32)
 
@@ -171,20 +270,32 @@ def check_arrays(
 
 
 def load_dataset(
-    path: str | Path, state_size: int | None = None, action_size: int | None = None
+    path: str | Path,
+    state_size: int | None = None,
+    action_size: int | None = None,
+    *,
+    image_shape: tuple[int, int, int] | None | Literal["unchecked"] = UNCHECKED,
 ) -> Dataset:
-    """Read and check one split; sizes, when given, must match the env's state and action."""
+    """Read and check one split; sizes and image shape, when given, must match the env's."""
     path = Path(path)
-    return check_arrays(path, _read_arrays(path), state_size, action_size)
+    return check_arrays(path, _read_arrays(path), state_size, action_size, image_shape=image_shape)
 
 
 def load_splits(
-    path: str | Path, state_size: int | None = None, action_size: int | None = None
+    path: str | Path,
+    state_size: int | None = None,
+    action_size: int | None = None,
+    *,
+    image_shape: tuple[int, int, int] | None | Literal["unchecked"] = UNCHECKED,
 ) -> tuple[Dataset, Dataset | None]:
     """The training split at ``path`` and its ``-val`` split when that file exists."""
-    train = load_dataset(path, state_size, action_size)
+    train = load_dataset(path, state_size, action_size, image_shape=image_shape)
     val_path = validation_path(path)
-    val = load_dataset(val_path, state_size, action_size) if val_path.is_file() else None
+    val = (
+        load_dataset(val_path, state_size, action_size, image_shape=image_shape)
+        if val_path.is_file()
+        else None
+    )
     return train, val
 
 

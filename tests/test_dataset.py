@@ -1,6 +1,9 @@
 """Offline datasets: loading and checking OGBench-layout files, and the dataset as a buffer."""
 
+import io
 import warnings
+import zipfile
+import zlib
 from pathlib import Path
 
 import jax
@@ -8,6 +11,7 @@ import numpy as np
 import pytest
 
 from jaxcrl.dataset import (
+    UNCHECKED,
     Dataset,
     DatasetError,
     buffer_from_dataset,
@@ -96,6 +100,26 @@ MALFORMED = {
         lambda: raw_arrays(actions=np.full((10, ACTION), 2.0)),
         "outside [-1, 1]",
     ),
+    "string observations": (
+        lambda: raw_arrays(observations=np.full((10, STATE), "0.5")),
+        "observations hold <U3 values, not real numbers",
+    ),
+    "string actions": (
+        lambda: raw_arrays(actions=np.full((10, ACTION), "up")),
+        "actions hold <U2 values, not real numbers",
+    ),
+    "complex observations": (
+        lambda: raw_arrays(observations=np.ones((10, STATE), np.complex64)),
+        "observations hold complex64 values",
+    ),
+    "string terminals": (
+        lambda: raw_arrays(terminals=np.array(["no"] * 9 + ["yes"])),
+        "terminals hold <U3 values",
+    ),
+    "image observations for a state env": (
+        lambda: raw_arrays(observations=np.zeros((10, STATE), np.uint8)),
+        "uint8 observations (images?) for a state env",
+    ),
 }
 
 
@@ -103,11 +127,19 @@ MALFORMED = {
 def test_malformed_files_are_refused_with_one_line_naming_the_file(tmp_path, case):
     arrays, problem = MALFORMED[case]
     path = write_raw(tmp_path / "bad.npz", **arrays())
-    with pytest.raises(DatasetError) as error:
-        load_dataset(path, STATE, ACTION)
-    message = str(error.value)
-    assert str(path) in message and problem in message and "\n" not in message
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's ComplexWarning is no refusal
+        with pytest.raises(DatasetError) as error:
+            load_dataset(path, STATE, ACTION, image_shape=None)
+    assert_one_line(error.value, path, problem)
     assert isinstance(error.value, ValueError)
+
+
+def assert_one_line(error: DatasetError, path: Path, problem: str) -> None:
+    """The error is one line naming the file, the problem and (after a ';') the fix."""
+    message = str(error)
+    assert str(path) in message and problem in message and "\n" not in message
+    assert "; " in message
 
 
 @pytest.mark.parametrize("content", [b"not a zip archive", b""])
@@ -123,6 +155,120 @@ def test_corrupt_and_missing_files_are_refused(tmp_path, content):
         load_dataset(truncated)
     with pytest.raises(DatasetError, match="no such file"):
         load_dataset(tmp_path / "absent.npz")
+
+
+def member_data_span(path: Path, member: str) -> tuple[int, int]:
+    """Where ``member``'s compressed bytes lie in the zip file at ``path``: (start, end)."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(member)
+    header = path.read_bytes()[info.header_offset : info.header_offset + 30]
+    name_length, extra_length = (int.from_bytes(header[i : i + 2], "little") for i in (26, 28))
+    start = info.header_offset + 30 + name_length + extra_length
+    return start, start + info.compress_size
+
+
+def test_a_corrupt_compressed_member_is_refused_not_a_zlib_traceback(tmp_path):
+    good = tmp_path / "good.npz"
+    steps = 4000
+    terminals = np.zeros(steps, np.float32)
+    terminals[-1] = 1.0
+    np.savez_compressed(
+        good,
+        observations=np.arange(steps * STATE, dtype=np.float32).reshape(steps, STATE),
+        actions=np.zeros((steps, ACTION), np.float32),
+        terminals=terminals,
+    )
+    start, end = member_data_span(good, "observations.npy")
+    middle = (start + end) // 2
+    corrupt, good_bytes = tmp_path / "corrupt.npz", good.read_bytes()
+    # Flip 8 bytes at a time from the middle of the member on (then from its start): most flips
+    # only fail the CRC (BadZipFile), but one that breaks the deflate stream itself is let out by
+    # numpy as zlib.error, the case this test is about.
+    for offset in [*range(middle, end - 8, 8), *range(start, middle, 8)]:
+        data = bytearray(good_bytes)
+        data[offset : offset + 8] = bytes(byte ^ 0xFF for byte in data[offset : offset + 8])
+        try:
+            np.load(io.BytesIO(data))["observations"]
+        except zlib.error:
+            break
+        except (zipfile.BadZipFile, ValueError):  # a bad CRC, or a garbled .npy header
+            continue
+    else:
+        pytest.fail("no flip in the member broke its deflate stream")
+    corrupt.write_bytes(bytes(data))
+    with pytest.raises(DatasetError) as error:
+        load_dataset(corrupt, STATE, ACTION)
+    assert_one_line(error.value, corrupt, "unreadable or corrupt .npz (error: Error -3")
+
+
+def test_an_npy_file_under_an_npz_name_is_refused(tmp_path):
+    path = tmp_path / "observations.npz"
+    with path.open("wb") as file:
+        np.save(file, raw_arrays()["observations"])
+    with pytest.raises(DatasetError) as error:
+        load_dataset(path, STATE, ACTION)
+    assert_one_line(error.value, path, "not an .npz archive")
+    assert "numpy.savez" in str(error.value)
+
+
+IMAGE = (64, 64, 3)  # point_open_pixels draws 64x64 RGB images
+
+
+def image_arrays(observations: np.ndarray) -> dict:
+    """A two-episode dataset of 10 steps with these (image) observations."""
+    return raw_arrays(observations=observations)
+
+
+IMAGES_REFUSED = {
+    "channels first": (
+        lambda: np.zeros((10, 3, 64, 64), np.uint8),
+        "channels-first images [10, 3, 64, 64]; transpose to [N, 64, 64, 3]",
+    ),
+    "float images": (
+        lambda: np.zeros((10, *IMAGE), np.float32),
+        "float images (float32); the pixel encoder expects uint8 0..255",
+    ),
+    "flat float images": (
+        lambda: np.zeros((10, 64 * 64 * 3), np.float64),
+        "float images (float64)",
+    ),
+    "int images": (lambda: np.zeros((10, *IMAGE), np.int64), "int64 images"),
+    "images of another size": (
+        lambda: np.zeros((10, 32, 128, 3), np.uint8),
+        "images of shape [32, 128, 3], the env draws [64, 64, 3]",
+    ),
+    "flat images of another size": (
+        lambda: np.zeros((10, 32 * 32 * 3), np.uint8),
+        "the env's images have 12288 (64x64x3)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(IMAGES_REFUSED))
+def test_image_datasets_must_be_uint8_channels_last_images_of_the_envs_size(tmp_path, case):
+    observations, problem = IMAGES_REFUSED[case]
+    path = write_raw(tmp_path / "pixels.npz", **image_arrays(observations()))
+    with pytest.raises(DatasetError) as error:
+        load_dataset(path, action_size=ACTION, image_shape=IMAGE)
+    assert_one_line(error.value, path, problem)
+
+
+def test_uint8_images_load_flat_for_the_pixel_env_and_only_for_it(tmp_path):
+    from jaxcrl.envs import make_env
+
+    env = make_env("point_open_pixels")
+    images = np.random.default_rng(0).integers(0, 256, (10, *env.image_shape), np.uint8)
+    path = write_raw(tmp_path / "pixels.npz", **image_arrays(images))
+    flat_path = write_raw(tmp_path / "flat.npz", **image_arrays(images.reshape(10, -1)))
+    for stored in (path, flat_path):
+        train, _ = load_splits(stored, env.state_size, env.action_size, image_shape=env.image_shape)
+        assert train.observations.shape == (10, env.state_size)
+        assert train.observations.dtype == np.uint8
+        np.testing.assert_array_equal(train.observations, images.reshape(10, -1))
+    # Unchecked (the default, as before) the images load too; for a state env they do not.
+    assert load_dataset(path, env.state_size, image_shape=UNCHECKED).num_steps == 10
+    with pytest.raises(DatasetError, match="for a state env, whose state is float32"):
+        load_dataset(path, env.state_size, image_shape=None)
 
 
 def test_actions_just_past_the_box_are_clipped_with_a_warning(tmp_path):
