@@ -20,8 +20,11 @@ from jaxcrl.envs.base import (
     reset_batch,
     step_batch,
 )
-from jaxcrl.envs.mazes import add_layout
+from jaxcrl.envs.mazes import LAYOUTS, add_layout, layout_option
 from jaxcrl.envs.ogbench_envs import ogbench_env_ids
+
+# Mazes that ship with jaxcrl, and so exist in every process (register_maze adds others).
+BUILTIN_LAYOUTS = frozenset(LAYOUTS)
 
 
 class EnvEntry(NamedTuple):
@@ -48,11 +51,21 @@ def registered_envs() -> dict[str, str]:
     return {name: entry.description for name, entry in sorted(_REGISTRY.items())}
 
 
+def _env_entry(name: str) -> EnvEntry:
+    """How env ``name`` is built; KeyError naming the registered envs when it is not known."""
+    if name not in _REGISTRY:
+        raise KeyError(
+            f"unknown env {name!r}; registered envs: {', '.join(sorted(_REGISTRY))}. (A maze "
+            "added by register_maze exists only in the process that added it; a run rebuilt "
+            "elsewhere needs point_, ant_ or humanoid_maze_custom with the map as --env-options "
+            "layout=..., see jaxcrl.envs.portable_env.)"
+        )
+    return _REGISTRY[name]
+
+
 def _env_class(name: str) -> Callable[..., GoalEnv]:
     """The class registered as ``name`` (imports its module)."""
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown env {name!r}; registered envs: {', '.join(sorted(_REGISTRY))}")
-    entry = _REGISTRY[name]
+    entry = _env_entry(name)
     return getattr(importlib.import_module(f"jaxcrl.envs.{entry.module}"), entry.class_name)
 
 
@@ -81,11 +94,27 @@ def make_env(name: str, **overrides: Any) -> GoalEnv:
     return env
 
 
+# The maze families: for each, the class every maze of it is built by and the name that takes any
+# map as its ``layout`` option.
+MAZE_FAMILIES = {
+    ("point_maze", "PointMaze"): "point_maze_custom",
+    ("ant", "AntMaze"): "ant_maze_custom",
+    ("humanoid", "HumanoidMaze"): "humanoid_maze_custom",
+}
+
+
 def register_maze(
     name: str, ascii_map: str, description: str | None = None
 ) -> tuple[str, str, str]:
     """Add an ASCII maze (checked by mazes.add_layout); register ``point_``, ``ant_`` and
-    ``humanoid_NAME``."""
+    ``humanoid_NAME``.
+
+    ``#`` is a wall, ``.`` free, ``G`` the goal region (goals anywhere free without one). The first
+    line of the map is row 0, the cell row nearest y = 0: with y pointing up, as in videos, the
+    maze shows upside down, its first line at the bottom. The names live in this process only;
+    ``portable_env(name)`` gives the ``*_maze_custom`` name and ``layout`` option that rebuild the
+    same env from a run's config.yaml in any process (eval.py, --resume, --video, collect.py).
+    """
     env_names = (f"point_{name}", f"ant_{name}", f"humanoid_{name}")
     taken = [env_name for env_name in env_names if env_name in _REGISTRY]
     if taken:
@@ -100,6 +129,23 @@ def register_maze(
         env_names[2], "humanoid", "HumanoidMaze", f"humanoid, {text}, 2 m cells (MJX)", layout=name
     )
     return env_names
+
+
+def portable_env(name: str, env_options: tuple[str, ...] = ()) -> tuple[str, tuple[str, ...]]:
+    """(env name, env options) that rebuild env ``name`` in any process, e.g. for TrainConfig.
+
+    A maze added by ``register_maze`` (or any maze env whose layout is not built in) becomes its
+    family's ``*_maze_custom`` env with the map as its ``layout`` option, which config.yaml
+    records; any other env comes back unchanged. ``env_options`` are kept, after the layout.
+    """
+    entry = _env_entry(name)
+    family = MAZE_FAMILIES.get((entry.module, entry.class_name))
+    layout = entry.kwargs.get("layout")
+    if family is None or layout is None or layout in BUILTIN_LAYOUTS:
+        return name, tuple(env_options)
+    if any(spec.partition("=")[0].strip() == "layout" for spec in env_options):
+        return family, tuple(env_options)  # the options name the maze themselves
+    return family, (layout_option(LAYOUTS.get(layout, layout)), *env_options)
 
 
 for _layout, _text in {
@@ -124,7 +170,9 @@ __all__ = [
     "SUCCESS",
     "EnvState",
     "GoalEnv",
+    "layout_option",
     "make_env",
+    "portable_env",
     "register",
     "register_maze",
     "registered_envs",
@@ -200,6 +248,15 @@ register(
     "humanoid in a 9x12 winding maze of 2 m cells (MJX)",
     layout="hardest",
 )
+
+# Any maze as an env option, which config.yaml records (unlike a name added by register_maze):
+# --env-options "layout='#####/#..G#/#####'", the map's rows joined by '/' and quoted for YAML.
+# No default layout: without one the constructor says how to give it.
+for (_module, _class), _name in MAZE_FAMILIES.items():
+    _robot = {"point_maze": "2-D point mass", "ant": "quadruped", "humanoid": "humanoid"}[_module]
+    register(
+        _name, _module, _class, f"{_robot} in the maze of --env-options layout=MAP", layout=None
+    )
 
 # Ant with a movable object (envs/ant_objects.py): a ball to push to the goal, a block to move
 # out of the way.

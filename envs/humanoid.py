@@ -209,7 +209,7 @@ class HumanoidMaze(WalkerMaze, Humanoid):
         wall_contacts: str = "trunk",
     ):
         # The trunk guard (radius 0.2) must start clear of the walls, with a 0.3 m margin.
-        self.place_in_maze("humanoid", layout, cell_size, cell_jitter, clearance=0.5)
+        name = self.place_in_maze("humanoid", layout, cell_size, cell_jitter, clearance=0.5)
         super().__init__(
             episode_length=episode_length or humanoid_maze_episode_length(self.walls, cell_size),
             success_threshold=success_threshold,
@@ -221,4 +221,4 @@ class HumanoidMaze(WalkerMaze, Humanoid):
             impl=impl,
             xml=humanoid_maze_xml(self.walls, self.cell_size, wall_contacts=wall_contacts),
         )
-        self.name = f"humanoid_{layout}"
+        self.name = name

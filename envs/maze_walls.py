@@ -14,7 +14,13 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxcrl.envs.mazes import LAYOUTS, longest_shortest_path, parse_goal_region, parse_layout
+from jaxcrl.envs.mazes import (
+    is_layout_name,
+    layout_map,
+    longest_shortest_path,
+    parse_goal_region,
+    parse_layout,
+)
 
 # Contact bits (MuJoCo collides two geoms when contype of one & conaffinity of the other != 0).
 FLOOR_BIT = 1  # floor conaffinity; a walker's feet carry it in their contype
@@ -129,14 +135,14 @@ class MazeCells(NamedTuple):
 
 
 def maze_cells(layout: str, cell_size: float) -> MazeCells:
-    """The free cells of ``layout`` scaled to ``cell_size`` metres, and its goal region."""
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown maze layout {layout!r}; choose from {sorted(LAYOUTS)}")
-    walls = parse_layout(LAYOUTS[layout])
+    """The free cells of ``layout`` (a maze name or an ASCII map) scaled to ``cell_size`` metres,
+    and its goal region."""
+    ascii_map = layout_map(layout)  # raises naming the fix; a map must have 2+ free cells
+    walls = parse_layout(ascii_map)
     free_cells = np.argwhere(~walls)  # [num_free, 2] (row, col)
     if len(free_cells) < 2:
         raise ValueError(f"layout {layout!r} needs two free cells for a start and a goal")
-    goal_region = parse_goal_region(LAYOUTS[layout])
+    goal_region = parse_goal_region(ascii_map)
     return MazeCells(
         walls=walls,
         free_cell_centres=(free_cells[:, ::-1] + 0.5) * cell_size,
@@ -185,12 +191,10 @@ class WalkerMaze:
 
     def place_in_maze(
         self, robot: str, layout: str, cell_size: float, cell_jitter: float, clearance: float
-    ) -> None:
-        """Check ``layout`` and ``cell_jitter`` (a start stays ``clearance`` m inside its cell)."""
-        if layout not in LAYOUTS:
-            raise ValueError(
-                f"unknown {robot}-maze layout {layout!r}; choose from {sorted(LAYOUTS)}"
-            )
+    ) -> str:
+        """Check ``layout`` (a maze name or an ASCII map, ``mazes.layout_map``) and
+        ``cell_jitter`` (a start stays ``clearance`` m inside its cell); returns the env's name,
+        ``ROBOT_LAYOUT`` or, for a map, ``ROBOT_maze_custom``."""
         if not 0 <= cell_jitter <= 0.5 * cell_size - clearance:
             raise ValueError(
                 f"cell_jitter must lie in [0, cell_size / 2 - {clearance:g}] = "
@@ -201,6 +205,7 @@ class WalkerMaze:
         self.layout = layout
         self.cell_size = float(cell_size)
         self.cell_jitter = float(cell_jitter)
+        return f"{robot}_{layout}" if is_layout_name(layout) else f"{robot}_maze_custom"
 
     def default_params(self) -> WalkerMazeParams:
         """Free-cell centres, goal cells, jitter, threshold, healthy heights and reset noise."""

@@ -2,11 +2,15 @@
 
 A ``G`` is a free cell of the goal region: a map that marks any ``G`` asks tasks to draw goals only
 there (starts still come from every free cell); a map without one draws goals anywhere free. Row 0
-of a map is the cell row nearest y = 0; column 0 the one nearest x = 0. Tasks scale a cell to their
-own size (one unit for the point mass, several metres for legged robots).
+of a map (its first line) is the cell row nearest y = 0, so with y pointing up, as in videos, a map
+shows upside down: its first line is the maze's bottom row. Column 0 is the one nearest x = 0.
+Tasks scale a cell to their own size (one unit for the point mass, several metres for legged
+robots).
 
-Add a maze with ``add_layout(name, ascii_map)``; ``jaxcrl.envs.register_maze`` also registers
-the point-mass, ant and humanoid tasks for it.
+Every maze task takes ``layout``: a name in ``LAYOUTS``, or a map itself with its rows on lines or
+joined by ``/`` (``layout_map``), the form that fits in an env option and so in a run's
+config.yaml (``layout_option``). ``add_layout(name, ascii_map)`` adds a named maze to this
+process; ``jaxcrl.envs.register_maze`` also registers the point-mass, ant and humanoid tasks for it.
 """
 
 from __future__ import annotations
@@ -205,6 +209,44 @@ def check_layout(walls: np.ndarray) -> None:
             f"row {row} column {col} (counted from the map's first line), cannot be reached "
             f"from row {free_cells[0][0]} column {free_cells[0][1]}"
         )
+
+
+ROW_SEPARATOR = "/"  # joins a map's rows in one line, for env options
+
+
+def is_layout_name(layout: str) -> bool:
+    """Whether ``layout`` names a maze in LAYOUTS (else it is a map itself)."""
+    return isinstance(layout, str) and layout in LAYOUTS
+
+
+def layout_map(layout: str) -> str:
+    """The ASCII map of ``layout``: a name in LAYOUTS, or a map (rows on lines or joined by '/').
+
+    A map is checked as ``add_layout`` checks it; anything else raises ValueError naming the fix.
+    """
+    if is_layout_name(layout):
+        return LAYOUTS[layout]
+    if isinstance(layout, str) and (ROW_SEPARATOR in layout or "\n" in layout):
+        ascii_map = layout.replace(ROW_SEPARATOR, "\n")
+        check_layout(parse_layout(ascii_map))
+        return ascii_map
+    problem = "no maze layout given" if layout is None else f"unknown maze layout {layout!r}"
+    raise ValueError(
+        f"{problem}: give a maze name ({', '.join(sorted(LAYOUTS))}) or an ASCII map with its "
+        "rows joined by '/', quoted so that YAML keeps the leading '#' (unquoted it starts a "
+        "comment and the option reads as None), e.g. --env-options \"layout='#####/#..G#/#####'\""
+    )
+
+
+def layout_option(ascii_map: str) -> str:
+    """``ascii_map`` as the env option ``layout='ROW/ROW/...'``, for ``TrainConfig.env_options``.
+
+    The rows are checked, stripped and joined by '/'; the quotes keep YAML, which reads each
+    option's value, from taking the leading '#' for a comment.
+    """
+    rows = _rows(ascii_map.replace(ROW_SEPARATOR, "\n"))
+    check_layout(parse_layout("\n".join(rows)))
+    return f"layout='{ROW_SEPARATOR.join(rows)}'"
 
 
 def add_layout(name: str, ascii_map: str) -> np.ndarray:

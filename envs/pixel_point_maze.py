@@ -61,7 +61,7 @@ class PixelPointMaze(GoalEnv):
         self.image_size = int(image_size)
         self.point_radius = float(point_radius)
         self.episode_length = self.maze.episode_length
-        self.name = f"point_{layout}_pixels"
+        self.name = f"{self.maze.name}_pixels"
         self.image_shape = (self.image_size, self.image_size, 3)
         self.state_size = self.image_size * self.image_size * 3
         self.goal_indices = tuple(range(self.state_size))

@@ -5,8 +5,9 @@ along walls: each axis of the move is undone when it would enter a wall cell. Wi
 ``max_step < 1`` (one cell) a move can never tunnel through a wall. State and goal are both the
 (x, y) position, in cell units with the maze's corner at the origin.
 
-The layout (see ``mazes.py``) becomes the ``params`` pytree as a boolean wall grid and a goal-region
-grid, so one compiled program can vmap over layouts of the same size.
+The layout (a maze name or an ASCII map, see ``mazes.py``) becomes the ``params`` pytree as a
+boolean wall grid and a goal-region grid, so one compiled program can vmap over layouts of the
+same size.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ import numpy as np
 from flax import struct
 
 from jaxcrl.envs.base import EnvState, GoalEnv, advance, goal_metrics, make_state
-from jaxcrl.envs.mazes import LAYOUTS, longest_shortest_path, parse_goal_region, parse_layout
+from jaxcrl.envs.mazes import (
+    is_layout_name,
+    layout_map,
+    longest_shortest_path,
+    parse_goal_region,
+    parse_layout,
+)
 
 # Episode-length rule of every point maze: 2.5 times the steps that cross the maze's longest
 # shortest path (in king moves, see mazes.longest_shortest_path) at full speed, rounded up to a
@@ -53,21 +60,20 @@ class PointMaze(GoalEnv):
         success_threshold: float = 0.5,
         dense_reward: bool = False,
     ):
-        if layout not in LAYOUTS:
-            raise ValueError(f"unknown point-maze layout {layout!r}; choose from {sorted(LAYOUTS)}")
+        ascii_map = layout_map(layout)  # a maze name or a map; raises naming the fix
         if not 0 < max_step < 1:
             raise ValueError(
                 f"max_step must lie in (0, 1) cells so moves cannot tunnel, got {max_step}"
             )
         self.layout = layout
-        self.walls = parse_layout(LAYOUTS[layout])
-        self.goal_cells = parse_goal_region(LAYOUTS[layout])
+        self.walls = parse_layout(ascii_map)
+        self.goal_cells = parse_goal_region(ascii_map)
         self.free_cells = np.argwhere(~self.walls)  # [num_free, 2] (row, col)
         self.episode_length = int(episode_length or point_maze_episode_length(self.walls, max_step))
         self.max_step = float(max_step)
         self.success_threshold = float(success_threshold)
         self.dense_reward = dense_reward
-        self.name = f"point_{layout}"
+        self.name = f"point_{layout}" if is_layout_name(layout) else "point_maze_custom"
         self.state_size = 2
         self.goal_indices = (0, 1)
         self.action_size = 2

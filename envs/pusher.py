@@ -17,7 +17,15 @@ coordinates (offset + home):
 * arm speeds start at U(-0.005, 0.005); timestep 0.01 with 5 frames per action.
 Episodes last 100 steps (5 s), the usual pusher's limit. Where we differ on purpose: the arm is
 planar (3 joints instead of 7); the 0.17 m minimum is enforced by moving the puck away from the
-goal along the line joining them (JaxGCRL rescales the puck's offset, which does not guarantee it).
+goal along the line joining them (JaxGCRL rescales the puck's offset, which does not guarantee it);
+goals lie only where the arm can push the puck. The fingertip reaches 0.87 m from the shoulder
+(0, -0.6), so a puck it touches (hand radius 0.02 m + puck radius 0.05 m) lies at most 0.94 m
+away, and the upper arm (radius 0.04 m) keeps a puck's centre 0.09 m from the shoulder or more.
+Sampling 3M joint angles over the joint ranges showed 16.6% of the hard rectangle more than 7 cm
+from every fingertip position (nearly all of it beyond 0.94 m; the puck could get there only by
+sliding), none of the easy one. Goals are therefore drawn in the rectangle and the annulus of
+radii [0.10, 0.94] m around the shoulder (0.09 m plus a 1 cm margin; ``goal_min_reach``,
+``goal_max_reach``): 82% of the hard rectangle, all of the easy one, whose goals are unchanged.
 """
 
 from __future__ import annotations
@@ -32,11 +40,15 @@ from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
 PUSHER_XML = ASSETS / "pusher.xml"
 
 # Rectangles (x_min, y_min), (x_max, y_max) in table coordinates; see the module docstring.
+# Goals are also kept within the arm's reach (Pusher.goal_reach), by redrawing up to GOAL_DRAWS
+# times.
 PUCK_START_REGION = ((0.15, -0.25), (0.45, 0.15))
 GOAL_REGIONS = {
     "easy": ((-0.10, -0.25), (0.20, 0.15)),
     "hard": ((-0.20, -0.60), (0.80, 0.40)),
 }
+# 18% of hard goals fall outside the reach annulus: 16 draws all miss with probability 1e-12.
+GOAL_DRAWS = 16
 
 
 @struct.dataclass
@@ -46,8 +58,10 @@ class PusherParams:
     success_threshold: jax.Array  # [] metres between puck and goal
     puck_low: jax.Array  # [2] the puck starts uniformly in the rectangle [low, high]
     puck_high: jax.Array  # [2]
-    goal_low: jax.Array  # [2] goals lie uniformly in the rectangle [low, high]
+    goal_low: jax.Array  # [2] goals lie uniformly in the rectangle [low, high] ...
     goal_high: jax.Array  # [2]
+    goal_min_reach: jax.Array  # [] ... and this far from the shoulder or more,
+    goal_max_reach: jax.Array  # [] up to this far: where the arm can push the puck
     min_start_distance: jax.Array  # [] the puck starts at least this far from the goal
 
 
@@ -83,6 +97,13 @@ class Pusher(MjxGoalEnv):
                 model.site("fingertip").pos[0],
             )
         )
+        # Radii around the shoulder where the arm can push the puck's centre: the upper arm's
+        # radius plus the puck's (+1 cm) out to the fingertip's reach plus hand and puck radii.
+        puck_radius = float(model.geom("puck").size[0])
+        self.goal_reach = (
+            float(model.geom("upper_arm").size[0]) + puck_radius + 0.01,
+            sum(self.link_lengths) + float(model.geom("hand").size[0]) + puck_radius,
+        )  # (0.10, 0.94) m
         self.name = f"pusher_{kind}"
         self.kind = kind
         self.episode_length = int(episode_length)
@@ -101,6 +122,8 @@ class Pusher(MjxGoalEnv):
             puck_high=jnp.asarray(PUCK_START_REGION[1]),
             goal_low=jnp.asarray(goal_low),
             goal_high=jnp.asarray(goal_high),
+            goal_min_reach=jnp.asarray(self.goal_reach[0]),
+            goal_max_reach=jnp.asarray(self.goal_reach[1]),
             min_start_distance=jnp.asarray(self.min_start_distance),
         )
 
@@ -115,11 +138,35 @@ class Pusher(MjxGoalEnv):
         """[12] = qpos, qvel, fingertip xy."""
         return jnp.concatenate([qpos, qvel, self.fingertip(qpos[:3])])
 
+    def sample_goal(self, key: jax.Array, params: PusherParams) -> jax.Array:
+        """A goal [2] uniform in the goal rectangle within the arm's reach annulus.
+
+        The first of ``GOAL_DRAWS`` uniform draws in the rectangle that lies in the annulus (the
+        first draw is the one an unrestricted sampler would make, so easy goals are unchanged); if
+        none does, the first moved radially into the annulus.
+        """
+        first = jax.random.uniform(key, (2,), minval=params.goal_low, maxval=params.goal_high)
+        more = jax.random.uniform(
+            jax.random.fold_in(key, 1),
+            (GOAL_DRAWS - 1, 2),
+            minval=params.goal_low,
+            maxval=params.goal_high,
+        )
+        draws = jnp.concatenate([first[None], more])  # [GOAL_DRAWS, 2]
+        offsets = draws - jnp.asarray(self.shoulder)
+        radii = jnp.linalg.norm(offsets, axis=-1)
+        inside = (radii >= params.goal_min_reach) & (radii <= params.goal_max_reach)
+        moved = jnp.asarray(self.shoulder) + offsets[0] * (
+            jnp.clip(radii[0], params.goal_min_reach, params.goal_max_reach)
+            / jnp.maximum(radii[0], 1e-6)
+        )
+        return jnp.where(inside.any(), draws[jnp.argmax(inside)], moved)
+
     def sample_puck_goal(self, key: jax.Array, params: PusherParams) -> tuple[jax.Array, jax.Array]:
-        """Puck start and goal [2] each, uniform in their rectangles, at least the minimum apart."""
+        """Puck start and goal [2] each, uniform in their regions, at least the minimum apart."""
         puck_key, goal_key = jax.random.split(key)
         puck = jax.random.uniform(puck_key, (2,), minval=params.puck_low, maxval=params.puck_high)
-        goal = jax.random.uniform(goal_key, (2,), minval=params.goal_low, maxval=params.goal_high)
+        goal = self.sample_goal(goal_key, params)
         apart = puck - goal
         distance = jnp.linalg.norm(apart)
         # Too close: slide the puck away from the goal along their line (any direction if equal).

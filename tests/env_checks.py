@@ -53,6 +53,34 @@ def check_step_keeps_the_goal(env, first, stepped, num_envs: int) -> None:
     np.testing.assert_array_equal(stepped.obs[:, env.state_size :], first.goal)
 
 
+def check_finite_states(states) -> None:
+    """A batch's obs, reward and, for MJX physics, qpos and qvel hold no NaN or Inf."""
+    arrays = {"obs": states.obs, "reward": states.reward}
+    if hasattr(states.physics, "qpos"):  # MJX Data
+        arrays |= {"qpos": states.physics.qpos, "qvel": states.physics.qvel}
+    for name, array in arrays.items():
+        assert np.isfinite(np.asarray(array)).all(), f"non-finite {name}"
+
+
+def random_steps_without_resets(
+    step: Callable, first, action_size: int, num_steps: int, key: jax.Array
+) -> tuple:
+    """Step ``first`` [num_envs] ``num_steps`` times with uniform random actions and no resets,
+    checking every state finite (``check_finite_states``).
+
+    ``step(states, actions)`` is the module's compiled batched step. Returns the last states and
+    which copies were ever marked terminated [num_envs] bool.
+    """
+    states, num_envs = first, first.obs.shape[0]
+    terminated = np.zeros(num_envs, bool)
+    for action_key in jax.random.split(key, num_steps):
+        actions = jax.random.uniform(action_key, (num_envs, action_size), minval=-1.0, maxval=1.0)
+        states = step(states, actions)
+        check_finite_states(states)
+        terminated |= np.asarray(states.terminated) > 0
+    return states, terminated
+
+
 def check_goal_at_the_achieved_state(
     env, first, step: Callable, num_envs: int, far_offset: float = 100.0
 ) -> tuple:
@@ -121,3 +149,9 @@ def test_goal_at_achieved_state_succeeds_and_far_goal_fails(rollout):
 
 def test_goals_differ_across_episodes_of_one_slot(rollout):
     check_goals_differ_across_episodes(rollout.done, rollout.goals)
+
+
+def test_hundred_random_steps_without_resets_stay_finite(rollout):
+    random_steps_without_resets(
+        rollout.step, rollout.first, rollout.env.action_size, 100, jax.random.key(10)
+    )

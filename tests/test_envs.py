@@ -13,7 +13,9 @@ from jaxcrl.envs.mazes import LAYOUTS, parse_layout
 POINT_ENVS = [
     name
     for name in registered_envs()
-    if name.startswith("point_") and not name.endswith("_pixels")  # tests/test_pixels.py
+    if name.startswith("point_")
+    and not name.endswith("_pixels")  # tests/test_pixels.py
+    and name != "point_maze_custom"  # its maze is an option: tests/test_mazes.py
 ]
 
 

@@ -14,13 +14,14 @@ import mujoco
 import numpy as np
 import pytest
 from egl_renders import render_report
-from env_checks import (
+from env_checks import (  # noqa: F401  (pytest collects the test with this module's rollout)
     check_first_states,
     check_goal_at_the_achieved_state,
     check_goals_differ_across_episodes,
     check_random_rollout,
     check_step_keeps_the_goal,
     num_candidate_contacts,
+    test_hundred_random_steps_without_resets_stay_finite,
 )
 from test_envs_mjx_suite import EPISODE_LENGTH, NUM_ENVS, NUM_STEPS, Rollout, compiled
 

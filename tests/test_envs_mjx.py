@@ -1,7 +1,8 @@
 """Tests of the MuJoCo MJX tasks (envs/reacher.py, envs/ant.py), small enough for a CPU.
 
 Each env is built and compiled once per module (fixtures below): one scan of ``step_batch`` with
-random actions and a short ``episode_length``, and one ``jit(vmap(env.step))``.
+random actions and a short ``episode_length``, and one ``jit(vmap(env.step))``. The big ant mazes,
+whose models differ only in their walls, compile just a quick ``jit(vmap(env.step))`` each.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import pytest
 from env_checks import (  # noqa: F401  (pytest collects these with this module's rollout)
     check_episodes_end_at_the_limit,
     num_candidate_contacts,
+    random_steps_without_resets,
     test_goal_at_achieved_state_succeeds_and_far_goal_fails,
     test_goals_differ_across_episodes_of_one_slot,
+    test_hundred_random_steps_without_resets_stay_finite,
     test_jit_vmap_step,
     test_reset_shapes_and_dtypes,
     test_step_shapes_and_finite_over_random_rollout,
@@ -133,9 +136,11 @@ def test_ant_motor_gear_sets_the_torque_of_every_motor():
     data.ctrl[:] = np.linspace(-1.0, 1.0, 8)
     mujoco.mj_forward(env.mj_model, data)
     np.testing.assert_allclose(data.qfrc_actuator[6:], 75.0 * data.ctrl)
-    assert make_env("ant").mj_model.actuator_gear[0, 0] == 150.0
-    maze = AntMaze(layout="u_maze", motor_gear=60.0)  # the mazes pass the gear on
-    np.testing.assert_array_equal(maze.mj_model.actuator_gear[:, 0], np.full(8, 60.0))
+    # 60 by default (the model file says 150, at which the MJX ant flips within a few dozen steps).
+    np.testing.assert_array_equal(make_env("ant").mj_model.actuator_gear[:, 0], np.full(8, 60.0))
+    assert make_env("ant_u_maze").motor_gear == make_env("ant_soccer").motor_gear == 60.0
+    maze = AntMaze(layout="u_maze", motor_gear=150.0)  # the mazes pass the gear on
+    np.testing.assert_array_equal(maze.mj_model.actuator_gear[:, 0], np.full(8, 150.0))
     with pytest.raises(ValueError, match="motor_gear must be positive"):
         make_env("ant", motor_gear=0.0)
 
@@ -149,6 +154,31 @@ def test_ant_maze_starts_and_goals_in_distinct_free_cells():
     assert not env.walls[tuple(goal_cells.T)].any()
     assert np.all(np.any(start_cells != goal_cells, axis=-1))
     assert len({tuple(c) for c in goal_cells}) == int((~env.walls).sum())  # every cell is used
+
+
+@pytest.mark.parametrize("name", ["ant_big_maze", "ant_hardest_maze"])
+def test_big_ant_mazes_step_finite_and_outside_their_walls(name):
+    # Each maze is its own MJX model (its wall boxes), so each compiles its own step: about 20 s
+    # on a 2-core CPU, at XLA's quick-compiling optimisation level 0.
+    env = make_env(name)
+    params = env.default_params()
+    assert num_candidate_contacts(env) == 4 + 5 * len(wall_boxes(env.walls))  # feet and torso
+    keys = jax.random.split(jax.random.key(11), NUM_ENVS)
+    first = jax.jit(jax.vmap(env.reset, in_axes=(0, None)))(keys, params)
+    step = jax.jit(
+        jax.vmap(env.step, in_axes=(0, 0, None)),
+        compiler_options={"xla_backend_optimization_level": 0},
+    )
+    last, _ = random_steps_without_resets(
+        lambda states, actions: step(states, actions, params),
+        first,
+        env.action_size,
+        20,
+        jax.random.key(12),
+    )
+    for states in (first, last):
+        cells = np.floor(np.asarray(states.obs[:, :2]) / env.cell_size).astype(int)[:, ::-1]
+        assert not env.walls[tuple(cells.T)].any()
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))

@@ -19,9 +19,11 @@ import jax.numpy as jnp
 import mujoco
 import numpy as np
 import pytest
+import scipy.spatial
 from env_checks import (  # noqa: F401  (pytest collects these with this module's rollout)
     check_episodes_end_at_the_limit,
     num_candidate_contacts,
+    random_steps_without_resets,
     test_goal_at_achieved_state_succeeds_and_far_goal_fails,
     test_goals_differ_across_episodes_of_one_slot,
     test_jit_vmap_step,
@@ -126,11 +128,11 @@ def rollout(request) -> Rollout:
 def test_episodes_end_at_the_limit_and_only_humanoids_terminate(rollout):
     check_episodes_end_at_the_limit(rollout.done, rollout.terminated, EPISODE_LENGTH)
     terminated = rollout.terminated > 0
-    # Without resets, random torques for 3 s of simulated time topple every humanoid copy.
-    states, fell = rollout.first, np.zeros(NUM_ENVS, bool)
-    for key in jax.random.split(jax.random.key(9), 200):
-        states = rollout.step(states, rollout.random_actions(key))
-        fell |= np.asarray(states.terminated) > 0
+    # Without resets, random torques for 3 s of simulated time topple every humanoid copy; obs,
+    # reward, qpos and qvel stay finite all the while, fallen or not.
+    _, fell = random_steps_without_resets(
+        rollout.step, rollout.first, rollout.env.action_size, 200, jax.random.key(9)
+    )
     assert fell.all() if rollout.env.name in HUMANOIDS else not (fell.any() or terminated.any())
 
 
@@ -199,6 +201,16 @@ def test_pusher_puck_and_goal_regions(kind):
     state = pusher.many_resets(jax.random.key(5), 256, params)
     puck, goal = np.asarray(state.obs[:, 3:5]), np.asarray(state.goal)
     assert np.all((goal >= np.array(goal_low) - 1e-6) & (goal <= np.array(goal_high) + 1e-6))
+    # ... and within the arm's reach: 0.10 to 0.94 m from the shoulder (the hard rectangle's far
+    # corners lie 1.28 m away).
+    reach = np.linalg.norm(goal - np.array(pusher.env.shoulder), axis=-1)
+    np.testing.assert_allclose(pusher.env.goal_reach, (0.10, 0.94))
+    assert np.all((reach >= 0.10 - 1e-5) & (reach <= 0.94 + 1e-5))
+    # The fingertip gets within 7 cm (hand + puck radius, and 1 cm for the sampling) of each goal.
+    ranges = pusher.env.mj_model.jnt_range[:3]
+    angles = np.random.default_rng(0).uniform(ranges[:, 0], ranges[:, 1], (200_000, 3))
+    tips = np.asarray(jax.vmap(pusher.env.fingertip)(jnp.asarray(angles)))
+    assert scipy.spatial.cKDTree(tips).query(goal)[0].max() < 0.08
     assert np.all(np.linalg.norm(puck - goal, axis=-1) >= 0.17 - 1e-5)
     # Pucks stay in their start rectangle unless moved off a too-near goal (by under 0.17 m).
     low, high = np.array(PUCK_START_REGION[0]), np.array(PUCK_START_REGION[1])
@@ -244,6 +256,28 @@ def test_humanoid_maze_goals_stay_in_the_goal_region():
     goal_cells = np.floor(np.asarray(state.goal) / env.cell_size).astype(int)[:, ::-1]
     assert region[tuple(goal_cells.T)].all() and region.sum() < (~env.walls).sum()
     assert env.episode_length == humanoid_maze_episode_length(env.walls, env.cell_size) > 1000
+
+
+@pytest.mark.parametrize("name", ["humanoid_big_maze", "humanoid_hardest_maze"])
+def test_big_humanoid_mazes_step_finite_and_outside_their_walls(name):
+    # Each maze is its own MJX model (its wall boxes), so each compiles its own step: about 20 to
+    # 30 s on a 2-core CPU. The reset is the cheap compile (no physics).
+    env = make_env(name)
+    params = env.default_params()
+    assert num_candidate_contacts(env) == 2 + 2 * len(wall_boxes(env.walls))  # feet, trunk
+    keys = jax.random.split(jax.random.key(11), NUM_ENVS)
+    first = fast_jit(jax.vmap(env.reset, in_axes=(0, None)))(keys, params)
+    step = fast_jit(jax.vmap(env.step, in_axes=(0, 0, None)))
+    last, _ = random_steps_without_resets(
+        lambda states, actions: step(states, actions, params),
+        first,
+        env.action_size,
+        20,
+        jax.random.key(12),
+    )
+    for states in (first, last):
+        cells = np.floor(np.asarray(states.obs[:, :2]) / env.cell_size).astype(int)[:, ::-1]
+        assert not env.walls[tuple(cells.T)].any()
 
 
 def test_humanoid_maze_episode_length_rule():

@@ -1,5 +1,7 @@
 """Maze layouts, the ASCII-map helpers (mazes.py, register_maze) and the episode-length rules."""
 
+import dataclasses
+import json
 import subprocess
 import sys
 
@@ -7,8 +9,25 @@ import jax
 import numpy as np
 import pytest
 
-from jaxcrl.config import check_env_fit, config_from_overrides, read_overrides, validate
-from jaxcrl.envs import make_env, register_maze, registered_envs, reset_batch, step_batch
+from jaxcrl.cli import parse_train_args
+from jaxcrl.config import (
+    TrainConfig,
+    check_env_fit,
+    config_from_overrides,
+    parse_env_options,
+    read_overrides,
+    validate,
+    write_config,
+)
+from jaxcrl.envs import (
+    layout_option,
+    make_env,
+    portable_env,
+    register_maze,
+    registered_envs,
+    reset_batch,
+    step_batch,
+)
 from jaxcrl.envs.ant import ant_maze_episode_length
 from jaxcrl.envs.mazes import (
     LAYOUTS,
@@ -160,6 +179,103 @@ def test_register_maze_builds_resets_and_steps_a_point_an_ant_and_a_humanoid_env
     assert tuple(goal_cell) == (5, 4)  # (row, col) of the one G cell
 
 
+# Row 0 of a map is its first line, the cell row nearest y = 0: this G lies at y in [1, 2), in
+# the bottom free row of a video, though it is on the top free line of the map.
+TOP_LINE_GOAL = """
+######
+#G...#
+#.##.#
+#....#
+######
+"""
+
+
+def test_a_map_given_as_the_layout_option_builds_every_maze_family():
+    option = layout_option(TOP_LINE_GOAL)
+    assert option == "layout='######/#G...#/#.##.#/#....#/######'"
+    overrides = parse_env_options((option,))  # how --env-options and config.yaml are read
+    point = make_env("point_maze_custom", **overrides)
+    assert point.name == "point_maze_custom"
+    np.testing.assert_array_equal(point.walls, parse_layout(TOP_LINE_GOAL))
+    states = jax.jit(lambda key: reset_batch(point, point.default_params(), key, 8))(
+        jax.random.key(0)
+    )
+    np.testing.assert_array_equal(np.floor(np.asarray(states.goal)), np.tile([1.0, 1.0], (8, 1)))
+    ant = make_env("ant_maze_custom", **overrides)  # builds the model; test_envs_mjx steps mazes
+    humanoid = make_env("humanoid_maze_custom", layout=TOP_LINE_GOAL)  # a map on lines works too
+    for env in (ant, humanoid):
+        np.testing.assert_array_equal(env.walls, point.walls)
+        np.testing.assert_allclose(
+            env.free_cell_centres[env.goal_cells], [[1.5 * env.cell_size] * 2]
+        )
+    assert make_env("point_maze_custom", layout="u_maze").walls.shape == (5, 5)  # names still work
+    with pytest.raises(ValueError, match="no maze layout given: .* quoted"):
+        make_env("point_maze_custom")
+    # Unquoted, YAML reads the map from its first '#' on as a comment, and the option as None.
+    with pytest.raises(ValueError, match="no maze layout given"):
+        make_env("ant_maze_custom", **parse_env_options(("layout=#####/#..G#/#####",)))
+    with pytest.raises(ValueError, match="unknown maze layout 'nowhere'"):
+        make_env("humanoid_maze_custom", layout="nowhere")
+    with pytest.raises(ValueError, match="wall border"):
+        make_env("point_maze_custom", layout="#####/#...#/#....")
+    with pytest.raises(ValueError, match="same width"):
+        layout_option("#####/#...#/####")
+
+
+REBUILD_SCRIPT = """
+import json, sys
+from jaxcrl.config import read_run_config
+from jaxcrl.envs import make_env
+from jaxcrl.run import make_run_env
+
+report = {}
+for run_dir in sys.argv[1:]:
+    env = make_run_env(read_run_config(run_dir))
+    report[run_dir] = [env.name, env.walls.tolist(), env.episode_length]
+try:
+    make_env("point_test_portable")
+except KeyError as error:
+    report["unknown"] = str(error)
+print(json.dumps(report))
+"""
+
+
+def test_a_registered_maze_run_rebuilds_from_its_config_yaml_in_a_fresh_process(tmp_path):
+    register_maze("test_portable", TOP_LINE_GOAL)
+    configs = {
+        # From the command line, with the map as an option ...
+        "point_test_portable": parse_train_args(
+            ["--env", "point_maze_custom", "--env-options", layout_option(TOP_LINE_GOAL)]
+        ),
+    }
+    # ... and from Python, a registered maze's name made portable.
+    for name in ("ant_test_portable", "humanoid_test_portable"):
+        env_name, env_options = portable_env(name, ("success_threshold=0.7",))
+        configs[name] = TrainConfig(env=env_name, env_options=env_options)
+    assert portable_env("ant_u_maze", ("motor_gear=75",)) == ("ant_u_maze", ("motor_gear=75",))
+    for name, config in configs.items():
+        (tmp_path / name).mkdir()
+        config = dataclasses.replace(config, run_dir=str(tmp_path / name))
+        write_config(config, tmp_path / name / "config.yaml", {})  # as a run writes it
+    result = subprocess.run(
+        [sys.executable, "-c", REBUILD_SCRIPT, *(str(tmp_path / name) for name in configs)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    # The fresh process has never seen register_maze's names, yet builds the same envs.
+    assert "register_maze" in report.pop("unknown")
+    for name, (env_name, walls, episode_length) in zip(configs, report.values(), strict=True):
+        env = make_env(name)
+        assert env_name == name.split("_")[0] + "_maze_custom"
+        np.testing.assert_array_equal(walls, env.walls)
+        assert episode_length == env.episode_length
+    ant = make_env("ant_maze_custom", **parse_env_options(configs["ant_test_portable"].env_options))
+    assert ant.success_threshold == 0.7
+
+
 def test_point_maze_episode_length_rule():
     # The rule keeps the lengths the original layouts always had, and grows with the diameter.
     expected = {"open": 50, "u_maze": 100, "medium": 200, "large": 300, "big": 200}
@@ -183,7 +299,7 @@ def test_maze_presets_are_valid(preset):
     config = config_from_overrides(read_overrides(preset))  # found by name as package data
     validate(config, registered_envs())
     env = make_env(config.env)
-    check_env_fit(config, env.episode_length)
+    assert check_env_fit(config, env.episode_length) is None
     # The buffer holds at least two whole episodes per env copy.
     assert config.buffer_size // config.num_envs >= 2 * env.episode_length
 
