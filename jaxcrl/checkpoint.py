@@ -68,20 +68,52 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {text[:200]}"
 
 
-def restore_target(leaf: Any) -> jax.ShapeDtypeStruct:
+# A leaf of a restore target that stands for "leave this part on disk" (orbax's placeholder).
+SKIP = ...
+
+
+def skipped(tree: Any) -> Any:
+    """``tree`` with every leaf marked ``SKIP``: restore passes it over and returns ``SKIP``."""
+    return jax.tree.map(lambda _: SKIP, tree)
+
+
+def restore_target(leaf: Any) -> Any:
     """Shape and dtype of ``leaf`` on this process's first device, whatever devices saved it.
 
     A leaf with no elements was saved as a 0-d placeholder (``_storable``), so its target is 0-d.
+    A ``SKIP`` leaf stays ``SKIP``.
     """
+    if leaf is SKIP:
+        return SKIP
     device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
     shape = leaf.shape if np.prod(leaf.shape) else ()
     return jax.ShapeDtypeStruct(shape, leaf.dtype, sharding=device)
 
 
+def restore_args(target: Any) -> Any:
+    """Orbax's restore arguments for ``target``; only its PyTree handler passes ``SKIP`` parts
+    over (the Standard one refuses them)."""
+    if not any(leaf is SKIP for leaf in jax.tree.leaves(target)):
+        return ocp.args.StandardRestore(target)
+    arrays = jax.tree.map(
+        lambda leaf: (
+            SKIP
+            if leaf is SKIP
+            else ocp.ArrayRestoreArgs(
+                sharding=leaf.sharding, global_shape=leaf.shape, dtype=leaf.dtype
+            )
+        ),
+        target,
+    )
+    return ocp.args.PyTreeRestore(item=target, restore_args=arrays)
+
+
 def _with_empty_leaves(shapes: Any, tree: Any) -> Any:
     """``tree`` with each leaf that ``shapes`` says is empty put back at its empty shape."""
     return jax.tree.map(
-        lambda shape, leaf: leaf if np.prod(shape.shape) else jnp.zeros(shape.shape, shape.dtype),
+        lambda shape, leaf: (
+            leaf if shape is SKIP or np.prod(shape.shape) else jnp.zeros(shape.shape, shape.dtype)
+        ),
         shapes,
         tree,
     )
@@ -95,7 +127,8 @@ def restore(
     """Read checkpoint ``step`` (default: the newest readable one) -> (tree, progress, step).
 
     ``abstract_tree`` gives the shapes and dtypes to restore into, or is a function of the
-    checkpoint's progress document that returns them (what was saved can depend on it). When no
+    checkpoint's progress document that returns them (what was saved can depend on it); parts
+    marked with ``skipped`` are not read. When no
     step is named and the newest checkpoint cannot be read, older ones are tried in turn, with a
     warning naming the damaged one.
     """
@@ -116,9 +149,9 @@ def restore(
             )["progress"]
             shapes = abstract_tree(progress) if callable(abstract_tree) else abstract_tree
             target = jax.tree.map(restore_target, shapes)
-            tree = manager.restore(
-                candidate, args=ocp.args.Composite(state=ocp.args.StandardRestore(target))
-            )["state"]
+            tree = manager.restore(candidate, args=ocp.args.Composite(state=restore_args(target)))[
+                "state"
+            ]
             tree = _with_empty_leaves(shapes, tree)
         except Exception as error:  # orbax raises many kinds; all mean the files are unusable
             problems.append(f"checkpoint {candidate} cannot be read ({_describe(error)})")

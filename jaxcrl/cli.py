@@ -35,8 +35,9 @@ def _train_description() -> str:
         "Train a goal-conditioned agent with Contrastive RL.\n\n"
         "--config NAME|PATH.yaml loads a preset (or a run's config.yaml) first; every flag "
         "given overrides it.\n\n"
-        "--resume DIR continues a stopped run; with --total-env-steps N (offline: "
-        "--num-updates N) beside it, it trains the run to that new length.\n\n"
+        "--resume DIR continues a stopped run (one stopped before its first checkpoint starts "
+        "again from the beginning); with --total-env-steps N (offline: --num-updates N) beside "
+        "it, it trains the run to that new length.\n\n"
         f"Registered envs:\n{envs}\n\nPresets: {presets}"
     )
 
@@ -80,10 +81,8 @@ def parse_resume_args(argv: list[str]) -> tuple[Path, dict[str, int]] | None:
             f"({' '.join(rest)}) or start a new run"
         )
     run_dir = Path(known.resume)
-    if not (run_dir / "config.yaml").is_file() or not (run_dir / "checkpoints").is_dir():
-        _fail(
-            f"--resume {run_dir}: not a jaxcrl run directory (needs config.yaml and checkpoints/)"
-        )
+    if not (run_dir / "config.yaml").is_file():
+        _fail(f"--resume {run_dir}: not a jaxcrl run directory (it has no config.yaml)")
     lengths = {}
     for name, flags in RESUME_LENGTH_FLAGS.items():
         text = getattr(known, name)
@@ -106,7 +105,17 @@ def train_main(argv: list[str] | None = None) -> None:
     from jaxcrl import run  # imported late so --help and config errors stay fast
 
     try:
-        result = run.resume(resume_args[0], **resume_args[1]) if resume_args else run.train(config)
+        if resume_args is None:
+            result = run.train(config)
+        elif run.has_checkpoint(resume_args[0]):
+            result = run.resume(resume_args[0], **resume_args[1])
+        else:  # its start crashed or was stopped before the first checkpoint
+            print(
+                f"{resume_args[0]} has no checkpoint yet (its start did not finish): starting it "
+                "from the beginning with its config.yaml",
+                file=sys.stderr,
+            )
+            result = run.start_again(resume_args[0], **resume_args[1])
     except (ConfigError, FileExistsError, CheckpointError, run.NonFiniteError) as error:
         _fail(str(error))
     except run.TrainingInterrupted as stop:

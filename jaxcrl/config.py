@@ -8,14 +8,17 @@ runs once, before anything compiles, and each problem is one line naming the opt
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
+import types
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import tyro
 import yaml
 
+from jaxcrl.losses import ContrastiveLoss, Energy
 from jaxcrl.networks import RESIDUAL_BLOCK_DEPTH
 
 
@@ -81,7 +84,7 @@ class TrainConfig:
     physics: Literal["jax", "warp"] = "jax"
     """MJX physics back end of the MuJoCo tasks: MJX's JAX code, or MuJoCo Warp (NVIDIA GPUs)."""
     env_options: tuple[str, ...] = ()
-    """Env constructor arguments as NAME=VALUE (YAML values), e.g. motor_gear=75 goal_max_radius=5."""
+    """Env constructor arguments as NAME=VALUE (YAML values), e.g. goal_min_radius=1 goal_max_radius=5."""
 
     # --- critic ---
     repr_dim: int = 64
@@ -100,13 +103,11 @@ class TrainConfig:
     """Pixel envs only: channels of the CNN's stacks (each halves the image's height and width)."""
     cnn_features: int = 256
     """Pixel envs only: size of the CNN's output features, fed to each network's MLP."""
-    energy: Literal["dot", "l2", "l2_squared", "l1", "cosine"] = "l2"
+    energy: Energy = "l2"
     """Critic energy f = energy(phi(s, a), psi(g)); l2 is -||phi - psi||."""
     energy_temperature: float = 1.0
     """Temperature dividing the energy, any kind (OGBench's CRL: dot / sqrt(repr_dim))."""
-    contrastive_loss: Literal[
-        "binary_nce", "forward_infonce", "backward_infonce", "symmetric_infonce"
-    ] = "forward_infonce"
+    contrastive_loss: ContrastiveLoss = "forward_infonce"
     """Contrastive loss on the batch_size x batch_size logit matrix."""
     logsumexp_penalty: float = 0.1
     """Weight c of c * mean_i (logsumexp_j f_ij)^2."""
@@ -248,6 +249,29 @@ def parse_sweep(specs: tuple[str, ...]) -> dict[str, list[float]]:
     return grid
 
 
+def sweep_points(grid: dict[str, list[float]]) -> list[dict[str, float]]:
+    """Every combination of swept values, in the order given (the last name varies fastest)."""
+    names = list(grid)
+    return [dict(zip(names, values, strict=True)) for values in itertools.product(*grid.values())]
+
+
+def _validate_members(
+    config: TrainConfig, registered_envs: dict[str, str] | None, dataset_must_exist: bool
+) -> None:
+    """Validate the configuration of every member of a sweep, naming the swept value at fault."""
+    grid = parse_sweep(config.sweep)
+    # Each value alone first, so that the message names one value; then every combination,
+    # which is what the members train with.
+    alone = [{name: value} for name, values in grid.items() for value in values]
+    for point in alone + sweep_points(grid):
+        member = dataclasses.replace(config, sweep=(), num_seeds=1, **point)
+        try:
+            validate(member, registered_envs, dataset_must_exist)
+        except ConfigError as error:
+            values = " ".join(f"{name}={value:g}" for name, value in point.items())
+            raise ConfigError(f"--sweep {values}: {error}") from None
+
+
 # --- env options ----------------------------------------------------------------------------
 
 # Env arguments that have their own flag.
@@ -295,8 +319,16 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-def validate(config: TrainConfig, registered_envs: dict[str, str] | None = None) -> None:
-    """Raise ConfigError with one line naming the first bad option and how to fix it."""
+def validate(
+    config: TrainConfig,
+    registered_envs: dict[str, str] | None = None,
+    dataset_must_exist: bool = True,
+) -> None:
+    """Raise ConfigError with one line naming the first bad option and how to fix it.
+
+    ``dataset_must_exist=False`` accepts a --dataset path that is gone (evaluating a finished
+    offline run needs its policy, not its data).
+    """
     flag = lambda name: "--" + name.replace("_", "-")
     if registered_envs is not None and config.env not in registered_envs:
         raise ConfigError(
@@ -345,7 +377,7 @@ def validate(config: TrainConfig, registered_envs: dict[str, str] | None = None)
             f"unknown --loggers {', '.join(unknown_loggers)}; choose from tensorboard, wandb "
             "(metrics.jsonl and metrics.csv are always written)"
         )
-    if config.dataset is not None and not Path(config.dataset).is_file():
+    if dataset_must_exist and config.dataset is not None and not Path(config.dataset).is_file():
         raise ConfigError(f"--dataset {config.dataset}: no such file")
     if config.dataset is not None and config.redraw_goal_on_success:
         raise ConfigError(
@@ -393,6 +425,11 @@ def validate(config: TrainConfig, registered_envs: dict[str, str] | None = None)
             f"--hidden-depth must be a positive multiple of {RESIDUAL_BLOCK_DEPTH} with --residual, "
             f"got {config.hidden_depth}"
         )
+    if config.residual and not config.layer_norm:
+        raise ConfigError(
+            "--residual needs --layer-norm (each residual block is Dense -> LayerNorm -> "
+            "activation, as in Wang et al. 2025); add --layer-norm"
+        )
     capacity = buffer_capacity_per_env(config)
     if capacity < 2 * config.unroll_length:
         raise ConfigError(
@@ -414,20 +451,40 @@ def validate(config: TrainConfig, registered_envs: dict[str, str] | None = None)
             f"--total-env-steps {config.total_env_steps} leaves no training iteration after the "
             f"prefill; raise it to at least {needed} or lower --prefill-steps"
         )
+    if config.sweep:
+        _validate_members(config, registered_envs, dataset_must_exist)
 
 
-def check_env_fit(config: TrainConfig, episode_length: int) -> None:
-    """Refuse a buffer too short to hold a useful slice of one episode."""
-    if buffer_capacity_per_env(config) < min(episode_length, 2 * config.unroll_length):
-        raise ConfigError(
-            f"the buffer keeps {buffer_capacity_per_env(config)} steps per env, less than an "
-            f"episode of {episode_length}; raise --buffer-size"
-        )
+def check_env_fit(config: TrainConfig, episode_length: int) -> str | None:
+    """A warning when each env's buffer ring is shorter than one episode (None when it is not).
+
+    Nothing here is impossible (validate already refuses rings under two unrolls), but a goal is
+    a later step of the same episode still in the ring, so a short ring cuts every future off at
+    its write head: the critic never sees goals further ahead than the ring is long.
+    """
+    capacity = buffer_capacity_per_env(config)
+    if config.dataset is not None or capacity >= episode_length:
+        return None
+    unrolls = math.ceil(episode_length / config.unroll_length)
+    needed = unrolls * config.unroll_length * config.num_envs
+    return (
+        f"the buffer keeps {capacity} steps per env, fewer than one episode of {episode_length} "
+        f"steps, so future goals reach at most {capacity - 1} steps ahead; raise --buffer-size "
+        f"to at least {needed}"
+    )
 
 
 # --- presets and YAML -----------------------------------------------------------------------
 
 FIELD_NAMES = frozenset(field.name for field in dataclasses.fields(TrainConfig))
+
+# The type of every option (Annotated metadata dropped), to check what YAML gives against it.
+FIELD_TYPES: dict[str, Any] = get_type_hints(TrainConfig)
+
+# Options of a run's config.yaml that belong to that run alone: loaded as --config for a new run,
+# they are left out, so the new run gets its own directory. (The rest of that file, derived sizes,
+# env facts, devices and ``lengthened``, sits outside its ``config`` mapping and is never read.)
+RUN_ONLY_OPTIONS = ("run_dir",)
 
 
 def available_presets() -> list[str]:
@@ -436,12 +493,81 @@ def available_presets() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def read_overrides(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Field overrides from a YAML file path or the name of a shipped preset.
+def describe_type(annotation: Any) -> str:
+    """An option's type in words, for error messages."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType):
+        return " or ".join("null" if a is type(None) else describe_type(a) for a in args)
+    if origin is tuple:
+        return f"a list (each item {describe_type(args[0])})"
+    if origin is Literal:
+        return "one of " + ", ".join(args)
+    words = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+    return words[annotation]
 
-    ``extends: OTHER`` (a preset name or YAML path) starts from OTHER's options, which the file's
-    own options then override.
+
+def _as_number(value: Any) -> float:
+    """A finite float from a YAML number or numeric string (PyYAML reads 1e6 as a string)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
+
+
+def coerce(value: Any, annotation: Any) -> Any:
+    """``value`` converted to an option's type; ValueError when it is not one.
+
+    Whole-number options take ints and exactly integral floats or strings ("1e6"), number options
+    ints, floats and numeric strings, true/false options only booleans, lists only lists.
     """
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return coerce(value, inner)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(value)
+        return tuple(coerce(item, args[0]) for item in value)
+    if annotation is str or origin is Literal:  # validate checks a Literal's choices
+        if isinstance(value, str):
+            return value
+    elif annotation is bool:
+        if isinstance(value, bool):
+            return value
+    elif annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        number = _as_number(value)
+        if number.is_integer():
+            return int(number)
+    elif annotation is float:
+        return _as_number(value)
+    raise ValueError(value)
+
+
+def _typed(options: dict[str, Any], source: str) -> dict[str, Any]:
+    """``options`` with every value converted to its option's type, or a ConfigError naming it."""
+    typed = {}
+    for name, value in options.items():
+        if name == "extends":
+            typed[name] = value
+            continue
+        try:
+            typed[name] = coerce(value, FIELD_TYPES[name])
+        except ValueError:
+            raise ConfigError(
+                f"--config {source}: {name} must be {describe_type(FIELD_TYPES[name])}, "
+                f"got {value!r}; correct it in {source}"
+            ) from None
+    return typed
+
+
+def _read_options(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> tuple[dict, bool]:
+    """(typed options of a YAML file or preset, whether it is a run's config.yaml)."""
     if path_or_preset in _extended_by:
         chain = " -> ".join([*_extended_by, path_or_preset])
         raise ConfigError(
@@ -463,14 +589,28 @@ def read_overrides(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> d
         raise ConfigError(f"--config {path_or_preset}: not valid YAML ({error})") from None
     if not isinstance(overrides, dict):
         raise ConfigError(f"--config {path_or_preset}: expected a mapping of option: value")
-    overrides = overrides.get("config", overrides)  # a run's config.yaml nests the options
+    is_run = isinstance(overrides.get("config"), dict)  # a run's config.yaml nests the options
+    overrides = overrides["config"] if is_run else overrides
     unknown = sorted(set(overrides) - FIELD_NAMES - {"extends"})
     if unknown:
         raise ConfigError(f"--config {path_or_preset}: unknown options {', '.join(unknown)}")
+    overrides = _typed(overrides, path_or_preset)
     if "extends" in overrides:
-        overrides = dict(overrides)
         base = read_overrides(str(overrides.pop("extends")), (*_extended_by, path_or_preset))
         overrides = {**base, **overrides}
+    return overrides, is_run
+
+
+def read_overrides(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Field overrides from a YAML file path or the name of a shipped preset.
+
+    ``extends: OTHER`` (a preset name or YAML path) starts from OTHER's options, which the file's
+    own options then override. A run's config.yaml gives its options without those of that run
+    alone (its run_dir), so that a new run started from it gets a directory of its own.
+    """
+    overrides, is_run = _read_options(path_or_preset, _extended_by)
+    if is_run:
+        overrides = {k: v for k, v in overrides.items() if k not in RUN_ONLY_OPTIONS}
     return overrides
 
 
@@ -488,8 +628,8 @@ def write_config(config: TrainConfig, path: Path, extra: dict[str, Any]) -> None
 
 
 def read_run_config(run_dir: Path) -> TrainConfig:
-    """The configuration a run directory was trained with."""
+    """The configuration a run directory was trained with (its run_dir included)."""
     path = Path(run_dir) / "config.yaml"
     if not path.exists():
         raise ConfigError(f"{run_dir} is not a jaxcrl run directory: it has no config.yaml")
-    return config_from_overrides(read_overrides(str(path)))
+    return config_from_overrides(_read_options(str(path))[0])

@@ -8,7 +8,10 @@ CDF, O(1) per sample (no [T, T] probability matrices).
 Anchors with no later step (an episode's last step, the newest step) cannot be used. Each sample
 draws ``num_candidates`` anchors uniformly and keeps the first usable one; an anchor is unusable
 with probability about (episodes in the buffer / stored steps), so with episodes of L steps all
-candidates fail with probability about L^-num_candidates (1e-16 for L = 100 and 8 candidates).
+candidates fail with probability about L^-num_candidates (1e-16 for L = 100 and 8 candidates);
+such a row keeps candidate 0 and its goal is the next stored step, whatever episode holds it.
+A fixed dataset avoids the gamble: ``anchor_times`` lists every usable anchor once, and anchors are
+drawn uniformly from that list, so every goal lies in its anchor's episode, however short.
 """
 
 from __future__ import annotations
@@ -61,6 +64,26 @@ def later_steps_in_episode(buffer: ReplayBuffer, times: jax.Array, envs: jax.Arr
     return jnp.minimum(last_time, newest_time) - times
 
 
+def draw_usable_anchors(
+    buffer: ReplayBuffer,
+    env_key: jax.Array,
+    age_key: jax.Array,
+    batch_size: int,
+    num_candidates: int,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(envs, times, horizons) [batch]: per row, the first of ``num_candidates`` uniformly drawn
+    stored steps that has a later step in its episode (candidate 0 when none has)."""
+    size = stored_steps(buffer)
+    oldest_time = buffer.steps_written - size
+    shape = (batch_size, num_candidates)
+    envs = jax.random.randint(env_key, shape, 0, buffer.num_envs)
+    times = oldest_time + jax.random.randint(age_key, shape, 0, size)
+    horizons = later_steps_in_episode(buffer, times, envs)  # [batch, candidates]
+    choice = jnp.argmax(horizons >= 1, axis=1)
+    pick = lambda x: jnp.take_along_axis(x, choice[:, None], axis=1)[:, 0]
+    return pick(envs), pick(times), pick(horizons)
+
+
 def sample_future_goal_batch(
     buffer: ReplayBuffer,
     key: jax.Array,
@@ -69,25 +92,24 @@ def sample_future_goal_batch(
     goal_indices: tuple[int, ...],
     num_candidates: int = 8,
     uniform_actor_goals: bool = False,
+    anchor_times: jax.Array | None = None,
 ) -> GoalBatch:
     """Sample ``batch_size`` anchors uniformly over stored steps, each with a geometric future goal.
 
     With ``uniform_actor_goals`` the actor's goal is a second later step of the same episode, drawn
     uniformly over the steps that remain (OGBench's CRL actor); otherwise it is the critic's goal.
+    ``anchor_times`` ([num_anchors] int32, one-env buffers only) lists the global times of every
+    usable anchor; anchors are then drawn uniformly from it instead of by candidates.
     """
     env_key, age_key, offset_key = jax.random.split(key, 3)
-    size = stored_steps(buffer)
-    oldest_time = buffer.steps_written - size
-    shape = (batch_size, num_candidates)
-    envs = jax.random.randint(env_key, shape, 0, buffer.num_envs)
-    times = oldest_time + jax.random.randint(age_key, shape, 0, size)
-    horizons = later_steps_in_episode(buffer, times, envs)  # [batch, candidates]
-
-    usable = horizons >= 1
-    # First usable candidate per row (candidate 0 when none is: see the module docstring).
-    choice = jnp.argmax(usable, axis=1)
-    pick = lambda x: jnp.take_along_axis(x, choice[:, None], axis=1)[:, 0]
-    envs, times, horizons = pick(envs), pick(times), pick(horizons)
+    if anchor_times is not None:
+        envs = jnp.zeros((batch_size,), jnp.int32)
+        times = anchor_times[jax.random.randint(age_key, (batch_size,), 0, len(anchor_times))]
+        horizons = later_steps_in_episode(buffer, times, envs)
+    else:
+        envs, times, horizons = draw_usable_anchors(
+            buffer, env_key, age_key, batch_size, num_candidates
+        )
 
     offsets = truncated_geometric(offset_key, goal_discount, horizons)
     anchor_slots = times % buffer.capacity

@@ -10,14 +10,13 @@ they live in arrays (``agent.Hyperparams`` and the learning rates inside the opt
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from jaxcrl import agent
-from jaxcrl.config import TrainConfig, parse_sweep
+from jaxcrl.config import TrainConfig, parse_sweep, sweep_points
 
 # Optimiser states whose learning rate a member may override: field of AgentState -> option.
 LEARNING_RATES = {
@@ -42,23 +41,18 @@ class Member:
 
 def run_members(config: TrainConfig) -> list[Member]:
     """Every member of the run: the sweep grid (in the order given) crossed with the seeds."""
-    grid = parse_sweep(config.sweep)
-    names = list(grid)
     members = []
-    for combination in itertools.product(*(grid[name] for name in names)):
+    for values in sweep_points(parse_sweep(config.sweep)):
         for offset in range(config.num_seeds):
             members.append(
-                Member(
-                    index=len(members),
-                    seed=config.seed + offset,
-                    values=dict(zip(names, combination, strict=True)),
-                )
+                Member(index=len(members), seed=config.seed + offset, values=dict(values))
             )
     return members
 
 
 def member_config(config: TrainConfig, member: Member) -> TrainConfig:
-    """The single-agent configuration equivalent to ``member`` of a run of ``config``."""
+    """The single-agent configuration equivalent to ``member`` of a run of ``config`` (config.py's
+    ``validate`` checks every one of them)."""
     return dataclasses.replace(config, seed=member.seed, sweep=(), num_seeds=1, **member.values)
 
 

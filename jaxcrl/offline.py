@@ -5,6 +5,11 @@ Data flow of one iteration (= one gradient step), all on the device:
     dataset buffer [N, 1, ...] --sample_future_goal_batch--> GoalBatch [batch_size, ...]
     GoalBatch --agent.update--> new parameters + metrics
 
+Anchors are drawn from the list of steps that have a later step in their episode, so every goal
+lies in its anchor's episode however short the episodes are. The dataset (and the ``-val`` split,
+whose losses are logged as ``val/*`` at each evaluation) is one copy shared by every member of a
+run: ``state_axes`` tells ``jax.vmap`` not to map it.
+
 ``make_offline_trainer`` returns the same ``trainer.Trainer`` bundle as the online program, so the
 host loop of ``jaxcrl.run`` drives both: ``run_iterations`` folds any number of gradient steps into
 one ``fori_loop`` with a traced trip count, and ``evaluate`` rolls out the deterministic policy.
@@ -16,6 +21,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from jaxcrl import agent
@@ -30,14 +36,59 @@ ACTOR_OBJECTIVES = ("crl", "bc_mix", "ddpg_bc")
 
 
 @struct.dataclass
+class OfflineData:
+    """A dataset on the device: the buffer the batches come from and its usable anchors."""
+
+    buffer: ReplayBuffer  # the dataset as one full ring [N, 1, ...]; never written
+    anchor_times: jax.Array  # [N - episodes] int32 steps that have a later step in their episode
+
+
+def offline_data(dataset: Dataset) -> OfflineData:
+    """``dataset`` as a buffer plus the time of every step that has a later step in its episode
+    (all but each episode's last step; the final row has none, terminated or not)."""
+    terminals = np.asarray(dataset.terminals)
+    anchors = np.flatnonzero(terminals[:-1] == 0).astype(np.int32)
+    return OfflineData(buffer=buffer_from_dataset(dataset), anchor_times=jnp.asarray(anchors))
+
+
+@struct.dataclass
 class OfflineState:
-    """The whole state of an offline run: learner, dataset buffer, key and counter."""
+    """The whole state of an offline run: learner, dataset, key and counter."""
 
     agent: agent.AgentState
-    buffer: ReplayBuffer  # the dataset as one full ring [N, 1, ...]; never written
+    data: OfflineData | None  # shared by all members (not mapped by vmap); None: evaluate only
+    val_data: OfflineData | None  # the -val split, or None; shared likewise
     hyperparams: agent.Hyperparams
     key: jax.Array
     iteration: jax.Array  # [] int32 gradient steps done
+
+
+# vmap axes of OfflineState over a run's members: the datasets are one copy for all.
+OFFLINE_STATE_AXES = OfflineState(
+    agent=0, data=None, val_data=None, hyperparams=0, key=0, iteration=0
+)
+
+
+def dataset_step(
+    networks: agent.Networks,
+    config: TrainConfig,
+    goal_indices: tuple[int, ...],
+    data: OfflineData,
+    hyperparams: agent.Hyperparams,
+    learner: agent.AgentState,
+    key: jax.Array,
+) -> tuple[agent.AgentState, dict[str, jax.Array]]:
+    """One gradient step on a batch of ``data`` drawn from its usable anchors."""
+    return gradient_step(
+        networks,
+        config,
+        goal_indices,
+        data.buffer,
+        hyperparams,
+        learner,
+        key,
+        anchor_times=data.anchor_times,
+    )
 
 
 def validate_offline(config: TrainConfig, dataset: Dataset) -> None:
@@ -67,21 +118,31 @@ def validate_offline(config: TrainConfig, dataset: Dataset) -> None:
 
 
 def make_offline_trainer(
-    config: TrainConfig, env: GoalEnv, env_params: Any, dataset: Dataset
+    config: TrainConfig,
+    env: GoalEnv,
+    env_params: Any,
+    dataset: Dataset | None,
+    val_dataset: Dataset | None = None,
 ) -> Trainer:
-    """Build offline training functions for ``config`` on ``dataset``; ``env`` only evaluates."""
+    """Build offline training functions for ``config`` on ``dataset``; ``env`` only evaluates.
+
+    With ``val_dataset`` the trainer's ``validate`` gives the losses on a batch of it. Without
+    ``dataset`` (None) the trainer can restore and evaluate a run's checkpoints, not train.
+    """
     networks = agent.build_networks(config, env.action_size, env.image_shape)
-    # Built once here; jit lifts it into an argument of the compiled init, not an HLO literal.
-    dataset_buffer = buffer_from_dataset(dataset)
+    # Built once here; jit lifts them into arguments of the compiled init, not HLO literals.
+    data = None if dataset is None else offline_data(dataset)
+    val_data = None if val_dataset is None else offline_data(val_dataset)
 
     def init(key: jax.Array) -> OfflineState:
-        """Fresh learner over the dataset buffer."""
+        """Fresh learner over the dataset."""
         key, agent_key = jax.random.split(key)
         return OfflineState(
             agent=agent.init_agent(
                 agent_key, networks, config, env.state_size, env.goal_size, env.action_size
             ),
-            buffer=dataset_buffer,
+            data=data,
+            val_data=val_data,
             hyperparams=agent.hyperparams_from(config, env.action_size),
             key=key,
             iteration=jnp.zeros((), jnp.int32),
@@ -93,10 +154,10 @@ def make_offline_trainer(
         The metrics also hold ``FIRST_NONFINITE`` (as in the online trainer): the first step,
         counted like ``state.iteration``, whose losses or parameters were not finite, or -1.
         """
-        # The buffer and hyperparameters are loop constants, not carry: nothing writes them, and
+        # The dataset and hyperparameters are loop constants, not carry: nothing writes them, and
         # carrying the buffer makes XLA copy it every step (see trainer.iteration).
-        step = lambda learner, key: gradient_step(
-            networks, config, env.goal_indices, state.buffer, state.hyperparams, learner, key
+        step = lambda learner, key: dataset_step(
+            networks, config, env.goal_indices, state.data, state.hyperparams, learner, key
         )
         _, metric_shapes = jax.eval_shape(step, state.agent, state.key)
         zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, jnp.float32), metric_shapes)
@@ -127,24 +188,20 @@ def make_offline_trainer(
         policy = lambda obs: agent.policy_action(networks, policy_params, obs)
         return evaluate(env, env_params, policy, key, config.eval_episodes, goal)
 
-    return Trainer(
-        init=init, run_iterations=run_iterations, evaluate=evaluate_policy, networks=networks
-    )
-
-
-def make_validation(config: TrainConfig, env: GoalEnv, val_dataset: Dataset):
-    """``(agent_state, hyperparams, key) -> val/* metrics``: the training losses on one batch of
-    the validation split, without updating anything (OGBench reports the same to spot
-    overfitting)."""
-    networks = agent.build_networks(config, env.action_size, env.image_shape)
-    val_buffer = buffer_from_dataset(val_dataset)
-
-    def validation_metrics(learner: agent.AgentState, hyperparams: agent.Hyperparams, key):
-        # The update's metrics are computed from the parameters before its step, so running it
-        # and dropping the new state yields exactly the losses on the validation batch.
-        _, metrics = gradient_step(
-            networks, config, env.goal_indices, val_buffer, hyperparams, learner, key
+    def validate(state: OfflineState, key: jax.Array) -> dict[str, jax.Array]:
+        """The training losses on one batch of the -val split, updating nothing (OGBench reports
+        the same to spot overfitting); the update's metrics are computed from the parameters
+        before its step, so dropping its new state leaves exactly the validation losses."""
+        _, metrics = dataset_step(
+            networks, config, env.goal_indices, state.val_data, state.hyperparams, state.agent, key
         )
         return {f"val/{name}": value for name, value in metrics.items()}
 
-    return validation_metrics
+    return Trainer(
+        init=init,
+        run_iterations=run_iterations,
+        evaluate=evaluate_policy,
+        networks=networks,
+        state_axes=OFFLINE_STATE_AXES,
+        validate=None if val_data is None else validate,
+    )

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -44,7 +45,7 @@ from jaxcrl.config import (
     validate,
     write_config,
 )
-from jaxcrl.envs import GoalEnv, env_arguments, make_env, registered_envs
+from jaxcrl.envs import GoalEnv, env_arguments, make_env, portable_env, registered_envs
 from jaxcrl.logger import Loggers, Progress, open_loggers, read_metrics, to_python
 from jaxcrl.members import (
     Member,
@@ -133,13 +134,16 @@ def make_run_env(config: TrainConfig) -> GoalEnv:
         raise ConfigError(f"--env {config.env}: {error}") from None
 
 
-def build(config: TrainConfig) -> tuple[GoalEnv, Any, Trainer, list[Member]]:
+def build(
+    config: TrainConfig, load_dataset: bool = True
+) -> tuple[GoalEnv, Any, Trainer, list[Member]]:
     """Validate ``config``; build its env, task constants, trainer and members (no compilation).
 
     With ``config.dataset`` the trainer is the offline one: gradient steps on the dataset, the env
-    used only to evaluate.
+    used only to evaluate. ``load_dataset=False`` leaves the dataset on disk (it may be gone): the
+    trainer then restores and evaluates checkpoints but cannot train.
     """
-    validate(config, registered_envs())
+    validate(config, registered_envs(), dataset_must_exist=load_dataset)
     members = run_members(config)
     env = make_run_env(config)
     # Every member's env copies and evaluation episodes run in one program.
@@ -151,17 +155,21 @@ def build(config: TrainConfig) -> tuple[GoalEnv, Any, Trainer, list[Member]]:
             "PATH.npz (OGBench's file, or one made by python -m jaxcrl.ogbench_data)"
         )
     if config.dataset is None:
-        check_env_fit(config, env.episode_length)
         return env, env_params, make_trainer(config, env, env_params), members
     from jaxcrl.dataset import DatasetError, load_splits
     from jaxcrl.offline import make_offline_trainer, validate_offline
 
+    if not load_dataset:
+        return env, env_params, make_offline_trainer(config, env, env_params, None), members
     try:
-        dataset, _ = load_splits(config.dataset, env.state_size, env.action_size)
+        dataset, val_dataset = load_splits(
+            config.dataset, env.state_size, env.action_size, image_shape=env.image_shape
+        )
     except DatasetError as error:
         raise ConfigError(str(error)) from None
     validate_offline(config, dataset)
-    return env, env_params, make_offline_trainer(config, env, env_params, dataset), members
+    trainer = make_offline_trainer(config, env, env_params, dataset, val_dataset)
+    return env, env_params, trainer, members
 
 
 def loop_sizes(config: TrainConfig) -> tuple[int, int]:
@@ -189,6 +197,7 @@ class Program:
     init: Any  # (keys [M]) -> TrainerState, members' hyperparameters applied
     run_iterations: Any  # (state, count) -> (state, metrics [M]); donates the state
     evaluate: Any  # (policy_params [M], keys [M]) -> eval metrics [M]
+    validate: Any = None  # (state, keys [M]) -> val/* metrics [M], or None
 
 
 def make_program(
@@ -196,16 +205,23 @@ def make_program(
 ) -> Program:
     """Vmap and jit the trainer's functions over the run's members."""
 
+    axes = trainer.state_axes
+
     def init(keys: jax.Array) -> TrainerState:
-        state = jax.vmap(trainer.init)(keys)
+        state = jax.vmap(trainer.init, out_axes=axes)(keys)
         return apply_member_values(state, config, members, env.action_size)
 
+    validate = None
+    if trainer.validate is not None:
+        validate = jax.jit(jax.vmap(trainer.validate, in_axes=(axes, 0)))
     return Program(
         init=jax.jit(init),
         run_iterations=jax.jit(
-            jax.vmap(trainer.run_iterations, in_axes=(0, None)), donate_argnums=0
+            jax.vmap(trainer.run_iterations, in_axes=(axes, None), out_axes=(axes, 0)),
+            donate_argnums=0,
         ),
         evaluate=member_evaluator(config, env, trainer),
+        validate=validate,
     )
 
 
@@ -225,6 +241,11 @@ def eval_keys(members: list[Member], iteration: int) -> jax.Array:
     """[M] keys of the evaluation after ``iteration``: a function of seed and iteration alone."""
     base = jax.vmap(lambda key: jax.random.fold_in(key, 1))(member_keys(members))
     return jax.vmap(lambda key: jax.random.fold_in(key, iteration))(base)
+
+
+def validation_keys(members: list[Member], iteration: int) -> jax.Array:
+    """[M] keys of the validation batch after ``iteration``, apart from the evaluation's."""
+    return jax.vmap(lambda key: jax.random.fold_in(key, 2))(eval_keys(members, iteration))
 
 
 # --- devices ------------------------------------------------------------------------------
@@ -255,10 +276,16 @@ def state_shardings(
         mesh, PartitionSpec(*([None] * axis + ["devices"] + [None] * (ndim - axis - 1)))
     )
     replicated = NamedSharding(mesh, PartitionSpec())
+    offline = not hasattr(state, "env_states")  # no env copies; one dataset for all members
     if num_members > 1 and num_members % len(devices) == 0:
         shardings = jax.tree.map(lambda leaf: spread(0, leaf.ndim), state)
+        if offline:
+            shardings = shardings.replace(
+                data=jax.tree.map(lambda _: replicated, state.data),
+                val_data=jax.tree.map(lambda _: replicated, state.val_data),
+            )
         return shardings, f"{num_members} members split over {len(devices)} devices"
-    if not hasattr(state, "env_states"):  # offline: no env copies to split
+    if offline:
         return jax.tree.map(lambda _: replicated, state), f"replicated on {len(devices)} devices"
     if num_envs % len(devices) != 0:
         raise ConfigError(
@@ -310,6 +337,17 @@ def saved_tree(state: TrainerState, with_buffer: bool) -> Any:
         "key": state.key,
         "iteration": state.iteration,
     }
+
+
+def policy_only(saved: Any) -> Any:
+    """A restore target of ``saved`` (from ``saved_tree``) that reads the policy parameters alone:
+    evaluating a run needs neither its replay buffer nor its critic."""
+    agent_state = saved.agent if hasattr(saved, "agent") else saved["agent"]
+    wanted = checkpoint.skipped(agent_state).replace(policy_params=agent_state.policy_params)
+    everything_else = checkpoint.skipped(saved)
+    if isinstance(saved, dict):
+        return {**everything_else, "agent": wanted}
+    return everything_else.replace(agent=wanted)
 
 
 def restore_into(state: TrainerState, tree: Any, with_buffer: bool) -> TrainerState:
@@ -434,33 +472,83 @@ def wait_for_processes(name: str) -> None:
     ocp.multihost.get_barrier_sync_fn()(key=key, timeout_ms=PROCESS_BARRIER_TIMEOUT_S * 1000)
 
 
-def _prepare_run_dir(config: TrainConfig) -> tuple[TrainConfig, Path]:
-    """Create a fresh run directory; never reuse one that already holds a run."""
+def has_checkpoint(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a finished checkpoint (orbax names each by its iteration)."""
+    folder = Path(run_dir) / "checkpoints"
+    return folder.is_dir() and any(entry.name.isdigit() for entry in folder.iterdir())
+
+
+def _prepare_run_dir(config: TrainConfig, again: bool = False) -> tuple[TrainConfig, Path]:
+    """Create a fresh run directory; never reuse one that already holds a run.
+
+    ``again``: the directory is that of a run whose start never saved a checkpoint (a crash or
+    Ctrl-C while compiling), which starts afresh in it; its logged rows, if any, are dropped.
+    """
     run_dir = Path(config.run_dir) if config.run_dir else default_run_dir(config)
-    if (run_dir / "config.yaml").exists() or (run_dir / "checkpoints").exists():
+    if has_checkpoint(run_dir):
         raise FileExistsError(
             f"{run_dir} already holds a run; choose a new --run-dir, or continue it with "
             f"--resume {run_dir} (nothing was overwritten)"
         )
+    if not again and (run_dir / "config.yaml").exists():
+        raise FileExistsError(
+            f"{run_dir} already holds a run that saved no checkpoint (its start did not finish); "
+            f"--resume {run_dir} starts it from the beginning, or choose a new --run-dir "
+            "(nothing was overwritten)"
+        )
     wait_for_processes("run_dir_checked")  # every process has looked before any writes to it
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if again and jax.process_index() == 0:
+            keep_rows_up_to(run_dir, 0)  # rows of the failed start: no checkpoint backs them
+    except OSError as error:
+        raise ConfigError(
+            f"--run-dir {run_dir}: cannot create it ({error.strerror or error}); choose a "
+            "directory you can write to"
+        ) from None
     return dataclasses.replace(config, run_dir=str(run_dir)), run_dir
 
 
-def train(config: TrainConfig) -> TrainResult:
-    """Train CRL as ``config`` says; logs, evaluates and checkpoints into the run directory."""
+def train(config: TrainConfig, again: bool = False) -> TrainResult:
+    """Train CRL as ``config`` says; logs, evaluates and checkpoints into the run directory.
+
+    ``again`` starts, from the beginning, a run whose directory holds its config.yaml but no
+    checkpoint (see ``start_again``).
+    """
     validate(config, registered_envs())
+    # A maze registered in this process only is recorded as its map, so config.yaml rebuilds it.
+    env_name, env_options = portable_env(config.env, config.env_options)
+    config = dataclasses.replace(config, env=env_name, env_options=env_options)
     join_processes(config)
     env, _, trainer, members = build(config)
-    config, run_dir = _prepare_run_dir(config)
+    config, run_dir = _prepare_run_dir(config, again)
     if jax.process_index() == 0:
+        warning = None if config.dataset else check_env_fit(config, env.episode_length)
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
         info = {"env_info": env_info(env), "jax": jax_info()}
-        write_config(config, run_dir / "config.yaml", info)
+        try:
+            write_config(config, run_dir / "config.yaml", info)
+        except OSError as error:
+            raise ConfigError(
+                f"--run-dir {run_dir}: cannot write config.yaml there "
+                f"({error.strerror or error}); choose a directory you can write to"
+            ) from None
     start = time.perf_counter()
     program = make_program(config, env, trainer, members)
     state = place(program.init(member_keys(members)), config, len(members))
     progress = {"iteration": 0, "pending_sums": {}, "pending_count": 0, "elapsed_s": 0.0}
     return _train_loop(config, env, program, members, run_dir, state, progress, start, [])
+
+
+def start_again(
+    run_dir: Path | str, total_env_steps: int | None = None, num_updates: int | None = None
+) -> TrainResult:
+    """Start, from the beginning and with its recorded config.yaml, a run that never saved a
+    checkpoint (its start crashed or was stopped while compiling); ``--resume`` of such a run."""
+    run_dir = Path(run_dir)
+    config = lengthened(read_run_config(run_dir), total_env_steps, num_updates)
+    return train(dataclasses.replace(config, run_dir=str(run_dir)), again=True)
 
 
 def lengthened(
@@ -643,10 +731,16 @@ def _train_loop(
                         base["env_steps"] = env_steps_after(config, done)
                         base["sps"] = count * per_iteration * len(members) / chunk_time
                     train_means = {k: v / pending_count for k, v in pending_sums.items()}
+                    val_metrics = {}
+                    if program.validate is not None:  # losses on a batch of the -val split
+                        val_metrics = jax.device_get(
+                            program.validate(state, validation_keys(members, done))
+                        )
                     per_member = {
                         "gradient_steps": np.asarray(state.agent.gradient_steps),
                         **eval_metrics,
                         **train_means,
+                        **val_metrics,
                     }
                     for row in member_rows(base, per_member, members):
                         loggers.write(row)
@@ -698,15 +792,17 @@ def evaluate_run(
     config = read_run_config(run_dir)
     if episodes is not None:
         config = dataclasses.replace(config, eval_episodes=episodes)
-    env, env_params, trainer, members = build(config)
+    env, env_params, trainer, members = build(config, load_dataset=False)
     if goal is not None and len(goal) != env.goal_argument_size:
         raise ConfigError(
             f"--goal has {len(goal)} numbers but {config.env} takes {env.goal_argument_size} "
             f"({env.goal_argument_meaning})"
         )
-    abstract = jax.eval_shape(jax.vmap(trainer.init), member_keys(members))
+    abstract = jax.eval_shape(
+        jax.vmap(trainer.init, out_axes=trainer.state_axes), member_keys(members)
+    )
     tree, progress, step = checkpoint.restore(
-        run_dir, lambda progress: saved_tree(abstract, progress["has_buffer"]), step
+        run_dir, lambda progress: policy_only(saved_tree(abstract, progress["has_buffer"])), step
     )
     policy_params = (
         tree.agent.policy_params if progress["has_buffer"] else tree["agent"].policy_params
@@ -749,7 +845,9 @@ def load_member(run_dir: Path, member: int = 0, step: int | None = None) -> Load
         raise ConfigError(
             f"--member {member} is not in this run; it has members 0..{len(members) - 1}"
         )
-    abstract = jax.eval_shape(jax.vmap(trainer.init), member_keys(members))
+    abstract = jax.eval_shape(
+        jax.vmap(trainer.init, out_axes=trainer.state_axes), member_keys(members)
+    )
     tree, progress, _ = checkpoint.restore(
         run_dir, lambda progress: saved_tree(abstract, progress["has_buffer"]), step
     )

@@ -66,6 +66,8 @@ class Trainer(NamedTuple):
     run_iterations: Any  # (state, num_iterations) -> (state, mean metrics)
     evaluate: Any  # (policy_params, key, goal=None) -> eval metrics
     networks: agent.Networks
+    state_axes: Any = 0  # vmap axes of the state over members (None: one copy shared by all)
+    validate: Any = None  # (state, key) -> val/* metrics, or None (offline runs with a -val split)
 
 
 def gradient_step(
@@ -76,8 +78,10 @@ def gradient_step(
     hyperparams: agent.Hyperparams,
     learner: agent.AgentState,
     step_key: jax.Array,
+    anchor_times: jax.Array | None = None,
 ) -> tuple[agent.AgentState, dict[str, jax.Array]]:
-    """Sample one batch with future goals from ``buffer`` and update the learner on it."""
+    """Sample one batch with future goals from ``buffer`` (anchors from ``anchor_times`` when
+    given) and update the learner on it."""
     sample_key, learn_key = jax.random.split(step_key)
     batch = sample_future_goal_batch(
         buffer,
@@ -86,6 +90,7 @@ def gradient_step(
         hyperparams.goal_discount,
         goal_indices,
         uniform_actor_goals=config.actor_goals == "uniform",
+        anchor_times=anchor_times,
     )
     return agent.update(networks, config, learner, batch, hyperparams, learn_key)
 

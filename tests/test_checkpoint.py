@@ -23,6 +23,20 @@ def test_a_tree_with_an_empty_leaf_saves_and_restores_with_its_shapes(tmp_path):
     np.testing.assert_array_equal(restored["full"], tree["full"])
 
 
+def test_a_restore_target_can_leave_parts_on_disk(tmp_path):
+    # What eval.py does: read the policy alone, not a replay buffer of hundreds of MB.
+    tree = {
+        "policy": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "buffer": {"states": np.ones((50, 4), np.float32), "empty": np.zeros((0,), np.int32)},
+    }
+    manager = checkpoint.open_manager(tmp_path, keep=1)
+    checkpoint.save(manager, 1, tree, {"done": 1})
+    target = {"policy": tree["policy"], "buffer": checkpoint.skipped(tree["buffer"])}
+    restored, _, _ = checkpoint.restore(tmp_path, target)
+    np.testing.assert_array_equal(restored["policy"], tree["policy"])
+    assert restored["buffer"] == {"states": checkpoint.SKIP, "empty": checkpoint.SKIP}
+
+
 def test_an_mjx_run_checkpoints_its_env_states_and_restores_them(tmp_path):
     # mjx.Data carries arrays of size zero (actuator states of a model without any), which
     # orbax refuses to write: the first checkpoint of every MJX run used to fail.

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jaxcrl.config import ConfigError
+from jaxcrl.config import ConfigError, write_config
 from jaxcrl.logger import read_metrics
-from jaxcrl.run import load_member
+from jaxcrl.run import has_checkpoint, load_member
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_FLAGS = [
@@ -182,6 +182,7 @@ def test_several_seeds_print_their_summary(tmp_path):
         (["--num-envs", "0"], "--num-envs must be a positive integer"),
         (["--unroll-length", "-3"], "--unroll-length must be a positive integer"),
         (["--config", "no_such_preset"], "neither a YAML file nor a preset"),
+        (["--sweep", "goal_discount=1.5,0.9"], "--sweep goal_discount=1.5: --goal-discount"),
     ],
 )
 def test_config_errors_exit_nonzero_with_one_line(args, message, tmp_path):
@@ -190,6 +191,50 @@ def test_config_errors_exit_nonzero_with_one_line(args, message, tmp_path):
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1 and message in error_lines[0], result.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_an_unwritable_run_dir_is_one_error_line(tmp_path):
+    result = run_script("train.py", "--run-dir", "/proc/jaxcrl-test/run", cwd=tmp_path)
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    assert last_line.startswith("error: --run-dir /proc/jaxcrl-test/run: cannot create it (")
+
+
+def test_a_run_whose_start_failed_is_started_by_resume(tmp_path):
+    from jaxcrl.cli import parse_train_args
+
+    # What a start that crashed (or was stopped) while compiling leaves: config.yaml and an
+    # empty checkpoints/.
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    config = parse_train_args([*TINY_FLAGS, "--seed", "5", "--run-dir", str(run_dir)])
+    write_config(config, run_dir / "config.yaml", {"env_info": {}, "jax": {}})
+    (run_dir / "checkpoints").mkdir()
+    again = run_script("train.py", *TINY_FLAGS, "--run-dir", str(run_dir), cwd=tmp_path)
+    assert again.returncode != 0
+    assert f"--resume {run_dir} starts it from the beginning" in again.stderr, again.stderr
+
+    started = run_script("train.py", "--resume", str(run_dir), cwd=tmp_path)
+    assert started.returncode == 0, started.stderr
+    assert f"{run_dir} has no checkpoint yet (its start did not finish)" in started.stderr
+    rows = read_metrics(run_dir / "metrics.jsonl")
+    assert [row["env_steps"] for row in rows] == [1664, 3072] and rows[0]["seed"] == 5
+    assert has_checkpoint(run_dir)
+    # Now that it saved work, a new start there is refused as before.
+    refused = run_script("train.py", *TINY_FLAGS, "--run-dir", str(run_dir), cwd=tmp_path)
+    assert refused.returncode != 0 and "already holds a run; choose a new" in refused.stderr
+    assert len(read_metrics(run_dir / "metrics.jsonl")) == 2
+
+
+def test_a_runs_config_yaml_as_config_leaves_its_run_dir_behind(tmp_path):
+    from jaxcrl.cli import parse_train_args
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    config = parse_train_args([*TINY_FLAGS, "--run-dir", str(run_dir)])
+    write_config(config, run_dir / "config.yaml", {"env_info": {}, "jax": {}})
+    again = parse_train_args(["--config", str(run_dir / "config.yaml"), "--seed", "3"])
+    assert again.run_dir is None and again.seed == 3 and again.num_envs == 8
 
 
 def test_eval_of_a_directory_that_is_not_a_run(tmp_path):

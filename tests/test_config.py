@@ -1,6 +1,8 @@
 """Configuration validation, presets and the YAML round trip."""
 
 import dataclasses
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from jaxcrl.config import (
     ConfigError,
     TrainConfig,
     available_presets,
+    check_env_fit,
     config_from_overrides,
     derived_sizes,
     parse_env_options,
@@ -76,6 +79,18 @@ BAD_CONFIGS = [
     ({"env_options": ("dense_reward=true",)}, "use --dense-reward instead"),
     ({"env_options": ("a=1", "a=2")}, "--env-options names 'a' twice"),
     ({"env_options": ("a=[1,",)}, "VALUE is not a YAML value"),
+    # every member of a sweep is validated as a single run would be, naming the swept value
+    (
+        {"sweep": ("goal_discount=1.5,0.9",)},
+        "--sweep goal_discount=1.5: --goal-discount must lie in (0, 1), got 1.5",
+    ),
+    ({"sweep": ("critic_lr=-1",)}, "--sweep critic_lr=-1: --critic-lr must be > 0"),
+    (
+        {"sweep": ("critic_lr=1e-3", "random_goal_probability=0.5,3")},
+        "--sweep random_goal_probability=3: --random-goal-probability must lie in [0, 1]",
+    ),
+    ({"sweep": ("bc_weight=7",)}, "--sweep bc_weight=7: --bc-weight must lie in [0, 1]"),
+    ({"residual": True, "hidden_depth": 4}, "--residual needs --layer-norm"),
 ]
 
 
@@ -189,3 +204,112 @@ def test_the_literal_options_offer_what_the_library_implements():
     assert CHOICES["energy"] == ENERGIES
     assert CHOICES["contrastive_loss"] == CONTRASTIVE_LOSSES
     assert CHOICES["activation"] == tuple(ACTIVATIONS)
+
+
+def test_a_runs_config_yaml_starts_a_new_run_in_a_directory_of_its_own(tmp_path, monkeypatch):
+    old = tmp_path / "runs" / "umaze"
+    old.mkdir(parents=True)
+    config = TrainConfig(env="point_u_maze", seed=1, batch_size=128, run_dir=str(old))
+    extra = {
+        "env_info": {"name": "point_u_maze", "episode_length": 100},
+        "jax": {"version": "0", "backend": "cpu", "devices": ["cpu:0"]},
+        "lengthened": [{"at_iteration": 4, "total_env_steps": [100_000, 200_000]}],
+    }
+    write_config(config, old / "config.yaml", extra)
+    overrides = read_overrides(str(old / "config.yaml"))
+    assert "run_dir" not in overrides  # nor derived sizes, env facts, devices, lengthened
+    assert config_from_overrides(overrides) == dataclasses.replace(config, run_dir=None)
+    assert read_run_config(old).run_dir == str(old)  # eval.py and --resume keep it
+    monkeypatch.chdir(tmp_path)
+    new_config, new_dir = run._prepare_run_dir(config_from_overrides({**overrides, "seed": 3}))
+    assert new_dir != old and new_dir.is_dir() and new_config.run_dir == str(new_dir)
+
+
+def test_yaml_values_are_converted_to_the_option_types_or_refused_by_name(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "total_env_steps: 1e6\ncritic_lr: 3e-4\nnum_envs: 64.0\neval_every: null\n"
+        "cnn_channels: [16, 32.0]\nalpha: 1\nbuffer_size: '2e5'\nloggers: [tensorboard]\n"
+    )
+    config = config_from_overrides(read_overrides(str(good)))
+    assert config.total_env_steps == 1_000_000 and type(config.total_env_steps) is int
+    assert config.critic_lr == 3e-4 and config.num_envs == 64 and type(config.num_envs) is int
+    assert config.cnn_channels == (16, 32) and config.alpha == 1.0 and type(config.alpha) is float
+    assert config.buffer_size == 200_000 and config.loggers == ("tensorboard",)
+    validate(config, registered_envs())
+    bad_values = [
+        ("num_envs: 64.5", "num_envs must be a whole number, got 64.5"),
+        ("total_env_steps: 1.5e6.2", "total_env_steps must be a whole number, got '1.5e6.2'"),
+        ("seed: true", "seed must be a whole number, got True"),
+        ("critic_lr: fast", "critic_lr must be a number, got 'fast'"),
+        ("critic_lr: .nan", "critic_lr must be a number, got nan"),
+        ("layer_norm: 1", "layer_norm must be true or false, got 1"),
+        ("env: 3", "env must be a string, got 3"),
+        ("env_options: motor_gear=75", "env_options must be a list (each item a string)"),
+        ("cnn_channels: [16, 32.5]", "cnn_channels must be a list (each item a whole number)"),
+        ("eval_every: 2.5", "eval_every must be a whole number or null, got 2.5"),
+    ]
+    for line, message in bad_values:
+        path = tmp_path / "bad.yaml"
+        path.write_text(line + "\n")
+        with pytest.raises(ConfigError) as error:
+            read_overrides(str(path))
+        assert message in str(error.value) and str(path) in str(error.value)
+        assert "\n" not in str(error.value)
+
+
+def test_a_buffer_shorter_than_an_episode_is_warned_about_not_refused():
+    ant = TrainConfig(env="ant", num_envs=1024)
+    validate(ant, registered_envs())  # possible: training runs, with goals cut short
+    episode_length = run.make_run_env(ant).episode_length
+    assert episode_length == 1000
+    assert check_env_fit(ant, episode_length) == (
+        "the buffer keeps 96 steps per env, fewer than one episode of 1000 steps, so future "
+        "goals reach at most 95 steps ahead; raise --buffer-size to at least 1032192"
+    )
+    enough = dataclasses.replace(ant, buffer_size=1032192)
+    assert check_env_fit(enough, episode_length) is None
+    default = TrainConfig()
+    assert check_env_fit(default, run.make_run_env(default).episode_length) is None
+
+
+def test_training_prints_the_short_buffer_warning_before_compiling(tmp_path, monkeypatch, capsys):
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(run, "make_program", stop)
+    short = TrainConfig(num_envs=64, buffer_size=64 * 32, run_dir=str(tmp_path / "short"))
+    with pytest.raises(Stop):
+        run.train(short)
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warnings == [
+        "warning: the buffer keeps 32 steps per env, fewer than one episode of 50 steps, so "
+        "future goals reach at most 31 steps ahead; raise --buffer-size to at least 4096"
+    ]
+    with pytest.raises(Stop):
+        run.train(TrainConfig(run_dir=str(tmp_path / "default")))
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_an_energy_or_loss_added_in_losses_py_is_offered_by_the_config():
+    # config.py takes its choices from losses.py's Literal types; a fresh interpreter adds a
+    # name there and rebuilds config.py from it.
+    code = (
+        "import importlib, typing, tyro\n"
+        "from jaxcrl import config, losses\n"
+        "losses.Energy = typing.Literal[(*losses.ENERGIES, 'new_energy')]\n"
+        "losses.ContrastiveLoss = typing.Literal[(*losses.CONTRASTIVE_LOSSES, 'new_loss')]\n"
+        "config = importlib.reload(config)\n"
+        "args = ['--energy', 'new_energy', '--contrastive-loss', 'new_loss']\n"
+        "parsed = tyro.cli(config.TrainConfig, args=args)\n"
+        "config.validate(parsed)\n"
+        "print(parsed.energy, parsed.contrastive_loss)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["new_energy", "new_loss"]

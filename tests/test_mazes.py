@@ -319,3 +319,20 @@ def test_assets_and_presets_are_package_data_from_any_directory(tmp_path):
     assert "'ant.xml'" in assets and "'reacher.xml'" in assets
     for preset in MAZE_PRESETS:
         assert f"'{preset}.yaml'" in presets
+
+
+def test_a_run_of_a_registered_maze_records_the_map_in_its_config(tmp_path):
+    from tiny_runs import TINY
+
+    from jaxcrl.config import read_run_config
+    from jaxcrl.run import train
+
+    register_maze("test_recorded", ZIGZAG)
+    run_dir = tmp_path / "run"
+    config = dataclasses.replace(
+        TINY, env="point_test_recorded", run_dir=str(run_dir), progress=False, num_evals=1
+    )
+    train(config)
+    saved = read_run_config(run_dir)  # what eval.py and --resume rebuild, in any process
+    assert saved.env == "point_maze_custom"
+    assert saved.env_options == (layout_option(ZIGZAG),)

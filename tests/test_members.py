@@ -32,6 +32,18 @@ def test_shape_changing_sweeps_are_refused():
         run_members(dataclasses.replace(TINY, sweep=("hidden_width=8,16",)))
 
 
+def test_every_member_is_validated_and_a_bad_swept_value_is_named(tmp_path):
+    for sweep, message in [
+        ("goal_discount=1.5,0.9", "--sweep goal_discount=1.5: --goal-discount must lie in (0, 1)"),
+        ("critic_lr=3e-4,-1", "--sweep critic_lr=-1: --critic-lr must be > 0"),
+    ]:
+        config = dataclasses.replace(TINY, sweep=(sweep,), run_dir=str(tmp_path / "r"))
+        with pytest.raises(ConfigError) as error:
+            train(config)
+        assert message in str(error.value) and "\n" not in str(error.value)
+    assert not (tmp_path / "r").exists()
+
+
 def comparable(row):
     return {k: v for k, v in row.items() if k not in TIMING_FIELDS and k != "member"}
 

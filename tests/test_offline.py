@@ -13,7 +13,8 @@ from jaxcrl.collect import collect_dataset, random_actions
 from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.dataset import load_splits, save_dataset, validation_path
 from jaxcrl.envs import make_env
-from jaxcrl.offline import make_offline_trainer, make_validation, validate_offline
+from jaxcrl.goals import later_steps_in_episode, sample_future_goal_batch
+from jaxcrl.offline import make_offline_trainer, offline_data, validate_offline
 from jaxcrl.trainer import FIRST_NONFINITE
 
 SMALL = TrainConfig(env="point_open", hidden_width=32, repr_dim=8, batch_size=64, eval_episodes=8)
@@ -30,23 +31,57 @@ def small_dataset(env_name: str = "point_open", episodes: int = 20, seed: int = 
 def test_run_iterations_takes_one_gradient_step_per_iteration_and_averages_metrics():
     env = make_env("point_open")
     dataset = small_dataset()
-    trainer = make_offline_trainer(SMALL, env, env.default_params(), dataset)
+    val_dataset = small_dataset(episodes=4, seed=1)
+    trainer = make_offline_trainer(SMALL, env, env.default_params(), dataset, val_dataset)
     state = jax.jit(trainer.init)(jax.random.PRNGKey(0))
-    assert state.buffer.states.shape == (dataset.num_steps, 1, env.state_size)
+    assert state.data.buffer.states.shape == (dataset.num_steps, 1, env.state_size)
     run = jax.jit(trainer.run_iterations, donate_argnums=0)
     state, metrics = run(state, jnp.asarray(3, jnp.int32))
     state, metrics = run(state, jnp.asarray(5, jnp.int32))  # same compilation, another count
     assert int(state.iteration) == 8 and int(state.agent.gradient_steps) == 8
     assert int(metrics[FIRST_NONFINITE]) == -1
     assert all(bool(jnp.isfinite(v)) and v.shape == () for v in metrics.values())
-    np.testing.assert_array_equal(state.buffer.states[:, 0], dataset.observations)
+    np.testing.assert_array_equal(state.data.buffer.states[:, 0], dataset.observations)
 
     evaluation = jax.jit(trainer.evaluate)(state.agent.policy_params, jax.random.PRNGKey(1))
     assert 0.0 <= float(evaluation["eval/success"]) <= 1.0
 
-    validation = make_validation(SMALL, env, small_dataset(episodes=4, seed=1))
-    val_metrics = jax.jit(validation)(state.agent, state.hyperparams, jax.random.PRNGKey(2))
+    val_metrics = jax.jit(trainer.validate)(state, jax.random.PRNGKey(2))
     assert "val/critic/loss" in val_metrics and "val/actor/loss" in val_metrics
+    assert make_offline_trainer(SMALL, env, env.default_params(), dataset).validate is None
+
+
+def test_offline_anchors_are_every_step_with_a_later_step_in_its_episode():
+    # Episodes of 1, 2, 3 and 2 steps, the last one unterminated (a truncated file's tail).
+    terminals = np.array([1, 0, 1, 0, 0, 1, 0, 0], np.float32)
+    dataset = small_dataset()
+    dataset = dataset._replace(
+        observations=dataset.observations[:8], actions=dataset.actions[:8], terminals=terminals
+    )
+    data = offline_data(dataset)
+    np.testing.assert_array_equal(data.anchor_times, [1, 3, 4, 6])
+    horizons = later_steps_in_episode(data.buffer, data.anchor_times, jnp.zeros(4, jnp.int32))
+    np.testing.assert_array_equal(horizons, [1, 2, 1, 1])
+
+
+def test_offline_goals_never_leave_their_episode_even_with_two_step_episodes():
+    # Two-step episodes (a stitch dataset of --segment-length 2): half the rows have no future
+    # goal, so drawing candidate anchors would fail for some rows of a large batch.
+    dataset = small_dataset()
+    terminals = np.tile(np.array([0, 1], np.float32), dataset.num_steps // 2)
+    n = len(terminals)
+    dataset = dataset._replace(
+        observations=dataset.observations[:n], actions=dataset.actions[:n], terminals=terminals
+    )
+    data = offline_data(dataset)
+    batch = sample_future_goal_batch(
+        data.buffer, jax.random.PRNGKey(0), 20_000, 0.9, (0, 1), anchor_times=data.anchor_times
+    )
+    episode = np.concatenate([[0], np.cumsum(terminals[:-1])])
+    anchors, offsets = np.asarray(batch.anchor_times), np.asarray(batch.offsets)
+    np.testing.assert_array_equal(episode[anchors], episode[anchors + offsets])
+    np.testing.assert_array_equal(offsets, 1)
+    np.testing.assert_array_equal(batch.future_goals, dataset.observations[anchors + 1, :2])
 
 
 def test_offline_trainer_runs_every_actor_objective_with_twin_critics():
@@ -136,23 +171,43 @@ def test_offline_crl_learns_the_u_maze_from_random_action_data(tmp_path):
 def test_train_py_with_a_dataset_trains_offline_and_eval_reads_it(tmp_path, capsys):
     from jaxcrl.cli import eval_main, train_main
     from jaxcrl.logger import read_metrics
+    from jaxcrl.members import member_keys
+    from jaxcrl.run import build, make_program, read_run_config
 
     env = make_env("point_open")
     path = tmp_path / "point_open-random.npz"
     save_dataset(path, small_dataset(env.name, episodes=20))
+    save_dataset(validation_path(path), small_dataset(env.name, episodes=4, seed=1))
     run_dir = tmp_path / "run"
     train_main(
         ["--env", "point_open", "--dataset", str(path), "--num-updates", "40", "--num-evals", "2",
          "--batch-size", "32", "--hidden-width", "16", "--repr-dim", "8", "--eval-episodes", "4",
-         "--actor-objective", "bc_mix", "--no-progress", "--run-dir", str(run_dir)]
+         "--actor-objective", "bc_mix", "--num-seeds", "2", "--no-progress",
+         "--run-dir", str(run_dir)]
     )  # fmt: skip
-    assert "40 gradient steps in" in capsys.readouterr().out
+    assert "40 gradient steps each in" in capsys.readouterr().out
+    # Both members read one copy of the dataset (no member axis), and have their own learners.
+    config = read_run_config(run_dir)
+    _, _, trainer, members = build(config)
+    program = make_program(config, env, trainer, members)
+    state = jax.eval_shape(program.init, member_keys(members))
+    steps = small_dataset(env.name, episodes=20).num_steps
+    assert state.data.buffer.states.shape == (steps, 1, env.state_size)
+    assert state.agent.gradient_steps.shape == (2,)
     rows = read_metrics(run_dir / "metrics.jsonl")
-    assert [row["iteration"] for row in rows] == [20, 40]
+    assert [(row["iteration"], row["member"]) for row in rows] == [
+        (20, 0),
+        (20, 1),
+        (40, 0),
+        (40, 1),
+    ]
     assert "env_steps" not in rows[-1] and rows[-1]["gradient_steps"] == 40
     assert "actor/bc_log_prob" in rows[-1] and 0.0 <= rows[-1]["eval/success"] <= 1.0
+    assert np.isfinite(rows[-1]["val/critic/loss"]) and 0 <= rows[-1]["val/critic/accuracy"] <= 1
+    # Evaluation needs the run's policy, not its dataset.
+    path.rename(tmp_path / "moved.npz")
     eval_main(["--run-dir", str(run_dir), "--episodes", "3"])
-    assert "success rate" in capsys.readouterr().out
+    assert "over 2 members" in capsys.readouterr().out
 
     bad = tmp_path / "bad.npz"
     np.savez(bad, observations=np.zeros((10, 2), np.float32))

@@ -133,7 +133,7 @@ def test_offline_training_reads_an_image_dataset_for_a_visual_env():
     )
     trainer = make_offline_trainer(config, env, env.default_params(), dataset)
     state = jax.jit(trainer.init)(jax.random.PRNGKey(0))
-    assert state.buffer.states.dtype == jnp.uint8
+    assert state.data.buffer.states.dtype == jnp.uint8
     state, metrics = jax.jit(trainer.run_iterations)(state, jnp.asarray(2, jnp.int32))
     assert int(metrics[FIRST_NONFINITE]) == -1 and int(state.agent.gradient_steps) == 2
 
