@@ -96,25 +96,28 @@ class PointMaze(GoalEnv):
         return jnp.stack([col, row]).astype(jnp.float32) + offset
 
     def reset(self, key: jax.Array, params: PointMazeParams) -> EnvState:
-        """Draw a start in any free cell and a goal in a different cell of the goal region."""
+        """Draw a start in any free cell and a goal in a different cell of the goal region,
+        beyond the success threshold (an episode never starts at its goal)."""
         key, start_key, goal_key = jax.random.split(key, 3)
         start = self._random_point_in(start_key, ~params.walls)
 
-        # Redraw the goal until it lands in another cell; a handful of draws is enough almost
-        # always (a start inside a one-cell goal region keeps the last draw), and the loop is
-        # bounded so it compiles to fixed work.
+        # Redraw the goal until it lands in another cell and beyond the threshold; a handful of
+        # draws is enough almost always (a start inside a one-cell goal region keeps the last
+        # draw), and the loop is bounded so it compiles to fixed work.
         def redraw(carry):
             goal, draw_key, count = carry
             draw_key, sub = jax.random.split(draw_key)
             return self._random_point_in(sub, params.goal_cells), draw_key, count + 1
 
-        def same_cell(carry):
+        def too_close(carry):
             goal, _, count = carry
-            return jnp.all(jnp.floor(goal) == jnp.floor(start)) & (count < 16)
+            same_cell = jnp.all(jnp.floor(goal) == jnp.floor(start))
+            within = jnp.linalg.norm(goal - start) <= params.success_threshold
+            return (same_cell | within) & (count < 16)
 
         goal_key, first = jax.random.split(goal_key)
         goal, _, _ = jax.lax.while_loop(
-            same_cell, redraw, (self._random_point_in(first, params.goal_cells), goal_key, 0)
+            too_close, redraw, (self._random_point_in(first, params.goal_cells), goal_key, 0)
         )
         metrics = goal_metrics(start, goal, params.success_threshold)
         return make_state(start, start, goal, key, metrics)

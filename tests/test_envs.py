@@ -120,6 +120,18 @@ def test_each_episode_draws_a_new_start_and_goal():
     assert len({tuple(np.floor(g)) for g in goals}) > 10
 
 
+@pytest.mark.parametrize("name", ["point_open", "point_u_maze"])
+def test_no_episode_starts_at_its_goal(name):
+    # Start and goal in neighbouring cells could lie within the threshold: 0.5% (open arena) and
+    # 1.1% (U-maze) of resets did, each an evaluation episode counted a success at step 0.
+    env = make_env(name)
+    params = env.default_params()
+    states = jax.jit(lambda key: reset_batch(env, params, key, 20_000))(jax.random.PRNGKey(3))
+    distances = np.linalg.norm(np.asarray(states.goal) - np.asarray(states.physics), axis=-1)
+    assert distances.min() > float(params.success_threshold)
+    assert not np.asarray(states.metrics["success"]).any()
+
+
 def test_auto_reset_reports_the_ending_step_and_restarts_the_count():
     env = make_env("point_open", episode_length=3)
     params = env.default_params()
