@@ -151,10 +151,10 @@ def portable_env(name: str, env_options: tuple[str, ...] = ()) -> tuple[str, tup
 for _layout, _text in {
     "open": "open 5x5 arena",
     "u_maze": "U-shaped corridor",
-    "medium": "8x8 maze",
-    "large": "9x12 maze",
-    "big": "8x8 maze (JaxGCRL's big-maze size)",
-    "hardest": "9x12 winding maze (JaxGCRL's hardest-maze size)",
+    "medium": "8x8 maze (this project's own, not D4RL's medium)",
+    "large": "9x12 maze (this project's own, not D4RL's large)",
+    "big": "JaxGCRL's 8x8 big maze (D4RL's antmaze-medium map)",
+    "hardest": "JaxGCRL's 9x12 hardest maze (D4RL's antmaze-large map)",
     "spiral": "11x11 spiral, goals at its centre (CRL's Spiral11x11)",
 }.items():
     register(

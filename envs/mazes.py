@@ -61,29 +61,30 @@ LAYOUTS: dict[str, str] = {
 #..#...#...#
 ############
 """,
-    # The size of JaxGCRL's "big" ant maze (8x8 with its border); our own corridors, with two
-    # loops and dead ends. Longest shortest path: 19 cells.
+    # JaxGCRL's "big" maze (Bortkiewicz et al. 2025), the 8x8 maze of D4RL's antmaze-medium (Fu
+    # et al. 2020), row for row. JaxGCRL starts its robot in one corner cell; here starts and
+    # goals are any free cells, as in every maze of this module. Longest shortest path: 11 cells.
     "big": """
 ########
+#..##..#
 #..#...#
-#.##.#.#
+##...###
+#..#...#
 #.#..#.#
-#...##.#
-##.#...#
-#..#.#.#
+#...#..#
 ########
 """,
-    # The size of JaxGCRL's "hardest" ant maze (9x12 with its border); our own corridors, one long
-    # winding route with side branches. Longest shortest path: 31 cells (large: 26).
+    # JaxGCRL's "hardest" maze, the 9x12 maze of D4RL's antmaze-large, row for row (starts and
+    # goals as above). Longest shortest path: 19 cells (large: 26).
     "hardest": """
 ############
 #....#.....#
-#.##.#.###.#
-#.#..#...#.#
-#.#.####.#.#
-#.#....#.#.#
-#.####...#.#
-#.......#..#
+#.##.#.#.#.#
+#......#...#
+#.####.###.#
+#..#.#.....#
+##.#.#.#.###
+#..#...#...#
 ############
 """,
     # An 11x11 spiral inside its border, after the CRL paper's point_Spiral11x11 task (Eysenbach

@@ -28,9 +28,9 @@ from jaxcrl.envs.mazes import (
 
 # Episode-length rule of every point maze: 2.5 times the steps that cross the maze's longest
 # shortest path (in king moves, see mazes.longest_shortest_path) at full speed, rounded up to a
-# multiple of 50. With max_step 0.25 it reproduces the lengths these layouts have always had:
-# open 50 (4 cells), u_maze 100 (6), medium 200 (20), large 300 (26); big 200 (19),
-# hardest 350 (31), spiral 700 (70).
+# multiple of 50. With max_step 0.25: open 50 (4 cells), u_maze 100 (6), medium 200 (20), large
+# 300 (26), big 150 (11), hardest 200 (19), spiral 700 (70). (big and hardest were 200 and 350
+# until 2026-11-28, when they became JaxGCRL's mazes instead of this project's own.)
 CROSSINGS_PER_EPISODE = 2.5
 
 

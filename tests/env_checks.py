@@ -81,6 +81,24 @@ def random_steps_without_resets(
     return states, terminated
 
 
+def check_walker_stays_out_of_walls(env, reset: Callable, step: Callable, num_envs: int) -> None:
+    """Reset ``num_envs`` copies of a walker maze and take 20 random steps without resets: every
+    state is finite and no torso stands in a wall cell. ``reset(keys, params)`` and
+    ``step(states, actions, params)`` are the caller's compiled batched functions."""
+    params = env.default_params()
+    first = reset(jax.random.split(jax.random.key(11), num_envs), params)
+    last, _ = random_steps_without_resets(
+        lambda states, actions: step(states, actions, params),
+        first,
+        env.action_size,
+        20,
+        jax.random.key(12),
+    )
+    for states in (first, last):
+        cells = np.floor(np.asarray(states.obs[:, :2]) / env.cell_size).astype(int)[:, ::-1]
+        assert not env.walls[tuple(cells.T)].any()
+
+
 def check_goal_at_the_achieved_state(
     env, first, step: Callable, num_envs: int, far_offset: float = 100.0
 ) -> tuple:

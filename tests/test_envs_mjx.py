@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from env_checks import (  # noqa: F401  (pytest collects these with this module's rollout)
     check_episodes_end_at_the_limit,
+    check_walker_stays_out_of_walls,
     num_candidate_contacts,
     random_steps_without_resets,
     test_goal_at_achieved_state_succeeds_and_far_goal_fails,
@@ -161,24 +162,13 @@ def test_big_ant_mazes_step_finite_and_outside_their_walls(name):
     # Each maze is its own MJX model (its wall boxes), so each compiles its own step: about 20 s
     # on a 2-core CPU, at XLA's quick-compiling optimisation level 0.
     env = make_env(name)
-    params = env.default_params()
     assert num_candidate_contacts(env) == 4 + 5 * len(wall_boxes(env.walls))  # feet and torso
-    keys = jax.random.split(jax.random.key(11), NUM_ENVS)
-    first = jax.jit(jax.vmap(env.reset, in_axes=(0, None)))(keys, params)
+    reset = jax.jit(jax.vmap(env.reset, in_axes=(0, None)))
     step = jax.jit(
         jax.vmap(env.step, in_axes=(0, 0, None)),
         compiler_options={"xla_backend_optimization_level": 0},
     )
-    last, _ = random_steps_without_resets(
-        lambda states, actions: step(states, actions, params),
-        first,
-        env.action_size,
-        20,
-        jax.random.key(12),
-    )
-    for states in (first, last):
-        cells = np.floor(np.asarray(states.obs[:, :2]) / env.cell_size).astype(int)[:, ::-1]
-        assert not env.walls[tuple(cells.T)].any()
+    check_walker_stays_out_of_walls(env, reset, step, NUM_ENVS)
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))

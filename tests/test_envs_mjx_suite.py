@@ -22,6 +22,7 @@ import pytest
 import scipy.spatial
 from env_checks import (  # noqa: F401  (pytest collects these with this module's rollout)
     check_episodes_end_at_the_limit,
+    check_walker_stays_out_of_walls,
     num_candidate_contacts,
     random_steps_without_resets,
     test_goal_at_achieved_state_succeeds_and_far_goal_fails,
@@ -263,21 +264,10 @@ def test_big_humanoid_mazes_step_finite_and_outside_their_walls(name):
     # Each maze is its own MJX model (its wall boxes), so each compiles its own step: about 20 to
     # 30 s on a 2-core CPU. The reset is the cheap compile (no physics).
     env = make_env(name)
-    params = env.default_params()
     assert num_candidate_contacts(env) == 2 + 2 * len(wall_boxes(env.walls))  # feet, trunk
-    keys = jax.random.split(jax.random.key(11), NUM_ENVS)
-    first = fast_jit(jax.vmap(env.reset, in_axes=(0, None)))(keys, params)
+    reset = fast_jit(jax.vmap(env.reset, in_axes=(0, None)))
     step = fast_jit(jax.vmap(env.step, in_axes=(0, 0, None)))
-    last, _ = random_steps_without_resets(
-        lambda states, actions: step(states, actions, params),
-        first,
-        env.action_size,
-        20,
-        jax.random.key(12),
-    )
-    for states in (first, last):
-        cells = np.floor(np.asarray(states.obs[:, :2]) / env.cell_size).astype(int)[:, ::-1]
-        assert not env.walls[tuple(cells.T)].any()
+    check_walker_stays_out_of_walls(env, reset, step, NUM_ENVS)
 
 
 def test_humanoid_maze_episode_length_rule():
