@@ -15,9 +15,9 @@ import numpy as np
 from flax import struct
 
 from jaxcrl.envs.mazes import (
-    is_layout_name,
     layout_map,
     longest_shortest_path,
+    maze_env_name,
     parse_goal_region,
     parse_layout,
 )
@@ -205,7 +205,7 @@ class WalkerMaze:
         self.layout = layout
         self.cell_size = float(cell_size)
         self.cell_jitter = float(cell_jitter)
-        return f"{robot}_{layout}" if is_layout_name(layout) else f"{robot}_maze_custom"
+        return maze_env_name(robot, layout)
 
     def default_params(self) -> WalkerMazeParams:
         """Free-cell centres, goal cells, jitter, threshold, healthy heights and reset noise."""

@@ -220,6 +220,12 @@ def is_layout_name(layout: str) -> bool:
     return isinstance(layout, str) and layout in LAYOUTS
 
 
+def maze_env_name(robot: str, layout: str) -> str:
+    """The env name of ``robot`` (point, ant, humanoid) in ``layout``: ``ROBOT_LAYOUT`` for a maze
+    name, ``ROBOT_maze_custom`` for a map given itself."""
+    return f"{robot}_{layout}" if is_layout_name(layout) else f"{robot}_maze_custom"
+
+
 def layout_map(layout: str) -> str:
     """The ASCII map of ``layout``: a name in LAYOUTS, or a map (rows on lines or joined by '/').
 

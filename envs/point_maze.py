@@ -19,9 +19,9 @@ from flax import struct
 
 from jaxcrl.envs.base import EnvState, GoalEnv, advance, goal_metrics, make_state
 from jaxcrl.envs.mazes import (
-    is_layout_name,
     layout_map,
     longest_shortest_path,
+    maze_env_name,
     parse_goal_region,
     parse_layout,
 )
@@ -73,7 +73,7 @@ class PointMaze(GoalEnv):
         self.max_step = float(max_step)
         self.success_threshold = float(success_threshold)
         self.dense_reward = dense_reward
-        self.name = f"point_{layout}" if is_layout_name(layout) else "point_maze_custom"
+        self.name = maze_env_name("point", layout)
         self.state_size = 2
         self.goal_indices = (0, 1)
         self.action_size = 2

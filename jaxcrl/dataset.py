@@ -324,8 +324,14 @@ def save_dataset(
     )
 
 
+def usable_anchor_times(dataset: Dataset) -> np.ndarray:
+    """[N - episodes] int32 rows that have a later step in their episode, the ones a batch can be
+    drawn from: all but each episode's last row (the final row has none, terminated or not)."""
+    return np.flatnonzero(np.asarray(dataset.terminals)[:-1] == 0).astype(np.int32)
+
+
 def usable_anchors(dataset: Dataset) -> int:
-    """Steps that have a later step in their episode (the ones a batch can be drawn from)."""
+    """How many steps have a later step in their episode (``usable_anchor_times``)."""
     return dataset.num_steps - dataset.num_episodes
 
 

@@ -21,13 +21,12 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
 from jaxcrl import agent
 from jaxcrl.buffer import ReplayBuffer
 from jaxcrl.config import ConfigError, TrainConfig
-from jaxcrl.dataset import Dataset, buffer_from_dataset, usable_anchors
+from jaxcrl.dataset import Dataset, buffer_from_dataset, usable_anchor_times, usable_anchors
 from jaxcrl.envs import GoalEnv
 from jaxcrl.evaluate import evaluate
 from jaxcrl.trainer import FIRST_NONFINITE, Trainer, all_finite, gradient_step
@@ -44,11 +43,11 @@ class OfflineData:
 
 
 def offline_data(dataset: Dataset) -> OfflineData:
-    """``dataset`` as a buffer plus the time of every step that has a later step in its episode
-    (all but each episode's last step; the final row has none, terminated or not)."""
-    terminals = np.asarray(dataset.terminals)
-    anchors = np.flatnonzero(terminals[:-1] == 0).astype(np.int32)
-    return OfflineData(buffer=buffer_from_dataset(dataset), anchor_times=jnp.asarray(anchors))
+    """``dataset`` as a buffer plus the time of every step that has a later step in its episode."""
+    return OfflineData(
+        buffer=buffer_from_dataset(dataset),
+        anchor_times=jnp.asarray(usable_anchor_times(dataset)),
+    )
 
 
 @struct.dataclass

@@ -350,6 +350,11 @@ def policy_only(saved: Any) -> Any:
     return everything_else.replace(agent=wanted)
 
 
+def member_state_shapes(trainer: Trainer, members: list[Member]) -> Any:
+    """Shapes and dtypes of the run's state, every member's (no compilation, no arrays)."""
+    return jax.eval_shape(jax.vmap(trainer.init, out_axes=trainer.state_axes), member_keys(members))
+
+
 def restore_into(state: TrainerState, tree: Any, with_buffer: bool) -> TrainerState:
     """``state`` with the checkpointed parts replaced by ``tree``."""
     return tree if with_buffer else state.replace(**tree)
@@ -523,7 +528,7 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
     env, _, trainer, members = build(config)
     config, run_dir = _prepare_run_dir(config, again)
     if jax.process_index() == 0:
-        warning = None if config.dataset else check_env_fit(config, env.episode_length)
+        warning = check_env_fit(config, env.episode_length)
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
         info = {"env_info": env_info(env), "jax": jax_info()}
@@ -798,9 +803,7 @@ def evaluate_run(
             f"--goal has {len(goal)} numbers but {config.env} takes {env.goal_argument_size} "
             f"({env.goal_argument_meaning})"
         )
-    abstract = jax.eval_shape(
-        jax.vmap(trainer.init, out_axes=trainer.state_axes), member_keys(members)
-    )
+    abstract = member_state_shapes(trainer, members)
     tree, progress, step = checkpoint.restore(
         run_dir, lambda progress: policy_only(saved_tree(abstract, progress["has_buffer"])), step
     )
@@ -845,9 +848,7 @@ def load_member(run_dir: Path, member: int = 0, step: int | None = None) -> Load
         raise ConfigError(
             f"--member {member} is not in this run; it has members 0..{len(members) - 1}"
         )
-    abstract = jax.eval_shape(
-        jax.vmap(trainer.init, out_axes=trainer.state_axes), member_keys(members)
-    )
+    abstract = member_state_shapes(trainer, members)
     tree, progress, _ = checkpoint.restore(
         run_dir, lambda progress: saved_tree(abstract, progress["has_buffer"]), step
     )
