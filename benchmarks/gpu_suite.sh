@@ -7,10 +7,12 @@
 # Writes OUT_DIR/<step>.txt (each step's output), OUT_DIR/ant_metrics.jsonl and
 # OUT_DIR/pixel_metrics.jsonl (the long runs' evaluations). Caps in seconds can be changed through the
 # environment (CAP_THROUGHPUT, ...), and STEPS picks which steps run (default: "smoke throughput
-# ant_10m seeds offline env_sps"; "pixels", "pixel_train" and "learning" are extra). What each
-# step measures can be narrowed too: THROUGHPUT_ENVS, THROUGHPUT_NUM_ENVS, SEED_COUNTS,
+# ant_10m seeds offline env_sps"; "updates", "pixels", "pixel_train" and "learning" are extra). What
+# each step measures can be narrowed too: THROUGHPUT_ENVS, THROUGHPUT_NUM_ENVS, UPDATES_ENVS,
+# UPDATES_NUM_ENVS, UPDATE_SETTINGS, SEED_COUNTS,
 # ENV_SPS_ENVS, ENV_SPS_NUM_ENVS, ENV_SPS_PHYSICS ("jax warp" where MuJoCo Warp is installed),
-# PIXEL_STEPS, LEARN_ENVS, LEARN_STEPS, and ANT_ENV_OPTIONS changes the ant of the 10M-step run.
+# PIXEL_STEPS, LEARN_ENVS, LEARN_STEPS, ANT_EVALS, and ANT_ENV_OPTIONS changes the ant of the
+# 10M-step run.
 set -u
 out=${1:?usage: gpu_suite.sh OUT_DIR}
 mkdir -p "$out"
@@ -45,10 +47,18 @@ step throughput "${CAP_THROUGHPUT:-170}" python3 benchmarks/throughput.py \
   --iterations 8 --prefill-steps 8192 \
   --out "$out/throughput.json"
 
+# Fewer, larger gradient steps: each setting RATIO:BATCH samples RATIO*BATCH transitions per env step
+# (the default 0.0625:256 and 0.015625:1024 both sample 16).
+step updates "${CAP_UPDATES:-90}" python3 benchmarks/throughput.py \
+  --envs ${UPDATES_ENVS:-ant} --num-envs ${UPDATES_NUM_ENVS:-1024} \
+  --updates ${UPDATE_SETTINGS:-0.0625:256 0.015625:1024} --iterations 8 --prefill-steps 8192 \
+  --out "$out/updates.json"
+
 # JaxGCRL's reference: 10M ant env steps in about 10 minutes on a V100.
 # ANT_ENV_OPTIONS (e.g. "motor_gear=60") changes the ant through --env-options.
 step ant_10m "${CAP_ANT:-210}" python3 train.py --config ant --no-progress \
-  --no-checkpoint-buffer --checkpoint-every 1000000 --num-evals 40 --run-dir /tmp/ant_10m \
+  --no-checkpoint-buffer --checkpoint-every 1000000 --num-evals "${ANT_EVALS:-40}" \
+  --run-dir /tmp/ant_10m \
   ${ANT_ENV_OPTIONS:+--env-options $ANT_ENV_OPTIONS}
 cp /tmp/ant_10m/metrics.jsonl "$out/ant_metrics.jsonl" 2>/dev/null
 

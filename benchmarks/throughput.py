@@ -8,6 +8,9 @@ For each (env, num_envs) it measures
 - train SPS: whole training iterations (collect + insert + sample + update) with the default
   update-to-data ratio, after compilation, through the same ``run_iterations`` that train.py uses;
 - compile seconds of the training program, and the ratio train SPS / env SPS.
+``--updates RATIO:BATCH ...`` times other update settings at the same sizes, e.g. fewer, larger
+gradient steps (``0.015625:1024`` samples as many transitions per env step as the default
+``0.0625:256``, in a quarter of the updates).
 Prints a Markdown table (for BENCHMARKS.md) and writes JSON rows with ``--out``.
 """
 
@@ -21,7 +24,7 @@ import time
 import jax
 import jax.numpy as jnp
 
-from jaxcrl.config import TrainConfig, steps_per_iteration, validate
+from jaxcrl.config import TrainConfig, steps_per_iteration, updates_per_iteration, validate
 from jaxcrl.envs import make_env, registered_envs, reset_batch, step_batch
 from jaxcrl.trainer import make_trainer
 
@@ -68,6 +71,16 @@ def train_steps_per_second(config: TrainConfig, iterations: int) -> tuple[float,
     return iterations * steps_per_iteration(config) / elapsed, compile_s
 
 
+def parse_update_setting(text: str) -> tuple[float, int]:
+    """``"RATIO:BATCH"`` as (update-to-data ratio, batch size)."""
+    try:
+        ratio, batch = text.split(":")
+        return float(ratio), int(batch)
+    except ValueError:
+        message = f"expected RATIO:BATCH such as 0.0625:256, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
 def main() -> None:
     """Measure every (env, num_envs) pair and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -76,6 +89,13 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=8, help="timed training iterations")
     parser.add_argument("--env-steps", type=int, default=200, help="timed steps per env copy")
     parser.add_argument("--prefill-steps", type=int, default=4096)
+    parser.add_argument(
+        "--updates",
+        nargs="+",
+        type=parse_update_setting,
+        default=[(TrainConfig.update_to_data_ratio, TrainConfig.batch_size)],
+        help="RATIO:BATCH update settings to time (default: the library's)",
+    )
     parser.add_argument("--out", default=None, help="write JSON rows here")
     args = parser.parse_args()
 
@@ -83,46 +103,52 @@ def main() -> None:
     print(
         f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}"
     )
-    print("| env | num_envs | env SPS | train SPS | train/env | updates/iter | compile s |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| env | num_envs | update ratio | batch | env SPS | train SPS | train/env | updates/iter "
+        "| compile s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for env_name in args.envs:
         for num_envs in args.num_envs:
-            config = dataclasses.replace(
-                TrainConfig(),
-                env=env_name,
-                num_envs=num_envs,
-                prefill_steps=args.prefill_steps,
-                buffer_size=max(100_000, 64 * num_envs),
-                progress=False,
-            )
-            config = dataclasses.replace(
-                config,
-                total_env_steps=(args.iterations + 100) * steps_per_iteration(config)
-                + args.prefill_steps,
-            )
-            validate(config, registered_envs())
             env_sps, _ = env_steps_per_second(env_name, num_envs, args.env_steps)
-            train_sps, compile_s = train_steps_per_second(config, args.iterations)
-            row = {
-                "env": env_name,
-                "num_envs": num_envs,
-                "env_sps": env_sps,
-                "train_sps": train_sps,
-                "ratio": train_sps / env_sps,
-                "compile_s": compile_s,
-                "updates_per_iteration": round(
-                    config.update_to_data_ratio * steps_per_iteration(config)
-                ),
-                "unroll_length": config.unroll_length,
-                "batch_size": config.batch_size,
-                "device": jax.devices()[0].device_kind,
-            }
-            rows.append(row)
-            print(
-                f"| {env_name} | {num_envs} | {env_sps:,.0f} | {train_sps:,.0f} | "
-                f"{row['ratio']:.2f} | {row['updates_per_iteration']} | {compile_s:.1f} |",
-                flush=True,
-            )
+            for ratio, batch_size in args.updates:
+                config = dataclasses.replace(
+                    TrainConfig(),
+                    env=env_name,
+                    num_envs=num_envs,
+                    update_to_data_ratio=ratio,
+                    batch_size=batch_size,
+                    prefill_steps=args.prefill_steps,
+                    buffer_size=max(100_000, 64 * num_envs),
+                    progress=False,
+                )
+                config = dataclasses.replace(
+                    config,
+                    total_env_steps=(args.iterations + 100) * steps_per_iteration(config)
+                    + args.prefill_steps,
+                )
+                validate(config, registered_envs())
+                train_sps, compile_s = train_steps_per_second(config, args.iterations)
+                row = {
+                    "env": env_name,
+                    "num_envs": num_envs,
+                    "env_sps": env_sps,
+                    "train_sps": train_sps,
+                    "ratio": train_sps / env_sps,
+                    "compile_s": compile_s,
+                    "update_to_data_ratio": ratio,
+                    "updates_per_iteration": updates_per_iteration(config),
+                    "unroll_length": config.unroll_length,
+                    "batch_size": batch_size,
+                    "device": jax.devices()[0].device_kind,
+                }
+                rows.append(row)
+                print(
+                    f"| {env_name} | {num_envs} | {ratio:g} | {batch_size} | {env_sps:,.0f} | "
+                    f"{train_sps:,.0f} | {row['ratio']:.2f} | {row['updates_per_iteration']} | "
+                    f"{compile_s:.1f} |",
+                    flush=True,
+                )
     if args.out:
         with open(args.out, "w") as stream:
             json.dump(rows, stream, indent=1)
