@@ -255,6 +255,14 @@ def sweep_points(grid: dict[str, list[float]]) -> list[dict[str, float]]:
     return [dict(zip(names, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
+def single_agent_config(
+    config: TrainConfig, values: dict[str, float], seed: int | None = None
+) -> TrainConfig:
+    """``config`` as one agent with the swept ``values`` (and ``seed``, if given): no sweep, one seed."""
+    seed = config.seed if seed is None else seed
+    return dataclasses.replace(config, seed=seed, sweep=(), num_seeds=1, **values)
+
+
 def _validate_members(
     config: TrainConfig, registered_envs: dict[str, str] | None, dataset_must_exist: bool
 ) -> None:
@@ -264,9 +272,8 @@ def _validate_members(
     # which is what the members train with.
     alone = [{name: value} for name, values in grid.items() for value in values]
     for point in alone + sweep_points(grid):
-        member = dataclasses.replace(config, sweep=(), num_seeds=1, **point)
         try:
-            validate(member, registered_envs, dataset_must_exist)
+            validate(single_agent_config(config, point), registered_envs, dataset_must_exist)
         except ConfigError as error:
             values = " ".join(f"{name}={value:g}" for name, value in point.items())
             raise ConfigError(f"--sweep {values}: {error}") from None

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxcrl import agent
-from jaxcrl.config import TrainConfig, parse_sweep, sweep_points
+from jaxcrl.config import TrainConfig, parse_sweep, single_agent_config, sweep_points
 
 # Optimiser states whose learning rate a member may override: field of AgentState -> option.
 LEARNING_RATES = {
@@ -53,7 +53,7 @@ def run_members(config: TrainConfig) -> list[Member]:
 def member_config(config: TrainConfig, member: Member) -> TrainConfig:
     """The single-agent configuration equivalent to ``member`` of a run of ``config`` (config.py's
     ``validate`` checks every one of them)."""
-    return dataclasses.replace(config, seed=member.seed, sweep=(), num_seeds=1, **member.values)
+    return single_agent_config(config, member.values, member.seed)
 
 
 def member_keys(members: list[Member]) -> jax.Array:
