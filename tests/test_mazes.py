@@ -278,7 +278,8 @@ def test_a_registered_maze_run_rebuilds_from_its_config_yaml_in_a_fresh_process(
 
 
 def test_point_maze_episode_length_rule():
-    # The rule keeps the lengths the original layouts always had, and grows with the diameter.
+    # The rule gives the lengths the layouts have had (big and hardest since they became JaxGCRL's
+    # maps), and grows with the diameter.
     expected = {"open": 50, "u_maze": 100, "medium": 200, "large": 300, "big": 150}
     expected |= {"hardest": 200, "spiral": 700}
     for layout, length in expected.items():
