@@ -212,6 +212,9 @@ def update(
     actor_goals = mix_random_goals(
         goal_mix_key, batch.actor_goals, hyperparams.random_goal_probability
     )
+    # DDPG+BC has no entropy term: there alpha is neither tuned nor reported (tuning a coefficient
+    # that weighs nothing only drifted it, to 1e12 after 100k steps).
+    entropy_term = config.actor_objective != "ddpg_bc"
     if config.alpha_mode == "auto":
         alpha = jnp.exp(state.log_alpha)
     else:
@@ -277,7 +280,7 @@ def update(
     critic_updates, critic_opt_state = adam.update(critic_grads, state.critic_opt_state)
     policy_updates, policy_opt_state = adam.update(policy_grads, state.policy_opt_state)
     log_alpha, alpha_opt_state = state.log_alpha, state.alpha_opt_state
-    if config.alpha_mode == "auto":
+    if config.alpha_mode == "auto" and entropy_term:
         alpha_grad = jax.grad(alpha_loss_fn)(state.log_alpha)
         alpha_update, alpha_opt_state = adam.update(alpha_grad, state.alpha_opt_state)
         log_alpha = log_alpha + alpha_update
@@ -297,7 +300,7 @@ def update(
         "actor/loss": policy_loss,
         "actor/entropy": -jnp.mean(log_prob),
         "actor/critic_value": jnp.mean(critic_value),
-        "alpha": alpha,
+        **({"alpha": alpha} if entropy_term else {}),
         **actor_extras,
     }
     return new_state, metrics

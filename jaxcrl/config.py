@@ -120,7 +120,7 @@ class TrainConfig:
     actor_lr: float = 3e-4
     """Adam learning rate of the policy."""
     alpha_mode: Literal["auto", "fixed"] = "auto"
-    """Entropy coefficient: tuned towards target_entropy, or held at alpha."""
+    """Entropy coefficient: tuned towards target_entropy, or held at alpha (ddpg_bc has none)."""
     alpha: float = 1.0
     """Initial entropy coefficient (auto) or its constant value (fixed; 0 disables the entropy term)."""
     alpha_lr: float = 3e-4

@@ -89,6 +89,22 @@ def test_fixed_alpha_stays_fixed_and_zero_alpha_drops_the_entropy_term():
     assert float(metrics["actor/loss"]) == pytest.approx(-float(metrics["actor/critic_value"]))
 
 
+@pytest.mark.parametrize("deterministic", [False, True])
+def test_ddpg_bc_has_no_entropy_term_so_alpha_is_neither_tuned_nor_reported(deterministic):
+    config = dataclasses.replace(
+        CONFIG, actor_objective="ddpg_bc", deterministic_actor=deterministic, alpha_mode="auto"
+    )
+    networks, state, hyperparams = setup(config)
+    step = jax.jit(agent.update, static_argnums=(0, 1))
+    new_state = state
+    for i in range(3):
+        new_state, metrics = step(
+            networks, config, new_state, make_batch(), hyperparams, jax.random.PRNGKey(i)
+        )
+    assert float(new_state.log_alpha) == float(state.log_alpha)
+    assert "alpha" not in metrics and "actor/entropy" in metrics
+
+
 def test_critic_learns_to_pick_the_positive_on_a_fixed_batch():
     # Measured: loss 4.00 -> 0.44 and accuracy 0.06 -> 0.97 after 300 steps at lr 1e-3.
     config = dataclasses.replace(CONFIG, critic_lr=1e-3)
