@@ -213,7 +213,7 @@ def update(
         goal_mix_key, batch.actor_goals, hyperparams.random_goal_probability
     )
     # DDPG+BC has no entropy term: there alpha is neither tuned nor reported (tuning a coefficient
-    # that weighs nothing only drifted it, to 1e12 after 100k steps).
+    # that weighs nothing only drifted it, to about 2e12 after 100k steps).
     entropy_term = config.actor_objective != "ddpg_bc"
     if config.alpha_mode == "auto":
         alpha = jnp.exp(state.log_alpha)
