@@ -29,7 +29,7 @@ import numpy as np
 from jaxcrl import agent
 from jaxcrl.dataset import load_dataset
 from jaxcrl.goals import truncated_geometric
-from jaxcrl.run import load_member
+from jaxcrl.saved_runs import load_member
 
 KINDS = ("true", "earlier, same episode", "later, same episode", "another episode")
 

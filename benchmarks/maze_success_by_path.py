@@ -18,7 +18,7 @@ import numpy as np
 from jaxcrl.envs import reset_batch
 from jaxcrl.envs.mazes import cells_of, path_lengths
 from jaxcrl.evaluate import episode_success, rollout
-from jaxcrl.run import load_member_policy
+from jaxcrl.saved_runs import load_member_policy
 
 
 def path_cells(walls: np.ndarray, starts: np.ndarray, goals: np.ndarray) -> np.ndarray:

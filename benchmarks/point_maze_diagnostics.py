@@ -30,7 +30,7 @@ from jaxcrl.buffer import stored_steps
 from jaxcrl.envs.mazes import cells_of, path_lengths
 from jaxcrl.envs.point_maze import PointMaze
 from jaxcrl.goals import sample_future_goal_batch
-from jaxcrl.run import load_member
+from jaxcrl.saved_runs import load_member
 
 KING_MOVES = np.array(
     [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if (dx, dy) != (0, 0)], np.float32

@@ -201,7 +201,7 @@ def eval_main(argv: list[str] | None = None) -> None:
             goal = tuple(float(x) for x in args.goal.split(","))
         except ValueError:
             _fail(f"--goal {args.goal!r}: write comma-separated numbers, e.g. 3.5,1.5")
-    from jaxcrl.run import evaluate_run
+    from jaxcrl.saved_runs import evaluate_run
 
     try:
         metrics = evaluate_run(args.run_dir, args.episodes, args.seed, args.checkpoint, goal)
@@ -232,7 +232,7 @@ def write_episode_video(args: EvalArgs, goal: tuple[float, ...] | None) -> None:
     import jax
     import jax.numpy as jnp
 
-    from jaxcrl.run import load_member_policy
+    from jaxcrl.saved_runs import load_member_policy
     from jaxcrl.video import rollout_frames, write_video
 
     try:

@@ -55,7 +55,7 @@ def noisy_checkpoint_actions(
 ) -> ActionFunction:
     """A trained run's deterministic policy plus Gaussian noise of ``noise_std``, clipped."""
     # Imported here: the run's host side (checkpoint layout, members) is only needed for this.
-    from jaxcrl.run import load_member_policy
+    from jaxcrl.saved_runs import load_member_policy
 
     _, _, policy = load_member_policy(Path(run_dir), member, step)
 

@@ -1,4 +1,4 @@
-"""The host side of a training run: ``train(config)``, ``resume(run_dir)`` and ``evaluate_run``.
+"""The host side of a training run: ``train(config)`` and ``resume(run_dir)``.
 
 Every run trains its members (seeds x swept values, see ``members.py``) in one compiled program:
 ``jax.vmap`` over the trainer's pure functions, so each leaf of the state has a leading
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import json
 import math
 import os
@@ -22,14 +21,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import orbax.checkpoint as ocp
 import yaml
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxcrl import checkpoint
 from jaxcrl.config import (
@@ -45,13 +42,13 @@ from jaxcrl.config import (
     validate,
     write_config,
 )
+from jaxcrl.devices import join_processes, place, wait_for_processes
 from jaxcrl.envs import GoalEnv, env_arguments, make_env, portable_env, registered_envs
 from jaxcrl.logger import Loggers, Progress, open_loggers, read_metrics, to_python
 from jaxcrl.members import (
     Member,
     apply_member_values,
     member_keys,
-    member_slice,
     run_members,
 )
 from jaxcrl.stats import summarize
@@ -248,82 +245,6 @@ def validation_keys(members: list[Member], iteration: int) -> jax.Array:
     return jax.vmap(lambda key: jax.random.fold_in(key, 2))(eval_keys(members, iteration))
 
 
-# --- devices ------------------------------------------------------------------------------
-
-# Axis of each buffer leaf that indexes env copies, after the leading member axis.
-BUFFER_ENV_AXIS = {
-    "states": 2,
-    "actions": 2,
-    "episode_ids": 2,
-    "episode_last_time": 2,
-    "current_episode_ids": 1,
-}
-
-
-def state_shardings(
-    state: TrainerState, num_members: int, num_envs: int, devices: list | None = None
-) -> tuple[Any, str]:
-    """Shardings that spread a run over ``devices`` (default: all), and what they do in words.
-
-    Members go one group per device when they divide evenly; otherwise the env copies and their
-    buffer rings are split along the env axis, and XLA turns the batch sampling and the gradient
-    into cross-device collectives (the same arithmetic as one device, so results agree).
-    Learner parameters are replicated.
-    """
-    devices = list(devices or jax.devices())
-    mesh = Mesh(np.asarray(devices), ("devices",))
-    spread = lambda axis, ndim: NamedSharding(
-        mesh, PartitionSpec(*([None] * axis + ["devices"] + [None] * (ndim - axis - 1)))
-    )
-    replicated = NamedSharding(mesh, PartitionSpec())
-    offline = not hasattr(state, "env_states")  # no env copies; one dataset for all members
-    if num_members > 1 and num_members % len(devices) == 0:
-        shardings = jax.tree.map(lambda leaf: spread(0, leaf.ndim), state)
-        if offline:
-            shardings = shardings.replace(
-                data=jax.tree.map(lambda _: replicated, state.data),
-                val_data=jax.tree.map(lambda _: replicated, state.val_data),
-            )
-        return shardings, f"{num_members} members split over {len(devices)} devices"
-    if offline:
-        return jax.tree.map(lambda _: replicated, state), f"replicated on {len(devices)} devices"
-    if num_envs % len(devices) != 0:
-        raise ConfigError(
-            f"--num-envs {num_envs} cannot be split over {len(devices)} devices; use a multiple "
-            f"of {len(devices)} (or a number of seeds x sweep values that is one)"
-        )
-    shardings = jax.tree.map(lambda _: replicated, state)
-    shardings = shardings.replace(
-        env_states=jax.tree.map(lambda leaf: spread(1, leaf.ndim), state.env_states),
-        buffer=shardings.buffer.replace(
-            **{
-                name: spread(axis, getattr(state.buffer, name).ndim)
-                for name, axis in BUFFER_ENV_AXIS.items()
-            }
-        ),
-    )
-    return shardings, f"{num_envs} env copies per member split over {len(devices)} devices"
-
-
-def place(state: TrainerState, config: TrainConfig, num_members: int) -> TrainerState:
-    """Put the run's state on every device (a no-op with one device)."""
-    if len(jax.devices()) == 1:
-        return state
-    if config.physics == "warp":
-        raise ConfigError(
-            f"--physics warp runs on one device, and this run sees {len(jax.devices())}: MuJoCo "
-            "Warp keeps one contact buffer for all env copies, which is not split over devices. "
-            "Make one device visible (e.g. CUDA_VISIBLE_DEVICES=0) or use --physics jax"
-        )
-    shardings, _ = state_shardings(state, num_members, config.num_envs)
-    if jax.process_count() > 1:
-        # Arrays on one local device cannot move to other hosts' devices; host copies can (each
-        # process keeps its shards, and device_put checks that the processes agree).
-        state = jax.device_get(state)
-        wait_for_processes("place")
-    return jax.device_put(state, shardings)
-
-
 # --- checkpointed state ---------------------------------------------------------------------
 
 
@@ -337,22 +258,6 @@ def saved_tree(state: TrainerState, with_buffer: bool) -> Any:
         "key": state.key,
         "iteration": state.iteration,
     }
-
-
-def policy_only(saved: Any) -> Any:
-    """A restore target of ``saved`` (from ``saved_tree``) that reads the policy parameters alone:
-    evaluating a run needs neither its replay buffer nor its critic."""
-    agent_state = saved.agent if hasattr(saved, "agent") else saved["agent"]
-    wanted = checkpoint.skipped(agent_state).replace(policy_params=agent_state.policy_params)
-    everything_else = checkpoint.skipped(saved)
-    if isinstance(saved, dict):
-        return {**everything_else, "agent": wanted}
-    return everything_else.replace(agent=wanted)
-
-
-def member_state_shapes(trainer: Trainer, members: list[Member]) -> Any:
-    """Shapes and dtypes of the run's state, every member's (no compilation, no arrays)."""
-    return jax.eval_shape(jax.vmap(trainer.init, out_axes=trainer.state_axes), member_keys(members))
 
 
 def restore_into(state: TrainerState, tree: Any, with_buffer: bool) -> TrainerState:
@@ -433,48 +338,6 @@ def keep_rows_up_to(run_dir: Path, iteration: int) -> None:
 
 
 # --- training -------------------------------------------------------------------------------
-
-
-def process_setting(name: str) -> int | None:
-    """The integer in environment variable ``name`` (None when unset), or a ConfigError."""
-    text = os.environ.get(name)
-    if text is None:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise ConfigError(f"{name}={text!r} is not an integer; set it to a whole number") from None
-
-
-def join_processes(config: TrainConfig) -> None:
-    """Connect the processes of a multi-host run (``--distributed``) before any device work.
-
-    JAX finds the coordinator and ranks itself on TPU pods, SLURM, Open MPI and Kubernetes;
-    elsewhere each process sets JAX_COORDINATOR_ADDRESS (host:port of process 0),
-    JAX_NUM_PROCESSES and JAX_PROCESS_ID. Per-process settings stay out of config.yaml, so
-    ``--resume`` works the same way.
-    """
-    if not config.distributed or jax.distributed.is_initialized():
-        return
-    jax.distributed.initialize(
-        num_processes=process_setting("JAX_NUM_PROCESSES"),
-        process_id=process_setting("JAX_PROCESS_ID"),
-    )
-
-
-PROCESS_BARRIER_TIMEOUT_S = 3600  # how long a process waits for the others to compile
-_barriers_passed = itertools.count()  # barrier ids must be unique; every process counts alike
-
-
-def wait_for_processes(name: str) -> None:
-    """Block until every process of a multi-host run reaches barrier ``name`` (else a no-op).
-
-    A barrier of the coordination service, not a device collective: the first collective of a
-    communicator gives its peers only 30 s to arrive (CPU hosts, gloo), and processes that
-    compile at different speeds can be further apart than that.
-    """
-    key = f"jaxcrl_{name}_{next(_barriers_passed)}"
-    ocp.multihost.get_barrier_sync_fn()(key=key, timeout_ms=PROCESS_BARRIER_TIMEOUT_S * 1000)
 
 
 def has_checkpoint(run_dir: Path) -> bool:
@@ -777,94 +640,6 @@ def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
         k: float(np.mean([row[k] for row in rows if row.get(k) is not None] or [np.nan]))
         for k in numeric
     }
-
-
-# --- evaluation of a saved run --------------------------------------------------------------
-
-
-def evaluate_run(
-    run_dir: Path,
-    episodes: int | None = None,
-    seed: int = 0,
-    step: int | None = None,
-    goal: tuple[float, ...] | None = None,
-) -> dict[str, Any]:
-    """Evaluate a run's checkpoint (default: the newest) with each member's deterministic policy.
-
-    Returns the metrics of a one-member run directly, and for several members their rows under
-    ``members`` with the mean, IQM and interval of each metric under ``summary``.
-    """
-    config = read_run_config(run_dir)
-    if episodes is not None:
-        config = dataclasses.replace(config, eval_episodes=episodes)
-    env, env_params, trainer, members = build(config, load_dataset=False)
-    if goal is not None and len(goal) != env.goal_argument_size:
-        raise ConfigError(
-            f"--goal has {len(goal)} numbers but {config.env} takes {env.goal_argument_size} "
-            f"({env.goal_argument_meaning})"
-        )
-    abstract = member_state_shapes(trainer, members)
-    tree, progress, step = checkpoint.restore(
-        run_dir, lambda progress: policy_only(saved_tree(abstract, progress["has_buffer"])), step
-    )
-    policy_params = (
-        tree.agent.policy_params if progress["has_buffer"] else tree["agent"].policy_params
-    )
-    goal_array = None if goal is None else jnp.asarray(goal, jnp.float32)
-    if getattr(env, "host_evaluated", False):
-        if goal is not None:
-            raise ConfigError(f"{config.env} evaluates on OGBench's own tasks; drop --goal")
-        evaluate = member_evaluator(config, env, trainer)
-    else:
-        evaluate = jax.jit(jax.vmap(lambda params, key: trainer.evaluate(params, key, goal_array)))
-    keys = jnp.stack([jax.random.PRNGKey(seed)] * len(members))
-    metrics = jax.device_get(evaluate(policy_params, keys))
-    header = {"checkpoint": step, "episodes": config.eval_episodes}
-    if goal is not None:
-        header["goal"] = list(goal)
-    if len(members) == 1:
-        return {**header, **{k: to_python(v[0]) for k, v in metrics.items()}}
-    per_member = member_rows({}, metrics, members)
-    summary = {name: summarize(np.asarray(values, np.float64)) for name, values in metrics.items()}
-    return {**header, "members": per_member, "summary": summary}
-
-
-class LoadedMember(NamedTuple):
-    """One member of a trained run, as its checkpoint holds it."""
-
-    config: TrainConfig
-    env: GoalEnv
-    env_params: Any
-    trainer: Trainer
-    learner: Any  # agent.AgentState: critic and policy parameters, optimiser states, alpha
-    buffer: Any  # ReplayBuffer, or None when the run saved checkpoints without it
-
-
-def load_member(run_dir: Path, member: int = 0, step: int | None = None) -> LoadedMember:
-    """One member's checkpointed learner (and replay buffer, when saved) with its env, to analyse."""
-    config = read_run_config(run_dir)
-    env, env_params, trainer, members = build(config)
-    if not 0 <= member < len(members):
-        raise ConfigError(
-            f"--member {member} is not in this run; it has members 0..{len(members) - 1}"
-        )
-    abstract = member_state_shapes(trainer, members)
-    tree, progress, _ = checkpoint.restore(
-        run_dir, lambda progress: saved_tree(abstract, progress["has_buffer"]), step
-    )
-    learner = tree.agent if progress["has_buffer"] else tree["agent"]
-    buffer = member_slice(tree.buffer, member) if progress["has_buffer"] else None
-    return LoadedMember(config, env, env_params, trainer, member_slice(learner, member), buffer)
-
-
-def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):
-    """(env, env_params, policy) of one member's checkpointed policy; policy maps obs to actions."""
-    from jaxcrl import agent
-
-    loaded = load_member(run_dir, member, step)
-    params, networks = loaded.learner.policy_params, loaded.trainer.networks
-    policy = jax.jit(lambda obs: agent.policy_action(networks, params, obs))
-    return loaded.env, loaded.env_params, policy
 
 
 def env_info(env: GoalEnv) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import yaml
 
 from jaxcrl.config import ConfigError, write_config
 from jaxcrl.logger import read_metrics
-from jaxcrl.run import has_checkpoint, load_member
+from jaxcrl.run import has_checkpoint
+from jaxcrl.saved_runs import load_member
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_FLAGS = [

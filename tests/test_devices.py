@@ -13,7 +13,9 @@ import pytest
 from tiny_runs import TINY
 
 from jaxcrl.config import ConfigError
-from jaxcrl.run import TIMING_FIELDS, evaluate_run, process_setting, train
+from jaxcrl.devices import process_setting
+from jaxcrl.run import TIMING_FIELDS, train
+from jaxcrl.saved_runs import evaluate_run
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -91,7 +93,7 @@ def test_four_devices_match_one_and_their_checkpoints_restore_on_one(tmp_path):
 
 
 # One process of a two-process run (each with 2 forced CPU devices): joins through --distributed
-# with the JAX_* variables that jaxcrl.run.join_processes reads, then trains.
+# with the JAX_* variables that jaxcrl.devices.join_processes reads, then trains.
 ONE_OF_TWO_PROCESSES = """
 import json, sys
 import jax

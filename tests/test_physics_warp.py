@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from tiny_runs import TINY
 
-from jaxcrl import run
+from jaxcrl import devices, run
 from jaxcrl.config import ConfigError
 from jaxcrl.envs import make_env, reset_batch, step_batch
 from jaxcrl.envs.mjx_base import warp_sizes
@@ -82,9 +82,9 @@ def test_training_on_warp_physics_end_to_end(tmp_path):
 
 def test_warp_physics_refuses_several_devices(monkeypatch):
     config = dataclasses.replace(TINY, physics="warp")
-    monkeypatch.setattr(run.jax, "devices", lambda: ["gpu0", "gpu1"])
+    monkeypatch.setattr(devices.jax, "devices", lambda: ["gpu0", "gpu1"])
     with pytest.raises(ConfigError, match="--physics warp runs on one device, and this run sees 2"):
-        run.place(None, config, 1)
+        devices.place(None, config, 1)
 
 
 def test_missing_warp_names_the_install(monkeypatch):

@@ -1,0 +1,131 @@
+"""Spreading a run over devices and hosts: shardings of the train state, its placement, and the
+barriers that keep the processes of a multi-host run together."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.trainer import TrainerState
+
+# Axis of each buffer leaf that indexes env copies, after the leading member axis.
+BUFFER_ENV_AXIS = {
+    "states": 2,
+    "actions": 2,
+    "episode_ids": 2,
+    "episode_last_time": 2,
+    "current_episode_ids": 1,
+}
+
+
+def state_shardings(
+    state: TrainerState, num_members: int, num_envs: int, devices: list | None = None
+) -> tuple[Any, str]:
+    """Shardings that spread a run over ``devices`` (default: all), and what they do in words.
+
+    Members go one group per device when they divide evenly; otherwise the env copies and their
+    buffer rings are split along the env axis, and XLA turns the batch sampling and the gradient
+    into cross-device collectives (the same arithmetic as one device, so results agree).
+    Learner parameters are replicated.
+    """
+    devices = list(devices or jax.devices())
+    mesh = Mesh(np.asarray(devices), ("devices",))
+    spread = lambda axis, ndim: NamedSharding(
+        mesh, PartitionSpec(*([None] * axis + ["devices"] + [None] * (ndim - axis - 1)))
+    )
+    replicated = NamedSharding(mesh, PartitionSpec())
+    offline = not hasattr(state, "env_states")  # no env copies; one dataset for all members
+    if num_members > 1 and num_members % len(devices) == 0:
+        shardings = jax.tree.map(lambda leaf: spread(0, leaf.ndim), state)
+        if offline:
+            shardings = shardings.replace(
+                data=jax.tree.map(lambda _: replicated, state.data),
+                val_data=jax.tree.map(lambda _: replicated, state.val_data),
+            )
+        return shardings, f"{num_members} members split over {len(devices)} devices"
+    if offline:
+        return jax.tree.map(lambda _: replicated, state), f"replicated on {len(devices)} devices"
+    if num_envs % len(devices) != 0:
+        raise ConfigError(
+            f"--num-envs {num_envs} cannot be split over {len(devices)} devices; use a multiple "
+            f"of {len(devices)} (or a number of seeds x sweep values that is one)"
+        )
+    shardings = jax.tree.map(lambda _: replicated, state)
+    shardings = shardings.replace(
+        env_states=jax.tree.map(lambda leaf: spread(1, leaf.ndim), state.env_states),
+        buffer=shardings.buffer.replace(
+            **{
+                name: spread(axis, getattr(state.buffer, name).ndim)
+                for name, axis in BUFFER_ENV_AXIS.items()
+            }
+        ),
+    )
+    return shardings, f"{num_envs} env copies per member split over {len(devices)} devices"
+
+
+def place(state: TrainerState, config: TrainConfig, num_members: int) -> TrainerState:
+    """Put the run's state on every device (a no-op with one device)."""
+    if len(jax.devices()) == 1:
+        return state
+    if config.physics == "warp":
+        raise ConfigError(
+            f"--physics warp runs on one device, and this run sees {len(jax.devices())}: MuJoCo "
+            "Warp keeps one contact buffer for all env copies, which is not split over devices. "
+            "Make one device visible (e.g. CUDA_VISIBLE_DEVICES=0) or use --physics jax"
+        )
+    shardings, _ = state_shardings(state, num_members, config.num_envs)
+    if jax.process_count() > 1:
+        # Arrays on one local device cannot move to other hosts' devices; host copies can (each
+        # process keeps its shards, and device_put checks that the processes agree).
+        state = jax.device_get(state)
+        wait_for_processes("place")
+    return jax.device_put(state, shardings)
+
+
+def process_setting(name: str) -> int | None:
+    """The integer in environment variable ``name`` (None when unset), or a ConfigError."""
+    text = os.environ.get(name)
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not an integer; set it to a whole number") from None
+
+
+def join_processes(config: TrainConfig) -> None:
+    """Connect the processes of a multi-host run (``--distributed``) before any device work.
+
+    JAX finds the coordinator and ranks itself on TPU pods, SLURM, Open MPI and Kubernetes;
+    elsewhere each process sets JAX_COORDINATOR_ADDRESS (host:port of process 0),
+    JAX_NUM_PROCESSES and JAX_PROCESS_ID. Per-process settings stay out of config.yaml, so
+    ``--resume`` works the same way.
+    """
+    if not config.distributed or jax.distributed.is_initialized():
+        return
+    jax.distributed.initialize(
+        num_processes=process_setting("JAX_NUM_PROCESSES"),
+        process_id=process_setting("JAX_PROCESS_ID"),
+    )
+
+
+PROCESS_BARRIER_TIMEOUT_S = 3600  # how long a process waits for the others to compile
+_barriers_passed = itertools.count()  # barrier ids must be unique; every process counts alike
+
+
+def wait_for_processes(name: str) -> None:
+    """Block until every process of a multi-host run reaches barrier ``name`` (else a no-op).
+
+    A barrier of the coordination service, not a device collective: the first collective of a
+    communicator gives its peers only 30 s to arrive (CPU hosts, gloo), and processes that
+    compile at different speeds can be further apart than that.
+    """
+    key = f"jaxcrl_{name}_{next(_barriers_passed)}"
+    ocp.multihost.get_barrier_sync_fn()(key=key, timeout_ms=PROCESS_BARRIER_TIMEOUT_S * 1000)

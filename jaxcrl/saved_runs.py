@@ -1,0 +1,122 @@
+"""Reading a saved run back: evaluate its checkpoint, or load one member's learner, replay buffer
+and env to analyse."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxcrl import checkpoint
+from jaxcrl.config import ConfigError, TrainConfig, read_run_config
+from jaxcrl.envs import GoalEnv
+from jaxcrl.logger import to_python
+from jaxcrl.members import Member, member_keys, member_slice
+from jaxcrl.run import build, member_evaluator, member_rows, saved_tree
+from jaxcrl.stats import summarize
+from jaxcrl.trainer import Trainer
+
+
+def policy_only(saved: Any) -> Any:
+    """A restore target of ``saved`` (from ``saved_tree``) that reads the policy parameters alone:
+    evaluating a run needs neither its replay buffer nor its critic."""
+    agent_state = saved.agent if hasattr(saved, "agent") else saved["agent"]
+    wanted = checkpoint.skipped(agent_state).replace(policy_params=agent_state.policy_params)
+    everything_else = checkpoint.skipped(saved)
+    if isinstance(saved, dict):
+        return {**everything_else, "agent": wanted}
+    return everything_else.replace(agent=wanted)
+
+
+def member_state_shapes(trainer: Trainer, members: list[Member]) -> Any:
+    """Shapes and dtypes of the run's state, every member's (no compilation, no arrays)."""
+    return jax.eval_shape(jax.vmap(trainer.init, out_axes=trainer.state_axes), member_keys(members))
+
+
+def evaluate_run(
+    run_dir: Path,
+    episodes: int | None = None,
+    seed: int = 0,
+    step: int | None = None,
+    goal: tuple[float, ...] | None = None,
+) -> dict[str, Any]:
+    """Evaluate a run's checkpoint (default: the newest) with each member's deterministic policy.
+
+    Returns the metrics of a one-member run directly, and for several members their rows under
+    ``members`` with the mean, IQM and interval of each metric under ``summary``.
+    """
+    config = read_run_config(run_dir)
+    if episodes is not None:
+        config = dataclasses.replace(config, eval_episodes=episodes)
+    env, env_params, trainer, members = build(config, load_dataset=False)
+    if goal is not None and len(goal) != env.goal_argument_size:
+        raise ConfigError(
+            f"--goal has {len(goal)} numbers but {config.env} takes {env.goal_argument_size} "
+            f"({env.goal_argument_meaning})"
+        )
+    abstract = member_state_shapes(trainer, members)
+    tree, progress, step = checkpoint.restore(
+        run_dir, lambda progress: policy_only(saved_tree(abstract, progress["has_buffer"])), step
+    )
+    policy_params = (
+        tree.agent.policy_params if progress["has_buffer"] else tree["agent"].policy_params
+    )
+    goal_array = None if goal is None else jnp.asarray(goal, jnp.float32)
+    if getattr(env, "host_evaluated", False):
+        if goal is not None:
+            raise ConfigError(f"{config.env} evaluates on OGBench's own tasks; drop --goal")
+        evaluate = member_evaluator(config, env, trainer)
+    else:
+        evaluate = jax.jit(jax.vmap(lambda params, key: trainer.evaluate(params, key, goal_array)))
+    keys = jnp.stack([jax.random.PRNGKey(seed)] * len(members))
+    metrics = jax.device_get(evaluate(policy_params, keys))
+    header = {"checkpoint": step, "episodes": config.eval_episodes}
+    if goal is not None:
+        header["goal"] = list(goal)
+    if len(members) == 1:
+        return {**header, **{k: to_python(v[0]) for k, v in metrics.items()}}
+    per_member = member_rows({}, metrics, members)
+    summary = {name: summarize(np.asarray(values, np.float64)) for name, values in metrics.items()}
+    return {**header, "members": per_member, "summary": summary}
+
+
+class LoadedMember(NamedTuple):
+    """One member of a trained run, as its checkpoint holds it."""
+
+    config: TrainConfig
+    env: GoalEnv
+    env_params: Any
+    trainer: Trainer
+    learner: Any  # agent.AgentState: critic and policy parameters, optimiser states, alpha
+    buffer: Any  # ReplayBuffer, or None when the run saved checkpoints without it
+
+
+def load_member(run_dir: Path, member: int = 0, step: int | None = None) -> LoadedMember:
+    """One member's checkpointed learner (and replay buffer, when saved) with its env, to analyse."""
+    config = read_run_config(run_dir)
+    env, env_params, trainer, members = build(config)
+    if not 0 <= member < len(members):
+        raise ConfigError(
+            f"--member {member} is not in this run; it has members 0..{len(members) - 1}"
+        )
+    abstract = member_state_shapes(trainer, members)
+    tree, progress, _ = checkpoint.restore(
+        run_dir, lambda progress: saved_tree(abstract, progress["has_buffer"]), step
+    )
+    learner = tree.agent if progress["has_buffer"] else tree["agent"]
+    buffer = member_slice(tree.buffer, member) if progress["has_buffer"] else None
+    return LoadedMember(config, env, env_params, trainer, member_slice(learner, member), buffer)
+
+
+def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):
+    """(env, env_params, policy) of one member's checkpointed policy; policy maps obs to actions."""
+    from jaxcrl import agent
+
+    loaded = load_member(run_dir, member, step)
+    params, networks = loaded.learner.policy_params, loaded.trainer.networks
+    policy = jax.jit(lambda obs: agent.policy_action(networks, params, obs))
+    return loaded.env, loaded.env_params, policy
