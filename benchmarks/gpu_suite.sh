@@ -7,12 +7,12 @@
 # Writes OUT_DIR/<step>.txt (each step's output), OUT_DIR/ant_metrics.jsonl and
 # OUT_DIR/pixel_metrics.jsonl (the long runs' evaluations). Caps in seconds can be changed through the
 # environment (CAP_THROUGHPUT, ...), and STEPS picks which steps run (default: "smoke throughput
-# ant_10m seeds offline env_sps"; "updates", "pixels", "pixel_train" and "learning" are extra). What
-# each step measures can be narrowed too: THROUGHPUT_ENVS, THROUGHPUT_NUM_ENVS, UPDATES_ENVS,
-# UPDATES_NUM_ENVS, UPDATE_SETTINGS, SEED_COUNTS,
-# ENV_SPS_ENVS, ENV_SPS_NUM_ENVS, ENV_SPS_PHYSICS ("jax warp" where MuJoCo Warp is installed),
-# PIXEL_STEPS, LEARN_ENVS, LEARN_STEPS, ANT_EVALS, and ANT_ENV_OPTIONS changes the ant of the
-# 10M-step run.
+# ant_10m seeds offline env_sps"; "updates", "command_buffers", "pixels", "pixel_train" and
+# "learning" are extra). What each step measures can be narrowed too: THROUGHPUT_ENVS,
+# THROUGHPUT_NUM_ENVS, UPDATES_ENVS, UPDATES_NUM_ENVS, UPDATE_SETTINGS, COMMAND_BUFFER_ENVS,
+# COMMAND_BUFFER_NUM_ENVS, SEED_COUNTS, ENV_SPS_ENVS, ENV_SPS_NUM_ENVS, ENV_SPS_PHYSICS ("jax warp"
+# where MuJoCo Warp is installed), PIXEL_STEPS, LEARN_ENVS, LEARN_STEPS, ANT_EVALS, and
+# ANT_ENV_OPTIONS changes the ant of the 10M-step run.
 set -u
 out=${1:?usage: gpu_suite.sh OUT_DIR}
 mkdir -p "$out"
@@ -53,6 +53,21 @@ step updates "${CAP_UPDATES:-90}" python3 benchmarks/throughput.py \
   --envs ${UPDATES_ENVS:-ant} --num-envs ${UPDATES_NUM_ENVS:-1024} \
   --updates ${UPDATE_SETTINGS:-0.0625:256 0.015625:1024} --iterations 8 --prefill-steps 8192 \
   --out "$out/updates.json"
+
+# Gradient steps at batch 256 are bound by kernel launches on a GPU (about 0.15 ms each). XLA can
+# record a whole while loop, the scans of env steps and gradient steps included, as one CUDA graph
+# (command buffer); this times the default against that, in the same call. COMMAND_BUFFER_ENVS and
+# COMMAND_BUFFER_NUM_ENVS narrow it.
+command_buffers() {
+  local sizes=(--envs ${COMMAND_BUFFER_ENVS:-ant reacher} --num-envs ${COMMAND_BUFFER_NUM_ENVS:-256 1024}
+    --iterations 8 --prefill-steps 8192)
+  python3 benchmarks/throughput.py "${sizes[@]}" --out "$out/command_buffers_default.json"
+  XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_enable_command_buffer=+WHILE,+CONDITIONAL" \
+    python3 benchmarks/throughput.py "${sizes[@]}" --out "$out/command_buffers_while.json"
+}
+export -f command_buffers  # timeout runs commands, not shell functions: run it in a bash
+export out
+step command_buffers "${CAP_COMMAND_BUFFERS:-240}" bash -c command_buffers
 
 # JaxGCRL's reference: 10M ant env steps in about 10 minutes on a V100.
 # ANT_ENV_OPTIONS (e.g. "motor_gear=60") changes the ant through --env-options.

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import time
 
 import jax
@@ -103,6 +104,7 @@ def main() -> None:
     print(
         f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}"
     )
+    print(f"XLA_FLAGS: {os.environ.get('XLA_FLAGS', '')}")
     print(
         "| env | num_envs | update ratio | batch | env SPS | train SPS | train/env | updates/iter "
         "| compile s |"
@@ -141,6 +143,7 @@ def main() -> None:
                     "unroll_length": config.unroll_length,
                     "batch_size": batch_size,
                     "device": jax.devices()[0].device_kind,
+                    "xla_flags": os.environ.get("XLA_FLAGS", ""),
                 }
                 rows.append(row)
                 print(
