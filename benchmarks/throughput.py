@@ -104,7 +104,8 @@ def main() -> None:
     print(
         f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}"
     )
-    print(f"XLA_FLAGS: {os.environ.get('XLA_FLAGS', '')}")
+    xla_flags = os.environ.get("XLA_FLAGS", "")  # jaxcrl's defaults included, added on import
+    print(f"XLA_FLAGS: {xla_flags}")
     print(
         "| env | num_envs | update ratio | batch | env SPS | train SPS | train/env | updates/iter "
         "| compile s |"
@@ -143,7 +144,7 @@ def main() -> None:
                     "unroll_length": config.unroll_length,
                     "batch_size": batch_size,
                     "device": jax.devices()[0].device_kind,
-                    "xla_flags": os.environ.get("XLA_FLAGS", ""),
+                    "xla_flags": xla_flags,
                 }
                 rows.append(row)
                 print(
