@@ -20,7 +20,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxcrl.collect import collect_dataset, random_actions
-from jaxcrl.config import TrainConfig, read_overrides
+from jaxcrl.config import TrainConfig
+from jaxcrl.config_files import read_overrides
 from jaxcrl.envs import make_env
 from jaxcrl.offline import make_offline_trainer
 

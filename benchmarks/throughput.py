@@ -25,9 +25,10 @@ import time
 import jax
 import jax.numpy as jnp
 
-from jaxcrl.config import TrainConfig, steps_per_iteration, updates_per_iteration, validate
+from jaxcrl.config import TrainConfig, steps_per_iteration, updates_per_iteration
 from jaxcrl.envs import make_env, registered_envs, reset_batch, step_batch
 from jaxcrl.trainer import make_trainer
+from jaxcrl.validation import validate
 
 
 def env_steps_per_second(env_name: str, num_envs: int, steps: int) -> tuple[float, float]:

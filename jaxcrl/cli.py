@@ -11,13 +11,8 @@ from pathlib import Path
 import tyro
 
 from jaxcrl.checkpoint import CheckpointError
-from jaxcrl.config import (
-    ConfigError,
-    TrainConfig,
-    available_presets,
-    config_from_overrides,
-    read_overrides,
-)
+from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.config_files import available_presets, config_from_overrides, read_overrides
 from jaxcrl.envs import registered_envs
 
 

@@ -27,16 +27,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcrl.config import (
-    ConfigError,
-    TrainConfig,
-    check_episode_length,
-    parse_env_options,
-    read_run_config,
-)
+from jaxcrl.config import ConfigError, TrainConfig, parse_env_options
+from jaxcrl.config_files import read_run_config
 from jaxcrl.dataset import Dataset, as_stored_states, save_dataset, validation_path
 from jaxcrl.envs import GoalEnv, registered_envs, reset_batch, step_batch
 from jaxcrl.envs.mjx_base import PHYSICS_IMPLS
+from jaxcrl.validation import check_episode_length
 
 POLICIES = ("random", "noisy-checkpoint")
 # ([num_envs, obs] observations, key) -> [num_envs, action] actions in [-1, 1]

@@ -33,15 +33,12 @@ from jaxcrl.config import (
     ENV_OPTION_FLAGS,
     ConfigError,
     TrainConfig,
-    check_env_fit,
     derived_sizes,
     env_steps_after,
     parse_env_options,
-    read_run_config,
     steps_per_iteration,
-    validate,
-    write_config,
 )
+from jaxcrl.config_files import read_run_config, write_config
 from jaxcrl.devices import join_processes, place, wait_for_processes
 from jaxcrl.envs import GoalEnv, env_arguments, make_env, portable_env, registered_envs
 from jaxcrl.logger import Loggers, Progress, open_loggers, read_metrics, to_python
@@ -53,6 +50,7 @@ from jaxcrl.members import (
 )
 from jaxcrl.stats import summarize
 from jaxcrl.trainer import FIRST_NONFINITE, Trainer, TrainerState, make_trainer
+from jaxcrl.validation import check_env_fit, validate
 
 # Fault-injection tests pause after every chunk, to have time to signal or kill a run midway.
 CHUNK_DELAY_S = float(os.environ.get("JAXCRL_TEST_CHUNK_DELAY_S", "0"))

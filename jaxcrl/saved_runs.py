@@ -12,7 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcrl import checkpoint
-from jaxcrl.config import ConfigError, TrainConfig, read_run_config
+from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.config_files import read_run_config
 from jaxcrl.envs import GoalEnv
 from jaxcrl.logger import to_python
 from jaxcrl.members import Member, member_keys, member_slice

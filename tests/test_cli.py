@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jaxcrl.config import ConfigError, write_config
+from jaxcrl.config import ConfigError
+from jaxcrl.config_files import write_config
 from jaxcrl.logger import read_metrics
 from jaxcrl.run import has_checkpoint
 from jaxcrl.saved_runs import load_member

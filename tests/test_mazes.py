@@ -10,15 +10,8 @@ import numpy as np
 import pytest
 
 from jaxcrl.cli import parse_train_args
-from jaxcrl.config import (
-    TrainConfig,
-    check_env_fit,
-    config_from_overrides,
-    parse_env_options,
-    read_overrides,
-    validate,
-    write_config,
-)
+from jaxcrl.config import TrainConfig, parse_env_options
+from jaxcrl.config_files import config_from_overrides, read_overrides, write_config
 from jaxcrl.envs import (
     layout_option,
     make_env,
@@ -40,6 +33,7 @@ from jaxcrl.envs.mazes import (
     path_lengths,
 )
 from jaxcrl.envs.point_maze import point_maze_episode_length
+from jaxcrl.validation import check_env_fit, validate
 
 MAZE_PRESETS = [
     "point_big",
@@ -225,7 +219,7 @@ def test_a_map_given_as_the_layout_option_builds_every_maze_family():
 
 REBUILD_SCRIPT = """
 import json, sys
-from jaxcrl.config import read_run_config
+from jaxcrl.config_files import read_run_config
 from jaxcrl.envs import make_env
 from jaxcrl.run import make_run_env
 
@@ -326,7 +320,7 @@ def test_assets_and_presets_are_package_data_from_any_directory(tmp_path):
 def test_a_run_of_a_registered_maze_records_the_map_in_its_config(tmp_path):
     from tiny_runs import TINY
 
-    from jaxcrl.config import read_run_config
+    from jaxcrl.config_files import read_run_config
     from jaxcrl.run import train
 
     register_maze("test_recorded", ZIGZAG)

@@ -1,0 +1,176 @@
+"""Config files: the presets in configs/, YAML files given to --config and a run's config.yaml.
+
+Presets only override fields of TrainConfig and may ``extends:`` another; every value read from
+YAML is converted to its option's type or refused with a message that names the option and file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+from jaxcrl.config import ConfigError, TrainConfig, derived_sizes
+
+FIELD_NAMES = frozenset(field.name for field in dataclasses.fields(TrainConfig))
+
+# The type of every option (Annotated metadata dropped), to check what YAML gives against it.
+FIELD_TYPES: dict[str, Any] = get_type_hints(TrainConfig)
+
+# Options of a run's config.yaml that belong to that run alone: loaded as --config for a new run,
+# they are left out, so the new run gets its own directory. (The rest of that file, derived sizes,
+# env facts, devices and ``lengthened``, sits outside its ``config`` mapping and is never read.)
+RUN_ONLY_OPTIONS = ("run_dir",)
+
+
+def available_presets() -> list[str]:
+    """Names of the presets shipped in configs/."""
+    folder = resources.files("jaxcrl.configs")
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def describe_type(annotation: Any) -> str:
+    """An option's type in words, for error messages."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType):
+        return " or ".join("null" if a is type(None) else describe_type(a) for a in args)
+    if origin is tuple:
+        return f"a list (each item {describe_type(args[0])})"
+    if origin is Literal:
+        return "one of " + ", ".join(args)
+    words = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+    return words[annotation]
+
+
+def _as_number(value: Any) -> float:
+    """A finite float from a YAML number or numeric string (PyYAML reads 1e6 as a string)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
+
+
+def coerce(value: Any, annotation: Any) -> Any:
+    """``value`` converted to an option's type; ValueError when it is not one.
+
+    Whole-number options take ints and exactly integral floats or strings ("1e6"), number options
+    ints, floats and numeric strings, true/false options only booleans, lists only lists.
+    """
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return coerce(value, inner)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(value)
+        return tuple(coerce(item, args[0]) for item in value)
+    if annotation is str or origin is Literal:  # validate checks a Literal's choices
+        if isinstance(value, str):
+            return value
+    elif annotation is bool:
+        if isinstance(value, bool):
+            return value
+    elif annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        number = _as_number(value)
+        if number.is_integer():
+            return int(number)
+    elif annotation is float:
+        return _as_number(value)
+    raise ValueError(value)
+
+
+def _typed(options: dict[str, Any], source: str) -> dict[str, Any]:
+    """``options`` with every value converted to its option's type, or a ConfigError naming it."""
+    typed = {}
+    for name, value in options.items():
+        if name == "extends":
+            typed[name] = value
+            continue
+        try:
+            typed[name] = coerce(value, FIELD_TYPES[name])
+        except ValueError:
+            raise ConfigError(
+                f"--config {source}: {name} must be {describe_type(FIELD_TYPES[name])}, "
+                f"got {value!r}; correct it in {source}"
+            ) from None
+    return typed
+
+
+def _read_options(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> tuple[dict, bool]:
+    """(typed options of a YAML file or preset, whether it is a run's config.yaml)."""
+    if path_or_preset in _extended_by:
+        chain = " -> ".join([*_extended_by, path_or_preset])
+        raise ConfigError(
+            f"--config {_extended_by[0]}: presets extend each other in a loop ({chain})"
+        )
+    path = Path(path_or_preset)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        text = path.read_text()
+    elif path_or_preset in available_presets():
+        text = resources.files("jaxcrl.configs").joinpath(f"{path_or_preset}.yaml").read_text()
+    else:
+        raise ConfigError(
+            f"--config {path_or_preset!r} is neither a YAML file nor a preset; presets: "
+            f"{', '.join(available_presets())}"
+        )
+    try:
+        overrides = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--config {path_or_preset}: not valid YAML ({error})") from None
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"--config {path_or_preset}: expected a mapping of option: value")
+    is_run = isinstance(overrides.get("config"), dict)  # a run's config.yaml nests the options
+    overrides = overrides["config"] if is_run else overrides
+    unknown = sorted(set(overrides) - FIELD_NAMES - {"extends"})
+    if unknown:
+        raise ConfigError(f"--config {path_or_preset}: unknown options {', '.join(unknown)}")
+    overrides = _typed(overrides, path_or_preset)
+    if "extends" in overrides:
+        base = read_overrides(str(overrides.pop("extends")), (*_extended_by, path_or_preset))
+        overrides = {**base, **overrides}
+    return overrides, is_run
+
+
+def read_overrides(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Field overrides from a YAML file path or the name of a shipped preset.
+
+    ``extends: OTHER`` (a preset name or YAML path) starts from OTHER's options, which the file's
+    own options then override. A run's config.yaml gives its options without those of that run
+    alone (its run_dir), so that a new run started from it gets a directory of its own.
+    """
+    overrides, is_run = _read_options(path_or_preset, _extended_by)
+    if is_run:
+        overrides = {k: v for k, v in overrides.items() if k not in RUN_ONLY_OPTIONS}
+    return overrides
+
+
+def config_from_overrides(overrides: dict[str, Any]) -> TrainConfig:
+    """A TrainConfig with the defaults replaced by ``overrides``."""
+    # YAML has no tuples: sequences come back as lists.
+    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+    return dataclasses.replace(TrainConfig(), **overrides)
+
+
+def write_config(config: TrainConfig, path: Path, extra: dict[str, Any]) -> None:
+    """Write the resolved configuration plus derived sizes (and anything in ``extra``)."""
+    document = {"config": config.to_dict(), "derived": derived_sizes(config), **extra}
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def read_run_config(run_dir: Path) -> TrainConfig:
+    """The configuration a run directory was trained with (its run_dir included)."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.exists():
+        raise ConfigError(f"{run_dir} is not a jaxcrl run directory: it has no config.yaml")
+    return config_from_overrides(_read_options(str(path))[0])

@@ -1,0 +1,215 @@
+"""Validation of a training config: once, before anything compiles, one line per problem.
+
+Each problem is reported as a ConfigError naming the option and the fix; ``check_env_fit`` returns
+the one warning that depends on the env (a buffer ring shorter than an episode).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+from jaxcrl.config import (
+    ConfigError,
+    TrainConfig,
+    buffer_capacity_per_env,
+    parse_env_options,
+    parse_sweep,
+    prefill_iterations,
+    single_agent_config,
+    steps_per_iteration,
+    sweep_points,
+    training_iterations,
+)
+from jaxcrl.networks import RESIDUAL_BLOCK_DEPTH
+
+
+def check_episode_length(value: Any, flag: str) -> None:
+    """Raise ConfigError unless an episode-length override (None: the env's own) is an int >= 2."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        raise ConfigError(
+            f"{flag} must be a whole number of at least 2 steps (a goal needs a later step), "
+            f"got {value!r}"
+        )
+
+
+# The allowed values of every option typed as a Literal (energy, contrastive_loss, actor_goals, ...).
+CHOICES: dict[str, tuple[str, ...]] = {
+    name: get_args(annotation)
+    for name, annotation in get_type_hints(TrainConfig).items()
+    if get_origin(annotation) is Literal
+}
+
+
+def validate(
+    config: TrainConfig,
+    registered_envs: dict[str, str] | None = None,
+    dataset_must_exist: bool = True,
+) -> None:
+    """Raise ConfigError with one line naming the first bad option and how to fix it.
+
+    ``dataset_must_exist=False`` accepts a --dataset path that is gone (evaluating a finished
+    offline run needs its policy, not its data).
+    """
+    flag = lambda name: "--" + name.replace("_", "-")
+    if registered_envs is not None and config.env not in registered_envs:
+        raise ConfigError(
+            f"unknown env {config.env!r} for --env; choose one of: {', '.join(registered_envs)}"
+        )
+    env_options = parse_env_options(config.env_options)
+    check_episode_length(env_options.get("episode_length"), "--env-options episode_length")
+    positive = [
+        "total_env_steps",
+        "num_envs",
+        "unroll_length",
+        "batch_size",
+        "buffer_size",
+        "num_evals",
+        "eval_episodes",
+        "keep_checkpoints",
+        "repr_dim",
+        "hidden_width",
+        "cnn_features",
+    ]
+    for name in positive:
+        value = getattr(config, name)
+        if value <= 0:
+            raise ConfigError(f"{flag(name)} must be a positive integer, got {value}")
+    if not config.cnn_channels or min(config.cnn_channels) <= 0:
+        raise ConfigError(
+            f"--cnn-channels must be one or more positive integers, got {config.cnn_channels}"
+        )
+    for name in ["num_seeds", "num_updates"]:
+        if getattr(config, name) <= 0:
+            raise ConfigError(
+                f"{flag(name)} must be a positive integer, got {getattr(config, name)}"
+            )
+    if config.checkpoint_every is not None and config.checkpoint_every <= 0:
+        raise ConfigError(
+            f"--checkpoint-every must be a positive integer (iterations), got {config.checkpoint_every}"
+        )
+    if not 0 <= config.bc_weight <= 1:
+        raise ConfigError(f"--bc-weight must lie in [0, 1], got {config.bc_weight}")
+    if config.bc_alpha < 0:
+        raise ConfigError(f"--bc-alpha must be >= 0, got {config.bc_alpha}")
+    parse_sweep(config.sweep)
+    unknown_loggers = [kind for kind in config.loggers if kind not in ("tensorboard", "wandb")]
+    if unknown_loggers:
+        raise ConfigError(
+            f"unknown --loggers {', '.join(unknown_loggers)}; choose from tensorboard, wandb "
+            "(metrics.jsonl and metrics.csv are always written)"
+        )
+    if dataset_must_exist and config.dataset is not None and not Path(config.dataset).is_file():
+        raise ConfigError(f"--dataset {config.dataset}: no such file")
+    if config.dataset is not None and config.redraw_goal_on_success:
+        raise ConfigError(
+            "--redraw-goal-on-success changes how online runs collect data; a --dataset run "
+            "collects none, so drop it"
+        )
+    for name in ["prefill_steps", "hidden_depth"]:
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{flag(name)} must be >= 0, got {getattr(config, name)}")
+    if config.eval_every is not None and config.eval_every <= 0:
+        raise ConfigError(f"--eval-every must be a positive integer, got {config.eval_every}")
+    if config.update_to_data_ratio <= 0:
+        raise ConfigError(
+            f"--update-to-data-ratio must be > 0 (gradient steps per env step), "
+            f"got {config.update_to_data_ratio}"
+        )
+    for name in ["critic_lr", "actor_lr", "alpha_lr", "energy_temperature"]:
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{flag(name)} must be > 0, got {getattr(config, name)}")
+    if not 0 < config.goal_discount < 1:
+        raise ConfigError(f"--goal-discount must lie in (0, 1), got {config.goal_discount}")
+    if not 0 <= config.random_goal_probability <= 1:
+        raise ConfigError(
+            f"--random-goal-probability must lie in [0, 1], got {config.random_goal_probability}"
+        )
+    if config.logsumexp_penalty < 0 or config.alpha < 0:
+        bad = "logsumexp_penalty" if config.logsumexp_penalty < 0 else "alpha"
+        raise ConfigError(f"{flag(bad)} must be >= 0, got {getattr(config, bad)}")
+    if config.alpha_mode == "auto" and config.alpha <= 0:
+        raise ConfigError("--alpha must be > 0 with --alpha-mode auto (it is the initial value)")
+    if config.deterministic_actor and config.actor_objective != "ddpg_bc":
+        raise ConfigError(
+            "--deterministic-actor needs --actor-objective ddpg_bc (the other objectives train "
+            f"the stochastic policy), got --actor-objective {config.actor_objective}"
+        )
+    for name, choices in CHOICES.items():  # a YAML preset bypasses the CLI's own check
+        if getattr(config, name) not in choices:
+            raise ConfigError(
+                f"unknown {flag(name)} {getattr(config, name)!r}; choose from {', '.join(choices)}"
+            )
+    if config.residual and (
+        config.hidden_depth == 0 or config.hidden_depth % RESIDUAL_BLOCK_DEPTH != 0
+    ):
+        raise ConfigError(
+            f"--hidden-depth must be a positive multiple of {RESIDUAL_BLOCK_DEPTH} with --residual, "
+            f"got {config.hidden_depth}"
+        )
+    if config.residual and not config.layer_norm:
+        raise ConfigError(
+            "--residual needs --layer-norm (each residual block is Dense -> LayerNorm -> "
+            "activation, as in Wang et al. 2025); add --layer-norm"
+        )
+    capacity = buffer_capacity_per_env(config)
+    if capacity < 2 * config.unroll_length:
+        raise ConfigError(
+            f"--buffer-size {config.buffer_size} leaves {config.buffer_size // config.num_envs} "
+            f"steps per env, fewer than two unrolls of {config.unroll_length}; raise --buffer-size "
+            f"to at least {2 * config.unroll_length * config.num_envs} or lower --num-envs"
+        )
+    stored_after_prefill = min(capacity, prefill_iterations(config) * config.unroll_length)
+    if config.batch_size > capacity * config.num_envs:
+        raise ConfigError(
+            f"--batch-size {config.batch_size} is larger than the buffer holds "
+            f"({capacity * config.num_envs} transitions); lower --batch-size or raise --buffer-size"
+        )
+    if stored_after_prefill < config.unroll_length:
+        raise ConfigError("--prefill-steps must cover at least one unroll of every env copy")
+    if training_iterations(config) < 1:
+        needed = (prefill_iterations(config) + 1) * steps_per_iteration(config)
+        raise ConfigError(
+            f"--total-env-steps {config.total_env_steps} leaves no training iteration after the "
+            f"prefill; raise it to at least {needed} or lower --prefill-steps"
+        )
+    if config.sweep:
+        _validate_members(config, registered_envs, dataset_must_exist)
+
+
+def check_env_fit(config: TrainConfig, episode_length: int) -> str | None:
+    """A warning when each env's buffer ring is shorter than one episode (None when it is not).
+
+    Nothing here is impossible (validate already refuses rings under two unrolls), but a goal is
+    a later step of the same episode still in the ring, so a short ring cuts every future off at
+    its write head: the critic never sees goals further ahead than the ring is long.
+    """
+    capacity = buffer_capacity_per_env(config)
+    if config.dataset is not None or capacity >= episode_length:
+        return None
+    unrolls = math.ceil(episode_length / config.unroll_length)
+    needed = unrolls * config.unroll_length * config.num_envs
+    return (
+        f"the buffer keeps {capacity} steps per env, fewer than one episode of {episode_length} "
+        f"steps, so future goals reach at most {capacity - 1} steps ahead; raise --buffer-size "
+        f"to at least {needed}"
+    )
+
+
+def _validate_members(
+    config: TrainConfig, registered_envs: dict[str, str] | None, dataset_must_exist: bool
+) -> None:
+    """Validate the configuration of every member of a sweep, naming the swept value at fault."""
+    grid = parse_sweep(config.sweep)
+    # Each value alone first, so that the message names one value; then every combination,
+    # which is what the members train with.
+    alone = [{name: value} for name, values in grid.items() for value in values]
+    for point in alone + sweep_points(grid):
+        try:
+            validate(single_agent_config(config, point), registered_envs, dataset_must_exist)
+        except ConfigError as error:
+            values = " ".join(f"{name}={value:g}" for name, value in point.items())
+            raise ConfigError(f"--sweep {values}: {error}") from None

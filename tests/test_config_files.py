@@ -1,0 +1,122 @@
+"""Presets and YAML files: extends, type conversion and a run's config.yaml round trip."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from jaxcrl import run
+from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.config_files import (
+    available_presets,
+    config_from_overrides,
+    read_overrides,
+    read_run_config,
+    write_config,
+)
+from jaxcrl.envs import registered_envs
+from jaxcrl.validation import validate
+
+
+def test_default_and_every_preset_are_valid():
+    validate(TrainConfig(), registered_envs())
+    assert "point_open" in available_presets()
+    for preset in available_presets():
+        validate(config_from_overrides(read_overrides(preset)), registered_envs())
+
+
+def test_presets_env_options_are_taken_by_their_envs():
+    ant_presets = []
+    for preset in available_presets():
+        config = config_from_overrides(read_overrides(preset))
+        if config.env_options:
+            env = run.make_run_env(config)  # refuses options the env does not take
+            if config.env.startswith("ant"):
+                ant_presets.append(preset)
+                np.testing.assert_array_equal(env.mj_model.actuator_gear[:, 0], 60.0)
+    assert {"ant", "ant_u_maze", "ant_soccer", "ant_push"} <= set(ant_presets)
+
+
+def test_a_preset_extends_another_and_loops_are_refused(tmp_path):
+    humanoid = read_overrides("offline_ogbench_humanoidmaze")
+    base = read_overrides("offline_crl_ogbench")
+    assert humanoid == {**base, "bc_alpha": 0.1, "goal_discount": 0.995}
+    (tmp_path / "a.yaml").write_text(f"extends: {tmp_path / 'b.yaml'}\nbatch_size: 8\n")
+    (tmp_path / "b.yaml").write_text(f"extends: {tmp_path / 'a.yaml'}\n")
+    with pytest.raises(ConfigError, match="presets extend each other in a loop"):
+        read_overrides(str(tmp_path / "a.yaml"))
+
+
+def test_unknown_preset_and_unknown_yaml_keys_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="neither a YAML file nor a preset"):
+        read_overrides("no_such_preset")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("num_envz: 3\n")
+    with pytest.raises(ConfigError, match="unknown options num_envz"):
+        read_overrides(str(bad))
+
+
+def test_written_config_reads_back_identically(tmp_path):
+    config = TrainConfig(
+        env="point_u_maze",
+        seed=3,
+        batch_size=128,
+        target_entropy=-1.0,
+        env_options=("success_threshold=0.3",),
+    )
+    write_config(config, tmp_path / "config.yaml", {"note": 1})
+    assert read_run_config(tmp_path) == config
+    text = (tmp_path / "config.yaml").read_text()
+    assert "updates_per_iteration" in text  # derived sizes are recorded too
+
+
+def test_a_runs_config_yaml_starts_a_new_run_in_a_directory_of_its_own(tmp_path, monkeypatch):
+    old = tmp_path / "runs" / "umaze"
+    old.mkdir(parents=True)
+    config = TrainConfig(env="point_u_maze", seed=1, batch_size=128, run_dir=str(old))
+    extra = {
+        "env_info": {"name": "point_u_maze", "episode_length": 100},
+        "jax": {"version": "0", "backend": "cpu", "devices": ["cpu:0"]},
+        "lengthened": [{"at_iteration": 4, "total_env_steps": [100_000, 200_000]}],
+    }
+    write_config(config, old / "config.yaml", extra)
+    overrides = read_overrides(str(old / "config.yaml"))
+    assert "run_dir" not in overrides  # nor derived sizes, env facts, devices, lengthened
+    assert config_from_overrides(overrides) == dataclasses.replace(config, run_dir=None)
+    assert read_run_config(old).run_dir == str(old)  # eval.py and --resume keep it
+    monkeypatch.chdir(tmp_path)
+    new_config, new_dir = run._prepare_run_dir(config_from_overrides({**overrides, "seed": 3}))
+    assert new_dir != old and new_dir.is_dir() and new_config.run_dir == str(new_dir)
+
+
+def test_yaml_values_are_converted_to_the_option_types_or_refused_by_name(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "total_env_steps: 1e6\ncritic_lr: 3e-4\nnum_envs: 64.0\neval_every: null\n"
+        "cnn_channels: [16, 32.0]\nalpha: 1\nbuffer_size: '2e5'\nloggers: [tensorboard]\n"
+    )
+    config = config_from_overrides(read_overrides(str(good)))
+    assert config.total_env_steps == 1_000_000 and type(config.total_env_steps) is int
+    assert config.critic_lr == 3e-4 and config.num_envs == 64 and type(config.num_envs) is int
+    assert config.cnn_channels == (16, 32) and config.alpha == 1.0 and type(config.alpha) is float
+    assert config.buffer_size == 200_000 and config.loggers == ("tensorboard",)
+    validate(config, registered_envs())
+    bad_values = [
+        ("num_envs: 64.5", "num_envs must be a whole number, got 64.5"),
+        ("total_env_steps: 1.5e6.2", "total_env_steps must be a whole number, got '1.5e6.2'"),
+        ("seed: true", "seed must be a whole number, got True"),
+        ("critic_lr: fast", "critic_lr must be a number, got 'fast'"),
+        ("critic_lr: .nan", "critic_lr must be a number, got nan"),
+        ("layer_norm: 1", "layer_norm must be true or false, got 1"),
+        ("env: 3", "env must be a string, got 3"),
+        ("env_options: motor_gear=75", "env_options must be a list (each item a string)"),
+        ("cnn_channels: [16, 32.5]", "cnn_channels must be a list (each item a whole number)"),
+        ("eval_every: 2.5", "eval_every must be a whole number or null, got 2.5"),
+    ]
+    for line, message in bad_values:
+        path = tmp_path / "bad.yaml"
+        path.write_text(line + "\n")
+        with pytest.raises(ConfigError) as error:
+            read_overrides(str(path))
+        assert message in str(error.value) and str(path) in str(error.value)
+        assert "\n" not in str(error.value)

@@ -1,0 +1,135 @@
+"""Validation: bad configs refused in one line before compiling; short-buffer warnings."""
+
+import dataclasses
+
+import pytest
+
+from jaxcrl import run
+from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.envs import registered_envs
+from jaxcrl.validation import check_env_fit, validate
+
+# (overrides, a fragment the one-line message must contain)
+BAD_CONFIGS = [
+    ({"env": "humanoid_on_mars"}, "unknown env 'humanoid_on_mars' for --env; choose one of"),
+    ({"num_envs": 0}, "--num-envs must be a positive integer, got 0"),
+    ({"num_envs": -4}, "--num-envs must be a positive integer"),
+    ({"batch_size": 0}, "--batch-size must be a positive integer"),
+    ({"unroll_length": 0}, "--unroll-length must be a positive integer"),
+    ({"total_env_steps": -1}, "--total-env-steps must be a positive integer"),
+    ({"buffer_size": 0}, "--buffer-size must be a positive integer"),
+    ({"eval_episodes": 0}, "--eval-episodes must be a positive integer"),
+    ({"hidden_width": 0}, "--hidden-width must be a positive integer"),
+    ({"repr_dim": 0}, "--repr-dim must be a positive integer"),
+    ({"eval_every": 0}, "--eval-every must be a positive integer"),
+    ({"prefill_steps": -5}, "--prefill-steps must be >= 0"),
+    ({"batch_size": 10**7}, "--batch-size 10000000 is larger than the buffer holds"),
+    ({"buffer_size": 100}, "fewer than two unrolls"),
+    ({"update_to_data_ratio": 0.0}, "--update-to-data-ratio must be > 0"),
+    ({"critic_lr": 0.0}, "--critic-lr must be > 0"),
+    ({"goal_discount": 1.0}, "--goal-discount must lie in (0, 1)"),
+    ({"random_goal_probability": 1.5}, "--random-goal-probability must lie in [0, 1]"),
+    ({"logsumexp_penalty": -0.1}, "--logsumexp-penalty must be >= 0"),
+    ({"alpha": 0.0}, "--alpha must be > 0 with --alpha-mode auto"),
+    ({"energy": "manhattan"}, "unknown --energy 'manhattan'"),
+    ({"contrastive_loss": "triplet"}, "unknown --contrastive-loss 'triplet'"),
+    ({"activation": "sine"}, "unknown --activation 'sine'"),
+    ({"actor_goals": "random"}, "unknown --actor-goals 'random'"),
+    ({"actor_objective": "awr"}, "unknown --actor-objective 'awr'; choose from crl, bc_mix"),
+    ({"alpha_mode": "tuned"}, "unknown --alpha-mode 'tuned'; choose from auto, fixed"),
+    ({"deterministic_actor": True}, "--deterministic-actor needs --actor-objective ddpg_bc"),
+    ({"residual": True, "hidden_depth": 6}, "--hidden-depth must be a positive multiple of 4"),
+    ({"total_env_steps": 5000}, "leaves no training iteration after the prefill"),
+    ({"num_seeds": 0}, "--num-seeds must be a positive integer, got 0"),
+    ({"env_options": ("episode_length=0",)}, "--env-options episode_length must be a whole number"),
+    ({"env_options": ("episode_length=12.5",)}, "of at least 2 steps (a goal needs a later step)"),
+    ({"checkpoint_every": 0}, "--checkpoint-every must be a positive integer"),
+    ({"num_updates": -1}, "--num-updates must be a positive integer"),
+    ({"bc_weight": 1.5}, "--bc-weight must lie in [0, 1]"),
+    ({"bc_alpha": -1.0}, "--bc-alpha must be >= 0"),
+    ({"dataset": "/nonexistent/data.npz"}, "--dataset /nonexistent/data.npz: no such file"),
+    ({"loggers": ("mlflow",)}, "unknown --loggers mlflow; choose from tensorboard, wandb"),
+    (
+        {"dataset": __file__, "redraw_goal_on_success": True},
+        "a --dataset run collects none, so drop it",
+    ),
+    ({"sweep": ("batch_size=128,256",)}, "--sweep cannot vary 'batch_size' (it changes array"),
+    ({"sweep": ("num_envs=8,16",)}, "--sweep cannot vary 'num_envs'"),
+    ({"sweep": ("learning_rate=1e-3",)}, "--sweep cannot vary 'learning_rate' (unknown option)"),
+    ({"sweep": ("critic_lr",)}, "write NAME=V1,V2,..."),
+    ({"sweep": ("critic_lr=fast",)}, "values must be numbers"),
+    ({"sweep": ("critic_lr=1e-3", "critic_lr=1e-4")}, "names 'critic_lr' twice"),
+    ({"env_options": ("motor_gear",)}, "--env-options 'motor_gear': write NAME=VALUE"),
+    ({"env_options": ("=3",)}, "write NAME=VALUE"),
+    ({"env_options": ("impl=warp",)}, "use --physics instead"),
+    ({"env_options": ("dense_reward=true",)}, "use --dense-reward instead"),
+    ({"env_options": ("a=1", "a=2")}, "--env-options names 'a' twice"),
+    ({"env_options": ("a=[1,",)}, "VALUE is not a YAML value"),
+    # every member of a sweep is validated as a single run would be, naming the swept value
+    (
+        {"sweep": ("goal_discount=1.5,0.9",)},
+        "--sweep goal_discount=1.5: --goal-discount must lie in (0, 1), got 1.5",
+    ),
+    ({"sweep": ("critic_lr=-1",)}, "--sweep critic_lr=-1: --critic-lr must be > 0"),
+    (
+        {"sweep": ("critic_lr=1e-3", "random_goal_probability=0.5,3")},
+        "--sweep random_goal_probability=3: --random-goal-probability must lie in [0, 1]",
+    ),
+    ({"sweep": ("bc_weight=7",)}, "--sweep bc_weight=7: --bc-weight must lie in [0, 1]"),
+    ({"residual": True, "hidden_depth": 4}, "--residual needs --layer-norm"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", BAD_CONFIGS, ids=[str(o) for o, _ in BAD_CONFIGS])
+def test_bad_config_is_refused_with_one_line_naming_the_option(overrides, message):
+    config = dataclasses.replace(TrainConfig(), **overrides)
+    with pytest.raises(ConfigError) as error:
+        validate(config, registered_envs())
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_errors_come_before_any_compilation(monkeypatch, tmp_path):
+    def no_compiling(*args, **kwargs):
+        raise AssertionError("compiled before validating")
+
+    monkeypatch.setattr(run.jax, "jit", no_compiling)
+    with pytest.raises(ConfigError, match="--batch-size"):
+        run.train(TrainConfig(batch_size=10**7, run_dir=str(tmp_path / "r")))
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_buffer_shorter_than_an_episode_is_warned_about_not_refused():
+    ant = TrainConfig(env="ant", num_envs=1024)
+    validate(ant, registered_envs())  # possible: training runs, with goals cut short
+    episode_length = run.make_run_env(ant).episode_length
+    assert episode_length == 1000
+    assert check_env_fit(ant, episode_length) == (
+        "the buffer keeps 96 steps per env, fewer than one episode of 1000 steps, so future "
+        "goals reach at most 95 steps ahead; raise --buffer-size to at least 1032192"
+    )
+    enough = dataclasses.replace(ant, buffer_size=1032192)
+    assert check_env_fit(enough, episode_length) is None
+    default = TrainConfig()
+    assert check_env_fit(default, run.make_run_env(default).episode_length) is None
+
+
+def test_training_prints_the_short_buffer_warning_before_compiling(tmp_path, monkeypatch, capsys):
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(run, "make_program", stop)
+    short = TrainConfig(num_envs=64, buffer_size=64 * 32, run_dir=str(tmp_path / "short"))
+    with pytest.raises(Stop):
+        run.train(short)
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warnings == [
+        "warning: the buffer keeps 32 steps per env, fewer than one episode of 50 steps, so "
+        "future goals reach at most 31 steps ahead; raise --buffer-size to at least 4096"
+    ]
+    with pytest.raises(Stop):
+        run.train(TrainConfig(run_dir=str(tmp_path / "default")))
+    assert "warning" not in capsys.readouterr().err
