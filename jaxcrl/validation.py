@@ -180,6 +180,22 @@ def validate(
         _validate_members(config, registered_envs, dataset_must_exist)
 
 
+def _validate_members(
+    config: TrainConfig, registered_envs: dict[str, str] | None, dataset_must_exist: bool
+) -> None:
+    """Validate the configuration of every member of a sweep, naming the swept value at fault."""
+    grid = parse_sweep(config.sweep)
+    # Each value alone first, so that the message names one value; then every combination,
+    # which is what the members train with.
+    alone = [{name: value} for name, values in grid.items() for value in values]
+    for point in alone + sweep_points(grid):
+        try:
+            validate(single_agent_config(config, point), registered_envs, dataset_must_exist)
+        except ConfigError as error:
+            values = " ".join(f"{name}={value:g}" for name, value in point.items())
+            raise ConfigError(f"--sweep {values}: {error}") from None
+
+
 def check_env_fit(config: TrainConfig, episode_length: int) -> str | None:
     """A warning when each env's buffer ring is shorter than one episode (None when it is not).
 
@@ -197,19 +213,3 @@ def check_env_fit(config: TrainConfig, episode_length: int) -> str | None:
         f"steps, so future goals reach at most {capacity - 1} steps ahead; raise --buffer-size "
         f"to at least {needed}"
     )
-
-
-def _validate_members(
-    config: TrainConfig, registered_envs: dict[str, str] | None, dataset_must_exist: bool
-) -> None:
-    """Validate the configuration of every member of a sweep, naming the swept value at fault."""
-    grid = parse_sweep(config.sweep)
-    # Each value alone first, so that the message names one value; then every combination,
-    # which is what the members train with.
-    alone = [{name: value} for name, values in grid.items() for value in values]
-    for point in alone + sweep_points(grid):
-        try:
-            validate(single_agent_config(config, point), registered_envs, dataset_must_exist)
-        except ConfigError as error:
-            values = " ".join(f"{name}={value:g}" for name, value in point.items())
-            raise ConfigError(f"--sweep {values}: {error}") from None
