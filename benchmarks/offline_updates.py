@@ -14,10 +14,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import time
 
 import jax
-import jax.numpy as jnp
+from throughput import time_iterations  # the sibling script
 
 from jaxcrl.collect import collect_dataset, random_actions
 from jaxcrl.config import TrainConfig
@@ -51,17 +50,8 @@ def updates_per_second(config: TrainConfig, steps: int, episodes: int) -> tuple[
     act = random_actions(env.action_size)
     dataset = collect_dataset(env, params, act, jax.random.PRNGKey(0), episodes)
     trainer = make_offline_trainer(config, env, params, dataset)
-    state = jax.jit(trainer.init)(jax.random.PRNGKey(0))
-    count = jnp.asarray(steps, jnp.int32)
-    start = time.perf_counter()
-    run = jax.jit(trainer.run_iterations, donate_argnums=0).lower(state, count).compile()
-    compile_s = time.perf_counter() - start
-    state, metrics = run(state, jnp.asarray(10, jnp.int32))  # warm-up
-    jax.block_until_ready(metrics)
-    start = time.perf_counter()
-    state, metrics = run(state, count)
-    jax.block_until_ready(metrics)
-    return steps / (time.perf_counter() - start), compile_s
+    seconds, compile_s = time_iterations(trainer, steps, warmup=10)
+    return steps / seconds, compile_s
 
 
 def main() -> None:

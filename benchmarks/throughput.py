@@ -55,22 +55,31 @@ def env_steps_per_second(env_name: str, num_envs: int, steps: int) -> tuple[floa
     return num_envs * steps / (time.perf_counter() - start), compile_s
 
 
-def train_steps_per_second(config: TrainConfig, iterations: int) -> tuple[float, float]:
-    """(env steps per second, compile seconds) of ``iterations`` full training iterations."""
-    env = make_env(config.env)
-    trainer = make_trainer(config, env, env.default_params())
+def time_iterations(trainer, iterations: int, warmup: int = 1) -> tuple[float, float]:
+    """(seconds, compile seconds) of ``iterations`` iterations of ``trainer.run_iterations``.
+
+    The program is compiled ahead of time, then run once for ``warmup`` iterations before the timed
+    run, so neither compilation nor first-call costs enter the timing.
+    """
     state = jax.jit(trainer.init)(jax.random.PRNGKey(0))
     count = jnp.asarray(iterations, jnp.int32)
     start = time.perf_counter()
     run = jax.jit(trainer.run_iterations, donate_argnums=0).lower(state, count).compile()
     compile_s = time.perf_counter() - start
-    state, metrics = run(state, jnp.asarray(1, jnp.int32))  # warm-up
+    state, metrics = run(state, jnp.asarray(warmup, jnp.int32))
     jax.block_until_ready(metrics)
     start = time.perf_counter()
     state, metrics = run(state, count)
     jax.block_until_ready(metrics)
-    elapsed = time.perf_counter() - start
-    return iterations * steps_per_iteration(config) / elapsed, compile_s
+    return time.perf_counter() - start, compile_s
+
+
+def train_steps_per_second(config: TrainConfig, iterations: int) -> tuple[float, float]:
+    """(env steps per second, compile seconds) of ``iterations`` full training iterations."""
+    env = make_env(config.env)
+    trainer = make_trainer(config, env, env.default_params())
+    seconds, compile_s = time_iterations(trainer, iterations)
+    return iterations * steps_per_iteration(config) / seconds, compile_s
 
 
 def parse_update_setting(text: str) -> tuple[float, int]:
