@@ -126,8 +126,7 @@ class TrainConfig:
     random_goal_probability: float = 0.0
     """Probability that the actor trains on another row's goal instead of the future goal."""
     actor_goals: Literal["geometric", "uniform"] = "geometric"
-    """The actor's future goals: the critic's geometric ones (CRL), or a later step of the same
-    episode drawn uniformly (OGBench's CRL actor)."""
+    """Actor goals: the critic's geometric ones (CRL) or a uniform later step in the episode (OGBench)."""
 
     # --- offline ---
     dataset: str | None = None
@@ -140,9 +139,9 @@ class TrainConfig:
     """bc_mix: loss = bc_weight * BC + (1 - bc_weight) * actor loss (the paper's 0.05)."""
     bc_alpha: float = 0.1
     """ddpg_bc: loss = -Q / stopgrad(mean |Q|) - bc_alpha * log pi(a_data) (OGBench: 0.003 to 3)."""
+    # OGBench's CRL actor has a constant unit std: under BC there is no learned std to shrink.
     deterministic_actor: bool = False
-    """ddpg_bc: Q at the policy's mode tanh(mean) and BC as -0.5 * squared error to the data
-    action, as OGBench's CRL with its constant unit std (no learned std to shrink under BC)."""
+    """ddpg_bc: Q at the mode tanh(mean), BC as -0.5 * squared error (OGBench's CRL, unit std)."""
     twin_critics: bool = False
     """Train two critics and let the actor maximise their minimum (the paper's offline setting)."""
 

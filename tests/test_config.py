@@ -1,5 +1,6 @@
 """The config's options: derived sizes, env options and the choices they offer."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -70,3 +71,20 @@ def test_an_energy_or_loss_added_in_losses_py_is_offered_by_the_config():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["new_energy", "new_loss"]
+
+
+def test_every_option_has_a_one_line_help_string():
+    # The CLI keeps a docstring's line breaks, so a wrapped one prints broken mid-sentence.
+    import ast
+    import inspect
+
+    body = ast.parse(inspect.getsource(TrainConfig)).body[0].body
+    helps = {
+        field.target.id: after.value.value
+        for field, after in zip(body, body[1:], strict=False)
+        if isinstance(field, ast.AnnAssign)
+        and isinstance(after, ast.Expr)
+        and isinstance(after.value, ast.Constant)
+    }
+    assert set(helps) == {field.name for field in dataclasses.fields(TrainConfig)}
+    assert [name for name, text in helps.items() if "\n" in text] == []
