@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from jaxcrl import run
+from jaxcrl.cli import EvalArgs
 from jaxcrl.config import ConfigError, TrainConfig, derived_sizes, parse_env_options
 
 
@@ -73,12 +74,13 @@ def test_an_energy_or_loss_added_in_losses_py_is_offered_by_the_config():
     assert result.stdout.split() == ["new_energy", "new_loss"]
 
 
-def test_every_option_has_a_one_line_help_string():
+@pytest.mark.parametrize("options", [TrainConfig, EvalArgs], ids=["train.py", "eval.py"])
+def test_every_option_has_a_one_line_help_string(options):
     # The CLI keeps a docstring's line breaks, so a wrapped one prints broken mid-sentence.
     import ast
     import inspect
 
-    body = ast.parse(inspect.getsource(TrainConfig)).body[0].body
+    body = ast.parse(inspect.getsource(options)).body[0].body
     helps = {
         field.target.id: after.value.value
         for field, after in zip(body, body[1:], strict=False)
@@ -86,5 +88,5 @@ def test_every_option_has_a_one_line_help_string():
         and isinstance(after, ast.Expr)
         and isinstance(after.value, ast.Constant)
     }
-    assert set(helps) == {field.name for field in dataclasses.fields(TrainConfig)}
+    assert set(helps) == {field.name for field in dataclasses.fields(options)}
     assert [name for name, text in helps.items() if "\n" in text] == []
