@@ -172,11 +172,11 @@ class EvalArgs:
     run_dir: Path
     """Run directory written by train.py."""
     episodes: int | None = None
-    """Evaluation episodes (default: the run's eval_episodes)."""
+    """Evaluation episodes; None: the run's eval_episodes."""
     seed: int = 0
     """Seed of the evaluation episodes' starts and goals."""
     checkpoint: int | None = None
-    """Checkpoint (iteration) to load (default: the newest)."""
+    """Checkpoint (iteration) to load; None: the newest."""
     goal: str | None = None
     """Evaluate toward this goal instead of the env's own, e.g. 3.5,1.5 (goal_size numbers)."""
     video: Path | None = None

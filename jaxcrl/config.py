@@ -32,7 +32,7 @@ class TrainConfig:
     seed: int = 0
     """Random seed: fixes networks, env starts and goals, and sampling."""
     run_dir: str | None = None
-    """Directory for config.yaml, metrics.jsonl and checkpoints/ (default: runs/ENV-SEED-TIME)."""
+    """Directory for config.yaml, metrics.jsonl and checkpoints/; None: runs/ENV-sSEED-TIME."""
     total_env_steps: int = 200_000
     """Environment steps to collect in total, random prefill included."""
     num_envs: int = 64
@@ -52,7 +52,7 @@ class TrainConfig:
     num_evals: int = 10
     """Evaluations spread evenly over the run (ignored when eval_every is set)."""
     eval_every: int | None = None
-    """Training iterations between evaluations; the host syncs with the device only then."""
+    """Training iterations between evaluations, when the host syncs with the device; None: num_evals."""
     eval_episodes: int = 128
     """Episodes per evaluation, run in parallel with the deterministic policy."""
     keep_checkpoints: int = 2
@@ -60,7 +60,7 @@ class TrainConfig:
     progress: bool = True
     """Show a progress bar with env steps, SPS, ETA and the last success rate."""
     checkpoint_every: int | None = None
-    """Training iterations between checkpoints (default: at every evaluation)."""
+    """Training iterations between checkpoints; None: at every evaluation."""
     checkpoint_buffer: bool = True
     """Save the replay buffer and env states in checkpoints, so --resume continues exactly."""
     loggers: Annotated[
@@ -122,7 +122,7 @@ class TrainConfig:
     alpha_lr: float = 3e-4
     """Adam learning rate of log(alpha) when alpha_mode is auto."""
     target_entropy: float | None = None
-    """Entropy target for auto alpha (default -0.5 * action_size)."""
+    """Entropy target for auto alpha; None: -0.5 * action_size."""
     random_goal_probability: float = 0.0
     """Probability that the actor trains on another row's goal instead of the future goal."""
     actor_goals: Literal["geometric", "uniform"] = "geometric"
