@@ -32,6 +32,8 @@ from jaxcrl.config_files import read_run_config
 from jaxcrl.dataset import Dataset, as_stored_states, save_dataset, validation_path
 from jaxcrl.envs import GoalEnv, registered_envs, reset_batch, step_batch
 from jaxcrl.envs.mjx_base import PHYSICS_IMPLS
+from jaxcrl.envs.ogbench_envs import ogbench_env_ids
+from jaxcrl.ogbench_data import LOCAL_ENV_IDS
 from jaxcrl.validation import check_episode_length
 
 POLICIES = ("random", "noisy-checkpoint")
@@ -182,13 +184,23 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
     return train_path, validation_path(train_path)
 
 
+def collectable_envs() -> list[str]:
+    """The registered envs that step on the device (all but OGBench's own)."""
+    return sorted(set(registered_envs()) - set(ogbench_env_ids()))
+
+
 def parse_options(argv: list[str] | None = None) -> CollectOptions:
     """Read and check ``collect.py``'s flags."""
     parser = argparse.ArgumentParser(
         description="Collect an OGBench-layout offline dataset (NAME.npz and NAME-val.npz) "
         "from one of jaxcrl's envs, stepped in parallel on the device."
     )
-    parser.add_argument("--env", required=True, choices=sorted(registered_envs()))
+    parser.add_argument(
+        "--env",
+        required=True,
+        metavar="ENV",
+        help="one of jaxcrl's envs: " + ", ".join(collectable_envs()),
+    )
     parser.add_argument("--out", required=True, help="path of the train split, NAME.npz")
     parser.add_argument("--episodes", type=int, required=True, help="episodes in the train split")
     parser.add_argument("--policy", default="random", choices=POLICIES)
@@ -215,6 +227,22 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
     )
     args = parser.parse_args(argv)
     options = CollectOptions(**vars(args))
+    if options.env in ogbench_env_ids():
+        how = (
+            f"make its data with python -m jaxcrl.ogbench_data --env {options.env} --out "
+            f"{options.out}"
+            if options.env in LOCAL_ENV_IDS
+            else "download OGBench's file with ogbench.download_datasets (OGBench collects it "
+            "with trained expert policies)"
+        )
+        parser.error(
+            f"--env {options.env} is one of OGBench's own envs, which run on the host: {how}"
+        )
+    if options.env not in registered_envs():
+        parser.error(
+            f"unknown env {options.env!r} for --env; choose one of: "
+            + ", ".join(collectable_envs())
+        )
     if options.episodes <= 0 or (options.val_episodes is not None and options.val_episodes <= 0):
         parser.error("--episodes and --val-episodes must be positive integers")
     if options.segment_length is not None and options.segment_length < 2:

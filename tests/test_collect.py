@@ -135,3 +135,27 @@ def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_pat
     shorter, _ = load_splits(out, 2, 2)
     assert len(shorter.observations) == 4 * 30
     assert np.abs(np.diff(shorter.observations[:30], axis=0)).max() <= 0.1 + 1e-5
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        (
+            "cube-single-v0",
+            "--env cube-single-v0 is one of OGBench's own envs, which run on the host: make its "
+            "data with python -m jaxcrl.ogbench_data --env cube-single-v0 --out data.npz",
+        ),
+        (
+            "antmaze-large-v0",
+            "--env antmaze-large-v0 is one of OGBench's own envs, which run on the host: download "
+            "OGBench's file with ogbench.download_datasets",
+        ),
+        ("point_opne", "unknown env 'point_opne' for --env; choose one of: ant, ant_big_maze"),
+    ],
+)
+def test_envs_that_cannot_be_collected_here_are_refused_by_name(env, message, capsys):
+    with pytest.raises(SystemExit):
+        parse_options(["--env", env, "--episodes", "3", "--out", "data.npz"])
+    error = capsys.readouterr().err
+    assert message in error
+    assert "cube-single-v0" not in error.partition("choose one of:")[2]  # OGBench's are not offered
