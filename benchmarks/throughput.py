@@ -27,7 +27,7 @@ import jax.numpy as jnp
 
 from jaxcrl.config import TrainConfig, steps_per_iteration, updates_per_iteration
 from jaxcrl.envs import make_env, registered_envs, reset_batch, step_batch
-from jaxcrl.trainer import make_trainer
+from jaxcrl.trainer import Trainer, make_trainer
 from jaxcrl.validation import validate
 
 
@@ -55,7 +55,7 @@ def env_steps_per_second(env_name: str, num_envs: int, steps: int) -> tuple[floa
     return num_envs * steps / (time.perf_counter() - start), compile_s
 
 
-def time_iterations(trainer, iterations: int, warmup: int = 1) -> tuple[float, float]:
+def time_iterations(trainer: Trainer, iterations: int, warmup: int = 1) -> tuple[float, float]:
     """(seconds, compile seconds) of ``iterations`` iterations of ``trainer.run_iterations``.
 
     The program is compiled ahead of time, then run once for ``warmup`` iterations before the timed

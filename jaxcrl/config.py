@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_type_hints
 
 import tyro
 import yaml
@@ -148,6 +148,11 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary of every option."""
         return dataclasses.asdict(self)
+
+
+# The type of every option (Annotated metadata dropped): validation reads the choices of its
+# Literal options, and config files check what YAML gives against it.
+FIELD_TYPES: dict[str, Any] = get_type_hints(TrainConfig)
 
 
 # --- derived sizes --------------------------------------------------------------------------

@@ -11,16 +11,13 @@ import math
 import types
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 
-from jaxcrl.config import ConfigError, TrainConfig, derived_sizes
+from jaxcrl.config import FIELD_TYPES, ConfigError, TrainConfig, derived_sizes
 
 FIELD_NAMES = frozenset(field.name for field in dataclasses.fields(TrainConfig))
-
-# The type of every option (Annotated metadata dropped), to check what YAML gives against it.
-FIELD_TYPES: dict[str, Any] = get_type_hints(TrainConfig)
 
 # Options of a run's config.yaml that belong to that run alone: loaded as --config for a new run,
 # they are left out, so the new run gets its own directory. (The rest of that file, derived sizes,

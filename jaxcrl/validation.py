@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from typing import Any, Literal, get_args, get_origin
 
 from jaxcrl.config import (
+    FIELD_TYPES,
     ConfigError,
     TrainConfig,
     buffer_capacity_per_env,
@@ -39,7 +40,7 @@ def check_episode_length(value: Any, flag: str) -> None:
 # The allowed values of every option typed as a Literal (energy, contrastive_loss, actor_goals, ...).
 CHOICES: dict[str, tuple[str, ...]] = {
     name: get_args(annotation)
-    for name, annotation in get_type_hints(TrainConfig).items()
+    for name, annotation in FIELD_TYPES.items()
     if get_origin(annotation) is Literal
 }
 
