@@ -98,11 +98,12 @@ def train_main(argv: list[str] | None = None) -> None:
     resume_args = parse_resume_args(argv)
     config = None if resume_args else parse_train_args(argv)
     from jaxcrl import run  # imported late so --help and config errors stay fast
+    from jaxcrl.run_dir import has_checkpoint
 
     try:
         if resume_args is None:
             result = run.train(config)
-        elif run.has_checkpoint(resume_args[0]):
+        elif has_checkpoint(resume_args[0]):
             result = run.resume(resume_args[0], **resume_args[1])
         else:  # its start crashed or was stopped before the first checkpoint
             print(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import types
 from importlib import resources
 from pathlib import Path
@@ -162,7 +163,9 @@ def config_from_overrides(overrides: dict[str, Any]) -> TrainConfig:
 def write_config(config: TrainConfig, path: Path, extra: dict[str, Any]) -> None:
     """Write the resolved configuration plus derived sizes (and anything in ``extra``)."""
     document = {"config": config.to_dict(), "derived": derived_sizes(config), **extra}
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    staging = path.with_name(path.name + ".tmp")
+    staging.write_text(yaml.safe_dump(document, sort_keys=False))
+    os.replace(staging, path)  # atomic: rewriting a run's config.yaml never leaves half a file
 
 
 def read_run_config(run_dir: Path) -> TrainConfig:

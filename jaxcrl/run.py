@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import math
 import os
 import signal
@@ -26,7 +25,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import yaml
 
 from jaxcrl import checkpoint
 from jaxcrl.config import (
@@ -38,7 +36,7 @@ from jaxcrl.config import (
     parse_env_options,
     steps_per_iteration,
 )
-from jaxcrl.config_files import read_run_config, write_config
+from jaxcrl.config_files import read_run_config
 from jaxcrl.devices import join_processes, place, wait_for_processes
 from jaxcrl.envs import GoalEnv, env_arguments, make_env, portable_env, registered_envs
 from jaxcrl.logger import Loggers, Progress, open_loggers, read_metrics, to_python
@@ -47,6 +45,13 @@ from jaxcrl.members import (
     apply_member_values,
     member_keys,
     run_members,
+)
+from jaxcrl.run_dir import (
+    keep_rows_up_to,
+    prepare_run_dir,
+    record_new_length,
+    record_run_config,
+    set_aside_checkpoints_after,
 )
 from jaxcrl.stats import summarize
 from jaxcrl.trainer import FIRST_NONFINITE, Trainer, TrainerState, make_trainer
@@ -94,11 +99,6 @@ class TrainResult:
     def summary(self, metric: str = "eval/success") -> dict[str, float]:
         """Mean, IQM and 95% bootstrap interval of ``metric`` over the members' final rows."""
         return summarize(np.asarray([row[metric] for row in self.final_rows], np.float64))
-
-
-def default_run_dir(config: TrainConfig) -> Path:
-    """runs/ENV-sSEED-YYYYmmdd-HHMMSS under the working directory."""
-    return Path("runs") / f"{config.env}-s{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def make_run_env(config: TrainConfig) -> GoalEnv:
@@ -321,58 +321,7 @@ def member_rows(
     return rows
 
 
-def keep_rows_up_to(run_dir: Path, iteration: int) -> None:
-    """Drop logged rows after ``iteration`` (written after the checkpoint a resume starts from)."""
-    path = run_dir / "metrics.jsonl"
-    rows = (
-        [row for row in read_metrics(path) if row["iteration"] <= iteration]
-        if path.exists()
-        else []
-    )
-    staging = path.with_name(path.name + ".tmp")
-    staging.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    os.replace(staging, path)  # atomic: a crash here leaves either file whole
-    (run_dir / "metrics.csv").unlink(missing_ok=True)  # rebuilt from metrics.jsonl on open
-
-
 # --- training -------------------------------------------------------------------------------
-
-
-def has_checkpoint(run_dir: Path) -> bool:
-    """Whether ``run_dir`` holds a finished checkpoint (orbax names each by its iteration)."""
-    folder = Path(run_dir) / "checkpoints"
-    return folder.is_dir() and any(entry.name.isdigit() for entry in folder.iterdir())
-
-
-def _prepare_run_dir(config: TrainConfig, again: bool = False) -> tuple[TrainConfig, Path]:
-    """Create a fresh run directory; never reuse one that already holds a run.
-
-    ``again``: the directory is that of a run whose start never saved a checkpoint (a crash or
-    Ctrl-C while compiling), which starts afresh in it; its logged rows, if any, are dropped.
-    """
-    run_dir = Path(config.run_dir) if config.run_dir else default_run_dir(config)
-    if has_checkpoint(run_dir):
-        raise FileExistsError(
-            f"{run_dir} already holds a run; choose a new --run-dir, or continue it with "
-            f"--resume {run_dir} (nothing was overwritten)"
-        )
-    if not again and (run_dir / "config.yaml").exists():
-        raise FileExistsError(
-            f"{run_dir} already holds a run that saved no checkpoint (its start did not finish); "
-            f"--resume {run_dir} starts it from the beginning, or choose a new --run-dir "
-            "(nothing was overwritten)"
-        )
-    wait_for_processes("run_dir_checked")  # every process has looked before any writes to it
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if again and jax.process_index() == 0:
-            keep_rows_up_to(run_dir, 0)  # rows of the failed start: no checkpoint backs them
-    except OSError as error:
-        raise ConfigError(
-            f"--run-dir {run_dir}: cannot create it ({error.strerror or error}); choose a "
-            "directory you can write to"
-        ) from None
-    return dataclasses.replace(config, run_dir=str(run_dir)), run_dir
 
 
 def train(config: TrainConfig, again: bool = False) -> TrainResult:
@@ -387,19 +336,12 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
     config = dataclasses.replace(config, env=env_name, env_options=env_options)
     join_processes(config)
     env, _, trainer, members = build(config)
-    config, run_dir = _prepare_run_dir(config, again)
+    config, run_dir = prepare_run_dir(config, again)
     if jax.process_index() == 0:
         warning = check_env_fit(config, env.episode_length)
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
-        info = {"env_info": env_info(env), "jax": jax_info()}
-        try:
-            write_config(config, run_dir / "config.yaml", info)
-        except OSError as error:
-            raise ConfigError(
-                f"--run-dir {run_dir}: cannot write config.yaml there "
-                f"({error.strerror or error}); choose a directory you can write to"
-            ) from None
+        record_run_config(config, run_dir, env)
     start = time.perf_counter()
     program = make_program(config, env, trainer, members)
     state = place(program.init(member_keys(members)), config, len(members))
@@ -437,20 +379,6 @@ def lengthened(
         return config
     _, eval_every = loop_sizes(config)
     return dataclasses.replace(config, eval_every=eval_every, **{field: value})
-
-
-def record_new_length(run_dir: Path, old: TrainConfig, new: TrainConfig, iteration: int) -> None:
-    """Rewrite config.yaml for the new length, noting the change under ``lengthened``."""
-    path = run_dir / "config.yaml"
-    extra = {
-        name: value
-        for name, value in yaml.safe_load(path.read_text()).items()
-        if name not in ("config", "derived")  # write_config writes these two afresh
-    }
-    field = "num_updates" if new.dataset is not None else "total_env_steps"
-    change = {"at_iteration": iteration, field: [getattr(old, field), getattr(new, field)]}
-    extra["lengthened"] = [*extra.get("lengthened", []), change]
-    write_config(new, path, extra)
 
 
 def resume(
@@ -492,11 +420,7 @@ def resume(
     if jax.process_index() == 0:  # one process tidies the shared run directory
         if config is not saved_config:
             record_new_length(run_dir, saved_config, config, done)
-        for later in (run_dir / "checkpoints").iterdir():
-            # Damaged checkpoints newer than the one restored would block the steps this run
-            # saves next; keep them, under a name the checkpoint manager ignores.
-            if later.name.isdigit() and int(later.name) > step:
-                later.rename(later.with_name(f"{later.name}.damaged"))
+        set_aside_checkpoints_after(run_dir, step)
         keep_rows_up_to(run_dir, progress["iteration"])
     wait_for_processes("run_dir_tidied")
     metrics_path = run_dir / "metrics.jsonl"
@@ -637,24 +561,4 @@ def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         k: float(np.mean([row[k] for row in rows if row.get(k) is not None] or [np.nan]))
         for k in numeric
-    }
-
-
-def env_info(env: GoalEnv) -> dict[str, Any]:
-    """Static facts of an env, recorded in config.yaml."""
-    return {
-        "name": env.name,
-        "state_size": env.state_size,
-        "goal_indices": list(env.goal_indices),
-        "action_size": env.action_size,
-        "episode_length": env.episode_length,
-    }
-
-
-def jax_info() -> dict[str, Any]:
-    """JAX version and devices, recorded in config.yaml."""
-    return {
-        "version": jax.__version__,
-        "backend": jax.default_backend(),
-        "devices": [str(d) for d in jax.devices()],
     }

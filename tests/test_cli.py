@@ -12,7 +12,7 @@ import yaml
 from jaxcrl.config import ConfigError
 from jaxcrl.config_files import write_config
 from jaxcrl.logger import read_metrics
-from jaxcrl.run import has_checkpoint
+from jaxcrl.run_dir import has_checkpoint
 from jaxcrl.saved_runs import load_member
 
 REPO = Path(__file__).resolve().parents[1]

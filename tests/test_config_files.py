@@ -15,6 +15,7 @@ from jaxcrl.config_files import (
     write_config,
 )
 from jaxcrl.envs import registered_envs
+from jaxcrl.run_dir import prepare_run_dir
 from jaxcrl.validation import validate
 
 
@@ -85,7 +86,7 @@ def test_a_runs_config_yaml_starts_a_new_run_in_a_directory_of_its_own(tmp_path,
     assert config_from_overrides(overrides) == dataclasses.replace(config, run_dir=None)
     assert read_run_config(old).run_dir == str(old)  # eval.py and --resume keep it
     monkeypatch.chdir(tmp_path)
-    new_config, new_dir = run._prepare_run_dir(config_from_overrides({**overrides, "seed": 3}))
+    new_config, new_dir = prepare_run_dir(config_from_overrides({**overrides, "seed": 3}))
     assert new_dir != old and new_dir.is_dir() and new_config.run_dir == str(new_dir)
 
 

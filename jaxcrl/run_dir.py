@@ -1,0 +1,138 @@
+"""A run directory on disk: where a run lives, what its config.yaml records, and the tidying a
+resume does before it continues.
+
+Nothing here trains. ``jaxcrl.run`` calls these between its compiled chunks; every function
+either refuses with a message that names the fix or changes the directory so that a crash at any
+point leaves each file whole (a run's saved work is never lost).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import yaml
+
+from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.config_files import write_config
+from jaxcrl.devices import wait_for_processes
+from jaxcrl.envs import GoalEnv
+from jaxcrl.logger import read_metrics
+
+
+def default_run_dir(config: TrainConfig) -> Path:
+    """runs/ENV-sSEED-YYYYmmdd-HHMMSS under the working directory."""
+    return Path("runs") / f"{config.env}-s{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def has_checkpoint(run_dir: Path | str) -> bool:
+    """Whether ``run_dir`` holds a finished checkpoint (orbax names each by its iteration)."""
+    folder = Path(run_dir) / "checkpoints"
+    return folder.is_dir() and any(entry.name.isdigit() for entry in folder.iterdir())
+
+
+def prepare_run_dir(config: TrainConfig, again: bool = False) -> tuple[TrainConfig, Path]:
+    """Create a fresh run directory; never reuse one that already holds a run.
+
+    ``again``: the directory is that of a run whose start never saved a checkpoint (a crash or
+    Ctrl-C while compiling), which starts afresh in it; its logged rows, if any, are dropped.
+    """
+    run_dir = Path(config.run_dir) if config.run_dir else default_run_dir(config)
+    if has_checkpoint(run_dir):
+        raise FileExistsError(
+            f"{run_dir} already holds a run; choose a new --run-dir, or continue it with "
+            f"--resume {run_dir} (nothing was overwritten)"
+        )
+    if not again and (run_dir / "config.yaml").exists():
+        raise FileExistsError(
+            f"{run_dir} already holds a run that saved no checkpoint (its start did not finish); "
+            f"--resume {run_dir} starts it from the beginning, or choose a new --run-dir "
+            "(nothing was overwritten)"
+        )
+    wait_for_processes("run_dir_checked")  # every process has looked before any writes to it
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if again and jax.process_index() == 0:
+            keep_rows_up_to(run_dir, 0)  # rows of the failed start: no checkpoint backs them
+    except OSError as error:
+        raise ConfigError(
+            f"--run-dir {run_dir}: cannot create it ({error.strerror or error}); choose a "
+            "directory you can write to"
+        ) from None
+    return dataclasses.replace(config, run_dir=str(run_dir)), run_dir
+
+
+def record_run_config(config: TrainConfig, run_dir: Path, env: GoalEnv) -> None:
+    """Write config.yaml: the resolved config, its derived sizes, the env's facts, JAX's devices."""
+    info = {"env_info": env_info(env), "jax": jax_info()}
+    try:
+        write_config(config, run_dir / "config.yaml", info)
+    except OSError as error:
+        raise ConfigError(
+            f"--run-dir {run_dir}: cannot write config.yaml there "
+            f"({error.strerror or error}); choose a directory you can write to"
+        ) from None
+
+
+def record_new_length(run_dir: Path, old: TrainConfig, new: TrainConfig, iteration: int) -> None:
+    """Rewrite config.yaml for the new length, noting the change under ``lengthened``."""
+    path = run_dir / "config.yaml"
+    extra = {
+        name: value
+        for name, value in yaml.safe_load(path.read_text()).items()
+        if name not in ("config", "derived")  # write_config writes these two afresh
+    }
+    field = "num_updates" if new.dataset is not None else "total_env_steps"
+    change = {"at_iteration": iteration, field: [getattr(old, field), getattr(new, field)]}
+    extra["lengthened"] = [*extra.get("lengthened", []), change]
+    write_config(new, path, extra)
+
+
+def keep_rows_up_to(run_dir: Path, iteration: int) -> None:
+    """Drop logged rows after ``iteration`` (written after the checkpoint a resume starts from)."""
+    path = run_dir / "metrics.jsonl"
+    rows = (
+        [row for row in read_metrics(path) if row["iteration"] <= iteration]
+        if path.exists()
+        else []
+    )
+    staging = path.with_name(path.name + ".tmp")
+    staging.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    os.replace(staging, path)  # atomic: a crash here leaves either file whole
+    (run_dir / "metrics.csv").unlink(missing_ok=True)  # rebuilt from metrics.jsonl on open
+
+
+def set_aside_checkpoints_after(run_dir: Path, step: int) -> None:
+    """Rename checkpoints newer than ``step`` (damaged ones a resume skipped) to ``N.damaged``.
+
+    Left in place they would block the steps the resumed run saves next; renamed, the checkpoint
+    manager ignores them and they stay for whoever wants to inspect them.
+    """
+    for later in (run_dir / "checkpoints").iterdir():
+        if later.name.isdigit() and int(later.name) > step:
+            later.rename(later.with_name(f"{later.name}.damaged"))
+
+
+def env_info(env: GoalEnv) -> dict[str, Any]:
+    """Static facts of an env, recorded in config.yaml."""
+    return {
+        "name": env.name,
+        "state_size": env.state_size,
+        "goal_indices": list(env.goal_indices),
+        "action_size": env.action_size,
+        "episode_length": env.episode_length,
+    }
+
+
+def jax_info() -> dict[str, Any]:
+    """JAX version and devices, recorded in config.yaml."""
+    return {
+        "version": jax.__version__,
+        "backend": jax.default_backend(),
+        "devices": [str(d) for d in jax.devices()],
+    }

@@ -1,0 +1,103 @@
+"""The run directory: refusing to reuse a run, config.yaml records, a resume's tidying."""
+
+import json
+
+import pytest
+import yaml
+
+from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.config_files import read_run_config
+from jaxcrl.envs import make_env
+from jaxcrl.run_dir import (
+    has_checkpoint,
+    keep_rows_up_to,
+    prepare_run_dir,
+    record_new_length,
+    record_run_config,
+    set_aside_checkpoints_after,
+)
+
+
+def write_rows(run_dir, iterations):
+    """A metrics.jsonl with one row per iteration given, and a metrics.csv beside it."""
+    lines = [json.dumps({"iteration": i, "eval/success": i / 10}) for i in iterations]
+    (run_dir / "metrics.jsonl").write_text("".join(line + "\n" for line in lines))
+    (run_dir / "metrics.csv").write_text("iteration,eval/success\n")
+
+
+def test_has_checkpoint_counts_only_finished_numbered_steps(tmp_path):
+    assert not has_checkpoint(tmp_path)
+    (tmp_path / "checkpoints" / "4.damaged").mkdir(parents=True)
+    (tmp_path / "checkpoints" / "8.orbax-checkpoint-tmp-1").mkdir()
+    assert not has_checkpoint(tmp_path)
+    (tmp_path / "checkpoints" / "12").mkdir()
+    assert has_checkpoint(str(tmp_path))
+
+
+def test_prepare_run_dir_creates_a_new_directory_and_never_reuses_a_run(tmp_path):
+    config = TrainConfig(run_dir=str(tmp_path / "a" / "b"))
+    prepared, run_dir = prepare_run_dir(config)
+    assert run_dir.is_dir() and prepared.run_dir == str(run_dir)
+    (run_dir / "config.yaml").write_text("config: {}\n")
+    with pytest.raises(FileExistsError, match="saved no checkpoint.*--resume"):
+        prepare_run_dir(config)
+    (run_dir / "checkpoints" / "3").mkdir(parents=True)
+    with pytest.raises(FileExistsError, match="already holds a run; choose a new --run-dir"):
+        prepare_run_dir(config, again=True)
+    assert (run_dir / "config.yaml").read_text() == "config: {}\n"  # nothing was overwritten
+
+
+def test_starting_again_drops_the_rows_of_the_failed_start(tmp_path):
+    write_rows(tmp_path, [2, 4])
+    (tmp_path / "config.yaml").write_text("config: {}\n")
+    prepare_run_dir(TrainConfig(run_dir=str(tmp_path)), again=True)
+    assert (tmp_path / "metrics.jsonl").read_text() == ""
+
+
+def test_an_unwritable_run_dir_is_a_config_error_naming_the_option(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match="--run-dir .*cannot create it"):
+        prepare_run_dir(TrainConfig(run_dir=str(tmp_path / "file" / "run")))
+
+
+def test_keep_rows_up_to_drops_later_rows_and_the_csv_built_from_them(tmp_path):
+    write_rows(tmp_path, [2, 4, 6, 8])
+    keep_rows_up_to(tmp_path, 4)
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [row["iteration"] for row in rows] == [2, 4]
+    assert not (tmp_path / "metrics.csv").exists()  # rebuilt from metrics.jsonl on open
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["metrics.jsonl"]  # no staging
+
+
+def test_checkpoints_after_the_restored_step_are_renamed_not_deleted(tmp_path):
+    for name in ("4", "8", "12", "16.damaged"):
+        (tmp_path / "checkpoints" / name).mkdir(parents=True)
+    set_aside_checkpoints_after(tmp_path, 8)
+    names = sorted(path.name for path in (tmp_path / "checkpoints").iterdir())
+    assert names == ["12.damaged", "16.damaged", "4", "8"]
+
+
+def test_config_yaml_records_env_facts_and_each_new_length(tmp_path):
+    config = TrainConfig(env="point_u_maze", total_env_steps=100_000, run_dir=str(tmp_path))
+    env = make_env("point_u_maze")
+    record_run_config(config, tmp_path, env)
+    longer = TrainConfig(env="point_u_maze", total_env_steps=200_000, run_dir=str(tmp_path))
+    record_new_length(tmp_path, config, longer, iteration=40)
+    longest = TrainConfig(env="point_u_maze", total_env_steps=300_000, run_dir=str(tmp_path))
+    record_new_length(tmp_path, longer, longest, iteration=80)
+    document = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert document["env_info"]["goal_indices"] == list(env.goal_indices)
+    assert document["env_info"]["episode_length"] == env.episode_length
+    assert document["jax"]["backend"] == "cpu"
+    assert document["lengthened"] == [
+        {"at_iteration": 40, "total_env_steps": [100_000, 200_000]},
+        {"at_iteration": 80, "total_env_steps": [200_000, 300_000]},
+    ]
+    assert read_run_config(tmp_path).total_env_steps == 300_000
+    assert not (tmp_path / "config.yaml.tmp").exists()
+
+
+def test_config_yaml_in_an_unwritable_place_is_a_config_error(tmp_path):
+    (tmp_path / "config.yaml").mkdir()  # a directory where the file should go
+    with pytest.raises(ConfigError, match="cannot write config.yaml"):
+        record_run_config(TrainConfig(), tmp_path, make_env("point_u_maze"))
