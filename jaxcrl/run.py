@@ -182,6 +182,48 @@ def saves_buffer(config: TrainConfig) -> bool:
     return config.checkpoint_buffer and config.dataset is None
 
 
+@dataclasses.dataclass(frozen=True)
+class HostProgress:
+    """What the host loop carries between chunks; every checkpoint saves it beside the state."""
+
+    iteration: int = 0  # training iterations done (offline: gradient steps)
+    pending_sums: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # [M] each
+    pending_count: int = 0  # iterations summed in pending_sums since the last evaluation
+    elapsed_s: float = 0.0  # seconds of training spent by earlier processes of this run
+
+    @classmethod
+    def from_saved(cls, document: dict[str, Any]) -> HostProgress:
+        """The progress a checkpoint's JSON document records."""
+        sums = {k: np.asarray(v, np.float64) for k, v in document["pending_sums"].items()}
+        return cls(document["iteration"], sums, document["pending_count"], document["elapsed_s"])
+
+    def saved(self, elapsed_s: float, has_buffer: bool, num_members: int) -> dict[str, Any]:
+        """The JSON document a checkpoint stores; ``elapsed_s`` counts this process's time too."""
+        return {
+            "iteration": self.iteration,
+            "pending_sums": {k: v.tolist() for k, v in self.pending_sums.items()},
+            "pending_count": self.pending_count,
+            "elapsed_s": elapsed_s,
+            "has_buffer": has_buffer,
+            "num_members": num_members,
+        }
+
+    def after_chunk(self, end: int, metrics: dict[str, np.ndarray]) -> HostProgress:
+        """Progress after a chunk that ran to iteration ``end``, its mean metrics summed in."""
+        count = end - self.iteration
+        sums = dict(self.pending_sums)
+        for name, values in metrics.items():
+            if name != FIRST_NONFINITE:
+                sums[name] = sums.get(name, 0.0) + np.asarray(values, np.float64) * count
+        return dataclasses.replace(
+            self, iteration=end, pending_sums=sums, pending_count=self.pending_count + count
+        )
+
+    def train_means(self) -> dict[str, np.ndarray]:
+        """[M] mean of each training metric over the iterations since the last evaluation."""
+        return {name: total / self.pending_count for name, total in self.pending_sums.items()}
+
+
 # --- the compiled program -----------------------------------------------------------------
 
 
@@ -345,8 +387,7 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
     start = time.perf_counter()
     program = make_program(config, env, trainer, members)
     state = place(program.init(member_keys(members)), config, len(members))
-    progress = {"iteration": 0, "pending_sums": {}, "pending_count": 0, "elapsed_s": 0.0}
-    return _train_loop(config, env, program, members, run_dir, state, progress, start, [])
+    return _train_loop(config, env, program, members, run_dir, state, HostProgress(), start, [])
 
 
 def start_again(
@@ -398,14 +439,15 @@ def resume(
     program = make_program(config, env, trainer, members)
     keys = member_keys(members)
     abstract = jax.eval_shape(program.init, keys)
-    tree, progress, step = checkpoint.restore(
-        run_dir, lambda progress: saved_tree(abstract, progress["has_buffer"])
+    tree, document, step = checkpoint.restore(
+        run_dir, lambda document: saved_tree(abstract, document["has_buffer"])
     )
-    if progress["has_buffer"]:
+    progress = HostProgress.from_saved(document)
+    if document["has_buffer"]:
         state = jax.device_put(tree)
     else:  # a fresh buffer, prefilled with random actions, under the restored learner
         state = restore_into(program.init(keys), jax.device_put(tree), with_buffer=False)
-    done, total = progress["iteration"], loop_sizes(config)[0]
+    done, total = progress.iteration, loop_sizes(config)[0]
     if done > total:
         if config.dataset is not None:
             reached, flag = f"{done} gradient steps", f"--num-updates {config.num_updates}"
@@ -421,7 +463,7 @@ def resume(
         if config is not saved_config:
             record_new_length(run_dir, saved_config, config, done)
         set_aside_checkpoints_after(run_dir, step)
-        keep_rows_up_to(run_dir, progress["iteration"])
+        keep_rows_up_to(run_dir, done)
     wait_for_processes("run_dir_tidied")
     metrics_path = run_dir / "metrics.jsonl"
     rows = read_metrics(metrics_path) if metrics_path.exists() else []
@@ -435,11 +477,11 @@ def _train_loop(
     members: list[Member],
     run_dir: Path,
     state: TrainerState,
-    progress: dict[str, Any],
+    progress: HostProgress,
     start: float,
     rows: list[dict[str, Any]],
 ) -> TrainResult:
-    """Run chunks of iterations from ``progress['iteration']`` to the end of training."""
+    """Run chunks of iterations from ``progress.iteration`` to the end of training."""
     total, eval_every = loop_sizes(config)
     offline = config.dataset is not None
     with_buffer = saves_buffer(config)
@@ -452,12 +494,7 @@ def _train_loop(
         open_loggers(run_dir, config.loggers, config.to_dict()) if main_process else Loggers([])
     )
     bar = Progress(total if offline else config.total_env_steps, config.progress, offline)
-    per_iteration = steps_per_iteration(config)
-    done = progress["iteration"]
-    pending_sums = {k: np.asarray(v, np.float64) for k, v in progress["pending_sums"].items()}
-    pending_count = progress["pending_count"]
-    elapsed_before = progress["elapsed_s"]  # seconds spent by earlier processes of this run
-    saved_at = done
+    saved_at = progress.iteration
     # Compile ahead of the loop so that the first chunk's SPS measures training alone.
     run_iterations = program.run_iterations.lower(state, jnp.asarray(1, jnp.int32)).compile()
     evaluate = program.evaluate
@@ -466,28 +503,19 @@ def _train_loop(
     wait_for_processes("compiled")  # the programs' collectives start together
     jax.block_until_ready(state)
     setup_time = time.perf_counter() - start  # compilation plus prefill (or restore)
-
-    def snapshot() -> dict[str, Any]:
-        return {
-            "iteration": done,
-            "pending_sums": {k: v.tolist() for k, v in pending_sums.items()},
-            "pending_count": pending_count,
-            "elapsed_s": elapsed_before + time.perf_counter() - start,
-            "has_buffer": with_buffer,
-            "num_members": len(members),
-        }
+    wall_time = lambda: progress.elapsed_s + time.perf_counter() - start
 
     def save() -> None:
         nonlocal saved_at
-        checkpoint.save(manager, done, saved_tree(state, with_buffer), snapshot())
-        saved_at = done
+        document = progress.saved(wall_time(), with_buffer, len(members))
+        checkpoint.save(manager, progress.iteration, saved_tree(state, with_buffer), document)
+        saved_at = progress.iteration
 
     try:
         with stop_requests() as signals:
-            for end in [
-                end for end in chunk_ends(total, eval_every, checkpoint_every) if end > done
-            ]:
-                count = end - done
+            ends = chunk_ends(total, eval_every, checkpoint_every)
+            for end in [end for end in ends if end > progress.iteration]:
+                count = end - progress.iteration
                 chunk_start = time.perf_counter()
                 state, metrics = run_iterations(state, jnp.asarray(count, jnp.int32))
                 metrics = jax.device_get(metrics)
@@ -500,51 +528,41 @@ def _train_loop(
                         f"(iteration {saved_at}) in {run_dir}/checkpoints is intact; lower the "
                         "learning rates, or check the env's observations for NaN/Inf"
                     )
-                done = end
-                for name, values in metrics.items():
-                    if name != FIRST_NONFINITE:
-                        weighted = np.asarray(values, np.float64) * count
-                        pending_sums[name] = pending_sums.get(name, 0.0) + weighted
-                pending_count += count
-                if done % eval_every == 0 or done == total:
+                progress = progress.after_chunk(end, metrics)
+                if end % eval_every == 0 or end == total:
                     eval_metrics = jax.device_get(
-                        evaluate(state.agent.policy_params, eval_keys(members, done))
+                        evaluate(state.agent.policy_params, eval_keys(members, end))
                     )
                     base = {
-                        "iteration": done,
-                        "wall_time_s": elapsed_before + time.perf_counter() - start,
+                        "iteration": end,
+                        "wall_time_s": wall_time(),
                         "setup_time_s": setup_time,
+                        **throughput(config, end, count * len(members), chunk_time),
                     }
-                    if offline:  # no env steps: throughput is gradient steps of all members
-                        base["updates_per_s"] = count * len(members) / chunk_time
-                    else:
-                        base["env_steps"] = env_steps_after(config, done)
-                        base["sps"] = count * per_iteration * len(members) / chunk_time
-                    train_means = {k: v / pending_count for k, v in pending_sums.items()}
                     val_metrics = {}
                     if program.validate is not None:  # losses on a batch of the -val split
                         val_metrics = jax.device_get(
-                            program.validate(state, validation_keys(members, done))
+                            program.validate(state, validation_keys(members, end))
                         )
                     per_member = {
                         "gradient_steps": np.asarray(state.agent.gradient_steps),
                         **eval_metrics,
-                        **train_means,
+                        **progress.train_means(),
                         **val_metrics,
                     }
                     for row in member_rows(base, per_member, members):
                         loggers.write(row)
                         rows.append(row)
-                    pending_sums, pending_count = {}, 0
-                    bar.update(base.get("env_steps", done), mean_row(rows[-len(members) :]))
-                if done % checkpoint_every == 0 or done == total:
+                    progress = dataclasses.replace(progress, pending_sums={}, pending_count=0)
+                    bar.update(base.get("env_steps", end), mean_row(rows[-len(members) :]))
+                if end % checkpoint_every == 0 or end == total:
                     save()
                 if signals:
-                    if saved_at != done:
+                    if saved_at != end:
                         save()
                     name = signal.Signals(signals[0]).name
                     raise TrainingInterrupted(
-                        f"{name} received: stopped at iteration {done} of {total} with a "
+                        f"{name} received: stopped at iteration {end} of {total} with a "
                         f"checkpoint; continue with: python train.py --resume {run_dir}",
                         signals[0],
                     )
@@ -553,6 +571,19 @@ def _train_loop(
         loggers.close()
         manager.close()
     return TrainResult(state=state, metrics=rows, run_dir=run_dir, members=members)
+
+
+def throughput(
+    config: TrainConfig, iteration: int, member_iterations: int, seconds: float
+) -> dict[str, float]:
+    """A row's progress and speed fields for a chunk of ``member_iterations`` (iterations of all
+    members together) that took ``seconds``: env steps online, gradient steps offline."""
+    if config.dataset is not None:  # no env steps: gradient steps of all members per second
+        return {"updates_per_s": member_iterations / seconds}
+    return {
+        "env_steps": env_steps_after(config, iteration),
+        "sps": member_iterations * steps_per_iteration(config) / seconds,
+    }
 
 
 def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
