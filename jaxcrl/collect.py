@@ -144,7 +144,7 @@ class CollectOptions:
 
 def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
     """Collect the train and ``-val`` splits described by ``options`` and write both files."""
-    from jaxcrl.run import make_run_env
+    from jaxcrl.program import make_run_env
 
     env_options, physics = options.env_options, options.physics
     if options.policy != "random":

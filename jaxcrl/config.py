@@ -184,6 +184,16 @@ def env_steps_after(config: TrainConfig, iteration: int) -> int:
     return (prefill_iterations(config) + iteration) * steps_per_iteration(config)
 
 
+def loop_sizes(config: TrainConfig) -> tuple[int, int]:
+    """(iterations of the whole run, iterations between evaluations); offline, one iteration is
+    one gradient step."""
+    if config.dataset is None:
+        sizes = derived_sizes(config)
+        return sizes["training_iterations"], sizes["iterations_per_eval"]
+    every = config.eval_every or max(1, math.ceil(config.num_updates / config.num_evals))
+    return config.num_updates, every
+
+
 def training_iterations(config: TrainConfig) -> int:
     """Training iterations that fit in total_env_steps after the prefill."""
     remaining = config.total_env_steps - prefill_iterations(config) * steps_per_iteration(config)

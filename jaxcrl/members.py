@@ -14,9 +14,11 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxcrl import agent
 from jaxcrl.config import TrainConfig, parse_sweep, single_agent_config, sweep_points
+from jaxcrl.logger import to_python
 
 # Optimiser states whose learning rate a member may override: field of AgentState -> option.
 LEARNING_RATES = {
@@ -86,3 +88,15 @@ def apply_member_values(
 def member_slice(tree: Any, index: int) -> Any:
     """Member ``index`` of a batched pytree (the leading axis removed)."""
     return jax.tree.map(lambda leaf: leaf[index], tree)
+
+
+def member_rows(
+    base: dict[str, Any], per_member: dict[str, np.ndarray], members: list[Member]
+) -> list[dict[str, Any]]:
+    """One logged row per member: shared fields, the member's identity and its own metrics."""
+    rows = []
+    for member in members:
+        row = {**base, **member.describe()}
+        row.update({name: values[member.index] for name, values in per_member.items()})
+        rows.append({name: to_python(value) for name, value in row.items()})
+    return rows

@@ -1,11 +1,11 @@
 """The host side of a training run: ``train(config)`` and ``resume(run_dir)``.
 
-Every run trains its members (seeds x swept values, see ``members.py``) in one compiled program:
-``jax.vmap`` over the trainer's pure functions, so each leaf of the state has a leading
-``[num_members]`` axis. The device runs chunks of training iterations; between chunks the host
+Every run trains its members (seeds x swept values, see ``members.py``) in one compiled program
+(``program.py``): ``jax.vmap`` over the trainer's pure functions, so each leaf of the state has a
+leading ``[num_members]`` axis. The device runs chunks of training iterations; between chunks the host
 evaluates, logs one row per member, checkpoints, and watches for non-finite values and for
 SIGTERM/SIGINT. Chunks end at every evaluation and every checkpoint, and everything the host
-carries between chunks is saved in the checkpoint, so a resumed run logs exactly what an
+carries between chunks (``HostProgress``) is saved in the checkpoint, so a resumed run logs exactly what an
 uninterrupted one would (on the CPU, bit for bit).
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import os
 import signal
 import sys
@@ -28,23 +27,26 @@ import numpy as np
 
 from jaxcrl import checkpoint
 from jaxcrl.config import (
-    ENV_OPTION_FLAGS,
     ConfigError,
     TrainConfig,
-    derived_sizes,
     env_steps_after,
-    parse_env_options,
+    loop_sizes,
     steps_per_iteration,
 )
 from jaxcrl.config_files import read_run_config
 from jaxcrl.devices import join_processes, place, wait_for_processes
-from jaxcrl.envs import GoalEnv, env_arguments, make_env, portable_env, registered_envs
-from jaxcrl.logger import Loggers, Progress, open_loggers, read_metrics, to_python
-from jaxcrl.members import (
-    Member,
-    apply_member_values,
-    member_keys,
-    run_members,
+from jaxcrl.envs import GoalEnv, portable_env, registered_envs
+from jaxcrl.logger import Loggers, Progress, open_loggers, read_metrics
+from jaxcrl.members import Member, member_keys, member_rows
+from jaxcrl.program import (
+    Program,
+    build,
+    eval_keys,
+    make_program,
+    restore_into,
+    saved_tree,
+    saves_buffer,
+    validation_keys,
 )
 from jaxcrl.run_dir import (
     keep_rows_up_to,
@@ -54,7 +56,7 @@ from jaxcrl.run_dir import (
     set_aside_checkpoints_after,
 )
 from jaxcrl.stats import summarize
-from jaxcrl.trainer import FIRST_NONFINITE, Trainer, TrainerState, make_trainer
+from jaxcrl.trainer import FIRST_NONFINITE, TrainerState
 from jaxcrl.validation import check_env_fit, validate
 
 # Fault-injection tests pause after every chunk, to have time to signal or kill a run midway.
@@ -101,85 +103,7 @@ class TrainResult:
         return summarize(np.asarray([row[metric] for row in self.final_rows], np.float64))
 
 
-def make_run_env(config: TrainConfig) -> GoalEnv:
-    """The env ``config`` names, with its env options (--env-options, dense reward, physics)."""
-    overrides: dict[str, Any] = parse_env_options(config.env_options)
-    if config.dense_reward:
-        overrides["dense_reward"] = True
-    if config.physics != "jax":
-        overrides["impl"] = config.physics
-    accepted = env_arguments(config.env)
-    unknown = sorted(set(overrides) - set(accepted))
-    flagged = [name for name in unknown if name in ENV_OPTION_FLAGS]
-    if flagged:
-        raise ConfigError(
-            f"--env {config.env} takes no {' or '.join(flagged)} option; drop "
-            + " / ".join(ENV_OPTION_FLAGS[name] for name in flagged)
-        )
-    if unknown:
-        raise ConfigError(
-            f"--env-options: --env {config.env} takes no {unknown[0]!r}; its options: "
-            + ", ".join(name for name in accepted if name not in ENV_OPTION_FLAGS)
-        )
-    try:
-        return make_env(config.env, **overrides)
-    except TypeError as error:
-        raise ConfigError(f"--env {config.env} with --env-options: {error}") from None
-    except ValueError as error:
-        raise ConfigError(f"--env {config.env}: {error}") from None
-
-
-def build(
-    config: TrainConfig, load_dataset: bool = True
-) -> tuple[GoalEnv, Any, Trainer, list[Member]]:
-    """Validate ``config``; build its env, task constants, trainer and members (no compilation).
-
-    With ``config.dataset`` the trainer is the offline one: gradient steps on the dataset, the env
-    used only to evaluate. ``load_dataset=False`` leaves the dataset on disk (it may be gone): the
-    trainer then restores and evaluates checkpoints but cannot train.
-    """
-    validate(config, registered_envs(), dataset_must_exist=load_dataset)
-    members = run_members(config)
-    env = make_run_env(config)
-    # Every member's env copies and evaluation episodes run in one program.
-    env.reserve_copies(len(members) * max(config.num_envs, config.eval_episodes))
-    env_params = env.default_params()
-    if config.dataset is None and getattr(env, "host_evaluated", False):
-        raise ConfigError(
-            f"--env {config.env} is an OGBench env: it trains offline only; give --dataset "
-            "PATH.npz (OGBench's file, or one made by python -m jaxcrl.ogbench_data)"
-        )
-    if config.dataset is None:
-        return env, env_params, make_trainer(config, env, env_params), members
-    from jaxcrl.dataset import DatasetError, load_splits
-    from jaxcrl.offline import make_offline_trainer, validate_offline
-
-    if not load_dataset:
-        return env, env_params, make_offline_trainer(config, env, env_params, None), members
-    try:
-        dataset, val_dataset = load_splits(
-            config.dataset, env.state_size, env.action_size, image_shape=env.image_shape
-        )
-    except DatasetError as error:
-        raise ConfigError(str(error)) from None
-    validate_offline(config, dataset)
-    trainer = make_offline_trainer(config, env, env_params, dataset, val_dataset)
-    return env, env_params, trainer, members
-
-
-def loop_sizes(config: TrainConfig) -> tuple[int, int]:
-    """(iterations of the whole run, iterations between evaluations); offline, one iteration is
-    one gradient step."""
-    if config.dataset is None:
-        sizes = derived_sizes(config)
-        return sizes["training_iterations"], sizes["iterations_per_eval"]
-    every = config.eval_every or max(1, math.ceil(config.num_updates / config.num_evals))
-    return config.num_updates, every
-
-
-def saves_buffer(config: TrainConfig) -> bool:
-    """Whether checkpoints hold the replay buffer (an offline run rebuilds it from its dataset)."""
-    return config.checkpoint_buffer and config.dataset is None
+# --- host loop helpers ----------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,90 +148,6 @@ class HostProgress:
         return {name: total / self.pending_count for name, total in self.pending_sums.items()}
 
 
-# --- the compiled program -----------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Program:
-    """The trainer's functions vmapped over members and jitted."""
-
-    init: Any  # (keys [M]) -> TrainerState, members' hyperparameters applied
-    run_iterations: Any  # (state, count) -> (state, metrics [M]); donates the state
-    evaluate: Any  # (policy_params [M], keys [M]) -> eval metrics [M]
-    validate: Any = None  # (state, keys [M]) -> val/* metrics [M], or None
-
-
-def make_program(
-    config: TrainConfig, env: GoalEnv, trainer: Trainer, members: list[Member]
-) -> Program:
-    """Vmap and jit the trainer's functions over the run's members."""
-
-    axes = trainer.state_axes
-
-    def init(keys: jax.Array) -> TrainerState:
-        state = jax.vmap(trainer.init, out_axes=axes)(keys)
-        return apply_member_values(state, config, members, env.action_size)
-
-    validate = None
-    if trainer.validate is not None:
-        validate = jax.jit(jax.vmap(trainer.validate, in_axes=(axes, 0)))
-    return Program(
-        init=jax.jit(init),
-        run_iterations=jax.jit(
-            jax.vmap(trainer.run_iterations, in_axes=(axes, None), out_axes=(axes, 0)),
-            donate_argnums=0,
-        ),
-        evaluate=member_evaluator(config, env, trainer),
-        validate=validate,
-    )
-
-
-def member_evaluator(config: TrainConfig, env: GoalEnv, trainer: Trainer) -> Any:
-    """(policy_params [M], keys [M]) -> eval metrics [M]: jitted on the device, or on the host
-    for envs that run outside JAX (OGBench's)."""
-    if getattr(env, "host_evaluated", False):
-        from jaxcrl import agent
-        from jaxcrl.host_eval import make_host_evaluator
-
-        act = lambda params, obs: agent.policy_action(trainer.networks, params, obs)
-        return make_host_evaluator(env, act, config.eval_episodes)
-    return jax.jit(jax.vmap(trainer.evaluate))
-
-
-def eval_keys(members: list[Member], iteration: int) -> jax.Array:
-    """[M] keys of the evaluation after ``iteration``: a function of seed and iteration alone."""
-    base = jax.vmap(lambda key: jax.random.fold_in(key, 1))(member_keys(members))
-    return jax.vmap(lambda key: jax.random.fold_in(key, iteration))(base)
-
-
-def validation_keys(members: list[Member], iteration: int) -> jax.Array:
-    """[M] keys of the validation batch after ``iteration``, apart from the evaluation's."""
-    return jax.vmap(lambda key: jax.random.fold_in(key, 2))(eval_keys(members, iteration))
-
-
-# --- checkpointed state ---------------------------------------------------------------------
-
-
-def saved_tree(state: TrainerState, with_buffer: bool) -> Any:
-    """What a checkpoint stores: the whole state, or all but the buffer and env copies."""
-    if with_buffer:
-        return state
-    return {
-        "agent": state.agent,
-        "hyperparams": state.hyperparams,
-        "key": state.key,
-        "iteration": state.iteration,
-    }
-
-
-def restore_into(state: TrainerState, tree: Any, with_buffer: bool) -> TrainerState:
-    """``state`` with the checkpointed parts replaced by ``tree``."""
-    return tree if with_buffer else state.replace(**tree)
-
-
-# --- host loop helpers ----------------------------------------------------------------------
-
-
 def chunk_ends(total: int, eval_every: int, checkpoint_every: int) -> list[int]:
     """Iteration counts at which the host takes over: every evaluation, checkpoint and the end."""
     ends = set(range(eval_every, total + 1, eval_every))
@@ -349,18 +189,6 @@ def nonfinite_report(metrics: dict[str, np.ndarray], members: list[Member]) -> s
     what = ", ".join(names) if names else "parameters or optimiser state"
     iteration = int(first[member.index])
     return f"non-finite {what} at iteration {iteration} (member {member.index}, seed {member.seed})"
-
-
-def member_rows(
-    base: dict[str, Any], per_member: dict[str, np.ndarray], members: list[Member]
-) -> list[dict[str, Any]]:
-    """One logged row per member: shared fields, the member's identity and its own metrics."""
-    rows = []
-    for member in members:
-        row = {**base, **member.describe()}
-        row.update({name: values[member.index] for name, values in per_member.items()})
-        rows.append({name: to_python(value) for name, value in row.items()})
-    return rows
 
 
 # --- training -------------------------------------------------------------------------------

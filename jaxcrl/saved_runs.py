@@ -16,8 +16,8 @@ from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.config_files import read_run_config
 from jaxcrl.envs import GoalEnv
 from jaxcrl.logger import to_python
-from jaxcrl.members import Member, member_keys, member_slice
-from jaxcrl.run import build, member_evaluator, member_rows, saved_tree
+from jaxcrl.members import Member, member_keys, member_rows, member_slice
+from jaxcrl.program import build, member_evaluator, saved_tree
 from jaxcrl.stats import summarize
 from jaxcrl.trainer import Trainer
 

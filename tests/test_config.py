@@ -1,4 +1,4 @@
-"""The config's options: derived sizes, env options and the choices they offer."""
+"""The config's options: derived sizes, sweeps and the choices they offer."""
 
 import dataclasses
 import subprocess
@@ -6,22 +6,8 @@ import sys
 
 import pytest
 
-from jaxcrl import run
 from jaxcrl.cli import EvalArgs
-from jaxcrl.config import ConfigError, TrainConfig, derived_sizes, parse_env_options
-
-
-def test_env_options_reach_the_env_constructor_or_are_refused_by_name():
-    env = run.make_run_env(TrainConfig(env="point_open", env_options=("max_step=0.05",)))
-    assert env.max_step == 0.05
-    options = ("healthy_z_range=[0.3, 1.5]", "goal_max_radius=4")
-    assert parse_env_options(options) == {"healthy_z_range": [0.3, 1.5], "goal_max_radius": 4}
-    with pytest.raises(ConfigError, match="--env point_open takes no 'motor_gear'; its options: "):
-        run.make_run_env(TrainConfig(env="point_open", env_options=("motor_gear=75",)))
-    with pytest.raises(ConfigError, match="--env point_open: .*max_step"):
-        run.make_run_env(TrainConfig(env="point_open", env_options=("max_step=-1",)))
-    with pytest.raises(ConfigError, match="takes no impl option; drop --physics"):
-        run.make_run_env(TrainConfig(env="point_open", physics="warp"))
+from jaxcrl.config import TrainConfig, derived_sizes
 
 
 def test_derived_sizes():

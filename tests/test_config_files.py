@@ -5,7 +5,6 @@ import dataclasses
 import numpy as np
 import pytest
 
-from jaxcrl import run
 from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.config_files import (
     available_presets,
@@ -15,6 +14,7 @@ from jaxcrl.config_files import (
     write_config,
 )
 from jaxcrl.envs import registered_envs
+from jaxcrl.program import make_run_env
 from jaxcrl.run_dir import prepare_run_dir
 from jaxcrl.validation import validate
 
@@ -31,7 +31,7 @@ def test_presets_env_options_are_taken_by_their_envs():
     for preset in available_presets():
         config = config_from_overrides(read_overrides(preset))
         if config.env_options:
-            env = run.make_run_env(config)  # refuses options the env does not take
+            env = make_run_env(config)  # refuses options the env does not take
             if config.env.startswith("ant"):
                 ant_presets.append(preset)
                 np.testing.assert_array_equal(env.mj_model.actuator_gear[:, 0], 60.0)

@@ -221,7 +221,7 @@ REBUILD_SCRIPT = """
 import json, sys
 from jaxcrl.config_files import read_run_config
 from jaxcrl.envs import make_env
-from jaxcrl.run import make_run_env
+from jaxcrl.program import make_run_env
 
 report = {}
 for run_dir in sys.argv[1:]:

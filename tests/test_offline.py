@@ -170,9 +170,10 @@ def test_offline_crl_learns_the_u_maze_from_random_action_data(tmp_path):
 
 def test_train_py_with_a_dataset_trains_offline_and_eval_reads_it(tmp_path, capsys):
     from jaxcrl.cli import eval_main, train_main
+    from jaxcrl.config_files import read_run_config
     from jaxcrl.logger import read_metrics
     from jaxcrl.members import member_keys
-    from jaxcrl.run import build, make_program, read_run_config
+    from jaxcrl.program import build, make_program
 
     env = make_env("point_open")
     path = tmp_path / "point_open-random.npz"

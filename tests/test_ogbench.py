@@ -349,7 +349,7 @@ def test_host_evaluation_reports_objects_at_goal_for_a_cube_task():
 
 
 def test_online_training_on_an_ogbench_env_is_refused():
-    from jaxcrl.run import build
+    from jaxcrl.program import build
 
     with pytest.raises(ConfigError, match="OGBench env: it trains offline only; give --dataset"):
         build(TrainConfig(env="pointmaze-medium-v0"))

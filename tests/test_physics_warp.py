@@ -13,6 +13,7 @@ from jaxcrl import devices, run
 from jaxcrl.config import ConfigError
 from jaxcrl.envs import make_env, reset_batch, step_batch
 from jaxcrl.envs.mjx_base import warp_sizes
+from jaxcrl.program import build
 
 
 def rollout(env, num_envs: int, actions: jax.Array):
@@ -66,7 +67,7 @@ def test_a_run_reserves_contact_room_for_every_member_and_evaluation_episode():
     config = dataclasses.replace(
         TINY, env="reacher", physics="warp", num_envs=4, eval_episodes=6, num_seeds=2
     )
-    env, _, _, members = run.build(config)
+    env, _, _, members = build(config)
     assert len(members) == 2 and env.reserved_copies == 2 * 6
 
 

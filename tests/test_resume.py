@@ -15,7 +15,7 @@ import yaml
 from tiny_runs import TINY
 
 from jaxcrl import run
-from jaxcrl.config import ConfigError
+from jaxcrl.config import ConfigError, loop_sizes
 from jaxcrl.logger import read_metrics
 from jaxcrl.run import TIMING_FIELDS, NonFiniteError, resume, train
 from jaxcrl.trainer import FIRST_NONFINITE
@@ -96,13 +96,13 @@ def test_a_finished_run_trained_further_matches_the_longer_run(tmp_path, straigh
 
 def test_a_new_length_keeps_the_evaluation_spacing_and_the_kind_of_run():
     config = dataclasses.replace(TINY, eval_every=None, num_evals=2, total_env_steps=4 * 4 * 14)
-    assert run.loop_sizes(config) == (12, 6)
-    assert run.loop_sizes(run.lengthened(config, total_env_steps=4 * 4 * 26)) == (24, 6)
+    assert loop_sizes(config) == (12, 6)
+    assert loop_sizes(run.lengthened(config, total_env_steps=4 * 4 * 26)) == (24, 6)
     assert run.lengthened(config, total_env_steps=config.total_env_steps) is config
     with pytest.raises(ConfigError, match="online run; give its new length with --total-env"):
         run.lengthened(config, num_updates=100)
     offline = dataclasses.replace(config, dataset="data.npz", num_updates=1000)
-    assert run.loop_sizes(run.lengthened(offline, num_updates=4000)) == (4000, 500)
+    assert loop_sizes(run.lengthened(offline, num_updates=4000)) == (4000, 500)
     with pytest.raises(ConfigError, match="offline run .* with --num-updates"):
         run.lengthened(offline, total_env_steps=10**6)
 

@@ -7,6 +7,7 @@ import pytest
 from jaxcrl import run
 from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.envs import registered_envs
+from jaxcrl.program import make_run_env
 from jaxcrl.validation import check_env_fit, validate
 
 # (overrides, a fragment the one-line message must contain)
@@ -102,7 +103,7 @@ def test_errors_come_before_any_compilation(monkeypatch, tmp_path):
 def test_a_buffer_shorter_than_an_episode_is_warned_about_not_refused():
     ant = TrainConfig(env="ant", num_envs=1024)
     validate(ant, registered_envs())  # possible: training runs, with goals cut short
-    episode_length = run.make_run_env(ant).episode_length
+    episode_length = make_run_env(ant).episode_length
     assert episode_length == 1000
     assert check_env_fit(ant, episode_length) == (
         "the buffer keeps 96 steps per env, fewer than one episode of 1000 steps, so future "
@@ -111,7 +112,7 @@ def test_a_buffer_shorter_than_an_episode_is_warned_about_not_refused():
     enough = dataclasses.replace(ant, buffer_size=1032192)
     assert check_env_fit(enough, episode_length) is None
     default = TrainConfig()
-    assert check_env_fit(default, run.make_run_env(default).episode_length) is None
+    assert check_env_fit(default, make_run_env(default).episode_length) is None
 
 
 def test_training_prints_the_short_buffer_warning_before_compiling(tmp_path, monkeypatch, capsys):

@@ -1,0 +1,166 @@
+"""A run's compiled program: its env, trainer and members built from a config, the trainer's
+pure functions vmapped over the members and jitted, and the part of its state a checkpoint keeps.
+
+``jaxcrl.run`` drives this program from the host; ``jaxcrl.saved_runs`` rebuilds it to evaluate
+a finished run. Nothing here compiles until a function is first called, and nothing touches the
+run directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+
+from jaxcrl.config import ENV_OPTION_FLAGS, ConfigError, TrainConfig, parse_env_options
+from jaxcrl.envs import GoalEnv, env_arguments, make_env, registered_envs
+from jaxcrl.members import Member, apply_member_values, member_keys, run_members
+from jaxcrl.trainer import Trainer, TrainerState, make_trainer
+from jaxcrl.validation import validate
+
+
+def make_run_env(config: TrainConfig) -> GoalEnv:
+    """The env ``config`` names, with its env options (--env-options, dense reward, physics)."""
+    overrides: dict[str, Any] = parse_env_options(config.env_options)
+    if config.dense_reward:
+        overrides["dense_reward"] = True
+    if config.physics != "jax":
+        overrides["impl"] = config.physics
+    accepted = env_arguments(config.env)
+    unknown = sorted(set(overrides) - set(accepted))
+    flagged = [name for name in unknown if name in ENV_OPTION_FLAGS]
+    if flagged:
+        raise ConfigError(
+            f"--env {config.env} takes no {' or '.join(flagged)} option; drop "
+            + " / ".join(ENV_OPTION_FLAGS[name] for name in flagged)
+        )
+    if unknown:
+        raise ConfigError(
+            f"--env-options: --env {config.env} takes no {unknown[0]!r}; its options: "
+            + ", ".join(name for name in accepted if name not in ENV_OPTION_FLAGS)
+        )
+    try:
+        return make_env(config.env, **overrides)
+    except TypeError as error:
+        raise ConfigError(f"--env {config.env} with --env-options: {error}") from None
+    except ValueError as error:
+        raise ConfigError(f"--env {config.env}: {error}") from None
+
+
+def build(
+    config: TrainConfig, load_dataset: bool = True
+) -> tuple[GoalEnv, Any, Trainer, list[Member]]:
+    """Validate ``config``; build its env, task constants, trainer and members (no compilation).
+
+    With ``config.dataset`` the trainer is the offline one: gradient steps on the dataset, the env
+    used only to evaluate. ``load_dataset=False`` leaves the dataset on disk (it may be gone): the
+    trainer then restores and evaluates checkpoints but cannot train.
+    """
+    validate(config, registered_envs(), dataset_must_exist=load_dataset)
+    members = run_members(config)
+    env = make_run_env(config)
+    # Every member's env copies and evaluation episodes run in one program.
+    env.reserve_copies(len(members) * max(config.num_envs, config.eval_episodes))
+    env_params = env.default_params()
+    if config.dataset is None and getattr(env, "host_evaluated", False):
+        raise ConfigError(
+            f"--env {config.env} is an OGBench env: it trains offline only; give --dataset "
+            "PATH.npz (OGBench's file, or one made by python -m jaxcrl.ogbench_data)"
+        )
+    if config.dataset is None:
+        return env, env_params, make_trainer(config, env, env_params), members
+    from jaxcrl.dataset import DatasetError, load_splits
+    from jaxcrl.offline import make_offline_trainer, validate_offline
+
+    if not load_dataset:
+        return env, env_params, make_offline_trainer(config, env, env_params, None), members
+    try:
+        dataset, val_dataset = load_splits(
+            config.dataset, env.state_size, env.action_size, image_shape=env.image_shape
+        )
+    except DatasetError as error:
+        raise ConfigError(str(error)) from None
+    validate_offline(config, dataset)
+    trainer = make_offline_trainer(config, env, env_params, dataset, val_dataset)
+    return env, env_params, trainer, members
+
+
+def saves_buffer(config: TrainConfig) -> bool:
+    """Whether checkpoints hold the replay buffer (an offline run rebuilds it from its dataset)."""
+    return config.checkpoint_buffer and config.dataset is None
+
+
+@dataclasses.dataclass
+class Program:
+    """The trainer's functions vmapped over members and jitted."""
+
+    init: Any  # (keys [M]) -> TrainerState, members' hyperparameters applied
+    run_iterations: Any  # (state, count) -> (state, metrics [M]); donates the state
+    evaluate: Any  # (policy_params [M], keys [M]) -> eval metrics [M]
+    validate: Any = None  # (state, keys [M]) -> val/* metrics [M], or None
+
+
+def make_program(
+    config: TrainConfig, env: GoalEnv, trainer: Trainer, members: list[Member]
+) -> Program:
+    """Vmap and jit the trainer's functions over the run's members."""
+
+    axes = trainer.state_axes
+
+    def init(keys: jax.Array) -> TrainerState:
+        state = jax.vmap(trainer.init, out_axes=axes)(keys)
+        return apply_member_values(state, config, members, env.action_size)
+
+    validate = None
+    if trainer.validate is not None:
+        validate = jax.jit(jax.vmap(trainer.validate, in_axes=(axes, 0)))
+    return Program(
+        init=jax.jit(init),
+        run_iterations=jax.jit(
+            jax.vmap(trainer.run_iterations, in_axes=(axes, None), out_axes=(axes, 0)),
+            donate_argnums=0,
+        ),
+        evaluate=member_evaluator(config, env, trainer),
+        validate=validate,
+    )
+
+
+def member_evaluator(config: TrainConfig, env: GoalEnv, trainer: Trainer) -> Any:
+    """(policy_params [M], keys [M]) -> eval metrics [M]: jitted on the device, or on the host
+    for envs that run outside JAX (OGBench's)."""
+    if getattr(env, "host_evaluated", False):
+        from jaxcrl import agent
+        from jaxcrl.host_eval import make_host_evaluator
+
+        act = lambda params, obs: agent.policy_action(trainer.networks, params, obs)
+        return make_host_evaluator(env, act, config.eval_episodes)
+    return jax.jit(jax.vmap(trainer.evaluate))
+
+
+def eval_keys(members: list[Member], iteration: int) -> jax.Array:
+    """[M] keys of the evaluation after ``iteration``: a function of seed and iteration alone."""
+    base = jax.vmap(lambda key: jax.random.fold_in(key, 1))(member_keys(members))
+    return jax.vmap(lambda key: jax.random.fold_in(key, iteration))(base)
+
+
+def validation_keys(members: list[Member], iteration: int) -> jax.Array:
+    """[M] keys of the validation batch after ``iteration``, apart from the evaluation's."""
+    return jax.vmap(lambda key: jax.random.fold_in(key, 2))(eval_keys(members, iteration))
+
+
+def saved_tree(state: TrainerState, with_buffer: bool) -> Any:
+    """What a checkpoint stores: the whole state, or all but the buffer and env copies."""
+    if with_buffer:
+        return state
+    return {
+        "agent": state.agent,
+        "hyperparams": state.hyperparams,
+        "key": state.key,
+        "iteration": state.iteration,
+    }
+
+
+def restore_into(state: TrainerState, tree: Any, with_buffer: bool) -> TrainerState:
+    """``state`` with the checkpointed parts replaced by ``tree``."""
+    return tree if with_buffer else state.replace(**tree)

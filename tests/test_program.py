@@ -1,0 +1,61 @@
+"""A run's program: the env its config names, members vmapped, what a checkpoint keeps."""
+
+import dataclasses
+
+import jax
+import numpy as np
+import pytest
+from tiny_runs import TINY
+
+from jaxcrl.config import ConfigError, TrainConfig, buffer_capacity_per_env, parse_env_options
+from jaxcrl.members import member_keys
+from jaxcrl.program import (
+    build,
+    eval_keys,
+    make_program,
+    make_run_env,
+    restore_into,
+    saved_tree,
+    saves_buffer,
+    validation_keys,
+)
+
+
+def test_env_options_reach_the_env_constructor_or_are_refused_by_name():
+    env = make_run_env(TrainConfig(env="point_open", env_options=("max_step=0.05",)))
+    assert env.max_step == 0.05
+    options = ("healthy_z_range=[0.3, 1.5]", "goal_max_radius=4")
+    assert parse_env_options(options) == {"healthy_z_range": [0.3, 1.5], "goal_max_radius": 4}
+    with pytest.raises(ConfigError, match="--env point_open takes no 'motor_gear'; its options: "):
+        make_run_env(TrainConfig(env="point_open", env_options=("motor_gear=75",)))
+    with pytest.raises(ConfigError, match="--env point_open: .*max_step"):
+        make_run_env(TrainConfig(env="point_open", env_options=("max_step=-1",)))
+    with pytest.raises(ConfigError, match="takes no impl option; drop --physics"):
+        make_run_env(TrainConfig(env="point_open", physics="warp"))
+
+
+def test_the_program_has_a_leading_member_axis_and_checkpoints_keep_the_learner():
+    config = dataclasses.replace(TINY, num_seeds=3)
+    env, _, trainer, members = build(config)
+    program = make_program(config, env, trainer, members)
+    state = jax.eval_shape(program.init, member_keys(members))  # traced, not compiled
+    capacity = buffer_capacity_per_env(config)
+    assert state.buffer.states.shape == (3, capacity, config.num_envs, env.state_size)
+    assert state.iteration.shape == (3,)
+    assert saves_buffer(config) and not saves_buffer(dataclasses.replace(config, dataset="x.npz"))
+    assert not saves_buffer(dataclasses.replace(config, checkpoint_buffer=False))
+    assert saved_tree(state, with_buffer=True) is state
+    learner = saved_tree(state, with_buffer=False)
+    assert set(learner) == {"agent", "hyperparams", "key", "iteration"}  # no buffer, no envs
+    restored = restore_into(state, learner, with_buffer=False)
+    assert restored.agent is learner["agent"] and restored.buffer is state.buffer
+
+
+def test_evaluation_keys_depend_on_seed_and_iteration_alone():
+    _, _, _, members = build(dataclasses.replace(TINY, num_seeds=2))
+    first = np.asarray(eval_keys(members, 6))
+    assert first.shape == np.asarray(member_keys(members)).shape  # one key per member
+    np.testing.assert_array_equal(first, np.asarray(eval_keys(members, 6)))
+    assert not np.array_equal(first, np.asarray(eval_keys(members, 12)))
+    assert not np.array_equal(first[0], first[1])
+    assert not np.array_equal(first, np.asarray(validation_keys(members, 6)))
