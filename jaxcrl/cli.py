@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 import tyro
@@ -14,6 +15,7 @@ from jaxcrl.checkpoint import CheckpointError
 from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.config_files import available_presets, config_from_overrides, read_overrides
 from jaxcrl.envs import registered_envs
+from jaxcrl.envs.ogbench_envs import ogbench_env_ids
 
 
 def _fail(message: str) -> None:
@@ -22,19 +24,38 @@ def _fail(message: str) -> None:
     raise SystemExit(2)
 
 
+def _indented_list(names: list[str]) -> str:
+    """``names`` joined by commas in indented lines of at most 100 columns (tyro joins the lines
+    of a description's unindented paragraphs into one)."""
+    return textwrap.fill(
+        ", ".join(names),
+        width=100,
+        initial_indent="  ",
+        subsequent_indent="  ",
+        break_on_hyphens=False,
+    )
+
+
 def _train_description() -> str:
     """--help text: usage notes, every registered env and every preset."""
-    envs = "\n".join(f"  {name:<16} {text}" for name, text in registered_envs().items())
-    presets = ", ".join(available_presets()) or "(none)"
-    return (
-        "Train a goal-conditioned agent with Contrastive RL.\n\n"
+    ogbench = set(ogbench_env_ids())
+    own = {name: text for name, text in registered_envs().items() if name not in ogbench}
+    width = max(map(len, own))
+    envs = "\n".join(f"  {name:<{width}} {text}" for name, text in own.items())
+    ogbench_names = [name for name in registered_envs() if name in ogbench]
+    paragraphs = [
+        "Train a goal-conditioned agent with Contrastive RL.",
         "--config NAME|PATH.yaml loads a preset (or a run's config.yaml) first; every flag "
-        "given overrides it.\n\n"
+        "given overrides it.",
         "--resume DIR continues a stopped run (one stopped before its first checkpoint starts "
         "again from the beginning); with --total-env-steps N (offline: --num-updates N) beside "
-        "it, it trains the run to that new length.\n\n"
-        f"Registered envs:\n{envs}\n\nPresets: {presets}"
-    )
+        "it, it trains the run to that new length.",
+        f"Registered envs:\n{envs}",
+        "OGBench's envs (offline only, on OGBench's datasets; evaluated on the host, "
+        ".[ogbench] extra):\n" + _indented_list(ogbench_names),
+        "Presets:\n" + _indented_list(available_presets() or ["(none)"]),
+    ]
+    return "\n\n".join(paragraphs)
 
 
 def parse_train_args(argv: list[str] | None = None) -> TrainConfig:

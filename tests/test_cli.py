@@ -245,11 +245,18 @@ def test_eval_of_a_directory_that_is_not_a_run(tmp_path):
     assert "not a jaxcrl run directory" in result.stderr
 
 
-def test_help_lists_envs_and_presets(tmp_path):
+def test_help_lists_every_env_and_preset_in_lines_a_terminal_shows_whole(tmp_path):
+    from jaxcrl.config_files import available_presets
+    from jaxcrl.envs import registered_envs
+
     result = run_script("train.py", "--help", cwd=tmp_path)
     assert result.returncode == 0
-    for name in ["point_open", "point_u_maze", "--total-env-steps", "Presets:"]:
-        assert name in result.stdout
+    words = set(result.stdout.replace(",", " ").split())
+    assert set(registered_envs()) <= words and set(available_presets()) <= words
+    assert "--total-env-steps" in result.stdout
+    listing = result.stdout[result.stdout.index("Registered envs:") : result.stdout.index("╭")]
+    assert max(map(len, listing.splitlines())) <= 110  # OGBench's ~40 ids share a few lines
+    assert sum("OGBench" in line for line in listing.splitlines()) == 1  # not one per id
 
 
 def test_logger_flag_is_an_alias_of_loggers():
