@@ -203,16 +203,27 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
     )
     parser.add_argument("--out", required=True, help="path of the train split, NAME.npz")
     parser.add_argument("--episodes", type=int, required=True, help="episodes in the train split")
-    parser.add_argument("--policy", default="random", choices=POLICIES)
+    parser.add_argument(
+        "--policy",
+        default="random",
+        choices=POLICIES,
+        help="uniform random actions, or a trained run's deterministic policy plus Gaussian noise "
+        "(default: random)",
+    )
     parser.add_argument("--val-episodes", type=int, help="episodes in NAME-val.npz (default N/10)")
     parser.add_argument(
         "--segment-length", type=int, help="stitch mode: cut episodes into segments of L steps"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="fixes starts, goals and actions (default: 0)"
+    )
     parser.add_argument("--episode-length", type=int, help="override the env's episode length")
     parser.add_argument("--run-dir", help="noisy-checkpoint: the trained run to act with")
     parser.add_argument(
-        "--noise-std", type=float, default=0.2, help="noisy-checkpoint: Gaussian action noise"
+        "--noise-std",
+        type=float,
+        default=0.2,
+        help="noisy-checkpoint: std of the Gaussian action noise (default: 0.2)",
     )
     parser.add_argument(
         "--env-options",
