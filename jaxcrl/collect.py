@@ -33,7 +33,7 @@ from jaxcrl.dataset import Dataset, as_stored_states, save_dataset, validation_p
 from jaxcrl.envs import GoalEnv, registered_envs, reset_batch, step_batch
 from jaxcrl.envs.mjx_base import PHYSICS_IMPLS
 from jaxcrl.envs.ogbench_envs import ogbench_env_ids
-from jaxcrl.ogbench_data import LOCAL_ENV_IDS
+from jaxcrl.ogbench_data import how_to_get_data
 from jaxcrl.validation import check_episode_length
 
 POLICIES = ("random", "noisy-checkpoint")
@@ -239,13 +239,7 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
     args = parser.parse_args(argv)
     options = CollectOptions(**vars(args))
     if options.env in ogbench_env_ids():
-        how = (
-            f"make its data with python -m jaxcrl.ogbench_data --env {options.env} --out "
-            f"{options.out}"
-            if options.env in LOCAL_ENV_IDS
-            else "download OGBench's file with ogbench.download_datasets (OGBench collects it "
-            "with trained expert policies)"
-        )
+        how = how_to_get_data(options.env, options.out)
         parser.error(
             f"--env {options.env} is one of OGBench's own envs, which run on the host: {how}"
         )

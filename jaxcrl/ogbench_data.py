@@ -98,6 +98,16 @@ LOCAL_ENV_IDS = ORACLE_ENV_IDS + [
 ]
 
 
+def how_to_get_data(env_id: str, out: str) -> str:
+    """How a user gets offline data for OGBench env ``env_id``: made here, or OGBench's files."""
+    if env_id in LOCAL_ENV_IDS:
+        return f"make its data with python -m jaxcrl.ogbench_data --env {env_id} --out {out}"
+    return (
+        "download OGBench's files with ogbench.download_datasets (OGBench collects its data with "
+        "trained expert policies; no scripted oracle here makes it)"
+    )
+
+
 def default_recipe(env_id: str) -> str:
     """OGBench's default dataset kind for ``env_id``: navigate (mazes) or play (manipulation)."""
     return "navigate" if env_id.startswith("pointmaze") else "play"
@@ -352,8 +362,7 @@ def main(argv: list[str] | None = None) -> None:
         why = (
             "is not an OGBench env"
             if args.env not in ogbench_env_ids()
-            else "has no scripted oracle: OGBench collects its data with trained expert policies, "
-            "so download its files with ogbench.download_datasets"
+            else f"has no scripted oracle: {how_to_get_data(args.env, args.out)}"
         )
         parser.error(
             f"--env {args.env} {why}; local data can be made for {', '.join(LOCAL_ENV_IDS)}"

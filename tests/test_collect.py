@@ -148,7 +148,7 @@ def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_pat
         (
             "antmaze-large-v0",
             "--env antmaze-large-v0 is one of OGBench's own envs, which run on the host: download "
-            "OGBench's file with ogbench.download_datasets",
+            "OGBench's files with ogbench.download_datasets",
         ),
         ("point_opne", "unknown env 'point_opne' for --env; choose one of: ant, ant_big_maze"),
     ],
