@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import types
 from importlib import resources
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import yaml
 
 from jaxcrl.config import FIELD_TYPES, ConfigError, TrainConfig, derived_sizes
+from jaxcrl.files import replace_atomically
 
 FIELD_NAMES = frozenset(field.name for field in dataclasses.fields(TrainConfig))
 
@@ -163,9 +163,8 @@ def config_from_overrides(overrides: dict[str, Any]) -> TrainConfig:
 def write_config(config: TrainConfig, path: Path, extra: dict[str, Any]) -> None:
     """Write the resolved configuration plus derived sizes (and anything in ``extra``)."""
     document = {"config": config.to_dict(), "derived": derived_sizes(config), **extra}
-    staging = path.with_name(path.name + ".tmp")
-    staging.write_text(yaml.safe_dump(document, sort_keys=False))
-    os.replace(staging, path)  # atomic: rewriting a run's config.yaml never leaves half a file
+    with replace_atomically(path) as stream:  # lengthening a run rewrites it in place
+        stream.write(yaml.safe_dump(document, sort_keys=False))
 
 
 def read_run_config(run_dir: Path) -> TrainConfig:

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from jaxcrl.files import replace_atomically
+
 LOGGER_KINDS = ("tensorboard", "wandb")
 
 # Fields that identify a row rather than measure anything: never logged as scalars.
@@ -86,14 +88,11 @@ class CsvLog:
     def _rewrite(self, columns: list[str], extra: dict[str, Any]) -> None:
         """Write every old row plus ``extra`` under ``columns``, replacing the file atomically."""
         old_rows = read_csv(self.path) if self.path.exists() else []
-        staging = self.path.with_name(self.path.name + ".tmp")
-        with staging.open("w", newline="") as stream:
+        with replace_atomically(self.path, newline="") as stream:
             writer = csv.DictWriter(stream, columns, restval="")
             writer.writeheader()
             writer.writerows(old_rows)
             writer.writerow(extra)
-        # os.replace is atomic, so a crash mid-rewrite leaves the old file whole.
-        os.replace(staging, self.path)
         self.columns = columns
 
 

@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> None:
         why = (
             "is not an OGBench env"
             if args.env not in ogbench_env_ids()
-            else f"has no scripted oracle: {how_to_get_data(args.env, args.out)}"
+            else f"cannot be made locally: {how_to_get_data(args.env, args.out)}"
         )
         parser.error(
             f"--env {args.env} {why}; local data can be made for {', '.join(LOCAL_ENV_IDS)}"

@@ -2,11 +2,11 @@
 
 Every run trains its members (seeds x swept values, see ``members.py``) in one compiled program
 (``program.py``): ``jax.vmap`` over the trainer's pure functions, so each leaf of the state has a
-leading ``[num_members]`` axis. The device runs chunks of training iterations; between chunks the host
-evaluates, logs one row per member, checkpoints, and watches for non-finite values and for
+leading ``[num_members]`` axis. The device runs chunks of training iterations; between chunks the
+host evaluates, logs one row per member, checkpoints, and watches for non-finite values and for
 SIGTERM/SIGINT. Chunks end at every evaluation and every checkpoint, and everything the host
-carries between chunks (``HostProgress``) is saved in the checkpoint, so a resumed run logs exactly what an
-uninterrupted one would (on the CPU, bit for bit).
+carries between chunks (``HostProgress``) is saved in the checkpoint, so a resumed run logs
+exactly what an uninterrupted one would (on the CPU, bit for bit).
 """
 
 from __future__ import annotations

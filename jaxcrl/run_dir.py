@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.config_files import write_config
 from jaxcrl.devices import wait_for_processes
 from jaxcrl.envs import GoalEnv
+from jaxcrl.files import replace_atomically
 from jaxcrl.logger import read_metrics
 
 
@@ -101,9 +101,8 @@ def keep_rows_up_to(run_dir: Path, iteration: int) -> None:
         if path.exists()
         else []
     )
-    staging = path.with_name(path.name + ".tmp")
-    staging.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    os.replace(staging, path)  # atomic: a crash here leaves either file whole
+    with replace_atomically(path) as stream:
+        stream.write("".join(json.dumps(row) + "\n" for row in rows))
     (run_dir / "metrics.csv").unlink(missing_ok=True)  # rebuilt from metrics.jsonl on open
 
 

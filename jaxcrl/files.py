@@ -1,0 +1,22 @@
+"""Rewriting a run's files so that a crash at any moment leaves the old or the new file whole."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+
+@contextlib.contextmanager
+def replace_atomically(path: Path, newline: str | None = None) -> Iterator[TextIO]:
+    """Open a staging file beside ``path`` for writing; when the block ends, it replaces ``path``.
+
+    ``os.replace`` is atomic, so readers (and a crash) see either the whole old file or the whole
+    new one. If the block raises, ``path`` is left untouched.
+    """
+    staging = path.with_name(path.name + ".tmp")
+    with staging.open("w", newline=newline) as stream:
+        yield stream
+    os.replace(staging, path)
