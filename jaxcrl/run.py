@@ -143,6 +143,10 @@ class HostProgress:
             self, iteration=end, pending_sums=sums, pending_count=self.pending_count + count
         )
 
+    def after_evaluation(self) -> HostProgress:
+        """Progress after an evaluation row took the metric sums: they start again from zero."""
+        return dataclasses.replace(self, pending_sums={}, pending_count=0)
+
     def train_means(self) -> dict[str, np.ndarray]:
         """[M] mean of each training metric over the iterations since the last evaluation."""
         return {name: total / self.pending_count for name, total in self.pending_sums.items()}
@@ -200,7 +204,7 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
     ``again`` starts, from the beginning, a run whose directory holds its config.yaml but no
     checkpoint (see ``start_again``).
     """
-    validate(config, registered_envs())
+    validate(config, registered_envs())  # before portable_env looks the env up (build checks again)
     # A maze registered in this process only is recorded as its map, so config.yaml rebuilds it.
     env_name, env_options = portable_env(config.env, config.env_options)
     config = dataclasses.replace(config, env=env_name, env_options=env_options)
@@ -381,7 +385,7 @@ def _train_loop(
                     for row in member_rows(base, per_member, members):
                         loggers.write(row)
                         rows.append(row)
-                    progress = dataclasses.replace(progress, pending_sums={}, pending_count=0)
+                    progress = progress.after_evaluation()
                     bar.update(base.get("env_steps", end), mean_row(rows[-len(members) :]))
                 if end % checkpoint_every == 0 or end == total:
                     save()

@@ -61,6 +61,9 @@ def test_host_progress_weights_chunks_by_length_and_survives_its_json_document()
     assert (restored.iteration, restored.pending_count, restored.elapsed_s) == (12, 8, 25.0)
     np.testing.assert_array_equal(restored.pending_sums["critic/loss"], [26.0, 6.0])
     assert start.pending_sums == {}  # after_chunk returned new progress; start is unchanged
+    cleared = after.after_evaluation()
+    assert (cleared.iteration, cleared.pending_count, cleared.pending_sums) == (12, 0, {})
+    assert after.pending_count == 8
 
 
 def test_resume_after_a_damaged_newest_checkpoint_falls_back_and_matches(tmp_path, straight_rows):
