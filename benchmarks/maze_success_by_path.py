@@ -10,6 +10,7 @@ near goal per range of path lengths, so a plateau can be traced to the goals it 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 import jax
@@ -34,14 +35,18 @@ def print_binned_means(
     columns: dict[str, np.ndarray],
     bin_size: int,
     first: int = 0,
+    span_label: Callable[[int], str] | None = None,
 ) -> None:
-    """Print a markdown table of each column's mean per range of ``lengths``, from ``first`` on."""
+    """Print a markdown table of each column's mean per range of ``lengths``, from ``first`` on;
+    ``span_label`` names a range by its lowest value (default: "low–high")."""
     print(f"| {title} | {count_label} | " + " | ".join(columns) + " |")
     print("|---|---:|" + "---:|" * len(columns))
     for low in range(first, int(lengths.max()) + 1, bin_size):
         chosen = (lengths >= low) & (lengths < low + bin_size)
         if chosen.any():
             span = str(low) if bin_size == 1 else f"{low}–{low + bin_size - 1}"
+            if span_label is not None:
+                span = span_label(low)
             cells = " | ".join(f"{values[chosen].mean():.2f}" for values in columns.values())
             print(f"| {span} | {chosen.sum()} | {cells} |")
 

@@ -1,0 +1,62 @@
+"""Success of a trained run, grouped by how far each goal starts from what it names.
+
+Usage: ``python benchmarks/success_by_goal_distance.py --run-dir RUN [--episodes 1024] [--bin 0.1]``.
+Works for every env of this project: it runs the run's deterministic policy from the env's own
+random starts and goals and prints success, time near goal and final distance per range of the
+distance the env reports at reset (the puck's, the torso's, the cube's ... distance to its goal,
+in the env's units), so a plateau can be traced to the goals it misses. For mazes the path length
+says more: ``benchmarks/maze_success_by_path.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import jax
+import numpy as np
+from maze_success_by_path import print_binned_means
+
+from jaxcrl.envs import DISTANCE, reset_batch
+from jaxcrl.evaluate import episode_success, rollout
+from jaxcrl.saved_runs import load_member_policy
+
+
+def final_distances(distances: np.ndarray, alive: np.ndarray) -> np.ndarray:
+    """Distance [E] at each episode's last step, from per-step distances and alive masks [T, E]."""
+    last_step = np.maximum(alive.sum(axis=0), 1).astype(int) - 1
+    return distances[last_step, np.arange(distances.shape[1])]
+
+
+def main() -> None:
+    """Evaluate once and print one row per range of starting distances."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--episodes", type=int, default=1024)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bin", type=float, default=0.1, help="distance per row (env units)")
+    args = parser.parse_args()
+    if args.bin <= 0:
+        raise SystemExit(f"--bin must be positive, got {args.bin}")
+
+    env, env_params, policy = load_member_policy(args.run_dir)
+    key = jax.random.PRNGKey(args.seed)
+    states = reset_batch(env, env_params, key, args.episodes)
+    metrics, alive = rollout(env, env_params, policy, key, args.episodes, initial_states=states)
+    success, time_near = (np.asarray(x) for x in episode_success(metrics, alive))  # [E] each
+    start = np.asarray(states.metrics[DISTANCE])  # [E]
+    final = final_distances(np.asarray(metrics[DISTANCE]), np.asarray(alive))
+
+    print(f"{env.name}: {args.episodes} episodes, success {success.mean():.3f}")
+    print_binned_means(  # bins numbered on a grid of --bin
+        "distance at reset",
+        "episodes",
+        np.floor(start / args.bin).astype(int),
+        {"success": success, "time near goal": time_near, "final distance": final},
+        bin_size=1,
+        span_label=lambda low: f"{low * args.bin:.2f}–{(low + 1) * args.bin:.2f}",
+    )
+
+
+if __name__ == "__main__":
+    main()
