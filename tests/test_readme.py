@@ -128,8 +128,11 @@ def test_every_jaxcrl_name_the_readme_points_to_exists():
 
 def test_every_repository_path_the_readme_names_exists():
     root = Path(__file__).resolve().parents[1]
-    paths = set(re.findall(r"`((?:jaxcrl|envs|benchmarks|configs|tests)/[\w./]+\.\w+)`", README))
+    named = r"((?:jaxcrl|envs|benchmarks|configs|tests)/[\w./]+\.\w+)"
+    paths = set(re.findall(rf"`{named}`", README))  # a path on its own
+    paths |= set(re.findall(rf"(?:^|`)(?:bash|python)\s+{named}", README, re.MULTILINE))  # a script
     assert len(paths) >= 10
+    assert "benchmarks/success_by_goal_distance.py" in paths
     assert [path for path in sorted(paths) if not (root / path).exists()] == []
 
 
