@@ -23,7 +23,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from maze_success_by_path import print_binned_means  # the sibling script
+from episodes import print_binned_means  # sibling module
 
 from jaxcrl import agent
 from jaxcrl.buffer import stored_steps

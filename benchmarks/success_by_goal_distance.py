@@ -10,15 +10,10 @@ says more: ``benchmarks/maze_success_by_path.py``.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
-import jax
 import numpy as np
-from maze_success_by_path import print_binned_means
+from episodes import episodes_parser, print_binned_means, run_episodes  # sibling module
 
-from jaxcrl.envs import DISTANCE, reset_batch
-from jaxcrl.evaluate import episode_success, rollout
+from jaxcrl.envs import DISTANCE
 from jaxcrl.saved_runs import load_member_policy
 
 
@@ -30,22 +25,18 @@ def final_distances(distances: np.ndarray, alive: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     """Evaluate once and print one row per range of starting distances."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--run-dir", type=Path, required=True)
-    parser.add_argument("--episodes", type=int, default=1024)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = episodes_parser(__doc__)
     parser.add_argument("--bin", type=float, default=0.1, help="distance per row (env units)")
     args = parser.parse_args()
     if args.bin <= 0:
         raise SystemExit(f"--bin must be positive, got {args.bin}")
 
     env, env_params, policy = load_member_policy(args.run_dir)
-    key = jax.random.PRNGKey(args.seed)
-    states = reset_batch(env, env_params, key, args.episodes)
-    metrics, alive = rollout(env, env_params, policy, key, args.episodes, initial_states=states)
-    success, time_near = (np.asarray(x) for x in episode_success(metrics, alive))  # [E] each
+    states, metrics, alive, success, time_near = run_episodes(
+        env, env_params, policy, args.episodes, args.seed
+    )
     start = np.asarray(states.metrics[DISTANCE])  # [E]
-    final = final_distances(np.asarray(metrics[DISTANCE]), np.asarray(alive))
+    final = final_distances(metrics[DISTANCE], alive)
 
     print(f"{env.name}: {args.episodes} episodes, success {success.mean():.3f}")
     print_binned_means(  # bins numbered on a grid of --bin

@@ -1,0 +1,59 @@
+"""Shared by the success-by-goal scripts: run a saved policy's episodes and print binned means."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from jaxcrl.envs import EnvState, GoalEnv, reset_batch
+from jaxcrl.evaluate import Policy, episode_success, rollout
+
+
+def episodes_parser(description: str) -> argparse.ArgumentParser:
+    """A parser with the options every such script takes: --run-dir, --episodes, --seed."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--episodes", type=int, default=1024)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def run_episodes(
+    env: GoalEnv, env_params: Any, policy: Policy, num_episodes: int, seed: int
+) -> tuple[EnvState, dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Episodes of ``policy`` from the env's own random starts and goals: the reset states,
+    per-step metrics and alive masks [T, E], and per episode [E] success and time near goal."""
+    key = jax.random.PRNGKey(seed)
+    states = reset_batch(env, env_params, key, num_episodes)
+    metrics, alive = rollout(env, env_params, policy, key, num_episodes, initial_states=states)
+    success, time_near = (np.asarray(x) for x in episode_success(metrics, alive))
+    metrics = {name: np.asarray(values) for name, values in metrics.items()}
+    return states, metrics, np.asarray(alive), success, time_near
+
+
+def print_binned_means(
+    title: str,
+    count_label: str,
+    lengths: np.ndarray,
+    columns: dict[str, np.ndarray],
+    bin_size: int,
+    first: int = 0,
+    span_label: Callable[[int], str] | None = None,
+) -> None:
+    """Print a markdown table of each column's mean per range of ``lengths``, from ``first`` on;
+    ``span_label`` names a range by its lowest value (default: "low–high")."""
+    print(f"| {title} | {count_label} | " + " | ".join(columns) + " |")
+    print("|---|---:|" + "---:|" * len(columns))
+    for low in range(first, int(lengths.max()) + 1, bin_size):
+        chosen = (lengths >= low) & (lengths < low + bin_size)
+        if chosen.any():
+            span = str(low) if bin_size == 1 else f"{low}–{low + bin_size - 1}"
+            if span_label is not None:
+                span = span_label(low)
+            cells = " | ".join(f"{values[chosen].mean():.2f}" for values in columns.values())
+            print(f"| {span} | {chosen.sum()} | {cells} |")
