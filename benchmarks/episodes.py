@@ -46,7 +46,7 @@ def print_binned_means(
     span_label: Callable[[int], str] | None = None,
 ) -> None:
     """Print a markdown table of each column's mean per range of ``lengths``, from ``first`` on;
-    ``span_label`` names a range by its lowest value (default: "low–high")."""
+    ``span_label`` names a range by its lowest value (default: "low–high"); NaNs are left out."""
     print(f"| {title} | {count_label} | " + " | ".join(columns) + " |")
     print("|---|---:|" + "---:|" * len(columns))
     for low in range(first, int(lengths.max()) + 1, bin_size):
@@ -55,5 +55,11 @@ def print_binned_means(
             span = str(low) if bin_size == 1 else f"{low}–{low + bin_size - 1}"
             if span_label is not None:
                 span = span_label(low)
-            cells = " | ".join(f"{values[chosen].mean():.2f}" for values in columns.values())
+            cells = " | ".join(mean_cell(values[chosen]) for values in columns.values())
             print(f"| {span} | {chosen.sum()} | {cells} |")
+
+
+def mean_cell(values: np.ndarray) -> str:
+    """The mean of the values that are not NaN, to two decimals ("—" when there are none)."""
+    values = values[~np.isnan(values)]
+    return f"{values.mean():.2f}" if values.size else "—"
