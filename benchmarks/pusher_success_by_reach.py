@@ -28,7 +28,7 @@ def main() -> None:
         env, env_params, policy, args.episodes, args.seed
     )
     shoulder = np.asarray(env.shoulder)
-    puck = np.asarray(states.obs)[:, 3:5]  # the state's puck (x, y)
+    puck = np.asarray(env.goal_of(states.obs[:, : env.state_size]))  # what goals name
     puck_radius = np.linalg.norm(puck - shoulder, axis=1)
     goal_radius = np.linalg.norm(np.asarray(states.goal) - shoulder, axis=1)
     drawn_in = goal_radius <= puck_radius - DRAWN_IN_METRES
