@@ -14,13 +14,8 @@ import numpy as np
 from episodes import episodes_parser, print_binned_means, run_episodes  # sibling module
 
 from jaxcrl.envs import DISTANCE
+from jaxcrl.evaluate import at_episode_end
 from jaxcrl.saved_runs import load_member_policy
-
-
-def final_distances(distances: np.ndarray, alive: np.ndarray) -> np.ndarray:
-    """Distance [E] at each episode's last step, from per-step distances and alive masks [T, E]."""
-    last_step = np.maximum(alive.sum(axis=0), 1).astype(int) - 1
-    return distances[last_step, np.arange(distances.shape[1])]
 
 
 def main() -> None:
@@ -36,7 +31,7 @@ def main() -> None:
         env, env_params, policy, args.episodes, args.seed
     )
     start = np.asarray(states.metrics[DISTANCE])  # [E]
-    final = final_distances(metrics[DISTANCE], alive)
+    final = np.asarray(at_episode_end(metrics[DISTANCE], alive))  # [E]
 
     print(f"{env.name}: {args.episodes} episodes, success {success.mean():.3f}")
     print_binned_means(  # bins numbered on a grid of --bin

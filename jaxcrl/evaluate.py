@@ -58,16 +58,20 @@ def episode_success(metrics: dict[str, jax.Array], alive: jax.Array) -> tuple[ja
     return jnp.max(success, axis=0), success.sum(axis=0) / steps_taken
 
 
+def at_episode_end(values: jax.Array, alive: jax.Array) -> jax.Array:
+    """Per episode [E]: a per-step metric [T, E] at the episode's last step (alive masks [T, E])."""
+    last_step = (jnp.maximum(alive.sum(axis=0), 1.0) - 1).astype(jnp.int32)  # [E]
+    return jnp.take_along_axis(values, last_step[None, :], axis=0)[0]
+
+
 def summarize(metrics: dict[str, jax.Array], alive: jax.Array) -> dict[str, jax.Array]:
     """Episode-level statistics from per-step metrics [T, E] and alive masks [T, E]."""
     steps_taken = jnp.maximum(alive.sum(axis=0), 1.0)  # [E]
-    last_step = (steps_taken - 1).astype(jnp.int32)
-    at_last_step = lambda x: jnp.take_along_axis(x, last_step[None, :], axis=0)[0]
     reached, time_near_goal = episode_success(metrics, alive)
     summary = {
         "eval/success": jnp.mean(reached),
         "eval/time_near_goal": jnp.mean(time_near_goal),
-        "eval/final_distance": jnp.mean(at_last_step(metrics[DISTANCE])),
+        "eval/final_distance": jnp.mean(at_episode_end(metrics[DISTANCE], alive)),
         "eval/episode_length": jnp.mean(steps_taken),
     }
     for name, values in metrics.items():

@@ -10,7 +10,7 @@ from tiny_runs import TINY
 
 from jaxcrl.config import derived_sizes
 from jaxcrl.envs import DISTANCE, SUCCESS, make_env
-from jaxcrl.evaluate import episode_success, summarize
+from jaxcrl.evaluate import at_episode_end, episode_success, summarize
 from jaxcrl.trainer import make_trainer
 
 
@@ -112,6 +112,9 @@ def test_episode_success_counts_only_steps_taken_before_the_episode_ended():
     reached, time_near = episode_success(metrics, alive)
     np.testing.assert_allclose(reached, [1.0, 1.0])
     np.testing.assert_allclose(time_near, [0.5, 0.5])
+    ends = at_episode_end(metrics[DISTANCE], alive)  # [E]: step 1 for the first, 3 for the second
+    assert ends.shape == (2,)
+    np.testing.assert_allclose(ends, [0.1, 0.1])
     summary = summarize(metrics, alive)
     np.testing.assert_allclose(summary["eval/time_near_goal"], 0.5)
     np.testing.assert_allclose(summary["eval/final_distance"], (0.1 + 0.1) / 2)
