@@ -12,15 +12,22 @@ import numpy as np
 
 from jaxcrl.envs import EnvState, GoalEnv, reset_batch
 from jaxcrl.evaluate import Policy, episode_success, rollout
+from jaxcrl.saved_runs import load_member_policy
 
 
 def episodes_parser(description: str) -> argparse.ArgumentParser:
-    """A parser with the options every such script takes: --run-dir, --episodes, --seed."""
+    """A parser with the options every such script takes: --run-dir, --member, --episodes, --seed."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--member", type=int, default=0, help="member of a --num-seeds/--sweep run")
     parser.add_argument("--episodes", type=int, default=1024)
     parser.add_argument("--seed", type=int, default=0)
     return parser
+
+
+def saved_policy(args: argparse.Namespace) -> tuple[GoalEnv, Any, Policy]:
+    """(env, env_params, policy) of the run and member that the parsed options name."""
+    return load_member_policy(args.run_dir, args.member)
 
 
 def run_episodes(

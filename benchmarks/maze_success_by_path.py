@@ -10,10 +10,14 @@ near goal per range of path lengths, so a plateau can be traced to the goals it 
 from __future__ import annotations
 
 import numpy as np
-from episodes import episodes_parser, print_binned_means, run_episodes  # sibling module
+from episodes import (  # sibling module
+    episodes_parser,
+    print_binned_means,
+    run_episodes,
+    saved_policy,
+)
 
 from jaxcrl.envs.mazes import cells_of, path_lengths
-from jaxcrl.saved_runs import load_member_policy
 
 
 def path_cells(walls: np.ndarray, starts: np.ndarray, goals: np.ndarray) -> np.ndarray:
@@ -28,7 +32,7 @@ def main() -> None:
     parser.add_argument("--bin", type=int, default=3, help="path lengths per row (cells)")
     args = parser.parse_args()
 
-    env, env_params, policy = load_member_policy(args.run_dir)
+    env, env_params, policy = saved_policy(args)
     if not hasattr(env, "walls"):
         raise SystemExit(f"{env.name} has no wall grid; this script reads maze runs only")
     states, _, _, success, time_near = run_episodes(

@@ -10,9 +10,12 @@ puck (the puck must be drawn in, the hand on its far side), and over the rest.
 from __future__ import annotations
 
 import numpy as np
-from episodes import episodes_parser, print_binned_means, run_episodes  # sibling module
-
-from jaxcrl.saved_runs import load_member_policy
+from episodes import (  # sibling module
+    episodes_parser,
+    print_binned_means,
+    run_episodes,
+    saved_policy,
+)
 
 BIN_METRES = 0.1
 DRAWN_IN_METRES = 0.1  # the goal lies at least this much closer to the shoulder than the puck
@@ -21,7 +24,7 @@ DRAWN_IN_METRES = 0.1  # the goal lies at least this much closer to the shoulder
 def main() -> None:
     """Evaluate once and print one row per range of the puck's starting distance."""
     args = episodes_parser(__doc__).parse_args()
-    env, env_params, policy = load_member_policy(args.run_dir)
+    env, env_params, policy = saved_policy(args)
     if not hasattr(env, "shoulder"):
         raise SystemExit(f"{env.name} is not a pusher; this script reads pusher runs only")
     states, _, _, success, time_near = run_episodes(

@@ -11,11 +11,15 @@ says more: ``benchmarks/maze_success_by_path.py``.
 from __future__ import annotations
 
 import numpy as np
-from episodes import episodes_parser, print_binned_means, run_episodes  # sibling module
+from episodes import (  # sibling module
+    episodes_parser,
+    print_binned_means,
+    run_episodes,
+    saved_policy,
+)
 
 from jaxcrl.envs import DISTANCE
 from jaxcrl.evaluate import at_episode_end
-from jaxcrl.saved_runs import load_member_policy
 
 
 def main() -> None:
@@ -26,7 +30,7 @@ def main() -> None:
     if args.bin <= 0:
         raise SystemExit(f"--bin must be positive, got {args.bin}")
 
-    env, env_params, policy = load_member_policy(args.run_dir)
+    env, env_params, policy = saved_policy(args)
     states, metrics, alive, success, time_near = run_episodes(
         env, env_params, policy, args.episodes, args.seed
     )
