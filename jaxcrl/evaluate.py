@@ -51,32 +51,36 @@ def rollout(
     return metrics, alive_masks
 
 
+def steps_taken(alive: jax.Array) -> jax.Array:
+    """Per episode [E]: the steps it ran (at least 1), from alive masks [T, E]."""
+    return jnp.maximum(alive.sum(axis=0), 1.0)
+
+
 def episode_success(metrics: dict[str, jax.Array], alive: jax.Array) -> tuple[jax.Array, ...]:
     """Per episode [E]: reached the goal at any step, and the fraction of its steps spent near it."""
-    steps_taken = jnp.maximum(alive.sum(axis=0), 1.0)  # [E]
     success = metrics[SUCCESS] * alive
-    return jnp.max(success, axis=0), success.sum(axis=0) / steps_taken
+    return jnp.max(success, axis=0), success.sum(axis=0) / steps_taken(alive)
 
 
 def at_episode_end(values: jax.Array, alive: jax.Array) -> jax.Array:
     """Per episode [E]: a per-step metric [T, E] at the episode's last step (alive masks [T, E])."""
-    last_step = (jnp.maximum(alive.sum(axis=0), 1.0) - 1).astype(jnp.int32)  # [E]
+    last_step = (steps_taken(alive) - 1).astype(jnp.int32)  # [E]
     return jnp.take_along_axis(values, last_step[None, :], axis=0)[0]
 
 
 def summarize(metrics: dict[str, jax.Array], alive: jax.Array) -> dict[str, jax.Array]:
     """Episode-level statistics from per-step metrics [T, E] and alive masks [T, E]."""
-    steps_taken = jnp.maximum(alive.sum(axis=0), 1.0)  # [E]
+    steps = steps_taken(alive)  # [E]
     reached, time_near_goal = episode_success(metrics, alive)
     summary = {
         "eval/success": jnp.mean(reached),
         "eval/time_near_goal": jnp.mean(time_near_goal),
         "eval/final_distance": jnp.mean(at_episode_end(metrics[DISTANCE], alive)),
-        "eval/episode_length": jnp.mean(steps_taken),
+        "eval/episode_length": jnp.mean(steps),
     }
     for name, values in metrics.items():
         if name not in (SUCCESS, DISTANCE):
-            summary[f"eval/mean_{name}"] = jnp.mean((values * alive).sum(axis=0) / steps_taken)
+            summary[f"eval/mean_{name}"] = jnp.mean((values * alive).sum(axis=0) / steps)
     return summary
 
 
