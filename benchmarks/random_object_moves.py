@@ -1,7 +1,8 @@
-"""How often uniform random actions move the object that a task's goal names.
+"""How often uniform random actions, or a trained policy, move the object that a task's goal names.
 
 Usage: ``python benchmarks/random_object_moves.py --env arm_push_easy [--episodes 256]
-[--env-options hand_start=home]``.
+[--env-options hand_start=home]``, or ``--run-dir RUN [--noise-std S]`` for a trained run's
+deterministic policy (plus Gaussian noise, as ``collect.py --policy noisy-checkpoint``) in its env.
 
 CRL learns to move an object only from episodes in which the object moved: every positive pair
 of its critic is a state and a later state of the same episode. This script runs ``--episodes``
@@ -14,20 +15,21 @@ with the median of the largest move.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import jax
 import numpy as np
 
-from jaxcrl.collect import random_actions, rollout_states_and_actions
+from jaxcrl.collect import noisy_checkpoint_actions, random_actions, rollout_states_and_actions
 from jaxcrl.config import parse_env_options
 from jaxcrl.envs import make_env
 
 DISTANCES = (0.01, 0.02, 0.05, 0.1)  # metres
 
 
-def largest_moves(env, params, episodes: int, seed: int) -> np.ndarray:
-    """Per episode [episodes]: the largest distance of the goal coordinates from their start."""
-    act = random_actions(env.action_size)
+def largest_moves(env, params, act, episodes: int, seed: int) -> np.ndarray:
+    """Per episode [episodes] of ``act``: the largest distance of the goal coordinates from their
+    start."""
     rollout = jax.jit(lambda key: rollout_states_and_actions(env, params, act, key, episodes))
     states, _, dones = rollout(jax.random.PRNGKey(seed))  # [E, T, S], [E, T]
     achieved = np.asarray(states)[..., list(env.goal_indices)]
@@ -39,18 +41,31 @@ def largest_moves(env, params, episodes: int, seed: int) -> np.ndarray:
 
 
 def main() -> None:
-    """Print the fraction of random-action episodes that moved the goal-named object."""
+    """Print the fraction of episodes that moved the goal-named object."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", required=True)
+    parser.add_argument("--env", help="random actions in this env")
+    parser.add_argument("--run-dir", help="a trained run's policy in its own env, instead")
+    parser.add_argument("--noise-std", type=float, default=0.0, help="with --run-dir")
     parser.add_argument("--episodes", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--env-options", nargs="*", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
-    env = make_env(args.env, **parse_env_options(tuple(args.env_options)))
-    moves = largest_moves(env, env.default_params(), args.episodes, args.seed)
+    if (args.env is None) == (args.run_dir is None):
+        parser.error("give exactly one of --env (random actions) and --run-dir (a trained policy)")
+    if args.run_dir is not None:
+        # Imported here: only a saved run needs its host side (checkpoint layout, members).
+        from jaxcrl.saved_runs import load_member_policy
+
+        env, params, _ = load_member_policy(Path(args.run_dir), 0)
+        act = noisy_checkpoint_actions(args.run_dir, args.noise_std)
+        name, source = args.run_dir, f"its policy (noise std {args.noise_std})"
+    else:
+        env = make_env(args.env, **parse_env_options(tuple(args.env_options)))
+        params, act = env.default_params(), random_actions(env.action_size)
+        name, source = " ".join([args.env, *args.env_options]), "random actions"
+    moves = largest_moves(env, params, act, args.episodes, args.seed)
     shares = ", ".join(f"> {d} m: {np.mean(moves > d):.3f}" for d in DISTANCES)
-    name = " ".join([args.env, *args.env_options])
-    print(f"{name}: {args.episodes} episodes of random actions")
+    print(f"{name}: {args.episodes} episodes of {source}")
     print(f"  moved {shares}; median largest move {np.median(moves):.4f} m")
 
 
