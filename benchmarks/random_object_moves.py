@@ -28,8 +28,7 @@ DISTANCES = (0.01, 0.02, 0.05, 0.1)  # metres
 
 
 def largest_moves(env, params, act, episodes: int, seed: int) -> np.ndarray:
-    """Per episode [episodes] of ``act``: the largest distance of the goal coordinates from their
-    start."""
+    """Per episode [episodes] of ``act``: the goal coordinates' largest distance from their start."""
     rollout = jax.jit(lambda key: rollout_states_and_actions(env, params, act, key, episodes))
     states, _, dones = rollout(jax.random.PRNGKey(seed))  # [E, T, S], [E, T]
     achieved = np.asarray(states)[..., list(env.goal_indices)]
