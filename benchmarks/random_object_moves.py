@@ -20,7 +20,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxcrl.collect import noisy_checkpoint_actions, random_actions, rollout_states_and_actions
+from jaxcrl.collect import random_actions, rollout_states_and_actions, with_action_noise
 from jaxcrl.config import parse_env_options
 from jaxcrl.envs import make_env
 
@@ -51,12 +51,16 @@ def main() -> None:
     args = parser.parse_args()
     if (args.env is None) == (args.run_dir is None):
         parser.error("give exactly one of --env (random actions) and --run-dir (a trained policy)")
+    if args.run_dir is not None and args.env_options:
+        parser.error(
+            "--env-options goes with --env; a run's env takes the options it was saved with"
+        )
     if args.run_dir is not None:
         # Imported here: only a saved run needs its host side (checkpoint layout, members).
         from jaxcrl.saved_runs import load_member_policy
 
-        env, params, _ = load_member_policy(Path(args.run_dir), 0)
-        act = noisy_checkpoint_actions(args.run_dir, args.noise_std)
+        env, params, policy = load_member_policy(Path(args.run_dir), 0)
+        act = with_action_noise(policy, args.noise_std)
         name, source = args.run_dir, f"its policy (noise std {args.noise_std})"
     else:
         env = make_env(args.env, **parse_env_options(tuple(args.env_options)))

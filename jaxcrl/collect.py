@@ -56,6 +56,11 @@ def noisy_checkpoint_actions(
     from jaxcrl.saved_runs import load_member_policy
 
     _, _, policy = load_member_policy(Path(run_dir), member, step)
+    return with_action_noise(policy, noise_std)
+
+
+def with_action_noise(policy: Callable[[jax.Array], jax.Array], noise_std: float) -> ActionFunction:
+    """A deterministic policy's actions plus Gaussian noise of ``noise_std``, clipped to [-1, 1]."""
 
     def act(obs, key):
         mode = policy(obs)
