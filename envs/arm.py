@@ -14,7 +14,11 @@ z = 0, the arm facing +x. Every task shares one action space and one state layou
 * State = qpos ++ qvel ++ grip point (x, y, z). qpos = 7 arm angles, 2 finger openings and, with
   a cube, its position and quaternion (wxyz); qvel likewise (the cube's 6 speeds). So reach has
   state 9 + 9 + 3 = 21 and goal ``state[18:21]`` (the grip point); push and bin-pick have
-  16 + 15 + 3 = 34 and goal ``state[9:12]`` (the cube's centre).
+  16 + 15 + 3 = 34 and goal ``state[9:12]`` (the cube's centre). With
+  ``goal_space="cube_and_grip"`` the goal names the grip point ``state[31:34]`` as well, and reset
+  puts both at the cube's goal (the hand holding the cube there), as CRL's Fetch push wrapper
+  writes its goal into the gripper's and the block's entries (``contrastive_rl/fetch_envs.py``);
+  success still measures the cube alone.
 * The grip point comes from the joint angles by forward kinematics (offsets and axes read from
   the model), so neither reset nor step needs ``mjx.forward`` for the observation.
 
@@ -92,6 +96,9 @@ HAND_START = ((0.35, -0.05, 0.2), (0.45, 0.05, 0.3))
 # Cube tasks' grip point start: (x, y) offsets from the cube's start centre and z above the table.
 HAND_OVER_CUBE = ((-0.1, -0.1, 0.08), (0.1, 0.1, 0.15))
 HAND_STARTS = ("over_cube", "home")
+# What a cube task's goal names: the cube's centre, or the cube's centre and then the grip point
+# (both set to the cube's goal at reset: the hand holds the cube there).
+GOAL_SPACES = ("cube", "cube_and_grip")
 REACH_GOALS = ((0.3, -0.2, 0.1), (0.7, 0.2, 0.5))
 TABLE_REGION = ((0.35, -0.3), (0.7, 0.3))  # push hard and bin-pick hard: cube and goal (x, y)
 BIN_CENTRE = (0.55, -0.15)  # must match the body "bin" in assets/arm.xml
@@ -296,6 +303,23 @@ class _ArmTask(MjxGoalEnv):
         """Point [3] that the hand start box is relative to: the table's origin here."""
         return jnp.zeros(3)
 
+    def goal_vector(self, point: jax.Array) -> jax.Array:
+        """The goal [goal_size] that puts every point the goal names at ``point`` [3]."""
+        return jnp.tile(point, self.goal_size // 3)
+
+    def point_metrics(self, state_vector: jax.Array, goal: jax.Array, threshold: jax.Array):
+        """Distance and success of the task's point (the goal's first three entries) alone."""
+        return goal_metrics(self.goal_of(state_vector)[:3], goal[:3], threshold)
+
+    @property
+    def goal_argument_size(self) -> int:
+        """``with_goal`` (eval.py --goal) takes one point (x, y, z)."""
+        return 3
+
+    def with_goal(self, state: EnvState, goal: jax.Array) -> EnvState:
+        """Pursue the point ``goal`` [3]: every point the goal names is put there."""
+        return super().with_goal(state, self.goal_vector(jnp.asarray(goal, state.goal.dtype)))
+
     def reset(self, key: jax.Array, params: ArmParams) -> EnvState:
         """Hand at a random point of its start box, fingers open, still; new objects and goal."""
         key, hand_key, place_key = jax.random.split(key, 3)
@@ -311,7 +335,8 @@ class _ArmTask(MjxGoalEnv):
         qpos = jnp.concatenate([qpos, jnp.zeros(self.mj_model.nq - self.num_qpos)])  # shadow
         qvel = jnp.zeros(self.mj_model.nv)
         state_vector = self.state_vector(qpos, qvel)
-        metrics = goal_metrics(self.goal_of(state_vector), goal, params.success_threshold)
+        goal = self.goal_vector(goal)
+        metrics = self.point_metrics(state_vector, goal, params.success_threshold)
         return make_state(self.physics_from(qpos, qvel), state_vector, goal, key, metrics)
 
     def step(self, state: EnvState, action: jax.Array, params: ArmParams) -> EnvState:
@@ -320,7 +345,7 @@ class _ArmTask(MjxGoalEnv):
         data = data.replace(ctrl=self.controls(data.qpos, action).astype(data.ctrl.dtype))
         data = jax.lax.fori_loop(0, self.frame_skip, lambda _, d: self._physics_step(d), data)
         state_vector = self.state_vector(data.qpos, data.qvel)
-        metrics = goal_metrics(self.goal_of(state_vector), state.goal, params.success_threshold)
+        metrics = self.point_metrics(state_vector, state.goal, params.success_threshold)
         return advance(state, data, state_vector, metrics, self.dense_reward)
 
     def _physics_step(self, data: mjx.Data) -> mjx.Data:
@@ -380,6 +405,7 @@ class _CubeTask(_ArmTask):
         success_threshold: float = 0.05,
         min_start_distance: float = 0.1,
         hand_start: str = "over_cube",
+        goal_space: str = "cube",
         dense_reward: bool = False,
         frame_skip: int = 5,
         impl: str = "jax",
@@ -390,6 +416,10 @@ class _CubeTask(_ArmTask):
             raise ValueError(
                 f"unknown hand_start {hand_start!r}; choose one of {', '.join(HAND_STARTS)}"
             )
+        if goal_space not in GOAL_SPACES:
+            raise ValueError(
+                f"unknown goal_space {goal_space!r}; choose one of {', '.join(GOAL_SPACES)}"
+            )
         if min_start_distance < 0:
             raise ValueError(f"min_start_distance must be >= 0, got {min_start_distance}")
         super().__init__(episode_length, success_threshold, dense_reward, frame_skip, impl)
@@ -397,8 +427,17 @@ class _CubeTask(_ArmTask):
         self.kind = kind
         self.min_start_distance = float(min_start_distance)
         self.hand_start = hand_start
+        self.goal_space = goal_space
         cube = NUM_ARM_JOINTS + 2  # the cube's free joint follows the arm and the fingers
+        grip = self.num_qpos + self.num_qvel  # the grip point closes the state
         self.goal_indices = (cube, cube + 1, cube + 2)
+        if goal_space == "cube_and_grip":
+            self.goal_indices += (grip, grip + 1, grip + 2)
+
+    @property
+    def goal_argument_meaning(self) -> str:
+        """What ``with_goal``'s numbers are, for error messages."""
+        return "the cube's centre (x, y, z)"
 
     def default_params(self) -> CubeParams:
         """Threshold, hand start box, cube start and goal regions of this kind."""

@@ -6,7 +6,8 @@ optimisation: for this model level 0 compiles no faster (about 15 s either way o
 but runs a 4-copy step in about 1.9 s instead of 13 ms. Rollouts call the programs from a
 Python loop: 100 random steps with no reset (long episodes wander furthest), and scripted
 grasps. ``arm_push_hard`` and ``arm_binpick_hard`` differ from the easy kinds only in params, so
-they reuse the easy programs. Auto-reset is the generic ``step_batch``, tested on other MJX tasks
+they reuse the easy programs; ``goal_space="cube_and_grip"`` changes the observation's size, so
+its test compiles its own pair. Auto-reset is the generic ``step_batch``, tested on other MJX tasks
 in test_envs_mjx.py.
 """
 
@@ -32,7 +33,7 @@ from env_checks import (
 )
 
 import jaxcrl.envs
-from jaxcrl.envs import DISTANCE, make_env
+from jaxcrl.envs import DISTANCE, SUCCESS, make_env
 from jaxcrl.envs.arm import (
     ARM_XML,
     CUBE_HALF,
@@ -305,6 +306,32 @@ def test_cube_tasks_can_start_the_hand_at_the_reach_start():
     )
 
 
+def test_cube_goals_can_name_the_grip_point_too():
+    push = compiled("arm_push_easy")
+    env = make_env("arm_push_easy", episode_length=NUM_STEPS, goal_space="cube_and_grip")
+    grip = env.state_size - 3
+    assert env.goal_indices == (*push.env.goal_indices, grip, grip + 1, grip + 2)
+    assert (env.goal_size, env.observation_size) == (6, 40) and env.goal_argument_size == 3
+    # The same keys draw the same episodes; the goal puts the grip point at the cube's goal too.
+    keys = jax.random.split(jax.random.key(0), NUM_ENVS)
+    first = jax.jit(jax.vmap(env.reset, in_axes=(0, None)))(keys, push.params)
+    state_size = env.state_size
+    np.testing.assert_array_equal(first.obs[:, :state_size], push.first.obs[:, :state_size])
+    np.testing.assert_array_equal(first.goal, np.tile(push.first.goal, 2))
+    np.testing.assert_array_equal(first.obs[:, state_size:], first.goal)
+    np.testing.assert_array_equal(first.metrics[DISTANCE], push.first.metrics[DISTANCE])
+    # Success measures the cube alone: a goal at the cube with the hand 8 cm or more above it.
+    cube = np.asarray(first.obs[:, 9:12])
+    at_cube = jax.vmap(env.with_goal)(first, jnp.asarray(cube))
+    np.testing.assert_array_equal(at_cube.obs[:, state_size:], np.tile(cube, 2))
+    assert np.all(np.linalg.norm(grip_of(env, first.obs) - cube, axis=-1) > 0.05)
+    still = jnp.zeros((NUM_ENVS, env.action_size)).at[:, 3].set(OPEN)
+    stepped = jax.jit(jax.vmap(env.step, in_axes=(0, 0, None)))(at_cube, still, push.params)
+    np.testing.assert_array_equal(stepped.metrics[SUCCESS], np.ones(NUM_ENVS))
+    assert np.all(np.asarray(stepped.metrics[DISTANCE]) < 0.01)
+    np.testing.assert_array_equal(stepped.obs[:, state_size:], at_cube.goal)
+
+
 def test_hard_kinds_are_registered_with_wider_regions():
     for task in ("push", "binpick"):
         easy, hard = make_env(f"arm_{task}_easy"), make_env(f"arm_{task}_hard")
@@ -328,6 +355,7 @@ def test_xml_loads_from_any_working_directory(tmp_path, monkeypatch):
         ("arm_push_easy", {"kind": "medium"}, "kind"),
         ("arm_binpick_easy", {"min_start_distance": -0.1}, "min_start_distance"),
         ("arm_push_hard", {"hand_start": "above"}, "hand_start"),
+        ("arm_push_easy", {"goal_space": "grip"}, "goal_space"),
         ("arm_reach", {"success_threshold": 0.0}, "success_threshold"),
         ("arm_reach", {"frame_skip": 0}, "frame_skip"),
     ],
