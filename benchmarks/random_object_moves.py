@@ -8,8 +8,8 @@ CRL learns to move an object only from episodes in which the object moved: every
 of its critic is a state and a later state of the same episode. This script runs ``--episodes``
 episodes of uniform random actions in [-1, 1], as ``collect.py --policy random`` rolls them out
 (an episode ends at the env's episode length or when the robot falls), and prints the fraction
-of episodes whose goal coordinates (``state[goal_indices]``) moved by more than each distance,
-with the median of the largest move.
+of episodes whose goal's object (``state[success_indices]``, the entries that success measures)
+moved by more than each distance, with the median of the largest move.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ DISTANCES = (0.01, 0.02, 0.05, 0.1)  # metres
 
 
 def largest_moves(env, params, act, episodes: int, seed: int) -> np.ndarray:
-    """Per episode [episodes] of ``act``: the goal coordinates' largest distance from their start."""
+    """Per episode [episodes] of ``act``: the goal's object's largest distance from its start."""
     rollout = jax.jit(lambda key: rollout_states_and_actions(env, params, act, key, episodes))
     states, _, dones = rollout(jax.random.PRNGKey(seed))  # [E, T, S], [E, T]
-    achieved = np.asarray(states)[..., list(env.goal_indices)]
+    achieved = np.asarray(states)[..., list(env.success_indices)]
     moved = np.linalg.norm(achieved - achieved[:, :1], axis=-1)  # [E, T]
     # A state after the episode's first end (a fall) belongs to the next episode: not counted.
     dones = np.asarray(dones)

@@ -308,8 +308,9 @@ class _ArmTask(MjxGoalEnv):
         return jnp.tile(point, self.goal_size // 3)
 
     def point_metrics(self, state_vector: jax.Array, goal: jax.Array, threshold: jax.Array):
-        """Distance and success of the task's point (the goal's first three entries) alone."""
-        return goal_metrics(self.goal_of(state_vector)[:3], goal[:3], threshold)
+        """Distance and success of the task's point alone (the goal's first three entries)."""
+        achieved = state_vector[np.asarray(self.success_indices)]
+        return goal_metrics(achieved, goal[:3], threshold)
 
     @property
     def goal_argument_size(self) -> int:
@@ -433,6 +434,11 @@ class _CubeTask(_ArmTask):
         self.goal_indices = (cube, cube + 1, cube + 2)
         if goal_space == "cube_and_grip":
             self.goal_indices += (grip, grip + 1, grip + 2)
+
+    @property
+    def success_indices(self) -> tuple[int, ...]:
+        """The cube's centre, whether or not the goal names the grip point too."""
+        return self.goal_indices[:3]
 
     @property
     def goal_argument_meaning(self) -> str:

@@ -58,6 +58,11 @@ class GoalEnv(abc.ABC):
         return len(self.goal_indices)
 
     @property
+    def success_indices(self) -> tuple[int, ...]:
+        """State entries that success and distance measure: those the goal names, by default."""
+        return self.goal_indices
+
+    @property
     def observation_size(self) -> int:
         """Size of ``obs`` = state ++ goal."""
         return self.state_size + self.goal_size

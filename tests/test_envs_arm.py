@@ -311,6 +311,7 @@ def test_cube_goals_can_name_the_grip_point_too():
     env = make_env("arm_push_easy", episode_length=NUM_STEPS, goal_space="cube_and_grip")
     grip = env.state_size - 3
     assert env.goal_indices == (*push.env.goal_indices, grip, grip + 1, grip + 2)
+    assert env.success_indices == push.env.goal_indices == push.env.success_indices
     assert (env.goal_size, env.observation_size) == (6, 40) and env.goal_argument_size == 3
     # The same keys draw the same episodes; the goal puts the grip point at the cube's goal too.
     keys = jax.random.split(jax.random.key(0), NUM_ENVS)
