@@ -7,7 +7,8 @@ layout, a success threshold, a goal region) lives in a ``params`` pytree, so one
 can vmap over it. Functions here act on one environment; callers ``jax.vmap`` them.
 
 Observation layout: ``obs = concat(state, goal)`` with ``state`` of size ``state_size`` and
-``goal`` of size ``goal_size``; the goal names ``state[goal_indices]``. A pixel env sets
+``goal`` of size ``goal_size``; the goal names ``state[goal_indices]``, and success measures
+``state[success_indices]``, the same entries unless an env says fewer. A pixel env sets
 ``image_shape = (H, W, C)``: its state is one uint8 image flattened to ``H * W * C`` entries and
 its goal names the whole state (an image of the state to reach), so the networks put a CNN first.
 """
