@@ -123,6 +123,7 @@ def env_info(env: GoalEnv) -> dict[str, Any]:
         "name": env.name,
         "state_size": env.state_size,
         "goal_indices": list(env.goal_indices),
+        "success_indices": list(env.success_indices),
         "action_size": env.action_size,
         "episode_length": env.episode_length,
     }

@@ -87,6 +87,7 @@ def test_config_yaml_records_env_facts_and_each_new_length(tmp_path):
     record_new_length(tmp_path, longer, longest, iteration=80)
     document = yaml.safe_load((tmp_path / "config.yaml").read_text())
     assert document["env_info"]["goal_indices"] == list(env.goal_indices)
+    assert document["env_info"]["success_indices"] == list(env.success_indices)
     assert document["env_info"]["episode_length"] == env.episode_length
     assert document["jax"]["backend"] == "cpu"
     assert document["lengthened"] == [
