@@ -26,7 +26,7 @@ REPORT_STEPS = (0, 10, 25, 50, 100)  # and the last step
 
 
 def rollout_observations(env, params, policy, episodes: int, seed: int) -> np.ndarray:
-    """Observations [T, E, observation_size] of one episode per copy (no auto-reset mid-way)."""
+    """Observations [T, E, obs size]: one episode per copy (arm episodes never end early)."""
 
     def one_step(states, _):
         return step_batch(env, params, states, policy(states.obs)), states.obs
@@ -77,9 +77,8 @@ def main() -> None:
         f"{np.mean(cube[..., 2].max(axis=0) > CUBE_HALF + 0.01):.3f}"
     )
     hand_there, cube_there = np.mean(grip_goal[-1] < threshold), np.mean(cube_goal[-1] < threshold)
-    print(
-        f"at the last step within {threshold} m of the goal: hand {hand_there:.3f}, cube {cube_there:.3f}"
-    )
+    print(f"at the last step within {threshold} m of the goal:", end=" ")
+    print(f"hand {hand_there:.3f}, cube {cube_there:.3f}")
 
 
 if __name__ == "__main__":
