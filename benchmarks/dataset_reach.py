@@ -14,7 +14,7 @@ import argparse
 
 import numpy as np
 
-from jaxcrl.dataset import load_dataset
+from jaxcrl.dataset import DatasetError, load_dataset
 from jaxcrl.envs import make_env
 from jaxcrl.envs.mazes import cells_of, path_lengths
 
@@ -49,7 +49,10 @@ def main() -> None:
     cell_size = float(getattr(env, "cell_size", 1.0))
     reaches = {}
     for path in args.datasets:
-        data = load_dataset(path, env.state_size, env.action_size)
+        try:
+            data = load_dataset(path, env.state_size, env.action_size)
+        except DatasetError as error:
+            raise SystemExit(str(error)) from None
         points = np.asarray(env.goal_of(data.observations[:, : env.state_size]))
         reaches[path] = trajectory_reach(
             walls, cells_of(points, cell_size), trajectory_ids(data.terminals)
