@@ -25,6 +25,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from episodes import episode_bounds  # sibling module
 
 from jaxcrl import agent
 from jaxcrl.dataset import load_dataset
@@ -32,16 +33,6 @@ from jaxcrl.goals import truncated_geometric
 from jaxcrl.saved_runs import load_member
 
 KINDS = ("true", "earlier, same episode", "later, same episode", "another episode")
-
-
-def episode_bounds(terminals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row [N]: the first and the last row of its episode."""
-    ends = np.flatnonzero(terminals > 0)
-    if ends.size == 0 or ends[-1] != terminals.size - 1:
-        ends = np.append(ends, terminals.size - 1)
-    starts = np.concatenate([[0], ends[:-1] + 1])
-    lengths = ends - starts + 1
-    return np.repeat(starts, lengths), np.repeat(ends, lengths)
 
 
 def goal_rows(

@@ -13,24 +13,19 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from episodes import episode_bounds  # sibling module
 
 from jaxcrl.dataset import DatasetError, load_dataset
 from jaxcrl.envs import make_env
 from jaxcrl.envs.mazes import cells_of, path_lengths
 
 
-def trajectory_ids(terminals: np.ndarray) -> np.ndarray:
-    """[N] index of the trajectory each step belongs to; a terminal step ends its trajectory."""
-    ends = np.asarray(terminals) > 0
-    return np.concatenate([[0], np.cumsum(ends[:-1])]).astype(np.int64)
-
-
-def trajectory_reach(walls: np.ndarray, cells: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """[K] fewest king moves from each trajectory's first cell to its farthest cell [N, 2]."""
-    first_steps = np.flatnonzero(np.diff(ids, prepend=-1))
-    from_first = path_lengths(walls, cells[first_steps])  # [K, rows, cols]
+def trajectory_reach(walls: np.ndarray, cells: np.ndarray, terminals: np.ndarray) -> np.ndarray:
+    """[K] king moves from the first to the farthest cell of each trajectory in ``terminals``."""
+    first_rows, ids = np.unique(episode_bounds(terminals)[0], return_inverse=True)
+    from_first = path_lengths(walls, cells[first_rows])  # [K, rows, cols]
     distances = from_first[ids, cells[:, 0], cells[:, 1]]
-    reach = np.zeros(len(first_steps), np.int64)
+    reach = np.zeros(len(first_rows), np.int64)
     np.maximum.at(reach, ids, distances)
     return reach
 
@@ -55,7 +50,7 @@ def main() -> None:
             raise SystemExit(str(error)) from None
         points = np.asarray(env.goal_of(data.observations[:, : env.state_size]))
         reaches[path] = trajectory_reach(
-            walls, cells_of(points, cell_size), trajectory_ids(data.terminals)
+            walls, cells_of(points, cell_size), np.asarray(data.terminals)
         )
 
     print("| reach (king moves) | " + " | ".join(reaches) + " |")

@@ -1,4 +1,4 @@
-"""Shared by the success-by-goal scripts: run a saved policy's episodes and print binned means."""
+"""Shared by benchmark scripts: policy episodes, a dataset's episode bounds, binned means."""
 
 from __future__ import annotations
 
@@ -41,6 +41,16 @@ def run_episodes(
     success, time_near = (np.asarray(x) for x in episode_success(metrics, alive))
     metrics = {name: np.asarray(values) for name, values in metrics.items()}
     return states, metrics, np.asarray(alive), success, time_near
+
+
+def episode_bounds(terminals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row [N]: the first and the last row of its episode."""
+    ends = np.flatnonzero(terminals > 0)
+    if ends.size == 0 or ends[-1] != terminals.size - 1:
+        ends = np.append(ends, terminals.size - 1)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    lengths = ends - starts + 1
+    return np.repeat(starts, lengths), np.repeat(ends, lengths)
 
 
 def print_binned_means(
