@@ -226,7 +226,10 @@ def eval_main(argv: list[str] | None = None) -> None:
         _fail(str(error))
     if "members" in metrics:
         for name in ("eval/success", "eval/time_near_goal", "eval/final_distance"):
-            stats = metrics["summary"][name]
+            stats = metrics["summary"].get(name)
+            if stats is None:
+                print(f"{name[5:]:<16}n/a")
+                continue
             print(
                 f"{name[5:]:<16}mean {stats['mean']:.3f}  IQM {stats['iqm']:.3f}  "
                 f"95% [{stats['low']:.3f}, {stats['high']:.3f}] over {stats['count']} members"

@@ -81,8 +81,18 @@ def evaluate_run(
     if len(members) == 1:
         return {**header, **{k: to_python(v[0]) for k, v in metrics.items()}}
     per_member = member_rows({}, metrics, members)
-    summary = {name: summarize(np.asarray(values, np.float64)) for name, values in metrics.items()}
-    return {**header, "members": per_member, "summary": summary}
+    return {**header, "members": per_member, "summary": summarize_members(metrics)}
+
+
+def summarize_members(metrics: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+    """Mean, IQM and interval over members of each metric; None where a member's value is NaN."""
+    # An env leaves undefined what it cannot measure (OGBench's mazes have no objects at goal,
+    # its manipulation scenes no final distance): those metrics are NaN and get no summary.
+    summary = {}
+    for name, values in metrics.items():
+        values = np.asarray(values, np.float64)
+        summary[name] = summarize(values) if np.all(np.isfinite(values)) else None
+    return summary
 
 
 class LoadedMember(NamedTuple):

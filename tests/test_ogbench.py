@@ -376,6 +376,32 @@ def test_offline_run_on_generated_data_evaluates_on_ogbench_tasks(tmp_path, caps
     assert "success rate" in capsys.readouterr().out
 
 
+def test_two_member_run_evaluates_with_the_metrics_a_maze_leaves_undefined(tmp_path, capsys):
+    import json
+
+    from jaxcrl.cli import eval_main, train_main
+
+    data = tmp_path / "pm.npz"
+    main(["--env", "pointmaze-medium-v0", "--episodes", "3", "--val-episodes", "1",
+          "--episode-length", "100", "--out", str(data)])  # fmt: skip
+    run_dir = tmp_path / "run"
+    train_main(
+        ["--env", "pointmaze-medium-v0", "--dataset", str(data), "--num-updates", "10",
+         "--num-evals", "1", "--batch-size", "32", "--hidden-width", "16", "--repr-dim", "8",
+         "--eval-episodes", "5", "--num-seeds", "2", "--no-progress", "--run-dir", str(run_dir)]
+    )  # fmt: skip
+    capsys.readouterr()
+    eval_main(["--run-dir", str(run_dir), "--episodes", "5"])
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("success") and printed[0].endswith("over 2 members")
+    result = json.loads(printed[-1])
+    assert len(result["members"]) == 2 and result["summary"]["eval/success"]["count"] == 2
+    assert result["summary"]["eval/final_distance"]["count"] == 2
+    # OGBench's mazes have no objects: NaN for every member, so no summary rather than a crash.
+    assert result["summary"]["eval/objects_at_goal_final"] is None
+    assert [row["eval/objects_at_goal_final"] for row in result["members"]] == [None, None]
+
+
 def test_episode_seeds_never_repeat_across_tasks_episodes_and_members():
     triples = [
         (seed, task, episode) for seed in range(3) for task in range(1, 6) for episode in range(40)
