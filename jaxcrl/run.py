@@ -100,7 +100,14 @@ class TrainResult:
 
     def summary(self, metric: str = "eval/success") -> dict[str, float]:
         """Mean, IQM and 95% bootstrap interval of ``metric`` over the members' final rows."""
-        return summarize(np.asarray([row[metric] for row in self.final_rows], np.float64))
+        values = [row.get(metric) for row in self.final_rows]
+        if any(value is None for value in values):
+            defined = sorted(name for name, value in self.final.items() if value is not None)
+            raise ValueError(
+                f"{metric} is not in every member's final row (unknown, or not measured by this "
+                f"env); the rows have: {', '.join(defined)}"
+            )
+        return summarize(np.asarray(values, np.float64))
 
 
 # --- host loop helpers ----------------------------------------------------------------------

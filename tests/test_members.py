@@ -92,3 +92,5 @@ def test_member_of_a_vmapped_run_equals_the_single_run(tmp_path):
     assert not np.allclose(first_leaf[0], first_leaf[1])
     summary = result.summary()
     assert summary["count"] == 4 and summary["low"] <= summary["mean"] <= summary["high"]
+    with pytest.raises(ValueError, match="eval/sucess is not in every member's final row"):
+        result.summary("eval/sucess")
