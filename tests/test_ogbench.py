@@ -355,19 +355,27 @@ def test_online_training_on_an_ogbench_env_is_refused():
         build(TrainConfig(env="pointmaze-medium-v0"))
 
 
-def test_offline_run_on_generated_data_evaluates_on_ogbench_tasks(tmp_path, capsys):
-    from jaxcrl.cli import eval_main, train_main
-    from jaxcrl.logger import read_metrics
+def train_on_generated_point_maze_data(tmp_path, *flags: str):
+    """A tiny offline run on three generated pointmaze-medium episodes; returns its run dir."""
+    from jaxcrl.cli import train_main
 
     data = tmp_path / "pm.npz"
     main(["--env", "pointmaze-medium-v0", "--episodes", "3", "--val-episodes", "1",
           "--episode-length", "100", "--out", str(data)])  # fmt: skip
     run_dir = tmp_path / "run"
     train_main(
-        ["--env", "pointmaze-medium-v0", "--dataset", str(data), "--num-updates", "20",
-         "--num-evals", "1", "--batch-size", "32", "--hidden-width", "16", "--repr-dim", "8",
-         "--eval-episodes", "5", "--no-progress", "--run-dir", str(run_dir)]
+        ["--env", "pointmaze-medium-v0", "--dataset", str(data), "--num-evals", "1",
+         "--batch-size", "32", "--hidden-width", "16", "--repr-dim", "8", "--eval-episodes", "5",
+         "--no-progress", "--run-dir", str(run_dir), *flags]
     )  # fmt: skip
+    return run_dir
+
+
+def test_offline_run_on_generated_data_evaluates_on_ogbench_tasks(tmp_path, capsys):
+    from jaxcrl.cli import eval_main
+    from jaxcrl.logger import read_metrics
+
+    run_dir = train_on_generated_point_maze_data(tmp_path, "--num-updates", "20")
     assert "20 gradient steps in" in capsys.readouterr().out
     (row,) = read_metrics(run_dir / "metrics.jsonl")
     assert row["gradient_steps"] == 20 and row["eval/episode_length"] == 1000
@@ -379,17 +387,11 @@ def test_offline_run_on_generated_data_evaluates_on_ogbench_tasks(tmp_path, caps
 def test_two_member_run_evaluates_with_the_metrics_a_maze_leaves_undefined(tmp_path, capsys):
     import json
 
-    from jaxcrl.cli import eval_main, train_main
+    from jaxcrl.cli import eval_main
 
-    data = tmp_path / "pm.npz"
-    main(["--env", "pointmaze-medium-v0", "--episodes", "3", "--val-episodes", "1",
-          "--episode-length", "100", "--out", str(data)])  # fmt: skip
-    run_dir = tmp_path / "run"
-    train_main(
-        ["--env", "pointmaze-medium-v0", "--dataset", str(data), "--num-updates", "10",
-         "--num-evals", "1", "--batch-size", "32", "--hidden-width", "16", "--repr-dim", "8",
-         "--eval-episodes", "5", "--num-seeds", "2", "--no-progress", "--run-dir", str(run_dir)]
-    )  # fmt: skip
+    run_dir = train_on_generated_point_maze_data(
+        tmp_path, "--num-updates", "10", "--num-seeds", "2"
+    )
     capsys.readouterr()
     eval_main(["--run-dir", str(run_dir), "--episodes", "5"])
     printed = capsys.readouterr().out.splitlines()
