@@ -48,7 +48,8 @@ def evaluate_run(
     """Evaluate a run's checkpoint (default: the newest) with each member's deterministic policy.
 
     Returns the metrics of a one-member run directly, and for several members their rows under
-    ``members`` with the mean, IQM and interval of each metric under ``summary``.
+    ``members`` with the mean, IQM and interval of each metric under ``summary`` (None for
+    a metric the env leaves undefined).
     """
     config = read_run_config(run_dir)
     if episodes is not None:
