@@ -204,8 +204,10 @@ def update(
 
     def critic_loss_fn(critic_params):
         loss, diagnostics = for_each_critic(config, one_critic_loss, critic_params)
+        diagnostics = {"critic/loss": loss, **diagnostics}
         if config.twin_critics:
-            # Summed, so each critic gets the gradient of its own loss; reported per critic.
+            # Summed, so each critic gets the gradient of its own loss; reported per critic
+            # (the mean of the two), comparable with a single critic's.
             return jnp.sum(loss), jax.tree.map(jnp.mean, diagnostics)
         return loss, diagnostics
 
@@ -265,7 +267,7 @@ def update(
             )
         return loss, (log_prob, critic_value, extras)
 
-    (critic_loss, diagnostics), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
+    (_, diagnostics), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
         state.critic_params
     )
     (policy_loss, (log_prob, critic_value, actor_extras)), policy_grads = jax.value_and_grad(
@@ -295,7 +297,6 @@ def update(
         gradient_steps=state.gradient_steps + 1,
     )
     metrics = {
-        "critic/loss": critic_loss,
         **diagnostics,
         "actor/loss": policy_loss,
         "actor/entropy": -jnp.mean(log_prob),

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxcrl import agent
+from jaxcrl import agent, losses
 from jaxcrl.config import TrainConfig
 from jaxcrl.goals import GoalBatch
 
@@ -264,3 +264,22 @@ def test_twin_critics_hold_two_parameter_sets_and_the_actor_maximises_their_mini
         new_state.critic_params,
     )
     assert all(jax.tree.leaves(moved))  # both critics were trained
+
+
+def test_twin_critics_report_the_mean_of_their_two_losses():
+    config = dataclasses.replace(CONFIG, twin_critics=True)
+    networks, state, hyperparams = setup(config)
+    batch = make_batch()
+    _, metrics = agent.update(networks, config, state, batch, hyperparams, jax.random.PRNGKey(1))
+    own_losses = []
+    for k in range(2):
+        one = jax.tree.map(lambda leaf, k=k: leaf[k], state.critic_params)
+        phi, psi = agent.critic_representations(
+            networks, one, batch.states, batch.actions, batch.future_goals
+        )
+        logits = losses.pairwise_logits(phi, psi, config.energy, config.energy_temperature)
+        own_losses.append(
+            losses.contrastive_loss(logits, config.contrastive_loss)
+            + hyperparams.logsumexp_penalty * losses.logsumexp_penalty(logits)
+        )
+    assert float(metrics["critic/loss"]) == pytest.approx(float(np.mean(own_losses)), rel=1e-5)
