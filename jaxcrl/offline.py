@@ -166,11 +166,12 @@ def make_offline_trainer(
             key, step_key = jax.random.split(key)
             learner, metrics = step(learner, step_key)
             healthy = all_finite((metrics, learner))
+            iteration = iteration + 1  # the step just taken, counted like state.iteration
             first_nonfinite = jnp.where(
                 (first_nonfinite < 0) & ~healthy, iteration, first_nonfinite
             )
             totals = jax.tree.map(jnp.add, totals, metrics)
-            return learner, key, iteration + 1, totals, first_nonfinite
+            return learner, key, iteration, totals, first_nonfinite
 
         start = (state.agent, state.key, state.iteration, zeros, jnp.asarray(-1, jnp.int32))
         learner, key, iteration, totals, first_nonfinite = jax.lax.fori_loop(

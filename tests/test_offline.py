@@ -215,3 +215,14 @@ def test_train_py_with_a_dataset_trains_offline_and_eval_reads_it(tmp_path, caps
     with pytest.raises(SystemExit):
         train_main(["--dataset", str(bad), "--run-dir", str(tmp_path / "r2")])
     assert "bad.npz" in capsys.readouterr().err and not (tmp_path / "r2").exists()
+
+
+def test_first_nonfinite_step_is_counted_like_the_iteration_after_it():
+    env = make_env("point_open")
+    dataset = small_dataset()
+    poisoned = dataset._replace(observations=np.full_like(dataset.observations, np.nan))
+    trainer = make_offline_trainer(SMALL, env, env.default_params(), poisoned)
+    state = jax.jit(trainer.init)(jax.random.PRNGKey(0))
+    state, metrics = jax.jit(trainer.run_iterations)(state, jnp.asarray(3, jnp.int32))
+    # Bad from the first step on, as the online trainer reports it: 1, not 0.
+    assert int(metrics[FIRST_NONFINITE]) == 1 and int(state.iteration) == 3
