@@ -50,7 +50,7 @@ class TrainConfig:
     redraw_goal_on_success: bool = False
     """Collection: a copy that reaches its goal pursues a new one for the rest of its episode."""
     num_evals: int = 10
-    """Evaluations spread evenly over the run (ignored when eval_every is set)."""
+    """Evaluations: one every ceil(iterations/num_evals) and at the end; no more, fewer if short."""
     eval_every: int | None = None
     """Training iterations between evaluations, when the host syncs with the device; None: num_evals."""
     eval_episodes: int = 128

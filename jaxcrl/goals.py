@@ -9,7 +9,9 @@ Anchors with no later step (an episode's last step, the newest step) cannot be u
 draws ``num_candidates`` anchors uniformly and keeps the first usable one; an anchor is unusable
 with probability about (episodes in the buffer / stored steps), so with episodes of L steps all
 candidates fail with probability about L^-num_candidates (1e-16 for L = 100 and 8 candidates);
-such a row keeps candidate 0 and its goal is the next stored step, whatever episode holds it.
+such a row keeps candidate 0 with offset 1, and its goal is the slot after it: a step of another
+episode, or, when candidate 0 is the newest step, the oldest stored one (an empty slot before the
+ring first fills).
 A fixed dataset avoids the gamble: ``anchor_times`` lists every usable anchor once, and anchors are
 drawn uniformly from that list, so every goal lies in its anchor's episode, however short.
 """

@@ -75,7 +75,9 @@ def _unscaled_pairwise_logits(phi: jax.Array, psi: jax.Array, kind: Energy) -> j
             - 2.0 * (phi @ psi.T)
         )
         # The expansion loses precision when phi_i is close to psi_j, which is where positives
-        # end up; the diagonal is therefore computed exactly from the differences.
+        # end up; the diagonal is therefore computed exactly from the differences. An off-diagonal
+        # pair that close (a goal repeated in the batch) keeps an error of about
+        # 1e-7 * (|phi_i|^2 + |psi_j|^2) in its squared distance, and clamped at zero no gradient.
         diagonal = jnp.sum((phi - psi) ** 2, axis=-1)
         squared = jnp.where(jnp.eye(phi.shape[0], dtype=bool), diagonal[:, None], squared)
         squared = jnp.maximum(squared, 0.0)
