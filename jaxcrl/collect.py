@@ -29,7 +29,12 @@ import numpy as np
 
 from jaxcrl.config import ConfigError, TrainConfig, parse_env_options
 from jaxcrl.config_files import read_run_config
-from jaxcrl.dataset import Dataset, as_stored_states, save_dataset, validation_path
+from jaxcrl.dataset import (
+    Dataset,
+    as_stored_states,
+    new_dataset_paths,
+    save_dataset,
+)
 from jaxcrl.envs import GoalEnv, registered_envs, reset_batch, step_batch
 from jaxcrl.envs.mjx_base import PHYSICS_IMPLS
 from jaxcrl.envs.ogbench_envs import ogbench_env_ids
@@ -177,16 +182,16 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
     if val_episodes is None:
         val_episodes = max(1, options.episodes // 10)  # OGBench's val splits are a tenth
     key = jax.random.PRNGKey(options.seed)
-    train_path = Path(options.out)
+    train_path, val_path = new_dataset_paths(options.out)
     train_path.parent.mkdir(parents=True, exist_ok=True)
     train_key, val_key = jax.random.split(key)
     for path, split_key, episodes in [
         (train_path, train_key, options.episodes),
-        (validation_path(train_path), val_key, val_episodes),
+        (val_path, val_key, val_episodes),
     ]:
         dataset = collect_dataset(env, env_params, act, split_key, episodes, options.segment_length)
         save_dataset(path, dataset, env.image_shape)
-    return train_path, validation_path(train_path)
+    return train_path, val_path
 
 
 def collectable_envs() -> list[str]:
@@ -227,7 +232,6 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
     parser.add_argument(
         "--noise-std",
         type=float,
-        default=0.2,
         help="noisy-checkpoint: std of the Gaussian action noise (default: 0.2)",
     )
     parser.add_argument(
@@ -242,7 +246,8 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
         help="MJX physics back end (noisy-checkpoint default: the run's; else jax)",
     )
     args = parser.parse_args(argv)
-    options = CollectOptions(**vars(args))
+    given = {name: value for name, value in vars(args).items() if value is not None}
+    options = CollectOptions(**given)
     if options.env in ogbench_env_ids():
         how = how_to_get_data(options.env, options.out)
         parser.error(
@@ -257,10 +262,21 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
         parser.error("--episodes and --val-episodes must be positive integers")
     if options.segment_length is not None and options.segment_length < 2:
         parser.error("--segment-length must be at least 2 (a goal needs a later step)")
-    if not options.out.endswith(".npz"):
-        parser.error(f"--out must name an .npz file, got {options.out!r}")
+    try:
+        new_dataset_paths(options.out)
+    except ValueError as error:
+        parser.error(str(error))
     if options.policy == "noisy-checkpoint" and options.run_dir is None:
         parser.error("--policy noisy-checkpoint needs --run-dir of a trained run")
+    if options.policy == "random":
+        ignored = [flag for flag in ("run_dir", "noise_std") if flag in given]
+        if ignored:
+            flags = " and ".join("--" + flag.replace("_", "-") for flag in ignored)
+            verb = "apply" if len(ignored) > 1 else "applies"
+            parser.error(
+                f"{flags} only {verb} to --policy noisy-checkpoint; add it, or drop {flags} "
+                "to collect with random actions"
+            )
     if options.noise_std < 0:
         parser.error(f"--noise-std must be >= 0, got {options.noise_std}")
     try:
@@ -278,11 +294,13 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``collect.py``."""
+    from jaxcrl.checkpoint import CheckpointError  # orbax, only needed once collecting starts
+
     options = parse_options(argv)
     start = time.perf_counter()
     try:
         train_path, val_path = collect_splits(options)
-    except ValueError as error:  # a bad option or run dir, named in one line
+    except (ValueError, CheckpointError) as error:  # a bad option or run dir, in one line
         sys.exit(f"error: {error}")
     elapsed = time.perf_counter() - start
     print(f"wrote {train_path} and {val_path} in {elapsed:.1f} s", file=sys.stderr)

@@ -76,6 +76,20 @@ def validation_path(path: str | Path) -> Path:
     return path.with_name(f"{path.stem}-val{path.suffix}")
 
 
+def new_dataset_paths(out: str | Path) -> tuple[Path, Path]:
+    """The train and ``-val`` paths a new dataset ``NAME.npz`` will take; refuses a name that is
+    not ``.npz`` or whose split already exists (datasets are never overwritten)."""
+    train_path = Path(out)
+    if train_path.suffix != ".npz":
+        raise ValueError(f"--out must name an .npz file (NAME.npz), got {str(out)!r}")
+    for path in (train_path, validation_path(train_path)):
+        if path.exists() or path.is_symlink():
+            raise ValueError(
+                f"{path} exists; choose another --out (datasets are never overwritten)"
+            )
+    return train_path, validation_path(train_path)
+
+
 def _fail(path: Path, problem: str, fix: str) -> DatasetError:
     """The one-line error for ``path``."""
     return DatasetError(f"dataset {path}: {problem}; {fix}")

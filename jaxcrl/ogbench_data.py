@@ -54,12 +54,11 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from jaxcrl.dataset import Dataset, as_stored_states, save_dataset, validation_path
+from jaxcrl.dataset import Dataset, as_stored_states, new_dataset_paths, save_dataset
 from jaxcrl.envs.ogbench_envs import (
     OGBENCH_SIZES,
     OGBENCH_VISUAL,
@@ -67,6 +66,7 @@ from jaxcrl.envs.ogbench_envs import (
     OgbenchEnv,
     ogbench_env_ids,
 )
+from jaxcrl.validation import check_episode_length
 
 RECIPES = ("navigate", "play", "noisy")
 # --noise's default per recipe: navigate's Gaussian action std, the play oracles' plan noise, and
@@ -375,11 +375,13 @@ def main(argv: list[str] | None = None) -> None:
     episodes = episodes if args.episodes is None else args.episodes
     episode_length = episode_length if args.episode_length is None else args.episode_length
     val_episodes = max(1, episodes // 10) if args.val_episodes is None else args.val_episodes
-    if min(episodes, val_episodes, episode_length) < 1:
-        parser.error("--episodes, --val-episodes and --episode-length must be at least 1")
-    out = Path(args.out)
-    if out.exists():
-        parser.error(f"{out} exists; choose another --out (datasets are never overwritten)")
+    if min(episodes, val_episodes) < 1:
+        parser.error("--episodes and --val-episodes must be at least 1")
+    try:
+        check_episode_length(episode_length, "--episode-length")
+        out, val_out = new_dataset_paths(args.out)
+    except ValueError as error:
+        parser.error(str(error))
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.env.startswith(VISUAL_PREFIX):
         os.environ.setdefault("MUJOCO_GL", "egl")  # images are rendered off screen
@@ -387,7 +389,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     for path, count, seed in (
         (out, episodes, args.seed),
-        (validation_path(out), val_episodes, args.seed + 1),
+        (val_out, val_episodes, args.seed + 1),
     ):
         dataset = generate(args.env, count, episode_length, args.noise, seed, recipe)
         save_dataset(path, dataset, image_shape)

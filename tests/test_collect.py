@@ -1,5 +1,7 @@
 """The dataset collector: OGBench-layout train and -val files from jaxcrl's envs."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -116,13 +118,12 @@ def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_pat
         env_options=("max_step=0.1", "episode_length=40"),
     )
     train(config)
-    out = tmp_path / "noisy.npz"
     common = ["--env", "point_open", "--episodes", "4", "--val-episodes", "1"]
     common += ["--policy", "noisy-checkpoint", "--run-dir", str(run_dir)]
-    main([*common, "--noise-std", "0", "--out", str(out)])
-    exact, _ = load_splits(out, 2, 2)
-    main([*common, "--noise-std", "0.3", "--out", str(out)])
-    noisy, _ = load_splits(out, 2, 2)
+    main([*common, "--noise-std", "0", "--out", str(tmp_path / "exact.npz")])
+    exact, _ = load_splits(tmp_path / "exact.npz", 2, 2)
+    main([*common, "--noise-std", "0.3", "--out", str(tmp_path / "noisy.npz")])
+    noisy, _ = load_splits(tmp_path / "noisy.npz", 2, 2)
     # Same seed, so the same starts; with noise the actions depart from the policy's mode.
     np.testing.assert_array_equal(exact.observations[0], noisy.observations[0])
     # The run's env options hold while collecting: moves of at most its max_step, 40-step episodes.
@@ -131,10 +132,19 @@ def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_pat
     assert np.abs(noisy.actions - exact.actions).max() > 0.1
     assert np.abs(noisy.actions).max() <= 1.0
     # --episode-length replaces the run's own episode length and keeps its other options.
-    main([*common, "--noise-std", "0", "--episode-length", "30", "--out", str(out)])
-    shorter, _ = load_splits(out, 2, 2)
+    main([*common, "--noise-std", "0", "--episode-length", "30", "--out", str(tmp_path / "30.npz")])
+    shorter, _ = load_splits(tmp_path / "30.npz", 2, 2)
     assert len(shorter.observations) == 4 * 30
     assert np.abs(np.diff(shorter.observations[:30], axis=0)).max() <= 0.1 + 1e-5
+
+    # A run dir that holds no checkpoint yet is refused in one line, not a traceback.
+    untrained = tmp_path / "untrained"
+    untrained.mkdir()
+    shutil.copy(run_dir / "config.yaml", untrained / "config.yaml")
+    with pytest.raises(
+        SystemExit, match=r"^error: .*untrained has no checkpoints/ directory; train it first"
+    ):
+        main([*common[:-1], str(untrained), "--out", str(tmp_path / "none.npz")])
 
 
 @pytest.mark.parametrize(
@@ -159,3 +169,25 @@ def test_envs_that_cannot_be_collected_here_are_refused_by_name(env, message, ca
     error = capsys.readouterr().err
     assert message in error
     assert "cube-single-v0" not in error.partition("choose one of:")[2]  # OGBench's are not offered
+
+
+@pytest.mark.parametrize("existing", ["d.npz", "d-val.npz"])
+def test_an_existing_split_is_never_overwritten(tmp_path, existing, capsys):
+    (tmp_path / existing).write_bytes(b"someone's data")
+    with pytest.raises(SystemExit):
+        parse_options(["--env", "point_open", "--episodes", "3", "--out", str(tmp_path / "d.npz")])
+    assert f"{tmp_path / existing} exists; choose another --out" in capsys.readouterr().err
+    assert (tmp_path / existing).read_bytes() == b"someone's data"
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--run-dir", "runs/r"], "--run-dir only applies to --policy noisy-checkpoint"),
+        (["--noise-std", "0.1"], "--noise-std only applies to --policy noisy-checkpoint"),
+    ],
+)
+def test_policy_flags_without_the_noisy_checkpoint_policy_are_refused(flags, message, capsys):
+    with pytest.raises(SystemExit):
+        parse_options(["--env", "point_open", "--episodes", "3", "--out", "data.npz", *flags])
+    assert message in capsys.readouterr().err

@@ -298,6 +298,32 @@ def test_generator_writes_both_splits_and_never_overwrites(tmp_path, capsys):
     assert "exists" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "out, flags, message",
+    [
+        ("pm", [], "--out must name an .npz file (NAME.npz), got"),
+        ("pm.dat", [], "--out must name an .npz file (NAME.npz), got"),
+        (
+            "pm.npz",
+            ["--episode-length", "1"],
+            "--episode-length must be a whole number of at least",
+        ),
+        ("taken.npz", [], "taken-val.npz exists; choose another --out"),
+    ],
+)
+def test_generator_refuses_an_output_it_would_misname_or_overwrite(
+    tmp_path, out, flags, message, capsys
+):
+    (tmp_path / "taken-val.npz").write_bytes(b"someone's split")
+    with pytest.raises(SystemExit):
+        main(
+            ["--env", "pointmaze-medium-v0", "--episodes", "2", "--out", str(tmp_path / out)]
+            + flags
+        )
+    assert message in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["taken-val.npz"]
+
+
 def test_generator_defaults_are_ogbench_s_episode_length_and_validation_share(tmp_path, capsys):
     out = tmp_path / "pm.npz"
     main(["--env", "pointmaze-medium-v0", "--episodes", "2", "--out", str(out)])
