@@ -26,7 +26,13 @@ from flax import struct
 from jaxcrl import agent
 from jaxcrl.buffer import ReplayBuffer
 from jaxcrl.config import ConfigError, TrainConfig
-from jaxcrl.dataset import Dataset, buffer_from_dataset, usable_anchor_times, usable_anchors
+from jaxcrl.dataset import (
+    Dataset,
+    buffer_from_dataset,
+    usable_anchor_times,
+    usable_anchors,
+    validation_path,
+)
 from jaxcrl.envs import GoalEnv
 from jaxcrl.evaluate import evaluate
 from jaxcrl.trainer import FIRST_NONFINITE, Trainer, all_finite, gradient_step
@@ -90,7 +96,9 @@ def dataset_step(
     )
 
 
-def validate_offline(config: TrainConfig, dataset: Dataset) -> None:
+def validate_offline(
+    config: TrainConfig, dataset: Dataset, val_dataset: Dataset | None = None
+) -> None:
     """Raise ConfigError with one line naming the first offline option that cannot work."""
     if config.actor_objective not in ACTOR_OBJECTIVES:
         raise ConfigError(
@@ -113,6 +121,12 @@ def validate_offline(config: TrainConfig, dataset: Dataset) -> None:
         raise ConfigError(
             f"--batch-size {config.batch_size} exceeds the {anchors} dataset steps that have a "
             "future goal; lower --batch-size or use a larger dataset"
+        )
+    if val_dataset is not None and usable_anchors(val_dataset) < 1:
+        raise ConfigError(
+            f"dataset {validation_path(config.dataset)}: every episode is one step long, so the "
+            "validation split has no step with a future goal; make it again with longer "
+            "episodes, or remove it to train without validation losses"
         )
 
 

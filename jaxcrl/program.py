@@ -81,7 +81,7 @@ def build(
         )
     except DatasetError as error:
         raise ConfigError(str(error)) from None
-    validate_offline(config, dataset)
+    validate_offline(config, dataset, val_dataset)
     trainer = make_offline_trainer(config, env, env_params, dataset, val_dataset)
     return env, env_params, trainer, members
 

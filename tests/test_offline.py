@@ -216,6 +216,17 @@ def test_train_py_with_a_dataset_trains_offline_and_eval_reads_it(tmp_path, caps
         train_main(["--dataset", str(bad), "--run-dir", str(tmp_path / "r2")])
     assert "bad.npz" in capsys.readouterr().err and not (tmp_path / "r2").exists()
 
+    # A -val split with no step that has a future goal is refused before anything runs.
+    one_step = small_dataset(env.name, episodes=4, seed=1)
+    save_dataset(
+        tmp_path / "moved-val.npz", one_step._replace(terminals=np.ones_like(one_step.terminals))
+    )
+    with pytest.raises(SystemExit):
+        train_main(["--dataset", str(tmp_path / "moved.npz"), "--run-dir", str(tmp_path / "r3")])
+    error = capsys.readouterr().err
+    assert "moved-val.npz: every episode is one step long, so the validation split" in error
+    assert not (tmp_path / "r3").exists()
+
 
 def test_first_nonfinite_step_is_counted_like_the_iteration_after_it():
     env = make_env("point_open")
