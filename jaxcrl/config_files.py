@@ -41,7 +41,12 @@ def describe_type(annotation: Any) -> str:
         return f"a list (each item {describe_type(args[0])})"
     if origin is Literal:
         return "one of " + ", ".join(args)
-    words = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+    words = {
+        bool: "true or false",
+        int: "a whole number",
+        float: "a finite number",
+        str: "a string",
+    }
     return words[annotation]
 
 

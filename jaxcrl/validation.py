@@ -23,6 +23,7 @@ from jaxcrl.config import (
     sweep_points,
     training_iterations,
 )
+from jaxcrl.config_files import coerce, describe_type
 from jaxcrl.networks import RESIDUAL_BLOCK_DEPTH
 
 
@@ -35,6 +36,24 @@ def check_episode_length(value: Any, flag: str) -> None:
             f"{flag} must be a whole number of at least 2 steps (a goal needs a later step), "
             f"got {value!r}"
         )
+
+
+def check_option_types(config: TrainConfig) -> None:
+    """Raise ConfigError naming the first option whose value is not of its type, or not finite.
+
+    The CLI and config files convert what they read; a config built in Python is taken as given,
+    so ``total_env_steps=1e6`` (a float) or ``critic_lr="3e-4"`` are refused here by name.
+    """
+    for name, annotation in FIELD_TYPES.items():
+        value = getattr(config, name)
+        problem = f"--{name.replace('_', '-')} must be {describe_type(annotation)}, got {value!r}"
+        try:
+            converted = coerce(value, annotation)
+        except ValueError:
+            raise ConfigError(problem) from None
+        same_type = type(converted) is type(value) or isinstance(converted, float)
+        if converted != value or not same_type:  # it converts: say what to pass instead
+            raise ConfigError(f"{problem} ({type(value).__name__}); pass {converted!r}")
 
 
 # The allowed values of every option typed as a Literal (energy, contrastive_loss, actor_goals, ...).
@@ -56,6 +75,7 @@ def validate(
     offline run needs its policy, not its data).
     """
     flag = lambda name: "--" + name.replace("_", "-")
+    check_option_types(config)
     if registered_envs is not None and config.env not in registered_envs:
         raise ConfigError(
             f"unknown env {config.env!r} for --env; choose one of: {', '.join(registered_envs)}"
@@ -156,6 +176,14 @@ def validate(
             "--residual needs --layer-norm (each residual block is Dense -> LayerNorm -> "
             "activation, as in Wang et al. 2025); add --layer-norm"
         )
+    if config.dataset is None:  # an offline run has no buffer, prefill or env-step budget
+        _validate_collection(config)
+    if config.sweep:
+        _validate_members(config, registered_envs, dataset_must_exist)
+
+
+def _validate_collection(config: TrainConfig) -> None:
+    """Raise ConfigError when an online run's buffer, prefill or length cannot work."""
     capacity = buffer_capacity_per_env(config)
     if capacity < 2 * config.unroll_length:
         raise ConfigError(
@@ -177,8 +205,6 @@ def validate(
             f"--total-env-steps {config.total_env_steps} leaves no training iteration after the "
             f"prefill; raise it to at least {needed} or lower --prefill-steps"
         )
-    if config.sweep:
-        _validate_members(config, registered_envs, dataset_must_exist)
 
 
 def _validate_members(

@@ -78,6 +78,18 @@ BAD_CONFIGS = [
     ),
     ({"sweep": ("bc_weight=7",)}, "--sweep bc_weight=7: --bc-weight must lie in [0, 1]"),
     ({"residual": True, "hidden_depth": 4}, "--residual needs --layer-norm"),
+    # NaN passes every comparison, so non-finite numbers are refused by type, before any compiling
+    ({"critic_lr": float("nan")}, "--critic-lr must be a finite number, got nan"),
+    ({"energy_temperature": float("inf")}, "--energy-temperature must be a finite number, got inf"),
+    ({"update_to_data_ratio": float("nan")}, "--update-to-data-ratio must be a finite number"),
+    ({"target_entropy": float("-inf")}, "--target-entropy must be a finite number or null"),
+    ({"sweep": ("critic_lr=1e-3,nan",)}, "--sweep critic_lr=nan: --critic-lr must be a finite"),
+    # a config built in Python is taken as given: values of another type are named, with the fix
+    ({"total_env_steps": 1e6}, "--total-env-steps must be a whole number, got 1000000.0 (float)"),
+    ({"num_envs": 8.0}, "--num-envs must be a whole number, got 8.0 (float); pass 8"),
+    ({"critic_lr": "3e-4"}, "--critic-lr must be a finite number, got '3e-4' (str); pass 0.0003"),
+    ({"loggers": ["tensorboard"]}, "got ['tensorboard'] (list); pass ('tensorboard',)"),
+    ({"progress": 1}, "--progress must be true or false, got 1"),
 ]
 
 
@@ -134,3 +146,12 @@ def test_training_prints_the_short_buffer_warning_before_compiling(tmp_path, mon
     with pytest.raises(Stop):
         run.train(TrainConfig(run_dir=str(tmp_path / "default")))
     assert "warning" not in capsys.readouterr().err
+
+
+def test_offline_runs_are_not_held_to_the_online_buffer_and_env_step_budget():
+    # An offline run has no replay buffer to fill and takes no env steps: the online checks of
+    # buffer size, prefill and --total-env-steps do not apply (the dataset's own checks do).
+    offline = TrainConfig(dataset=__file__, total_env_steps=1000, buffer_size=256, batch_size=512)
+    validate(offline, registered_envs())
+    with pytest.raises(ConfigError, match="fewer than two unrolls"):
+        validate(dataclasses.replace(offline, dataset=None), registered_envs())
