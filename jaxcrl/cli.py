@@ -8,6 +8,7 @@ import json
 import sys
 import textwrap
 from pathlib import Path
+from typing import Annotated, get_args, get_origin, get_type_hints
 
 import tyro
 
@@ -58,12 +59,39 @@ def _train_description() -> str:
     return "\n\n".join(paragraphs)
 
 
+def list_option_flags() -> dict[str, tuple[str, ...]]:
+    """Each list option's flag spellings (dashes, underscores, aliases), by option name."""
+    flags = {}
+    for name, annotation in get_type_hints(TrainConfig, include_extras=True).items():
+        if get_origin(annotation) is Annotated:
+            annotation, *metadata = get_args(annotation)
+        else:
+            metadata = []
+        if get_origin(annotation) is tuple:
+            aliases = [alias for meta in metadata for alias in getattr(meta, "aliases", ()) or ()]
+            flags[name] = ("--" + name.replace("_", "-"), "--" + name, *aliases)
+    return flags
+
+
+def refuse_repeated_list_flags(argv: list[str]) -> None:
+    """Exit with one line when a list option's flag is given twice: only the last would count."""
+    for spellings in list_option_flags().values():
+        given = [arg for arg in argv if arg.split("=", 1)[0] in spellings]
+        if len(given) > 1:
+            flag = spellings[0]
+            _fail(
+                f"{flag} is given {len(given)} times, and only the last would count; list all "
+                f"its values after one {flag} (for example {flag} A B)"
+            )
+
+
 def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
     """TrainConfig from the command line: preset (``--config``) first, flags over it."""
     argv = list(sys.argv[1:] if argv is None else argv)
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config", default=None)
     known, rest = pre.parse_known_args(argv)
+    refuse_repeated_list_flags(rest)
     base = TrainConfig()
     if known.config is not None:
         try:

@@ -185,6 +185,7 @@ def test_several_seeds_print_their_summary(tmp_path):
         (["--unroll-length", "-3"], "--unroll-length must be a positive integer"),
         (["--config", "no_such_preset"], "neither a YAML file nor a preset"),
         (["--sweep", "goal_discount=1.5,0.9"], "--sweep goal_discount=1.5: --goal-discount"),
+        (["--critic-lr", "nan"], "--critic-lr must be a finite number, got nan"),
     ],
 )
 def test_config_errors_exit_nonzero_with_one_line(args, message, tmp_path):
@@ -271,6 +272,25 @@ def test_logger_flag_is_an_alias_of_loggers():
         "wandb",
     )
     assert parse_train_args([]).loggers == ()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--logger", "tensorboard", "--loggers", "wandb"],
+        ["--sweep", "critic_lr=1e-4,3e-4", "--sweep=actor_lr=1e-4,3e-4"],
+        ["--env-options", "max_step=0", "--env_options", "episode_length=60"],
+    ],
+)
+def test_a_list_flag_given_twice_is_refused_not_cut_to_its_last_values(args, capsys):
+    from jaxcrl.cli import parse_train_args
+
+    with pytest.raises(SystemExit):
+        parse_train_args(args)
+    flag = args[0] if args[0] != "--logger" else "--loggers"
+    assert f"error: {flag} is given 2 times, and only the last would count" in (
+        capsys.readouterr().err
+    )
 
 
 def test_metrics_an_env_does_not_define_print_as_not_available():
