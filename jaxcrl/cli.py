@@ -155,11 +155,6 @@ def train_main(argv: list[str] | None = None) -> None:
         elif has_checkpoint(resume_args[0]):
             result = run.resume(resume_args[0], **resume_args[1])
         else:  # its start crashed or was stopped before the first checkpoint
-            print(
-                f"{resume_args[0]} has no checkpoint yet (its start did not finish): starting it "
-                "from the beginning with its config.yaml",
-                file=sys.stderr,
-            )
             result = run.start_again(resume_args[0], **resume_args[1])
     except (ConfigError, FileExistsError, CheckpointError, run.NonFiniteError) as error:
         _fail(str(error))

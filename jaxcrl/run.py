@@ -53,6 +53,7 @@ from jaxcrl.run_dir import (
     prepare_run_dir,
     record_new_length,
     record_run_config,
+    refuse_lost_checkpoints,
     set_aside_checkpoints_after,
 )
 from jaxcrl.stats import summarize
@@ -235,7 +236,14 @@ def start_again(
     """Start, from the beginning and with its recorded config.yaml, a run that never saved a
     checkpoint (its start crashed or was stopped while compiling); ``--resume`` of such a run."""
     run_dir = Path(run_dir)
-    config = lengthened(read_run_config(run_dir), total_env_steps, num_updates)
+    saved_config = read_run_config(run_dir)
+    refuse_lost_checkpoints(saved_config, run_dir)
+    config = lengthened(saved_config, total_env_steps, num_updates)
+    print(
+        f"{run_dir} has no checkpoint yet (its start did not finish): starting it from the "
+        "beginning with its config.yaml",
+        file=sys.stderr,
+    )
     return train(dataclasses.replace(config, run_dir=str(run_dir)), again=True)
 
 
@@ -333,7 +341,7 @@ def _train_loop(
         open_loggers(run_dir, config.loggers, config.to_dict()) if main_process else Loggers([])
     )
     bar = Progress(total if offline else config.total_env_steps, config.progress, offline)
-    saved_at = progress.iteration
+    saved_at = progress.iteration if progress.iteration > 0 else None  # a resume's checkpoint
     # Compile ahead of the loop so that the first chunk's SPS measures training alone.
     run_iterations = program.run_iterations.lower(state, jnp.asarray(1, jnp.int32)).compile()
     evaluate = program.evaluate
@@ -348,7 +356,7 @@ def _train_loop(
         nonlocal saved_at
         document = progress.saved(wall_time(), with_buffer, len(members))
         checkpoint.save(manager, progress.iteration, saved_tree(state, with_buffer), document)
-        saved_at = progress.iteration
+        saved_at = progress.iteration if progress.iteration > 0 else None  # a resume's checkpoint
 
     try:
         with stop_requests() as signals:
@@ -362,10 +370,15 @@ def _train_loop(
                 time.sleep(CHUNK_DELAY_S)
                 problem = nonfinite_report(metrics, members)
                 if problem:
+                    kept = (
+                        f"The last good checkpoint (iteration {saved_at}) in {run_dir}/checkpoints "
+                        "is intact"
+                        if saved_at is not None
+                        else "No checkpoint had been saved yet"
+                    )
                     raise NonFiniteError(
-                        f"{problem}; stopped without saving it. The last good checkpoint "
-                        f"(iteration {saved_at}) in {run_dir}/checkpoints is intact; lower the "
-                        "learning rates, or check the env's observations for NaN/Inf"
+                        f"{problem}; stopped without saving it. {kept}; lower the learning rates, "
+                        "or check the env's observations for NaN/Inf"
                     )
                 progress = progress.after_chunk(end, metrics)
                 if end % eval_every == 0 or end == total:

@@ -17,7 +17,7 @@ from typing import Any
 import jax
 import yaml
 
-from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.config import ConfigError, TrainConfig, loop_sizes
 from jaxcrl.config_files import write_config
 from jaxcrl.devices import wait_for_processes
 from jaxcrl.envs import GoalEnv
@@ -54,6 +54,11 @@ def prepare_run_dir(config: TrainConfig, again: bool = False) -> tuple[TrainConf
             f"--resume {run_dir} starts it from the beginning, or choose a new --run-dir "
             "(nothing was overwritten)"
         )
+    if not again and (run_dir / "metrics.jsonl").exists():
+        raise FileExistsError(
+            f"{run_dir} holds a metrics.jsonl but no config.yaml, so its rows belong to no run "
+            "this one could continue; choose a new --run-dir (nothing was overwritten)"
+        )
     wait_for_processes("run_dir_checked")  # every process has looked before any writes to it
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -65,6 +70,22 @@ def prepare_run_dir(config: TrainConfig, again: bool = False) -> tuple[TrainConf
             "directory you can write to"
         ) from None
     return dataclasses.replace(config, run_dir=str(run_dir)), run_dir
+
+
+def refuse_lost_checkpoints(config: TrainConfig, run_dir: Path) -> None:
+    """Raise ConfigError when ``run_dir`` logged an evaluation that a checkpoint followed but
+    holds no checkpoint: starting it again would drop rows no checkpoint can bring back."""
+    path = run_dir / "metrics.jsonl"
+    last = max((row["iteration"] for row in read_metrics(path)), default=0) if path.exists() else 0
+    total, eval_every = loop_sizes(config)
+    first_checkpoint = min(config.checkpoint_every or eval_every, total)
+    if last >= first_checkpoint:
+        raise ConfigError(
+            f"{run_dir} logged evaluations up to iteration {last}, but its checkpoints are gone "
+            "(checkpoints/ was removed or emptied), so it cannot continue, and starting it again "
+            f"would drop those rows; train anew with --config {run_dir}/config.yaml --run-dir "
+            "NEW_DIR (nothing was changed)"
+        )
 
 
 def record_run_config(config: TrainConfig, run_dir: Path, env: GoalEnv) -> None:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -227,6 +228,21 @@ def test_a_run_whose_start_failed_is_started_by_resume(tmp_path):
     refused = run_script("train.py", *TINY_FLAGS, "--run-dir", str(run_dir), cwd=tmp_path)
     assert refused.returncode != 0 and "already holds a run; choose a new" in refused.stderr
     assert len(read_metrics(run_dir / "metrics.jsonl")) == 2
+    # Checkpoints that vanish after evaluations were logged: starting again would drop the rows.
+    shutil.rmtree(run_dir / "checkpoints")
+    lost = run_script("train.py", "--resume", str(run_dir), cwd=tmp_path)
+    assert lost.returncode != 0
+    assert "logged evaluations up to iteration 44, but its checkpoints are gone" in lost.stderr
+    assert len(read_metrics(run_dir / "metrics.jsonl")) == 2
+
+
+def test_a_stray_metrics_file_without_config_yaml_is_not_appended_to(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "metrics.jsonl").write_text('{"iteration": 7}\n')
+    result = run_script("train.py", *TINY_FLAGS, "--run-dir", str(run_dir), cwd=tmp_path)
+    assert result.returncode != 0 and "holds a metrics.jsonl but no config.yaml" in result.stderr
+    assert (run_dir / "metrics.jsonl").read_text() == '{"iteration": 7}\n'
 
 
 def test_a_runs_config_yaml_as_config_leaves_its_run_dir_behind(tmp_path):

@@ -18,6 +18,7 @@ from jaxcrl import run
 from jaxcrl.config import ConfigError, loop_sizes
 from jaxcrl.logger import read_metrics
 from jaxcrl.run import TIMING_FIELDS, NonFiniteError, resume, train
+from jaxcrl.run_dir import has_checkpoint
 from jaxcrl.trainer import FIRST_NONFINITE
 
 REPO = Path(__file__).resolve().parents[1]
@@ -110,25 +111,38 @@ def test_a_new_length_keeps_the_evaluation_spacing_and_the_kind_of_run():
         run.lengthened(offline, total_env_steps=10**6)
 
 
-def test_non_finite_training_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+def poison_critic_loss_after(monkeypatch, good_steps: int) -> None:
+    """Make every gradient step after the first ``good_steps`` report a NaN critic loss."""
     from jaxcrl import agent
 
     real_update = agent.update
 
     def poisoned_update(networks, config, learner, batch, hyperparams, key):
         learner, metrics = real_update(networks, config, learner, batch, hyperparams, key)
-        # From the 40th gradient step on (iteration 10 at 4 per iteration), the loss is NaN.
-        bad = learner.gradient_steps > 40
+        bad = learner.gradient_steps > good_steps
         metrics["critic/loss"] = metrics["critic/loss"] + bad * float("nan")
         return learner, metrics
 
     monkeypatch.setattr(agent, "update", poisoned_update)
+
+
+def test_non_finite_training_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    # From the 40th gradient step on (iteration 10 at 4 per iteration), the loss is NaN.
+    poison_critic_loss_after(monkeypatch, 40)
     run_dir = tmp_path / "run"
     with pytest.raises(NonFiniteError, match=r"critic/loss at iteration 11 \(member 0, seed 0\)"):
         train(dataclasses.replace(TINY, run_dir=str(run_dir)))
     steps = sorted(int(p.name) for p in (run_dir / "checkpoints").iterdir() if p.name.isdigit())
     assert steps == [3, 6, 9]  # nothing saved from the poisoned chunk
     assert max(row["iteration"] for row in read_metrics(run_dir / "metrics.jsonl")) == 6
+
+
+def test_non_finite_first_chunk_says_no_checkpoint_was_saved(tmp_path, monkeypatch):
+    poison_critic_loss_after(monkeypatch, 0)
+    run_dir = tmp_path / "run"
+    with pytest.raises(NonFiniteError, match="at iteration 1 .*No checkpoint had been saved yet"):
+        train(dataclasses.replace(TINY, run_dir=str(run_dir)))
+    assert not has_checkpoint(run_dir)
 
 
 def start_training(run_dir: Path, *extra: str) -> subprocess.Popen:
