@@ -150,12 +150,13 @@ def train_main(argv: list[str] | None = None) -> None:
     from jaxcrl.run_dir import has_checkpoint
 
     try:
-        if resume_args is None:
-            result = run.train(config)
-        elif has_checkpoint(resume_args[0]):
-            result = run.resume(resume_args[0], **resume_args[1])
-        else:  # its start crashed or was stopped before the first checkpoint
-            result = run.start_again(resume_args[0], **resume_args[1])
+        with run.interrupt_ends_setup():  # the loop then turns Ctrl-C into a clean stop
+            if resume_args is None:
+                result = run.train(config)
+            elif has_checkpoint(resume_args[0]):
+                result = run.resume(resume_args[0], **resume_args[1])
+            else:  # its start crashed or was stopped before the first checkpoint
+                result = run.start_again(resume_args[0], **resume_args[1])
     except (ConfigError, FileExistsError, CheckpointError, run.NonFiniteError) as error:
         _fail(str(error))
     except run.TrainingInterrupted as stop:

@@ -169,6 +169,25 @@ def chunk_ends(total: int, eval_every: int, checkpoint_every: int) -> list[int]:
 
 
 @contextlib.contextmanager
+def interrupt_ends_setup():
+    """Let SIGINT end the process at once (as SIGTERM does) until the training loop takes over.
+
+    For command lines only (in a notebook it would end the kernel). Python turns Ctrl-C into an
+    exception only once XLA's compiler returns, and an interpreter shut down that way can crash.
+    Nothing is lost: before its first chunk a run has saved nothing, and a resume's checkpoint
+    stays as it was.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
 def stop_requests():
     """Collect SIGTERM/SIGINT into a list instead of dying, while training runs."""
     received: list[int] = []

@@ -175,6 +175,19 @@ def wait_for_checkpoint(run_dir: Path, process: subprocess.Popen, after: int = 0
     raise AssertionError("no checkpoint appeared")
 
 
+def test_ctrl_c_while_compiling_ends_the_run_at_once_without_a_traceback(tmp_path):
+    run_dir = tmp_path / "run"
+    process = start_training(run_dir)
+    deadline = time.time() + 120
+    while not (run_dir / "config.yaml").exists():  # written just before compiling starts
+        assert time.time() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == -signal.SIGINT, stderr
+    assert "Traceback" not in stderr and not has_checkpoint(run_dir)
+
+
 def test_sigterm_then_sigkill_then_resume_equals_the_straight_run(tmp_path, straight_rows):
     run_dir = tmp_path / "run"
     first = start_training(run_dir)
