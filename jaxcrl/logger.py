@@ -143,11 +143,13 @@ class TensorBoardLog:
         self.writers: dict[int | None, Any] = {}
 
     def write(self, row: dict[str, Any]) -> None:
-        """Add every scalar of ``row`` at step ``row['env_steps']``."""
+        """Add every scalar of ``row`` at step ``row['env_steps']``, on disk within a second."""
         member = row.get("member")
         if member not in self.writers:
             folder = self.log_dir if member is None else self.log_dir / f"member_{member}"
-            self.writers[member] = self._make_writer(logdir=str(folder))
+            # Its writer thread flushes every flush_secs (120 s by default, so a run killed
+            # before closing lost its rows); rows come once per evaluation, so flush within 1 s.
+            self.writers[member] = self._make_writer(logdir=str(folder), flush_secs=1)
         writer, step = self.writers[member], x_step(row)
         for tag, value in scalar_fields(row).items():
             writer.add_scalar(tag, value, global_step=step)

@@ -4,6 +4,7 @@ import json
 import os
 import struct
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -142,6 +143,21 @@ def test_tensorboard_single_seed_rows_go_to_the_tensorboard_folder(tmp_path):
         loggers.write({"env_steps": 7, "iteration": 1, "eval/success": 0.75})
     scalars = read_event_scalars(run_dir / "tensorboard")
     assert scalars == {"iteration": [(7, 1.0)], "eval/success": [(7, 0.75)]}
+
+
+def test_tensorboard_rows_reach_the_disk_before_the_writer_closes(tmp_path):
+    # A run killed between evaluations never closes its writers: each row must reach the disk
+    # soon after it is written (within a second), not when the writer closes.
+    run_dir = tmp_path / "run"
+    loggers = open_loggers(run_dir, ["tensorboard"], {})
+    expected = [(7, 0.75), (9, 0.5)]
+    for step, success in expected:
+        loggers.write({"env_steps": step, "iteration": 1, "eval/success": success})
+    deadline = time.time() + 5
+    while read_event_scalars(run_dir / "tensorboard").get("eval/success") != expected:
+        assert time.time() < deadline, "the rows never reached the event file"
+        time.sleep(0.1)
+    loggers.close()
 
 
 def test_unknown_logger_kind_names_the_valid_ones(tmp_path):
