@@ -256,6 +256,12 @@ def parse_sweep(specs: tuple[str, ...]) -> dict[str, list[float]]:
             grid[name] = [float(value) for value in values.split(",")]
         except ValueError:
             raise ConfigError(f"--sweep {spec!r}: values must be numbers") from None
+        repeated = sorted({value for value in grid[name] if grid[name].count(value) > 1})
+        if repeated:
+            raise ConfigError(
+                f"--sweep {spec!r} lists {repeated[0]:g} twice; give each value once "
+                "(--num-seeds sets how many agents train each)"
+            )
     return grid
 
 

@@ -207,11 +207,34 @@ def _validate_collection(config: TrainConfig) -> None:
         )
 
 
+def swept_option_unused_because(config: TrainConfig, name: str) -> str | None:
+    """Why the swept option ``name`` cannot change what ``config`` trains (None: it can)."""
+    entropy_term = config.actor_objective != "ddpg_bc"
+    if name == "bc_weight" and config.actor_objective != "bc_mix":
+        return "it weighs the BC term of --actor-objective bc_mix only"
+    if name == "bc_alpha" and config.actor_objective != "ddpg_bc":
+        return "it weighs the BC term of --actor-objective ddpg_bc only"
+    if name in ("target_entropy", "alpha_lr") and not (
+        config.alpha_mode == "auto" and entropy_term
+    ):
+        return (
+            "alpha is tuned only with --alpha-mode auto and an actor objective other than ddpg_bc"
+        )
+    return None
+
+
 def _validate_members(
     config: TrainConfig, registered_envs: dict[str, str] | None, dataset_must_exist: bool
 ) -> None:
     """Validate the configuration of every member of a sweep, naming the swept value at fault."""
     grid = parse_sweep(config.sweep)
+    for name in grid:
+        why = swept_option_unused_because(config, name)
+        if why:
+            raise ConfigError(
+                f"--sweep {name}: its members would all train alike, since {why}; sweep "
+                "another option or change the objective"
+            )
     # Each value alone first, so that the message names one value; then every combination,
     # which is what the members train with.
     alone = [{name: value} for name, values in grid.items() for value in values]

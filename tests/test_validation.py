@@ -76,7 +76,18 @@ BAD_CONFIGS = [
         {"sweep": ("critic_lr=1e-3", "random_goal_probability=0.5,3")},
         "--sweep random_goal_probability=3: --random-goal-probability must lie in [0, 1]",
     ),
-    ({"sweep": ("bc_weight=7",)}, "--sweep bc_weight=7: --bc-weight must lie in [0, 1]"),
+    (
+        {"sweep": ("bc_weight=7",), "actor_objective": "bc_mix"},
+        "--sweep bc_weight=7: --bc-weight must lie in [0, 1]",
+    ),
+    # a sweep whose members would all train alike is refused, naming why
+    ({"sweep": ("critic_lr=3e-4,1e-3,3e-4",)}, "lists 0.0003 twice; give each value once"),
+    ({"sweep": ("bc_weight=0.1,0.9",)}, "--sweep bc_weight: its members would all train alike"),
+    ({"sweep": ("bc_alpha=0.1,1",)}, "BC term of --actor-objective ddpg_bc only"),
+    (
+        {"sweep": ("target_entropy=-1,1",), "alpha_mode": "fixed"},
+        "alpha is tuned only with --alpha-mode auto",
+    ),
     ({"residual": True, "hidden_depth": 4}, "--residual needs --layer-norm"),
     # NaN passes every comparison, so non-finite numbers are refused by type, before any compiling
     ({"critic_lr": float("nan")}, "--critic-lr must be a finite number, got nan"),
