@@ -209,6 +209,9 @@ def iterations_per_eval(config: TrainConfig) -> int:
 
 def derived_sizes(config: TrainConfig) -> dict[str, int | float]:
     """The sizes the run actually uses, for config.yaml and the start-up line."""
+    if config.dataset is not None:  # no env steps or buffer; one iteration is one gradient step
+        total, every = loop_sizes(config)
+        return {"training_iterations": total, "iterations_per_eval": every}
     return {
         "steps_per_iteration": steps_per_iteration(config),
         "updates_per_iteration": updates_per_iteration(config),

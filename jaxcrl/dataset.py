@@ -23,6 +23,7 @@ actions were stored in another scale and clipping would silently change the data
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
 import zipfile
@@ -88,6 +89,22 @@ def new_dataset_paths(out: str | Path) -> tuple[Path, Path]:
                 f"{path} exists; choose another --out (datasets are never overwritten)"
             )
     return train_path, validation_path(train_path)
+
+
+def split_fingerprints(path: str | Path) -> dict[str, dict[str, int | str] | None]:
+    """Size and SHA-256 of the train split and of its ``-val`` split (None when there is none),
+    recorded in config.yaml so a resume can tell whether the files are still the same."""
+
+    def fingerprint(split: Path) -> dict[str, int | str] | None:
+        if not split.is_file():
+            return None
+        digest = hashlib.sha256()
+        with split.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 24), b""):
+                digest.update(block)
+        return {"bytes": split.stat().st_size, "sha256": digest.hexdigest()}
+
+    return {"train": fingerprint(Path(path)), "val": fingerprint(validation_path(path))}
 
 
 def _fail(path: Path, problem: str, fix: str) -> DatasetError:

@@ -53,6 +53,7 @@ from jaxcrl.run_dir import (
     prepare_run_dir,
     record_new_length,
     record_run_config,
+    refuse_changed_dataset,
     refuse_lost_checkpoints,
     set_aside_checkpoints_after,
 )
@@ -235,6 +236,8 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
     # A maze registered in this process only is recorded as its map, so config.yaml rebuilds it.
     env_name, env_options = portable_env(config.env, config.env_options)
     config = dataclasses.replace(config, env=env_name, env_options=env_options)
+    if config.dataset is not None:  # so --resume and eval.py find it from any directory
+        config = dataclasses.replace(config, dataset=str(Path(config.dataset).resolve()))
     join_processes(config)
     env, _, trainer, members = build(config)
     config, run_dir = prepare_run_dir(config, again)
@@ -298,6 +301,7 @@ def resume(
     """
     run_dir = Path(run_dir)
     saved_config = read_run_config(run_dir)
+    refuse_changed_dataset(saved_config, run_dir)
     config = lengthened(saved_config, total_env_steps, num_updates)  # build() validates it
     join_processes(config)
     env, _, trainer, members = build(config)

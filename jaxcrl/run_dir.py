@@ -19,6 +19,7 @@ import yaml
 
 from jaxcrl.config import ConfigError, TrainConfig, loop_sizes
 from jaxcrl.config_files import write_config
+from jaxcrl.dataset import split_fingerprints
 from jaxcrl.devices import wait_for_processes
 from jaxcrl.envs import GoalEnv
 from jaxcrl.files import replace_atomically
@@ -89,8 +90,11 @@ def refuse_lost_checkpoints(config: TrainConfig, run_dir: Path) -> None:
 
 
 def record_run_config(config: TrainConfig, run_dir: Path, env: GoalEnv) -> None:
-    """Write config.yaml: the resolved config, its derived sizes, the env's facts, JAX's devices."""
+    """Write config.yaml: the resolved config, its derived sizes, the env's facts, JAX's devices
+    (and an offline run's dataset files' sizes and hashes)."""
     info = {"env_info": env_info(env), "jax": jax_info()}
+    if config.dataset is not None:
+        info["dataset_files"] = split_fingerprints(config.dataset)
     try:
         write_config(config, run_dir / "config.yaml", info)
     except OSError as error:
@@ -98,6 +102,30 @@ def record_run_config(config: TrainConfig, run_dir: Path, env: GoalEnv) -> None:
             f"--run-dir {run_dir}: cannot write config.yaml there "
             f"({error.strerror or error}); choose a directory you can write to"
         ) from None
+
+
+def refuse_changed_dataset(config: TrainConfig, run_dir: Path) -> None:
+    """Raise ConfigError when an offline run's dataset files differ from those it started on."""
+    if config.dataset is None:
+        return
+    if not Path(config.dataset).is_file():
+        raise ConfigError(
+            f"--resume {run_dir}: its dataset {config.dataset} is gone; put it back, or set "
+            f"dataset: in {run_dir}/config.yaml to where it is now (its files are checked "
+            "against the run's)"
+        )
+    recorded = yaml.safe_load((run_dir / "config.yaml").read_text()).get("dataset_files")
+    if recorded is None:  # written before the files were recorded
+        return
+    now = split_fingerprints(config.dataset)
+    changed = [split for split in ("train", "val") if now[split] != recorded[split]]
+    if changed:
+        what = " and ".join(f"its {split} split" for split in changed)
+        raise ConfigError(
+            f"--resume {run_dir}: the dataset {config.dataset} is not the one the run started on "
+            f"({what} changed: size or SHA-256 differs from config.yaml's dataset_files); "
+            "put the original files back, or train a new run on the new data (nothing was changed)"
+        )
 
 
 def record_new_length(run_dir: Path, old: TrainConfig, new: TrainConfig, iteration: int) -> None:

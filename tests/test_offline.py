@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import yaml
 from tiny_runs import compile_optimised
 
 from jaxcrl.collect import collect_dataset, random_actions
@@ -237,3 +238,38 @@ def test_first_nonfinite_step_is_counted_like_the_iteration_after_it():
     state, metrics = jax.jit(trainer.run_iterations)(state, jnp.asarray(3, jnp.int32))
     # Bad from the first step on, as the online trainer reports it: 1, not 0.
     assert int(metrics[FIRST_NONFINITE]) == 1 and int(state.iteration) == 3
+
+
+def test_an_offline_run_resumes_from_anywhere_but_only_on_the_data_it_started_on(
+    tmp_path, monkeypatch
+):
+    from jaxcrl import run
+
+    data = tmp_path / "data"
+    data.mkdir()
+    save_dataset(data / "d.npz", small_dataset(episodes=20))
+    save_dataset(data / "d-val.npz", small_dataset(episodes=4, seed=1))
+    run_dir = tmp_path / "run"
+    monkeypatch.chdir(data)  # the dataset named relative to where the run starts
+    config = dataclasses.replace(
+        SMALL, dataset="d.npz", num_updates=20, num_evals=2, batch_size=32, hidden_width=16,
+        eval_episodes=4, progress=False, run_dir=str(run_dir),
+    )  # fmt: skip
+    run.train(config)
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert saved["config"]["dataset"] == str((data / "d.npz").resolve())
+    assert saved["derived"] == {"training_iterations": 20, "iterations_per_eval": 10}
+    assert saved["dataset_files"]["train"]["bytes"] == (data / "d.npz").stat().st_size
+    assert len(saved["dataset_files"]["val"]["sha256"]) == 64
+
+    monkeypatch.chdir(tmp_path)
+    original = (data / "d-val.npz").read_bytes()
+    save_dataset(data / "d-val.npz", small_dataset(episodes=4, seed=2))
+    with pytest.raises(ConfigError, match="not the one the run started on .its val split changed"):
+        run.resume(run_dir, num_updates=40)
+    (data / "d-val.npz").write_bytes(original)
+    rows = run.resume(run_dir, num_updates=40).metrics
+    assert [row["iteration"] for row in rows] == [10, 20, 30, 40]
+    (data / "d.npz").rename(data / "moved.npz")
+    with pytest.raises(ConfigError, match="d.npz is gone; put it back, or set dataset: in"):
+        run.resume(run_dir, num_updates=60)
