@@ -130,7 +130,8 @@ def _read_options(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> tu
     try:
         overrides = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
-        raise ConfigError(f"--config {path_or_preset}: not valid YAML ({error})") from None
+        where = " ".join(str(error).split())  # PyYAML's message spans lines
+        raise ConfigError(f"--config {path_or_preset}: not valid YAML ({where})") from None
     if not isinstance(overrides, dict):
         raise ConfigError(f"--config {path_or_preset}: expected a mapping of option: value")
     is_run = isinstance(overrides.get("config"), dict)  # a run's config.yaml nests the options
@@ -140,9 +141,26 @@ def _read_options(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> tu
         raise ConfigError(f"--config {path_or_preset}: unknown options {', '.join(unknown)}")
     overrides = _typed(overrides, path_or_preset)
     if "extends" in overrides:
-        base = read_overrides(str(overrides.pop("extends")), (*_extended_by, path_or_preset))
+        parent = _extended_file(str(overrides.pop("extends")), path_or_preset)
+        base = read_overrides(parent, (*_extended_by, path_or_preset))
         overrides = {**base, **overrides}
     return overrides, is_run
+
+
+def _extended_file(parent: str, child: str) -> str:
+    """What ``extends: parent`` in ``child`` names: a preset, or a YAML path taken beside
+    ``child`` first, then from the working directory; a ConfigError names ``child`` otherwise."""
+    if parent in available_presets():
+        return parent
+    beside = Path(child).parent / parent
+    if Path(child).is_file() and not Path(parent).is_absolute() and beside.is_file():
+        return str(beside)
+    if Path(parent).suffix in (".yaml", ".yml") and Path(parent).is_file():
+        return parent
+    raise ConfigError(
+        f"--config {child}: extends {parent!r}, which is neither a YAML file (beside it or in "
+        f"the working directory) nor a preset; presets: {', '.join(available_presets())}"
+    )
 
 
 def read_overrides(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -235,7 +235,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="row fields whose members are averaged apart (default: fields swept across members)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.out.suffix:  # the name matplotlib writes, so the printed name is the file's
+        args.out = args.out.with_suffix(".png")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:

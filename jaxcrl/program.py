@@ -23,6 +23,15 @@ from jaxcrl.validation import validate
 def make_run_env(config: TrainConfig) -> GoalEnv:
     """The env ``config`` names, with its env options (--env-options, dense reward, physics)."""
     overrides: dict[str, Any] = parse_env_options(config.env_options)
+    threshold = overrides.get("success_threshold")
+    if threshold is not None and not (
+        isinstance(threshold, (int, float))
+        and not isinstance(threshold, bool)
+        and 0 < threshold < float("inf")
+    ):
+        raise ConfigError(
+            f"--env-options success_threshold must be a finite distance > 0, got {threshold!r}"
+        )
     if config.dense_reward:
         overrides["dense_reward"] = True
     if config.physics != "jax":

@@ -48,6 +48,30 @@ def test_a_preset_extends_another_and_loops_are_refused(tmp_path):
         read_overrides(str(tmp_path / "a.yaml"))
 
 
+def test_extends_finds_a_file_beside_the_one_that_names_it_or_names_both(tmp_path, monkeypatch):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "base.yaml").write_text("extends: point_u_maze\nbatch_size: 64\n")
+    (folder / "run.yaml").write_text("extends: base.yaml\nseed: 3\n")
+    monkeypatch.chdir(tmp_path)  # elsewhere: base.yaml is found beside run.yaml
+    overrides = read_overrides(str(folder / "run.yaml"))
+    assert overrides == {**read_overrides("point_u_maze"), "batch_size": 64, "seed": 3}
+    (folder / "lost.yaml").write_text("extends: gone.yaml\n")
+    with pytest.raises(ConfigError) as error:
+        read_overrides(str(folder / "lost.yaml"))
+    assert f"--config {folder / 'lost.yaml'}: extends 'gone.yaml', which is neither" in str(
+        error.value
+    )
+
+
+def test_invalid_yaml_is_reported_in_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seed: [1, 2\nbatch_size: 3\n")
+    with pytest.raises(ConfigError, match="not valid YAML") as error:
+        read_overrides(str(bad))
+    assert "\n" not in str(error.value)
+
+
 def test_unknown_preset_and_unknown_yaml_keys_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="neither a YAML file nor a preset"):
         read_overrides("no_such_preset")

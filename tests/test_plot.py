@@ -122,3 +122,10 @@ def test_command_line_writes_the_png_and_reports_errors(tmp_path):
     with pytest.raises(SystemExit) as failure:
         plot.main([str(tmp_path / "missing"), "--out", str(out)])
     assert failure.value.code == 2
+
+
+def test_an_out_name_without_a_suffix_gets_the_png_it_is_written_as(tmp_path, capsys):
+    run = write_run(tmp_path / "multi", multi_seed_rows())
+    plot.main([str(run), "--out", str(tmp_path / "curves"), "--metrics", "eval/success"])
+    assert_png(tmp_path / "curves.png")
+    assert f"wrote {tmp_path / 'curves.png'}" in capsys.readouterr().out

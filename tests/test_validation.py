@@ -166,3 +166,11 @@ def test_offline_runs_are_not_held_to_the_online_buffer_and_env_step_budget():
     validate(offline, registered_envs())
     with pytest.raises(ConfigError, match="fewer than two unrolls"):
         validate(dataclasses.replace(offline, dataset=None), registered_envs())
+
+
+@pytest.mark.parametrize("value", ["-1", "0", ".nan", ".inf", "far"])
+def test_a_success_threshold_no_state_or_every_state_meets_is_refused(value):
+    config = TrainConfig(env_options=(f"success_threshold={value}",))
+    with pytest.raises(ConfigError, match="success_threshold must be a finite distance > 0"):
+        make_run_env(config)
+    make_run_env(TrainConfig(env_options=("success_threshold=0.25",)))
