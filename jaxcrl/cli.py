@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 import textwrap
 from pathlib import Path
@@ -200,13 +201,23 @@ def format_summary(result) -> str:
             f"  member {row['member']:>3} seed {row['seed']:>4}{values}: success "
             f"{row['eval/success']:.3f} time near goal {figure(row['eval/time_near_goal'])}"
         )
-    summary = result.summary()
+    from jaxcrl.members import member_groups
+    from jaxcrl.stats import summarize
+
+    swept = list(result.members[0].values)
+    groups = member_groups(result.final_rows, swept)  # one group, named "", without a sweep
+    for name, group in groups.items():
+        summary = summarize([rows[0]["eval/success"] for rows in group.values()])
+        unit = "seeds" if swept else "members"
+        lines.append(
+            f"{name + ': ' if swept else ''}success rate over {summary['count']} {unit}: mean "
+            f"{summary['mean']:.3f}, IQM {summary['iqm']:.3f}, 95% bootstrap interval "
+            f"[{summary['low']:.3f}, {summary['high']:.3f}]"
+        )
     final = result.final
-    lines.append(
-        f"success rate over {summary['count']} members: mean {summary['mean']:.3f}, IQM "
-        f"{summary['iqm']:.3f}, 95% bootstrap interval [{summary['low']:.3f}, "
-        f"{summary['high']:.3f}] | {amount_of_training(final)} each in "
-        f"{final['wall_time_s']:.0f} s | run dir {result.run_dir}"
+    lines[-1] += (
+        f" | {amount_of_training(final)} each in {final['wall_time_s']:.0f} s | run dir "
+        f"{result.run_dir}"
     )
     return "\n".join(lines)
 
@@ -218,7 +229,7 @@ class EvalArgs:
     run_dir: Path
     """Run directory written by train.py."""
     episodes: int | None = None
-    """Evaluation episodes; None: the run's eval_episodes."""
+    """Evaluation episodes (None: the run's); OGBench: rounded to a multiple of its 5 tasks."""
     seed: int = 0
     """Seed of the evaluation episodes' starts and goals."""
     checkpoint: int | None = None
@@ -231,33 +242,83 @@ class EvalArgs:
     """Which member of a multi-seed run the video shows."""
 
 
+def parse_goal(text: str | None) -> tuple[float, ...] | None:
+    """``--goal``'s comma-separated coordinates; exits with one line unless each is finite."""
+    if text is None:
+        return None
+    try:
+        goal = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        _fail(f"--goal {text!r}: write comma-separated numbers, e.g. 3.5,1.5")
+    if not all(math.isfinite(x) for x in goal):
+        _fail(f"--goal {text!r}: every coordinate must be a finite number, e.g. 3.5,1.5")
+    return goal
+
+
+def check_eval_args(args: EvalArgs) -> TrainConfig:
+    """The run's config; exits with one line on what eval.py cannot do, before evaluating."""
+    from jaxcrl.config_files import read_run_config
+    from jaxcrl.saved_runs import check_member
+    from jaxcrl.video import check_video_path
+
+    if args.episodes is not None and args.episodes <= 0:
+        _fail(f"--episodes must be a positive integer, got {args.episodes}")
+    try:
+        config = read_run_config(args.run_dir)
+        check_member(config, args.member)
+    except ConfigError as error:
+        _fail(str(error))
+    if args.video is None:
+        return config
+    if config.env in ogbench_env_ids():
+        _fail(f"--video: {config.env} runs in OGBench's own simulator, not in JAX; drop --video")
+    try:
+        check_video_path(args.video)
+    except (ValueError, ImportError) as error:
+        _fail(f"--video: {error}")
+    return config
+
+
+def summary_lines(summary: dict, unit: str, indent: str = "") -> list[str]:
+    """Success, time near goal and final distance: mean, IQM and 95% interval over ``unit``s."""
+    lines = []
+    for name in ("eval/success", "eval/time_near_goal", "eval/final_distance"):
+        stats = summary.get(name)
+        if stats is None:
+            lines.append(f"{indent}{name[5:]:<16}n/a")
+            continue
+        plural = "" if stats["count"] == 1 else "s"
+        lines.append(
+            f"{indent}{name[5:]:<16}mean {stats['mean']:.3f}  IQM {stats['iqm']:.3f}  "
+            f"95% [{stats['low']:.3f}, {stats['high']:.3f}] over {stats['count']} {unit}{plural}"
+        )
+    return lines
+
+
 def eval_main(argv: list[str] | None = None) -> None:
     """Entry point of ``eval.py``: print success rate, time near goal, final distance and JSON."""
     args = tyro.cli(EvalArgs, args=argv)
-    if args.episodes is not None and args.episodes <= 0:
-        _fail(f"--episodes must be a positive integer, got {args.episodes}")
-    goal = None
-    if args.goal is not None:
-        try:
-            goal = tuple(float(x) for x in args.goal.split(","))
-        except ValueError:
-            _fail(f"--goal {args.goal!r}: write comma-separated numbers, e.g. 3.5,1.5")
+    goal = parse_goal(args.goal)
+    config = check_eval_args(args)
     from jaxcrl.saved_runs import evaluate_run
 
     try:
         metrics = evaluate_run(args.run_dir, args.episodes, args.seed, args.checkpoint, goal)
     except (ConfigError, CheckpointError) as error:
         _fail(str(error))
-    if "members" in metrics:
-        for name in ("eval/success", "eval/time_near_goal", "eval/final_distance"):
-            stats = metrics["summary"].get(name)
-            if stats is None:
-                print(f"{name[5:]:<16}n/a")
-                continue
-            print(
-                f"{name[5:]:<16}mean {stats['mean']:.3f}  IQM {stats['iqm']:.3f}  "
-                f"95% [{stats['low']:.3f}, {stats['high']:.3f}] over {stats['count']} members"
-            )
+    asked = config.eval_episodes if args.episodes is None else args.episodes
+    if metrics["episodes"] != asked:
+        print(
+            f"note: ran {metrics['episodes']} episodes, not {asked}: OGBench envs run each of "
+            "their tasks equally often",
+            file=sys.stderr,
+        )
+    if "groups" in metrics:
+        for group in metrics["groups"]:
+            print(" ".join(f"{name}={value}" for name, value in group["values"].items()))
+            print("\n".join(summary_lines(group["summary"], "seed", indent="  ")))
+    elif "members" in metrics:
+        print("\n".join(summary_lines(metrics["summary"], "member")))
     else:
         print(f"success rate    {metrics['eval/success']:.3f}")
         print(f"time near goal  {figure(metrics['eval/time_near_goal'])}")
@@ -289,6 +350,6 @@ def write_episode_video(args: EvalArgs, goal: tuple[float, ...] | None) -> None:
             env, env_params, policy, jax.random.PRNGKey(args.seed), goal=goal_array
         )
         path = write_video(frames, args.video)
-    except (ImportError, NotImplementedError) as error:
+    except (ImportError, NotImplementedError, ValueError) as error:
         _fail(str(error))
     print(f"video of {len(frames)} frames written to {path}")

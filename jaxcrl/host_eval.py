@@ -108,6 +108,11 @@ def episodes_per_task(eval_episodes: int, num_tasks: int) -> int:
     return max(1, eval_episodes // num_tasks)
 
 
+def episodes_run(eval_episodes: int, num_tasks: int) -> int:
+    """Episodes the host evaluation runs for a budget of ``eval_episodes``: as many of each task."""
+    return episodes_per_task(eval_episodes, num_tasks) * num_tasks
+
+
 def make_host_evaluator(env: Any, policy_action: Callable, eval_episodes: int):
     """(policy_params [M], keys [M]) -> metrics {name: [M]}, the members evaluated in turn.
 

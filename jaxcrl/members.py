@@ -10,6 +10,7 @@ they live in arrays (``agent.Hyperparams`` and the learning rates inside the opt
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -100,3 +101,22 @@ def member_rows(
         row.update({name: values[member.index] for name, values in per_member.items()})
         rows.append({name: to_python(value) for name, value in row.items()})
     return rows
+
+
+def rows_by_member(rows: Sequence[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """Rows split by their ``member`` field (single-seed runs are member 0)."""
+    members: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        members.setdefault(int(row.get("member", 0)), []).append(row)
+    return members
+
+
+def member_groups(
+    rows: Sequence[dict[str, Any]], group_by: Sequence[str]
+) -> dict[str, dict[int, list[dict[str, Any]]]]:
+    """Members grouped by their values of ``group_by`` (``critic_lr=0.001``), one group if none."""
+    groups: dict[str, dict[int, list[dict[str, Any]]]] = {}
+    for member, own_rows in rows_by_member(rows).items():
+        name = " ".join(f"{key}={own_rows[0].get(key)}" for key in group_by)
+        groups.setdefault(name, {})[member] = own_rows
+    return groups

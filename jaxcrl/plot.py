@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from jaxcrl.logger import read_metrics, x_step
+from jaxcrl.members import member_groups, rows_by_member
 from jaxcrl.stats import bootstrap_interval, format_summary, summarize
 
 DEFAULT_METRICS = ("eval/success", "eval/time_near_goal")
@@ -38,14 +39,6 @@ def load_run(run_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def rows_by_member(rows: Sequence[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
-    """Rows split by their ``member`` field (single-seed runs are member 0)."""
-    members: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
-        members.setdefault(int(row.get("member", 0)), []).append(row)
-    return members
-
-
 def swept_keys(rows: Sequence[dict[str, Any]]) -> list[str]:
     """Fields that are fixed within each member but differ across members: swept hyperparameters."""
     members = rows_by_member(rows)
@@ -61,17 +54,6 @@ def swept_keys(rows: Sequence[dict[str, Any]]) -> list[str]:
         if all(len(values) == 1 for values in per_member) and len(set.union(*per_member)) > 1:
             swept.append(key)
     return swept
-
-
-def member_groups(
-    rows: Sequence[dict[str, Any]], group_by: Sequence[str]
-) -> dict[str, dict[int, list[dict[str, Any]]]]:
-    """Members grouped by their values of ``group_by`` (``critic_lr=0.001``), one group if none."""
-    groups: dict[str, dict[int, list[dict[str, Any]]]] = {}
-    for member, member_rows in rows_by_member(rows).items():
-        name = " ".join(f"{key}={member_rows[0].get(key)}" for key in group_by)
-        groups.setdefault(name, {})[member] = member_rows
-    return groups
 
 
 def metric_matrix(

@@ -15,8 +15,17 @@ from jaxcrl import checkpoint
 from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.config_files import read_run_config
 from jaxcrl.envs import GoalEnv
+from jaxcrl.host_eval import episodes_run
 from jaxcrl.logger import to_python
-from jaxcrl.members import Member, member_keys, member_rows, member_slice
+from jaxcrl.members import (
+    Member,
+    member_config,
+    member_groups,
+    member_keys,
+    member_rows,
+    member_slice,
+    run_members,
+)
 from jaxcrl.program import build, member_evaluator, saved_tree
 from jaxcrl.stats import summarize
 from jaxcrl.trainer import Trainer
@@ -49,12 +58,16 @@ def evaluate_run(
 
     Returns the metrics of a one-member run directly, and for several members their rows under
     ``members`` with the mean, IQM and interval of each metric under ``summary`` (None for
-    a metric the env leaves undefined).
+    a metric the env leaves undefined); a run with swept hyperparameters has instead one summary
+    per swept value under ``groups``. ``episodes`` is the number of episodes each member ran.
     """
     config = read_run_config(run_dir)
     if episodes is not None:
         config = dataclasses.replace(config, eval_episodes=episodes)
     env, env_params, trainer, members = build(config, load_dataset=False)
+    host_evaluated = getattr(env, "host_evaluated", False)
+    if goal is not None and host_evaluated:
+        raise ConfigError(f"{config.env} evaluates on OGBench's own tasks; drop --goal")
     if goal is not None and len(goal) != env.goal_argument_size:
         raise ConfigError(
             f"--goal has {len(goal)} numbers but {config.env} takes {env.goal_argument_size} "
@@ -68,20 +81,24 @@ def evaluate_run(
         tree.agent.policy_params if progress["has_buffer"] else tree["agent"].policy_params
     )
     goal_array = None if goal is None else jnp.asarray(goal, jnp.float32)
-    if getattr(env, "host_evaluated", False):
-        if goal is not None:
-            raise ConfigError(f"{config.env} evaluates on OGBench's own tasks; drop --goal")
+    if host_evaluated:
         evaluate = member_evaluator(config, env, trainer)
+        episodes_done = episodes_run(config.eval_episodes, env.num_tasks)
     else:
         evaluate = jax.jit(jax.vmap(lambda params, key: trainer.evaluate(params, key, goal_array)))
+        episodes_done = config.eval_episodes
     keys = jnp.stack([jax.random.PRNGKey(seed)] * len(members))
     metrics = jax.device_get(evaluate(policy_params, keys))
-    header = {"checkpoint": step, "episodes": config.eval_episodes}
+    header = {"checkpoint": step, "episodes": episodes_done}
     if goal is not None:
         header["goal"] = list(goal)
     if len(members) == 1:
         return {**header, **{k: to_python(v[0]) for k, v in metrics.items()}}
     per_member = member_rows({}, metrics, members)
+    swept = list(members[0].values)
+    if swept:
+        groups = summarize_groups(metrics, per_member, swept)
+        return {**header, "members": per_member, "groups": groups}
     return {**header, "members": per_member, "summary": summarize_members(metrics)}
 
 
@@ -96,32 +113,61 @@ def summarize_members(metrics: dict[str, Any]) -> dict[str, dict[str, Any] | Non
     return summary
 
 
+def summarize_groups(
+    metrics: dict[str, Any], rows: list[dict[str, Any]], swept: list[str]
+) -> list[dict[str, Any]]:
+    """For each swept value (``swept`` names the options): its members and their summary."""
+    groups = []
+    for group in member_groups(rows, swept).values():
+        indices = list(group)
+        first_row = group[indices[0]][0]
+        in_group = {name: np.asarray(values)[indices] for name, values in metrics.items()}
+        groups.append(
+            {
+                "values": {name: first_row[name] for name in swept},
+                "members": indices,
+                "summary": summarize_members(in_group),
+            }
+        )
+    return groups
+
+
+def check_member(config: TrainConfig, member: int) -> None:
+    """Refuse, in one line, a member index that the run of ``config`` does not have."""
+    count = len(run_members(config))
+    if not 0 <= member < count:
+        members = "only member 0" if count == 1 else f"members 0..{count - 1}"
+        raise ConfigError(f"--member {member} is not in this run; it has {members}")
+
+
 class LoadedMember(NamedTuple):
     """One member of a trained run, as its checkpoint holds it."""
 
-    config: TrainConfig
+    config: TrainConfig  # the member's own: its seed and swept values, no sweep, one seed
     env: GoalEnv
     env_params: Any
-    trainer: Trainer
+    trainer: Trainer  # the whole run's (an offline run's without its dataset: it cannot train)
     learner: Any  # agent.AgentState: critic and policy parameters, optimiser states, alpha
     buffer: Any  # ReplayBuffer, or None when the run saved checkpoints without it
 
 
 def load_member(run_dir: Path, member: int = 0, step: int | None = None) -> LoadedMember:
-    """One member's checkpointed learner (and replay buffer, when saved) with its env, to analyse."""
+    """One member's checkpointed learner (and replay buffer, when saved) with its env, to analyse.
+
+    An offline run's dataset is not read (it may have moved): load it from ``config.dataset``.
+    """
     config = read_run_config(run_dir)
-    env, env_params, trainer, members = build(config)
-    if not 0 <= member < len(members):
-        raise ConfigError(
-            f"--member {member} is not in this run; it has members 0..{len(members) - 1}"
-        )
+    check_member(config, member)
+    env, env_params, trainer, members = build(config, load_dataset=False)
     abstract = member_state_shapes(trainer, members)
     tree, progress, _ = checkpoint.restore(
         run_dir, lambda progress: saved_tree(abstract, progress["has_buffer"]), step
     )
     learner = tree.agent if progress["has_buffer"] else tree["agent"]
     buffer = member_slice(tree.buffer, member) if progress["has_buffer"] else None
-    return LoadedMember(config, env, env_params, trainer, member_slice(learner, member), buffer)
+    learner = member_slice(learner, member)
+    own_config = member_config(config, members[member])
+    return LoadedMember(own_config, env, env_params, trainer, learner, buffer)
 
 
 def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):

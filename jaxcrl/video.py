@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import operator
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -92,15 +93,37 @@ def rollout_frames(
     return frames
 
 
+def check_video_path(path: str | Path) -> Path:
+    """``path`` if a video can be written there, checked before any episode runs.
+
+    ValueError (one line) for a name that is not .mp4 or .gif, or whose directory is a file or
+    cannot be made; ImportError when the video extra this format needs is not installed.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in VIDEO_FORMATS:
+        raise ValueError(f"video path {str(path)!r} must end in one of {', '.join(VIDEO_FORMATS)}")
+    if path.is_dir():
+        raise ValueError(f"video path {str(path)!r} is a directory; name a file in it")
+    # The nearest directory that exists must be one we may write in: write_video makes the rest.
+    existing = next(parent for parent in path.absolute().parents if parent.exists())
+    if not existing.is_dir():
+        raise ValueError(f"video path {str(path)!r}: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"video path {str(path)!r}: cannot write in {existing}")
+    if importlib.util.find_spec("imageio") is None:
+        raise ImportError(VIDEO_EXTRA_HINT)
+    if path.suffix.lower() == ".mp4" and importlib.util.find_spec("imageio_ffmpeg") is None:
+        raise ImportError(f"{VIDEO_EXTRA_HINT} (imageio-ffmpeg is missing)")
+    return path
+
+
 def write_video(frames: Sequence[np.ndarray], path: str | Path, fps: float = 30.0) -> Path:
     """Write RGB uint8 frames [H, W, 3] to ``path`` as .mp4 or .gif (by its extension).
 
     A .gif merges identical consecutive frames into one longer frame (Pillow does), so it may hold
     fewer frames than given, with the same total duration.
     """
-    path = Path(path)
-    if path.suffix.lower() not in VIDEO_FORMATS:
-        raise ValueError(f"video path {str(path)!r} must end in one of {', '.join(VIDEO_FORMATS)}")
+    path = check_video_path(path)
     if not frames:
         raise ValueError("no frames to write")
     if fps <= 0:
@@ -116,8 +139,6 @@ def write_video(frames: Sequence[np.ndarray], path: str | Path, fps: float = 30.
     if path.suffix.lower() == ".gif":
         iio.imwrite(path, video, duration=1000.0 / fps, loop=0)  # duration: ms per frame
         return path
-    if importlib.util.find_spec("imageio_ffmpeg") is None:
-        raise ImportError(f"{VIDEO_EXTRA_HINT} (imageio-ffmpeg is missing)")
     # H.264 in yuv420p needs even sizes: repeat the last row/column instead of letting ffmpeg
     # rescale every frame to a multiple of 16 (imageio's default).
     _, height, width, _ = video.shape

@@ -1,0 +1,126 @@
+"""eval.py's checks before evaluating, swept runs summarised per value, and loading one member."""
+
+import dataclasses
+import json
+
+import jax.numpy as jnp
+import pytest
+from tiny_runs import TINY
+
+import jaxcrl.saved_runs
+from jaxcrl.cli import eval_main, format_summary
+from jaxcrl.config_files import write_config
+from jaxcrl.run import train
+from jaxcrl.saved_runs import load_member, load_member_policy
+
+
+def never_evaluated(*args, **kwargs):
+    raise AssertionError("evaluated although the command line was refused")
+
+
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        (["--video", "out.avi"], "must end in one of .mp4, .gif"),
+        (["--video", "episode"], "must end in one of .mp4, .gif"),
+        (["--video", "taken/episode.gif"], "is a file, not a directory"),
+        (["--member", "3"], "--member 3 is not in this run; it has only member 0"),
+        (["--goal", "nan,1"], "every coordinate must be a finite number"),
+        (["--goal", "1,inf"], "every coordinate must be a finite number"),
+    ],
+)
+def test_bad_flags_are_one_error_line_before_anything_is_evaluated(
+    flags, message, tmp_path, monkeypatch, capsys
+):
+    # A run directory's config.yaml is all the checks read: no training needed.
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    write_config(TINY, run_dir / "config.yaml", {"env_info": {}, "jax": {}})
+    (tmp_path / "taken").write_text("a file where a directory would go")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(jaxcrl.saved_runs, "evaluate_run", never_evaluated)
+    with pytest.raises(SystemExit) as stopped:
+        eval_main(["--run-dir", str(run_dir), *flags])
+    assert stopped.value.code != 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("error: ") and message in line, line
+
+
+def test_a_video_of_an_ogbench_run_is_refused_before_evaluating(tmp_path, monkeypatch, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    config = dataclasses.replace(TINY, env="pointmaze-medium-v0", dataset=str(tmp_path / "d.npz"))
+    write_config(config, run_dir / "config.yaml", {"env_info": {}, "jax": {}})
+    monkeypatch.setattr(jaxcrl.saved_runs, "evaluate_run", never_evaluated)
+    with pytest.raises(SystemExit):
+        eval_main(["--run-dir", str(run_dir), "--video", str(tmp_path / "episode.mp4")])
+    assert "pointmaze-medium-v0 runs in OGBench's own simulator" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def swept_run(tmp_path_factory):
+    """A tiny point_open run (its TrainResult) of 4 members: critic_lr 1e-3 and 3e-4, seeds 0, 1."""
+    run_dir = tmp_path_factory.mktemp("swept") / "run"
+    config = dataclasses.replace(
+        TINY, num_seeds=2, sweep=("critic_lr=1e-3,3e-4",), run_dir=str(run_dir)
+    )
+    return train(config)
+
+
+def test_a_loaded_member_has_its_own_seed_and_swept_values(swept_run):
+    loaded = load_member(swept_run.run_dir, member=3)
+    assert loaded.config.seed == 1 and loaded.config.critic_lr == 3e-4
+    assert loaded.config.num_seeds == 1 and loaded.config.sweep == ()
+    assert load_member(swept_run.run_dir, member=0).config.critic_lr == 1e-3
+
+
+def test_a_swept_run_is_summarised_per_swept_value(swept_run, capsys):
+    eval_main(["--run-dir", str(swept_run.run_dir), "--episodes", "4"])
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "critic_lr=0.001" and printed[4] == "critic_lr=0.0003"
+    assert printed[1].startswith("  success") and printed[1].endswith("over 2 seeds")
+    result = json.loads(printed[-1])
+    assert "summary" not in result  # no figure pools members trained differently
+    first, second = result["groups"]
+    assert first["values"] == {"critic_lr": 1e-3} and first["members"] == [0, 1]
+    assert second["values"] == {"critic_lr": 3e-4} and second["members"] == [2, 3]
+    successes = [row["eval/success"] for row in result["members"][2:]]
+    assert second["summary"]["eval/success"]["count"] == 2
+    assert second["summary"]["eval/success"]["mean"] == pytest.approx(sum(successes) / 2)
+
+
+def test_training_ends_with_one_summary_per_swept_value(swept_run):
+    lines = format_summary(swept_run).splitlines()
+    assert len(lines) == 4 + 2  # a line per member, then one per swept value
+    assert lines[4].startswith("critic_lr=0.001: success rate over 2 seeds: mean")
+    assert lines[5].startswith("critic_lr=0.0003: success rate over 2 seeds: mean")
+    assert f"run dir {swept_run.run_dir}" in lines[5]
+
+
+@pytest.fixture(scope="module")
+def ogbench_run(tmp_path_factory):
+    """A tiny offline run on generated pointmaze-medium data, its dataset moved away after."""
+    from test_ogbench import train_on_generated_point_maze_data
+
+    tmp_path = tmp_path_factory.mktemp("ogbench")
+    run_dir = train_on_generated_point_maze_data(tmp_path, "--num-updates", "10")
+    (tmp_path / "pm.npz").rename(tmp_path / "moved.npz")
+    return run_dir
+
+
+def test_an_offline_runs_policy_loads_without_its_dataset(ogbench_run):
+    loaded = load_member(ogbench_run)
+    assert loaded.config.dataset.endswith("pm.npz") and loaded.buffer is None
+    env, _, policy = load_member_policy(ogbench_run)
+    observations = jnp.zeros((1, env.state_size + len(env.goal_indices)))  # [1, state ++ goal]
+    assert policy(observations).shape == (1, env.action_size)
+
+
+@pytest.mark.parametrize("asked", [3, 7])
+def test_ogbench_evaluation_reports_the_episodes_that_ran(ogbench_run, asked, capsys):
+    eval_main(["--run-dir", str(ogbench_run), "--episodes", str(asked)])
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.splitlines()[-1])["episodes"] == 5  # one of each of 5 tasks
+    assert f"note: ran 5 episodes, not {asked}" in captured.err
