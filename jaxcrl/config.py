@@ -145,6 +145,13 @@ class TrainConfig:
     twin_critics: bool = False
     """Train two critics and let the actor maximise their minimum (the paper's offline setting)."""
 
+    def __post_init__(self) -> None:
+        """Lists given for list options become tuples: a config stays hashable (jit keys on it)."""
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, list):
+                object.__setattr__(self, field.name, tuple(value))
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary of every option."""
         return dataclasses.asdict(self)

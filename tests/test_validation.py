@@ -99,7 +99,6 @@ BAD_CONFIGS = [
     ({"total_env_steps": 1e6}, "--total-env-steps must be a whole number, got 1000000.0 (float)"),
     ({"num_envs": 8.0}, "--num-envs must be a whole number, got 8.0 (float); pass 8"),
     ({"critic_lr": "3e-4"}, "--critic-lr must be a finite number, got '3e-4' (str); pass 0.0003"),
-    ({"loggers": ["tensorboard"]}, "got ['tensorboard'] (list); pass ('tensorboard',)"),
     ({"progress": 1}, "--progress must be true or false, got 1"),
 ]
 
@@ -174,3 +173,10 @@ def test_a_success_threshold_no_state_or_every_state_meets_is_refused(value):
     with pytest.raises(ConfigError, match="success_threshold must be a finite distance > 0"):
         make_run_env(config)
     make_run_env(TrainConfig(env_options=("success_threshold=0.25",)))
+
+
+def test_lists_given_for_list_options_become_tuples():
+    config = TrainConfig(loggers=["tensorboard"], sweep=["critic_lr=1e-4,3e-4"])
+    assert config.loggers == ("tensorboard",) and config.sweep == ("critic_lr=1e-4,3e-4",)
+    hash(config)  # jit keys on the config
+    validate(config, registered_envs())
