@@ -14,7 +14,7 @@ from typing import Annotated, get_args, get_origin, get_type_hints
 import tyro
 
 from jaxcrl.checkpoint import CheckpointError
-from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.config import ConfigError, TrainConfig, merged_env_options
 from jaxcrl.config_files import available_presets, config_from_overrides, read_overrides
 from jaxcrl.envs import registered_envs
 from jaxcrl.envs.ogbench_envs import ogbench_env_ids
@@ -99,7 +99,12 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
             base = config_from_overrides(read_overrides(known.config))
         except (ConfigError, TypeError) as error:
             _fail(str(error))
-    return tyro.cli(TrainConfig, default=base, args=rest, description=_train_description())
+    config = tyro.cli(TrainConfig, default=base, args=rest, description=_train_description())
+    env_option_flags = list_option_flags()["env_options"]
+    if any(arg.split("=", 1)[0] in env_option_flags for arg in rest):  # add to the preset's
+        options = merged_env_options(base.env_options, config.env_options)
+        config = dataclasses.replace(config, env_options=options)
+    return config
 
 
 # The options --resume takes beside the run directory: a new length for the run.

@@ -80,7 +80,7 @@ class TrainConfig:
     physics: Literal["jax", "warp"] = "jax"
     """MJX physics back end of the MuJoCo tasks: MJX's JAX code, or MuJoCo Warp (NVIDIA GPUs)."""
     env_options: tuple[str, ...] = ()
-    """Env constructor arguments as NAME=VALUE (YAML values), e.g. goal_min_radius=1 goal_max_radius=5."""
+    """Env constructor arguments as NAME=VALUE (YAML values); with --config, added to the preset's."""
 
     # --- critic ---
     repr_dim: int = 64
@@ -293,6 +293,12 @@ def single_agent_config(
 
 # Env arguments that have their own flag.
 ENV_OPTION_FLAGS = {"dense_reward": "--dense-reward", "impl": "--physics"}
+
+
+def merged_env_options(preset: tuple[str, ...], given: tuple[str, ...]) -> tuple[str, ...]:
+    """A preset's env options with those given on the command line replacing same-named ones."""
+    by_name = lambda specs: {spec.partition("=")[0].strip(): spec for spec in specs}
+    return tuple({**by_name(preset), **by_name(given)}.values())
 
 
 def parse_env_options(specs: tuple[str, ...]) -> dict[str, Any]:

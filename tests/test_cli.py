@@ -290,6 +290,16 @@ def test_logger_flag_is_an_alias_of_loggers():
     assert parse_train_args([]).loggers == ()
 
 
+def test_env_options_given_with_a_preset_add_to_its_own():
+    from jaxcrl.cli import parse_train_args
+
+    assert parse_train_args(["--config", "ant"]).env_options == ("motor_gear=60",)
+    added = parse_train_args(["--config", "ant", "--env-options", "goal_max_radius=5"])
+    assert added.env_options == ("motor_gear=60", "goal_max_radius=5")
+    replaced = parse_train_args(["--config", "ant", "--env-options", "motor_gear=150"])
+    assert replaced.env_options == ("motor_gear=150",)
+
+
 @pytest.mark.parametrize(
     "args",
     [
