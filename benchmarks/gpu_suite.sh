@@ -30,9 +30,15 @@ capped_run() {  # capped_run NAME CAP COMMAND...: run COMMAND under CAP seconds,
   echo "== $name (cap ${cap}s): $*"
   local start=$SECONDS
   timeout --signal=TERM --kill-after=10 "$cap" "$@" >"$out/$name.txt" 2>&1
-  echo "== $name exit $? after $((SECONDS - start))s"
+  local status=$?
+  echo "== $name exit $status after $((SECONDS - start))s"
   grep -v -E "^(W|I)[0-9]{4} |^\s*$" "$out/$name.txt" | tail -n 25
+  return $status
 }
+
+# Run directories of this invocation only: train.py refuses an existing one, and a fixed path
+# would leave an earlier invocation's metrics to be copied as this one's.
+runs=$(mktemp -d /tmp/gpu_suite_runs.XXXXXX)
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c "import jax, flax, optax, mujoco; print('jax', jax.__version__, jax.devices(), \
@@ -40,7 +46,7 @@ python3 -c "import jax, flax, optax, mujoco; print('jax', jax.__version__, jax.d
 
 # A 30-second end-to-end smoke run first: if the stack is broken, stop before spending the budget.
 step smoke "${CAP_SMOKE:-90}" python3 train.py --env point_open --total-env-steps 20000 \
-  --num-evals 1 --no-progress --run-dir /tmp/smoke || exit 1
+  --num-evals 1 --no-progress --run-dir "$runs/smoke" || exit 1
 
 step throughput "${CAP_THROUGHPUT:-170}" python3 benchmarks/throughput.py \
   --envs ${THROUGHPUT_ENVS:-point_open ant reacher} --num-envs ${THROUGHPUT_NUM_ENVS:-256 1024 4096} \
@@ -71,11 +77,11 @@ step command_buffers "${CAP_COMMAND_BUFFERS:-240}" bash -c command_buffers
 
 # JaxGCRL's reference: 10M ant env steps in about 10 minutes on a V100.
 # ANT_ENV_OPTIONS (e.g. "motor_gear=60") changes the ant through --env-options.
-step ant_10m "${CAP_ANT:-210}" python3 train.py --config ant --no-progress \
-  --no-checkpoint-buffer --checkpoint-every 1000000 --num-evals "${ANT_EVALS:-40}" \
-  --run-dir /tmp/ant_10m \
+step ant_10m "${CAP_ANT:-330}" python3 train.py --config ant --no-progress \
+  --no-checkpoint-buffer --checkpoint-every 1000000 --num-evals "${ANT_EVALS:-10}" \
+  --run-dir "$runs/ant_10m" \
   ${ANT_ENV_OPTIONS:+--env-options $ANT_ENV_OPTIONS}
-cp /tmp/ant_10m/metrics.jsonl "$out/ant_metrics.jsonl" 2>/dev/null
+cp "$runs/ant_10m/metrics.jsonl" "$out/ant_metrics.jsonl" 2>/dev/null
 
 step seeds "${CAP_SEEDS:-90}" python3 benchmarks/seeds.py --env point_open \
   --seeds ${SEED_COUNTS:-1 8 16 4} --total-env-steps 300000 --num-envs 256
@@ -93,8 +99,8 @@ step pixels "${CAP_PIXELS:-120}" python3 benchmarks/pixel_convolution.py --num-e
 
 # Pixel learning: the open arena seen as 64x64 images, the preset's settings, evaluated 8 times.
 step pixel_train "${CAP_PIXEL_TRAIN:-240}" python3 train.py --config point_open_pixels \
-  --total-env-steps "${PIXEL_STEPS:-300000}" --num-evals 8 --no-progress --run-dir /tmp/pixel_train
-cp /tmp/pixel_train/metrics.jsonl "$out/pixel_metrics.jsonl" 2>/dev/null
+  --total-env-steps "${PIXEL_STEPS:-300000}" --num-evals 8 --no-progress --run-dir "$runs/pixel_train"
+cp "$runs/pixel_train/metrics.jsonl" "$out/pixel_metrics.jsonl" 2>/dev/null
 
 # Learning curves of the env presets (success against env steps), one capped run per preset, each
 # evaluated 10 times; a run stopped by its cap keeps the evaluations it wrote. LEARN_STEPS
@@ -102,8 +108,8 @@ cp /tmp/pixel_train/metrics.jsonl "$out/pixel_metrics.jsonl" 2>/dev/null
 if [[ $steps == *" learning "* ]]; then
   for env in ${LEARN_ENVS:-reacher pusher_easy arm_reach}; do
     capped_run "learning_$env" "${CAP_LEARN:-240}" python3 train.py --config "$env" --num-evals 10 \
-      --no-progress --no-checkpoint-buffer --run-dir "/tmp/learning_$env" \
+      --no-progress --no-checkpoint-buffer --run-dir "$runs/learning_$env" \
       ${LEARN_STEPS:+--total-env-steps $LEARN_STEPS}
-    cp "/tmp/learning_$env/metrics.jsonl" "$out/learning_${env}_metrics.jsonl" 2>/dev/null
+    cp "$runs/learning_$env/metrics.jsonl" "$out/learning_${env}_metrics.jsonl" 2>/dev/null
   done
 fi

@@ -198,7 +198,7 @@ def ant_maze_xml(
 # Episode-length rule of the ant mazes: JaxGCRL's 1000 steps, unless the maze's longest shortest
 # path (king moves of cell_size metres) needs more at 8 steps per metre (2.5 m/s at 0.05 s per
 # step), rounded up to a hundred. With 4 m cells that keeps 1000 up to 31 cells, which covers
-# u_maze (6), big (19) and hardest (31); the 70-cell spiral gets 2300.
+# u_maze (6), big (11) and hardest (19); the 70-cell spiral gets 2300.
 ANT_MAZE_MIN_EPISODE_LENGTH = 1000
 ANT_MAZE_STEPS_PER_METRE = 8
 

@@ -148,7 +148,7 @@ class LoadedMember(NamedTuple):
     env_params: Any
     trainer: Trainer  # the whole run's (an offline run's without its dataset: it cannot train)
     learner: Any  # agent.AgentState: critic and policy parameters, optimiser states, alpha
-    buffer: Any  # ReplayBuffer, or None when the run saved checkpoints without it
+    buffer: Any  # ReplayBuffer; None when checkpoints hold none, and for offline runs
 
 
 def load_member(run_dir: Path, member: int = 0, step: int | None = None) -> LoadedMember:
