@@ -170,7 +170,7 @@ def humanoid_maze_xml(
 # Episode-length rule of the humanoid mazes (the ant's rule, envs/ant.py, at a walker's pace):
 # 1000 steps, unless the maze's longest shortest path (king moves of cell_size metres) needs more
 # at 50 steps per metre (1.33 m/s at 0.015 s per step), rounded up to a hundred. With 2 m cells
-# that keeps 1000 for u_maze (6 cells) and gives big (19) 1900 and hardest (31) 3100.
+# that keeps 1000 for u_maze (6 cells) and gives big (11) 1100 and hardest (19) 1900.
 HUMANOID_MAZE_MIN_EPISODE_LENGTH = 1000
 HUMANOID_MAZE_STEPS_PER_METRE = 50
 

@@ -40,6 +40,12 @@ def point_maze_episode_length(walls: np.ndarray, max_step: float) -> int:
     return int(50 * np.ceil(CROSSINGS_PER_EPISODE * crossing_steps / 50))
 
 
+def _too_close(point: jax.Array, other: jax.Array, threshold: jax.Array) -> jax.Array:
+    """Whether two points share a maze cell or lie within ``threshold`` of each other."""
+    same_cell = jnp.all(jnp.floor(point) == jnp.floor(other))
+    return same_cell | (jnp.linalg.norm(point - other) <= threshold)
+
+
 @struct.dataclass
 class PointMazeParams:
     """Task constants: wall grid, goal region and success threshold (all may be vmapped over)."""
@@ -95,31 +101,43 @@ class PointMaze(GoalEnv):
         offset = jax.random.uniform(offset_key, (2,), minval=0.1, maxval=0.9)
         return jnp.stack([col, row]).astype(jnp.float32) + offset
 
+    def _point_apart_from(
+        self, key: jax.Array, cells: jax.Array, other: jax.Array, threshold: jax.Array
+    ) -> jax.Array:
+        """A uniform point of ``cells``, redrawn until it lies in another cell than ``other`` and
+        beyond ``threshold`` from it (bounded: after 16 redraws the last draw is kept)."""
+
+        def redraw(carry):
+            point, draw_key, count = carry
+            draw_key, sub = jax.random.split(draw_key)
+            return self._random_point_in(sub, cells), draw_key, count + 1
+
+        def too_close(carry):
+            point, _, count = carry
+            return _too_close(point, other, threshold) & (count < 16)
+
+        key, first = jax.random.split(key)
+        point, _, _ = jax.lax.while_loop(
+            too_close, redraw, (self._random_point_in(first, cells), key, 0)
+        )
+        return point
+
     def reset(self, key: jax.Array, params: PointMazeParams) -> EnvState:
         """Draw a start in any free cell and a goal in a different cell of the goal region,
         beyond the success threshold (an episode never starts at its goal)."""
         key, start_key, goal_key = jax.random.split(key, 3)
+        threshold = params.success_threshold
         start = self._random_point_in(start_key, ~params.walls)
-
-        # Redraw the goal until it lands in another cell and beyond the threshold; a handful of
-        # draws is enough almost always (a start inside a one-cell goal region keeps the last
-        # draw), and the loop is bounded so it compiles to fixed work.
-        def redraw(carry):
-            goal, draw_key, count = carry
-            draw_key, sub = jax.random.split(draw_key)
-            return self._random_point_in(sub, params.goal_cells), draw_key, count + 1
-
-        def too_close(carry):
-            goal, _, count = carry
-            same_cell = jnp.all(jnp.floor(goal) == jnp.floor(start))
-            within = jnp.linalg.norm(goal - start) <= params.success_threshold
-            return (same_cell | within) & (count < 16)
-
-        goal_key, first = jax.random.split(goal_key)
-        goal, _, _ = jax.lax.while_loop(
-            too_close, redraw, (self._random_point_in(first, params.goal_cells), goal_key, 0)
+        goal = self._point_apart_from(goal_key, params.goal_cells, start, threshold)
+        # A start inside a goal region too small to hold a goal apart from it (a one-cell region)
+        # moves to another free cell instead; elsewhere this never happens, so draws are as before.
+        col, row = jnp.floor(goal).astype(jnp.int32)
+        other_cells = ~params.walls & ~jnp.zeros_like(params.walls).at[row, col].set(True)
+        moved = self._point_apart_from(
+            jax.random.fold_in(start_key, 1), other_cells, goal, threshold
         )
-        metrics = goal_metrics(start, goal, params.success_threshold)
+        start = jnp.where(_too_close(start, goal, threshold), moved, start)
+        metrics = goal_metrics(start, goal, threshold)
         return make_state(start, start, goal, key, metrics)
 
     def step(self, state: EnvState, action: jax.Array, params: PointMazeParams) -> EnvState:
