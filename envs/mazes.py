@@ -185,9 +185,17 @@ def path_lengths(walls: np.ndarray, sources: np.ndarray) -> np.ndarray:
     return lengths.reshape(len(sources), *walls.shape)
 
 
-def longest_shortest_path(walls: np.ndarray) -> int:
-    """The maze's diameter: the most king moves any free cell needs to reach another one."""
-    return int(path_lengths(walls, np.argwhere(~walls)).max())
+def longest_shortest_path(walls: np.ndarray, sources_per_search: int = 512) -> int:
+    """The maze's diameter: the most king moves any free cell needs to reach another one.
+
+    Searched from a block of source cells at a time, so memory stays at one block's lengths
+    however large the map (all pairs of a 130x130 open map at once would take 2 GiB).
+    """
+    free_cells = np.argwhere(~walls)
+    return max(
+        int(path_lengths(walls, free_cells[start : start + sources_per_search]).max())
+        for start in range(0, len(free_cells), sources_per_search)
+    )
 
 
 def check_layout(walls: np.ndarray) -> None:

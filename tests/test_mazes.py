@@ -82,6 +82,14 @@ def test_path_lengths_count_king_moves_and_never_cut_wall_corners():
     assert longest_shortest_path(parse_layout(LAYOUTS["spiral"])) == 70
 
 
+@pytest.mark.parametrize("layout", ["spiral", "hardest"])
+def test_the_diameter_searched_block_by_block_is_the_whole_searchs(layout):
+    walls = parse_layout(LAYOUTS[layout])
+    whole = int(path_lengths(walls, np.argwhere(~walls)).max())
+    assert longest_shortest_path(walls, sources_per_search=5) == whole
+    assert whole == {"spiral": 70, "hardest": 19}[layout]
+
+
 def test_cells_of_maps_points_to_row_col_cells_of_any_size():
     points = np.array([[0.2, 0.9], [3.5, 1.0], [7.9, 4.1]])  # (x, y)
     np.testing.assert_array_equal(cells_of(points), [[0, 0], [1, 3], [4, 7]])
