@@ -55,6 +55,8 @@ class Humanoid(MjxGoalEnv):
     """Walk the humanoid's torso to a goal at a random angle and distance from its start."""
 
     render_camera = None  # frame the humanoid and its goal (up to 5 m apart) together
+    render_min_distance = 4.5  # a standing humanoid (1.4 m) and a goal 1 m away both in view
+    render_lookat_height = 0.7
     goal_marker_radius = 0.25
     goal_marker_height = 1.25
 

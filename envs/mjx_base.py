@@ -135,6 +135,7 @@ class MjxGoalEnv(GoalEnv):
     # together (a goal 10 m away falls outside a camera that follows the agent).
     render_camera: str | int | None = None
     render_min_distance: float = 3.0  # the framing camera stays at least this far (metres)
+    render_lookat_height: float = 0.0  # the height it aims at, above the ground (metres)
     goal_marker_radius: float = 0.05
     goal_marker_height: float = 0.0
 
@@ -201,7 +202,7 @@ class MjxGoalEnv(GoalEnv):
         """A free camera looking down at 55 degrees on the midpoint of ``achieved`` and ``goal``."""
         camera = mujoco.MjvCamera()
         camera.type = mujoco.mjtCamera.mjCAMERA_FREE
-        camera.lookat[:] = (*(0.5 * (achieved + goal)), 0.0)
+        camera.lookat[:] = (*(0.5 * (achieved + goal)), self.render_lookat_height)
         # A distance of 1.6 x the separation keeps both ends in a 45-degree field of view.
         camera.distance = max(
             self.render_min_distance, 1.6 * float(np.linalg.norm(goal - achieved))

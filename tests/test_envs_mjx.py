@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import mujoco
 import numpy as np
 import pytest
+from egl_renders import render_report
 from env_checks import (  # noqa: F401  (pytest collects these with this module's rollout)
     check_episodes_end_at_the_limit,
     check_walker_stays_out_of_walls,
@@ -223,3 +224,23 @@ def test_render_or_clear_error():
         assert "MUJOCO_GL" in str(error)
         return
     assert image.shape == (48, 64, 3) and image.dtype == np.uint8
+
+
+HUMANOID_NEAR_GOAL_SCRIPT = """
+import jax, jax.numpy as jnp, numpy as np
+from jaxcrl.envs import make_env
+env = make_env("humanoid")
+params = env.default_params()
+state = env.with_goal(env.reset(jax.random.PRNGKey(1), params), jnp.array([1.0, 0.0]))
+red = np.argwhere((lambda i: (i[..., 0] > 150) & (i[..., 1] < 80) & (i[..., 2] < 80))(
+    env.render(state, params)))
+print(json.dumps([len(red), red.min(axis=0).tolist(), red.max(axis=0).tolist()]))
+"""
+
+
+def test_the_humanoid_and_a_near_goal_are_framed_whole():
+    # The camera aimed at the ground from 3 m cut off the torso and a goal marker 1 m away.
+    count, top_left, bottom_right = render_report(HUMANOID_NEAR_GOAL_SCRIPT)
+    assert count > 5
+    assert top_left[0] > 0 and top_left[1] > 0  # the marker does not touch the frame's edges
+    assert bottom_right[0] < 239 and bottom_right[1] < 319
