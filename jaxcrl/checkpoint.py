@@ -147,6 +147,9 @@ def restore(
             progress = manager.restore(
                 candidate, args=ocp.args.Composite(progress=ocp.args.JsonRestore())
             )["progress"]
+            if not isinstance(progress, dict) or progress.get("iteration") != candidate:
+                said = progress.get("iteration") if isinstance(progress, dict) else progress
+                raise ValueError(f"its progress document says iteration {said!r}")
             shapes = abstract_tree(progress) if callable(abstract_tree) else abstract_tree
             target = jax.tree.map(restore_target, shapes)
             tree = manager.restore(candidate, args=ocp.args.Composite(state=restore_args(target)))[

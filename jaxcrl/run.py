@@ -126,8 +126,26 @@ class HostProgress:
 
     @classmethod
     def from_saved(cls, document: dict[str, Any]) -> HostProgress:
-        """The progress a checkpoint's JSON document records."""
-        sums = {k: np.asarray(v, np.float64) for k, v in document["pending_sums"].items()}
+        """The progress a checkpoint's JSON document records; ValueError naming what is wrong
+        with a document that is not one (restore then treats the checkpoint as damaged)."""
+        whole = lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        number = lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)
+        checks = {
+            "iteration": whole,
+            "pending_sums": lambda value: isinstance(value, dict),
+            "pending_count": whole,
+            "elapsed_s": number,
+            "has_buffer": lambda value: isinstance(value, bool),
+        }
+        if not isinstance(document, dict):
+            raise ValueError(f"its progress document is {type(document).__name__}, not a mapping")
+        for name, fits in checks.items():
+            if name not in document or not fits(document[name]):
+                raise ValueError(f"its progress document has no valid {name!r}")
+        try:
+            sums = {k: np.asarray(v, np.float64) for k, v in document["pending_sums"].items()}
+        except (TypeError, ValueError):
+            raise ValueError("its progress document's pending_sums are not numbers") from None
         return cls(document["iteration"], sums, document["pending_count"], document["elapsed_s"])
 
     def saved(self, elapsed_s: float, has_buffer: bool, num_members: int) -> dict[str, Any]:
@@ -309,9 +327,12 @@ def resume(
     program = make_program(config, env, trainer, members)
     keys = member_keys(members)
     abstract = jax.eval_shape(program.init, keys)
-    tree, document, step = checkpoint.restore(
-        run_dir, lambda document: saved_tree(abstract, document["has_buffer"])
-    )
+
+    def saved_shapes(document: dict[str, Any]) -> Any:
+        HostProgress.from_saved(document)  # raises on a malformed document: a damaged checkpoint
+        return saved_tree(abstract, document["has_buffer"])
+
+    tree, document, step = checkpoint.restore(run_dir, saved_shapes)
     progress = HostProgress.from_saved(document)
     if document["has_buffer"]:
         state = jax.device_put(tree)

@@ -163,7 +163,11 @@ def set_aside_checkpoints_after(run_dir: Path, step: int) -> None:
     """
     for later in (run_dir / "checkpoints").iterdir():
         if later.name.isdigit() and int(later.name) > step:
-            later.rename(later.with_name(f"{later.name}.damaged"))
+            name, count = f"{later.name}.damaged", 1
+            while later.with_name(name).exists():  # set aside before: N.damaged.2, ...
+                count += 1
+                name = f"{later.name}.damaged.{count}"
+            later.rename(later.with_name(name))
 
 
 def env_info(env: GoalEnv) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,6 +86,48 @@ def test_resume_after_a_damaged_newest_checkpoint_falls_back_and_matches(tmp_pat
         result = resume(run_dir)
     assert learning_fields(result.metrics) == straight_rows
     assert (run_dir / "checkpoints" / "12.damaged").is_dir()  # kept, not deleted
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    """A finished run of 12 iterations with checkpoints 6, 9 and 12 (copy it before changing it)."""
+    run_dir = tmp_path_factory.mktemp("short") / "run"
+    train(dataclasses.replace(TINY, run_dir=str(run_dir), total_env_steps=4 * 4 * 14))
+    return run_dir
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"iteration": 5},  # valid JSON, the wrong iteration: it used to replace the real rows
+        {"iteration": "twelve"},
+        {"pending_sums": None},
+        {"elapsed_s": "soon"},
+    ],
+    ids=["wrong-iteration", "iteration-text", "no-sums", "elapsed-text"],
+)
+def test_a_malformed_progress_document_marks_its_checkpoint_damaged(tmp_path, short_run, change):
+    run_dir = tmp_path / "run"
+    shutil.copytree(short_run, run_dir)
+    document_path = run_dir / "checkpoints" / "12" / "progress" / "metadata"
+    document = {**json.loads(document_path.read_text()), **change}
+    document_path.write_text(json.dumps({k: v for k, v in document.items() if v is not None}))
+    rows = read_metrics(run_dir / "metrics.jsonl")
+    with pytest.warns(UserWarning, match="checkpoint 12 cannot be read.*using checkpoint 9"):
+        result = resume(run_dir)
+    # Iterations 10 to 12 trained again from checkpoint 9: the same rows as before.
+    assert learning_fields(result.metrics) == learning_fields(rows)
+    assert (run_dir / "checkpoints" / "12.damaged").is_dir() and has_checkpoint(run_dir)
+
+
+def test_a_step_set_aside_twice_keeps_both_damaged_copies(tmp_path):
+    from jaxcrl.run_dir import set_aside_checkpoints_after
+
+    folder = tmp_path / "checkpoints"
+    for name in ["9", "12", "12.damaged"]:
+        (folder / name).mkdir(parents=True)
+    set_aside_checkpoints_after(tmp_path, 9)
+    assert sorted(p.name for p in folder.iterdir()) == ["12.damaged", "12.damaged.2", "9"]
 
 
 def test_a_finished_run_trained_further_matches_the_longer_run(tmp_path, straight_rows):
