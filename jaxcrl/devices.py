@@ -25,6 +25,28 @@ BUFFER_ENV_AXIS = {
 }
 
 
+def check_placement(config: TrainConfig, num_members: int, num_devices: int | None = None) -> None:
+    """Raise ConfigError when the run cannot be spread over ``num_devices`` devices (default: all
+    visible); train and resume check this before they write to the run directory."""
+    num_devices = num_devices or len(jax.devices())
+    if num_devices == 1:
+        return
+    if config.physics == "warp":
+        raise ConfigError(
+            f"--physics warp runs on one device, and this run sees {num_devices}: MuJoCo "
+            "Warp keeps one contact buffer for all env copies, which is not split over devices. "
+            "Make one device visible (e.g. CUDA_VISIBLE_DEVICES=0) or use --physics jax"
+        )
+    by_members = num_members > 1 and num_members % num_devices == 0
+    if config.dataset is None and not by_members and config.num_envs % num_devices != 0:
+        raise ConfigError(
+            f"--num-envs {config.num_envs} cannot be split over {num_devices} devices, nor can "
+            f"the run's {num_members} member(s) (seeds x swept values); use a --num-envs or a "
+            f"member count that is a multiple of {num_devices}, or make fewer devices visible "
+            "(CUDA_VISIBLE_DEVICES)"
+        )
+
+
 def state_shardings(
     state: TrainerState, num_members: int, num_envs: int, devices: list | None = None
 ) -> tuple[Any, str]:
@@ -52,10 +74,10 @@ def state_shardings(
         return shardings, f"{num_members} members split over {len(devices)} devices"
     if offline:
         return jax.tree.map(lambda _: replicated, state), f"replicated on {len(devices)} devices"
-    if num_envs % len(devices) != 0:
+    if num_envs % len(devices) != 0:  # run.train and run.resume check this first
         raise ConfigError(
             f"--num-envs {num_envs} cannot be split over {len(devices)} devices; use a multiple "
-            f"of {len(devices)} (or a number of seeds x sweep values that is one)"
+            f"of {len(devices)}"
         )
     shardings = jax.tree.map(lambda _: replicated, state)
     shardings = shardings.replace(
@@ -74,12 +96,7 @@ def place(state: TrainerState, config: TrainConfig, num_members: int) -> Trainer
     """Put the run's state on every device (a no-op with one device)."""
     if len(jax.devices()) == 1:
         return state
-    if config.physics == "warp":
-        raise ConfigError(
-            f"--physics warp runs on one device, and this run sees {len(jax.devices())}: MuJoCo "
-            "Warp keeps one contact buffer for all env copies, which is not split over devices. "
-            "Make one device visible (e.g. CUDA_VISIBLE_DEVICES=0) or use --physics jax"
-        )
+    check_placement(config, num_members)
     shardings, _ = state_shardings(state, num_members, config.num_envs)
     if jax.process_count() > 1:
         # Arrays on one local device cannot move to other hosts' devices; host copies can (each

@@ -34,7 +34,7 @@ from jaxcrl.config import (
     steps_per_iteration,
 )
 from jaxcrl.config_files import read_run_config
-from jaxcrl.devices import join_processes, place, wait_for_processes
+from jaxcrl.devices import check_placement, join_processes, place, wait_for_processes
 from jaxcrl.envs import GoalEnv, portable_env, registered_envs
 from jaxcrl.logger import Loggers, Progress, open_loggers, read_metrics
 from jaxcrl.members import Member, member_keys, member_rows
@@ -49,6 +49,7 @@ from jaxcrl.program import (
     validation_keys,
 )
 from jaxcrl.run_dir import (
+    check_checkpoints_writable,
     keep_rows_up_to,
     prepare_run_dir,
     record_new_length,
@@ -258,7 +259,9 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
         config = dataclasses.replace(config, dataset=str(Path(config.dataset).resolve()))
     join_processes(config)
     env, _, trainer, members = build(config)
+    check_placement(config, len(members))
     config, run_dir = prepare_run_dir(config, again)
+    check_checkpoints_writable(run_dir)
     if jax.process_index() == 0:
         warning = check_env_fit(config, env.episode_length)
         if warning:
@@ -323,6 +326,8 @@ def resume(
     config = lengthened(saved_config, total_env_steps, num_updates)  # build() validates it
     join_processes(config)
     env, _, trainer, members = build(config)
+    check_placement(config, len(members))
+    check_checkpoints_writable(run_dir)
     start = time.perf_counter()
     program = make_program(config, env, trainer, members)
     keys = member_keys(members)

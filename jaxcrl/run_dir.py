@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,22 @@ def prepare_run_dir(config: TrainConfig, again: bool = False) -> tuple[TrainConf
             "directory you can write to"
         ) from None
     return dataclasses.replace(config, run_dir=str(run_dir)), run_dir
+
+
+def check_checkpoints_writable(run_dir: Path) -> None:
+    """Raise ConfigError unless a file can be written in ``run_dir/checkpoints`` (made if it is
+    missing), before any training whose checkpoints would be lost."""
+    folder = run_dir / "checkpoints"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(
+            f"{folder}: cannot write there ({error.strerror or error}), so no checkpoint could "
+            "be saved; make it writable and run again (nothing was changed)"
+        ) from None
 
 
 def refuse_lost_checkpoints(config: TrainConfig, run_dir: Path) -> None:

@@ -163,3 +163,29 @@ def test_process_settings_come_from_the_environment_and_bad_ones_are_named(monke
     monkeypatch.setenv("JAX_PROCESS_ID", "first")
     with pytest.raises(ConfigError, match="JAX_PROCESS_ID='first' is not an integer"):
         process_setting("JAX_PROCESS_ID")
+
+
+def test_a_run_that_cannot_be_spread_over_the_devices_is_refused_before_it_starts():
+    from jaxcrl.devices import check_placement
+
+    online = dataclasses.replace(TINY, num_envs=6)
+    check_placement(online, num_members=1, num_devices=1)
+    check_placement(online, num_members=4, num_devices=4)  # one member per device
+    check_placement(dataclasses.replace(online, num_envs=8), num_members=1, num_devices=4)
+    check_placement(dataclasses.replace(online, dataset="d.npz"), num_members=1, num_devices=4)
+    with pytest.raises(ConfigError, match="--num-envs 6 cannot be split over 4 devices, nor can"):
+        check_placement(online, num_members=2, num_devices=4)
+    with pytest.raises(ConfigError, match="--physics warp runs on one device"):
+        check_placement(dataclasses.replace(online, physics="warp"), 4, num_devices=4)
+
+
+def test_a_checkpoints_folder_that_cannot_be_written_is_refused_before_training(tmp_path):
+    from jaxcrl.run_dir import check_checkpoints_writable
+
+    check_checkpoints_writable(tmp_path / "fresh")  # made when missing
+    assert (tmp_path / "fresh" / "checkpoints").is_dir()
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "checkpoints").write_text("a file where the folder goes")
+    with pytest.raises(ConfigError, match="blocked/checkpoints: cannot write there"):
+        check_checkpoints_writable(blocked)
