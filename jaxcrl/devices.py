@@ -47,6 +47,36 @@ def check_placement(config: TrainConfig, num_members: int, num_devices: int | No
         )
 
 
+def device_memory_bytes() -> int | None:
+    """Memory of one device: the accelerator's limit, or the host's RAM for CPU devices."""
+    device = jax.local_devices()[0]
+    stats = device.memory_stats() if hasattr(device, "memory_stats") else None
+    if stats and stats.get("bytes_limit"):
+        return int(stats["bytes_limit"])
+    if device.platform == "cpu" and hasattr(os, "sysconf"):
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return None
+
+
+def check_memory(state_shapes: Any, num_devices: int | None = None) -> None:
+    """Raise ConfigError when the run's state alone (replay buffer, env copies, learners, of every
+    member) would not fit in the devices' memory: say so before compiling, not after."""
+    need = sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(state_shapes))
+    have = device_memory_bytes()
+    devices = jax.local_devices()
+    if have is None:
+        return
+    if devices[0].platform != "cpu":  # a state spread over several accelerators
+        have *= num_devices or len(devices)
+    if need > 0.9 * have:
+        gib = lambda size: f"{size / 2**30:.1f} GiB"
+        raise ConfigError(
+            f"the run's state needs {gib(need)} (mostly its replay buffer: --buffer-size "
+            f"transitions per member), more than the {gib(have)} of memory its devices have; "
+            "lower --buffer-size or --num-seeds"
+        )
+
+
 def state_shardings(
     state: TrainerState, num_members: int, num_envs: int, devices: list | None = None
 ) -> tuple[Any, str]:

@@ -34,7 +34,13 @@ from jaxcrl.config import (
     steps_per_iteration,
 )
 from jaxcrl.config_files import read_run_config
-from jaxcrl.devices import check_placement, join_processes, place, wait_for_processes
+from jaxcrl.devices import (
+    check_memory,
+    check_placement,
+    join_processes,
+    place,
+    wait_for_processes,
+)
 from jaxcrl.envs import GoalEnv, portable_env, registered_envs
 from jaxcrl.logger import Loggers, Progress, open_loggers, read_metrics
 from jaxcrl.members import Member, member_keys, member_rows
@@ -260,6 +266,8 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
     join_processes(config)
     env, _, trainer, members = build(config)
     check_placement(config, len(members))
+    program = make_program(config, env, trainer, members)
+    check_memory(jax.eval_shape(program.init, member_keys(members)))
     config, run_dir = prepare_run_dir(config, again)
     check_checkpoints_writable(run_dir)
     if jax.process_index() == 0:
@@ -268,7 +276,6 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
             print(f"warning: {warning}", file=sys.stderr)
         record_run_config(config, run_dir, env)
     start = time.perf_counter()
-    program = make_program(config, env, trainer, members)
     state = place(program.init(member_keys(members)), config, len(members))
     return _train_loop(config, env, program, members, run_dir, state, HostProgress(), start, [])
 

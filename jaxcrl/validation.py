@@ -185,6 +185,13 @@ def validate(
 def _validate_collection(config: TrainConfig) -> None:
     """Raise ConfigError when an online run's buffer, prefill or length cannot work."""
     capacity = buffer_capacity_per_env(config)
+    steps_per_env = max(capacity, math.ceil(config.total_env_steps / config.num_envs))
+    if steps_per_env >= 2**31:
+        raise ConfigError(
+            f"{steps_per_env} steps per env copy (buffer slots or env steps) exceed the 2^31 that "
+            "its 32-bit step counters hold; raise --num-envs, or lower --buffer-size or "
+            "--total-env-steps"
+        )
     if capacity < 2 * config.unroll_length:
         raise ConfigError(
             f"--buffer-size {config.buffer_size} leaves {config.buffer_size // config.num_envs} "

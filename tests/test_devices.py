@@ -189,3 +189,13 @@ def test_a_checkpoints_folder_that_cannot_be_written_is_refused_before_training(
     (blocked / "checkpoints").write_text("a file where the folder goes")
     with pytest.raises(ConfigError, match="blocked/checkpoints: cannot write there"):
         check_checkpoints_writable(blocked)
+
+
+def test_a_state_larger_than_the_memory_is_refused_before_anything_is_written(tmp_path):
+    # 2e9 transitions per env copy (as many as a 32-bit step counter allows), 640 GB at least.
+    config = dataclasses.replace(
+        TINY, num_envs=16, buffer_size=16 * 2 * 10**9, run_dir=str(tmp_path / "r")
+    )
+    with pytest.raises(ConfigError, match=r"the run's state needs \d+\.\d GiB .*lower --buffer"):
+        train(config)
+    assert not (tmp_path / "r").exists()

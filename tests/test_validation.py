@@ -100,6 +100,10 @@ BAD_CONFIGS = [
     ({"num_envs": 8.0}, "--num-envs must be a whole number, got 8.0 (float); pass 8"),
     ({"critic_lr": "3e-4"}, "--critic-lr must be a finite number, got '3e-4' (str); pass 0.0003"),
     ({"progress": 1}, "--progress must be true or false, got 1"),
+    (
+        {"num_envs": 1, "total_env_steps": 3 * 10**9, "buffer_size": 10**6},
+        "3000000000 steps per env copy (buffer slots or env steps) exceed the 2^31",
+    ),
 ]
 
 
