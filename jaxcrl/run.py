@@ -265,15 +265,15 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
         config = dataclasses.replace(config, dataset=str(Path(config.dataset).resolve()))
     join_processes(config)
     env, _, trainer, members = build(config)
+    warning = check_env_fit(config, env.episode_length)
+    if warning and jax.process_index() == 0:
+        print(f"warning: {warning}", file=sys.stderr)
     check_placement(config, len(members))
     program = make_program(config, env, trainer, members)
     check_memory(jax.eval_shape(program.init, member_keys(members)))
     config, run_dir = prepare_run_dir(config, again)
     check_checkpoints_writable(run_dir)
     if jax.process_index() == 0:
-        warning = check_env_fit(config, env.episode_length)
-        if warning:
-            print(f"warning: {warning}", file=sys.stderr)
         record_run_config(config, run_dir, env)
     start = time.perf_counter()
     state = place(program.init(member_keys(members)), config, len(members))
