@@ -339,6 +339,7 @@ def resume(
     program = make_program(config, env, trainer, members)
     keys = member_keys(members)
     abstract = jax.eval_shape(program.init, keys)
+    check_memory(abstract)  # a resume on a smaller device than the run started on
 
     def saved_shapes(document: dict[str, Any]) -> Any:
         HostProgress.from_saved(document)  # raises on a malformed document: a damaged checkpoint
