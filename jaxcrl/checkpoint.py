@@ -53,10 +53,15 @@ def _storable(leaf: Any) -> Any:
 
 
 def save(manager, step: int, tree: Any, progress: dict[str, Any]) -> None:
-    """Write ``tree`` and the host ``progress`` as checkpoint ``step``; wait until on disk."""
+    """Write ``tree`` and the host ``progress`` as checkpoint ``step``; wait until on disk.
+
+    The progress document records ``step`` as its ``iteration``, which ``restore`` checks.
+    """
+    if progress.get("iteration", step) != step:
+        raise ValueError(f"checkpoint {step}: its progress says iteration {progress['iteration']}")
     args = ocp.args.Composite(
         state=ocp.args.StandardSave(jax.tree.map(_storable, tree)),
-        progress=ocp.args.JsonSave(progress),
+        progress=ocp.args.JsonSave({**progress, "iteration": step}),
     )
     manager.save(step, args=args)
     manager.wait_until_finished()

@@ -18,7 +18,7 @@ def test_a_tree_with_an_empty_leaf_saves_and_restores_with_its_shapes(tmp_path):
     manager = checkpoint.open_manager(tmp_path, keep=1)
     checkpoint.save(manager, 1, tree, {"done": 1})
     restored, progress, step = checkpoint.restore(tmp_path, jax.tree.map(np.asarray, tree))
-    assert (step, progress) == (1, {"done": 1})
+    assert (step, progress) == (1, {"done": 1, "iteration": 1})
     assert restored["empty"].shape == (4, 0) and restored["empty"].dtype == np.int32
     np.testing.assert_array_equal(restored["full"], tree["full"])
 
