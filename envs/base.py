@@ -16,6 +16,7 @@ its goal names the whole state (an image of the state to reach), so the networks
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -93,6 +94,11 @@ class GoalEnv(abc.ABC):
     def goal_argument_meaning(self) -> str:
         """What those numbers are, for error messages."""
         return f"state entries {list(self.goal_indices)}"
+
+    def goal_problem(self, goal: Sequence[float]) -> str | None:
+        """Why ``goal`` (``goal_argument_size`` numbers) cannot be reached, or None: a goal that
+        no state can achieve, such as a point inside a wall. None unless an env knows better."""
+        return None
 
     def with_goal(self, state: EnvState, goal: jax.Array) -> EnvState:
         """``state`` (one copy) pursuing ``goal`` [goal_size] instead of its own; obs follows."""

@@ -13,6 +13,8 @@ the point should be.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -124,6 +126,10 @@ class PixelPointMaze(GoalEnv):
     def goal_argument_meaning(self) -> str:
         """What ``with_goal``'s numbers are, for error messages."""
         return "a position (x, y), drawn as the goal image"
+
+    def goal_problem(self, goal: Sequence[float]) -> str | None:
+        """Why the position ``goal`` (x, y), drawn as the goal image, cannot be reached."""
+        return self.maze.goal_problem(goal)
 
     def with_goal(self, state: EnvState, goal: jax.Array) -> EnvState:
         """Pursue the goal position ``goal`` [2] (x, y): its image becomes the goal."""

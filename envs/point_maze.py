@@ -12,6 +12,8 @@ same size.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -100,6 +102,16 @@ class PointMaze(GoalEnv):
         row, col = jnp.divmod(cell, cells.shape[1])
         offset = jax.random.uniform(offset_key, (2,), minval=0.1, maxval=0.9)
         return jnp.stack([col, row]).astype(jnp.float32) + offset
+
+    def goal_problem(self, goal: Sequence[float]) -> str | None:
+        """Why the point ``goal`` (x, y) cannot be reached: outside the maze or inside a wall."""
+        rows, cols = self.walls.shape
+        x, y = goal
+        if not (0 <= x < cols and 0 <= y < rows):
+            return f"({x:g}, {y:g}) lies outside the maze, which spans x in [0, {cols}), y in [0, {rows})"
+        if self.walls[int(y), int(x)]:
+            return f"({x:g}, {y:g}) lies inside a wall (row {int(y)}, column {int(x)} of the map)"
+        return None
 
     def _point_apart_from(
         self, key: jax.Array, cells: jax.Array, other: jax.Array, threshold: jax.Array

@@ -73,6 +73,9 @@ def evaluate_run(
             f"--goal has {len(goal)} numbers but {config.env} takes {env.goal_argument_size} "
             f"({env.goal_argument_meaning})"
         )
+    problem = None if goal is None else env.goal_problem(goal)
+    if problem:
+        raise ConfigError(f"--goal {','.join(f'{x:g}' for x in goal)}: {problem}; pick a free cell")
     abstract = member_state_shapes(trainer, members)
     tree, progress, step = checkpoint.restore(
         run_dir, lambda progress: policy_only(saved_tree(abstract, progress["has_buffer"])), step

@@ -124,3 +124,22 @@ def test_ogbench_evaluation_reports_the_episodes_that_ran(ogbench_run, asked, ca
     captured = capsys.readouterr()
     assert json.loads(captured.out.splitlines()[-1])["episodes"] == 5  # one of each of 5 tasks
     assert f"note: ran 5 episodes, not {asked}" in captured.err
+
+
+@pytest.mark.parametrize(
+    "goal, message",
+    [
+        ("1.5,2.5", "--goal 1.5,2.5: (1.5, 2.5) lies inside a wall (row 2, column 1 of the map)"),
+        ("40,40", "(40, 40) lies outside the maze, which spans x in [0, 5), y in [0, 5)"),
+    ],
+)
+def test_a_goal_in_a_wall_or_outside_the_maze_is_refused_before_evaluating(
+    goal, message, tmp_path, capsys
+):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()  # config.yaml alone: the goal is refused before any checkpoint is read
+    config = dataclasses.replace(TINY, env="point_u_maze")
+    write_config(config, run_dir / "config.yaml", {"env_info": {}, "jax": {}})
+    with pytest.raises(SystemExit):
+        eval_main(["--run-dir", str(run_dir), "--goal", goal])
+    assert message in capsys.readouterr().err
