@@ -108,9 +108,15 @@ class PointMaze(GoalEnv):
         rows, cols = self.walls.shape
         x, y = goal
         if not (0 <= x < cols and 0 <= y < rows):
-            return f"({x:g}, {y:g}) lies outside the maze, which spans x in [0, {cols}), y in [0, {rows})"
+            return (
+                f"({x:g}, {y:g}) lies outside the maze, which spans x in [0, {cols}), "
+                f"y in [0, {rows}); pick a point in a free cell"
+            )
         if self.walls[int(y), int(x)]:
-            return f"({x:g}, {y:g}) lies inside a wall (row {int(y)}, column {int(x)} of the map)"
+            return (
+                f"({x:g}, {y:g}) lies inside a wall (row {int(y)}, column {int(x)} of the map); "
+                "pick a point in a free cell"
+            )
         return None
 
     def _point_apart_from(

@@ -75,7 +75,7 @@ def evaluate_run(
         )
     problem = None if goal is None else env.goal_problem(goal)
     if problem:
-        raise ConfigError(f"--goal {','.join(f'{x:g}' for x in goal)}: {problem}; pick a free cell")
+        raise ConfigError(f"--goal {','.join(f'{x:g}' for x in goal)}: {problem}")
     abstract = member_state_shapes(trainer, members)
     tree, progress, step = checkpoint.restore(
         run_dir, lambda progress: policy_only(saved_tree(abstract, progress["has_buffer"])), step
