@@ -74,9 +74,10 @@ def list_option_flags() -> dict[str, tuple[str, ...]]:
     return flags
 
 
-def refuse_repeated_list_flags(argv: list[str]) -> None:
-    """Exit with one line when a list option's flag is given twice: only the last would count."""
-    for spellings in list_option_flags().values():
+def refuse_repeated_list_flags(argv: list[str], flags: dict[str, tuple[str, ...]]) -> None:
+    """Exit with one line when a list option's flag (``flags``: its spellings, by option) is given
+    twice: only the last would count."""
+    for spellings in flags.values():
         given = [arg for arg in argv if arg.split("=", 1)[0] in spellings]
         if len(given) > 1:
             flag = spellings[0]
@@ -92,7 +93,8 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config", default=None)
     known, rest = pre.parse_known_args(argv)
-    refuse_repeated_list_flags(rest)
+    list_flags = list_option_flags()
+    refuse_repeated_list_flags(rest, list_flags)
     base = TrainConfig()
     if known.config is not None:
         try:
@@ -100,8 +102,7 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
         except (ConfigError, TypeError) as error:
             _fail(str(error))
     config = tyro.cli(TrainConfig, default=base, args=rest, description=_train_description())
-    env_option_flags = list_option_flags()["env_options"]
-    if any(arg.split("=", 1)[0] in env_option_flags for arg in rest):  # add to the preset's
+    if any(arg.split("=", 1)[0] in list_flags["env_options"] for arg in rest):  # add to preset's
         options = merged_env_options(base.env_options, config.env_options)
         config = dataclasses.replace(config, env_options=options)
     return config
@@ -206,13 +207,14 @@ def format_summary(result) -> str:
             f"  member {row['member']:>3} seed {row['seed']:>4}{values}: success "
             f"{row['eval/success']:.3f} time near goal {figure(row['eval/time_near_goal'])}"
         )
-    from jaxcrl.members import member_groups
-    from jaxcrl.stats import summarize
+    from jaxcrl.saved_runs import summarize_groups
 
     swept = list(result.members[0].values)
-    groups = member_groups(result.final_rows, swept)  # one group, named "", without a sweep
-    for name, group in groups.items():
-        summary = summarize([rows[0]["eval/success"] for rows in group.values()])
+    successes = {"eval/success": [row["eval/success"] for row in result.final_rows]}
+    # One group per swept value (eval.py's grouping); without a sweep, one group of every member.
+    for group in summarize_groups(successes, result.final_rows, swept):
+        summary = group["summary"]["eval/success"]
+        name = " ".join(f"{option}={value}" for option, value in group["values"].items())
         unit = "seeds" if swept else "members"
         lines.append(
             f"{name + ': ' if swept else ''}success rate over {summary['count']} {unit}: mean "

@@ -58,16 +58,16 @@ def device_memory_bytes() -> int | None:
     return None
 
 
-def check_memory(state_shapes: Any, num_devices: int | None = None) -> None:
+def check_memory(state_shapes: Any) -> None:
     """Raise ConfigError when the run's state alone (replay buffer, env copies, learners, of every
     member) would not fit in the devices' memory: say so before compiling, not after."""
     need = sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(state_shapes))
     have = device_memory_bytes()
-    devices = jax.local_devices()
     if have is None:
         return
+    devices = jax.local_devices()
     if devices[0].platform != "cpu":  # a state spread over several accelerators
-        have *= num_devices or len(devices)
+        have *= len(devices)
     if need > 0.9 * have:
         gib = lambda size: f"{size / 2**30:.1f} GiB"
         raise ConfigError(

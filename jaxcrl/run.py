@@ -413,7 +413,7 @@ def _train_loop(
         nonlocal saved_at
         document = progress.saved(wall_time(), with_buffer, len(members))
         checkpoint.save(manager, progress.iteration, saved_tree(state, with_buffer), document)
-        saved_at = progress.iteration if progress.iteration > 0 else None  # a resume's checkpoint
+        saved_at = progress.iteration
 
     try:
         with stop_requests() as signals:
