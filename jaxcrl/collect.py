@@ -35,7 +35,7 @@ from jaxcrl.dataset import (
     new_dataset_paths,
     save_dataset,
 )
-from jaxcrl.envs import GoalEnv, registered_envs, reset_batch, step_batch
+from jaxcrl.envs import GoalEnv, portable_env, registered_envs, reset_batch, step_batch
 from jaxcrl.envs.mjx_base import PHYSICS_IMPLS
 from jaxcrl.envs.ogbench_envs import ogbench_env_ids
 from jaxcrl.ogbench_data import how_to_get_data
@@ -170,9 +170,8 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
         env_options = tuple(
             spec for spec in env_options if "episode_length" not in parse_env_options((spec,))
         ) + (f"episode_length={options.episode_length}",)
-    env = make_run_env(
-        TrainConfig(env=options.env, env_options=env_options, physics=physics or "jax")
-    )
+    env_name, env_options = portable_env(options.env, env_options)
+    env = make_run_env(TrainConfig(env=env_name, env_options=env_options, physics=physics or "jax"))
     env_params = env.default_params()
     if options.policy == "random":
         act = random_actions(env.action_size)
@@ -190,7 +189,8 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
         (val_path, val_key, val_episodes),
     ]:
         dataset = collect_dataset(env, env_params, act, split_key, episodes, options.segment_length)
-        save_dataset(path, dataset, env.image_shape)
+        source = {"env": env_name, "env_options": list(env_options)}
+        save_dataset(path, dataset, env.image_shape, source)
     return train_path, val_path
 
 

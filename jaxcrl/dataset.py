@@ -8,8 +8,10 @@ validation) holding episodes concatenated in time (Park et al., "OGBench", 2025)
 - ``actions`` [N, action_size] float32 in [-1, 1]: the action taken at that step;
 - ``terminals`` [N]: 1 on each episode's last step, else 0.
 
-Other keys (``qpos``, ``qvel``, ``button_states``, ...) are ignored. There are no rewards and no
-next observations: the next state is the next row of the same episode, and goals are later rows.
+Other keys (``qpos``, ``qvel``, ``button_states``, ...) are ignored, but for ``collected_in``: JSON
+text naming the env and env options the data came from, written by this project's collectors so a
+run on another env can say so. There are no rewards and no next observations: the next state is the
+next row of the same episode, and goals are later rows.
 
 Observations, actions and terminals must hold real numbers (or bools). Given the env's
 ``image_shape`` (a pixel env), observations must be uint8 images [N, H, W, C] (channels last) or
@@ -24,12 +26,13 @@ actions were stored in another scale and clipping would silently change the data
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import warnings
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
@@ -37,6 +40,8 @@ import numpy as np
 from jaxcrl.buffer import ReplayBuffer, Unroll, init_buffer, insert
 
 REQUIRED_KEYS = ("observations", "actions", "terminals")
+# The optional key naming where the data came from: {"env": NAME, "env_options": [NAME=VALUE, ...]}.
+SOURCE_KEY = "collected_in"
 # How far past the action box a value may lie and still count as rounding (then it is clipped).
 ACTION_ROUNDING = 1e-3
 # The default ``image_shape``: the env's kind is not known, so the observations' layout and dtype
@@ -337,22 +342,46 @@ def as_stored_states(observations: np.ndarray) -> np.ndarray:
 
 
 def save_dataset(
-    path: str | Path, dataset: Dataset, image_shape: tuple[int, int, int] | None = None
+    path: str | Path,
+    dataset: Dataset,
+    image_shape: tuple[int, int, int] | None = None,
+    source: dict[str, Any] | None = None,
 ) -> None:
     """Write a split in OGBench's layout (terminals as float32, like OGBench's files).
 
     With ``image_shape``, the flat uint8 states are written as images [N, H, W, C], as OGBench's
-    visual datasets hold them.
+    visual datasets hold them. ``source`` (``{"env": NAME, "env_options": [...]}``) is stored
+    under ``SOURCE_KEY``, which OGBench's loader ignores.
     """
     observations = dataset.observations
     if image_shape is not None:
         observations = observations.reshape(len(observations), *image_shape)
+    extra = {} if source is None else {SOURCE_KEY: np.array(json.dumps(source))}
     np.savez(
         path,
         observations=observations,
         actions=dataset.actions.astype(np.float32),
         terminals=dataset.terminals.astype(np.float32),
+        **extra,
     )
+
+
+def read_source(path: str | Path) -> dict[str, Any] | None:
+    """Where a dataset file says it was collected (``save_dataset``'s ``source``), or None when it
+    does not say (OGBench's own files) or says it in a form this version cannot read."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if SOURCE_KEY not in archive.files:
+                return None
+            source = json.loads(str(archive[SOURCE_KEY]))
+    except (*READ_ERRORS, json.JSONDecodeError, TypeError, AttributeError):
+        return None
+    if not isinstance(source, dict) or not isinstance(source.get("env"), str):
+        return None
+    options = source.get("env_options", [])
+    if not isinstance(options, list) or not all(isinstance(spec, str) for spec in options):
+        return None
+    return {"env": source["env"], "env_options": options}
 
 
 def usable_anchor_times(dataset: Dataset) -> np.ndarray:

@@ -392,7 +392,7 @@ def main(argv: list[str] | None = None) -> None:
         (val_out, val_episodes, args.seed + 1),
     ):
         dataset = generate(args.env, count, episode_length, args.noise, seed, recipe)
-        save_dataset(path, dataset, image_shape)
+        save_dataset(path, dataset, image_shape, {"env": args.env, "env_options": []})
         print(f"wrote {path}: {count} episodes, {len(dataset.terminals):,} transitions")
     noise = DEFAULT_NOISE[recipe] if args.noise is None else args.noise
     noise_words = {

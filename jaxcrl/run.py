@@ -66,7 +66,7 @@ from jaxcrl.run_dir import (
 )
 from jaxcrl.stats import summarize
 from jaxcrl.trainer import FIRST_NONFINITE, TrainerState
-from jaxcrl.validation import check_env_fit, validate
+from jaxcrl.validation import check_dataset_source, check_env_fit, validate
 
 # Fault-injection tests pause after every chunk, to have time to signal or kill a run midway.
 CHUNK_DELAY_S = float(os.environ.get("JAXCRL_TEST_CHUNK_DELAY_S", "0"))
@@ -265,9 +265,9 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
         config = dataclasses.replace(config, dataset=str(Path(config.dataset).resolve()))
     join_processes(config)
     env, _, trainer, members = build(config)
-    warning = check_env_fit(config, env.episode_length)
-    if warning and jax.process_index() == 0:
-        print(f"warning: {warning}", file=sys.stderr)
+    for warning in (check_env_fit(config, env.episode_length), check_dataset_source(config)):
+        if warning and jax.process_index() == 0:
+            print(f"warning: {warning}", file=sys.stderr)
     check_placement(config, len(members))
     program = make_program(config, env, trainer, members)
     check_memory(jax.eval_shape(program.init, member_keys(members)))

@@ -24,6 +24,7 @@ from jaxcrl.config import (
     training_iterations,
 )
 from jaxcrl.config_files import coerce, describe_type
+from jaxcrl.dataset import read_source
 from jaxcrl.networks import RESIDUAL_BLOCK_DEPTH
 
 
@@ -269,4 +270,41 @@ def check_env_fit(config: TrainConfig, episode_length: int) -> str | None:
         f"the buffer keeps {capacity} steps per env, fewer than one episode of {episode_length} "
         f"steps, so future goals reach at most {capacity - 1} steps ahead; raise --buffer-size "
         f"to at least {needed}"
+    )
+
+
+# Env options that do not change what a collected step means: the collector may cut episodes
+# at another length than the run evaluates.
+SOURCE_INDEPENDENT_OPTIONS = ("episode_length",)
+
+
+def check_dataset_source(config: TrainConfig) -> str | None:
+    """A warning when an offline run's dataset says it was collected in another env, or with
+    other env options, than the run evaluates in (None when it agrees or does not say)."""
+    source = None if config.dataset is None else read_source(config.dataset)
+    if source is None:
+        return None
+
+    def world(specs) -> dict[str, Any]:
+        options = parse_env_options(tuple(specs))
+        return {k: v for k, v in options.items() if k not in SOURCE_INDEPENDENT_OPTIONS}
+
+    try:
+        collected, run = world(source["env_options"]), world(config.env_options)
+    except ConfigError:  # a hand-edited record: it says nothing this run can check
+        return None
+    if source["env"] == config.env and collected == run:
+        return None
+    if source["env"] != config.env:
+        what, fix = f"in {source['env']}, not in --env {config.env}", f"--env {source['env']}"
+    else:
+        changed = sorted(
+            name for name in {*collected, *run} if collected.get(name) != run.get(name)
+        )
+        shown = lambda options: {name: options.get(name) for name in changed}
+        what = f"with env options {shown(collected)}, not {shown(run)}"
+        fix = "the same --env-options"
+    return (
+        f"dataset {config.dataset} was collected {what}; training goes on, but its states and "
+        f"goals may not match the env it is evaluated in (give {fix} if that is not meant)"
     )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jaxcrl.collect import main, parse_options, segment_terminals
-from jaxcrl.dataset import load_splits
+from jaxcrl.dataset import load_splits, read_source
 from jaxcrl.envs import make_env
 
 
@@ -42,6 +42,12 @@ def test_collect_writes_train_and_val_splits_of_consecutive_steps(tmp_path):
     # Different episodes start from different places.
     starts = train.observations.reshape(5, 20, 2)[:, 0]
     assert len(np.unique(starts[:, 0])) == 5
+    # Both splits name the env and options they came from, for runs on another env to notice.
+    for split in (out, tmp_path / "point_open-stitch-val.npz"):
+        assert read_source(split) == {
+            "env": "point_open",
+            "env_options": ["max_step=0.2", "episode_length=20"],
+        }
 
 
 def test_an_unknown_env_option_stops_with_one_line_naming_it(tmp_path, capsys):

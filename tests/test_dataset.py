@@ -17,6 +17,7 @@ from jaxcrl.dataset import (
     buffer_from_dataset,
     load_dataset,
     load_splits,
+    read_source,
     save_dataset,
     usable_anchors,
     validation_path,
@@ -73,6 +74,24 @@ def test_round_trip_keeps_every_array_and_finds_the_val_split(tmp_path):
 def test_extra_keys_are_ignored(tmp_path):
     path = write_raw(tmp_path / "d.npz", **raw_arrays(), qpos=np.zeros((10, 7)))
     assert load_dataset(path, STATE, ACTION).num_steps == 10
+
+
+def test_the_source_record_round_trips_and_loaders_ignore_it(tmp_path):
+    source = {"env": "point_u_maze", "env_options": ["max_step=0.2"]}
+    save_dataset(tmp_path / "a.npz", make_dataset([4, 6]), source=source)
+    assert read_source(tmp_path / "a.npz") == source
+    assert load_dataset(tmp_path / "a.npz", STATE, ACTION).num_steps == 10
+    save_dataset(tmp_path / "b.npz", make_dataset([4, 6]))  # OGBench's files say nothing
+    assert read_source(tmp_path / "b.npz") is None
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [np.array("not json"), np.array('["a list"]'), np.array('{"env": 3}'), np.zeros(3)],
+)
+def test_an_unreadable_source_record_counts_as_none(tmp_path, stored):
+    path = write_raw(tmp_path / "d.npz", **raw_arrays(), collected_in=stored)
+    assert read_source(path) is None
 
 
 MALFORMED = {

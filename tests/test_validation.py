@@ -5,10 +5,11 @@ import dataclasses
 import pytest
 
 from jaxcrl import run
+from jaxcrl.collect import main as collect_main
 from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.envs import registered_envs
 from jaxcrl.program import make_run_env
-from jaxcrl.validation import check_env_fit, validate
+from jaxcrl.validation import check_dataset_source, check_env_fit, validate
 
 # (overrides, a fragment the one-line message must contain)
 BAD_CONFIGS = [
@@ -160,6 +161,41 @@ def test_training_prints_the_short_buffer_warning_before_compiling(tmp_path, mon
     with pytest.raises(Stop):
         run.train(TrainConfig(run_dir=str(tmp_path / "default")))
     assert "warning" not in capsys.readouterr().err
+
+
+def test_a_dataset_from_another_env_or_env_options_is_warned_about(tmp_path):
+    # All point mazes share one state size, so only the dataset's own record tells them apart.
+    data = tmp_path / "umaze.npz"
+    collect_main(["--env", "point_u_maze", "--episodes", "2", "--episode-length", "10",
+                  "--env-options", "max_step=0.2", "--out", str(data)])  # fmt: skip
+    same = TrainConfig(env="point_u_maze", env_options=("max_step=0.2",), dataset=str(data))
+    assert check_dataset_source(same) is None
+    longer = dataclasses.replace(same, env_options=("max_step=0.2", "episode_length=300"))
+    assert check_dataset_source(longer) is None  # the collector may cut episodes shorter
+    assert check_dataset_source(dataclasses.replace(same, env="point_medium")) == (
+        f"dataset {data} was collected in point_u_maze, not in --env point_medium; training "
+        "goes on, but its states and goals may not match the env it is evaluated in (give "
+        "--env point_u_maze if that is not meant)"
+    )
+    other = dataclasses.replace(same, env_options=("max_step=0.3",))
+    assert "with env options {'max_step': 0.2}, not {'max_step': 0.3}" in check_dataset_source(
+        other
+    )
+    assert check_dataset_source(dataclasses.replace(same, env_options=())) is not None
+    assert check_dataset_source(dataclasses.replace(same, dataset=None)) is None
+
+
+def test_training_on_another_envs_dataset_prints_the_warning(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "umaze.npz"
+    collect_main(["--env", "point_u_maze", "--episodes", "2", "--episode-length", "10",
+                  "--out", str(data)])  # fmt: skip
+    monkeypatch.setattr(run, "make_program", lambda *args, **kwargs: 1 / 0)
+    config = TrainConfig(
+        env="point_medium", dataset=str(data), batch_size=8, run_dir=str(tmp_path / "r")
+    )
+    with pytest.raises(ZeroDivisionError):
+        run.train(config)
+    assert "was collected in point_u_maze, not in --env point_medium" in capsys.readouterr().err
 
 
 def test_offline_runs_are_not_held_to_the_online_buffer_and_env_step_budget():
