@@ -148,6 +148,7 @@ class CollectOptions:
     episode_length: int | None = None
     run_dir: str | None = None
     noise_std: float = 0.2
+    member: int | None = None  # noisy-checkpoint: which member of the run acts (None: 0)
     env_options: tuple[str, ...] | None = None  # NAME=VALUE; noisy-checkpoint: the run's
     physics: str | None = None  # MJX back end; noisy-checkpoint: the run's, else jax
 
@@ -164,6 +165,7 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
                 f"--run-dir {options.run_dir} was trained on {run_config.env}, not --env {options.env}"
             )
         env_options = run_config.env_options if env_options is None else env_options
+        member = acting_member(run_config, options.member)
         physics = run_config.physics if physics is None else physics
     env_options = tuple(env_options or ())
     if options.episode_length is not None:  # replaces a noisy-checkpoint run's own override
@@ -176,7 +178,7 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
     if options.policy == "random":
         act = random_actions(env.action_size)
     else:
-        act = noisy_checkpoint_actions(options.run_dir, options.noise_std)
+        act = noisy_checkpoint_actions(options.run_dir, options.noise_std, member)
     val_episodes = options.val_episodes
     if val_episodes is None:
         val_episodes = max(1, options.episodes // 10)  # OGBench's val splits are a tenth
@@ -192,6 +194,22 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
         source = {"env": env_name, "env_options": list(env_options)}
         save_dataset(path, dataset, env.image_shape, source)
     return train_path, val_path
+
+
+def acting_member(run_config: TrainConfig, member: int | None) -> int:
+    """The member of a noisy-checkpoint run that collects (``--member``, else 0, said aloud when
+    the run has several); a member the run lacks is a ConfigError."""
+    from jaxcrl.members import run_members
+    from jaxcrl.saved_runs import check_member
+
+    count = len(run_members(run_config))
+    if member is None and count > 1:
+        print(
+            f"collecting with member 0 of the run's {count}; --member picks another",
+            file=sys.stderr,
+        )
+    check_member(run_config, 0 if member is None else member)
+    return 0 if member is None else member
 
 
 def collectable_envs() -> list[str]:
@@ -235,6 +253,11 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
         help="noisy-checkpoint: std of the Gaussian action noise (default: 0.2)",
     )
     parser.add_argument(
+        "--member",
+        type=int,
+        help="noisy-checkpoint: which member of a multi-seed or swept run acts (default: 0)",
+    )
+    parser.add_argument(
         "--env-options",
         nargs="*",
         metavar="NAME=VALUE",
@@ -269,7 +292,7 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
     if options.policy == "noisy-checkpoint" and options.run_dir is None:
         parser.error("--policy noisy-checkpoint needs --run-dir of a trained run")
     if options.policy == "random":
-        ignored = [flag for flag in ("run_dir", "noise_std") if flag in given]
+        ignored = [flag for flag in ("run_dir", "noise_std", "member") if flag in given]
         if ignored:
             flags = " and ".join("--" + flag.replace("_", "-") for flag in ignored)
             verb = "apply" if len(ignored) > 1 else "applies"

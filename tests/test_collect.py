@@ -106,7 +106,7 @@ def test_episode_length_is_checked_under_its_own_flag(flags, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_path):
+def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_path, capsys):
     from jaxcrl import TrainConfig, train
 
     run_dir = tmp_path / "run"
@@ -122,12 +122,24 @@ def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_pat
         run_dir=str(run_dir),
         progress=False,
         env_options=("max_step=0.1", "episode_length=40"),
+        num_seeds=2,
     )
     train(config)
     common = ["--env", "point_open", "--episodes", "4", "--val-episodes", "1"]
     common += ["--policy", "noisy-checkpoint", "--run-dir", str(run_dir)]
     main([*common, "--noise-std", "0", "--out", str(tmp_path / "exact.npz")])
     exact, _ = load_splits(tmp_path / "exact.npz", 2, 2)
+    assert "collecting with member 0 of the run's 2; --member picks another" in (
+        capsys.readouterr().err
+    )
+    # --member picks the other seed's policy: same starts, other actions.
+    main([*common, "--noise-std", "0", "--member", "1", "--out", str(tmp_path / "other.npz")])
+    other, _ = load_splits(tmp_path / "other.npz", 2, 2)
+    np.testing.assert_array_equal(exact.observations[0], other.observations[0])
+    assert np.abs(other.actions - exact.actions).max() > 0.1
+    assert "collecting with member" not in capsys.readouterr().err
+    with pytest.raises(SystemExit, match=r"^error: --member 2 is not in this run; it has members"):
+        main([*common, "--member", "2", "--out", str(tmp_path / "none.npz")])
     main([*common, "--noise-std", "0.3", "--out", str(tmp_path / "noisy.npz")])
     noisy, _ = load_splits(tmp_path / "noisy.npz", 2, 2)
     # Same seed, so the same starts; with noise the actions depart from the policy's mode.
@@ -191,6 +203,7 @@ def test_an_existing_split_is_never_overwritten(tmp_path, existing, capsys):
     [
         (["--run-dir", "runs/r"], "--run-dir only applies to --policy noisy-checkpoint"),
         (["--noise-std", "0.1"], "--noise-std only applies to --policy noisy-checkpoint"),
+        (["--member", "1"], "--member only applies to --policy noisy-checkpoint"),
     ],
 )
 def test_policy_flags_without_the_noisy_checkpoint_policy_are_refused(flags, message, capsys):
