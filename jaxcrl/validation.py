@@ -183,8 +183,18 @@ def validate(
         _validate_members(config, registered_envs, dataset_must_exist)
 
 
+# An online run leaves --num-updates at its default: it counts an offline run's gradient steps.
+DEFAULT_NUM_UPDATES = TrainConfig.__dataclass_fields__["num_updates"].default
+
+
 def _validate_collection(config: TrainConfig) -> None:
     """Raise ConfigError when an online run's buffer, prefill or length cannot work."""
+    if config.num_updates != DEFAULT_NUM_UPDATES:  # e.g. an offline preset without its data
+        raise ConfigError(
+            f"--num-updates {config.num_updates} sets the length of an offline run, which needs "
+            "--dataset PATH.npz (the offline presets set it too); an online run's length is "
+            "--total-env-steps: give --dataset, or drop --num-updates"
+        )
     capacity = buffer_capacity_per_env(config)
     steps_per_env = max(capacity, math.ceil(config.total_env_steps / config.num_envs))
     if steps_per_env >= 2**31:

@@ -187,6 +187,7 @@ def test_several_seeds_print_their_summary(tmp_path):
         (["--config", "no_such_preset"], "neither a YAML file nor a preset"),
         (["--sweep", "goal_discount=1.5,0.9"], "--sweep goal_discount=1.5: --goal-discount"),
         (["--critic-lr", "nan"], "--critic-lr must be a finite number, got nan"),
+        (["--config", "offline_crl_paper"], "--num-updates 1000000 sets the length of an offline"),
     ],
 )
 def test_config_errors_exit_nonzero_with_one_line(args, message, tmp_path):

@@ -15,6 +15,7 @@ from jaxcrl.validation import check_dataset_source, check_env_fit, validate
 BAD_CONFIGS = [
     ({"env": "humanoid_on_mars"}, "unknown env 'humanoid_on_mars' for --env; choose one of"),
     ({"num_envs": 0}, "--num-envs must be a positive integer, got 0"),
+    ({"num_updates": 500}, "--num-updates 500 sets the length of an offline run, which needs"),
     ({"num_envs": -4}, "--num-envs must be a positive integer"),
     ({"batch_size": 0}, "--batch-size must be a positive integer"),
     ({"unroll_length": 0}, "--unroll-length must be a positive integer"),
