@@ -9,7 +9,7 @@ import math
 import sys
 import textwrap
 from pathlib import Path
-from typing import Annotated, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 import tyro
 
@@ -115,21 +115,24 @@ RESUME_LENGTH_FLAGS = {
 }
 
 
-def parse_resume_args(argv: list[str]) -> tuple[Path, dict[str, int]] | None:
-    """``--resume DIR`` and any new length (``--total-env-steps`` or ``--num-updates``);
-    other flags beside it are refused."""
+def parse_resume_args(argv: list[str]) -> tuple[Path, dict[str, Any]] | None:
+    """``--resume DIR``, any new length (``--total-env-steps`` or ``--num-updates``) and
+    ``--progress`` / ``--no-progress``; other flags beside it are refused."""
     pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--resume", default=None)
     for name, flags in RESUME_LENGTH_FLAGS.items():
         pre.add_argument(*flags, dest=name, default=None)
+    # How this process shows progress (a bar, or a line per evaluation for a log file).
+    pre.add_argument("--progress", dest="progress", action="store_true", default=None)
+    pre.add_argument("--no-progress", dest="progress", action="store_false")
     known, rest = pre.parse_known_args(argv)
     if known.resume is None:
         return None
     if rest:
         _fail(
             f"--resume continues a run with its own config.yaml and takes only a new length "
-            f"(--total-env-steps or --num-updates) beside it; drop the other flags "
-            f"({' '.join(rest)}) or start a new run"
+            f"(--total-env-steps or --num-updates) and --progress / --no-progress beside it; "
+            f"drop the other flags ({' '.join(rest)}) or start a new run"
         )
     run_dir = Path(known.resume)
     if not (run_dir / "config.yaml").is_file():
@@ -145,7 +148,8 @@ def parse_resume_args(argv: list[str]) -> tuple[Path, dict[str, int]] | None:
             _fail(f"{flags[0]} must be a positive integer, got {text!r}")
         if lengths[name] <= 0:
             _fail(f"{flags[0]} must be a positive integer, got {text}")
-    return run_dir, lengths
+    shown = {} if known.progress is None else {"progress": known.progress}
+    return run_dir, {**lengths, **shown}
 
 
 def train_main(argv: list[str] | None = None) -> None:

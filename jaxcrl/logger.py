@@ -8,10 +8,12 @@ for; ``metrics.jsonl`` and ``metrics.csv`` are always written.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import math
 import os
 import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from jaxcrl.config import ConfigError
 from jaxcrl.files import replace_atomically
 
 LOGGER_KINDS = ("tensorboard", "wandb")
@@ -124,14 +127,36 @@ def scalar_fields(row: dict[str, Any]) -> dict[str, float]:
     return scalars
 
 
-class TensorBoardLog:
-    """Scalars to ``RUN_DIR/tensorboard/`` with ``env_steps`` as the step.
+# The package each logger kind needs, and the extra that installs it.
+LOGGER_PACKAGES = {"tensorboard": ("tensorboardX", "tensorboard"), "wandb": ("wandb", "wandb")}
 
-    Rows with a ``member`` field go to one writer per member, ``tensorboard/member_K/``, so that
-    TensorBoard shows each seed of a multi-seed run as its own run under the same tags.
+
+def check_logger_packages(kinds: Sequence[str]) -> None:
+    """Refuse, before a run starts, a logger kind whose package is not installed."""
+    for kind in dict.fromkeys(kinds):
+        package, extra = LOGGER_PACKAGES[kind]
+        if importlib.util.find_spec(package) is None:
+            raise ConfigError(
+                f"--loggers {kind} needs the {package} package, which is not installed: "
+                f"pip install -e '.[{extra}]' (or drop {kind} from --loggers)"
+            )
+
+
+def first_step_to_log(earlier_rows: Sequence[dict[str, Any]]) -> int:
+    """The x-axis step from which a reopened run logs again: past its last kept row."""
+    return x_step(earlier_rows[-1]) + 1 if earlier_rows else 0
+
+
+class TensorBoardLog:
+    """Scalars to ``RUN_DIR/tensorboard/`` with ``env_steps`` (offline: gradient steps) as step.
+
+    With ``split_members`` (a multi-seed or swept run), each member's rows go to a writer of its
+    own, ``tensorboard/member_K/``, so TensorBoard shows each as its own run under the same tags.
+    ``purge_step`` (a resumed run) hides what an earlier process logged from that step on: the
+    rows the resume drops and logs again.
     """
 
-    def __init__(self, log_dir: Path):
+    def __init__(self, log_dir: Path, split_members: bool = False, purge_step: int | None = None):
         try:
             from tensorboardX import SummaryWriter
         except ImportError as error:
@@ -139,17 +164,21 @@ class TensorBoardLog:
                 "TensorBoard logging needs tensorboardX: pip install 'jaxcrl[tensorboard]'"
             ) from error
         self.log_dir = Path(log_dir)
+        self.split_members = split_members
+        self.purge_step = purge_step
         self._make_writer = SummaryWriter
         self.writers: dict[int | None, Any] = {}
 
     def write(self, row: dict[str, Any]) -> None:
-        """Add every scalar of ``row`` at step ``row['env_steps']``, on disk within a second."""
-        member = row.get("member")
+        """Add every scalar of ``row`` at its x-axis step, on disk within a second."""
+        member = row.get("member") if self.split_members else None
         if member not in self.writers:
             folder = self.log_dir if member is None else self.log_dir / f"member_{member}"
             # Its writer thread flushes every flush_secs (120 s by default, so a run killed
             # before closing lost its rows); rows come once per evaluation, so flush within 1 s.
-            self.writers[member] = self._make_writer(logdir=str(folder), flush_secs=1)
+            self.writers[member] = self._make_writer(
+                logdir=str(folder), flush_secs=1, purge_step=self.purge_step
+            )
         writer, step = self.writers[member], x_step(row)
         for tag, value in scalar_fields(row).items():
             writer.add_scalar(tag, value, global_step=step)
@@ -207,38 +236,88 @@ def import_wandb() -> Any:
 class WandbLog:
     """Rows to a Weights & Biases run kept in ``RUN_DIR/wandb/`` (offline unless WANDB_MODE says).
 
-    Multi-seed rows are logged as ``member_K/<metric>`` so that members do not overwrite each other
-    at the same env step; ``env_steps`` is the x axis of every chart.
+    The x axis is ``env_steps`` (offline runs: ``gradient_steps``), also W&B's own step. With
+    ``split_members`` (a multi-seed or swept run), rows are logged as ``member_K/<metric>`` so
+    members do not overwrite each other at the same step. The W&B run id is kept in
+    ``RUN_DIR/wandb/run_id``: a resumed run goes on in the same W&B run, and ``earlier_rows`` (the
+    rows the run kept) are logged again from the first step that W&B does not hold, so rows a
+    killed process never handed to W&B are not lost.
     """
 
-    def __init__(self, run_dir: Path, run_config: dict[str, Any]):
+    def __init__(
+        self,
+        run_dir: Path,
+        run_config: dict[str, Any],
+        split_members: bool = False,
+        earlier_rows: Sequence[dict[str, Any]] = (),
+    ):
         wandb = import_wandb()
         variables = wandb_environment(run_dir)
         for folder in ("WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR"):
             Path(variables[folder]).mkdir(parents=True, exist_ok=True)
+        self.split_members = split_members
+        self.step_key = "gradient_steps" if run_config.get("dataset") else STEP_KEY
         # W&B reads its folders from the environment (also in its service process); put ours in
         # place for the run and restore the caller's on close.
         self._saved_environ = {name: os.environ.get(name) for name in variables}
         os.environ.update(variables)
-        self.run = wandb.init(**wandb_init_kwargs(run_dir, run_config))
-        self.run.define_metric(STEP_KEY)
-        self.run.define_metric("*", step_metric=STEP_KEY)
+        self._wandb = wandb
+        try:
+            run_id = wandb_run_id(run_dir)
+            self.run = wandb.init(
+                **wandb_init_kwargs(run_dir, run_config), id=run_id, resume="allow"
+            )
+        except Exception as error:  # a missing login, a bad WANDB_* setting, no network
+            self._restore_environ()
+            raise ConfigError(
+                f"W&B did not start ({type(error).__name__}: {(str(error).splitlines() or [''])[0]}); fix "
+                f"that or drop wandb from --loggers, then continue with python train.py --resume "
+                f"{run_dir}"
+            ) from None
+        self.run.define_metric(self.step_key)
+        self.run.define_metric("*", step_metric=self.step_key)
+        self.next_step = int(self.run.step)  # W&B drops rows logged below its current step
+        for row in earlier_rows:
+            self.write(row)
 
     def write(self, row: dict[str, Any]) -> None:
-        """Log the scalars of ``row`` against its ``env_steps``."""
+        """Log the scalars of ``row`` at its x-axis step (skipped when W&B holds that step)."""
+        step = x_step(row)
+        if step < self.next_step:
+            return
         scalars = scalar_fields(row)
-        if "member" in row:
+        if self.split_members:
             scalars = {f"member_{row['member']}/{k}": v for k, v in scalars.items()}
-        self.run.log({STEP_KEY: x_step(row), **scalars})
+        self.run.log({self.step_key: step, **scalars}, step=step)
+        self.next_step = step
 
-    def close(self) -> None:
-        """Finish the W&B run and give back the caller's environment."""
-        self.run.finish()
+    def close(self, exit_code: int = 0) -> None:
+        """Finish the W&B run with ``exit_code`` (non-zero: it failed or was stopped), shut W&B's
+        service down so the next run in this process reads its own folders, and give back the
+        caller's environment."""
+        self.run.finish(exit_code=exit_code)
+        self._wandb.teardown()
+        self._restore_environ()
+
+    def _restore_environ(self) -> None:
+        """Put the caller's WANDB_* variables back."""
         for name, value in self._saved_environ.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def wandb_run_id(run_dir: Path) -> str:
+    """The W&B run id of ``run_dir``: the one kept in ``RUN_DIR/wandb/run_id``, else a new one
+    written there."""
+    path = Path(run_dir) / "wandb" / "run_id"
+    if path.is_file() and path.read_text().strip():
+        return path.read_text().strip()
+    run_id = uuid.uuid4().hex[:8]  # W&B's own ids are 8 characters of [0-9a-z]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(run_id + "\n")
+    return run_id
 
 
 class Loggers:
@@ -253,10 +332,13 @@ class Loggers:
         for sink in self.sinks:
             sink.write(row)
 
-    def close(self) -> None:
-        """Close the sinks that hold files or services open."""
+    def close(self, exit_code: int = 0) -> None:
+        """Close the sinks that hold files or services open; ``exit_code`` tells W&B how the
+        run ended (0: finished or will resume cleanly)."""
         for sink in self.sinks:
-            if hasattr(sink, "close"):
+            if isinstance(sink, WandbLog):
+                sink.close(exit_code)
+            elif hasattr(sink, "close"):
                 sink.close()
 
     def __enter__(self) -> Loggers:
@@ -276,26 +358,39 @@ def check_logger_kinds(kinds: Sequence[str]) -> None:
         )
 
 
-def open_loggers(run_dir: Path, kinds: Sequence[str], run_config: dict[str, Any]) -> Loggers:
-    """JSONL and CSV sinks in ``run_dir`` plus the extra ``kinds`` (tensorboard, wandb)."""
+def open_loggers(
+    run_dir: Path, kinds: Sequence[str], run_config: dict[str, Any], num_members: int = 1
+) -> Loggers:
+    """JSONL and CSV sinks in ``run_dir`` plus the extra ``kinds`` (tensorboard, wandb).
+
+    A run dir that already holds rows (a resume) is continued: TensorBoard hides what an earlier
+    process logged after them, and W&B goes on in the same run.
+    """
     check_logger_kinds(kinds)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     jsonl_path = run_dir / "metrics.jsonl"
     earlier_rows = read_metrics(jsonl_path) if jsonl_path.exists() else []
     sinks: list[Any] = [MetricsLog(jsonl_path), CsvLog(run_dir / "metrics.csv", earlier_rows)]
+    split_members = num_members > 1
     for kind in dict.fromkeys(kinds):  # each kind once, in the order given
         if kind == "tensorboard":
-            sinks.append(TensorBoardLog(run_dir / "tensorboard"))
+            folder = run_dir / "tensorboard"
+            purge_step = first_step_to_log(earlier_rows) if folder.exists() else None
+            sinks.append(TensorBoardLog(folder, split_members, purge_step))
         elif kind == "wandb":
-            sinks.append(WandbLog(run_dir, run_config))
+            sinks.append(WandbLog(run_dir, run_config, split_members, earlier_rows))
     return Loggers(sinks)
 
 
 class Progress:
     """A progress bar over env steps (offline: gradient steps) with their rate, ETA and success."""
 
-    def __init__(self, total_steps: int, enabled: bool, offline: bool = False):
+    def __init__(
+        self, total_steps: int, enabled: bool, offline: bool = False, initial_steps: int = 0
+    ):
+        """``initial_steps``: the steps done before this process (a resume); open the bar after
+        compiling, so its rate and ETA count training alone."""
         self.enabled = enabled
         # Online runs count env steps at "sps"; offline runs count gradient steps at "updates_per_s".
         self.step_name, self.rate_name = (
@@ -303,6 +398,7 @@ class Progress:
         )
         self.bar = tqdm(
             total=total_steps,
+            initial=initial_steps,
             unit="update" if offline else "step",
             unit_scale=True,
             dynamic_ncols=True,

@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,13 @@ from jaxcrl.devices import (
     wait_for_processes,
 )
 from jaxcrl.envs import GoalEnv, portable_env, registered_envs
-from jaxcrl.logger import Loggers, Progress, open_loggers, read_metrics
+from jaxcrl.logger import (
+    Loggers,
+    Progress,
+    check_logger_packages,
+    open_loggers,
+    read_metrics,
+)
 from jaxcrl.members import Member, member_keys, member_rows
 from jaxcrl.program import (
     Program,
@@ -269,6 +276,7 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
         if warning and jax.process_index() == 0:
             print(f"warning: {warning}", file=sys.stderr)
     check_placement(config, len(members))
+    check_logger_packages(config.loggers)
     program = make_program(config, env, trainer, members)
     check_memory(jax.eval_shape(program.init, member_keys(members)))
     config, run_dir = prepare_run_dir(config, again)
@@ -281,7 +289,10 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
 
 
 def start_again(
-    run_dir: Path | str, total_env_steps: int | None = None, num_updates: int | None = None
+    run_dir: Path | str,
+    total_env_steps: int | None = None,
+    num_updates: int | None = None,
+    progress: bool | None = None,
 ) -> TrainResult:
     """Start, from the beginning and with its recorded config.yaml, a run that never saved a
     checkpoint (its start crashed or was stopped while compiling); ``--resume`` of such a run."""
@@ -289,6 +300,8 @@ def start_again(
     saved_config = read_run_config(run_dir)
     refuse_lost_checkpoints(saved_config, run_dir)
     config = lengthened(saved_config, total_env_steps, num_updates)
+    if progress is not None:
+        config = dataclasses.replace(config, progress=progress)
     print(
         f"{run_dir} has no checkpoint yet (its start did not finish): starting it from the "
         "beginning with its config.yaml",
@@ -320,12 +333,16 @@ def lengthened(
 
 
 def resume(
-    run_dir: Path | str, total_env_steps: int | None = None, num_updates: int | None = None
+    run_dir: Path | str,
+    total_env_steps: int | None = None,
+    num_updates: int | None = None,
+    progress: bool | None = None,
 ) -> TrainResult:
     """Continue a run from its newest readable checkpoint, as if it had never stopped.
 
     ``total_env_steps`` (online) or ``num_updates`` (offline) changes the run's length, for
-    example to train a finished run further; evaluations keep their spacing.
+    example to train a finished run further; evaluations keep their spacing. ``progress``
+    (None: the run's own setting) shows a bar or, False, a line per evaluation.
     """
     run_dir = Path(run_dir)
     saved_config = read_run_config(run_dir)
@@ -334,6 +351,7 @@ def resume(
     join_processes(config)
     env, _, trainer, members = build(config)
     check_placement(config, len(members))
+    check_logger_packages(config.loggers)
     check_checkpoints_writable(run_dir)
     start = time.perf_counter()
     program = make_program(config, env, trainer, members)
@@ -346,12 +364,12 @@ def resume(
         return saved_tree(abstract, document["has_buffer"])
 
     tree, document, step = checkpoint.restore(run_dir, saved_shapes)
-    progress = HostProgress.from_saved(document)
+    host = HostProgress.from_saved(document)
     if document["has_buffer"]:
         state = jax.device_put(tree)
     else:  # a fresh buffer, prefilled with random actions, under the restored learner
         state = restore_into(program.init(keys), jax.device_put(tree), with_buffer=False)
-    done, total = progress.iteration, loop_sizes(config)[0]
+    done, total = host.iteration, loop_sizes(config)[0]
     if done > total:
         if config.dataset is not None:
             reached, flag = f"{done} gradient steps", f"--num-updates {config.num_updates}"
@@ -371,7 +389,8 @@ def resume(
     wait_for_processes("run_dir_tidied")
     metrics_path = run_dir / "metrics.jsonl"
     rows = read_metrics(metrics_path) if metrics_path.exists() else []
-    return _train_loop(config, env, program, members, run_dir, state, progress, start, rows)
+    shown = config if progress is None else dataclasses.replace(config, progress=progress)
+    return _train_loop(shown, env, program, members, run_dir, state, host, start, rows)
 
 
 def _train_loop(
@@ -394,10 +413,9 @@ def _train_loop(
     # With several processes (a TPU pod), the first one logs; all of them checkpoint (orbax
     # writes each process's shards).
     main_process = jax.process_index() == 0
-    loggers = (
-        open_loggers(run_dir, config.loggers, config.to_dict()) if main_process else Loggers([])
-    )
-    bar = Progress(total if offline else config.total_env_steps, config.progress, offline)
+    ends = [
+        end for end in chunk_ends(total, eval_every, checkpoint_every) if end > progress.iteration
+    ]
     saved_at = progress.iteration if progress.iteration > 0 else None  # a resume's checkpoint
     # Compile ahead of the loop so that the first chunk's SPS measures training alone.
     run_iterations = program.run_iterations.lower(state, jnp.asarray(1, jnp.int32)).compile()
@@ -407,6 +425,7 @@ def _train_loop(
     wait_for_processes("compiled")  # the programs' collectives start together
     jax.block_until_ready(state)
     setup_time = time.perf_counter() - start  # compilation plus prefill (or restore)
+    steps_at = (lambda iteration: iteration) if offline else partial(env_steps_after, config)
     wall_time = lambda: progress.elapsed_s + time.perf_counter() - start
 
     def save() -> None:
@@ -415,10 +434,15 @@ def _train_loop(
         checkpoint.save(manager, progress.iteration, saved_tree(state, with_buffer), document)
         saved_at = progress.iteration
 
+    bar, loggers = None, Loggers([])
+    exit_code = 1  # what W&B records if the loop leaves by an exception
     try:
+        if main_process and ends:  # a finished run resumed has nothing to log
+            loggers = open_loggers(run_dir, config.loggers, config.to_dict(), len(members))
+        # Opened after compiling, so its rate and ETA count training alone.
+        bar = Progress(steps_at(total), config.progress, offline, steps_at(progress.iteration))
         with stop_requests() as signals:
-            ends = chunk_ends(total, eval_every, checkpoint_every)
-            for end in [end for end in ends if end > progress.iteration]:
+            for end in ends:
                 count = end - progress.iteration
                 chunk_start = time.perf_counter()
                 state, metrics = run_iterations(state, jnp.asarray(count, jnp.int32))
@@ -470,14 +494,17 @@ def _train_loop(
                     if saved_at != end:
                         save()
                     name = signal.Signals(signals[0]).name
+                    exit_code = 128 + signals[0]
                     raise TrainingInterrupted(
                         f"{name} received: stopped at iteration {end} of {total} with a "
                         f"checkpoint; continue with: python train.py --resume {run_dir}",
                         signals[0],
                     )
+        exit_code = 0
     finally:
-        bar.close()
-        loggers.close()
+        if bar is not None:
+            bar.close()
+        loggers.close(exit_code)
         manager.close()
     return TrainResult(state=state, metrics=rows, run_dir=run_dir, members=members)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from jaxcrl.cli import parse_resume_args
 from jaxcrl.config import ConfigError
 from jaxcrl.config_files import write_config
 from jaxcrl.logger import read_metrics
@@ -161,6 +162,17 @@ def test_resume_refuses_what_is_not_a_run_and_extra_flags(tmp_path):
     assert (
         result.returncode != 0 and "--total-env-steps must be a positive integer" in result.stderr
     )
+
+
+def test_resume_takes_a_new_length_and_the_progress_display(tmp_path):
+    (tmp_path / "config.yaml").write_text("config: {}\n")
+    assert parse_resume_args(["--resume", str(tmp_path), "--no-progress"]) == (
+        tmp_path,
+        {"progress": False},
+    )
+    given = ["--progress", "--resume", str(tmp_path), "--total-env-steps", "5"]
+    assert parse_resume_args(given) == (tmp_path, {"total_env_steps": 5, "progress": True})
+    assert parse_resume_args(["--resume", str(tmp_path)]) == (tmp_path, {})
 
 
 def test_several_seeds_print_their_summary(tmp_path):

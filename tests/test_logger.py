@@ -1,5 +1,6 @@
 """Metric sinks: JSONL, CSV, TensorBoard and W&B settings behind ``open_loggers``."""
 
+import importlib.util
 import json
 import os
 import struct
@@ -13,9 +14,11 @@ import pytest
 from tensorboardX.proto import event_pb2
 
 from jaxcrl import logger
+from jaxcrl.config import ConfigError
 from jaxcrl.logger import (
     LOGGER_KINDS,
     CsvLog,
+    check_logger_packages,
     open_loggers,
     read_csv,
     read_metrics,
@@ -108,7 +111,7 @@ def test_tensorboard_scalars_use_env_steps_and_one_folder_per_member(tmp_path, m
     cwd.mkdir()
     monkeypatch.chdir(cwd)
     run_dir = tmp_path / "run"
-    with open_loggers(run_dir, ["tensorboard"], {"env": "point_maze"}) as loggers:
+    with open_loggers(run_dir, ["tensorboard"], {"env": "point_maze"}, num_members=2) as loggers:
         for env_steps in (100, 200):
             for member in (0, 1):
                 loggers.write(
@@ -140,9 +143,40 @@ def test_tensorboard_single_seed_rows_go_to_the_tensorboard_folder(tmp_path):
     run_dir = tmp_path / "run"
     with open_loggers(run_dir, ["tensorboard", "tensorboard"], {}) as loggers:
         assert len(loggers.sinks) == 3  # JSONL, CSV and one TensorBoard sink
-        loggers.write({"env_steps": 7, "iteration": 1, "eval/success": 0.75})
+        # A one-seed run's rows name their member (0) too; they stay in one folder.
+        loggers.write({"env_steps": 7, "member": 0, "iteration": 1, "eval/success": 0.75})
     scalars = read_event_scalars(run_dir / "tensorboard")
     assert scalars == {"iteration": [(7, 1.0)], "eval/success": [(7, 0.75)]}
+    assert not (run_dir / "tensorboard" / "member_0").exists()
+
+
+def session_starts(folder: Path) -> list[int]:
+    """Steps of the SessionLog START events (TensorBoard's purge marks) in ``folder``."""
+    starts = []
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        data, offset = path.read_bytes(), 0
+        while offset < len(data):
+            (length,) = struct.unpack_from("<Q", data, offset)
+            event = event_pb2.Event.FromString(data[offset + 12 : offset + 12 + length])
+            offset += length + 16
+            if event.session_log.status == event_pb2.SessionLog.START:
+                starts.append(event.step)
+    return starts
+
+
+def test_a_resumed_run_hides_the_tensorboard_rows_it_logs_again(tmp_path):
+    # A resume drops the rows logged after its checkpoint and logs them again; TensorBoard must
+    # not show both, so the reopened writer marks a purge from the step after the kept rows.
+    run_dir = tmp_path / "run"
+    rows = [{"env_steps": step, "member": 0, "eval/success": step / 1000} for step in (1, 2, 3)]
+    with open_loggers(run_dir, ["tensorboard"], {}) as loggers:
+        for row in rows:
+            loggers.write(row)
+    assert session_starts(run_dir / "tensorboard") == []
+    (run_dir / "metrics.jsonl").write_text(json.dumps(rows[0]) + "\n")  # the checkpoint's rows
+    with open_loggers(run_dir, ["tensorboard"], {}) as loggers:
+        loggers.write(rows[1])
+    assert session_starts(run_dir / "tensorboard") == [2]
 
 
 def test_tensorboard_rows_reach_the_disk_before_the_writer_closes(tmp_path):
@@ -189,44 +223,127 @@ def test_wandb_settings_are_offline_and_inside_the_run_dir(tmp_path):
 
 
 class FakeWandbRun:
-    """Records what a W&B run is given."""
+    """Records what a W&B run is given; ``step`` is where W&B's history stands."""
 
-    def __init__(self):
-        self.logged, self.metrics, self.finished = [], [], False
+    def __init__(self, step: int = 0):
+        self.step = step
+        self.logged, self.metrics, self.exit_code = [], [], None
 
     def define_metric(self, name, step_metric=None):
         self.metrics.append((name, step_metric))
 
-    def log(self, data):
-        self.logged.append(data)
+    def log(self, data, step=None):
+        self.logged.append((step, data))
 
-    def finish(self):
-        self.finished = True
+    def finish(self, exit_code=None):
+        self.exit_code = exit_code
+
+
+def fake_wandb(monkeypatch, run: FakeWandbRun, seen: dict) -> None:
+    """Put a fake ``wandb`` module in place whose ``init`` records its arguments."""
+
+    def init(**kwargs):
+        seen.setdefault("kwargs", []).append(kwargs)
+        seen["environ"] = {k: v for k, v in os.environ.items() if k.startswith("WANDB_")}
+        return run
+
+    def teardown():
+        seen["teardowns"] = seen.get("teardowns", 0) + 1
+
+    monkeypatch.setitem(sys.modules, "wandb", types.SimpleNamespace(init=init, teardown=teardown))
 
 
 def test_wandb_sink_sets_its_folders_for_the_run_and_prefixes_members(tmp_path, monkeypatch):
     run, seen = FakeWandbRun(), {}
-
-    def init(**kwargs):
-        seen["kwargs"] = kwargs
-        seen["environ"] = {k: v for k, v in os.environ.items() if k.startswith("WANDB_")}
-        return run
-
-    monkeypatch.setitem(sys.modules, "wandb", types.SimpleNamespace(init=init))
+    fake_wandb(monkeypatch, run, seen)
     monkeypatch.delenv("WANDB_MODE", raising=False)
     monkeypatch.setenv("WANDB_CACHE_DIR", "/somewhere/else")
     run_dir = tmp_path / "run"
-    loggers = open_loggers(run_dir, ["wandb"], {"seed": 3})
+    loggers = open_loggers(run_dir, ["wandb"], {"seed": 3}, num_members=2)
     loggers.write({"env_steps": 5, "member": 1, "seed": 4, "eval/success": 0.5})
     loggers.close()
 
     assert seen["environ"]["WANDB_MODE"] == "offline"
     assert seen["environ"]["WANDB_CACHE_DIR"] == str(run_dir.resolve() / "wandb" / "cache")
-    assert seen["kwargs"]["config"] == {"seed": 3} and seen["kwargs"]["mode"] == "offline"
-    assert run.logged == [{"env_steps": 5, "member_1/eval/success": 0.5}]
-    assert ("*", "env_steps") in run.metrics and run.finished
+    kwargs = seen["kwargs"][0]
+    assert kwargs["config"] == {"seed": 3} and kwargs["mode"] == "offline"
+    assert run.logged == [(5, {"env_steps": 5, "member_1/eval/success": 0.5})]
+    assert ("*", "env_steps") in run.metrics and run.exit_code == 0 and seen["teardowns"] == 1
     assert os.environ["WANDB_CACHE_DIR"] == "/somewhere/else" and "WANDB_MODE" not in os.environ
     assert (run_dir / "wandb" / "cache").is_dir()
+
+
+def test_wandb_one_seed_runs_are_not_prefixed_and_offline_runs_count_gradient_steps(
+    tmp_path, monkeypatch
+):
+    run, seen = FakeWandbRun(), {}
+    fake_wandb(monkeypatch, run, seen)
+    with open_loggers(tmp_path / "online", ["wandb"], {}) as loggers:
+        loggers.write({"env_steps": 5, "member": 0, "eval/success": 0.5})
+    assert run.logged == [(5, {"env_steps": 5, "eval/success": 0.5})]
+    run.logged.clear()
+    with open_loggers(tmp_path / "offline", ["wandb"], {"dataset": "d.npz"}) as loggers:
+        loggers.write({"gradient_steps": 40, "member": 0, "eval/success": 0.5})
+    assert run.logged == [(40, {"gradient_steps": 40, "eval/success": 0.5})]
+    assert ("*", "gradient_steps") in run.metrics
+
+
+def test_a_resumed_run_goes_on_in_its_w_and_b_run_with_the_rows_w_and_b_lacks(
+    tmp_path, monkeypatch
+):
+    run_dir, seen = tmp_path / "run", {}
+    first = FakeWandbRun()
+    fake_wandb(monkeypatch, first, seen)
+    rows = [{"env_steps": step, "member": 0, "eval/success": step / 10} for step in (1, 2, 3)]
+    loggers = open_loggers(run_dir, ["wandb"], {})
+    for row in rows:
+        loggers.write(row)
+    # Killed: never closed. W&B (online) had received the first row only; a resume kept two.
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows[:2]))
+    second = FakeWandbRun(step=2)
+    fake_wandb(monkeypatch, second, seen)
+    with open_loggers(run_dir, ["wandb"], {}) as loggers:
+        loggers.write({**rows[0], "eval/success": 9.0})  # below W&B's step: it holds that one
+        loggers.write(rows[2])
+    first_id = seen["kwargs"][0]["id"]
+    assert [kwargs["id"] for kwargs in seen["kwargs"]] == [first_id, first_id]
+    assert all(kwargs["resume"] == "allow" for kwargs in seen["kwargs"])
+    assert (run_dir / "wandb" / "run_id").read_text().strip() == first_id
+    assert [step for step, _ in second.logged] == [2, 3]  # the kept row W&B lacked, then new
+
+
+def test_a_w_and_b_run_that_fails_records_its_exit_code(tmp_path, monkeypatch):
+    run = FakeWandbRun()
+    fake_wandb(monkeypatch, run, {})
+    open_loggers(tmp_path / "run", ["wandb"], {}).close(exit_code=130)
+    assert run.exit_code == 130
+
+
+def test_w_and_b_that_cannot_start_is_one_line_that_says_how_to_go_on(tmp_path, monkeypatch):
+    def init(**kwargs):
+        raise RuntimeError("api_key not configured (no-tty)\nmore detail")
+
+    monkeypatch.setitem(sys.modules, "wandb", types.SimpleNamespace(init=init))
+    monkeypatch.delenv("WANDB_DIR", raising=False)
+    with pytest.raises(ConfigError) as error:
+        open_loggers(tmp_path / "run", ["wandb"], {})
+    assert str(error.value) == (
+        "W&B did not start (RuntimeError: api_key not configured (no-tty)); fix that or drop "
+        f"wandb from --loggers, then continue with python train.py --resume {tmp_path / 'run'}"
+    )
+    assert "WANDB_DIR" not in os.environ
+
+
+def test_a_logger_whose_package_is_missing_is_refused_before_the_run(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "wandb" else real_find_spec(name, *args),
+    )
+    check_logger_packages(["tensorboard"])
+    with pytest.raises(ConfigError, match=r"--loggers wandb needs the wandb package, which is not"):
+        check_logger_packages(["tensorboard", "wandb"])
 
 
 def test_loggers_write_plain_values_to_every_sink(tmp_path):

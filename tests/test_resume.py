@@ -130,13 +130,18 @@ def test_a_step_set_aside_twice_keeps_both_damaged_copies(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["12.damaged", "12.damaged.2", "9"]
 
 
-def test_a_finished_run_trained_further_matches_the_longer_run(tmp_path, straight_rows):
+def test_a_finished_run_trained_further_matches_the_longer_run(tmp_path, straight_rows, capsys):
     run_dir = tmp_path / "run"
     train(dataclasses.replace(TINY, run_dir=str(run_dir), total_env_steps=4 * 4 * 14))
-    result = resume(run_dir, total_env_steps=TINY.total_env_steps)
+    capsys.readouterr()
+    # This process shows a bar (the run was started with lines, for a log file).
+    result = resume(run_dir, total_env_steps=TINY.total_env_steps, progress=True)
+    shown = capsys.readouterr()
+    assert "env_steps=" not in shown.out and "train: 100%" in shown.err
     assert learning_fields(result.metrics) == straight_rows
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert saved["config"]["total_env_steps"] == TINY.total_env_steps
+    assert saved["config"]["progress"] is False  # a display choice of one process, not recorded
     assert saved["derived"]["training_iterations"] == 24
     assert saved["lengthened"] == [{"at_iteration": 12, "total_env_steps": [224, 416]}]
 
