@@ -14,6 +14,7 @@ import math
 import os
 import sys
 import uuid
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,24 @@ class MetricsLog:
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """All rows of a ``metrics.jsonl`` file."""
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    """All rows of a ``metrics.jsonl`` file. A partly written last line (a file read or copied
+    while its run writes it, or a disk that filled up) is left out with a warning; any other
+    line that is not a JSON row is a ConfigError naming it."""
+    lines = Path(path).read_text().splitlines()
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            if number == len(lines):
+                warnings.warn(f"{path}: line {number} is partly written; left out", stacklevel=2)
+                break
+            raise ConfigError(
+                f"{path}: line {number} is not a JSON row ({error.msg}); repair or delete that line"
+            ) from None
+    return rows
 
 
 class CsvLog:

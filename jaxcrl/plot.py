@@ -31,12 +31,19 @@ Curve = tuple[str, np.ndarray, np.ndarray]
 def load_run(run_dir: Path) -> list[dict[str, Any]]:
     """The rows of ``run_dir/metrics.jsonl``; a clear error naming the run if there are none."""
     path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file() and (Path(run_dir) / "config.yaml").is_file():
+        raise ValueError(f"{run_dir}: no evaluation written yet (the run is setting up)")
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir}: no metrics.jsonl (is this a jaxcrl run directory?)")
     rows = read_metrics(path)
     if not rows:
         raise ValueError(f"{run_dir}: metrics.jsonl holds no rows yet")
     return rows
+
+
+def is_offline(rows: Sequence[dict[str, Any]]) -> bool:
+    """Whether a run's rows count gradient steps (an offline run) rather than env steps."""
+    return all(row.get("env_steps") is None for row in rows)
 
 
 def swept_keys(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -100,13 +107,18 @@ def run_curves(
 
 
 def final_values(members: dict[int, list[dict[str, Any]]], metric: str) -> list[float]:
-    """Each member's value of ``metric`` at its last evaluation that reports it."""
-    finals = []
-    for rows in members.values():
-        reported = [row for row in rows if row.get(metric) is not None]
-        if reported:
-            finals.append(float(max(reported, key=x_step)[metric]))
-    return finals
+    """Each member's value of ``metric`` at the last step that every member reports (a run still
+    writing an evaluation's rows has some members one evaluation ahead); at each member's own
+    last evaluation when they share none."""
+    reported = {
+        member: {x_step(row): row[metric] for row in rows if row.get(metric) is not None}
+        for member, rows in members.items()
+    }
+    reported = {member: values for member, values in reported.items() if values}
+    shared = set.intersection(*(set(values) for values in reported.values())) if reported else ()
+    if shared:
+        return [float(values[max(shared)]) for values in reported.values()]
+    return [float(values[max(values)]) for values in reported.values()]
 
 
 def summary_lines(
@@ -159,6 +171,12 @@ def plot_runs(
         (label, load_run(run_dir))
         for run_dir, label in zip(run_dirs, _labels(run_dirs, labels), strict=True)
     ]
+    offline = [label for label, rows in runs if is_offline(rows)]
+    if offline and len(offline) < len(runs):
+        raise ValueError(
+            f"{', '.join(offline)} count gradient steps (offline) and the others env steps: one "
+            "axis cannot show both; plot them apart"
+        )
 
     # A Figure on an Agg canvas, never pyplot: no display needed and no global backend switched
     # under a notebook's feet.
@@ -180,7 +198,6 @@ def plot_runs(
             (line,) = axis.plot(steps, mean, label=label)
             axis.fill_between(steps, low, high, color=line.get_color(), alpha=0.25, linewidth=0)
         axis.set_title(metric)
-        offline = all(row.get("env_steps") is None for _, rows in runs for row in rows)
         axis.set_xlabel("gradient steps (offline)" if offline else "env steps")
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize="small")

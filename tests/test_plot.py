@@ -83,6 +83,42 @@ def test_summary_uses_each_members_last_evaluation(tmp_path):
     assert line.endswith("n=3")
 
 
+def test_the_summary_of_a_run_writing_an_evaluation_compares_members_at_one_step(tmp_path):
+    # Members' rows are appended one by one: member 0's last evaluation is on disk before the
+    # others'. The final figure must not compare member 0 one evaluation ahead.
+    rows = multi_seed_rows()[:-2]
+    run = write_run(tmp_path / "writing", rows)
+    (line,) = plot.summary_lines([run])
+    assert line.startswith("writing: final eval/success mean 0.700 |"), line
+
+
+def test_a_partly_written_last_row_is_left_out_and_other_bad_lines_are_named(tmp_path):
+    run = write_run(tmp_path / "half", single_seed_rows())
+    text = (run / "metrics.jsonl").read_text()
+    (run / "metrics.jsonl").write_text(text[: len(text) - 20])  # cut inside the last row
+    with pytest.warns(UserWarning, match="line 4 is partly written; left out"):
+        assert len(plot.load_run(run)) == 3
+    lines = text.splitlines()
+    (run / "metrics.jsonl").write_text("\n".join([lines[0], lines[1][:30], *lines[2:]]) + "\n")
+    with pytest.raises(ValueError, match=r"metrics.jsonl: line 2 is not a JSON row"):
+        plot.load_run(run)
+
+
+def test_a_run_setting_up_and_a_mix_of_online_and_offline_runs_are_clear_errors(tmp_path):
+    setting_up = tmp_path / "setting_up"
+    setting_up.mkdir()
+    (setting_up / "config.yaml").write_text("config: {}\n")
+    with pytest.raises(ValueError, match="setting_up: no evaluation written yet"):
+        plot.load_run(setting_up)
+    online = write_run(tmp_path / "online", single_seed_rows())
+    offline_rows = [{"iteration": i, "gradient_steps": 10 * i, "eval/success": 0.5} for i in (1, 2)]
+    offline = write_run(tmp_path / "offline", offline_rows)
+    with pytest.raises(ValueError, match="offline count gradient steps .* plot them apart"):
+        plot.plot_runs([online, offline], tmp_path / "mixed.png")
+    figure = plot.plot_runs([offline], tmp_path / "offline.png", metrics=["eval/success"])
+    assert figure.axes[0].get_xlabel() == "gradient steps (offline)"
+
+
 def test_missing_metrics_file_names_the_run_dir(tmp_path):
     empty = tmp_path / "not_a_run"
     empty.mkdir()
