@@ -281,8 +281,12 @@ class WandbLog:
         self._wandb = wandb
         try:
             run_id = wandb_run_id(run_dir)
+            # A resume may give the run a new length: its config then changes a value.
             self.run = wandb.init(
-                **wandb_init_kwargs(run_dir, run_config), id=run_id, resume="allow"
+                **wandb_init_kwargs(run_dir, run_config),
+                id=run_id,
+                resume="allow",
+                allow_val_change=True,
             )
         except Exception as error:  # a missing login, a bad WANDB_* setting, no network
             self._restore_environ()

@@ -308,6 +308,7 @@ def test_a_resumed_run_goes_on_in_its_w_and_b_run_with_the_rows_w_and_b_lacks(
     first_id = seen["kwargs"][0]["id"]
     assert [kwargs["id"] for kwargs in seen["kwargs"]] == [first_id, first_id]
     assert all(kwargs["resume"] == "allow" for kwargs in seen["kwargs"])
+    assert all(kwargs["allow_val_change"] for kwargs in seen["kwargs"])  # a new length
     assert (run_dir / "wandb" / "run_id").read_text().strip() == first_id
     assert [step for step, _ in second.logged] == [2, 3]  # the kept row W&B lacked, then new
 
