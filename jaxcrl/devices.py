@@ -10,6 +10,7 @@ from typing import Any
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxcrl.config import ConfigError, TrainConfig
@@ -134,6 +135,18 @@ def place(state: TrainerState, config: TrainConfig, num_members: int) -> Trainer
         state = jax.device_get(state)
         wait_for_processes("place")
     return jax.device_put(state, shardings)
+
+
+def fetch(tree: Any) -> Any:
+    """``tree``'s values on the host. In a multi-host run an array whose shards lie on other
+    hosts' devices (members split over devices) is gathered first: this host holds only its own."""
+
+    def value(leaf: Any) -> Any:
+        if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
+            return multihost_utils.process_allgather(leaf, tiled=True)
+        return jax.device_get(leaf)
+
+    return jax.tree.map(value, tree)
 
 
 def process_setting(name: str) -> int | None:

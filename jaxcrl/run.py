@@ -38,6 +38,7 @@ from jaxcrl.config_files import read_run_config
 from jaxcrl.devices import (
     check_memory,
     check_placement,
+    fetch,
     join_processes,
     place,
     wait_for_processes,
@@ -446,7 +447,7 @@ def _train_loop(
                 count = end - progress.iteration
                 chunk_start = time.perf_counter()
                 state, metrics = run_iterations(state, jnp.asarray(count, jnp.int32))
-                metrics = jax.device_get(metrics)
+                metrics = fetch(metrics)
                 chunk_time = time.perf_counter() - chunk_start
                 time.sleep(CHUNK_DELAY_S)
                 problem = nonfinite_report(metrics, members)
@@ -463,7 +464,7 @@ def _train_loop(
                     )
                 progress = progress.after_chunk(end, metrics)
                 if end % eval_every == 0 or end == total:
-                    eval_metrics = jax.device_get(
+                    eval_metrics = fetch(
                         evaluate(state.agent.policy_params, eval_keys(members, end))
                     )
                     base = {
@@ -474,11 +475,9 @@ def _train_loop(
                     }
                     val_metrics = {}
                     if program.validate is not None:  # losses on a batch of the -val split
-                        val_metrics = jax.device_get(
-                            program.validate(state, validation_keys(members, end))
-                        )
+                        val_metrics = fetch(program.validate(state, validation_keys(members, end)))
                     per_member = {
-                        "gradient_steps": np.asarray(state.agent.gradient_steps),
+                        "gradient_steps": fetch(state.agent.gradient_steps),
                         **eval_metrics,
                         **progress.train_means(),
                         **val_metrics,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from tiny_runs import TINY
 
-from jaxcrl.config import ConfigError
+from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.devices import process_setting
 from jaxcrl.run import TIMING_FIELDS, train
 from jaxcrl.saved_runs import evaluate_run
@@ -112,10 +112,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_two_processes_match_one_device_and_their_checkpoint_restores_on_one(tmp_path):
-    config = dataclasses.replace(TINY, run_dir=str(tmp_path / "two_processes"), distributed=True)
+def run_two_processes(config: TrainConfig, tmp_path: Path) -> list[dict]:
+    """Train ``config`` as two processes of one run; each process's devices, rank and rows."""
     port = free_port()
-    logs = [tmp_path / f"process_{rank}.log" for rank in (0, 1)]
+    name = Path(config.run_dir).name
+    logs = [tmp_path / f"{name}_process_{rank}.log" for rank in (0, 1)]
     log_files = [log.open("w") for log in logs]  # files, not pipes: a full pipe stalls a process
     processes = [
         subprocess.Popen(
@@ -142,7 +143,12 @@ def test_two_processes_match_one_device_and_their_checkpoint_restores_on_one(tmp
     outputs = [log.read_text() for log in logs]
     for process in processes:
         assert process.returncode == 0, "\n\n".join(text[-4000:] for text in outputs)
-    results = [json.loads(output.split("RESULT", 1)[1].splitlines()[0]) for output in outputs]
+    return [json.loads(output.split("RESULT", 1)[1].splitlines()[0]) for output in outputs]
+
+
+def test_two_processes_match_one_device_and_their_checkpoint_restores_on_one(tmp_path):
+    config = dataclasses.replace(TINY, run_dir=str(tmp_path / "two_processes"), distributed=True)
+    results = run_two_processes(config, tmp_path)
     assert [(r["devices"], r["local"], r["process"]) for r in results] == [(4, 2, 0), (4, 2, 1)]
     same_learning(results[0]["rows"], results[1]["rows"])  # every process sees the same metrics
     # Four env copies split over the two processes' four devices do what one device does.
@@ -153,6 +159,19 @@ def test_two_processes_match_one_device_and_their_checkpoint_restores_on_one(tmp
     steps = sorted(int(p.name) for p in Path(config.run_dir, "checkpoints").iterdir())
     assert steps == sorted(int(p.name) for p in Path(one.run_dir, "checkpoints").iterdir())
     assert evaluate_run(Path(config.run_dir), episodes=4)["checkpoint"] == max(steps)
+
+
+def test_two_processes_with_one_member_per_device_read_every_members_metrics(tmp_path):
+    # Four seeds over four devices on two hosts: each host holds two members' metrics, and
+    # reading them once crashed every such run ("spans non-addressable devices").
+    config = dataclasses.replace(
+        TINY, num_seeds=4, run_dir=str(tmp_path / "members"), distributed=True
+    )
+    results = run_two_processes(config, tmp_path)
+    assert {row["member"] for row in results[0]["rows"]} == {0, 1, 2, 3}
+    same_learning(results[0]["rows"], results[1]["rows"])
+    one = train(dataclasses.replace(config, distributed=False, run_dir=str(tmp_path / "one")))
+    same_learning(results[0]["rows"], one.metrics)
 
 
 def test_process_settings_come_from_the_environment_and_bad_ones_are_named(monkeypatch):
