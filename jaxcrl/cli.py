@@ -115,24 +115,30 @@ RESUME_LENGTH_FLAGS = {
 }
 
 
+# Options of how a run is launched, not of what it trains: --resume may change them.
+RESUME_LAUNCH_OPTIONS = ("progress", "distributed")
+
+
 def parse_resume_args(argv: list[str]) -> tuple[Path, dict[str, Any]] | None:
-    """``--resume DIR``, any new length (``--total-env-steps`` or ``--num-updates``) and
-    ``--progress`` / ``--no-progress``; other flags beside it are refused."""
+    """``--resume DIR``, any new length (``--total-env-steps`` or ``--num-updates``) and the
+    launch options ``--[no-]progress`` and ``--[no-]distributed``; other flags are refused."""
     pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--resume", default=None)
     for name, flags in RESUME_LENGTH_FLAGS.items():
         pre.add_argument(*flags, dest=name, default=None)
-    # How this process shows progress (a bar, or a line per evaluation for a log file).
-    pre.add_argument("--progress", dest="progress", action="store_true", default=None)
-    pre.add_argument("--no-progress", dest="progress", action="store_false")
+    # How this launch runs: a bar or a line per evaluation (for a log file); one process or the
+    # processes of a multi-host job.
+    for name in RESUME_LAUNCH_OPTIONS:
+        pre.add_argument(f"--{name}", dest=name, action="store_true", default=None)
+        pre.add_argument(f"--no-{name}", dest=name, action="store_false")
     known, rest = pre.parse_known_args(argv)
     if known.resume is None:
         return None
     if rest:
         _fail(
             f"--resume continues a run with its own config.yaml and takes only a new length "
-            f"(--total-env-steps or --num-updates) and --progress / --no-progress beside it; "
-            f"drop the other flags ({' '.join(rest)}) or start a new run"
+            f"(--total-env-steps or --num-updates), --[no-]progress and --[no-]distributed "
+            f"beside it; drop the other flags ({' '.join(rest)}) or start a new run"
         )
     run_dir = Path(known.resume)
     if not (run_dir / "config.yaml").is_file():
@@ -148,8 +154,8 @@ def parse_resume_args(argv: list[str]) -> tuple[Path, dict[str, Any]] | None:
             _fail(f"{flags[0]} must be a positive integer, got {text!r}")
         if lengths[name] <= 0:
             _fail(f"{flags[0]} must be a positive integer, got {text}")
-    shown = {} if known.progress is None else {"progress": known.progress}
-    return run_dir, {**lengths, **shown}
+    launch = {name: getattr(known, name) for name in RESUME_LAUNCH_OPTIONS}
+    return run_dir, {**lengths, **{k: v for k, v in launch.items() if v is not None}}
 
 
 def train_main(argv: list[str] | None = None) -> None:

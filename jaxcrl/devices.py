@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 from typing import Any
 
 import jax
@@ -63,6 +64,9 @@ def check_memory(state_shapes: Any) -> None:
     """Raise ConfigError when the run's state alone (replay buffer, env copies, learners, of every
     member) would not fit in the devices' memory: say so before compiling, not after."""
     need = sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(state_shapes))
+    # Each host of a multi-host run holds its share: buffers and env copies are split over every
+    # device (the learners, replicated, are small beside them).
+    need //= jax.process_count()
     have = device_memory_bytes()
     if have is None:
         return
@@ -170,10 +174,26 @@ def join_processes(config: TrainConfig) -> None:
     """
     if not config.distributed or jax.distributed.is_initialized():
         return
-    jax.distributed.initialize(
-        num_processes=process_setting("JAX_NUM_PROCESSES"),
-        process_id=process_setting("JAX_PROCESS_ID"),
-    )
+    num_processes = process_setting("JAX_NUM_PROCESSES")
+    process_id = process_setting("JAX_PROCESS_ID")
+    address = os.environ.get("JAX_COORDINATOR_ADDRESS")
+    if address is not None:  # else JAX finds the cluster itself (TPU pods, SLURM, ...)
+        # JAX waits in silence for every process to join (5 minutes by default).
+        print(
+            f"process {process_id} of {num_processes}: joining the run's coordinator at "
+            f"{address}; this waits until every process has started",
+            file=sys.stderr,
+            flush=True,
+        )
+    try:
+        jax.distributed.initialize(num_processes=num_processes, process_id=process_id)
+    except (ValueError, RuntimeError) as error:
+        raise ConfigError(
+            f"--distributed could not join the other processes ({str(error).splitlines()[0]}); "
+            "on a TPU pod or SLURM JAX finds them itself, elsewhere set JAX_COORDINATOR_ADDRESS "
+            "(host:port of process 0), JAX_NUM_PROCESSES and JAX_PROCESS_ID in every process, "
+            "or drop --distributed"
+        ) from None
 
 
 PROCESS_BARRIER_TIMEOUT_S = 3600  # how long a process waits for the others to compile

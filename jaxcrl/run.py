@@ -294,15 +294,14 @@ def start_again(
     total_env_steps: int | None = None,
     num_updates: int | None = None,
     progress: bool | None = None,
+    distributed: bool | None = None,
 ) -> TrainResult:
     """Start, from the beginning and with its recorded config.yaml, a run that never saved a
     checkpoint (its start crashed or was stopped while compiling); ``--resume`` of such a run."""
     run_dir = Path(run_dir)
     saved_config = read_run_config(run_dir)
     refuse_lost_checkpoints(saved_config, run_dir)
-    config = lengthened(saved_config, total_env_steps, num_updates)
-    if progress is not None:
-        config = dataclasses.replace(config, progress=progress)
+    config = launched(lengthened(saved_config, total_env_steps, num_updates), progress, distributed)
     print(
         f"{run_dir} has no checkpoint yet (its start did not finish): starting it from the "
         "beginning with its config.yaml",
@@ -333,23 +332,33 @@ def lengthened(
     return dataclasses.replace(config, eval_every=eval_every, **{field: value})
 
 
+def launched(
+    config: TrainConfig, progress: bool | None = None, distributed: bool | None = None
+) -> TrainConfig:
+    """``config`` launched this time with a bar or lines (``progress``) and as one process or a
+    multi-host job (``distributed``); None keeps the run's own setting."""
+    given = {"progress": progress, "distributed": distributed}
+    return dataclasses.replace(config, **{k: v for k, v in given.items() if v is not None})
+
+
 def resume(
     run_dir: Path | str,
     total_env_steps: int | None = None,
     num_updates: int | None = None,
     progress: bool | None = None,
+    distributed: bool | None = None,
 ) -> TrainResult:
     """Continue a run from its newest readable checkpoint, as if it had never stopped.
 
     ``total_env_steps`` (online) or ``num_updates`` (offline) changes the run's length, for
-    example to train a finished run further; evaluations keep their spacing. ``progress``
-    (None: the run's own setting) shows a bar or, False, a line per evaluation.
+    example to train a finished run further; evaluations keep their spacing. ``progress`` and
+    ``distributed`` (None: the run's own settings) change only how this launch runs.
     """
     run_dir = Path(run_dir)
     saved_config = read_run_config(run_dir)
     refuse_changed_dataset(saved_config, run_dir)
     config = lengthened(saved_config, total_env_steps, num_updates)  # build() validates it
-    join_processes(config)
+    join_processes(launched(config, progress, distributed))
     env, _, trainer, members = build(config)
     check_placement(config, len(members))
     check_logger_packages(config.loggers)
@@ -390,8 +399,8 @@ def resume(
     wait_for_processes("run_dir_tidied")
     metrics_path = run_dir / "metrics.jsonl"
     rows = read_metrics(metrics_path) if metrics_path.exists() else []
-    shown = config if progress is None else dataclasses.replace(config, progress=progress)
-    return _train_loop(shown, env, program, members, run_dir, state, host, start, rows)
+    config = launched(config, progress, distributed)
+    return _train_loop(config, env, program, members, run_dir, state, host, start, rows)
 
 
 def _train_loop(

@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import socket
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +82,11 @@ def check_checkpoints_writable(run_dir: Path) -> None:
     folder = run_dir / "checkpoints"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-check-{os.getpid()}"
+        # Named for this process alone: the hosts of a multi-host run probe one shared folder at
+        # once, and containers often give their processes the same PID.
+        probe = folder / f".write-check-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}"
         probe.write_bytes(b"")
-        probe.unlink()
+        probe.unlink(missing_ok=True)
     except OSError as error:
         raise ConfigError(
             f"{folder}: cannot write there ({error.strerror or error}), so no checkpoint could "

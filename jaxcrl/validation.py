@@ -124,6 +124,11 @@ def validate(
             f"unknown --loggers {', '.join(unknown_loggers)}; choose from tensorboard, wandb "
             "(metrics.jsonl and metrics.csv are always written)"
         )
+    if config.distributed and not config.run_dir:
+        raise ConfigError(
+            "--distributed needs --run-dir: every process writes the same run directory, so name "
+            "one that all hosts reach (each would otherwise name its own after its clock)"
+        )
     if dataset_must_exist and config.dataset is not None and not Path(config.dataset).is_file():
         raise ConfigError(f"--dataset {config.dataset}: no such file")
     if config.dataset is not None and config.redraw_goal_on_success:

@@ -164,7 +164,7 @@ def test_resume_refuses_what_is_not_a_run_and_extra_flags(tmp_path):
     )
 
 
-def test_resume_takes_a_new_length_and_the_progress_display(tmp_path):
+def test_resume_takes_a_new_length_and_the_launch_options(tmp_path):
     (tmp_path / "config.yaml").write_text("config: {}\n")
     assert parse_resume_args(["--resume", str(tmp_path), "--no-progress"]) == (
         tmp_path,
@@ -173,6 +173,11 @@ def test_resume_takes_a_new_length_and_the_progress_display(tmp_path):
     given = ["--progress", "--resume", str(tmp_path), "--total-env-steps", "5"]
     assert parse_resume_args(given) == (tmp_path, {"total_env_steps": 5, "progress": True})
     assert parse_resume_args(["--resume", str(tmp_path)]) == (tmp_path, {})
+    # A run started on one host goes on over several (or back on one).
+    given = ["--resume", str(tmp_path), "--distributed", "--no-progress"]
+    assert parse_resume_args(given) == (tmp_path, {"progress": False, "distributed": True})
+    given = ["--resume", str(tmp_path), "--no-distributed"]
+    assert parse_resume_args(given) == (tmp_path, {"distributed": False})
 
 
 def test_several_seeds_print_their_summary(tmp_path):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 from tiny_runs import TINY
@@ -218,3 +219,52 @@ def test_a_state_larger_than_the_memory_is_refused_before_anything_is_written(tm
     with pytest.raises(ConfigError, match=r"the run's state needs \d+\.\d GiB .*lower --buffer"):
         train(config)
     assert not (tmp_path / "r").exists()
+
+
+def test_hosts_probing_one_checkpoints_folder_at_once_do_not_trip_over_each_other(tmp_path):
+    # The processes of a multi-host run probe the shared folder together, often with one PID
+    # (containers); threads of this process share its PID as well.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jaxcrl.run_dir import check_checkpoints_writable
+
+    def probe_many(_):
+        for _ in range(300):
+            check_checkpoints_writable(tmp_path)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(probe_many, range(4)))  # re-raises any probe's error
+    assert list((tmp_path / "checkpoints").iterdir()) == []
+
+
+def test_each_host_is_held_to_its_share_of_the_state(monkeypatch):
+    from jaxcrl import devices
+
+    state = {"buffer": jax.ShapeDtypeStruct((3 * 2**28,), np.uint8)}  # 0.75 GiB
+    monkeypatch.setattr(devices, "device_memory_bytes", lambda: 2**29)  # 0.5 GiB
+    with pytest.raises(ConfigError, match="needs 0.8 GiB"):
+        devices.check_memory(state)
+    monkeypatch.setattr(jax, "process_count", lambda: 2)  # 0.375 GiB on each of two hosts
+    devices.check_memory(state)
+
+
+def test_joining_says_where_it_waits_and_a_failure_is_one_line(monkeypatch, capsys):
+    from jaxcrl import devices
+
+    def no_coordinator(**kwargs):
+        raise ValueError("coordinator_address should be defined.")
+
+    monkeypatch.setattr(jax.distributed, "is_initialized", lambda: False)
+    monkeypatch.setattr(jax.distributed, "initialize", no_coordinator)
+    monkeypatch.setenv("JAX_COORDINATOR_ADDRESS", "head:1234")
+    monkeypatch.setenv("JAX_NUM_PROCESSES", "2")
+    monkeypatch.setenv("JAX_PROCESS_ID", "1")
+    with pytest.raises(ConfigError) as error:
+        devices.join_processes(dataclasses.replace(TINY, distributed=True))
+    assert str(error.value).startswith(
+        "--distributed could not join the other processes (coordinator_address should be "
+        "defined.); on a TPU pod or SLURM JAX finds them itself, elsewhere set "
+        "JAX_COORDINATOR_ADDRESS"
+    )
+    assert "process 1 of 2: joining the run's coordinator at head:1234" in capsys.readouterr().err
+    devices.join_processes(TINY)  # one process: nothing to join

@@ -16,6 +16,7 @@ BAD_CONFIGS = [
     ({"env": "humanoid_on_mars"}, "unknown env 'humanoid_on_mars' for --env; choose one of"),
     ({"num_envs": 0}, "--num-envs must be a positive integer, got 0"),
     ({"num_updates": 500}, "--num-updates 500 sets the length of an offline run, which needs"),
+    ({"distributed": True}, "--distributed needs --run-dir: every process writes the same"),
     ({"num_envs": -4}, "--num-envs must be a positive integer"),
     ({"batch_size": 0}, "--batch-size must be a positive integer"),
     ({"unroll_length": 0}, "--unroll-length must be a positive integer"),
