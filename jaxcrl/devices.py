@@ -3,7 +3,9 @@ barriers that keep the processes of a multi-host run together."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import os
 import sys
 from typing import Any
@@ -151,6 +153,33 @@ def fetch(tree: Any) -> Any:
         return jax.device_get(leaf)
 
     return jax.tree.map(value, tree)
+
+
+def agreed_signal(signals: list[int]) -> int | None:
+    """The signal that stops a run at this chunk end (None: go on). In a multi-host run, one
+    that reached any process stops them all here: each saves the same checkpoint and leaves,
+    where a process stopping alone would leave the others waiting on it for ever."""
+    mine = signals[0] if signals else 0
+    if jax.process_count() > 1:
+        mine = int(np.max(multihost_utils.process_allgather(np.int32(mine))))
+    return mine or None
+
+
+def check_same_config(config: TrainConfig) -> None:
+    """In a multi-host run, refuse (in every process at once) options that differ between the
+    processes: they would train different runs in lockstep and hang or crash."""
+    if jax.process_count() == 1:
+        return
+    fields = {name: value for name, value in config.to_dict().items() if name != "progress"}
+    text = json.dumps(fields, sort_keys=True, default=str).encode()
+    digest = np.uint32(int.from_bytes(hashlib.sha256(text).digest()[:4], "little"))
+    digests = multihost_utils.process_allgather(digest)
+    differing = [str(rank) for rank, value in enumerate(digests) if value != digests[0]]
+    if differing:
+        raise ConfigError(
+            f"process {', '.join(differing)} of {len(digests)} was given other options than "
+            "process 0; start the same command (the same flags and --run-dir) in every process"
+        )
 
 
 def process_setting(name: str) -> int | None:

@@ -36,8 +36,10 @@ from jaxcrl.config import (
 )
 from jaxcrl.config_files import read_run_config
 from jaxcrl.devices import (
+    agreed_signal,
     check_memory,
     check_placement,
+    check_same_config,
     fetch,
     join_processes,
     place,
@@ -272,6 +274,7 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
     if config.dataset is not None:  # so --resume and eval.py find it from any directory
         config = dataclasses.replace(config, dataset=str(Path(config.dataset).resolve()))
     join_processes(config)
+    check_same_config(config)
     env, _, trainer, members = build(config)
     for warning in (check_env_fit(config, env.episode_length), check_dataset_source(config)):
         if warning and jax.process_index() == 0:
@@ -359,6 +362,7 @@ def resume(
     refuse_changed_dataset(saved_config, run_dir)
     config = lengthened(saved_config, total_env_steps, num_updates)  # build() validates it
     join_processes(launched(config, progress, distributed))
+    check_same_config(config)
     env, _, trainer, members = build(config)
     check_placement(config, len(members))
     check_logger_packages(config.loggers)
@@ -498,15 +502,16 @@ def _train_loop(
                     bar.update(base.get("env_steps", end), mean_row(rows[-len(members) :]))
                 if end % checkpoint_every == 0 or end == total:
                     save()
-                if signals:
+                stop = agreed_signal(signals)  # one host's signal stops every host here
+                if stop:
                     if saved_at != end:
                         save()
-                    name = signal.Signals(signals[0]).name
-                    exit_code = 128 + signals[0]
+                    exit_code = 128 + stop
                     raise TrainingInterrupted(
-                        f"{name} received: stopped at iteration {end} of {total} with a "
-                        f"checkpoint; continue with: python train.py --resume {run_dir}",
-                        signals[0],
+                        f"{signal.Signals(stop).name} received: stopped at iteration {end} of "
+                        f"{total} with a checkpoint; continue with: python train.py --resume "
+                        f"{run_dir}",
+                        stop,
                     )
         exit_code = 0
     finally:

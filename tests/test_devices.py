@@ -3,9 +3,12 @@
 import dataclasses
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jax
@@ -99,8 +102,11 @@ ONE_OF_TWO_PROCESSES = """
 import json, sys
 import jax
 from jaxcrl.config import TrainConfig
-from jaxcrl.run import train
-result = train(TrainConfig(**json.loads(sys.argv[1])))
+from jaxcrl.run import TrainingInterrupted, train
+try:
+    result = train(TrainConfig(**json.loads(sys.argv[1])))
+except TrainingInterrupted as stop:
+    sys.exit(f"stopped: {stop}" if stop.signal_number == 15 else 1)
 print("RESULT" + json.dumps({"devices": jax.device_count(), "local": jax.local_device_count(),
                              "process": jax.process_index(), "rows": result.metrics}))
 """
@@ -113,34 +119,47 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def start_two_processes(
+    configs: list[TrainConfig], tmp_path: Path, name: str, extra_env: dict | None = None
+) -> tuple[list[subprocess.Popen], list[Path]]:
+    """Start process K of a two-process run with ``configs[K]``; the processes and their logs."""
+    port = free_port()
+    logs = [tmp_path / f"{name}_process_{rank}.log" for rank in (0, 1)]
+    processes = []
+    for rank, (config, log) in enumerate(zip(configs, logs, strict=True)):
+        with log.open("w") as log_file:  # a file, not a pipe: a full pipe stalls a process
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-c",
+                        ONE_OF_TWO_PROCESSES,
+                        json.dumps(dataclasses.asdict(config)),
+                    ],
+                    env={
+                        **os.environ,
+                        **(extra_env or {}),
+                        "JAX_PLATFORMS": "cpu",
+                        "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")
+                        + " --xla_force_host_platform_device_count=2",
+                        "JAX_COORDINATOR_ADDRESS": f"localhost:{port}",
+                        "JAX_NUM_PROCESSES": "2",
+                        "JAX_PROCESS_ID": str(rank),
+                    },
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    cwd=tmp_path,
+                )
+            )
+    return processes, logs
+
+
 def run_two_processes(config: TrainConfig, tmp_path: Path) -> list[dict]:
     """Train ``config`` as two processes of one run; each process's devices, rank and rows."""
-    port = free_port()
-    name = Path(config.run_dir).name
-    logs = [tmp_path / f"{name}_process_{rank}.log" for rank in (0, 1)]
-    log_files = [log.open("w") for log in logs]  # files, not pipes: a full pipe stalls a process
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", ONE_OF_TWO_PROCESSES, json.dumps(dataclasses.asdict(config))],
-            env={
-                **os.environ,
-                "JAX_PLATFORMS": "cpu",
-                "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")
-                + " --xla_force_host_platform_device_count=2",
-                "JAX_COORDINATOR_ADDRESS": f"localhost:{port}",
-                "JAX_NUM_PROCESSES": "2",
-                "JAX_PROCESS_ID": str(rank),
-            },
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=tmp_path,
-        )
-        for rank, log_file in enumerate(log_files)
-    ]
-    for process, log_file in zip(processes, log_files, strict=True):
+    processes, logs = start_two_processes([config, config], tmp_path, Path(config.run_dir).name)
+    for process in processes:
         process.wait(timeout=900)
-        log_file.close()
     outputs = [log.read_text() for log in logs]
     for process in processes:
         assert process.returncode == 0, "\n\n".join(text[-4000:] for text in outputs)
@@ -268,3 +287,44 @@ def test_joining_says_where_it_waits_and_a_failure_is_one_line(monkeypatch, caps
     )
     assert "process 1 of 2: joining the run's coordinator at head:1234" in capsys.readouterr().err
     devices.join_processes(TINY)  # one process: nothing to join
+
+
+def test_processes_given_different_options_are_refused_in_every_process(tmp_path):
+    config = dataclasses.replace(TINY, run_dir=str(tmp_path / "run"), distributed=True)
+    configs = [config, dataclasses.replace(config, seed=1)]
+    processes, logs = start_two_processes(configs, tmp_path, "different")
+    for process in processes:
+        process.wait(timeout=300)
+    for process, log in zip(processes, logs, strict=True):
+        assert process.returncode != 0
+        assert "process 1 of 2 was given other options than process 0" in log.read_text()
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_signal_to_one_process_stops_every_process_at_one_checkpoint(tmp_path):
+    # A preempted host gets SIGTERM alone; stopping alone left the other hosts waiting for ever.
+    config = dataclasses.replace(
+        TINY,
+        total_env_steps=4 * 4 * 40,
+        eval_every=2,
+        run_dir=str(tmp_path / "run"),
+        distributed=True,
+        progress=False,
+    )
+    delay = {"JAXCRL_TEST_CHUNK_DELAY_S": "1"}
+    processes, logs = start_two_processes([config, config], tmp_path, "signal", delay)
+    deadline = time.time() + 300
+    while "env_steps=" not in logs[1].read_text():  # training, past compiling
+        assert time.time() < deadline and processes[1].poll() is None, logs[1].read_text()
+        time.sleep(0.2)
+    processes[1].send_signal(signal.SIGTERM)
+    for process in processes:
+        process.wait(timeout=300)
+    stops = []
+    for process, log in zip(processes, logs, strict=True):
+        text = log.read_text()
+        assert process.returncode == 1 and "stopped: SIGTERM received" in text, text[-3000:]
+        stops += re.findall(r"stopped at iteration (\d+) of", text)
+    assert len(stops) == 2 and stops[0] == stops[1] and int(stops[0]) < 38
+    saved = sorted(int(p.name) for p in Path(config.run_dir, "checkpoints").iterdir())
+    assert saved[-1] == int(stops[0])
