@@ -1,13 +1,15 @@
 """How long an ant stays up under uniform random actions, by the cause that ends its episode.
 
-Usage: ``python benchmarks/ant_falls.py [--episodes 64] [--gears 75 60] [--brax-backend spring]``.
+Usage: ``python benchmarks/ant_falls.py [--episodes 64] [--base-gear 150] [--gears 75 60]
+[--brax-backend spring]``.
 
 Part 1 steps jaxcrl's ant model (``envs/assets/ant.xml``) with MuJoCo's C engine under the same
-solver options as MJX uses for it, variants of those options and weaker motors (``--gears``), so
-the physics settings can be told apart from the model. Part 2 steps Brax's stock ant (the body
-JaxGCRL trains) under one of Brax's own pipelines. An episode ends at the first of: torso above
-1.0 m ("high", the healthy range's top), below 0.2 m ("low") or upside down ("flip"), or 1000
-steps.
+solver options as MJX uses for it and variants of those options, at motor gear ``--base-gear``
+(default 150, the model file's and JaxGCRL's; the ant envs default to 60), then at other gears
+(``--gears``), so the physics settings can be told apart from the model; every row names its
+gear. Part 2 steps Brax's stock ant (the body JaxGCRL trains) under one of Brax's own pipelines.
+An episode ends at the first of: torso above 1.0 m ("high", the healthy range's top), below 0.2 m
+("low") or upside down ("flip"), or 1000 steps.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import jax
 import mujoco
 import numpy as np
+from arguments import positive_float, positive_int  # sibling module
 
 from jaxcrl.envs.ant import ANT_XML, with_motor_gear
 
@@ -40,9 +43,7 @@ def summary(lengths: list[int], causes: list[str]) -> str:
     return f"median {np.median(lengths):5.0f} steps, mean {np.mean(lengths):5.0f}; ends {counts}"
 
 
-def mujoco_episodes(
-    options: dict, frame_skip: int, episodes: int, seed: int, gear: float = 150.0
-) -> str:
+def mujoco_episodes(options: dict, frame_skip: int, episodes: int, seed: int, gear: float) -> str:
     """Random-action episodes of jaxcrl's ant in MuJoCo with ``options`` set on ``model.opt``."""
     model = mujoco.MjModel.from_xml_string(with_motor_gear(ANT_XML.read_text(), gear))
     for name, value in options.items():
@@ -91,9 +92,14 @@ def brax_episodes(backend: str, episodes: int, seed: int, max_steps: int = 400) 
 def main() -> None:
     """Print one line per physics setting."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--episodes", type=int, default=64)
+    parser.add_argument("--episodes", type=positive_int, default=64)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--gears", type=float, nargs="*", default=[], help="motor gears to try")
+    parser.add_argument(
+        "--base-gear", type=positive_float, default=150.0, help="motor gear of the solver rows"
+    )
+    parser.add_argument(
+        "--gears", type=positive_float, nargs="*", default=[], help="motor gears to try"
+    )
     parser.add_argument(
         "--brax-backend", default="generalized", help="generalized, spring, ...; '' to skip part 2"
     )
@@ -105,12 +111,11 @@ def main() -> None:
         "dt 0.005 x 10": ({"timestep": 0.005}, 10),
     }
     for name, (options, frame_skip) in variants.items():
-        print(
-            f"jaxcrl ant, {name}: {mujoco_episodes(options, frame_skip, args.episodes, args.seed)}"
-        )
+        result = mujoco_episodes(options, frame_skip, args.episodes, args.seed, args.base_gear)
+        print(f"jaxcrl ant, motor gear {args.base_gear:g}, {name}: {result}")
     for gear in args.gears:
         result = mujoco_episodes({}, 5, args.episodes, args.seed, gear)
-        print(f"jaxcrl ant, MJX options, motor gear {gear:g}: {result}")
+        print(f"jaxcrl ant, motor gear {gear:g}, MJX options: {result}")
     if args.brax_backend:
         result = brax_episodes(args.brax_backend, args.episodes, args.seed)
         print(f"Brax stock ant, {args.brax_backend} pipeline: {result}")

@@ -1,14 +1,15 @@
 """Where a trained arm cube-task policy takes its hand and the cube over an episode.
 
-Usage: ``python benchmarks/arm_hand_and_cube.py --run-dir RUN [--episodes 256] [--seed 0]``
-for a run of ``arm_push_*`` or ``arm_binpick_*``.
+Usage: ``python benchmarks/arm_hand_and_cube.py --run-dir RUN [--episodes 256] [--seed 0]
+[--member M]`` for a run of ``arm_push_*`` or ``arm_binpick_*``.
 
-Rolls out ``--episodes`` episodes of the run's deterministic policy in its env (the options it
-was saved with) and prints, at several steps, the medians over episodes of the cube's distance
-to its goal, the grip point's distance to the cube's goal and to the cube, the grip point's
-height and the finger opening; then the share of episodes whose hand came within 3 and 5 cm of
-the cube, lifted it, and ended with the hand or the cube within the success threshold of the
-goal. It tells a policy that carries the cube from one that reaches the goal without it.
+Rolls out ``--episodes`` episodes of the run's deterministic policy in its env (the options it was
+saved with) and prints, after several numbers of steps (0: the reset state; the last row is the
+episode's end), the medians over episodes of the cube's distance to its goal, the grip point's
+distance to the cube's goal and to the cube, the grip point's height and the finger opening; then
+the share of episodes whose hand came within 3 and 5 cm of the cube, lifted it, and ended with the
+hand or the cube within the success threshold of the goal. It tells a policy that carries the cube
+from one that reaches the goal without it.
 """
 
 from __future__ import annotations
@@ -17,23 +18,33 @@ import argparse
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+from arguments import fail, positive_int  # sibling modules
+from episodes import add_member_option, member_policy
 
 from jaxcrl.envs.arm import CUBE_HALF, FINGER_OPEN, NUM_ARM_JOINTS
-from jaxcrl.envs.base import reset_batch, step_batch
+from jaxcrl.envs.base import reset_batch
 
 REPORT_STEPS = (0, 10, 25, 50, 100)  # and the last step
 
 
 def rollout_observations(env, params, policy, episodes: int, seed: int) -> np.ndarray:
-    """Observations [T, E, obs size]: one episode per copy (arm episodes never end early)."""
+    """Observations [T + 1, E, obs size] after 0, 1, ..., T steps of one episode per copy.
+
+    Arm episodes never end early, so the copies step without auto-reset: the last row is the
+    state the episode ends in, not the start of the next one.
+    """
+    step = jax.vmap(env.step, in_axes=(0, 0, None))
 
     def one_step(states, _):
-        return step_batch(env, params, states, policy(states.obs)), states.obs
+        stepped = step(states, policy(states.obs), params)
+        return stepped, stepped.obs
 
     def rollout(key):
         first = reset_batch(env, params, key, episodes)
-        return jax.lax.scan(one_step, first, None, length=env.episode_length)[1]
+        after = jax.lax.scan(one_step, first, None, length=env.episode_length)[1]
+        return jnp.concatenate([first.obs[None], after])
 
     return np.asarray(jax.jit(rollout)(jax.random.PRNGKey(seed)))
 
@@ -41,16 +52,14 @@ def rollout_observations(env, params, policy, episodes: int, seed: int) -> np.nd
 def main() -> None:
     """Print where the policy's hand and cube go."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run-dir", required=True)
-    parser.add_argument("--episodes", type=int, default=256)
+    parser.add_argument("--run-dir", type=Path, required=True)
+    add_member_option(parser)
+    parser.add_argument("--episodes", type=positive_int, default=256)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    # Imported here: only a saved run needs its host side (checkpoint layout, members).
-    from jaxcrl.saved_runs import load_member_policy
-
-    env, params, policy = load_member_policy(Path(args.run_dir), 0)
+    env, params, policy = member_policy(args.run_dir, args.member)
     if not hasattr(env, "goal_space"):
-        parser.error(f"{env.name} is not an arm cube task (arm_push_* or arm_binpick_*)")
+        fail(f"{env.name} is not an arm cube task (arm_push_* or arm_binpick_*)")
     obs = rollout_observations(env, params, policy, args.episodes, args.seed)
     size = env.state_size
     cube = obs[..., list(env.success_indices)]  # [T, E, 3]
@@ -61,8 +70,8 @@ def main() -> None:
     grip_goal = np.linalg.norm(grip - goal, axis=-1)
     grip_cube = np.linalg.norm(grip - cube, axis=-1)
     print(f"{args.run_dir}: {args.episodes} episodes of its deterministic policy, medians")
-    print(f"step  cube-goal  grip-goal  grip-cube  grip z  opening (m, {2 * FINGER_OPEN:.2f} open)")
-    last = env.episode_length - 1
+    print(f"steps cube-goal  grip-goal  grip-cube  grip z  opening (m, {2 * FINGER_OPEN:.2f} open)")
+    last = env.episode_length  # steps taken by the episode's end
     for t in (*[t for t in REPORT_STEPS if t < last], last):
         print(
             f"{t:4d}  {np.median(cube_goal[t]):9.3f}  {np.median(grip_goal[t]):9.3f}"
@@ -77,7 +86,7 @@ def main() -> None:
         f"{np.mean(cube[..., 2].max(axis=0) > CUBE_HALF + 0.01):.3f}"
     )
     hand_there, cube_there = np.mean(grip_goal[-1] < threshold), np.mean(cube_goal[-1] < threshold)
-    print(f"at the last step within {threshold} m of the goal:", end=" ")
+    print(f"at the episode's end within {threshold} m of the goal:", end=" ")
     print(f"hand {hand_there:.3f}, cube {cube_there:.3f}")
 
 

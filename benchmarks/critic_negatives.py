@@ -1,6 +1,7 @@
 """How an offline run's critic scores its true goals against three kinds of other goal.
 
-Usage: ``python benchmarks/critic_negatives.py --run-dir RUN [--anchors 4096] [--gap 200]``.
+Usage: ``python benchmarks/critic_negatives.py --run-dir RUN [--anchors 4096] [--gap 200]
+[--member M]``.
 
 Anchors (s, a) come from the run's training dataset. Each gets four goals, all read from the
 same dataset (``state[goal_indices]``):
@@ -25,12 +26,12 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from episodes import episode_bounds  # sibling module
+from arguments import fail, one_line_errors, positive_int  # sibling modules
+from episodes import add_member_option, episode_bounds, loaded_member
 
 from jaxcrl import agent
 from jaxcrl.dataset import load_dataset
 from jaxcrl.goals import truncated_geometric
-from jaxcrl.saved_runs import load_member
 
 KINDS = ("true", "earlier, same episode", "later, same episode", "another episode")
 
@@ -41,12 +42,14 @@ def goal_rows(
     """Anchor rows and, per kind of goal, the row each anchor's goal of that kind is read from."""
     rng = np.random.default_rng(seed)
     first, last = episode_bounds(terminals)
+    if np.unique(first).size < 2:
+        fail("the dataset holds one episode; another-episode goals need at least two")
     # Anchors with room for every kind: gap steps before them, and gap steps after a true goal.
     usable = np.flatnonzero(
         (np.arange(terminals.size) - first >= gap) & (last - np.arange(terminals.size) > gap)
     )
     if usable.size == 0:
-        raise SystemExit(f"no anchor has {gap} steps on both sides in its episode; lower --gap")
+        fail(f"no anchor has {gap} steps on both sides in its episode; lower --gap")
     rows = rng.choice(usable, anchors)
     horizon = last[rows] - gap - rows  # true goals leave room for a later goal gap steps on
     offsets = truncated_geometric(jax.random.PRNGKey(seed), discount, jnp.asarray(horizon))
@@ -69,15 +72,19 @@ def main() -> None:
     """Load the run's critic and data, score the four kinds of goal, print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run-dir", type=Path, required=True)
-    parser.add_argument("--anchors", type=int, default=4096)
-    parser.add_argument("--gap", type=int, default=200, help="steps between kinds of goal")
+    add_member_option(parser)
+    parser.add_argument("--anchors", type=positive_int, default=4096)
+    parser.add_argument(
+        "--gap", type=positive_int, default=200, help="steps between kinds of goal (at least 1)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    loaded = load_member(args.run_dir)
+    loaded = loaded_member(args.run_dir, args.member)
     config, env = loaded.config, loaded.env
     if config.dataset is None:
-        raise SystemExit(f"{args.run_dir} is an online run; this reads an offline run's dataset")
-    data = load_dataset(config.dataset, env.state_size, env.action_size)
+        fail(f"{args.run_dir} is an online run; this reads an offline run's dataset")
+    with one_line_errors():
+        data = load_dataset(config.dataset, env.state_size, env.action_size)
     rows = goal_rows(data.terminals, config.goal_discount, args.anchors, args.gap, args.seed)
     goal_indices = np.asarray(env.goal_indices)
     states = jnp.asarray(data.observations[rows["anchor"]])

@@ -1,22 +1,29 @@
 """How far the trajectories of offline maze datasets reach through the maze.
 
-Usage: ``python benchmarks/dataset_reach.py --env ENV DATA.npz [DATA.npz ...]``. A trajectory is a
-run of steps between ``terminals`` (an episode, or a segment of a stitch dataset); its reach is
-the fewest king moves from the cell it starts in to the farthest cell it visits. Goals drawn from
-the same trajectory are never farther than its reach, so a dataset whose trajectories all reach
-fewer cells than a test goal lies away can teach that goal only by stitching trajectories together.
+Usage: ``python benchmarks/dataset_reach.py DATA.npz [DATA.npz ...] [--env ENV]
+[--env-options NAME=VALUE ...]`` (datasets first, or after ``--``). The env defaults to the one
+the first dataset records (collect.py writes it, options such as a custom maze's ``layout``
+included), and a dataset whose record names another env is reported on stderr.
+
+A trajectory is a run of steps between ``terminals`` (an episode, or a segment of a stitch
+dataset); its reach is the fewest king moves from the cell it starts in to the farthest cell it
+visits. Goals drawn from the same trajectory are never farther than its reach, so a dataset whose
+trajectories all reach fewer cells than a test goal lies away can teach that goal only by
+stitching trajectories together.
 Works for every env with a wall grid (the point, ant and humanoid mazes).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
-from episodes import episode_bounds  # sibling module
+from arguments import fail, named_env, one_line_errors  # sibling modules
+from episodes import episode_bounds
 
-from jaxcrl.dataset import DatasetError, load_dataset
-from jaxcrl.envs import make_env
+from jaxcrl.config import parse_env_options
+from jaxcrl.dataset import load_dataset, read_source
 from jaxcrl.envs.mazes import cells_of, path_lengths
 
 
@@ -30,28 +37,64 @@ def trajectory_reach(walls: np.ndarray, cells: np.ndarray, terminals: np.ndarray
     return reach
 
 
+def chosen_env(
+    env: str | None, env_options: list[str] | None, first_dataset: str
+) -> tuple[str, list[str]]:
+    """(env name, env options): those given, else those ``first_dataset`` records it was
+    collected in; options default to the record's when the env is the recorded one."""
+    source = read_source(first_dataset)
+    if env is None and source is None:
+        fail(f"{first_dataset} does not record its env; give --env (and --env-options)")
+    if env is None or (env_options is None and source is not None and source["env"] == env):
+        env = source["env"]
+        return env, source["env_options"] if env_options is None else env_options
+    return env, env_options or []
+
+
+def source_mismatch(path: str, env: str, env_options: list[str]) -> str | None:
+    """A warning when dataset ``path`` records another env (or other options) than these."""
+    source = read_source(path)
+    if source is None:
+        return None
+    with one_line_errors():
+        recorded = parse_env_options(tuple(source["env_options"]))
+        if source["env"] == env and recorded == parse_env_options(tuple(env_options)):
+            return None
+    collected = " ".join([source["env"], *source["env_options"]])
+    return f"warning: {path} was collected in {collected}, not {' '.join([env, *env_options])}"
+
+
 def main() -> None:
     """Print one column of trajectory counts per dataset, one row per reach in cells."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--env", required=True, help="the maze env the data was collected in")
+    parser.add_argument(
+        "--env", help="the maze env the data was collected in (default: the first dataset's)"
+    )
+    parser.add_argument("--env-options", nargs="*", metavar="NAME=VALUE", help="of --env")
     parser.add_argument("datasets", nargs="+", help="OGBench-layout .npz files")
     args = parser.parse_args()
 
-    env = make_env(args.env)
+    env_name, env_options = chosen_env(args.env, args.env_options, args.datasets[0])
+    env = named_env(env_name, env_options)
     if not hasattr(env, "walls"):
-        raise SystemExit(f"{env.name} has no wall grid; this script reads maze datasets only")
+        fail(f"{env.name} has no wall grid; this script reads maze datasets only")
+    for path in args.datasets:
+        warning = source_mismatch(path, env_name, env_options)
+        if warning:
+            print(warning, file=sys.stderr)
     walls = np.asarray(env.walls)
     cell_size = float(getattr(env, "cell_size", 1.0))
     reaches = {}
     for path in args.datasets:
-        try:
+        with one_line_errors():
             data = load_dataset(path, env.state_size, env.action_size)
-        except DatasetError as error:
-            raise SystemExit(str(error)) from None
         points = np.asarray(env.goal_of(data.observations[:, : env.state_size]))
-        reaches[path] = trajectory_reach(
-            walls, cells_of(points, cell_size), np.asarray(data.terminals)
-        )
+        cells = cells_of(points, cell_size)
+        if np.any(cells < 0) or np.any(cells >= walls.shape):
+            fail(
+                f"{path} has positions outside {env.name}'s grid; give the maze it was collected in"
+            )
+        reaches[path] = trajectory_reach(walls, cells, np.asarray(data.terminals))
 
     print("| reach (king moves) | " + " | ".join(reaches) + " |")
     print("|---:|" + "---:|" * len(reaches))

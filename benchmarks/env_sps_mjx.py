@@ -14,8 +14,9 @@ import argparse
 import time
 
 import jax
+from arguments import check_env_name, fail, named_env, positive_int  # sibling module
 
-from jaxcrl.envs import make_env, reset_batch, step_batch
+from jaxcrl.envs import env_arguments, registered_envs, reset_batch, step_batch
 from jaxcrl.envs.mjx_base import PHYSICS_IMPLS
 
 
@@ -23,7 +24,7 @@ def measure(
     name: str, num_envs: int, steps: int, repeats: int, auto_reset: bool, physics: str = "jax"
 ) -> float:
     """Env steps per second (all copies counted) of ``name`` at ``num_envs`` copies."""
-    env = make_env(name, impl=physics)
+    env = named_env(name, physics=physics)
     params = env.default_params()
     states = reset_batch(env, params, jax.random.key(0), num_envs)
     if auto_reset:
@@ -49,18 +50,30 @@ def measure(
     return steps * num_envs / best
 
 
+def mjx_envs() -> list[str]:
+    """Names of the registered envs that run on MJX (they take an ``impl`` option)."""
+    return [name for name in registered_envs() if "impl" in env_arguments(name)]
+
+
 def main() -> None:
     """Print a table of steps per second for each env and batch size."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--envs", nargs="+", default=["reacher", "ant", "ant_u_maze"])
-    parser.add_argument("--num-envs", nargs="+", type=int, default=[16, 64, 256])
-    parser.add_argument("--steps", type=int, default=50, help="timed calls per repeat")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--num-envs", nargs="+", type=positive_int, default=[16, 64, 256])
+    parser.add_argument("--steps", type=positive_int, default=50, help="timed calls per repeat")
+    parser.add_argument("--repeats", type=positive_int, default=3)
     parser.add_argument("--auto-reset", action="store_true", help="time step_batch instead")
     parser.add_argument(
         "--physics", nargs="+", choices=PHYSICS_IMPLS, default=["jax"], help="MJX back ends"
     )
     args = parser.parse_args()
+    mjx_names = mjx_envs()
+    for name in args.envs:
+        check_env_name(name)
+        if name not in mjx_names:
+            fail(
+                f"{name} is not an MJX env; this script takes MJX envs only: {', '.join(mjx_names)}"
+            )
     print(f"device: {jax.devices()[0]}")
     for name in args.envs:
         for num_envs in args.num_envs:

@@ -9,25 +9,70 @@ from typing import Any
 
 import jax
 import numpy as np
+from arguments import fail, one_line_errors, positive_int  # sibling module
 
 from jaxcrl.envs import EnvState, GoalEnv, reset_batch
 from jaxcrl.evaluate import Policy, episode_success, rollout
-from jaxcrl.saved_runs import load_member_policy
+
+
+def add_member_option(parser: argparse.ArgumentParser) -> None:
+    """Add --member, the member of a multi-seed or swept run to read."""
+    parser.add_argument("--member", type=int, default=0, help="member of a --num-seeds/--sweep run")
 
 
 def episodes_parser(description: str) -> argparse.ArgumentParser:
-    """A parser with the options every such script takes: --run-dir, --member, --episodes, --seed."""
+    """A parser with the options of every such script: --run-dir, --member, --episodes, --seed."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--run-dir", type=Path, required=True)
-    parser.add_argument("--member", type=int, default=0, help="member of a --num-seeds/--sweep run")
-    parser.add_argument("--episodes", type=int, default=1024)
+    add_member_option(parser)
+    parser.add_argument("--episodes", type=positive_int, default=1024)
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
 
+def loaded_member(run_dir: Path, member: int = 0) -> Any:
+    """``saved_runs.load_member``, a bad run dir, checkpoint or member refused in one line; says
+    which member it read when the run has several."""
+    # Imported here: only a saved run needs its host side (checkpoint layout, members).
+    from jaxcrl.config_files import read_run_config
+    from jaxcrl.members import run_members
+    from jaxcrl.saved_runs import load_member
+
+    with one_line_errors():
+        loaded = load_member(Path(run_dir), member)
+        members = run_members(read_run_config(Path(run_dir)))
+    if len(members) > 1:
+        chosen = members[member]
+        swept = "".join(f", {name} {value}" for name, value in chosen.values.items())
+        print(
+            f"{run_dir}: member {member} of {len(members)} (seed {chosen.seed}{swept}); "
+            "--member picks another"
+        )
+    return loaded
+
+
+def member_policy(run_dir: Path, member: int = 0) -> tuple[GoalEnv, Any, Policy]:
+    """(env, env_params, policy) of one member's checkpointed policy (``loaded_member``)."""
+    from jaxcrl import agent
+
+    loaded = loaded_member(run_dir, member)
+    params, networks = loaded.learner.policy_params, loaded.trainer.networks
+    policy = jax.jit(lambda obs: agent.policy_action(networks, params, obs))
+    return loaded.env, loaded.env_params, policy
+
+
 def saved_policy(args: argparse.Namespace) -> tuple[GoalEnv, Any, Policy]:
     """(env, env_params, policy) of the run and member that the parsed options name."""
-    return load_member_policy(args.run_dir, args.member)
+    return member_policy(args.run_dir, args.member)
+
+
+def refuse_host_evaluated(env: GoalEnv) -> None:
+    """Refuse in one line an OGBench env: its episodes run on the host, from OGBench's tasks."""
+    if getattr(env, "host_evaluated", False):
+        fail(
+            f"{env.name} is an OGBench env: its episodes run on the host from OGBench's own "
+            "tasks, which this script cannot roll out (eval.py evaluates such runs)"
+        )
 
 
 def run_episodes(

@@ -4,18 +4,28 @@
 #
 #     bash benchmarks/gpu_suite.sh OUT_DIR
 #
-# Writes OUT_DIR/<step>.txt (each step's output), OUT_DIR/ant_metrics.jsonl and
-# OUT_DIR/pixel_metrics.jsonl (the long runs' evaluations). Caps in seconds can be changed through the
-# environment (CAP_THROUGHPUT, ...), and STEPS picks which steps run (default: "smoke throughput
-# ant_10m seeds offline env_sps"; "updates", "command_buffers", "pixels", "pixel_train" and
-# "learning" are extra). What each step measures can be narrowed too: THROUGHPUT_ENVS,
+# It can be started from any directory (it runs from the repository root; OUT_DIR is taken
+# relative to where it was started). Writes OUT_DIR/<step>.txt (each step's output),
+# OUT_DIR/ant_metrics.jsonl and OUT_DIR/pixel_metrics.jsonl (the long runs' evaluations).
+# STEPS picks which steps run (default: "smoke throughput ant_10m seeds offline env_sps";
+# "updates", "command_buffers", "pixels", "pixel_train" and "learning" are extra).
+# Each step's cap in seconds can be changed through the environment:
+#   CAP_SMOKE (smoke, 90)                 CAP_THROUGHPUT (throughput, 170)
+#   CAP_UPDATES (updates, 90)             CAP_COMMAND_BUFFERS (command_buffers, 240)
+#   CAP_ANT (ant_10m, 330)                CAP_SEEDS (seeds, 90)
+#   CAP_OFFLINE (offline, 45)             CAP_ENV_SPS (env_sps, 60)
+#   CAP_PIXELS (pixels, 120)              CAP_PIXEL_TRAIN (pixel_train, 240)
+#   CAP_LEARN (each learning_<env> run of "learning", 240)
+# What each step measures can be narrowed too: THROUGHPUT_ENVS,
 # THROUGHPUT_NUM_ENVS, UPDATES_ENVS, UPDATES_NUM_ENVS, UPDATE_SETTINGS, COMMAND_BUFFER_ENVS,
 # COMMAND_BUFFER_NUM_ENVS, SEED_COUNTS, ENV_SPS_ENVS, ENV_SPS_NUM_ENVS, ENV_SPS_PHYSICS ("jax warp"
 # where MuJoCo Warp is installed), PIXEL_STEPS, LEARN_ENVS, LEARN_STEPS, ANT_EVALS, and
 # ANT_ENV_OPTIONS changes the ant of the 10M-step run.
 set -u
 out=${1:?usage: gpu_suite.sh OUT_DIR}
-mkdir -p "$out"
+mkdir -p "$out" || exit 1
+out=$(cd "$out" && pwd)  # absolute: the steps run from the repository root
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 export PYTHONUNBUFFERED=1
 
 steps=" ${STEPS:-smoke throughput ant_10m seeds offline env_sps} "

@@ -10,7 +10,8 @@ near goal per range of path lengths, so a plateau can be traced to the goals it 
 from __future__ import annotations
 
 import numpy as np
-from episodes import (  # sibling module
+from arguments import fail, positive_int  # sibling modules
+from episodes import (
     episodes_parser,
     print_binned_means,
     run_episodes,
@@ -29,12 +30,12 @@ def path_cells(walls: np.ndarray, starts: np.ndarray, goals: np.ndarray) -> np.n
 def main() -> None:
     """Evaluate once and print one row per range of path lengths."""
     parser = episodes_parser(__doc__)
-    parser.add_argument("--bin", type=int, default=3, help="path lengths per row (cells)")
+    parser.add_argument("--bin", type=positive_int, default=3, help="path lengths per row (cells)")
     args = parser.parse_args()
 
     env, env_params, policy = saved_policy(args)
     if not hasattr(env, "walls"):
-        raise SystemExit(f"{env.name} has no wall grid; this script reads maze runs only")
+        fail(f"{env.name} has no wall grid; this script reads maze runs only")
     states, _, _, success, time_near = run_episodes(
         env, env_params, policy, args.episodes, args.seed
     )

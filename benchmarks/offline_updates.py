@@ -6,7 +6,7 @@ Each configuration trains on a random-action point_open dataset (the dataset's s
 change the cost of a step: sampling is O(batch)). Configurations: the default networks (256 x 2,
 repr 64), the CRL paper's offline setting (1024 x 2, repr 16, twin critics, bc_mix) and the
 ``offline_ogbench_manipulation`` preset (OGBench's CRL: 512 x 3, repr 512, twin critics, DDPG+BC).
-Prints a Markdown table and writes JSON rows with ``--out``.
+Prints a Markdown table and writes JSON rows with ``--out``, one line as each row is measured.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from pathlib import Path
 
 import jax
-from throughput import time_iterations  # the sibling script
+from arguments import positive_int  # sibling modules
+from throughput import time_iterations
 
 from jaxcrl.collect import collect_dataset, random_actions
 from jaxcrl.config import TrainConfig
@@ -57,13 +59,16 @@ def updates_per_second(config: TrainConfig, steps: int, episodes: int) -> tuple[
 def main() -> None:
     """Measure every (setting, batch size) and print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1024])
+    parser.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[1024])
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
-    parser.add_argument("--steps", type=int, default=200, help="timed gradient steps")
-    parser.add_argument("--episodes", type=int, default=500, help="dataset episodes of 50 steps")
+    parser.add_argument("--steps", type=positive_int, default=200, help="timed gradient steps")
+    parser.add_argument(
+        "--episodes", type=positive_int, default=500, help="dataset episodes of 50 steps"
+    )
     parser.add_argument("--out", help="write the rows as JSON lines here")
     args = parser.parse_args()
-    rows = []
+    if args.out:
+        Path(args.out).write_text("")  # rows are appended as they are measured
     print("| setting | batch | steps/s | compile s |\n|---|---|---|---|")
     for setting in args.settings:
         for batch_size in args.batch_sizes:
@@ -71,12 +76,17 @@ def main() -> None:
                 TrainConfig(env="point_open", batch_size=batch_size), **SETTINGS[setting]
             )
             rate, compile_s = updates_per_second(config, args.steps, args.episodes)
-            row = {"setting": setting, "batch_size": batch_size, "steps_per_s": rate}
-            rows.append({**row, "compile_s": compile_s, "backend": jax.default_backend()})
+            row = {
+                "setting": setting,
+                "batch_size": batch_size,
+                "steps_per_s": rate,
+                "compile_s": compile_s,
+                "backend": jax.default_backend(),
+            }
+            if args.out:
+                with open(args.out, "a") as file:
+                    file.write(json.dumps(row) + "\n")
             print(f"| {setting} | {batch_size} | {rate:.1f} | {compile_s:.1f} |", flush=True)
-    if args.out:
-        with open(args.out, "w") as file:
-            file.writelines(json.dumps(row) + "\n" for row in rows)
 
 
 if __name__ == "__main__":

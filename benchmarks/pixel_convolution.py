@@ -15,9 +15,9 @@ import time
 
 import jax
 import jax.numpy as jnp
+from arguments import named_env, positive_int  # sibling module
 
 from jaxcrl.config import TrainConfig, updates_per_iteration
-from jaxcrl.envs import make_env
 from jaxcrl.networks import conv3x3_as_matmul
 from jaxcrl.trainer import make_trainer
 
@@ -60,15 +60,15 @@ def main() -> None:
     """Print both parts."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="point_u_maze_pixels")
-    parser.add_argument("--num-envs", type=int, default=16)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--iterations", type=int, default=2)
+    parser.add_argument("--num-envs", type=positive_int, default=16)
+    parser.add_argument("--batch-size", type=positive_int, default=32)
+    parser.add_argument("--iterations", type=positive_int, default=2)
     args = parser.parse_args()
+    env = named_env(args.env)  # an unknown name stops here, before the timings
     print(f"backend {jax.default_backend()}, {jax.devices()}")
     print(f"4 conv gradient steps in lax.scan: lax.conv {conv_in_a_loop(lax_conv):.3f} s, ", end="")
     print(f"shifted-slices matmul {conv_in_a_loop(conv3x3_as_matmul):.3f} s")
 
-    env = make_env(args.env)
     config = TrainConfig(
         env=args.env, num_envs=args.num_envs, batch_size=args.batch_size, prefill_steps=4096
     )

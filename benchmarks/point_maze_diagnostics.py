@@ -23,14 +23,14 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from episodes import print_binned_means  # sibling module
+from arguments import fail, positive_int  # sibling modules
+from episodes import add_member_option, loaded_member, print_binned_means
 
 from jaxcrl import agent
 from jaxcrl.buffer import stored_steps
 from jaxcrl.envs.mazes import cells_of, path_lengths
 from jaxcrl.envs.point_maze import PointMaze
 from jaxcrl.goals import sample_future_goal_batch
-from jaxcrl.saved_runs import load_member
 
 KING_MOVES = np.array(
     [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if (dx, dy) != (0, 0)], np.float32
@@ -69,17 +69,17 @@ def main() -> None:
     """Load the run and print the data, critic and actor tables."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run-dir", type=Path, required=True)
-    parser.add_argument("--member", type=int, default=0)
+    add_member_option(parser)
     parser.add_argument(
-        "--pairs", type=int, default=8192, help="critic pairs drawn from the buffer"
+        "--pairs", type=positive_int, default=8192, help="critic pairs drawn from the buffer"
     )
-    parser.add_argument("--bin", type=int, default=3, help="path lengths per row (cells)")
+    parser.add_argument("--bin", type=positive_int, default=3, help="path lengths per row (cells)")
     args = parser.parse_args()
 
-    loaded = load_member(args.run_dir, args.member)
+    loaded = loaded_member(args.run_dir, args.member)
     env, params, config = loaded.env, loaded.env_params, loaded.config
     if not isinstance(env, PointMaze):
-        raise SystemExit(f"{env.name} is not a point maze; this script reads point-maze runs only")
+        fail(f"{env.name} is not a point maze; this script reads point-maze runs only")
     walls = np.asarray(env.walls)
     free = np.argwhere(~walls)  # [F, 2] (row, col)
     from_cell = path_lengths(walls, free)  # [F, rows, cols]
@@ -87,7 +87,12 @@ def main() -> None:
     index_of[free[:, 0], free[:, 1]] = np.arange(len(free))
     distance = lambda a, b: from_cell[index_of[a[:, 0], a[:, 1]], b[:, 0], b[:, 1]]
 
-    if loaded.buffer is None:
+    if config.dataset is not None:
+        print(
+            f"data: an offline run, whose checkpoints never hold a replay buffer; its data are "
+            f"the dataset {config.dataset} (benchmarks/dataset_reach.py reads how far they reach)"
+        )
+    elif loaded.buffer is None:
         print("data: the checkpoint holds no replay buffer (run saved with --no-checkpoint-buffer)")
     else:
         episodes = episodes_in_time_order(loaded.buffer)

@@ -10,7 +10,8 @@ puck (the puck must be drawn in, the hand on its far side), and over the rest.
 from __future__ import annotations
 
 import numpy as np
-from episodes import (  # sibling module
+from arguments import fail  # sibling modules
+from episodes import (
     episodes_parser,
     print_binned_means,
     run_episodes,
@@ -26,7 +27,7 @@ def main() -> None:
     args = episodes_parser(__doc__).parse_args()
     env, env_params, policy = saved_policy(args)
     if not hasattr(env, "shoulder"):
-        raise SystemExit(f"{env.name} is not a pusher; this script reads pusher runs only")
+        fail(f"{env.name} is not a pusher; this script reads pusher runs only")
     states, _, _, success, time_near = run_episodes(
         env, env_params, policy, args.episodes, args.seed
     )

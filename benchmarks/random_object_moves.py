@@ -2,7 +2,9 @@
 
 Usage: ``python benchmarks/random_object_moves.py --env arm_push_easy [--episodes 256]
 [--env-options hand_start=home]``, or ``--run-dir RUN [--noise-std S]`` for a trained run's
-deterministic policy (plus Gaussian noise, as ``collect.py --policy noisy-checkpoint``) in its env.
+deterministic policy (plus Gaussian noise, as ``collect.py --policy noisy-checkpoint``) in its env
+(``--member M`` picks the member of a multi-seed or swept run). OGBench envs, whose episodes run
+on the host, are refused.
 
 CRL learns to move an object only from episodes in which the object moved: every positive pair
 of its critic is a state and a later state of the same episode. This script runs ``--episodes``
@@ -19,10 +21,10 @@ from pathlib import Path
 
 import jax
 import numpy as np
+from arguments import named_env, positive_int  # sibling modules
+from episodes import member_policy, refuse_host_evaluated
 
 from jaxcrl.collect import random_actions, rollout_states_and_actions, with_action_noise
-from jaxcrl.config import parse_env_options
-from jaxcrl.envs import make_env
 
 DISTANCES = (0.01, 0.02, 0.05, 0.1)  # metres
 
@@ -44,8 +46,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", help="random actions in this env")
     parser.add_argument("--run-dir", help="a trained run's policy in its own env, instead")
+    parser.add_argument("--member", type=int, default=0, help="with --run-dir: member of a run")
     parser.add_argument("--noise-std", type=float, default=0.0, help="with --run-dir")
-    parser.add_argument("--episodes", type=int, default=256)
+    parser.add_argument("--episodes", type=positive_int, default=256)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--env-options", nargs="*", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
@@ -55,17 +58,17 @@ def main() -> None:
         parser.error(
             "--env-options goes with --env; a run's env takes the options it was saved with"
         )
+    if args.run_dir is None and args.member != 0:
+        parser.error("--member goes with --run-dir")
     if args.run_dir is not None:
-        # Imported here: only a saved run needs its host side (checkpoint layout, members).
-        from jaxcrl.saved_runs import load_member_policy
-
-        env, params, policy = load_member_policy(Path(args.run_dir), 0)
+        env, params, policy = member_policy(Path(args.run_dir), args.member)
         act = with_action_noise(policy, args.noise_std)
         name, source = args.run_dir, f"its policy (noise std {args.noise_std})"
     else:
-        env = make_env(args.env, **parse_env_options(tuple(args.env_options)))
+        env = named_env(args.env, args.env_options)
         params, act = env.default_params(), random_actions(env.action_size)
         name, source = " ".join([args.env, *args.env_options]), "random actions"
+    refuse_host_evaluated(env)
     moves = largest_moves(env, params, act, args.episodes, args.seed)
     shares = ", ".join(f"> {d} m: {np.mean(moves > d):.3f}" for d in DISTANCES)
     print(f"{name}: {args.episodes} episodes of {source}")

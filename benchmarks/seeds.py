@@ -3,11 +3,13 @@
     python benchmarks/seeds.py --env point_open --seeds 1 4 8 16 --total-env-steps 30000
 
 Each count runs in its own process (so peak memory is that run's alone): ``train`` with
-``num_seeds=N``; reported are the training time (the chunks, compilation excluded), the setup
-time (compilation and prefill), the ratio of training time to the one-seed run, and the peak
+``num_seeds=N``. Reported are the training time (the sum of the training chunks' times, read
+back from each evaluation row's SPS: compilation, prefill, evaluations and checkpoint writes
+excluded), the wall time after setup (chunks plus evaluations and checkpoint writes), the setup
+time (compilation and prefill), the ratio of training time to the first count's, and the peak
 memory: the process's maximum resident set on the CPU, the device's peak bytes in use on a GPU.
-Prints a Markdown table for BENCHMARKS.md, a row as each count finishes (the first count is the
-baseline of the ratio).
+Prints a Markdown table for BENCHMARKS.md, a row as each count finishes (the first count given is
+the baseline of the ratio, which the column's title names).
 """
 
 from __future__ import annotations
@@ -17,24 +19,32 @@ import json
 import subprocess
 import sys
 
+from arguments import fail, positive_int  # sibling module
+
 ONE_RUN = """
 import json, resource, sys, tempfile
 import jax
-from jaxcrl.config import TrainConfig
-from jaxcrl.run import train
+from jaxcrl.checkpoint import CheckpointError
+from jaxcrl.config import ConfigError, TrainConfig, steps_per_iteration
+from jaxcrl.run import NonFiniteError, train
 fields = json.loads(sys.argv[1])
-with tempfile.TemporaryDirectory() as run_dir:
-    result = train(TrainConfig(**fields, run_dir=run_dir + "/run", progress=False))
+try:
+    with tempfile.TemporaryDirectory() as run_dir:
+        config = TrainConfig(**fields, run_dir=run_dir + "/run", progress=False)
+        result = train(config)
+except (ConfigError, CheckpointError, NonFiniteError) as error:
+    sys.exit(f"error: {error}")
 rows = result.metrics
-setup = rows[0]["setup_time_s"]
 device = jax.devices()[0]
 stats = device.memory_stats() if hasattr(device, "memory_stats") else None
 peak = (stats or {}).get("peak_bytes_in_use")
 if peak is None:  # the CPU: the whole process's peak resident memory (Linux reports KiB)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+timing = ("iteration", "sps", "wall_time_s", "setup_time_s")
 print("RESULT" + json.dumps({
-    "train_s": rows[-1]["wall_time_s"] - setup,
-    "setup_s": setup,
+    "rows": [{name: row[name] for name in timing} for row in rows],
+    "members": len(result.members),
+    "steps_per_iteration": steps_per_iteration(config),
     "peak_bytes": peak,
     "success": sum(r["eval/success"] for r in result.final_rows) / len(result.final_rows),
     "device": str(device),
@@ -42,7 +52,23 @@ print("RESULT" + json.dumps({
 """
 
 
-def measure(env: str, num_seeds: int, total_env_steps: int, num_envs: int) -> dict:
+def chunk_seconds(rows: list[dict], members: int, steps_per_iteration: int) -> float:
+    """Seconds spent in training chunks, from metrics rows (one per member per evaluation).
+
+    A row's ``sps`` is the env steps of all members over the chunk that ended at its evaluation,
+    per second of that chunk (``jaxcrl.run.throughput``), and a chunk runs every iteration since
+    the previous evaluation; so the chunk took ``count * members * steps_per_iteration / sps``.
+    """
+    seconds, previous = 0.0, 0
+    for iteration, row in {row["iteration"]: row for row in rows}.items():
+        seconds += (iteration - previous) * members * steps_per_iteration / row["sps"]
+        previous = iteration
+    return seconds
+
+
+def measure(
+    env: str, num_seeds: int, total_env_steps: int, num_envs: int, prefill_steps: int | None
+) -> dict:
     """Run one configuration in a fresh process and return its timings and memory."""
     fields = {
         "env": env,
@@ -51,33 +77,51 @@ def measure(env: str, num_seeds: int, total_env_steps: int, num_envs: int) -> di
         "num_envs": num_envs,
         "num_evals": 2,
     }
+    if prefill_steps is not None:
+        fields["prefill_steps"] = prefill_steps
     done = subprocess.run(
-        [sys.executable, "-c", ONE_RUN, json.dumps(fields)],
-        capture_output=True,
-        text=True,
+        [sys.executable, "-c", ONE_RUN, json.dumps(fields)], capture_output=True, text=True
     )
     if done.returncode != 0:
-        raise SystemExit(f"{num_seeds} seeds failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.split("RESULT", 1)[1])
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        reason = lines[-1].removeprefix("error: ") if lines else f"exit status {done.returncode}"
+        fail(f"the {num_seeds}-seed run failed: {reason}")
+    result = json.loads(done.stdout.split("RESULT", 1)[1])
+    rows = result["rows"]
+    setup = rows[0]["setup_time_s"]
+    return {
+        **result,
+        "train_s": chunk_seconds(rows, result["members"], result["steps_per_iteration"]),
+        "after_setup_s": rows[-1]["wall_time_s"] - setup,
+        "setup_s": setup,
+    }
 
 
 def main() -> None:
     """Measure every seed count and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="point_open")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 4, 8, 16])
-    parser.add_argument("--total-env-steps", type=int, default=30_000)
-    parser.add_argument("--num-envs", type=int, default=64)
+    parser.add_argument("--seeds", type=positive_int, nargs="+", default=[1, 4, 8, 16])
+    parser.add_argument("--total-env-steps", type=positive_int, default=30_000)
+    parser.add_argument("--num-envs", type=positive_int, default=64)
+    parser.add_argument(
+        "--prefill-steps", type=int, default=None, help="default: the library's (TrainConfig)"
+    )
     args = parser.parse_args()
-    base = None
-    print("| seeds | train s | x one seed | setup s | peak memory MiB | mean success | device |")
-    print("|---:|---:|---:|---:|---:|---:|---|", flush=True)
+    base_count, base = args.seeds[0], None
+    relative = f"× {base_count} seed{'s' if base_count > 1 else ''}"
+    print(
+        f"| seeds | train s | {relative} | after setup s | setup s | peak memory MiB "
+        "| mean success | device |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---|", flush=True)
     for n in args.seeds:
-        r = measure(args.env, n, args.total_env_steps, args.num_envs)
+        r = measure(args.env, n, args.total_env_steps, args.num_envs, args.prefill_steps)
         base = base or r["train_s"]
         print(
-            f"| {n} | {r['train_s']:.1f} | {r['train_s'] / base:.2f} | {r['setup_s']:.1f} | "
-            f"{r['peak_bytes'] / 2**20:,.0f} | {r['success']:.2f} | {r['device']} |",
+            f"| {n} | {r['train_s']:.1f} | {r['train_s'] / base:.2f} | {r['after_setup_s']:.1f} "
+            f"| {r['setup_s']:.1f} | {r['peak_bytes'] / 2**20:,.0f} | {r['success']:.2f} "
+            f"| {r['device']} |",
             flush=True,
         )
 

@@ -11,19 +11,23 @@ For each (env, num_envs) it measures
 ``--updates RATIO:BATCH ...`` times other update settings at the same sizes, e.g. fewer, larger
 gradient steps (``0.015625:1024`` samples as many transitions per env step as the default
 ``0.0625:256``, in a quarter of the updates).
-Prints a Markdown table (for BENCHMARKS.md) and writes JSON rows with ``--out``.
+Prints a Markdown table (for BENCHMARKS.md) and writes JSON rows with ``--out``, rewriting the
+file after each row so that a run stopped by a time cap keeps the rows it measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import time
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+from arguments import check_env_name, one_line_errors, positive_int  # sibling module
 
 from jaxcrl.config import TrainConfig, steps_per_iteration, updates_per_iteration
 from jaxcrl.envs import make_env, registered_envs, reset_batch, step_batch
@@ -92,13 +96,47 @@ def parse_update_setting(text: str) -> tuple[float, int]:
         raise argparse.ArgumentTypeError(message) from None
 
 
+def timed_config(
+    env_name: str, num_envs: int, ratio: float, batch_size: int, args: argparse.Namespace
+) -> TrainConfig:
+    """The validated training config of one table row (one line and exit when it is invalid)."""
+    config = dataclasses.replace(
+        TrainConfig(),
+        env=env_name,
+        num_envs=num_envs,
+        update_to_data_ratio=ratio,
+        batch_size=batch_size,
+        prefill_steps=args.prefill_steps,
+        buffer_size=max(100_000, 64 * num_envs),
+        progress=False,
+    )
+    config = dataclasses.replace(
+        config,
+        total_env_steps=(args.iterations + 100) * steps_per_iteration(config) + args.prefill_steps,
+    )
+    with one_line_errors():
+        validate(config, registered_envs())
+    return config
+
+
+def write_rows(path: str, rows: list[dict]) -> None:
+    """Replace the JSON file at ``path`` with ``rows``, whole (written aside, then renamed)."""
+    partial = Path(f"{path}.partial")
+    partial.write_text(json.dumps(rows, indent=1))
+    os.replace(partial, path)
+
+
 def main() -> None:
     """Measure every (env, num_envs) pair and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", nargs="+", default=["point_open", "reacher", "ant"])
-    parser.add_argument("--num-envs", nargs="+", type=int, default=[16, 64, 256])
-    parser.add_argument("--iterations", type=int, default=8, help="timed training iterations")
-    parser.add_argument("--env-steps", type=int, default=200, help="timed steps per env copy")
+    parser.add_argument("--num-envs", nargs="+", type=positive_int, default=[16, 64, 256])
+    parser.add_argument(
+        "--iterations", type=positive_int, default=8, help="timed training iterations"
+    )
+    parser.add_argument(
+        "--env-steps", type=positive_int, default=200, help="timed steps per env copy"
+    )
     parser.add_argument("--prefill-steps", type=int, default=4096)
     parser.add_argument(
         "--updates",
@@ -109,6 +147,12 @@ def main() -> None:
     )
     parser.add_argument("--out", default=None, help="write JSON rows here")
     args = parser.parse_args()
+    for env_name in args.envs:
+        check_env_name(env_name)
+    for env_name, num_envs, (ratio, batch_size) in itertools.product(
+        args.envs, args.num_envs, args.updates
+    ):
+        timed_config(env_name, num_envs, ratio, batch_size, args)  # refuse bad sizes up front
 
     rows = []
     print(
@@ -125,22 +169,7 @@ def main() -> None:
         for num_envs in args.num_envs:
             env_sps, _ = env_steps_per_second(env_name, num_envs, args.env_steps)
             for ratio, batch_size in args.updates:
-                config = dataclasses.replace(
-                    TrainConfig(),
-                    env=env_name,
-                    num_envs=num_envs,
-                    update_to_data_ratio=ratio,
-                    batch_size=batch_size,
-                    prefill_steps=args.prefill_steps,
-                    buffer_size=max(100_000, 64 * num_envs),
-                    progress=False,
-                )
-                config = dataclasses.replace(
-                    config,
-                    total_env_steps=(args.iterations + 100) * steps_per_iteration(config)
-                    + args.prefill_steps,
-                )
-                validate(config, registered_envs())
+                config = timed_config(env_name, num_envs, ratio, batch_size, args)
                 train_sps, compile_s = train_steps_per_second(config, args.iterations)
                 row = {
                     "env": env_name,
@@ -157,15 +186,14 @@ def main() -> None:
                     "xla_flags": xla_flags,
                 }
                 rows.append(row)
+                if args.out:
+                    write_rows(args.out, rows)
                 print(
                     f"| {env_name} | {num_envs} | {ratio:g} | {batch_size} | {env_sps:,.0f} | "
                     f"{train_sps:,.0f} | {row['ratio']:.2f} | {row['updates_per_iteration']} | "
                     f"{compile_s:.1f} |",
                     flush=True,
                 )
-    if args.out:
-        with open(args.out, "w") as stream:
-            json.dump(rows, stream, indent=1)
 
 
 if __name__ == "__main__":

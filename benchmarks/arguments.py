@@ -1,0 +1,69 @@
+"""Shared by benchmark scripts: argparse types, one-line errors, envs built from their names."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any, NoReturn
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def fail(message: str) -> NoReturn:
+    """Stop the script with ``error: message`` on one line (exit status 1)."""
+    raise SystemExit(f"error: {message}")
+
+
+@contextlib.contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Report the library's configuration, checkpoint and dataset errors in one line."""
+    # Imported here: scripts that build no run should not pay for orbax's import.
+    from jaxcrl.checkpoint import CheckpointError
+    from jaxcrl.config import ConfigError
+    from jaxcrl.dataset import DatasetError
+
+    try:
+        yield
+    except (ConfigError, CheckpointError, DatasetError) as error:
+        fail(str(error))
+
+
+def check_env_name(name: str) -> None:
+    """Refuse in one line an env name that is not registered, listing those that are."""
+    from jaxcrl.envs import registered_envs
+
+    if name not in registered_envs():
+        fail(f"unknown env {name!r}; choose one of: {', '.join(registered_envs())}")
+
+
+def named_env(name: str, env_options: Sequence[str] = (), **config_fields: Any):
+    """The env ``name`` with ``env_options`` (``NAME=VALUE`` texts) as a run of it would build it;
+    ``config_fields`` are other TrainConfig fields that shape the env (e.g. physics)."""
+    from jaxcrl.config import TrainConfig
+    from jaxcrl.program import make_run_env
+
+    check_env_name(name)
+    with one_line_errors():
+        config = TrainConfig(env=name, env_options=tuple(env_options), **config_fields)
+        return make_run_env(config)
