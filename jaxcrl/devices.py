@@ -29,9 +29,12 @@ BUFFER_ENV_AXIS = {
 }
 
 
-def check_placement(config: TrainConfig, num_members: int, num_devices: int | None = None) -> None:
+def check_placement(
+    config: TrainConfig, num_members: int, num_devices: int | None = None, resuming: bool = False
+) -> None:
     """Raise ConfigError when the run cannot be spread over ``num_devices`` devices (default: all
-    visible); train and resume check this before they write to the run directory."""
+    visible); train and resume (``resuming``: the run's sizes are fixed) check this before they
+    write to the run directory."""
     num_devices = num_devices or len(jax.devices())
     if num_devices == 1:
         return
@@ -43,11 +46,16 @@ def check_placement(config: TrainConfig, num_members: int, num_devices: int | No
         )
     by_members = num_members > 1 and num_members % num_devices == 0
     if config.dataset is None and not by_members and config.num_envs % num_devices != 0:
+        fix = (
+            "resume it where a device count that divides one of them is visible "
+            "(CUDA_VISIBLE_DEVICES); a resumed run keeps its sizes"
+            if resuming
+            else f"use a --num-envs or a member count that is a multiple of {num_devices}, or "
+            "make fewer devices visible (CUDA_VISIBLE_DEVICES)"
+        )
         raise ConfigError(
             f"--num-envs {config.num_envs} cannot be split over {num_devices} devices, nor can "
-            f"the run's {num_members} member(s) (seeds x swept values); use a --num-envs or a "
-            f"member count that is a multiple of {num_devices}, or make fewer devices visible "
-            "(CUDA_VISIBLE_DEVICES)"
+            f"the run's {num_members} member(s) (seeds x swept values); {fix}"
         )
 
 
@@ -62,9 +70,10 @@ def device_memory_bytes() -> int | None:
     return None
 
 
-def check_memory(state_shapes: Any) -> None:
+def check_memory(state_shapes: Any, resuming: bool = False) -> None:
     """Raise ConfigError when the run's state alone (replay buffer, env copies, learners, of every
-    member) would not fit in the devices' memory: say so before compiling, not after."""
+    member) would not fit in the devices' memory: say so before compiling, not after
+    (``resuming``: the run's sizes are fixed)."""
     need = sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(state_shapes))
     # Each host of a multi-host run holds its share: buffers and env copies are split over every
     # device (the learners, replicated, are small beside them).
@@ -80,7 +89,11 @@ def check_memory(state_shapes: Any) -> None:
         raise ConfigError(
             f"the run's state needs {gib(need)} (mostly its replay buffer: --buffer-size "
             f"transitions per member), more than the {gib(have)} of memory its devices have; "
-            "lower --buffer-size or --num-seeds"
+            + (
+                "resume it on devices with more memory (a resumed run keeps its sizes)"
+                if resuming
+                else "lower --buffer-size or --num-seeds"
+            )
         )
 
 

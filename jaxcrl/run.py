@@ -364,14 +364,14 @@ def resume(
     join_processes(launched(config, progress, distributed))
     check_same_config(config)
     env, _, trainer, members = build(config)
-    check_placement(config, len(members))
+    check_placement(config, len(members), resuming=True)
     check_logger_packages(config.loggers)
     check_checkpoints_writable(run_dir)
     start = time.perf_counter()
     program = make_program(config, env, trainer, members)
     keys = member_keys(members)
     abstract = jax.eval_shape(program.init, keys)
-    check_memory(abstract)  # a resume on a smaller device than the run started on
+    check_memory(abstract, resuming=True)  # a resume on a smaller device than it started on
 
     def saved_shapes(document: dict[str, Any]) -> Any:
         HostProgress.from_saved(document)  # raises on a malformed document: a damaged checkpoint

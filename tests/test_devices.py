@@ -214,6 +214,9 @@ def test_a_run_that_cannot_be_spread_over_the_devices_is_refused_before_it_start
     check_placement(dataclasses.replace(online, dataset="d.npz"), num_members=1, num_devices=4)
     with pytest.raises(ConfigError, match="--num-envs 6 cannot be split over 4 devices, nor can"):
         check_placement(online, num_members=2, num_devices=4)
+    # A resume cannot change the run's sizes: it says what it can change.
+    with pytest.raises(ConfigError, match="resume it where a device count that divides one of"):
+        check_placement(online, num_members=2, num_devices=4, resuming=True)
     with pytest.raises(ConfigError, match="--physics warp runs on one device"):
         check_placement(dataclasses.replace(online, physics="warp"), 4, num_devices=4)
 
@@ -263,6 +266,8 @@ def test_each_host_is_held_to_its_share_of_the_state(monkeypatch):
     monkeypatch.setattr(devices, "device_memory_bytes", lambda: 2**29)  # 0.5 GiB
     with pytest.raises(ConfigError, match="needs 0.8 GiB"):
         devices.check_memory(state)
+    with pytest.raises(ConfigError, match="resume it on devices with more memory"):
+        devices.check_memory(state, resuming=True)
     monkeypatch.setattr(jax, "process_count", lambda: 2)  # 0.375 GiB on each of two hosts
     devices.check_memory(state)
 
