@@ -3,11 +3,13 @@ barriers that keep the processes of a multi-host run together."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import jax
@@ -176,6 +178,28 @@ def agreed_signal(signals: list[int]) -> int | None:
     if jax.process_count() > 1:
         mine = int(np.max(multihost_utils.process_allgather(np.int32(mine))))
     return mine or None
+
+
+@contextlib.contextmanager
+def in_every_process(what: str) -> Iterator[None]:
+    """Run a block of checks (``what``) that each process of a multi-host run passes or fails
+    together: a ConfigError in one process raises in all, where a process stopping alone would
+    leave the others waiting for it at their next barrier. A no-op with one process."""
+    error = None
+    try:
+        yield
+    except ConfigError as raised:
+        error = raised
+    if jax.process_count() > 1:
+        failed = multihost_utils.process_allgather(np.int32(error is not None))
+        others = [str(rank) for rank, flag in enumerate(failed) if flag]
+        if error is None and others:
+            raise ConfigError(
+                f"process {', '.join(others)} of {len(failed)} stopped while {what} (its own "
+                "output says why: a file or package that host lacks?); this process stops too"
+            )
+    if error is not None:
+        raise error
 
 
 def check_same_config(config: TrainConfig) -> None:

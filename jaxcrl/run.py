@@ -41,6 +41,7 @@ from jaxcrl.devices import (
     check_placement,
     check_same_config,
     fetch,
+    in_every_process,
     join_processes,
     place,
     wait_for_processes,
@@ -275,16 +276,18 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
         config = dataclasses.replace(config, dataset=str(Path(config.dataset).resolve()))
     join_processes(config)
     check_same_config(config)
-    env, _, trainer, members = build(config)
-    for warning in (check_env_fit(config, env.episode_length), check_dataset_source(config)):
-        if warning and jax.process_index() == 0:
-            print(f"warning: {warning}", file=sys.stderr)
-    check_placement(config, len(members))
-    check_logger_packages(config.loggers)
-    program = make_program(config, env, trainer, members)
-    check_memory(jax.eval_shape(program.init, member_keys(members)))
+    with in_every_process("checking the run"):
+        env, _, trainer, members = build(config)
+        for warning in (check_env_fit(config, env.episode_length), check_dataset_source(config)):
+            if warning and jax.process_index() == 0:
+                print(f"warning: {warning}", file=sys.stderr)
+        check_placement(config, len(members))
+        check_logger_packages(config.loggers)
+        program = make_program(config, env, trainer, members)
+        check_memory(jax.eval_shape(program.init, member_keys(members)))
     config, run_dir = prepare_run_dir(config, again)
-    check_checkpoints_writable(run_dir)
+    with in_every_process("checking its checkpoints folder"):
+        check_checkpoints_writable(run_dir)
     if jax.process_index() == 0:
         record_run_config(config, run_dir, env)
     start = time.perf_counter()
@@ -363,15 +366,16 @@ def resume(
     config = lengthened(saved_config, total_env_steps, num_updates)  # build() validates it
     join_processes(launched(config, progress, distributed))
     check_same_config(config)
-    env, _, trainer, members = build(config)
-    check_placement(config, len(members), resuming=True)
-    check_logger_packages(config.loggers)
-    check_checkpoints_writable(run_dir)
-    start = time.perf_counter()
-    program = make_program(config, env, trainer, members)
-    keys = member_keys(members)
-    abstract = jax.eval_shape(program.init, keys)
-    check_memory(abstract, resuming=True)  # a resume on a smaller device than it started on
+    with in_every_process("checking the run"):
+        env, _, trainer, members = build(config)
+        check_placement(config, len(members), resuming=True)
+        check_logger_packages(config.loggers)
+        check_checkpoints_writable(run_dir)
+        start = time.perf_counter()
+        program = make_program(config, env, trainer, members)
+        keys = member_keys(members)
+        abstract = jax.eval_shape(program.init, keys)
+        check_memory(abstract, resuming=True)  # a resume on a smaller device than it started on
 
     def saved_shapes(document: dict[str, Any]) -> Any:
         HostProgress.from_saved(document)  # raises on a malformed document: a damaged checkpoint

@@ -120,9 +120,14 @@ def free_port() -> int:
 
 
 def start_two_processes(
-    configs: list[TrainConfig], tmp_path: Path, name: str, extra_env: dict | None = None
+    configs: list[TrainConfig],
+    tmp_path: Path,
+    name: str,
+    extra_env: dict | None = None,
+    rank_envs: tuple[dict, dict] = ({}, {}),
 ) -> tuple[list[subprocess.Popen], list[Path]]:
-    """Start process K of a two-process run with ``configs[K]``; the processes and their logs."""
+    """Start process K of a two-process run with ``configs[K]`` (and ``rank_envs[K]`` added to
+    its environment); the processes and their logs."""
     port = free_port()
     logs = [tmp_path / f"{name}_process_{rank}.log" for rank in (0, 1)]
     processes = []
@@ -139,6 +144,7 @@ def start_two_processes(
                     env={
                         **os.environ,
                         **(extra_env or {}),
+                        **rank_envs[rank],
                         "JAX_PLATFORMS": "cpu",
                         "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")
                         + " --xla_force_host_platform_device_count=2",
@@ -333,3 +339,25 @@ def test_a_signal_to_one_process_stops_every_process_at_one_checkpoint(tmp_path)
     assert len(stops) == 2 and stops[0] == stops[1] and int(stops[0]) < 38
     saved = sorted(int(p.name) for p in Path(config.run_dir, "checkpoints").iterdir())
     assert saved[-1] == int(stops[0])
+
+
+def test_an_error_in_one_process_stops_every_process_at_once(tmp_path):
+    # One host lacks a package (or a file) the others have: it refuses, and the others must not
+    # wait for it at their next barrier (an hour) but stop too.
+    fake_site = tmp_path / "site"
+    (fake_site / "wandb").mkdir(parents=True)
+    (fake_site / "wandb" / "__init__.py").write_text("")
+    config = dataclasses.replace(
+        TINY, run_dir=str(tmp_path / "run"), distributed=True, loggers=("wandb",)
+    )
+    with_package = {"PYTHONPATH": f"{fake_site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    processes, logs = start_two_processes(
+        [config, config], tmp_path, "one_error", rank_envs=(with_package, {})
+    )
+    for process in processes:
+        process.wait(timeout=240)
+    texts = [log.read_text() for log in logs]
+    assert all(process.returncode != 0 for process in processes)
+    assert "--loggers wandb needs the wandb package" in texts[1]
+    assert "process 1 of 2 stopped while checking the run" in texts[0], texts[0][-3000:]
+    assert not (tmp_path / "run").exists()
