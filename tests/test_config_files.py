@@ -23,7 +23,15 @@ def test_default_and_every_preset_are_valid():
     validate(TrainConfig(), registered_envs())
     assert "point_open" in available_presets()
     for preset in available_presets():
-        validate(config_from_overrides(read_overrides(preset)), registered_envs())
+        config = config_from_overrides(read_overrides(preset))
+        if not preset.startswith("offline_"):
+            validate(config, registered_envs())
+            continue
+        # An offline preset takes its data from --dataset; without it, it is refused.
+        with pytest.raises(ConfigError, match="needs --dataset PATH.npz"):
+            validate(config, registered_envs())
+        offline = dataclasses.replace(config, dataset="data.npz")
+        validate(offline, registered_envs(), dataset_must_exist=False)
 
 
 def test_presets_env_options_are_taken_by_their_envs():
