@@ -164,16 +164,13 @@ def train_main(argv: list[str] | None = None) -> None:
     resume_args = parse_resume_args(argv)
     config = None if resume_args else parse_train_args(argv)
     from jaxcrl import run  # imported late so --help and config errors stay fast
-    from jaxcrl.run_dir import has_checkpoint
 
     try:
         with run.interrupt_ends_setup():  # the loop then turns Ctrl-C into a clean stop
             if resume_args is None:
                 result = run.train(config)
-            elif has_checkpoint(resume_args[0]):
+            else:  # a run stopped before its first checkpoint starts again from the beginning
                 result = run.resume(resume_args[0], **resume_args[1])
-            else:  # its start crashed or was stopped before the first checkpoint
-                result = run.start_again(resume_args[0], **resume_args[1])
     except (ConfigError, FileExistsError, CheckpointError, run.NonFiniteError) as error:
         _fail(str(error))
     except run.TrainingInterrupted as stop:

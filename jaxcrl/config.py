@@ -12,6 +12,7 @@ import itertools
 import math
 from typing import Annotated, Any, Literal, get_type_hints
 
+import numpy as np
 import tyro
 import yaml
 
@@ -146,15 +147,24 @@ class TrainConfig:
     """Train two critics and let the actor maximise their minimum (the paper's offline setting)."""
 
     def __post_init__(self) -> None:
-        """Lists given for list options become tuples: a config stays hashable (jit keys on it)."""
+        """Lists given for list options become tuples (a config stays hashable: jit keys on it),
+        and NumPy numbers (``np.logspace(...)[0]``) plain Python ones, as config.yaml holds them."""
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if isinstance(value, list):
-                object.__setattr__(self, field.name, tuple(value))
+                value = tuple(value)
+            if isinstance(value, tuple):
+                value = tuple(plain_number(item) for item in value)
+            object.__setattr__(self, field.name, plain_number(value))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary of every option."""
         return dataclasses.asdict(self)
+
+
+def plain_number(value: Any) -> Any:
+    """A NumPy scalar as the Python number it holds; anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 # The type of every option (Annotated metadata dropped): validation reads the choices of its

@@ -67,6 +67,7 @@ from jaxcrl.program import (
 )
 from jaxcrl.run_dir import (
     check_checkpoints_writable,
+    has_checkpoint,
     keep_rows_up_to,
     prepare_run_dir,
     record_new_length,
@@ -358,9 +359,12 @@ def resume(
 
     ``total_env_steps`` (online) or ``num_updates`` (offline) changes the run's length, for
     example to train a finished run further; evaluations keep their spacing. ``progress`` and
-    ``distributed`` (None: the run's own settings) change only how this launch runs.
+    ``distributed`` (None: the run's own settings) change only how this launch runs. A run that
+    never saved a checkpoint (stopped while compiling) starts again from the beginning.
     """
     run_dir = Path(run_dir)
+    if (run_dir / "config.yaml").is_file() and not has_checkpoint(run_dir):
+        return start_again(run_dir, total_env_steps, num_updates, progress, distributed)
     saved_config = read_run_config(run_dir)
     refuse_changed_dataset(saved_config, run_dir)
     config = lengthened(saved_config, total_env_steps, num_updates)  # build() validates it

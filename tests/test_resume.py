@@ -130,6 +130,23 @@ def test_a_step_set_aside_twice_keeps_both_damaged_copies(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["12.damaged", "12.damaged.2", "9"]
 
 
+def test_resume_in_python_starts_a_run_stopped_before_its_first_checkpoint(
+    tmp_path, straight_rows, monkeypatch
+):
+    # A notebook's Interrupt while compiling leaves config.yaml and no checkpoint; resume()
+    # (not only the command line) starts such a run again from the beginning.
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    run_dir = tmp_path / "run"
+    monkeypatch.setattr(run, "_train_loop", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(dataclasses.replace(TINY, run_dir=str(run_dir)))
+    monkeypatch.undo()
+    assert (run_dir / "config.yaml").is_file() and not has_checkpoint(run_dir)
+    assert learning_fields(resume(run_dir).metrics) == straight_rows
+
+
 def test_a_finished_run_trained_further_matches_the_longer_run(tmp_path, straight_rows, capsys):
     run_dir = tmp_path / "run"
     train(dataclasses.replace(TINY, run_dir=str(run_dir), total_env_steps=4 * 4 * 14))

@@ -2,11 +2,13 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from jaxcrl import run
 from jaxcrl.collect import main as collect_main
 from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.config_files import read_run_config, write_config
 from jaxcrl.envs import registered_envs
 from jaxcrl.program import make_run_env
 from jaxcrl.validation import check_dataset_source, check_env_fit, validate
@@ -222,3 +224,13 @@ def test_lists_given_for_list_options_become_tuples():
     assert config.loggers == ("tensorboard",) and config.sweep == ("critic_lr=1e-4,3e-4",)
     hash(config)  # jit keys on the config
     validate(config, registered_envs())
+
+
+def test_numpy_numbers_become_python_numbers_that_config_yaml_can_hold(tmp_path):
+    # A notebook sweep passes np.logspace(...)[i]: validation took it (a float subclass) and
+    # writing config.yaml then failed after the run directory was made.
+    config = TrainConfig(critic_lr=np.logspace(-4, -3, 2)[0], num_envs=np.int64(8))
+    assert type(config.critic_lr) is float and type(config.num_envs) is int
+    validate(config, registered_envs())
+    write_config(config, tmp_path / "config.yaml", {})
+    assert read_run_config(tmp_path).critic_lr == config.critic_lr
