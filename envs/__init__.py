@@ -71,19 +71,23 @@ def _env_class(name: str) -> Callable[..., GoalEnv]:
 
 def env_arguments(name: str) -> tuple[str, ...]:
     """Constructor arguments of env ``name``, following ``**kwargs`` to the base classes."""
-    names: list[str] = []
+    return tuple(env_argument_defaults(name))
+
+
+def env_argument_defaults(name: str) -> dict[str, Any]:
+    """Constructor arguments of env ``name`` with their defaults (``inspect.Parameter.empty``
+    where there is none), following ``**kwargs`` to the base classes."""
+    defaults: dict[str, Any] = {}
     for cls in inspect.getmro(_env_class(name)):
         if "__init__" not in vars(cls):
             continue
         parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
-        names += [
-            p.name
-            for p in parameters
-            if p.kind is p.POSITIONAL_OR_KEYWORD or p.kind is p.KEYWORD_ONLY
-        ]
+        for p in parameters:
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                defaults.setdefault(p.name, p.default)
         if not any(p.kind is p.VAR_KEYWORD for p in parameters):
             break
-    return tuple(dict.fromkeys(names))
+    return defaults
 
 
 def make_env(name: str, **overrides: Any) -> GoalEnv:

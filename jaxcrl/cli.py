@@ -90,7 +90,7 @@ def refuse_repeated_list_flags(argv: list[str], flags: dict[str, tuple[str, ...]
 def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
     """TrainConfig from the command line: preset (``--config``) first, flags over it."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--config", default=None)
     known, rest = pre.parse_known_args(argv)
     list_flags = list_option_flags()
@@ -103,7 +103,10 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
             _fail(str(error))
     config = tyro.cli(TrainConfig, default=base, args=rest, description=_train_description())
     if any(arg.split("=", 1)[0] in list_flags["env_options"] for arg in rest):  # add to preset's
-        options = merged_env_options(base.env_options, config.env_options)
+        try:
+            options = merged_env_options(base.env_options, config.env_options)
+        except ConfigError as error:
+            _fail(str(error))
         config = dataclasses.replace(config, env_options=options)
     return config
 

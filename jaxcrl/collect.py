@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -300,8 +301,8 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
                 f"{flags} only {verb} to --policy noisy-checkpoint; add it, or drop {flags} "
                 "to collect with random actions"
             )
-    if options.noise_std < 0:
-        parser.error(f"--noise-std must be >= 0, got {options.noise_std}")
+    if not (math.isfinite(options.noise_std) and options.noise_std >= 0):
+        parser.error(f"--noise-std must be a finite number >= 0, got {options.noise_std}")
     try:
         check_episode_length(options.episode_length, "--episode-length")
         named = parse_env_options(tuple(options.env_options or ()))

@@ -41,7 +41,7 @@ class TrainConfig:
     unroll_length: int = 16
     """Steps each env copy takes per training iteration before the gradient steps."""
     update_to_data_ratio: float = 1 / 16
-    """Gradient steps per env step; an iteration runs round(ratio * num_envs * unroll_length)."""
+    """Gradient steps per env step; an iteration runs round(ratio * num_envs * unroll_length), >= 1."""
     batch_size: int = 256
     """Transitions per gradient step (the contrastive matrix is batch_size x batch_size)."""
     buffer_size: int = 100_000
@@ -306,9 +306,12 @@ ENV_OPTION_FLAGS = {"dense_reward": "--dense-reward", "impl": "--physics"}
 
 
 def merged_env_options(preset: tuple[str, ...], given: tuple[str, ...]) -> tuple[str, ...]:
-    """A preset's env options with those given on the command line replacing same-named ones."""
-    by_name = lambda specs: {spec.partition("=")[0].strip(): spec for spec in specs}
-    return tuple({**by_name(preset), **by_name(given)}.values())
+    """A preset's env options with those given on the command line replacing same-named ones
+    (``motor-gear`` names ``motor_gear``); a name given twice on the command line is refused."""
+    parse_env_options(given)  # refuses a name given twice, in any spelling
+    name = lambda spec: spec.partition("=")[0].strip().replace("-", "_")
+    given_names = {name(spec) for spec in given}
+    return tuple(spec for spec in preset if name(spec) not in given_names) + tuple(given)
 
 
 def parse_env_options(specs: tuple[str, ...]) -> dict[str, Any]:
@@ -327,4 +330,6 @@ def parse_env_options(specs: tuple[str, ...]) -> dict[str, Any]:
             options[name] = yaml.safe_load(text)
         except yaml.YAMLError:
             raise ConfigError(f"--env-options {spec!r}: VALUE is not a YAML value") from None
+        if isinstance(options[name], float) and not math.isfinite(options[name]):
+            raise ConfigError(f"--env-options {spec!r}: VALUE must be a finite number")
     return options

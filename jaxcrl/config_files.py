@@ -112,7 +112,7 @@ def _typed(options: dict[str, Any], source: str) -> dict[str, Any]:
 
 def _read_options(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> tuple[dict, bool]:
     """(typed options of a YAML file or preset, whether it is a run's config.yaml)."""
-    if path_or_preset in _extended_by:
+    if _config_identity(path_or_preset) in map(_config_identity, _extended_by):
         chain = " -> ".join([*_extended_by, path_or_preset])
         raise ConfigError(
             f"--config {_extended_by[0]}: presets extend each other in a loop ({chain})"
@@ -145,6 +145,12 @@ def _read_options(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> tu
         base = read_overrides(parent, (*_extended_by, path_or_preset))
         overrides = {**base, **overrides}
     return overrides, is_run
+
+
+def _config_identity(path_or_preset: str) -> str:
+    """What a --config names, one spelling per file (``a/../a/b.yaml`` is ``a/b.yaml``)."""
+    path = Path(path_or_preset)
+    return str(path.resolve()) if path.suffix in (".yaml", ".yml") and path.exists() else str(path)
 
 
 def _extended_file(parent: str, child: str) -> str:

@@ -52,6 +52,7 @@ puzzle-3x3 2.1: 30 to 40 minutes), measured on short runs; twice that on a busy 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
 from typing import Any
@@ -377,6 +378,8 @@ def main(argv: list[str] | None = None) -> None:
     val_episodes = max(1, episodes // 10) if args.val_episodes is None else args.val_episodes
     if min(episodes, val_episodes) < 1:
         parser.error("--episodes and --val-episodes must be at least 1")
+    if args.noise is not None and not (math.isfinite(args.noise) and args.noise >= 0):
+        parser.error(f"--noise must be a finite number >= 0, got {args.noise}")
     try:
         check_episode_length(episode_length, "--episode-length")
         out, val_out = new_dataset_paths(args.out)

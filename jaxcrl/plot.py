@@ -41,6 +41,15 @@ def load_run(run_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def check_group_by(rows: Sequence[dict[str, Any]], group_by: Sequence[str] | None) -> None:
+    """Refuse ``--group-by`` fields that no row holds (a misspelt field would group nothing)."""
+    present = {key for row in rows for key in row}
+    unknown = [name for name in group_by or () if name not in present]
+    if unknown:
+        fields = sorted(key for key in present if "/" not in key)
+        raise ValueError(f"--group-by {', '.join(unknown)}: no row holds it; fields: {fields}")
+
+
 def is_offline(rows: Sequence[dict[str, Any]]) -> bool:
     """Whether a run's rows count gradient steps (an offline run) rather than env steps."""
     return all(row.get("env_steps") is None for row in rows)
@@ -131,6 +140,7 @@ def summary_lines(
     lines = []
     for run_dir, label in zip(run_dirs, _labels(run_dirs, labels), strict=True):
         rows = load_run(run_dir)
+        check_group_by(rows, group_by)
         keys = swept_keys(rows) if group_by is None else group_by
         for group, members in member_groups(rows, keys).items():
             finals = final_values(members, metric)
@@ -171,6 +181,8 @@ def plot_runs(
         (label, load_run(run_dir))
         for run_dir, label in zip(run_dirs, _labels(run_dirs, labels), strict=True)
     ]
+    for _, rows in runs:
+        check_group_by(rows, group_by)
     offline = [label for label, rows in runs if is_offline(rows)]
     if offline and len(offline) < len(runs):
         raise ValueError(

@@ -14,7 +14,7 @@ from typing import Any
 import jax
 
 from jaxcrl.config import ENV_OPTION_FLAGS, ConfigError, TrainConfig, parse_env_options
-from jaxcrl.envs import GoalEnv, env_arguments, make_env, registered_envs
+from jaxcrl.envs import GoalEnv, env_argument_defaults, make_env, registered_envs
 from jaxcrl.members import Member, apply_member_values, member_keys, run_members
 from jaxcrl.trainer import Trainer, TrainerState, make_trainer
 from jaxcrl.validation import validate
@@ -36,7 +36,8 @@ def make_run_env(config: TrainConfig) -> GoalEnv:
         overrides["dense_reward"] = True
     if config.physics != "jax":
         overrides["impl"] = config.physics
-    accepted = env_arguments(config.env)
+    defaults = env_argument_defaults(config.env)
+    accepted = tuple(defaults)
     unknown = sorted(set(overrides) - set(accepted))
     flagged = [name for name in unknown if name in ENV_OPTION_FLAGS]
     if flagged:
@@ -49,6 +50,12 @@ def make_run_env(config: TrainConfig) -> GoalEnv:
             f"--env-options: --env {config.env} takes no {unknown[0]!r}; its options: "
             + ", ".join(name for name in accepted if name not in ENV_OPTION_FLAGS)
         )
+    is_number = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
+    for name, value in overrides.items():  # "nan" or [1] where a number goes
+        if is_number(defaults.get(name)) and not is_number(value):
+            raise ConfigError(
+                f"--env-options {name} must be a number (default {defaults[name]}), got {value!r}"
+            )
     try:
         return make_env(config.env, **overrides)
     except TypeError as error:

@@ -124,6 +124,12 @@ def validate(
             f"unknown --loggers {', '.join(unknown_loggers)}; choose from tensorboard, wandb "
             "(metrics.jsonl and metrics.csv are always written)"
         )
+    if not 0 <= config.seed <= 2**32 - config.num_seeds:
+        raise ConfigError(
+            f"--seed must lie in [0, {2**32 - config.num_seeds}] (with --num-seeds "
+            f"{config.num_seeds}), got {config.seed}: JAX keys take 32-bit seeds, and others "
+            "would repeat another seed's key"
+        )
     if config.distributed and not config.run_dir:
         raise ConfigError(
             "--distributed needs --run-dir: every process writes the same run directory, so name "

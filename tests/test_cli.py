@@ -316,6 +316,23 @@ def test_env_options_given_with_a_preset_add_to_its_own():
     assert added.env_options == ("motor_gear=60", "goal_max_radius=5")
     replaced = parse_train_args(["--config", "ant", "--env-options", "motor_gear=150"])
     assert replaced.env_options == ("motor_gear=150",)
+    dashed = parse_train_args(["--config", "ant", "--env-options", "motor-gear=150"])
+    assert dashed.env_options == ("motor-gear=150",)  # the same option, in its dash spelling
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["episode_length=50", "episode_length=80"], "names 'episode_length' twice"),
+        (["max_step=.nan"], "'max_step=.nan': VALUE must be a finite number"),
+    ],
+)
+def test_env_options_named_twice_or_not_finite_are_refused(options, message, capsys):
+    from jaxcrl.cli import parse_train_args
+
+    with pytest.raises(SystemExit):
+        parse_train_args(["--env-options", *options])
+    assert message in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -204,6 +204,10 @@ def test_an_existing_split_is_never_overwritten(tmp_path, existing, capsys):
         (["--run-dir", "runs/r"], "--run-dir only applies to --policy noisy-checkpoint"),
         (["--noise-std", "0.1"], "--noise-std only applies to --policy noisy-checkpoint"),
         (["--member", "1"], "--member only applies to --policy noisy-checkpoint"),
+        (
+            ["--policy", "noisy-checkpoint", "--run-dir", "r", "--noise-std", "nan"],
+            "--noise-std must be a finite number >= 0, got nan",
+        ),
     ],
 )
 def test_policy_flags_without_the_noisy_checkpoint_policy_are_refused(flags, message, capsys):

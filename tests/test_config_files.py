@@ -52,6 +52,10 @@ def test_a_preset_extends_another_and_loops_are_refused(tmp_path):
     assert humanoid == {**base, "bc_alpha": 0.1, "goal_discount": 0.995}
     (tmp_path / "a.yaml").write_text(f"extends: {tmp_path / 'b.yaml'}\nbatch_size: 8\n")
     (tmp_path / "b.yaml").write_text(f"extends: {tmp_path / 'a.yaml'}\n")
+    (tmp_path / "y").mkdir()  # a loop whose path grows at each step (y/../y/c.yaml)
+    (tmp_path / "y" / "c.yaml").write_text("extends: ../y/c.yaml\n")
+    with pytest.raises(ConfigError, match="presets extend each other in a loop"):
+        read_overrides(str(tmp_path / "y" / "c.yaml"))
     with pytest.raises(ConfigError, match="presets extend each other in a loop"):
         read_overrides(str(tmp_path / "a.yaml"))
 

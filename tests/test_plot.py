@@ -165,3 +165,12 @@ def test_an_out_name_without_a_suffix_gets_the_png_it_is_written_as(tmp_path, ca
     plot.main([str(run), "--out", str(tmp_path / "curves"), "--metrics", "eval/success"])
     assert_png(tmp_path / "curves.png")
     assert f"wrote {tmp_path / 'curves.png'}" in capsys.readouterr().out
+
+
+def test_a_group_by_field_no_row_holds_is_refused(tmp_path):
+    run = write_run(tmp_path / "sweep", multi_seed_rows(lambda m: {"critic_lr": 1e-3 * (m + 1)}))
+    with pytest.raises(ValueError, match="--group-by critic-lr: no row holds it; fields: "):
+        plot.plot_runs([run], tmp_path / "curves.png", group_by=["critic-lr"])
+    with pytest.raises(ValueError, match="--group-by nosuch: no row holds it"):
+        plot.summary_lines([run], group_by=["nosuch"])
+    assert len(plot.summary_lines([run], group_by=["critic_lr"])) == 3

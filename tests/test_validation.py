@@ -19,6 +19,11 @@ BAD_CONFIGS = [
     ({"num_envs": 0}, "--num-envs must be a positive integer, got 0"),
     ({"num_updates": 500}, "--num-updates 500 sets the length of an offline run, which needs"),
     ({"distributed": True}, "--distributed needs --run-dir: every process writes the same"),
+    ({"seed": -1}, "--seed must lie in [0, 4294967295] (with --num-seeds 1), got -1"),
+    (
+        {"seed": 2**32 - 2, "num_seeds": 4},
+        "--seed must lie in [0, 4294967292] (with --num-seeds 4)",
+    ),
     ({"num_envs": -4}, "--num-envs must be a positive integer"),
     ({"batch_size": 0}, "--batch-size must be a positive integer"),
     ({"unroll_length": 0}, "--unroll-length must be a positive integer"),
@@ -214,7 +219,9 @@ def test_offline_runs_are_not_held_to_the_online_buffer_and_env_step_budget():
 @pytest.mark.parametrize("value", ["-1", "0", ".nan", ".inf", "far"])
 def test_a_success_threshold_no_state_or_every_state_meets_is_refused(value):
     config = TrainConfig(env_options=(f"success_threshold={value}",))
-    with pytest.raises(ConfigError, match="success_threshold must be a finite distance > 0"):
+    # NaN and Inf are refused for every env option, before the threshold's own check.
+    refused = "success_threshold must be a finite distance > 0|VALUE must be a finite number"
+    with pytest.raises(ConfigError, match=refused):
         make_run_env(config)
     make_run_env(TrainConfig(env_options=("success_threshold=0.25",)))
 
@@ -234,3 +241,9 @@ def test_numpy_numbers_become_python_numbers_that_config_yaml_can_hold(tmp_path)
     validate(config, registered_envs())
     write_config(config, tmp_path / "config.yaml", {})
     assert read_run_config(tmp_path).critic_lr == config.critic_lr
+
+
+def test_an_env_option_that_is_not_a_number_where_one_goes_is_named():
+    # YAML reads "nan" as text; the env's own comparison failed with a TypeError naming nothing.
+    with pytest.raises(ConfigError, match=r"--env-options max_step must be a number \(default "):
+        make_run_env(TrainConfig(env_options=("max_step=nan",)))
