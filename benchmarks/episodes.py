@@ -53,12 +53,10 @@ def loaded_member(run_dir: Path, member: int = 0) -> Any:
 
 def member_policy(run_dir: Path, member: int = 0) -> tuple[GoalEnv, Any, Policy]:
     """(env, env_params, policy) of one member's checkpointed policy (``loaded_member``)."""
-    from jaxcrl import agent
+    from jaxcrl.saved_runs import loaded_policy
 
     loaded = loaded_member(run_dir, member)
-    params, networks = loaded.learner.policy_params, loaded.trainer.networks
-    policy = jax.jit(lambda obs: agent.policy_action(networks, params, obs))
-    return loaded.env, loaded.env_params, policy
+    return loaded.env, loaded.env_params, loaded_policy(loaded)
 
 
 def saved_policy(args: argparse.Namespace) -> tuple[GoalEnv, Any, Policy]:

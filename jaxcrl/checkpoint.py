@@ -23,6 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
+from jaxcrl.config import first_line
+
 # Orbax logs every save at INFO; a training run's own progress output is enough.
 logging.getLogger("absl").setLevel(logging.WARNING)
 
@@ -69,8 +71,7 @@ def save(manager, step: int, tree: Any, progress: dict[str, Any]) -> None:
 
 def _describe(error: Exception) -> str:
     """One line about an orbax/tensorstore error."""
-    text = str(error).splitlines()[0] if str(error) else "no detail"
-    return f"{type(error).__name__}: {text[:200]}"
+    return f"{type(error).__name__}: {first_line(error)[:200]}"
 
 
 # A leaf of a restore target that stands for "leave this part on disk" (orbax's placeholder).

@@ -209,8 +209,9 @@ def acting_member(run_config: TrainConfig, member: int | None) -> int:
             f"collecting with member 0 of the run's {count}; --member picks another",
             file=sys.stderr,
         )
-    check_member(run_config, 0 if member is None else member)
-    return 0 if member is None else member
+    member = 0 if member is None else member
+    check_member(run_config, member)
+    return member
 
 
 def collectable_envs() -> list[str]:

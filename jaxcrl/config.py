@@ -23,6 +23,13 @@ class ConfigError(ValueError):
     """A configuration problem, reported to the user as one line."""
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (a library's may run over many), for a one-line
+    report."""
+    lines = str(error).splitlines()
+    return lines[0] if lines else "no detail"
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Options of one CRL training run."""
@@ -255,12 +262,18 @@ SWEEPABLE = (
 )
 
 
+def option_name(text: str) -> str:
+    """An option's name as written in NAME=VALUE, in its field spelling (``motor-gear`` is
+    ``motor_gear``)."""
+    return text.strip().replace("-", "_")
+
+
 def parse_sweep(specs: tuple[str, ...]) -> dict[str, list[float]]:
     """``("critic_lr=1e-4,3e-4", ...)`` -> ``{"critic_lr": [1e-4, 3e-4]}``, refusing what cannot vary."""
     grid: dict[str, list[float]] = {}
     for spec in specs:
         name, sep, values = spec.partition("=")
-        name = name.strip().replace("-", "_")
+        name = option_name(name)
         if not sep or not values.strip():
             raise ConfigError(f"--sweep {spec!r}: write NAME=V1,V2,... (e.g. critic_lr=1e-4,3e-4)")
         if name not in SWEEPABLE:
@@ -309,7 +322,7 @@ def merged_env_options(preset: tuple[str, ...], given: tuple[str, ...]) -> tuple
     """A preset's env options with those given on the command line replacing same-named ones
     (``motor-gear`` names ``motor_gear``); a name given twice on the command line is refused."""
     parse_env_options(given)  # refuses a name given twice, in any spelling
-    name = lambda spec: spec.partition("=")[0].strip().replace("-", "_")
+    name = lambda spec: option_name(spec.partition("=")[0])
     given_names = {name(spec) for spec in given}
     return tuple(spec for spec in preset if name(spec) not in given_names) + tuple(given)
 
@@ -319,7 +332,7 @@ def parse_env_options(specs: tuple[str, ...]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for spec in specs:
         name, sep, text = spec.partition("=")
-        name = name.strip().replace("-", "_")
+        name = option_name(name)
         if not sep or not name.isidentifier() or not text.strip():
             raise ConfigError(f"--env-options {spec!r}: write NAME=VALUE (e.g. motor_gear=75)")
         if name in ENV_OPTION_FLAGS:

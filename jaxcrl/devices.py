@@ -18,7 +18,7 @@ import orbax.checkpoint as ocp
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.config import ConfigError, TrainConfig, first_line
 from jaxcrl.trainer import TrainerState
 
 # Axis of each buffer leaf that indexes env copies, after the leading member axis.
@@ -255,7 +255,7 @@ def join_processes(config: TrainConfig) -> None:
         jax.distributed.initialize(num_processes=num_processes, process_id=process_id)
     except (ValueError, RuntimeError) as error:
         raise ConfigError(
-            f"--distributed could not join the other processes ({str(error).splitlines()[0]}); "
+            f"--distributed could not join the other processes ({first_line(error)}); "
             "on a TPU pod or SLURM JAX finds them itself, elsewhere set JAX_COORDINATOR_ADDRESS "
             "(host:port of process 0), JAX_NUM_PROCESSES and JAX_PROCESS_ID in every process, "
             "or drop --distributed"

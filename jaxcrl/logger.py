@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from jaxcrl.config import ConfigError
+from jaxcrl.config import ConfigError, first_line
 from jaxcrl.files import replace_atomically
 
 LOGGER_KINDS = ("tensorboard", "wandb")
@@ -291,7 +291,7 @@ class WandbLog:
         except Exception as error:  # a missing login, a bad WANDB_* setting, no network
             self._restore_environ()
             raise ConfigError(
-                f"W&B did not start ({type(error).__name__}: {(str(error).splitlines() or [''])[0]}); fix "
+                f"W&B did not start ({type(error).__name__}: {first_line(error)}); fix "
                 f"that or drop wandb from --loggers, then continue with python train.py --resume "
                 f"{run_dir}"
             ) from None

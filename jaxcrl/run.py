@@ -507,7 +507,7 @@ def _train_loop(
                         loggers.write(row)
                         rows.append(row)
                     progress = progress.after_evaluation()
-                    bar.update(base.get("env_steps", end), mean_row(rows[-len(members) :]))
+                    bar.update(steps_at(end), mean_row(rows[-len(members) :]))
                 if end % checkpoint_every == 0 or end == total:
                     save()
                 stop = agreed_signal(signals)  # one host's signal stops every host here

@@ -173,11 +173,15 @@ def load_member(run_dir: Path, member: int = 0, step: int | None = None) -> Load
     return LoadedMember(own_config, env, env_params, trainer, learner, buffer)
 
 
-def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):
-    """(env, env_params, policy) of one member's checkpointed policy; policy maps obs to actions."""
+def loaded_policy(loaded: LoadedMember):
+    """A loaded member's deterministic policy, jitted: observations to actions."""
     from jaxcrl import agent
 
-    loaded = load_member(run_dir, member, step)
     params, networks = loaded.learner.policy_params, loaded.trainer.networks
-    policy = jax.jit(lambda obs: agent.policy_action(networks, params, obs))
-    return loaded.env, loaded.env_params, policy
+    return jax.jit(lambda obs: agent.policy_action(networks, params, obs))
+
+
+def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):
+    """(env, env_params, policy) of one member's checkpointed policy; policy maps obs to actions."""
+    loaded = load_member(run_dir, member, step)
+    return loaded.env, loaded.env_params, loaded_policy(loaded)
