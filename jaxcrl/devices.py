@@ -72,31 +72,47 @@ def device_memory_bytes() -> int | None:
     return None
 
 
-def check_memory(state_shapes: Any, resuming: bool = False) -> None:
-    """Raise ConfigError when the run's state alone (replay buffer, env copies, learners, of every
-    member) would not fit in the devices' memory: say so before compiling, not after
-    (``resuming``: the run's sizes are fixed)."""
-    need = sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(state_shapes))
+def tree_bytes(shapes: Any) -> int:
+    """Bytes that a pytree of arrays (or of their shapes) holds."""
+    return sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(shapes))
+
+
+def check_memory(
+    state_shapes: Any,
+    eval_shapes: Any = None,
+    resuming: bool = False,
+    episodes_option: str = "--eval-episodes",
+) -> None:
+    """Raise ConfigError when the run's state (replay buffer, env copies, learners, of every
+    member) and its evaluation's episodes (``eval_shapes``: their env states, as many as
+    ``episodes_option`` says) would not fit in the devices' memory: say so before compiling,
+    not after (``resuming``: the run's sizes are fixed)."""
     # Each host of a multi-host run holds its share: buffers and env copies are split over every
     # device (the learners, replicated, are small beside them).
-    need //= jax.process_count()
+    state_need = tree_bytes(state_shapes) // jax.process_count()
+    # An evaluation step holds its episodes' states and the next ones, beside the run's state.
+    eval_need = 2 * tree_bytes(eval_shapes)
     have = device_memory_bytes()
     if have is None:
         return
     devices = jax.local_devices()
     if devices[0].platform != "cpu":  # a state spread over several accelerators
         have *= len(devices)
-    if need > 0.9 * have:
-        gib = lambda size: f"{size / 2**30:.1f} GiB"
-        raise ConfigError(
-            f"the run's state needs {gib(need)} (mostly its replay buffer: --buffer-size "
-            f"transitions per member), more than the {gib(have)} of memory its devices have; "
-            + (
-                "resume it on devices with more memory (a resumed run keeps its sizes)"
-                if resuming
-                else "lower --buffer-size or --num-seeds"
-            )
-        )
+    if state_need + eval_need <= 0.9 * have:
+        return
+    gib = lambda size: f"{size / 2**30:.1f} GiB"
+    state = f"state needs {gib(state_need)} (mostly its replay buffer: --buffer-size per member)"
+    evaluation = f"evaluation needs {gib(eval_need)} ({episodes_option} env copies per member)"
+    if eval_need > state_need:
+        parts = evaluation + (f" and its {state}" if state_need else "")
+        fix = f"lower {episodes_option}"
+    else:
+        parts, fix = f"{state} and its {evaluation}", "lower --buffer-size or --num-seeds"
+    if resuming:
+        fix = "resume it on devices with more memory (a resumed run keeps its sizes)"
+    raise ConfigError(
+        f"the run's {parts}: more than the {gib(have)} of memory its devices have; {fix}"
+    )
 
 
 def state_shardings(

@@ -13,7 +13,7 @@ terminates it. Reported, from what the env itself measures every step:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +21,34 @@ import jax.numpy as jnp
 from jaxcrl.envs import DISTANCE, SUCCESS, EnvState, GoalEnv, reset_batch
 
 Policy = Callable[[jax.Array], jax.Array]  # [num_episodes, obs] -> [num_episodes, action]
+
+
+def run_episodes(
+    env: GoalEnv,
+    env_params: Any,
+    policy: Policy,
+    states: EnvState,
+    observe: Callable[[Any, dict[str, jax.Array], jax.Array], tuple[Any, Any]],
+    init: Any,
+) -> tuple[Any, Any]:
+    """Step episodes from ``states`` [E] for ``episode_length`` steps, folding each step's
+    metrics {name: [E]} and alive mask [E] with ``observe(carry, metrics, alive) -> (carry,
+    out)``; returns the last carry and the outputs stacked [T, ...]."""
+    step = jax.vmap(env.step, in_axes=(0, 0, None))
+
+    def one_step(carry, _):
+        states, alive, observed = carry
+        next_states = step(states, policy(states.obs), env_params)
+        observed, out = observe(observed, next_states.metrics, alive)
+        # A step counts if the episode was still running when it was taken.
+        next_alive = alive * (1.0 - next_states.terminated)
+        return (next_states, next_alive, observed), out
+
+    alive = jnp.ones(states.obs.shape[:1], jnp.float32)
+    (_, _, observed), outs = jax.lax.scan(
+        one_step, (states, alive, init), None, length=env.episode_length
+    )
+    return observed, outs
 
 
 def rollout(
@@ -35,20 +63,57 @@ def rollout(
     states = initial_states
     if states is None:
         states = reset_batch(env, env_params, key, num_episodes)
-    step = jax.vmap(env.step, in_axes=(0, 0, None))
-
-    def one_step(carry, _):
-        states, alive = carry
-        next_states = step(states, policy(states.obs), env_params)
-        # A step counts if the episode was still running when it was taken.
-        next_alive = alive * (1.0 - next_states.terminated)
-        return (next_states, next_alive), (next_states.metrics, alive)
-
-    alive = jnp.ones((num_episodes,), jnp.float32)
-    _, (metrics, alive_masks) = jax.lax.scan(
-        one_step, (states, alive), None, length=env.episode_length
-    )
+    keep = lambda carry, metrics, alive: (carry, (metrics, alive))
+    _, (metrics, alive_masks) = run_episodes(env, env_params, policy, states, keep, None)
     return metrics, alive_masks
+
+
+class EpisodeTotals(NamedTuple):
+    """What an evaluation keeps of its episodes step by step, each [E]: O(E) memory for any T."""
+
+    steps: jax.Array  # steps taken before termination or the time limit
+    reached: jax.Array  # 1 once the episode came within the goal threshold
+    steps_near_goal: jax.Array
+    last_distance: jax.Array  # distance to the goal at the last step taken
+    metric_sums: dict[str, jax.Array]  # every other per-step metric, summed over steps taken
+
+
+def no_totals(step_metrics: dict[str, jax.Array]) -> EpisodeTotals:
+    """Totals before the first step, shaped like one step's metrics {name: [E]} (or their
+    shapes)."""
+    zeros = jnp.zeros(step_metrics[SUCCESS].shape, jnp.float32)
+    sums = {name: zeros for name in step_metrics if name not in (SUCCESS, DISTANCE)}
+    return EpisodeTotals(zeros, zeros, zeros, zeros, sums)
+
+
+def add_step(
+    totals: EpisodeTotals, step_metrics: dict[str, jax.Array], alive: jax.Array
+) -> EpisodeTotals:
+    """Totals after one more step: metrics {name: [E]}, alive [E] (the episode ran this step)."""
+    success = step_metrics[SUCCESS] * alive
+    return EpisodeTotals(
+        steps=totals.steps + alive,
+        reached=jnp.maximum(totals.reached, success),
+        steps_near_goal=totals.steps_near_goal + success,
+        last_distance=jnp.where(alive > 0, step_metrics[DISTANCE], totals.last_distance),
+        metric_sums={
+            name: total + step_metrics[name] * alive for name, total in totals.metric_sums.items()
+        },
+    )
+
+
+def summary_of(totals: EpisodeTotals) -> dict[str, jax.Array]:
+    """Episode-level statistics, each a mean over episodes, from their totals."""
+    steps = jnp.maximum(totals.steps, 1.0)
+    summary = {
+        "eval/success": jnp.mean(totals.reached),
+        "eval/time_near_goal": jnp.mean(totals.steps_near_goal / steps),
+        "eval/final_distance": jnp.mean(totals.last_distance),
+        "eval/episode_length": jnp.mean(steps),
+    }
+    for name, total in totals.metric_sums.items():
+        summary[f"eval/mean_{name}"] = jnp.mean(total / steps)
+    return summary
 
 
 def steps_taken(alive: jax.Array) -> jax.Array:
@@ -70,18 +135,13 @@ def at_episode_end(values: jax.Array, alive: jax.Array) -> jax.Array:
 
 def summarize(metrics: dict[str, jax.Array], alive: jax.Array) -> dict[str, jax.Array]:
     """Episode-level statistics from per-step metrics [T, E] and alive masks [T, E]."""
-    steps = steps_taken(alive)  # [E]
-    reached, time_near_goal = episode_success(metrics, alive)
-    summary = {
-        "eval/success": jnp.mean(reached),
-        "eval/time_near_goal": jnp.mean(time_near_goal),
-        "eval/final_distance": jnp.mean(at_episode_end(metrics[DISTANCE], alive)),
-        "eval/episode_length": jnp.mean(steps),
-    }
-    for name, values in metrics.items():
-        if name not in (SUCCESS, DISTANCE):
-            summary[f"eval/mean_{name}"] = jnp.mean((values * alive).sum(axis=0) / steps)
-    return summary
+    first_step = jax.tree.map(lambda values: values[0], metrics)
+    totals, _ = jax.lax.scan(
+        lambda totals, step: (add_step(totals, *step), None),
+        no_totals(first_step),
+        (metrics, alive),
+    )
+    return summary_of(totals)
 
 
 def evaluate(
@@ -100,5 +160,7 @@ def evaluate(
     states = reset_batch(env, env_params, key, num_episodes)
     if goal is not None:
         states = jax.vmap(lambda state: env.with_goal(state, goal))(states)
-    metrics, alive = rollout(env, env_params, policy, key, num_episodes, initial_states=states)
-    return summarize(metrics, alive)
+    # A step reports the metrics a reset does (the states are a scan's carry).
+    add = lambda totals, metrics, alive: (add_step(totals, metrics, alive), None)
+    totals, _ = run_episodes(env, env_params, policy, states, add, no_totals(states.metrics))
+    return summary_of(totals)

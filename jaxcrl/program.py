@@ -14,7 +14,13 @@ from typing import Any
 import jax
 
 from jaxcrl.config import ENV_OPTION_FLAGS, ConfigError, TrainConfig, parse_env_options
-from jaxcrl.envs import GoalEnv, env_argument_defaults, make_env, registered_envs
+from jaxcrl.envs import (
+    GoalEnv,
+    env_argument_defaults,
+    make_env,
+    registered_envs,
+    reset_batch,
+)
 from jaxcrl.members import Member, apply_member_values, member_keys, run_members
 from jaxcrl.trainer import Trainer, TrainerState, make_trainer
 from jaxcrl.validation import validate
@@ -140,6 +146,16 @@ def make_program(
         evaluate=member_evaluator(config, env, trainer),
         validate=validate,
     )
+
+
+def eval_state_shapes(config: TrainConfig, env: GoalEnv, members: list[Member]) -> Any:
+    """Shapes of the env states that one evaluation steps on the device, all members together
+    (None where the env is evaluated on the host)."""
+    if getattr(env, "host_evaluated", False):
+        return None
+    params = env.default_params()
+    one_member = lambda key: reset_batch(env, params, key, config.eval_episodes)
+    return jax.eval_shape(jax.vmap(one_member), member_keys(members))
 
 
 def member_evaluator(config: TrainConfig, env: GoalEnv, trainer: Trainer) -> Any:

@@ -59,6 +59,7 @@ from jaxcrl.program import (
     Program,
     build,
     eval_keys,
+    eval_state_shapes,
     make_program,
     restore_into,
     saved_tree,
@@ -285,7 +286,10 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
         check_placement(config, len(members))
         check_logger_packages(config.loggers)
         program = make_program(config, env, trainer, members)
-        check_memory(jax.eval_shape(program.init, member_keys(members)))
+        check_memory(
+            jax.eval_shape(program.init, member_keys(members)),
+            eval_state_shapes(config, env, members),
+        )
     config, run_dir = prepare_run_dir(config, again)
     with in_every_process("checking its checkpoints folder"):
         check_checkpoints_writable(run_dir)
@@ -379,7 +383,8 @@ def resume(
         program = make_program(config, env, trainer, members)
         keys = member_keys(members)
         abstract = jax.eval_shape(program.init, keys)
-        check_memory(abstract, resuming=True)  # a resume on a smaller device than it started on
+        # A resume may land on a smaller device than the run started on.
+        check_memory(abstract, eval_state_shapes(config, env, members), resuming=True)
 
     def saved_shapes(document: dict[str, Any]) -> Any:
         HostProgress.from_saved(document)  # raises on a malformed document: a damaged checkpoint

@@ -14,6 +14,7 @@ import numpy as np
 from jaxcrl import checkpoint
 from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.config_files import read_run_config
+from jaxcrl.devices import check_memory
 from jaxcrl.envs import GoalEnv
 from jaxcrl.host_eval import episodes_run
 from jaxcrl.logger import to_python
@@ -26,7 +27,7 @@ from jaxcrl.members import (
     member_slice,
     run_members,
 )
-from jaxcrl.program import build, member_evaluator, saved_tree
+from jaxcrl.program import build, eval_state_shapes, member_evaluator, saved_tree
 from jaxcrl.stats import summarize
 from jaxcrl.trainer import Trainer
 
@@ -76,6 +77,8 @@ def evaluate_run(
     problem = None if goal is None else env.goal_problem(goal)
     if problem:
         raise ConfigError(f"--goal {','.join(f'{x:g}' for x in goal)}: {problem}")
+    # Only the policy is restored: the evaluation's episodes are what must fit.
+    check_memory({}, eval_state_shapes(config, env, members), episodes_option="--episodes")
     abstract = member_state_shapes(trainer, members)
     tree, progress, step = checkpoint.restore(
         run_dir, lambda progress: policy_only(saved_tree(abstract, progress["has_buffer"])), step

@@ -48,6 +48,19 @@ def test_bad_flags_are_one_error_line_before_anything_is_evaluated(
     assert line.startswith("error: ") and message in line, line
 
 
+def test_more_episodes_than_the_memory_holds_are_refused_before_restoring(tmp_path, capsys):
+    # Checked before the checkpoint is read: the run directory needs only its config.yaml.
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    write_config(TINY, run_dir / "config.yaml", {"env_info": {}, "jax": {}})
+    with pytest.raises(SystemExit):
+        eval_main(["--run-dir", str(run_dir), "--episodes", str(10**9)])
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: the run's evaluation needs 119.2 GiB") and line.endswith(
+        "lower --episodes"
+    ), line
+
+
 def test_a_video_of_an_ogbench_run_is_refused_before_evaluating(tmp_path, monkeypatch, capsys):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
