@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import json
 import math
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -24,6 +27,63 @@ def _fail(message: str) -> None:
     """Print one error line and exit with status 2."""
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(2)
+
+
+def _box_sections(box: str) -> list[list[str]]:
+    """The text of tyro's framed message, one list of lines per section between rules (drawn
+    with box characters, or in plain ASCII where stdout is not UTF-8)."""
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", box).splitlines()
+    framed = any(line.lstrip().startswith("╭") for line in lines)
+    sections: list[list[str]] = [[]]
+    for number, line in enumerate(lines):
+        if framed and line.strip().startswith(("╭", "╰")):  # the top (its title) and bottom
+            continue
+        if not framed and number == 0:  # the title
+            continue
+        inner = line.strip().strip("│").rstrip() if framed else line.rstrip()
+        text = inner.removeprefix(" " if framed else "  ")  # the frame's inner margin
+        if set(text.strip()) <= set("─-"):  # a rule, or a blank line
+            if text.strip() and sections[-1]:
+                sections.append([])
+            continue
+        sections[-1].append(text)
+    return [section for section in sections if section]
+
+
+def _one_error_line(box: str, program: str) -> str:
+    """tyro's framed parse error as one line: its message, the options it suggests, and where
+    the full help is."""
+    sections = _box_sections(box)
+    if not sections:
+        return f"the command line could not be parsed; see {program} --help"
+    flag = lambda line: re.match(r"\s*(--[\w.-]+)", line)
+    named = lambda lines: list(dict.fromkeys(flag(line).group(1) for line in lines if flag(line)))
+    first = sections[0]
+    if first[0].endswith(":"):  # a heading over the options it is about
+        heading = re.sub(r"^Missing from .*:$", "missing required options:", first[0])
+        message = f"{heading[0].lower()}{heading[1:]} {', '.join(named(first[1:]))}"
+    else:
+        message = " ".join(line.strip() for line in first)
+        message = message[0].lower() + message[1:]
+    for section in sections[1:]:
+        if section[0].strip() == "Perhaps you meant:" and named(section[1:]):
+            message += f"; perhaps you meant {' or '.join(named(section[1:]))}"
+    return f"{message} (see {program} --help)"
+
+
+def _parse_with_tyro(kind: type, args: list[str] | None, program: str, **options: Any) -> Any:
+    """``tyro.cli(kind, args=args)``, its parse errors as one ``error:`` line (exit status 2)."""
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(captured):
+            parsed = tyro.cli(kind, args=args, **options)
+    except SystemExit as stopped:
+        if stopped.code not in (0, None):
+            _fail(_one_error_line(captured.getvalue(), program))
+        sys.stderr.write(captured.getvalue())
+        raise
+    sys.stderr.write(captured.getvalue())  # anything else tyro said goes on
+    return parsed
 
 
 def _indented_list(names: list[str]) -> str:
@@ -101,7 +161,9 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
             base = config_from_overrides(read_overrides(known.config))
         except (ConfigError, TypeError) as error:
             _fail(str(error))
-    config = tyro.cli(TrainConfig, default=base, args=rest, description=_train_description())
+    config = _parse_with_tyro(
+        TrainConfig, rest, "train.py", default=base, description=_train_description()
+    )
     if any(arg.split("=", 1)[0] in list_flags["env_options"] for arg in rest):  # add to preset's
         try:
             options = merged_env_options(base.env_options, config.env_options)
@@ -314,7 +376,7 @@ def summary_lines(summary: dict, unit: str, indent: str = "") -> list[str]:
 
 def eval_main(argv: list[str] | None = None) -> None:
     """Entry point of ``eval.py``: print success rate, time near goal, final distance and JSON."""
-    args = tyro.cli(EvalArgs, args=argv)
+    args = _parse_with_tyro(EvalArgs, argv, "eval.py")
     goal = parse_goal(args.goal)
     config = check_eval_args(args)
     from jaxcrl.saved_runs import evaluate_run

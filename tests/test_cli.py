@@ -204,6 +204,7 @@ def test_several_seeds_print_their_summary(tmp_path):
         (["--config", "no_such_preset"], "neither a YAML file nor a preset"),
         (["--sweep", "goal_discount=1.5,0.9"], "--sweep goal_discount=1.5: --goal-discount"),
         (["--critic-lr", "nan"], "--critic-lr must be a finite number, got nan"),
+        (["--num-envs", "x"], "error parsing --num-envs: invalid literal for int()"),
         (["--config", "offline_crl_paper"], "--num-updates 1000000 sets the length of an offline"),
     ],
 )
@@ -359,3 +360,29 @@ def test_metrics_an_env_does_not_define_print_as_not_available():
 
     assert figure(0.12345) == "0.123"
     assert figure(None) == "n/a" and figure(float("nan")) == "n/a"
+
+
+@pytest.mark.parametrize(
+    "main,args,line",
+    [
+        ("train", ["--num-envs", "abc"], "error parsing --num-envs: invalid literal for int()"),
+        (
+            "train",
+            ["--batch", "3"],
+            "unrecognized options: --batch, 3; perhaps you meant --batch-size",
+        ),
+        ("train", ["--contrastive-loss", "nce"], "invalid choice 'nce' for argument"),
+        ("train", ["--num-envs"], "missing value for argument '--num-envs'"),
+        ("eval", [], "missing required options: --run-dir (see eval.py --help)"),
+        ("eval", ["--run-dir", "r", "--episode", "3"], "perhaps you meant --episodes"),
+    ],
+)
+def test_a_flag_that_does_not_parse_is_one_error_line(main, args, line, capsys):
+    from jaxcrl.cli import eval_main, parse_train_args
+
+    with pytest.raises(SystemExit) as stopped:
+        (parse_train_args if main == "train" else eval_main)(args)
+    assert stopped.value.code == 2
+    (printed,) = capsys.readouterr().err.strip().splitlines()
+    assert printed.startswith("error: ") and line in printed, printed
+    assert printed.endswith(f"(see {main}.py --help)")
