@@ -56,7 +56,7 @@ def chunk_seconds(rows: list[dict], members: int, steps_per_iteration: int) -> f
     """Seconds spent in training chunks, from metrics rows (one per member per evaluation).
 
     A row's ``sps`` is the env steps of all members over the chunk that ended at its evaluation,
-    per second of that chunk (``jaxcrl.run.throughput``), and a chunk runs every iteration since
+    per second of that chunk (``jaxcrl.host_progress.throughput``), and a chunk runs every iteration since
     the previous evaluation; so the chunk took ``count * members * steps_per_iteration / sps``.
     """
     seconds, previous = 0.0, 0

@@ -229,9 +229,10 @@ def train_main(argv: list[str] | None = None) -> None:
     resume_args = parse_resume_args(argv)
     config = None if resume_args else parse_train_args(argv)
     from jaxcrl import run  # imported late so --help and config errors stay fast
+    from jaxcrl.stop_signals import interrupt_ends_setup
 
     try:
-        with run.interrupt_ends_setup():  # the loop then turns Ctrl-C into a clean stop
+        with interrupt_ends_setup():  # the loop then turns Ctrl-C into a clean stop
             if resume_args is None:
                 result = run.train(config)
             else:  # a run stopped before its first checkpoint starts again from the beginning

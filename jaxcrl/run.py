@@ -5,18 +5,16 @@ Every run trains its members (seeds x swept values, see ``members.py``) in one c
 leading ``[num_members]`` axis. The device runs chunks of training iterations; between chunks the
 host evaluates, logs one row per member, checkpoints, and watches for non-finite values and for
 SIGTERM/SIGINT. Chunks end at every evaluation and every checkpoint, and everything the host
-carries between chunks (``HostProgress``) is saved in the checkpoint, so a resumed run logs
-exactly what an uninterrupted one would (on the CPU, bit for bit).
+carries between chunks (``HostProgress``, in ``host_progress.py``) is saved in the checkpoint, so
+a resumed run logs exactly what an uninterrupted one would (on the CPU, bit for bit).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import signal
 import sys
-import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -32,7 +30,6 @@ from jaxcrl.config import (
     TrainConfig,
     env_steps_after,
     loop_sizes,
-    steps_per_iteration,
 )
 from jaxcrl.config_files import read_run_config
 from jaxcrl.devices import (
@@ -47,6 +44,13 @@ from jaxcrl.devices import (
     wait_for_processes,
 )
 from jaxcrl.envs import GoalEnv, portable_env, registered_envs
+from jaxcrl.host_progress import (
+    HostProgress,
+    chunk_ends,
+    mean_row,
+    nonfinite_report,
+    throughput,
+)
 from jaxcrl.logger import (
     Loggers,
     Progress,
@@ -78,14 +82,12 @@ from jaxcrl.run_dir import (
     set_aside_checkpoints_after,
 )
 from jaxcrl.stats import summarize
-from jaxcrl.trainer import FIRST_NONFINITE, TrainerState
+from jaxcrl.stop_signals import stop_requests
+from jaxcrl.trainer import TrainerState
 from jaxcrl.validation import check_dataset_source, check_env_fit, validate
 
 # Fault-injection tests pause after every chunk, to have time to signal or kill a run midway.
 CHUNK_DELAY_S = float(os.environ.get("JAXCRL_TEST_CHUNK_DELAY_S", "0"))
-
-# Row fields that measure time, not learning: they differ between a resumed and a straight run.
-TIMING_FIELDS = ("wall_time_s", "sps", "updates_per_s", "setup_time_s")
 
 
 class NonFiniteError(RuntimeError):
@@ -130,135 +132,6 @@ class TrainResult:
                 f"env); the rows have: {', '.join(defined)}"
             )
         return summarize(np.asarray(values, np.float64))
-
-
-# --- host loop helpers ----------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class HostProgress:
-    """What the host loop carries between chunks; every checkpoint saves it beside the state."""
-
-    iteration: int = 0  # training iterations done (offline: gradient steps)
-    pending_sums: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # [M] each
-    pending_count: int = 0  # iterations summed in pending_sums since the last evaluation
-    elapsed_s: float = 0.0  # seconds of training spent by earlier processes of this run
-
-    @classmethod
-    def from_saved(cls, document: dict[str, Any]) -> HostProgress:
-        """The progress a checkpoint's JSON document records; ValueError naming what is wrong
-        with a document that is not one (restore then treats the checkpoint as damaged)."""
-        whole = lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0
-        number = lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)
-        checks = {
-            "iteration": whole,
-            "pending_sums": lambda value: isinstance(value, dict),
-            "pending_count": whole,
-            "elapsed_s": number,
-            "has_buffer": lambda value: isinstance(value, bool),
-        }
-        if not isinstance(document, dict):
-            raise ValueError(f"its progress document is {type(document).__name__}, not a mapping")
-        for name, fits in checks.items():
-            if name not in document or not fits(document[name]):
-                raise ValueError(f"its progress document has no valid {name!r}")
-        try:
-            sums = {k: np.asarray(v, np.float64) for k, v in document["pending_sums"].items()}
-        except (TypeError, ValueError):
-            raise ValueError("its progress document's pending_sums are not numbers") from None
-        return cls(document["iteration"], sums, document["pending_count"], document["elapsed_s"])
-
-    def saved(self, elapsed_s: float, has_buffer: bool, num_members: int) -> dict[str, Any]:
-        """The JSON document a checkpoint stores; ``elapsed_s`` counts this process's time too."""
-        return {
-            "iteration": self.iteration,
-            "pending_sums": {k: v.tolist() for k, v in self.pending_sums.items()},
-            "pending_count": self.pending_count,
-            "elapsed_s": elapsed_s,
-            "has_buffer": has_buffer,
-            "num_members": num_members,
-        }
-
-    def after_chunk(self, end: int, metrics: dict[str, np.ndarray]) -> HostProgress:
-        """Progress after a chunk that ran to iteration ``end``, its mean metrics summed in."""
-        count = end - self.iteration
-        sums = dict(self.pending_sums)
-        for name, values in metrics.items():
-            if name != FIRST_NONFINITE:
-                sums[name] = sums.get(name, 0.0) + np.asarray(values, np.float64) * count
-        return dataclasses.replace(
-            self, iteration=end, pending_sums=sums, pending_count=self.pending_count + count
-        )
-
-    def after_evaluation(self) -> HostProgress:
-        """Progress after an evaluation row took the metric sums: they start again from zero."""
-        return dataclasses.replace(self, pending_sums={}, pending_count=0)
-
-    def train_means(self) -> dict[str, np.ndarray]:
-        """[M] mean of each training metric over the iterations since the last evaluation."""
-        return {name: total / self.pending_count for name, total in self.pending_sums.items()}
-
-
-def chunk_ends(total: int, eval_every: int, checkpoint_every: int) -> list[int]:
-    """Iteration counts at which the host takes over: every evaluation, checkpoint and the end."""
-    ends = set(range(eval_every, total + 1, eval_every))
-    ends |= set(range(checkpoint_every, total + 1, checkpoint_every))
-    ends.add(total)
-    return sorted(ends)
-
-
-@contextlib.contextmanager
-def interrupt_ends_setup():
-    """Let SIGINT end the process at once (as SIGTERM does) until the training loop takes over.
-
-    For command lines only (in a notebook it would end the kernel). Python turns Ctrl-C into an
-    exception only once XLA's compiler returns, and an interpreter shut down that way can crash.
-    Nothing is lost: before its first chunk a run has saved nothing, and a resume's checkpoint
-    stays as it was.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@contextlib.contextmanager
-def stop_requests():
-    """Collect SIGTERM/SIGINT into a list instead of dying, while training runs."""
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received  # signal handlers can only be set from the main thread
-        return
-    handler = lambda number, _frame: received.append(number)
-    previous = {
-        number: signal.signal(number, handler) for number in (signal.SIGTERM, signal.SIGINT)
-    }
-    try:
-        yield received
-    finally:
-        for number, old in previous.items():
-            signal.signal(number, old)
-
-
-def nonfinite_report(metrics: dict[str, np.ndarray], members: list[Member]) -> str | None:
-    """A one-line description of the first member whose chunk went non-finite, or None."""
-    first = np.asarray(metrics[FIRST_NONFINITE])
-    bad = np.flatnonzero(first >= 0)
-    if bad.size == 0:
-        return None
-    member = members[int(bad[0])]
-    names = [
-        name
-        for name, values in metrics.items()
-        if name != FIRST_NONFINITE and not np.isfinite(np.asarray(values)[member.index])
-    ]
-    what = ", ".join(names) if names else "parameters or optimiser state"
-    iteration = int(first[member.index])
-    return f"non-finite {what} at iteration {iteration} (member {member.index}, seed {member.seed})"
 
 
 # --- training -------------------------------------------------------------------------------
@@ -533,25 +406,3 @@ def _train_loop(
         loggers.close(exit_code)
         manager.close()
     return TrainResult(state=state, metrics=rows, run_dir=run_dir, members=members)
-
-
-def throughput(
-    config: TrainConfig, iteration: int, member_iterations: int, seconds: float
-) -> dict[str, float]:
-    """A row's progress and speed fields for a chunk of ``member_iterations`` (iterations of all
-    members together) that took ``seconds``: env steps online, gradient steps offline."""
-    if config.dataset is not None:  # no env steps: gradient steps of all members per second
-        return {"updates_per_s": member_iterations / seconds}
-    return {
-        "env_steps": env_steps_after(config, iteration),
-        "sps": member_iterations * steps_per_iteration(config) / seconds,
-    }
-
-
-def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Members' rows averaged field by field (numbers only), for the progress display."""
-    numeric = [k for k, v in rows[0].items() if isinstance(v, (int, float))]
-    return {
-        k: float(np.mean([row[k] for row in rows if row.get(k) is not None] or [np.nan]))
-        for k in numeric
-    }

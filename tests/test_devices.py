@@ -18,7 +18,8 @@ from tiny_runs import TINY
 
 from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.devices import process_setting
-from jaxcrl.run import TIMING_FIELDS, train
+from jaxcrl.host_progress import TIMING_FIELDS
+from jaxcrl.run import train
 from jaxcrl.saved_runs import evaluate_run
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,8 +8,9 @@ import pytest
 from tiny_runs import TINY
 
 from jaxcrl.config import ConfigError
+from jaxcrl.host_progress import TIMING_FIELDS
 from jaxcrl.members import member_config, run_members
-from jaxcrl.run import TIMING_FIELDS, train
+from jaxcrl.run import train
 
 TINY = dataclasses.replace(TINY, num_evals=2, progress=False)
 

@@ -10,17 +10,16 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 from tiny_runs import TINY
 
 from jaxcrl import run
 from jaxcrl.config import ConfigError, loop_sizes
+from jaxcrl.host_progress import TIMING_FIELDS
 from jaxcrl.logger import read_metrics
-from jaxcrl.run import TIMING_FIELDS, NonFiniteError, resume, train
+from jaxcrl.run import NonFiniteError, resume, train
 from jaxcrl.run_dir import has_checkpoint
-from jaxcrl.trainer import FIRST_NONFINITE
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,29 +42,6 @@ def straight_rows(tmp_path_factory):
     """Metrics of the uninterrupted run that every interrupted one must reproduce."""
     run_dir = tmp_path_factory.mktemp("straight") / "run"
     return learning_fields(train(dataclasses.replace(TINY, run_dir=str(run_dir))).metrics)
-
-
-def test_chunks_end_at_every_evaluation_and_checkpoint():
-    assert run.chunk_ends(12, 6, 4) == [4, 6, 8, 12]
-    assert run.chunk_ends(10, 6, 6) == [6, 10]
-
-
-def test_host_progress_weights_chunks_by_length_and_survives_its_json_document():
-    start = run.HostProgress(iteration=4, elapsed_s=10.0)
-    after = start.after_chunk(6, {"critic/loss": np.array([1.0, 3.0]), FIRST_NONFINITE: [-1, -1]})
-    after = after.after_chunk(12, {"critic/loss": np.array([4.0, 0.0])})
-    assert (after.iteration, after.pending_count) == (12, 8)
-    assert FIRST_NONFINITE not in after.pending_sums
-    np.testing.assert_allclose(after.train_means()["critic/loss"], [(2 + 24) / 8, 6 / 8])
-    document = json.loads(json.dumps(after.saved(25.0, has_buffer=True, num_members=2)))
-    assert document["has_buffer"] and document["num_members"] == 2
-    restored = run.HostProgress.from_saved(document)
-    assert (restored.iteration, restored.pending_count, restored.elapsed_s) == (12, 8, 25.0)
-    np.testing.assert_array_equal(restored.pending_sums["critic/loss"], [26.0, 6.0])
-    assert start.pending_sums == {}  # after_chunk returned new progress; start is unchanged
-    cleared = after.after_evaluation()
-    assert (cleared.iteration, cleared.pending_count, cleared.pending_sums) == (12, 0, {})
-    assert after.pending_count == 8
 
 
 def test_resume_after_a_damaged_newest_checkpoint_falls_back_and_matches(tmp_path, straight_rows):

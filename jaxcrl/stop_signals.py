@@ -1,0 +1,45 @@
+"""SIGTERM and SIGINT during a run: the process ends at once while it sets up, and the training
+loop collects them to stop at a checkpoint."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+
+
+@contextlib.contextmanager
+def interrupt_ends_setup():
+    """Let SIGINT end the process at once (as SIGTERM does) until the training loop takes over.
+
+    For command lines only (in a notebook it would end the kernel). Python turns Ctrl-C into an
+    exception only once XLA's compiler returns, and an interpreter shut down that way can crash.
+    Nothing is lost: before its first chunk a run has saved nothing, and a resume's checkpoint
+    stays as it was.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def stop_requests():
+    """Collect SIGTERM/SIGINT into a list instead of dying, while training runs."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # signal handlers can only be set from the main thread
+        return
+    handler = lambda number, _frame: received.append(number)
+    previous = {
+        number: signal.signal(number, handler) for number in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield received
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
