@@ -5,7 +5,8 @@ goal names the fingertip, ``state[6:8]``. The fingertip comes from the joint ang
 kinematics (link lengths read from the model), so neither reset nor step needs ``mjx.forward`` to
 build the observation. Facts used from the classic reacher (and JaxGCRL's ``reacher.py``): joint
 noise U(-0.1, 0.1) rad and speed noise U(-0.005, 0.005) at reset, targets within 0.2 m of the
-shoulder, success within 0.05 m, 50-step episodes.
+shoulder, success within 0.05 m, 50-step episodes. Unlike theirs, a target is never drawn within
+the success threshold of the start.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
 from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
 
 REACHER_XML = ASSETS / "reacher.xml"
+NUM_TARGET_CANDIDATES = 8  # targets drawn per reset; the first not reached at the start is used
 
 
 @struct.dataclass
@@ -97,7 +99,8 @@ class Reacher(MjxGoalEnv):
         return jnp.concatenate([jnp.cos(qpos), jnp.sin(qpos), qvel, self.fingertip(qpos)])
 
     def reset(self, key: jax.Array, params: ReacherParams) -> EnvState:
-        """Arm near straight with small random angles and speeds; a new random target."""
+        """Arm near straight with small random angles and speeds; a new random target farther
+        than the success threshold from the fingertip."""
         key, angle_key, speed_key, radius_key, direction_key = jax.random.split(key, 5)
         qpos = jax.random.uniform(
             angle_key, (2,), minval=-params.joint_noise, maxval=params.joint_noise
@@ -106,13 +109,17 @@ class Reacher(MjxGoalEnv):
         radius = jnp.sqrt(
             jax.random.uniform(
                 radius_key,
-                (),
+                (NUM_TARGET_CANDIDATES,),
                 minval=params.target_min_radius**2,
                 maxval=params.target_max_radius**2,
             )
         )
-        angle = jax.random.uniform(direction_key, (), minval=0.0, maxval=2 * jnp.pi)
-        goal = radius * jnp.stack([jnp.cos(angle), jnp.sin(angle)])
+        angle = jax.random.uniform(direction_key, radius.shape, minval=0.0, maxval=2 * jnp.pi)
+        targets = radius[:, None] * jnp.stack([jnp.cos(angle), jnp.sin(angle)], axis=-1)
+        # The first target not already reached at the start (about 2% of draws are, since the
+        # arm starts near straight): an episode must be solved, not handed over.
+        apart = jnp.linalg.norm(targets - self.fingertip(qpos), axis=-1) > params.success_threshold
+        goal = targets[jnp.argmax(apart)]
         metrics = goal_metrics(self.fingertip(qpos), goal, params.success_threshold)
         data = self.physics_from(qpos, qvel)
         return make_state(data, self._state_vector(qpos, qvel), goal, key, metrics)

@@ -108,6 +108,17 @@ def test_reacher_fingertip_matches_mujoco():
     assert np.all((radii >= 0.02 - 1e-6) & (radii <= 0.2 + 1e-6))
 
 
+def test_reacher_never_starts_at_its_target():
+    # Drawn freely, about 2% of targets lie within the success threshold of the start fingertip.
+    env = make_env("reacher")
+    state = jax.jit(lambda key: reset_batch(env, env.default_params(), key, 4096))(
+        jax.random.key(5)
+    )
+    distance = np.asarray(state.metrics["distance"])
+    assert distance.min() > env.success_threshold and not np.asarray(state.metrics["success"]).any()
+    assert np.mean(distance < 2 * env.success_threshold) > 0.01  # only the reached ones are moved
+
+
 def test_ant_goal_on_circle_and_state_is_qpos_qvel():
     env = make_env("ant")
     state = reset_batch(env, env.default_params(), jax.random.key(4), 16)
