@@ -95,13 +95,15 @@ def check_checkpoints_writable(run_dir: Path) -> None:
 
 
 def refuse_lost_checkpoints(config: TrainConfig, run_dir: Path) -> None:
-    """Raise ConfigError when ``run_dir`` logged an evaluation that a checkpoint followed but
+    """Raise ConfigError when ``run_dir`` logged an evaluation after its first checkpoint but
     holds no checkpoint: starting it again would drop rows no checkpoint can bring back."""
     path = run_dir / "metrics.jsonl"
     last = max((row["iteration"] for row in read_metrics(path)), default=0) if path.exists() else 0
     total, eval_every = loop_sizes(config)
     first_checkpoint = min(config.checkpoint_every or eval_every, total)
-    if last >= first_checkpoint:
+    # Rows up to the first checkpoint come back as they were when the run starts again: those of
+    # its iteration are written just before it is saved, so a stop while saving leaves them.
+    if last > first_checkpoint:
         raise ConfigError(
             f"{run_dir} logged evaluations up to iteration {last}, but its checkpoints are gone "
             "(checkpoints/ was removed or emptied), so it cannot continue, and starting it again "

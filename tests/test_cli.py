@@ -253,6 +253,14 @@ def test_a_run_whose_start_failed_is_started_by_resume(tmp_path):
     assert lost.returncode != 0
     assert "logged evaluations up to iteration 44, but its checkpoints are gone" in lost.stderr
     assert len(read_metrics(run_dir / "metrics.jsonl")) == 2
+    # A kill while the first checkpoint was being saved: its iteration's row is logged (rows go
+    # first), the checkpoint half written. Starting again makes the same row.
+    first_row = (run_dir / "metrics.jsonl").read_text().splitlines()[0]
+    (run_dir / "metrics.jsonl").write_text(first_row + "\n")
+    (run_dir / "checkpoints" / "22.orbax-checkpoint-tmp-1").mkdir(parents=True)
+    again = run_script("train.py", "--resume", str(run_dir), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert [row["iteration"] for row in read_metrics(run_dir / "metrics.jsonl")] == [22, 44]
 
 
 def test_a_stray_metrics_file_without_config_yaml_is_not_appended_to(tmp_path):
