@@ -389,7 +389,7 @@ def _train_loop(
                 if end % checkpoint_every == 0 or end == total:
                     save()
                 stop = agreed_signal(signals)  # one host's signal stops every host here
-                if stop:
+                if stop and end < total:  # after the last chunk the run is done, and saved
                     if saved_at != end:
                         save()
                     exit_code = 128 + stop

@@ -186,6 +186,21 @@ def test_non_finite_first_chunk_says_no_checkpoint_was_saved(tmp_path, monkeypat
     assert not has_checkpoint(run_dir)
 
 
+def test_a_stop_signal_during_the_last_chunk_ends_the_run_as_finished(tmp_path, monkeypatch):
+    # A scheduler's SIGTERM that lands while the last chunk runs: the run still finishes, saved,
+    # and says so (its exit status is 0), where it used to report an interrupt at "24 of 24".
+    monkeypatch.setattr(run, "agreed_signal", lambda signals: signal.SIGTERM)
+    with pytest.raises(run.TrainingInterrupted, match="stopped at iteration 3 of 24"):
+        train(dataclasses.replace(TINY, run_dir=str(tmp_path / "early"), eval_every=3))
+    result = train(
+        dataclasses.replace(
+            TINY, run_dir=str(tmp_path / "last"), eval_every=24, checkpoint_every=24
+        )
+    )
+    assert [row["iteration"] for row in result.metrics] == [24]
+    assert has_checkpoint(tmp_path / "last")
+
+
 def start_training(run_dir: Path, *extra: str) -> subprocess.Popen:
     flags = [
         "--env", "point_open", "--num-envs", "4", "--unroll-length", "4", "--batch-size", "16",
