@@ -17,7 +17,7 @@ from typing import Annotated, Any, get_args, get_origin, get_type_hints
 import tyro
 
 from jaxcrl.checkpoint import CheckpointError
-from jaxcrl.config import ConfigError, TrainConfig, merged_env_options
+from jaxcrl.config import ConfigError, TrainConfig, merged_env_options, option_name
 from jaxcrl.config_files import available_presets, config_from_overrides, read_overrides
 from jaxcrl.envs import registered_envs
 from jaxcrl.envs.ogbench_envs import ogbench_env_ids
@@ -147,6 +147,20 @@ def refuse_repeated_list_flags(argv: list[str], flags: dict[str, tuple[str, ...]
             )
 
 
+def refuse_flags_of_swept_options(args: list[str], sweep: tuple[str, ...]) -> None:
+    """Exit with one error line when ``args`` set an option that ``sweep`` also varies: the
+    sweep's values would silently win."""
+    given = {arg.split("=", 1)[0].replace("_", "-") for arg in args if arg.startswith("--")}
+    for spec in sweep:
+        name = option_name(spec.partition("=")[0])
+        flag = "--" + name.replace("_", "-")
+        if flag in given:
+            _fail(
+                f"{flag} and --sweep {spec} both set {name}; drop {flag} (the sweep gives each "
+                "member its value), or the --sweep entry to train at one value"
+            )
+
+
 def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
     """TrainConfig from the command line: preset (``--config``) first, flags over it."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -164,6 +178,7 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
     config = _parse_with_tyro(
         TrainConfig, rest, "train.py", default=base, description=_train_description()
     )
+    refuse_flags_of_swept_options(rest, config.sweep)
     if any(arg.split("=", 1)[0] in list_flags["env_options"] for arg in rest):  # add to preset's
         try:
             options = merged_env_options(base.env_options, config.env_options)

@@ -394,3 +394,16 @@ def test_a_flag_that_does_not_parse_is_one_error_line(main, args, line, capsys):
     (printed,) = capsys.readouterr().err.strip().splitlines()
     assert printed.startswith("error: ") and line in printed, printed
     assert printed.endswith(f"(see {main}.py --help)")
+
+
+def test_a_flag_for_an_option_the_sweep_varies_is_refused(capsys):
+    from jaxcrl.cli import parse_train_args
+
+    with pytest.raises(SystemExit):
+        parse_train_args(["--critic_lr=1e-3", "--sweep", "critic-lr=1e-4,3e-4"])
+    assert "error: --critic-lr and --sweep critic-lr=1e-4,3e-4 both set critic_lr" in (
+        capsys.readouterr().err
+    )
+    # A flag for another option beside the sweep is fine.
+    config = parse_train_args(["--actor-lr", "1e-3", "--sweep", "critic_lr=1e-4,3e-4"])
+    assert config.actor_lr == 1e-3
