@@ -89,20 +89,28 @@ def chunk_ends(total: int, eval_every: int, checkpoint_every: int) -> list[int]:
 
 
 def nonfinite_report(metrics: dict[str, np.ndarray], members: list[Member]) -> str | None:
-    """A one-line description of the first member whose chunk went non-finite, or None."""
+    """A one-line description of the members whose chunk went non-finite (what, at which
+    iteration, with which seed and swept values), or None."""
     first = np.asarray(metrics[FIRST_NONFINITE])
-    bad = np.flatnonzero(first >= 0)
-    if bad.size == 0:
+    bad = [members[int(index)] for index in np.flatnonzero(first >= 0)]
+    if not bad:
         return None
-    member = members[int(bad[0])]
+    member = bad[0]
     names = [
         name
         for name, values in metrics.items()
         if name != FIRST_NONFINITE and not np.isfinite(np.asarray(values)[member.index])
     ]
     what = ", ".join(names) if names else "parameters or optimiser state"
-    iteration = int(first[member.index])
-    return f"non-finite {what} at iteration {iteration} (member {member.index}, seed {member.seed})"
+    values = "".join(f", {name}={value:g}" for name, value in member.values.items())
+    report = (
+        f"non-finite {what} at iteration {int(first[member.index])} (member {member.index}, "
+        f"seed {member.seed}{values})"
+    )
+    if len(bad) > 1:
+        others = ", ".join(str(other.index) for other in bad[1:])
+        report += f", and in member{'s' if len(bad) > 2 else ''} {others}"
+    return report
 
 
 def throughput(

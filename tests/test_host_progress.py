@@ -4,7 +4,8 @@ import json
 
 import numpy as np
 
-from jaxcrl.host_progress import HostProgress, chunk_ends
+from jaxcrl.host_progress import HostProgress, chunk_ends, nonfinite_report
+from jaxcrl.members import Member
 from jaxcrl.trainer import FIRST_NONFINITE
 
 
@@ -29,3 +30,20 @@ def test_host_progress_weights_chunks_by_length_and_survives_its_json_document()
     cleared = after.after_evaluation()
     assert (cleared.iteration, cleared.pending_count, cleared.pending_sums) == (12, 0, {})
     assert after.pending_count == 8
+
+
+def test_a_non_finite_chunk_names_its_members_seeds_and_swept_values():
+    members = [
+        Member(index=k, seed=k % 2, values={"critic_lr": lr})
+        for k, lr in enumerate([1e-4, 1e-4, 1e3, 1e3])
+    ]
+    metrics = {
+        FIRST_NONFINITE: np.array([-1, -1, 7, 9]),
+        "critic/loss": np.array([0.5, 0.4, np.nan, np.inf]),
+        "actor/loss": np.array([0.1, 0.2, 0.3, np.nan]),
+    }
+    assert nonfinite_report(metrics, members) == (
+        "non-finite critic/loss at iteration 7 (member 2, seed 0, critic_lr=1000), and in member 3"
+    )
+    metrics[FIRST_NONFINITE] = np.array([-1, -1, -1, -1])
+    assert nonfinite_report(metrics, members) is None
