@@ -333,8 +333,8 @@ class EvalArgs:
     """Evaluate toward this goal instead of the env's own, e.g. 3.5,1.5 (goal_size numbers)."""
     video: Path | None = None
     """Also render one episode to this .mp4 or .gif (MuJoCo tasks: set MUJOCO_GL=egl)."""
-    member: int = 0
-    """Which member of a multi-seed run the video shows."""
+    member: int | None = None
+    """Evaluate (and film) this member alone of a multi-member run; None: all (the video: 0)."""
 
 
 def parse_goal(text: str | None) -> tuple[float, ...] | None:
@@ -360,7 +360,8 @@ def check_eval_args(args: EvalArgs) -> TrainConfig:
         _fail(f"--episodes must be a positive integer, got {args.episodes}")
     try:
         config = read_run_config(args.run_dir)
-        check_member(config, args.member)
+        if args.member is not None:
+            check_member(config, args.member)
     except ConfigError as error:
         _fail(str(error))
     if args.video is None:
@@ -398,7 +399,9 @@ def eval_main(argv: list[str] | None = None) -> None:
     from jaxcrl.saved_runs import evaluate_run
 
     try:
-        metrics = evaluate_run(args.run_dir, args.episodes, args.seed, args.checkpoint, goal)
+        metrics = evaluate_run(
+            args.run_dir, args.episodes, args.seed, args.checkpoint, goal, args.member
+        )
     except (ConfigError, CheckpointError) as error:
         _fail(str(error))
     asked = config.eval_episodes if args.episodes is None else args.episodes
@@ -436,7 +439,9 @@ def write_episode_video(args: EvalArgs, goal: tuple[float, ...] | None) -> None:
     from jaxcrl.video import rollout_frames, write_video
 
     try:
-        env, env_params, policy = load_member_policy(args.run_dir, args.member, args.checkpoint)
+        env, env_params, policy = load_member_policy(
+            args.run_dir, args.member or 0, args.checkpoint
+        )
     except (ConfigError, CheckpointError) as error:
         _fail(str(error))
     goal_array = None if goal is None else jnp.asarray(goal, jnp.float32)

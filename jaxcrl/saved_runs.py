@@ -54,15 +54,19 @@ def evaluate_run(
     seed: int = 0,
     step: int | None = None,
     goal: tuple[float, ...] | None = None,
+    member: int | None = None,
 ) -> dict[str, Any]:
     """Evaluate a run's checkpoint (default: the newest) with each member's deterministic policy.
 
-    Returns the metrics of a one-member run directly, and for several members their rows under
-    ``members`` with the mean, IQM and interval of each metric under ``summary`` (None for
-    a metric the env leaves undefined); a run with swept hyperparameters has instead one summary
-    per swept value under ``groups``. ``episodes`` is the number of episodes each member ran.
+    Returns the metrics of a one-member run (or of ``member`` alone, with its seed and swept
+    values) directly, and for several members their rows under ``members`` with the mean, IQM
+    and interval of each metric under ``summary`` (None for a metric the env leaves undefined);
+    a run with swept hyperparameters has instead one summary per swept value under ``groups``.
+    ``episodes`` is the number of episodes each member ran.
     """
     config = read_run_config(run_dir)
+    if member is not None:
+        check_member(config, member)
     if episodes is not None:
         config = dataclasses.replace(config, eval_episodes=episodes)
     env, env_params, trainer, members = build(config, load_dataset=False)
@@ -98,8 +102,14 @@ def evaluate_run(
     header = {"checkpoint": step, "episodes": episodes_done}
     if goal is not None:
         header["goal"] = list(goal)
-    if len(members) == 1:
-        return {**header, **{k: to_python(v[0]) for k, v in metrics.items()}}
+    if len(members) == 1 or member is not None:
+        chosen = members[member or 0]
+        described = chosen.describe() if member is not None else {}
+        return {
+            **header,
+            **described,
+            **{k: to_python(v[chosen.index]) for k, v in metrics.items()},
+        }
     per_member = member_rows({}, metrics, members)
     swept = list(members[0].values)
     if swept:

@@ -104,6 +104,17 @@ def test_a_swept_run_is_summarised_per_swept_value(swept_run, capsys):
     assert second["summary"]["eval/success"]["mean"] == pytest.approx(sum(successes) / 2)
 
 
+def test_member_evaluates_that_member_alone(swept_run, capsys):
+    eval_main(["--run-dir", str(swept_run.run_dir), "--episodes", "4"])
+    every = json.loads(capsys.readouterr().out.splitlines()[-1])
+    eval_main(["--run-dir", str(swept_run.run_dir), "--episodes", "4", "--member", "3"])
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("success rate    ")
+    alone = json.loads(printed[-1])
+    assert (alone["member"], alone["seed"], alone["critic_lr"]) == (3, 1, 3e-4)
+    assert alone["eval/success"] == every["members"][3]["eval/success"]
+
+
 def test_training_ends_with_one_summary_per_swept_value(swept_run):
     lines = format_summary(swept_run).splitlines()
     assert len(lines) == 4 + 2  # a line per member, then one per swept value
