@@ -12,9 +12,11 @@ falls back to the one before it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +63,75 @@ def save(manager, step: int, tree: Any, progress: dict[str, Any]) -> None:
     """
     if progress.get("iteration", step) != step:
         raise ValueError(f"checkpoint {step}: its progress says iteration {progress['iteration']}")
+    check_free_space(Path(manager.directory), step, tree)
     args = ocp.args.Composite(
         state=ocp.args.StandardSave(jax.tree.map(_storable, tree)),
         progress=ocp.args.JsonSave({**progress, "iteration": step}),
     )
-    manager.save(step, args=args)
-    manager.wait_until_finished()
+    try:
+        with errors_left_to_the_caller():
+            manager.save(step, args=args)
+            manager.wait_until_finished()
+    except Exception as error:  # orbax and tensorstore raise many kinds for one failed write
+        reason = write_failure(error)
+        raise CheckpointError(f"checkpoint {step} could not be written ({reason})") from None
+
+
+def check_free_space(folder: Path, step: int, tree: Any) -> None:
+    """Raise CheckpointError before writing checkpoint ``step`` when its arrays (uncompressed)
+    exceed the free space of ``folder``'s disk: a write that fails halfway is slow and loud."""
+    if jax.process_count() > 1:  # each host writes its own shards: no one figure to compare
+        return
+    need = sum(np.asarray(leaf).nbytes for leaf in jax.tree.leaves(tree))
+    free = shutil.disk_usage(folder).free
+    if need > free:
+        raise CheckpointError(
+            f"checkpoint {step} could not be written (No space left on device: it needs up to "
+            f"{byte_size(need)}, and {folder}'s disk has {byte_size(free)} free)"
+        )
+
+
+def byte_size(size: int) -> str:
+    """``size`` bytes in KiB, MiB or GiB, whichever reads best."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size / 2**10:.0f} KiB"
+
+
+@contextlib.contextmanager
+def errors_left_to_the_caller() -> Iterator[None]:
+    """Keep orbax's writer threads, and the asyncio futures they leave, from logging a failure
+    with pages of tracebacks (a full disk): it reaches ``save``'s caller as one CheckpointError."""
+    logs = [logging.getLogger(name) for name in ("absl", "asyncio")]
+    levels = [log.level for log in logs]
+    for log in logs:
+        log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    except BaseException:
+        # The failed writes' futures report themselves when collected, later: stay quiet.
+        raise
+    else:
+        for log, level in zip(logs, levels, strict=True):
+            log.setLevel(level)
+
+
+# What a failed write says, in the words of the system calls that fail most.
+WRITE_FAILURES = (
+    "No space left on device",
+    "Disk quota exceeded",
+    "Read-only file system",
+    "Permission denied",
+    "Input/output error",
+)
+
+
+def write_failure(error: Exception) -> str:
+    """Why a write failed, in one short phrase where its message names a known cause."""
+    text = str(error)
+    known = [reason for reason in WRITE_FAILURES if reason in text]
+    return known[0] if known else _describe(error)
 
 
 def _describe(error: Exception) -> str:

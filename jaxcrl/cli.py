@@ -252,7 +252,13 @@ def train_main(argv: list[str] | None = None) -> None:
                 result = run.train(config)
             else:  # a run stopped before its first checkpoint starts again from the beginning
                 result = run.resume(resume_args[0], **resume_args[1])
-    except (ConfigError, FileExistsError, CheckpointError, run.NonFiniteError) as error:
+    except (
+        ConfigError,
+        FileExistsError,
+        CheckpointError,
+        run.NonFiniteError,
+        run.RunWriteError,
+    ) as error:
         _fail(str(error))
     except run.TrainingInterrupted as stop:
         print(f"stopped: {stop}", file=sys.stderr)

@@ -14,9 +14,13 @@ def replace_atomically(path: Path, newline: str | None = None) -> Iterator[TextI
     """Open a staging file beside ``path`` for writing; when the block ends, it replaces ``path``.
 
     ``os.replace`` is atomic, so readers (and a crash) see either the whole old file or the whole
-    new one. If the block raises, ``path`` is left untouched.
+    new one. If the block raises, ``path`` is left untouched and the staging file removed.
     """
     staging = path.with_name(path.name + ".tmp")
-    with staging.open("w", newline=newline) as stream:
-        yield stream
-    os.replace(staging, path)
+    try:
+        with staging.open("w", newline=newline) as stream:
+            yield stream
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)  # a full disk must not leave a half-written stray
+        raise

@@ -94,6 +94,11 @@ class NonFiniteError(RuntimeError):
     """Training produced NaN or Inf; the run stopped without saving the bad state."""
 
 
+class RunWriteError(RuntimeError):
+    """A checkpoint or a metrics row could not be written (a full disk, a lost mount); the run
+    stopped, and ``--resume`` continues it from its last checkpoint once the cause is mended."""
+
+
 class TrainingInterrupted(RuntimeError):
     """SIGTERM or SIGINT stopped the run after a checkpoint; ``--resume`` continues it."""
 
@@ -328,10 +333,24 @@ def _train_loop(
     steps_at = (lambda iteration: iteration) if offline else partial(env_steps_after, config)
     wall_time = lambda: progress.elapsed_s + time.perf_counter() - start
 
+    def kept() -> str:
+        if saved_at is None:
+            return "No checkpoint had been saved yet"
+        return f"The last good checkpoint (iteration {saved_at}) in {run_dir}/checkpoints is intact"
+
+    def stopped_writing(error: Exception) -> RunWriteError:
+        return RunWriteError(
+            f"{error}; stopped. {kept()}; once the cause is mended (free space, remount), "
+            f"continue with: python train.py --resume {run_dir}"
+        )
+
     def save() -> None:
         nonlocal saved_at
         document = progress.saved(wall_time(), with_buffer, len(members))
-        checkpoint.save(manager, progress.iteration, saved_tree(state, with_buffer), document)
+        try:
+            checkpoint.save(manager, progress.iteration, saved_tree(state, with_buffer), document)
+        except checkpoint.CheckpointError as error:
+            raise stopped_writing(error) from None
         saved_at = progress.iteration
 
     bar, loggers = None, Loggers([])
@@ -351,15 +370,9 @@ def _train_loop(
                 time.sleep(CHUNK_DELAY_S)
                 problem = nonfinite_report(metrics, members)
                 if problem:
-                    kept = (
-                        f"The last good checkpoint (iteration {saved_at}) in {run_dir}/checkpoints "
-                        "is intact"
-                        if saved_at is not None
-                        else "No checkpoint had been saved yet"
-                    )
                     raise NonFiniteError(
-                        f"{problem}; stopped without saving it. {kept}; lower the learning rates, "
-                        "or check the env's observations for NaN/Inf"
+                        f"{problem}; stopped without saving it. {kept()}; lower the learning "
+                        "rates, or check the env's observations for NaN/Inf"
                     )
                 progress = progress.after_chunk(end, metrics)
                 if end % eval_every == 0 or end == total:
@@ -382,7 +395,12 @@ def _train_loop(
                         **val_metrics,
                     }
                     for row in member_rows(base, per_member, members):
-                        loggers.write(row)
+                        try:
+                            loggers.write(row)
+                        except OSError as error:
+                            what = f"a metrics row of iteration {end} could not be written"
+                            reason = error.strerror or str(error)
+                            raise stopped_writing(f"{what} ({reason})") from None
                         rows.append(row)
                     progress = progress.after_evaluation()
                     bar.update(steps_at(end), mean_row(rows[-len(members) :]))

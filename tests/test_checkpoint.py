@@ -50,3 +50,51 @@ def test_an_mjx_run_checkpoints_its_env_states_and_restores_them(tmp_path):
     np.testing.assert_array_equal(restored.env_states.physics.qpos, physics.qpos)
     assert restored.env_states.physics.act.shape == physics.act.shape
     assert 0.0 <= result.metrics[-1]["eval/success"] <= 1.0
+
+
+def test_a_full_disk_stops_the_run_in_one_line_naming_the_last_good_checkpoint(
+    tmp_path, monkeypatch
+):
+    import shutil
+
+    import pytest
+
+    from jaxcrl.run import RunWriteError
+
+    run_dir = tmp_path / "run"
+    config = dataclasses.replace(TINY, run_dir=str(run_dir), checkpoint_every=6)  # 6, 12, 14
+    usage = shutil.disk_usage(tmp_path)
+    saves = []
+
+    def disk_fills_after_two_saves(folder):
+        saves.append(folder)
+        return usage._replace(free=0 if len(saves) > 2 else usage.free)
+
+    monkeypatch.setattr(checkpoint.shutil, "disk_usage", disk_fills_after_two_saves)
+    with pytest.raises(RunWriteError) as stopped:
+        train(config)
+    message = str(stopped.value)
+    assert message.startswith("checkpoint 14 could not be written (No space left on device: ")
+    assert "The last good checkpoint (iteration 12)" in message
+    assert message.endswith(f"continue with: python train.py --resume {run_dir}")
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["12", "6"]
+
+
+def test_a_metrics_row_that_cannot_be_written_stops_the_run_in_one_line(tmp_path, monkeypatch):
+    import errno
+
+    import pytest
+
+    from jaxcrl.logger import MetricsLog
+    from jaxcrl.run import RunWriteError
+
+    def disk_full(self, row):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(MetricsLog, "write", disk_full)
+    with pytest.raises(
+        RunWriteError,
+        match=r"^a metrics row of iteration \d+ could not be "
+        r"written \(No space left on device\); stopped. No checkpoint had",
+    ):
+        train(dataclasses.replace(TINY, run_dir=str(tmp_path / "run")))
