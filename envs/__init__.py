@@ -74,20 +74,31 @@ def env_arguments(name: str) -> tuple[str, ...]:
     return tuple(env_argument_defaults(name))
 
 
-def env_argument_defaults(name: str) -> dict[str, Any]:
-    """Constructor arguments of env ``name`` with their defaults (``inspect.Parameter.empty``
-    where there is none), following ``**kwargs`` to the base classes."""
-    defaults: dict[str, Any] = {}
+def _env_arguments(name: str) -> dict[str, inspect.Parameter]:
+    """Constructor parameters of env ``name`` by name, following ``**kwargs`` to the bases."""
+    found: dict[str, inspect.Parameter] = {}
     for cls in inspect.getmro(_env_class(name)):
         if "__init__" not in vars(cls):
             continue
         parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
         for p in parameters:
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
-                defaults.setdefault(p.name, p.default)
+                found.setdefault(p.name, p)
         if not any(p.kind is p.VAR_KEYWORD for p in parameters):
             break
-    return defaults
+    return found
+
+
+def env_argument_defaults(name: str) -> dict[str, Any]:
+    """Constructor arguments of env ``name`` with their defaults (``inspect.Parameter.empty``
+    where there is none), following ``**kwargs`` to the base classes."""
+    return {arg: p.default for arg, p in _env_arguments(name).items()}
+
+
+def whole_number_arguments(name: str) -> set[str]:
+    """Constructor arguments of env ``name`` that are counts or sizes (annotated ``int``)."""
+    counts = (int, "int", "int | None")
+    return {arg for arg, p in _env_arguments(name).items() if p.annotation in counts}
 
 
 def make_env(name: str, **overrides: Any) -> GoalEnv:

@@ -17,7 +17,13 @@ from typing import Annotated, Any, get_args, get_origin, get_type_hints
 import tyro
 
 from jaxcrl.checkpoint import CheckpointError
-from jaxcrl.config import ConfigError, TrainConfig, merged_env_options, option_name
+from jaxcrl.config import (
+    ConfigError,
+    TrainConfig,
+    first_line,
+    merged_env_options,
+    option_name,
+)
 from jaxcrl.config_files import available_presets, config_from_overrides, read_overrides
 from jaxcrl.envs import registered_envs
 from jaxcrl.envs.ogbench_envs import ogbench_env_ids
@@ -433,11 +439,12 @@ def eval_main(argv: list[str] | None = None) -> None:
             print(f"objects at goal {initial_objects} at reset, {figure(final_objects)} at the end")
     print(json.dumps(metrics))
     if args.video is not None:
-        write_episode_video(args, goal)
+        write_episode_video(args, goal, metrics["checkpoint"])
 
 
-def write_episode_video(args: EvalArgs, goal: tuple[float, ...] | None) -> None:
-    """Render one episode of a member's policy (toward ``goal`` if given) into ``args.video``."""
+def write_episode_video(args: EvalArgs, goal: tuple[float, ...] | None, step: int) -> None:
+    """Render one episode of a member's policy from checkpoint ``step`` (the one evaluated),
+    toward ``goal`` if given, into ``args.video``."""
     import jax
     import jax.numpy as jnp
 
@@ -445,9 +452,7 @@ def write_episode_video(args: EvalArgs, goal: tuple[float, ...] | None) -> None:
     from jaxcrl.video import rollout_frames, write_video
 
     try:
-        env, env_params, policy = load_member_policy(
-            args.run_dir, args.member or 0, args.checkpoint
-        )
+        env, env_params, policy = load_member_policy(args.run_dir, args.member or 0, step)
     except (ConfigError, CheckpointError) as error:
         _fail(str(error))
     goal_array = None if goal is None else jnp.asarray(goal, jnp.float32)
@@ -458,4 +463,6 @@ def write_episode_video(args: EvalArgs, goal: tuple[float, ...] | None) -> None:
         path = write_video(frames, args.video)
     except (ImportError, NotImplementedError, ValueError) as error:
         _fail(str(error))
+    except OSError as error:  # a full disk, or a device where a file was named
+        _fail(f"--video {args.video}: cannot write it ({error.strerror or first_line(error)})")
     print(f"video of {len(frames)} frames written to {path}")

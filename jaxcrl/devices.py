@@ -79,19 +79,17 @@ def tree_bytes(shapes: Any) -> int:
 
 def check_memory(
     state_shapes: Any,
-    eval_shapes: Any = None,
+    eval_need: int = 0,
     resuming: bool = False,
     episodes_option: str = "--eval-episodes",
 ) -> None:
     """Raise ConfigError when the run's state (replay buffer, env copies, learners, of every
-    member) and its evaluation's episodes (``eval_shapes``: their env states, as many as
-    ``episodes_option`` says) would not fit in the devices' memory: say so before compiling,
-    not after (``resuming``: the run's sizes are fixed)."""
+    member) and its evaluation (``eval_need`` bytes for as many episodes as ``episodes_option``
+    says, see ``program.eval_memory_bytes``) would not fit in the devices' memory: say so before
+    compiling, not after (``resuming``: the run's sizes are fixed)."""
     # Each host of a multi-host run holds its share: buffers and env copies are split over every
     # device (the learners, replicated, are small beside them).
     state_need = tree_bytes(state_shapes) // jax.process_count()
-    # An evaluation step holds its episodes' states and the next ones, beside the run's state.
-    eval_need = 2 * tree_bytes(eval_shapes)
     have = device_memory_bytes()
     if have is None:
         return
@@ -102,7 +100,7 @@ def check_memory(
         return
     gib = lambda size: f"{size / 2**30:.1f} GiB"
     state = f"state needs {gib(state_need)} (mostly its replay buffer: --buffer-size per member)"
-    evaluation = f"evaluation needs {gib(eval_need)} ({episodes_option} env copies per member)"
+    evaluation = f"evaluation needs {gib(eval_need)} ({episodes_option} episodes of each member)"
     if eval_need > state_need:
         parts = evaluation + (f" and its {state}" if state_need else "")
         fix = f"lower {episodes_option}"
@@ -111,7 +109,8 @@ def check_memory(
     if resuming:
         fix = "resume it on devices with more memory (a resumed run keeps its sizes)"
     raise ConfigError(
-        f"the run's {parts}: more than the {gib(have)} of memory its devices have; {fix}"
+        f"the run's {parts}: more than the {gib(0.9 * have)} it may use of the {gib(have)} of "
+        f"memory its devices have; {fix}"
     )
 
 

@@ -13,13 +13,16 @@ from typing import Any
 
 import jax
 
+from jaxcrl import agent
 from jaxcrl.config import ENV_OPTION_FLAGS, ConfigError, TrainConfig, parse_env_options
+from jaxcrl.devices import tree_bytes
 from jaxcrl.envs import (
     GoalEnv,
     env_argument_defaults,
     make_env,
     registered_envs,
     reset_batch,
+    whole_number_arguments,
 )
 from jaxcrl.members import Member, apply_member_values, member_keys, run_members
 from jaxcrl.trainer import Trainer, TrainerState, make_trainer
@@ -57,11 +60,19 @@ def make_run_env(config: TrainConfig) -> GoalEnv:
             + ", ".join(name for name in accepted if name not in ENV_OPTION_FLAGS)
         )
     is_number = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
+    whole = whole_number_arguments(config.env)
     for name, value in overrides.items():  # "nan" or [1] where a number goes
         if is_number(defaults.get(name)) and not is_number(value):
             raise ConfigError(
                 f"--env-options {name} must be a number (default {defaults[name]}), got {value!r}"
             )
+        if name in whole and is_number(value) and value != int(value):  # 64.5 pixels
+            raise ConfigError(
+                f"--env-options {name} must be a whole number (default {defaults[name]}), "
+                f"got {value!r}"
+            )
+        if name in whole and isinstance(value, float):
+            overrides[name] = int(value)
     try:
         return make_env(config.env, **overrides)
     except TypeError as error:
@@ -82,6 +93,17 @@ def build(
     validate(config, registered_envs(), dataset_must_exist=load_dataset)
     members = run_members(config)
     env = make_run_env(config)
+    defaults = TrainConfig()
+    changed = [
+        flag
+        for flag, name in (("--cnn-channels", "cnn_channels"), ("--cnn-features", "cnn_features"))
+        if getattr(config, name) != getattr(defaults, name)
+    ]
+    if changed and env.image_shape is None:
+        raise ConfigError(
+            f"{' and '.join(changed)} shape the pixel encoder, but --env {config.env} observes "
+            f"states; drop {' and '.join(changed)}, or pick a pixel env (e.g. point_open_pixels)"
+        )
     # Every member's env copies and evaluation episodes run in one program.
     env.reserve_copies(len(members) * max(config.num_envs, config.eval_episodes))
     env_params = env.default_params()
@@ -148,14 +170,33 @@ def make_program(
     )
 
 
-def eval_state_shapes(config: TrainConfig, env: GoalEnv, members: list[Member]) -> Any:
-    """Shapes of the env states that one evaluation steps on the device, all members together
-    (None where the env is evaluated on the host)."""
+# Episodes of the compiled policy step whose memory is measured, to scale to an evaluation's.
+EVAL_PROBE_EPISODES = 64
+
+
+def eval_memory_bytes(
+    config: TrainConfig, env: GoalEnv, trainer: Trainer, members: list[Member], policy_params: Any
+) -> int:
+    """About the bytes one evaluation holds beside the run's state, all members together: its
+    episodes' env states (and the next ones) and the policy's activations over them (measured
+    on a small compiled batch: a pixel policy's convolutions hold far more than its images). 0
+    where the env is evaluated on the host. ``policy_params``: the members' [M, ...] shapes."""
     if getattr(env, "host_evaluated", False):
-        return None
+        return 0
     params = env.default_params()
     one_member = lambda key: reset_batch(env, params, key, config.eval_episodes)
-    return jax.eval_shape(jax.vmap(one_member), member_keys(members))
+    states = jax.eval_shape(jax.vmap(one_member), member_keys(members))
+    one_policy = jax.tree.map(
+        lambda leaf: jax.ShapeDtypeStruct(leaf.shape[1:], leaf.dtype), policy_params
+    )
+    probe = jax.ShapeDtypeStruct((EVAL_PROBE_EPISODES, *states.obs.shape[2:]), states.obs.dtype)
+    act = jax.jit(lambda policy, obs: agent.policy_action(trainer.networks, policy, obs))
+    analysis = act.lower(one_policy, probe).compile().memory_analysis()
+    policy_bytes = 0.0
+    if analysis is not None:
+        policy_bytes = analysis.temp_size_in_bytes + analysis.output_size_in_bytes
+    per_episode = policy_bytes / EVAL_PROBE_EPISODES
+    return 2 * tree_bytes(states) + int(per_episode * len(members) * config.eval_episodes)
 
 
 def member_evaluator(config: TrainConfig, env: GoalEnv, trainer: Trainer) -> Any:

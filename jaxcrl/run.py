@@ -63,7 +63,7 @@ from jaxcrl.program import (
     Program,
     build,
     eval_keys,
-    eval_state_shapes,
+    eval_memory_bytes,
     make_program,
     restore_into,
     saved_tree,
@@ -72,7 +72,9 @@ from jaxcrl.program import (
 )
 from jaxcrl.run_dir import (
     check_checkpoints_writable,
+    default_run_dir,
     has_checkpoint,
+    hold_run_dir,
     keep_rows_up_to,
     prepare_run_dir,
     record_new_length,
@@ -164,18 +166,25 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
         check_placement(config, len(members))
         check_logger_packages(config.loggers)
         program = make_program(config, env, trainer, members)
-        check_memory(
-            jax.eval_shape(program.init, member_keys(members)),
-            eval_state_shapes(config, env, members),
-        )
-    config, run_dir = prepare_run_dir(config, again)
-    with in_every_process("checking its checkpoints folder"):
-        check_checkpoints_writable(run_dir)
-    if jax.process_index() == 0:
-        record_run_config(config, run_dir, env)
-    start = time.perf_counter()
-    state = place(program.init(member_keys(members)), config, len(members))
-    return _train_loop(config, env, program, members, run_dir, state, HostProgress(), start, [])
+        abstract = jax.eval_shape(program.init, member_keys(members))
+        policy = abstract.agent.policy_params
+        check_memory(abstract, eval_memory_bytes(config, env, trainer, members, policy))
+    run_dir = Path(config.run_dir) if config.run_dir else default_run_dir(config)
+    config = dataclasses.replace(config, run_dir=str(run_dir))
+    with in_every_process("taking the run directory"):
+        lock = hold_run_dir(run_dir)
+    try:
+        config, run_dir = prepare_run_dir(config, again)
+        with in_every_process("checking its checkpoints folder"):
+            check_checkpoints_writable(run_dir)
+        if jax.process_index() == 0:
+            record_run_config(config, run_dir, env)
+        start = time.perf_counter()
+        state = place(program.init(member_keys(members)), config, len(members))
+        return _train_loop(config, env, program, members, run_dir, state, HostProgress(), start, [])
+    finally:
+        if lock is not None:
+            lock.close()
 
 
 def start_again(
@@ -252,6 +261,24 @@ def resume(
     config = lengthened(saved_config, total_env_steps, num_updates)  # build() validates it
     join_processes(launched(config, progress, distributed))
     check_same_config(config)
+    with in_every_process("taking the run directory"):
+        lock = hold_run_dir(run_dir)
+    try:
+        return _continue(run_dir, saved_config, config, progress, distributed)
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def _continue(
+    run_dir: Path,
+    saved_config: TrainConfig,
+    config: TrainConfig,
+    progress: bool | None,
+    distributed: bool | None,
+) -> TrainResult:
+    """``resume``'s work once the processes joined and the run directory is held: restore the
+    newest readable checkpoint, tidy the directory after it, and train on."""
     with in_every_process("checking the run"):
         env, _, trainer, members = build(config)
         check_placement(config, len(members), resuming=True)
@@ -262,7 +289,9 @@ def resume(
         keys = member_keys(members)
         abstract = jax.eval_shape(program.init, keys)
         # A resume may land on a smaller device than the run started on.
-        check_memory(abstract, eval_state_shapes(config, env, members), resuming=True)
+        policy = abstract.agent.policy_params
+        eval_need = eval_memory_bytes(config, env, trainer, members, policy)
+        check_memory(abstract, eval_need, resuming=True)
 
     def saved_shapes(document: dict[str, Any]) -> Any:
         HostProgress.from_saved(document)  # raises on a malformed document: a damaged checkpoint

@@ -9,13 +9,14 @@ point leaves each file whole (a run's saved work is never lost).
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import os
 import socket
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import jax
 import yaml
@@ -38,6 +39,42 @@ def has_checkpoint(run_dir: Path | str) -> bool:
     """Whether ``run_dir`` holds a finished checkpoint (orbax names each by its iteration)."""
     folder = Path(run_dir) / "checkpoints"
     return folder.is_dir() and any(entry.name.isdigit() for entry in folder.iterdir())
+
+
+def hold_run_dir(run_dir: Path) -> TextIO | None:
+    """Lock ``run_dir`` for this process while it trains there: a second process on the same
+    directory would log every row twice and write into the same checkpoints. Returns the lock
+    file, whose closing releases it (None on the other hosts of a multi-host run, where the
+    first host holds it). ConfigError when another process holds it."""
+    if jax.process_index() != 0:
+        return None
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        lock = (run_dir / ".lock").open("a+")
+    except OSError as error:
+        raise ConfigError(
+            f"--run-dir {run_dir}: cannot create it ({error.strerror or error}); choose a "
+            "directory you can write to"
+        ) from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "another process"
+        lock.close()
+        raise ConfigError(
+            f"{run_dir} is being trained by {holder}; wait for it to end, or stop it and "
+            f"continue with --resume {run_dir} (nothing was changed)"
+        ) from None
+    except OSError:  # a file system without locks: train unguarded
+        return lock
+    lock.seek(0)
+    lock.truncate()
+    lock.write(
+        f"process {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}"
+    )
+    lock.flush()
+    return lock
 
 
 def prepare_run_dir(config: TrainConfig, again: bool = False) -> tuple[TrainConfig, Path]:

@@ -27,7 +27,7 @@ from jaxcrl.members import (
     member_slice,
     run_members,
 )
-from jaxcrl.program import build, eval_state_shapes, member_evaluator, saved_tree
+from jaxcrl.program import build, eval_memory_bytes, member_evaluator, saved_tree
 from jaxcrl.stats import summarize
 from jaxcrl.trainer import Trainer
 
@@ -41,6 +41,16 @@ def policy_only(saved: Any) -> Any:
     if isinstance(saved, dict):
         return {**everything_else, "agent": wanted}
     return everything_else.replace(agent=wanted)
+
+
+def restore_policy_params(run_dir: Path, abstract: Any, step: int | None) -> tuple[Any, int]:
+    """Every member's policy parameters [M, ...] from checkpoint ``step`` (None: the newest
+    readable), and that step; ``abstract`` is the run's state shapes. Nothing else is read."""
+    tree, progress, step = checkpoint.restore(
+        run_dir, lambda progress: policy_only(saved_tree(abstract, progress["has_buffer"])), step
+    )
+    agent_state = tree.agent if progress["has_buffer"] else tree["agent"]
+    return agent_state.policy_params, step
 
 
 def member_state_shapes(trainer: Trainer, members: list[Member]) -> Any:
@@ -81,15 +91,12 @@ def evaluate_run(
     problem = None if goal is None else env.goal_problem(goal)
     if problem:
         raise ConfigError(f"--goal {','.join(f'{x:g}' for x in goal)}: {problem}")
-    # Only the policy is restored: the evaluation's episodes are what must fit.
-    check_memory({}, eval_state_shapes(config, env, members), episodes_option="--episodes")
     abstract = member_state_shapes(trainer, members)
-    tree, progress, step = checkpoint.restore(
-        run_dir, lambda progress: policy_only(saved_tree(abstract, progress["has_buffer"])), step
-    )
-    policy_params = (
-        tree.agent.policy_params if progress["has_buffer"] else tree["agent"].policy_params
-    )
+    # Only the policy is restored: the evaluation's episodes are what must fit.
+    policy_shapes = abstract.agent.policy_params
+    eval_need = eval_memory_bytes(config, env, trainer, members, policy_shapes)
+    check_memory({}, eval_need, episodes_option="--episodes")
+    policy_params, step = restore_policy_params(run_dir, abstract, step)
     goal_array = None if goal is None else jnp.asarray(goal, jnp.float32)
     if host_evaluated:
         evaluate = member_evaluator(config, env, trainer)
@@ -195,6 +202,13 @@ def loaded_policy(loaded: LoadedMember):
 
 
 def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):
-    """(env, env_params, policy) of one member's checkpointed policy; policy maps obs to actions."""
-    loaded = load_member(run_dir, member, step)
-    return loaded.env, loaded.env_params, loaded_policy(loaded)
+    """(env, env_params, policy) of one member's checkpointed policy (checkpoint ``step``, None:
+    the newest readable); policy maps obs to actions. Only the policy is read."""
+    from jaxcrl import agent
+
+    config = read_run_config(run_dir)
+    check_member(config, member)
+    env, env_params, trainer, members = build(config, load_dataset=False)
+    every_policy, _ = restore_policy_params(run_dir, member_state_shapes(trainer, members), step)
+    params, networks = member_slice(every_policy, member), trainer.networks
+    return env, env_params, jax.jit(lambda obs: agent.policy_action(networks, params, obs))

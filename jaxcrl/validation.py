@@ -295,8 +295,8 @@ def check_env_fit(config: TrainConfig, episode_length: int) -> str | None:
 
 
 # Env options that do not change what a collected step means: the collector may cut episodes
-# at another length than the run evaluates.
-SOURCE_INDEPENDENT_OPTIONS = ("episode_length",)
+# at another length than the run evaluates, and a run may evaluate fewer of OGBench's tasks.
+SOURCE_INDEPENDENT_OPTIONS = ("episode_length", "num_tasks")
 
 
 def check_dataset_source(config: TrainConfig) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import operator
-import os
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -108,8 +108,14 @@ def check_video_path(path: str | Path) -> Path:
     existing = next(parent for parent in path.absolute().parents if parent.exists())
     if not existing.is_dir():
         raise ValueError(f"video path {str(path)!r}: {existing} is a file, not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"video path {str(path)!r}: cannot write in {existing}")
+    try:  # a real write: permission bits say yes to root even on /proc or a read-only mount
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ValueError(
+            f"video path {str(path)!r}: cannot write in {existing} ({reason})"
+        ) from None
     if importlib.util.find_spec("imageio") is None:
         raise ImportError(VIDEO_EXTRA_HINT)
     if path.suffix.lower() == ".mp4" and importlib.util.find_spec("imageio_ffmpeg") is None:

@@ -12,6 +12,7 @@ from jaxcrl.members import member_keys
 from jaxcrl.program import (
     build,
     eval_keys,
+    eval_memory_bytes,
     make_program,
     make_run_env,
     restore_into,
@@ -59,3 +60,25 @@ def test_evaluation_keys_depend_on_seed_and_iteration_alone():
     assert not np.array_equal(first, np.asarray(eval_keys(members, 12)))
     assert not np.array_equal(first[0], first[1])
     assert not np.array_equal(first, np.asarray(validation_keys(members, 6)))
+
+
+def test_an_evaluation_counts_the_policy_activations_beside_its_episodes():
+    # A pixel policy's convolutions over an episode's image hold many times the image itself,
+    # which a count of env states alone missed (eval.py then ran out of memory after compiling).
+    config = dataclasses.replace(
+        TINY, env="point_open_pixels", eval_episodes=1000, env_options=("image_size=32",)
+    )
+    env, _, trainer, members = build(config)
+    abstract = jax.eval_shape(
+        make_program(config, env, trainer, members).init, member_keys(members)
+    )
+    need = eval_memory_bytes(config, env, trainer, members, abstract.agent.policy_params)
+    image = 32 * 32 * 3  # bytes (uint8)
+    assert need > 1000 * 10 * image  # measured: about 150 images' worth per episode
+
+
+def test_encoder_options_for_pixels_are_refused_on_a_state_env():
+    with pytest.raises(ConfigError, match="--cnn-channels and --cnn-features shape the pixel"):
+        build(dataclasses.replace(TINY, cnn_channels=(8, 8), cnn_features=4))
+    pixels = dataclasses.replace(TINY, env="point_open_pixels", cnn_channels=(8, 8))
+    assert build(pixels)[0].image_shape == (64, 64, 3)

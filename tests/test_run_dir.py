@@ -102,3 +102,31 @@ def test_config_yaml_in_an_unwritable_place_is_a_config_error(tmp_path):
     (tmp_path / "config.yaml").mkdir()  # a directory where the file should go
     with pytest.raises(ConfigError, match="cannot write config.yaml"):
         record_run_config(TrainConfig(), tmp_path, make_env("point_u_maze"))
+
+
+def test_a_run_directory_another_process_trains_is_refused_and_left_alone(tmp_path):
+    import dataclasses
+    import os
+
+    from tiny_runs import TINY
+
+    from jaxcrl.run import resume, train
+    from jaxcrl.run_dir import hold_run_dir
+
+    run_dir = tmp_path / "run"
+    config = dataclasses.replace(TINY, run_dir=str(run_dir))
+    # Another process holds the directory (a second open file is a second holder for flock).
+    other = hold_run_dir(run_dir)
+    with pytest.raises(ConfigError, match=rf"{run_dir} is being trained by process {os.getpid()} "):
+        train(config)
+    assert sorted(p.name for p in run_dir.iterdir()) == [".lock"]  # nothing else written
+    other.close()
+    train(config)
+    rows = (run_dir / "metrics.jsonl").read_text()
+    other = hold_run_dir(run_dir)
+    with pytest.raises(ConfigError, match="is being trained by .*; wait for it to end"):
+        resume(run_dir, total_env_steps=2 * TINY.total_env_steps)
+    assert (run_dir / "metrics.jsonl").read_text() == rows
+    assert read_run_config(run_dir).total_env_steps == TINY.total_env_steps
+    other.close()
+    assert len(resume(run_dir, total_env_steps=2 * TINY.total_env_steps).metrics) > 1

@@ -181,6 +181,8 @@ def test_a_dataset_from_another_env_or_env_options_is_warned_about(tmp_path):
     assert check_dataset_source(same) is None
     longer = dataclasses.replace(same, env_options=("max_step=0.2", "episode_length=300"))
     assert check_dataset_source(longer) is None  # the collector may cut episodes shorter
+    fewer_tasks = dataclasses.replace(same, env_options=("max_step=0.2", "num_tasks=1"))
+    assert check_dataset_source(fewer_tasks) is None  # (OGBench's) evaluation tasks only
     assert check_dataset_source(dataclasses.replace(same, env="point_medium")) == (
         f"dataset {data} was collected in point_u_maze, not in --env point_medium; training "
         "goes on, but its states and goals may not match the env it is evaluated in (give "
@@ -247,3 +249,12 @@ def test_an_env_option_that_is_not_a_number_where_one_goes_is_named():
     # YAML reads "nan" as text; the env's own comparison failed with a TypeError naming nothing.
     with pytest.raises(ConfigError, match=r"--env-options max_step must be a number \(default "):
         make_run_env(TrainConfig(env_options=("max_step=nan",)))
+
+
+def test_a_count_or_size_env_option_must_be_a_whole_number():
+    # image_size=64.5 drew 64-pixel images while config.yaml recorded 64.5.
+    pixels = TrainConfig(env="point_open_pixels", env_options=("image_size=16.5",))
+    with pytest.raises(ConfigError, match=r"image_size must be a whole number \(default 64\)"):
+        make_run_env(pixels)
+    whole = make_run_env(TrainConfig(env="point_open_pixels", env_options=("image_size=16.0",)))
+    assert whole.image_shape == (16, 16, 3)
