@@ -47,8 +47,19 @@ def objects_at_goal(unwrapped_env: Any) -> float:
 
 
 def run_task_episode(gym_env: Any, policy: HostPolicy, task_id: int, seed: int) -> dict[str, float]:
-    """One episode of task ``task_id``: success, time at goal, final distance, objects at goal."""
-    observation, info = gym_env.reset(seed=seed, options={"task_id": task_id})
+    """One episode of task ``task_id``: success, time at goal, final distance, objects at goal.
+
+    ``seed`` fixes the whole episode: OGBench's maze resets also jitter the start and goal with
+    NumPy's global generator and settle the agent with random actions of the action space, so
+    both are seeded too (the global generator's state is put back afterwards).
+    """
+    global_state = np.random.get_state()
+    np.random.seed(seed % 2**32)
+    gym_env.action_space.seed(seed)
+    try:
+        observation, info = gym_env.reset(seed=seed, options={"task_id": task_id})
+    finally:
+        np.random.set_state(global_state)
     goal = flat_observation(info["goal"])
     objects_at_goal_initial = objects_at_goal(gym_env.unwrapped)
     successes = []
