@@ -55,13 +55,29 @@ def random_actions(action_size: int) -> ActionFunction:
 
 
 def noisy_checkpoint_actions(
-    run_dir: str | Path, noise_std: float, member: int = 0, step: int | None = None
+    run_dir: str | Path,
+    noise_std: float,
+    member: int = 0,
+    step: int | None = None,
+    env: GoalEnv | None = None,
 ) -> ActionFunction:
-    """A trained run's deterministic policy plus Gaussian noise of ``noise_std``, clipped."""
+    """A trained run's deterministic policy plus Gaussian noise of ``noise_std``, clipped.
+
+    ``env``, the env it will act in, must observe and act as the run's did (ValueError if not:
+    env options such as image_size=32 change what the policy reads)."""
     # Imported here: the run's host side (checkpoint layout, members) is only needed for this.
     from jaxcrl.saved_runs import load_member_policy
 
-    _, _, policy = load_member_policy(Path(run_dir), member, step)
+    run_env, _, policy = load_member_policy(Path(run_dir), member, step)
+    if env is not None:
+        facts = lambda e: (e.observation_size, e.action_size, e.image_shape)
+        if facts(env) != facts(run_env):
+            seen = lambda e: f"{e.image_shape or e.observation_size} observations"
+            raise ValueError(
+                f"--run-dir {run_dir} was trained on {seen(run_env)} and {run_env.action_size} "
+                f"actions, but these env options give {seen(env)} and {env.action_size}; drop "
+                "--env-options to collect with the run's own"
+            )
     return with_action_noise(policy, noise_std)
 
 
@@ -179,7 +195,7 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
     if options.policy == "random":
         act = random_actions(env.action_size)
     else:
-        act = noisy_checkpoint_actions(options.run_dir, options.noise_std, member)
+        act = noisy_checkpoint_actions(options.run_dir, options.noise_std, member, env=env)
     val_episodes = options.val_episodes
     if val_episodes is None:
         val_episodes = max(1, options.episodes // 10)  # OGBench's val splits are a tenth

@@ -214,3 +214,17 @@ def test_policy_flags_without_the_noisy_checkpoint_policy_are_refused(flags, mes
     with pytest.raises(SystemExit):
         parse_options(["--env", "point_open", "--episodes", "3", "--out", "data.npz", *flags])
     assert message in capsys.readouterr().err
+
+
+def test_a_checkpoint_policy_is_refused_in_an_env_that_observes_otherwise(monkeypatch):
+    import jaxcrl.saved_runs
+    from jaxcrl.collect import noisy_checkpoint_actions
+    from jaxcrl.envs import make_env
+
+    trained_on = make_env("point_open_pixels", image_size=16)
+    monkeypatch.setattr(
+        jaxcrl.saved_runs, "load_member_policy", lambda *args: (trained_on, None, lambda obs: obs)
+    )
+    with pytest.raises(ValueError, match=r"trained on \(16, 16, 3\) observations .* give \(32, "):
+        noisy_checkpoint_actions("r", 0.1, env=make_env("point_open_pixels", image_size=32))
+    noisy_checkpoint_actions("r", 0.1, env=make_env("point_open_pixels", image_size=16))
