@@ -62,6 +62,7 @@ the kinematic chain (230 env steps/s without it for arm_push_easy).
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -316,6 +317,17 @@ class _ArmTask(MjxGoalEnv):
     def goal_argument_size(self) -> int:
         """``with_goal`` (eval.py --goal) takes one point (x, y, z)."""
         return 3
+
+    def goal_problem(self, goal: Sequence[float]) -> str | None:
+        """Why the point ``goal`` (x, y, z) cannot be reached: outside the grip's workspace."""
+        low, high = WORKSPACE
+        if all(lo <= value <= hi for lo, value, hi in zip(low, goal, high, strict=True)):
+            return None
+        box = ", ".join(
+            f"{axis} in [{lo:g}, {hi:g}]" for axis, lo, hi in zip("xyz", low, high, strict=True)
+        )
+        point = ", ".join(f"{value:g}" for value in goal)
+        return f"({point}) lies outside the arm's workspace ({box}); pick a point inside it"
 
     def with_goal(self, state: EnvState, goal: jax.Array) -> EnvState:
         """Pursue the point ``goal`` [3]: every point the goal names is put there."""

@@ -7,6 +7,7 @@ x in [col, col + 1) * cell_size and y in [row, row + 1) * cell_size.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
@@ -20,6 +21,7 @@ from jaxcrl.envs.mazes import (
     maze_env_name,
     parse_goal_region,
     parse_layout,
+    wall_problem,
 )
 
 # Contact bits (MuJoCo collides two geoms when contype of one & conaffinity of the other != 0).
@@ -206,6 +208,11 @@ class WalkerMaze:
         self.cell_size = float(cell_size)
         self.cell_jitter = float(cell_jitter)
         return maze_env_name(robot, layout)
+
+    def goal_problem(self, goal: Sequence[float]) -> str | None:
+        """Why the torso position ``goal`` (x, y) cannot be reached: outside the maze or inside
+        a wall."""
+        return wall_problem(self.walls, goal, self.cell_size)
 
     def default_params(self) -> WalkerMazeParams:
         """Free-cell centres, goal cells, jitter, threshold, healthy heights and reset noise."""

@@ -15,6 +15,8 @@ process; ``jaxcrl.envs.register_maze`` also registers the point-mass, ant and hu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import scipy.sparse
 import scipy.sparse.csgraph
@@ -168,6 +170,25 @@ def cell_graph(walls: np.ndarray) -> scipy.sparse.csr_array:
 def cells_of(points: np.ndarray, cell_size: float = 1.0) -> np.ndarray:
     """(row, col) cells [N, 2] of (x, y) points [N, 2]; cell (r, c) spans x in [c, c+1) * size."""
     return np.floor(np.asarray(points)[:, ::-1] / cell_size).astype(np.int64)
+
+
+def wall_problem(walls: np.ndarray, point: Sequence[float], cell_size: float = 1.0) -> str | None:
+    """Why ``point`` (x, y in metres) cannot be a goal in the maze ``walls`` [rows, cols] of
+    ``cell_size`` cells: outside the maze or inside a wall; None if it lies in a free cell."""
+    rows, cols = walls.shape
+    x, y = point
+    if not (0 <= x < cols * cell_size and 0 <= y < rows * cell_size):
+        return (
+            f"({x:g}, {y:g}) lies outside the maze, which spans x in [0, {cols * cell_size:g}), "
+            f"y in [0, {rows * cell_size:g}); pick a point in a free cell"
+        )
+    row, col = cells_of(np.array([[x, y]]), cell_size)[0]
+    if walls[row, col]:
+        return (
+            f"({x:g}, {y:g}) lies inside a wall (row {row}, column {col} of the map); "
+            "pick a point in a free cell"
+        )
+    return None
 
 
 def path_lengths(walls: np.ndarray, sources: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from jaxcrl.envs.mazes import (
     maze_env_name,
     parse_goal_region,
     parse_layout,
+    wall_problem,
 )
 
 # Episode-length rule of every point maze: 2.5 times the steps that cross the maze's longest
@@ -105,19 +106,7 @@ class PointMaze(GoalEnv):
 
     def goal_problem(self, goal: Sequence[float]) -> str | None:
         """Why the point ``goal`` (x, y) cannot be reached: outside the maze or inside a wall."""
-        rows, cols = self.walls.shape
-        x, y = goal
-        if not (0 <= x < cols and 0 <= y < rows):
-            return (
-                f"({x:g}, {y:g}) lies outside the maze, which spans x in [0, {cols}), "
-                f"y in [0, {rows}); pick a point in a free cell"
-            )
-        if self.walls[int(y), int(x)]:
-            return (
-                f"({x:g}, {y:g}) lies inside a wall (row {int(y)}, column {int(x)} of the map); "
-                "pick a point in a free cell"
-            )
-        return None
+        return wall_problem(self.walls, goal)
 
     def _point_apart_from(
         self, key: jax.Array, cells: jax.Array, other: jax.Array, threshold: jax.Array

@@ -11,6 +11,9 @@ the success threshold of the start.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import jax
 import jax.numpy as jnp
 import mujoco
@@ -81,6 +84,16 @@ class Reacher(MjxGoalEnv):
             target_max_radius=jnp.asarray(self.target_max_radius),
             joint_noise=jnp.asarray(self.joint_noise),
         )
+
+    def goal_problem(self, goal: Sequence[float]) -> str | None:
+        """Why the fingertip position ``goal`` (x, y) cannot be reached: beyond the arm."""
+        reach = self.upper_arm_length + self.forearm_length
+        if math.hypot(*goal) > reach:
+            return (
+                f"({goal[0]:g}, {goal[1]:g}) lies {math.hypot(*goal):.3g} m from the shoulder, "
+                f"beyond the arm's reach of {reach:.3g} m; pick a point within it"
+            )
+        return None
 
     def fingertip(self, angles: jax.Array) -> jax.Array:
         """Fingertip (x, y) of joint angles [2] by forward kinematics (shoulder at the origin)."""

@@ -255,3 +255,20 @@ def test_the_humanoid_and_a_near_goal_are_framed_whole():
     assert count > 5
     assert top_left[0] > 0 and top_left[1] > 0  # the marker does not touch the frame's edges
     assert bottom_right[0] < 239 and bottom_right[1] < 319
+
+
+@pytest.mark.parametrize(
+    "name, reachable, unreachable, why",
+    [
+        ("ant_u_maze", (4.0, 4.0), (2.0, 2.0), "lies inside a wall (row 0, column 0 of the map)"),
+        ("ant_u_maze", (4.0, 4.0), (-100.0, 40.0), "lies outside the maze, which spans x in"),
+        ("humanoid_u_maze", (3.0, 3.0), (4.0, 4.0), "lies inside a wall (row 2, column 2"),
+        ("reacher", (0.1, 0.1), (5.0, 5.0), "beyond the arm's reach of 0.21 m"),
+        ("arm_push_easy", (0.5, 0.0, 0.1), (5.0, 5.0, 5.0), "outside the arm's workspace"),
+    ],
+)
+def test_eval_goals_no_state_can_reach_are_named(name, reachable, unreachable, why):
+    # eval.py --goal refuses these in one line, where they used to evaluate to 0 success.
+    env = make_env(name)
+    assert env.goal_problem(reachable) is None
+    assert why in env.goal_problem(unreachable)
