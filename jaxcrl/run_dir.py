@@ -230,13 +230,22 @@ def set_aside_checkpoints_after(run_dir: Path, step: int) -> None:
             later.rename(later.with_name(name))
 
 
+def index_list(indices: tuple[int, ...]) -> list[int] | str:
+    """State indices as config.yaml records them: a list, or ``"A..B"`` for a long unbroken run
+    (a pixel env's goal is its whole 12,288-entry image: one line, not 12,288)."""
+    indices = [int(index) for index in indices]
+    if len(indices) > 16 and indices == list(range(indices[0], indices[-1] + 1)):
+        return f"{indices[0]}..{indices[-1]}"
+    return indices
+
+
 def env_info(env: GoalEnv) -> dict[str, Any]:
     """Static facts of an env, recorded in config.yaml."""
     return {
         "name": env.name,
         "state_size": env.state_size,
-        "goal_indices": list(env.goal_indices),
-        "success_indices": list(env.success_indices),
+        "goal_indices": index_list(env.goal_indices),
+        "success_indices": index_list(env.success_indices),
         "action_size": env.action_size,
         "episode_length": env.episode_length,
     }
