@@ -114,6 +114,26 @@ def check_memory(
     )
 
 
+def check_dataset_memory(path: str, arrays: Any) -> None:
+    """Raise ConfigError, before the data reach the device, when an offline run's dataset
+    (``arrays``: both splits) would not fit: every device holds all of it (on the CPU, beside
+    the host copy it was read into)."""
+    have = device_memory_bytes()
+    if have is None:
+        return
+    need = tree_bytes(arrays)
+    on_cpu = jax.local_devices()[0].platform == "cpu"
+    if (2 * need if on_cpu else need) <= 0.9 * have:
+        return
+    gib = lambda size: f"{size / 2**30:.1f} GiB"
+    raise ConfigError(
+        f"dataset {path} needs {gib(need)} on each device (both splits"
+        + (", twice on the CPU: the file's copy and the device's" if on_cpu else "")
+        + f"), more than the {gib(0.9 * have)} it may use of the {gib(have)} a device has; "
+        "train on fewer episodes, or on a device with more memory"
+    )
+
+
 def state_shardings(
     state: TrainerState, num_members: int, num_envs: int, devices: list | None = None
 ) -> tuple[Any, str]:

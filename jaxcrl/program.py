@@ -15,7 +15,7 @@ import jax
 
 from jaxcrl import agent
 from jaxcrl.config import ENV_OPTION_FLAGS, ConfigError, TrainConfig, parse_env_options
-from jaxcrl.devices import tree_bytes
+from jaxcrl.devices import check_dataset_memory, tree_bytes
 from jaxcrl.envs import (
     GoalEnv,
     env_argument_defaults,
@@ -126,6 +126,7 @@ def build(
     except DatasetError as error:
         raise ConfigError(str(error)) from None
     validate_offline(config, dataset, val_dataset)
+    check_dataset_memory(config.dataset, (dataset, val_dataset))
     trainer = make_offline_trainer(config, env, env_params, dataset, val_dataset)
     return env, env_params, trainer, members
 

@@ -315,6 +315,17 @@ def test_buffer_from_dataset_is_one_full_ring_with_one_episode_per_terminal():
     np.testing.assert_array_equal(buffer.actions[:, 0], dataset.actions)
     expected_ids = np.repeat([0, 1, 2, 3], [5, 7, 3, 2])
     np.testing.assert_array_equal(buffer.episode_ids[:, 0], expected_ids)
+    # The same ring as inserting the whole dataset into an empty buffer, field by field.
+    from jaxcrl.buffer import Unroll, init_buffer, insert
+
+    as_unroll = Unroll(
+        states=dataset.observations[:, None],
+        actions=dataset.actions[:, None],
+        dones=dataset.terminals[:, None],
+    )
+    inserted = insert(init_buffer(17, 1, STATE, ACTION), as_unroll)
+    for built, reference in zip(jax.tree.leaves(buffer), jax.tree.leaves(inserted), strict=True):
+        np.testing.assert_array_equal(built, reference)
 
 
 def test_future_goals_never_cross_a_terminal_or_the_end_of_the_file():

@@ -273,3 +273,18 @@ def test_an_offline_run_resumes_from_anywhere_but_only_on_the_data_it_started_on
     (data / "d.npz").rename(data / "moved.npz")
     with pytest.raises(ConfigError, match="d.npz is gone; put it back, or set dataset: in"):
         run.resume(run_dir, num_updates=60)
+
+
+def test_a_dataset_larger_than_a_device_is_refused_before_it_reaches_it(tmp_path, monkeypatch):
+    from jaxcrl import devices
+    from jaxcrl.program import build
+
+    path = tmp_path / "data.npz"
+    save_dataset(path, small_dataset(episodes=20))
+    config = TrainConfig(env="point_open", dataset=str(path), num_updates=10)
+    need = sum(array.nbytes for array in load_splits(path, 2, 2)[0])
+    monkeypatch.setattr(devices, "device_memory_bytes", lambda: need)  # one copy, not two
+    with pytest.raises(ConfigError, match=rf"dataset {path} needs 0.0 GiB on each device .*CPU"):
+        build(config)
+    monkeypatch.setattr(devices, "device_memory_bytes", lambda: 4 * need)
+    assert build(config)[2].init is not None
