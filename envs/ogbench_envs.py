@@ -115,6 +115,28 @@ class OgbenchEnv(GoalEnv):
         with scratch_tempdir():
             return gymnasium.make(self.env_id, **kwargs)
 
+    def check_rendering(self) -> None:
+        """Make and reset this env once: RuntimeError naming the fix when a visual env cannot
+        render (MuJoCo's OpenGL needs MUJOCO_GL=egl without a display), found before training
+        rather than at its first evaluation."""
+        if self.image_shape is None:
+            return
+        gym_env = None
+        try:
+            gym_env = self.make()
+            gym_env.reset(seed=0)
+        except Exception as error:  # mujoco.FatalError, or the GL library's own errors
+            if "OpenGL" not in str(error) and "GL" not in type(error).__name__:
+                raise
+            first = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise RuntimeError(
+                f"{self.name} renders its images with MuJoCo's OpenGL, which could not start "
+                f"({first[:120]}); set MUJOCO_GL=egl (or osmesa) and run again"
+            ) from None
+        finally:
+            if gym_env is not None:
+                gym_env.close()
+
 
 @contextlib.contextmanager
 def scratch_tempdir() -> Iterator[str]:

@@ -107,6 +107,11 @@ def build(
     # Every member's env copies and evaluation episodes run in one program.
     env.reserve_copies(len(members) * max(config.num_envs, config.eval_episodes))
     env_params = env.default_params()
+    if getattr(env, "host_evaluated", False) and config.dataset is not None:
+        try:  # a visual OGBench env renders on the host: find out now, not after training
+            env.check_rendering()
+        except RuntimeError as error:
+            raise ConfigError(str(error)) from None
     if config.dataset is None and getattr(env, "host_evaluated", False):
         raise ConfigError(
             f"--env {config.env} is an OGBench env: it trains offline only; give --dataset "

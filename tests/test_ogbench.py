@@ -455,3 +455,22 @@ def test_a_maze_episode_is_the_same_for_the_same_seed():
         gym_env.close()
     np.testing.assert_equal(first, second)  # NaN where a maze has no objects, in both
     assert first["final_distance"] != other["final_distance"]
+
+
+def test_a_visual_env_that_cannot_render_is_refused_before_training(tmp_path, monkeypatch):
+    # Without MUJOCO_GL=egl (no display), training ran its first chunk and then crashed at the
+    # evaluation with no checkpoint saved.
+    import mujoco
+
+    from jaxcrl.config import ConfigError, TrainConfig
+    from jaxcrl.envs.ogbench_envs import OgbenchEnv
+    from jaxcrl.program import build
+
+    def no_display(self, **kwargs):
+        raise mujoco.FatalError("an OpenGL platform library has not been loaded into this process")
+
+    monkeypatch.setattr(OgbenchEnv, "make", no_display)
+    config = TrainConfig(env="visual-cube-single-v0", dataset=str(tmp_path / "d.npz"))
+    with pytest.raises(ConfigError, match=r"could not start \(an OpenGL .*set MUJOCO_GL=egl"):
+        build(config, load_dataset=False)
+    make_env("cube-single-v0").check_rendering()  # the state twin renders nothing: not made
