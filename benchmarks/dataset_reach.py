@@ -76,6 +76,8 @@ def main() -> None:
 
     env_name, env_options = chosen_env(args.env, args.env_options, args.datasets[0])
     env = named_env(env_name, env_options)
+    if env.image_shape is not None:  # a pixel maze: positions are not in its states
+        fail(f"{env.name} observes images; this script reads positions from state maze datasets")
     if not hasattr(env, "walls"):
         fail(f"{env.name} has no wall grid; this script reads maze datasets only")
     for path in args.datasets:

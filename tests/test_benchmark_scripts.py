@@ -150,6 +150,9 @@ def test_dataset_reach_reads_the_env_from_the_dataset(tmp_path, monkeypatch, cap
     assert "| trajectories | 4 |" in captured.out and captured.err == ""
     run_main("dataset_reach", [str(data), "--env", "point_open"], monkeypatch)
     assert "was collected in point_maze_custom" in capsys.readouterr().err
+    # A pixel maze has walls, but its states are images.
+    with pytest.raises(SystemExit, match="point_open_pixels observes images; this script reads"):
+        run_main("dataset_reach", [str(data), "--env", "point_open_pixels"], monkeypatch)
 
 
 def test_ant_near_goals_trains_the_builtin_ant_with_env_options():
