@@ -92,8 +92,11 @@ class ImageTaskEnv:
     """A stand-in for an OGBench visual env: image observations, success after three steps."""
 
     def __init__(self):
+        import gymnasium
+
         self.steps = 0
         self.unwrapped = self
+        self.action_space = gymnasium.spaces.Box(-1.0, 1.0, (2,))
 
     def reset(self, seed, options):
         self.steps = 0
