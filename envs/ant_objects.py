@@ -65,6 +65,7 @@ import numpy as np
 from flax import struct
 
 from jaxcrl.envs.ant import ANT_XML, Ant, AntParams, ant_maze_xml
+from jaxcrl.envs.base import EnvState, goal_metrics, make_state
 from jaxcrl.envs.maze_walls import WALL_BIT
 
 OBJECT_BIT = 4  # conaffinity of the ball and the block; the torso and feet carry it in contype
@@ -249,6 +250,18 @@ class AntSoccer(Ant):
         direction = jnp.where(distance > 1e-6, offset / jnp.maximum(distance, 1e-6), unit)
         ball = start + jnp.maximum(distance, params.ball_clearance) * direction
         return qpos.at[-2:].set(ball), qvel.at[-2:].set(0.0)
+
+    def with_goal(self, state: EnvState, goal: jax.Array) -> EnvState:
+        """A freshly reset ``state`` (one copy) pursuing the ball position ``goal`` [2], its ball
+        placed anew toward it as a reset places it toward its own goal (eval.py --goal): left
+        where it was, the ball would start on the way to another goal than the one asked."""
+        goal = jnp.asarray(goal, state.goal.dtype)
+        params = self.default_params()
+        qpos, qvel = state.physics.qpos, state.physics.qvel
+        qpos, qvel = self.place_objects(state.key, params, qpos, qvel, goal)
+        state_vector = jnp.concatenate([qpos, qvel])
+        metrics = goal_metrics(self.goal_of(state_vector), goal, params.success_threshold)
+        return make_state(self.physics_from(qpos, qvel), state_vector, goal, state.key, metrics)
 
 
 @struct.dataclass

@@ -139,6 +139,24 @@ def test_soccer_goal_on_circle_and_ball_ahead_of_the_ant():
         make_env("ant_soccer", ball_clearance=0.5)
 
 
+def test_soccer_goal_given_places_the_ball_toward_it_as_a_reset_would():
+    # eval.py --goal on ant_soccer left the ball on its way to the reset's own goal.
+    soccer = compiled("ant_soccer")
+    env = soccer.env
+    states = soccer.many_resets(jax.random.key(5), 64)
+    asked = jnp.array([0.0, -5.0])
+    moved = jax.vmap(lambda state: env.with_goal(state, asked))(states)
+    torso, ball = np.asarray(moved.obs[:, :2]), np.asarray(moved.obs[:, 15:17])
+    np.testing.assert_array_equal(np.asarray(moved.goal), np.tile([0.0, -5.0], (64, 1)))
+    np.testing.assert_array_equal(np.asarray(moved.obs[:, -2:]), np.asarray(moved.goal))
+    np.testing.assert_array_equal(torso, np.asarray(states.obs[:, :2]))  # the ant stays put
+    np.testing.assert_allclose(np.asarray(moved.physics.qpos[:, -2:]), ball)
+    ahead = (ball - torso) @ np.array([0.0, -1.0])
+    assert np.mean(ahead > 0.5) > 0.6 and ahead.mean() > 0.8  # as for the reset's own goals
+    distance = np.linalg.norm(ball - np.array([0.0, -5.0]), axis=-1)
+    np.testing.assert_allclose(np.asarray(moved.metrics[DISTANCE]), distance, rtol=1e-5)
+
+
 def test_push_starts_in_front_goals_behind_block_in_the_gap():
     push = compiled("ant_push")
     env, state = push.env, push.many_resets(jax.random.key(4), 128)
