@@ -136,10 +136,15 @@ class Ant(MjxGoalEnv):
         qpos = qpos.at[3:7].set(qpos[3:7] / jnp.linalg.norm(qpos[3:7]))
         qvel = params.reset_noise * jax.random.normal(speed_key, (nv,))
         qpos, qvel = self.place_objects(place_key, params, qpos, qvel, goal)
-        data = self.physics_from(qpos, qvel)
+        return self.state_at(qpos, qvel, goal, key, params)
+
+    def state_at(
+        self, qpos: jax.Array, qvel: jax.Array, goal: jax.Array, key: jax.Array, params: AntParams
+    ) -> EnvState:
+        """A fresh episode's state at (qpos [nq], qvel [nv]) pursuing ``goal``."""
         state_vector = jnp.concatenate([qpos, qvel])
         metrics = goal_metrics(self.goal_of(state_vector), goal, params.success_threshold)
-        return make_state(data, state_vector, goal, key, metrics)
+        return make_state(self.physics_from(qpos, qvel), state_vector, goal, key, metrics)
 
     def place_objects(
         self, key: jax.Array, params: AntParams, qpos: jax.Array, qvel: jax.Array, goal: jax.Array

@@ -65,7 +65,7 @@ import numpy as np
 from flax import struct
 
 from jaxcrl.envs.ant import ANT_XML, Ant, AntParams, ant_maze_xml
-from jaxcrl.envs.base import EnvState, goal_metrics, make_state
+from jaxcrl.envs.base import EnvState
 from jaxcrl.envs.maze_walls import WALL_BIT
 
 OBJECT_BIT = 4  # conaffinity of the ball and the block; the torso and feet carry it in contype
@@ -259,9 +259,7 @@ class AntSoccer(Ant):
         params = self.default_params()
         qpos, qvel = state.physics.qpos, state.physics.qvel
         qpos, qvel = self.place_objects(state.key, params, qpos, qvel, goal)
-        state_vector = jnp.concatenate([qpos, qvel])
-        metrics = goal_metrics(self.goal_of(state_vector), goal, params.success_threshold)
-        return make_state(self.physics_from(qpos, qvel), state_vector, goal, state.key, metrics)
+        return self.state_at(qpos, qvel, goal, state.key, params)
 
 
 @struct.dataclass

@@ -60,10 +60,10 @@ class Reacher(MjxGoalEnv):
         fingertip = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, "fingertip")
         self.upper_arm_length = float(model.body_pos[forearm][0])
         self.forearm_length = float(model.site_pos[fingertip][0])
-        reach = self.upper_arm_length + self.forearm_length
-        if not 0 <= target_min_radius <= target_max_radius <= reach:
+        self.reach = self.upper_arm_length + self.forearm_length  # metres from the shoulder
+        if not 0 <= target_min_radius <= target_max_radius <= self.reach:
             raise ValueError(
-                f"need 0 <= target_min_radius <= target_max_radius <= {reach:.2f} (the arm's "
+                f"need 0 <= target_min_radius <= target_max_radius <= {self.reach:.2f} (the arm's "
                 f"reach), got {target_min_radius} and {target_max_radius}"
             )
         self.name = "reacher"
@@ -87,11 +87,11 @@ class Reacher(MjxGoalEnv):
 
     def goal_problem(self, goal: Sequence[float]) -> str | None:
         """Why the fingertip position ``goal`` (x, y) cannot be reached: beyond the arm."""
-        reach = self.upper_arm_length + self.forearm_length
-        if math.hypot(*goal) > reach:
+        distance = math.hypot(*goal)
+        if distance > self.reach:
             return (
-                f"({goal[0]:g}, {goal[1]:g}) lies {math.hypot(*goal):.3g} m from the shoulder, "
-                f"beyond the arm's reach of {reach:.3g} m; pick a point within it"
+                f"({goal[0]:g}, {goal[1]:g}) lies {distance:.3g} m from the shoulder, "
+                f"beyond the arm's reach of {self.reach:.3g} m; pick a point within it"
             )
         return None
 

@@ -107,14 +107,10 @@ def errors_left_to_the_caller() -> Iterator[None]:
     levels = [log.level for log in logs]
     for log in logs:
         log.setLevel(logging.CRITICAL)
-    try:
-        yield
-    except BaseException:
-        # The failed writes' futures report themselves when collected, later: stay quiet.
-        raise
-    else:
-        for log, level in zip(logs, levels, strict=True):
-            log.setLevel(level)
+    # After a failure they stay quiet: the failed writes' futures report when collected, later.
+    yield
+    for log, level in zip(logs, levels, strict=True):
+        log.setLevel(level)
 
 
 # What a failed write says, in the words of the system calls that fail most.

@@ -77,6 +77,11 @@ def tree_bytes(shapes: Any) -> int:
     return sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(shapes))
 
 
+def gib(size: float) -> str:
+    """``size`` bytes in GiB, as the memory checks report them."""
+    return f"{size / 2**30:.1f} GiB"
+
+
 def check_memory(
     state_shapes: Any,
     eval_need: int = 0,
@@ -98,7 +103,6 @@ def check_memory(
         have *= len(devices)
     if state_need + eval_need <= 0.9 * have:
         return
-    gib = lambda size: f"{size / 2**30:.1f} GiB"
     state = f"state needs {gib(state_need)} (mostly its replay buffer: --buffer-size per member)"
     evaluation = f"evaluation needs {gib(eval_need)} ({episodes_option} episodes of each member)"
     if eval_need > state_need:
@@ -125,7 +129,6 @@ def check_dataset_memory(path: str, arrays: Any) -> None:
     on_cpu = jax.local_devices()[0].platform == "cpu"
     if (2 * need if on_cpu else need) <= 0.9 * have:
         return
-    gib = lambda size: f"{size / 2**30:.1f} GiB"
     raise ConfigError(
         f"dataset {path} needs {gib(need)} on each device (both splits"
         + (", twice on the CPU: the file's copy and the device's" if on_cpu else "")

@@ -121,10 +121,22 @@ def steps_taken(alive: jax.Array) -> jax.Array:
     return jnp.maximum(alive.sum(axis=0), 1.0)
 
 
+def episode_totals(metrics: dict[str, jax.Array], alive: jax.Array) -> EpisodeTotals:
+    """Per-episode totals [E] of per-step metrics [T, E] and alive masks [T, E], folded step by
+    step as an evaluation folds them."""
+    first_step = jax.tree.map(lambda values: values[0], metrics)
+    totals, _ = jax.lax.scan(
+        lambda totals, step: (add_step(totals, *step), None),
+        no_totals(first_step),
+        (metrics, alive),
+    )
+    return totals
+
+
 def episode_success(metrics: dict[str, jax.Array], alive: jax.Array) -> tuple[jax.Array, ...]:
     """Per episode [E]: reached the goal at any step, and the fraction of its steps spent near it."""
-    success = metrics[SUCCESS] * alive
-    return jnp.max(success, axis=0), success.sum(axis=0) / steps_taken(alive)
+    totals = episode_totals(metrics, alive)
+    return totals.reached, totals.steps_near_goal / jnp.maximum(totals.steps, 1.0)
 
 
 def at_episode_end(values: jax.Array, alive: jax.Array) -> jax.Array:
@@ -135,13 +147,7 @@ def at_episode_end(values: jax.Array, alive: jax.Array) -> jax.Array:
 
 def summarize(metrics: dict[str, jax.Array], alive: jax.Array) -> dict[str, jax.Array]:
     """Episode-level statistics from per-step metrics [T, E] and alive masks [T, E]."""
-    first_step = jax.tree.map(lambda values: values[0], metrics)
-    totals, _ = jax.lax.scan(
-        lambda totals, step: (add_step(totals, *step), None),
-        no_totals(first_step),
-        (metrics, alive),
-    )
-    return summary_of(totals)
+    return summary_of(episode_totals(metrics, alive))
 
 
 def evaluate(

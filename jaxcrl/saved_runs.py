@@ -193,22 +193,23 @@ def load_member(run_dir: Path, member: int = 0, step: int | None = None) -> Load
     return LoadedMember(own_config, env, env_params, trainer, learner, buffer)
 
 
-def loaded_policy(loaded: LoadedMember):
-    """A loaded member's deterministic policy, jitted: observations to actions."""
+def jitted_policy(networks: Any, policy_params: Any):
+    """The deterministic policy of ``policy_params`` (one member's), jitted: obs to actions."""
     from jaxcrl import agent
 
-    params, networks = loaded.learner.policy_params, loaded.trainer.networks
-    return jax.jit(lambda obs: agent.policy_action(networks, params, obs))
+    return jax.jit(lambda obs: agent.policy_action(networks, policy_params, obs))
+
+
+def loaded_policy(loaded: LoadedMember):
+    """A loaded member's deterministic policy, jitted: observations to actions."""
+    return jitted_policy(loaded.trainer.networks, loaded.learner.policy_params)
 
 
 def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):
     """(env, env_params, policy) of one member's checkpointed policy (checkpoint ``step``, None:
     the newest readable); policy maps obs to actions. Only the policy is read."""
-    from jaxcrl import agent
-
     config = read_run_config(run_dir)
     check_member(config, member)
     env, env_params, trainer, members = build(config, load_dataset=False)
     every_policy, _ = restore_policy_params(run_dir, member_state_shapes(trainer, members), step)
-    params, networks = member_slice(every_policy, member), trainer.networks
-    return env, env_params, jax.jit(lambda obs: agent.policy_action(networks, params, obs))
+    return env, env_params, jitted_policy(trainer.networks, member_slice(every_policy, member))
