@@ -22,6 +22,19 @@ from jaxcrl.envs import DISTANCE, SUCCESS, EnvState, GoalEnv, reset_batch
 
 Policy = Callable[[jax.Array], jax.Array]  # [num_episodes, obs] -> [num_episodes, action]
 
+# The most episodes the policy acts for in one call: a pixel policy's convolutions hold about
+# 150 images' worth per episode, so larger evaluations take their actions in turns.
+POLICY_EPISODES_AT_ONCE = 1024
+
+
+def in_turns(policy: Policy, num_episodes: int, at_once: int) -> Policy:
+    """``policy`` acting for [num_episodes, obs] at most ``at_once`` episodes at a time (the same
+    actions; memory for ``at_once`` episodes' activations)."""
+    if num_episodes <= at_once:
+        return policy
+    one_episode = lambda obs: policy(obs[None])[0]
+    return lambda obs: jax.lax.map(one_episode, obs, batch_size=at_once)
+
 
 def run_episodes(
     env: GoalEnv,
@@ -168,5 +181,6 @@ def evaluate(
         states = jax.vmap(lambda state: env.with_goal(state, goal))(states)
     # A step reports the metrics a reset does (the states are a scan's carry).
     add = lambda totals, metrics, alive: (add_step(totals, metrics, alive), None)
+    policy = in_turns(policy, num_episodes, POLICY_EPISODES_AT_ONCE)
     totals, _ = run_episodes(env, env_params, policy, states, add, no_totals(states.metrics))
     return summary_of(totals)

@@ -24,6 +24,7 @@ from jaxcrl.envs import (
     reset_batch,
     whole_number_arguments,
 )
+from jaxcrl.evaluate import POLICY_EPISODES_AT_ONCE
 from jaxcrl.members import Member, apply_member_values, member_keys, run_members
 from jaxcrl.trainer import Trainer, TrainerState, make_trainer
 from jaxcrl.validation import validate
@@ -185,7 +186,8 @@ def eval_memory_bytes(
 ) -> int:
     """About the bytes one evaluation holds beside the run's state, all members together: its
     episodes' env states (and the next ones) and the policy's activations over them (measured
-    on a small compiled batch: a pixel policy's convolutions hold far more than its images). 0
+    on a small compiled batch: a pixel policy's convolutions hold far more than its images, for
+    as many episodes as act at once). 0
     where the env is evaluated on the host. ``policy_params``: the members' [M, ...] shapes."""
     if getattr(env, "host_evaluated", False):
         return 0
@@ -202,7 +204,8 @@ def eval_memory_bytes(
     if analysis is not None:
         policy_bytes = analysis.temp_size_in_bytes + analysis.output_size_in_bytes
     per_episode = policy_bytes / EVAL_PROBE_EPISODES
-    return 2 * tree_bytes(states) + int(per_episode * len(members) * config.eval_episodes)
+    acting = min(config.eval_episodes, POLICY_EPISODES_AT_ONCE)  # see evaluate.in_turns
+    return 2 * tree_bytes(states) + int(per_episode * len(members) * acting)
 
 
 def member_evaluator(config: TrainConfig, env: GoalEnv, trainer: Trainer) -> Any:

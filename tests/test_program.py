@@ -75,6 +75,11 @@ def test_an_evaluation_counts_the_policy_activations_beside_its_episodes():
     need = eval_memory_bytes(config, env, trainer, members, abstract.agent.policy_params)
     image = 32 * 32 * 3  # bytes (uint8)
     assert need > 1000 * 10 * image  # measured: about 150 images' worth per episode
+    # Beyond POLICY_EPISODES_AT_ONCE (1024) episodes the policy acts in turns: only the episodes'
+    # states grow.
+    larger = dataclasses.replace(config, eval_episodes=4000)
+    more = eval_memory_bytes(larger, env, trainer, members, abstract.agent.policy_params)
+    assert more < 1.5 * need  # measured: 1.1 times
 
 
 def test_encoder_options_for_pixels_are_refused_on_a_state_env():
