@@ -23,6 +23,7 @@ from jaxcrl.config import (
     first_line,
     merged_env_options,
     option_name,
+    parse_sweep,
 )
 from jaxcrl.config_files import available_presets, config_from_overrides, read_overrides
 from jaxcrl.envs import registered_envs
@@ -153,10 +154,15 @@ def refuse_repeated_list_flags(argv: list[str], flags: dict[str, tuple[str, ...]
             )
 
 
+def flags_given(args: list[str]) -> set[str]:
+    """The flags in ``args``, spelled with dashes (``--critic-lr``)."""
+    return {arg.split("=", 1)[0].replace("_", "-") for arg in args if arg.startswith("--")}
+
+
 def refuse_flags_of_swept_options(args: list[str], sweep: tuple[str, ...]) -> None:
     """Exit with one error line when ``args`` set an option that ``sweep`` also varies: the
     sweep's values would silently win."""
-    given = {arg.split("=", 1)[0].replace("_", "-") for arg in args if arg.startswith("--")}
+    given = flags_given(args)
     for spec in sweep:
         name = option_name(spec.partition("=")[0])
         flag = "--" + name.replace("_", "-")
@@ -165,6 +171,26 @@ def refuse_flags_of_swept_options(args: list[str], sweep: tuple[str, ...]) -> No
                 f"{flag} and --sweep {spec} both set {name}; drop {flag} (the sweep gives each "
                 "member its value), or the --sweep entry to train at one value"
             )
+
+
+def without_preset_values_left_unused(config: TrainConfig, args: list[str]) -> TrainConfig:
+    """``config`` with the options a preset set but this run would not use put back to their
+    defaults (flags in ``args`` are kept, for validation to refuse): the preset's value of an
+    option the sweep varies, and an online preset's --total-env-steps in a --dataset run."""
+    given = flags_given(args)
+    try:
+        unused = list(parse_sweep(config.sweep))
+    except ConfigError:  # validation names what is wrong with the sweep
+        unused = []
+    if config.dataset is not None:
+        unused.append("total_env_steps")
+    defaults = TrainConfig()
+    reset = {
+        name: getattr(defaults, name)
+        for name in unused
+        if "--" + name.replace("_", "-") not in given
+    }
+    return dataclasses.replace(config, **reset)
 
 
 def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
@@ -185,6 +211,7 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
         TrainConfig, rest, "train.py", default=base, description=_train_description()
     )
     refuse_flags_of_swept_options(rest, config.sweep)
+    config = without_preset_values_left_unused(config, rest)
     if any(arg.split("=", 1)[0] in list_flags["env_options"] for arg in rest):  # add to preset's
         try:
             options = merged_env_options(base.env_options, config.env_options)
@@ -307,13 +334,10 @@ def format_summary(result) -> str:
             f"  member {row['member']:>3} seed {row['seed']:>4}{values}: success "
             f"{row['eval/success']:.3f} time near goal {figure(row['eval/time_near_goal'])}"
         )
-    from jaxcrl.saved_runs import summarize_groups
-
     swept = list(result.members[0].values)
-    successes = {"eval/success": [row["eval/success"] for row in result.final_rows]}
     # One group per swept value (eval.py's grouping); without a sweep, one group of every member.
-    for group in summarize_groups(successes, result.final_rows, swept):
-        summary = group["summary"]["eval/success"]
+    for group in result.groups("eval/success"):
+        summary = group["summary"]
         name = " ".join(f"{option}={value}" for option, value in group["values"].items())
         unit = "seeds" if swept else "members"
         lines.append(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import os
 from typing import Annotated, Any, Literal, get_type_hints
 
 import numpy as np
@@ -155,9 +156,12 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         """Lists given for list options become tuples (a config stays hashable: jit keys on it),
-        and NumPy numbers (``np.logspace(...)[0]``) plain Python ones, as config.yaml holds them."""
+        NumPy numbers (``np.logspace(...)[0]``) plain Python ones, as config.yaml holds them,
+        and paths (``pathlib.Path``) strings."""
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            if isinstance(value, os.PathLike):
+                value = os.fspath(value)
             if isinstance(value, list):
                 value = tuple(value)
             if isinstance(value, tuple):

@@ -20,6 +20,7 @@ import numpy as np
 from jaxcrl import agent
 from jaxcrl.config import TrainConfig, parse_sweep, single_agent_config, sweep_points
 from jaxcrl.logger import to_python
+from jaxcrl.stats import summarize
 
 # Optimiser states whose learning rate a member may override: field of AgentState -> option.
 LEARNING_RATES = {
@@ -119,4 +120,34 @@ def member_groups(
     for member, own_rows in rows_by_member(rows).items():
         name = " ".join(f"{key}={own_rows[0].get(key)}" for key in group_by)
         groups.setdefault(name, {})[member] = own_rows
+    return groups
+
+
+def summarize_members(metrics: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+    """Mean, IQM and interval over members of each metric; None where a member's value is NaN."""
+    # An env leaves undefined what it cannot measure (OGBench's mazes have no objects at goal,
+    # its manipulation scenes no final distance): those metrics are NaN and get no summary.
+    summary = {}
+    for name, values in metrics.items():
+        values = np.asarray(values, np.float64)
+        summary[name] = summarize(values) if np.all(np.isfinite(values)) else None
+    return summary
+
+
+def summarize_groups(
+    metrics: dict[str, Any], rows: list[dict[str, Any]], swept: list[str]
+) -> list[dict[str, Any]]:
+    """For each swept value (``swept`` names the options): its members and their summary."""
+    groups = []
+    for group in member_groups(rows, swept).values():
+        indices = list(group)
+        first_row = group[indices[0]][0]
+        in_group = {name: np.asarray(values)[indices] for name, values in metrics.items()}
+        groups.append(
+            {
+                "values": {name: first_row[name] for name in swept},
+                "members": indices,
+                "summary": summarize_members(in_group),
+            }
+        )
     return groups

@@ -8,6 +8,7 @@ differ in a swept hyperparameter (e.g. ``critic_lr``) are averaged only with the
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -159,17 +160,24 @@ def _labels(run_dirs: Sequence[Path], labels: Sequence[str] | None) -> list[str]
     return list(labels)
 
 
+def as_list(values: Any) -> Any:
+    """One string or path as a list of it; a sequence (or None) as it is."""
+    return [values] if isinstance(values, str | os.PathLike) else values
+
+
 def plot_runs(
-    run_dirs: Sequence[Path],
+    run_dirs: Sequence[Path] | Path | str,
     out: Path,
-    metrics: Sequence[str] = DEFAULT_METRICS,
-    labels: Sequence[str] | None = None,
-    group_by: Sequence[str] | None = None,
+    metrics: Sequence[str] | str = DEFAULT_METRICS,
+    labels: Sequence[str] | str | None = None,
+    group_by: Sequence[str] | str | None = None,
 ) -> Any:
     """Draw ``metrics`` against env steps for every run into ``out`` (PNG); returns the Figure.
 
     ``group_by`` names the fields whose members are averaged apart; None finds swept fields.
+    Each of ``run_dirs``, ``metrics``, ``labels`` and ``group_by`` may be one name or a list.
     """
+    run_dirs, metrics, labels, group_by = map(as_list, (run_dirs, metrics, labels, group_by))
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure

@@ -58,7 +58,7 @@ from jaxcrl.logger import (
     open_loggers,
     read_metrics,
 )
-from jaxcrl.members import Member, member_keys, member_rows
+from jaxcrl.members import Member, member_keys, member_rows, summarize_groups
 from jaxcrl.program import (
     Program,
     build,
@@ -86,7 +86,12 @@ from jaxcrl.run_dir import (
 from jaxcrl.stats import summarize
 from jaxcrl.stop_signals import stop_requests
 from jaxcrl.trainer import TrainerState
-from jaxcrl.validation import check_dataset_source, check_env_fit, validate
+from jaxcrl.validation import (
+    check_dataset_source,
+    check_env_fit,
+    refuse_unused_settings,
+    validate,
+)
 
 # Fault-injection tests pause after every chunk, to have time to signal or kill a run midway.
 CHUNK_DELAY_S = float(os.environ.get("JAXCRL_TEST_CHUNK_DELAY_S", "0"))
@@ -129,8 +134,8 @@ class TrainResult:
         """The last row of member 0 (the whole run's result when it has one member)."""
         return self.final_rows[0]
 
-    def summary(self, metric: str = "eval/success") -> dict[str, float]:
-        """Mean, IQM and 95% bootstrap interval of ``metric`` over the members' final rows."""
+    def _final_values(self, metric: str) -> list[float]:
+        """``metric`` in each member's final row; ValueError naming the known ones if absent."""
         values = [row.get(metric) for row in self.final_rows]
         if any(value is None for value in values):
             defined = sorted(name for name, value in self.final.items() if value is not None)
@@ -138,7 +143,28 @@ class TrainResult:
                 f"{metric} is not in every member's final row (unknown, or not measured by this "
                 f"env); the rows have: {', '.join(defined)}"
             )
-        return summarize(np.asarray(values, np.float64))
+        return values
+
+    def summary(self, metric: str = "eval/success") -> dict[str, float]:
+        """Mean, IQM and 95% bootstrap interval of ``metric`` over the members' final rows (a
+        swept run: see ``groups``)."""
+        swept = list(self.members[0].values)
+        if swept:
+            raise ValueError(
+                f"this run sweeps {', '.join(swept)}: one summary over its members would pool "
+                f"different values; result.groups({metric!r}) gives one per swept value"
+            )
+        return summarize(np.asarray(self._final_values(metric), np.float64))
+
+    def groups(self, metric: str = "eval/success") -> list[dict[str, Any]]:
+        """One entry per swept value (one in all without a sweep): ``values``, ``members`` and
+        the ``summary`` of ``metric`` over their final rows, as eval.py's ``groups``."""
+        swept = list(self.members[0].values)
+        final = {metric: self._final_values(metric)}
+        return [
+            {**group, "summary": group["summary"][metric]}
+            for group in summarize_groups(final, self.final_rows, swept)
+        ]
 
 
 # --- training -------------------------------------------------------------------------------
@@ -151,6 +177,8 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
     checkpoint (see ``start_again``).
     """
     validate(config, registered_envs())  # before portable_env looks the env up (build checks again)
+    if not again:  # a run started before this check was made keeps its config.yaml
+        refuse_unused_settings(config)
     # A maze registered in this process only is recorded as its map, so config.yaml rebuilds it.
     env_name, env_options = portable_env(config.env, config.env_options)
     config = dataclasses.replace(config, env=env_name, env_options=env_options)
@@ -174,6 +202,12 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
     with in_every_process("taking the run directory"):
         lock = hold_run_dir(run_dir)
     try:
+        if again and jax.process_index() == 0:  # said once no other process trains it
+            print(
+                f"{run_dir} has no checkpoint yet (its start did not finish): starting it from "
+                "the beginning with its config.yaml",
+                file=sys.stderr,
+            )
         config, run_dir = prepare_run_dir(config, again)
         with in_every_process("checking its checkpoints folder"):
             check_checkpoints_writable(run_dir)
@@ -200,11 +234,6 @@ def start_again(
     saved_config = read_run_config(run_dir)
     refuse_lost_checkpoints(saved_config, run_dir)
     config = launched(lengthened(saved_config, total_env_steps, num_updates), progress, distributed)
-    print(
-        f"{run_dir} has no checkpoint yet (its start did not finish): starting it from the "
-        "beginning with its config.yaml",
-        file=sys.stderr,
-    )
     return train(dataclasses.replace(config, run_dir=str(run_dir)), again=True)
 
 

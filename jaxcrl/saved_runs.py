@@ -4,12 +4,12 @@ and env to analyse."""
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxcrl import checkpoint
 from jaxcrl.config import ConfigError, TrainConfig
@@ -21,14 +21,14 @@ from jaxcrl.logger import to_python
 from jaxcrl.members import (
     Member,
     member_config,
-    member_groups,
     member_keys,
     member_rows,
     member_slice,
     run_members,
+    summarize_groups,
+    summarize_members,
 )
 from jaxcrl.program import build, eval_memory_bytes, member_evaluator, saved_tree
-from jaxcrl.stats import summarize
 from jaxcrl.trainer import Trainer
 
 
@@ -78,7 +78,11 @@ def evaluate_run(
     if member is not None:
         check_member(config, member)
     if episodes is not None:
-        config = dataclasses.replace(config, eval_episodes=episodes)
+        if not isinstance(episodes, numbers.Integral) or isinstance(episodes, bool) or episodes < 1:
+            raise ConfigError(f"--episodes must be a positive integer, got {episodes!r}")
+        config = dataclasses.replace(config, eval_episodes=int(episodes))
+    if isinstance(goal, str):
+        raise ConfigError(f"--goal {goal!r}: give the goal as numbers, e.g. (3.5, 1.5)")
     env, env_params, trainer, members = build(config, load_dataset=False)
     host_evaluated = getattr(env, "host_evaluated", False)
     if goal is not None and host_evaluated:
@@ -123,36 +127,6 @@ def evaluate_run(
         groups = summarize_groups(metrics, per_member, swept)
         return {**header, "members": per_member, "groups": groups}
     return {**header, "members": per_member, "summary": summarize_members(metrics)}
-
-
-def summarize_members(metrics: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
-    """Mean, IQM and interval over members of each metric; None where a member's value is NaN."""
-    # An env leaves undefined what it cannot measure (OGBench's mazes have no objects at goal,
-    # its manipulation scenes no final distance): those metrics are NaN and get no summary.
-    summary = {}
-    for name, values in metrics.items():
-        values = np.asarray(values, np.float64)
-        summary[name] = summarize(values) if np.all(np.isfinite(values)) else None
-    return summary
-
-
-def summarize_groups(
-    metrics: dict[str, Any], rows: list[dict[str, Any]], swept: list[str]
-) -> list[dict[str, Any]]:
-    """For each swept value (``swept`` names the options): its members and their summary."""
-    groups = []
-    for group in member_groups(rows, swept).values():
-        indices = list(group)
-        first_row = group[indices[0]][0]
-        in_group = {name: np.asarray(values)[indices] for name, values in metrics.items()}
-        groups.append(
-            {
-                "values": {name: first_row[name] for name in swept},
-                "members": indices,
-                "summary": summarize_members(in_group),
-            }
-        )
-    return groups
 
 
 def check_member(config: TrainConfig, member: int) -> None:

@@ -196,6 +196,28 @@ def validate(
 
 # An online run leaves --num-updates at its default: it counts an offline run's gradient steps.
 DEFAULT_NUM_UPDATES = TrainConfig.__dataclass_fields__["num_updates"].default
+# An offline run leaves --total-env-steps at its default: it collects no env steps.
+DEFAULT_TOTAL_ENV_STEPS = TrainConfig.__dataclass_fields__["total_env_steps"].default
+
+
+def refuse_unused_settings(config: TrainConfig) -> None:
+    """Raise ConfigError when a new run sets an option it would not use: an offline run's
+    --total-env-steps, or a value of an option that --sweep varies (the sweep's values win; a
+    run's config.yaml would record both)."""
+    if config.dataset is not None and config.total_env_steps != DEFAULT_TOTAL_ENV_STEPS:
+        raise ConfigError(
+            f"--total-env-steps {config.total_env_steps} sets the length of an online run; a "
+            "--dataset run collects no env steps and trains for --num-updates gradient steps: "
+            "give its length with --num-updates and drop --total-env-steps"
+        )
+    defaults = TrainConfig()
+    for name in parse_sweep(config.sweep):
+        if getattr(config, name) != getattr(defaults, name):
+            raise ConfigError(
+                f"{name} is set to {getattr(config, name)!r} and --sweep also varies it: the "
+                f"sweep gives each member its value, so leave {name} at its default "
+                f"({getattr(defaults, name)!r}), or drop it from --sweep to train at one value"
+            )
 
 
 def _validate_collection(config: TrainConfig) -> None:

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from jaxcrl.cli import parse_resume_args
-from jaxcrl.config import ConfigError
-from jaxcrl.config_files import write_config
+from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.config_files import read_overrides, write_config
 from jaxcrl.logger import read_metrics
 from jaxcrl.run_dir import has_checkpoint
 from jaxcrl.saved_runs import load_member
@@ -407,3 +407,19 @@ def test_a_flag_for_an_option_the_sweep_varies_is_refused(capsys):
     # A flag for another option beside the sweep is fine.
     config = parse_train_args(["--actor-lr", "1e-3", "--sweep", "critic_lr=1e-4,3e-4"])
     assert config.actor_lr == 1e-3
+
+
+def test_a_presets_values_that_the_run_would_not_use_go_back_to_their_defaults(tmp_path):
+    # The sweep's values win over the preset's; a --dataset run has no env-step length. Left in,
+    # config.yaml recorded values the run never used, and the library refuses such configs.
+    from jaxcrl.cli import parse_train_args
+
+    defaults = TrainConfig()
+    swept = parse_train_args(["--config", "point_u_maze", "--sweep", "target_entropy=-1,1"])
+    assert read_overrides("point_u_maze")["target_entropy"] != defaults.target_entropy
+    assert swept.target_entropy == defaults.target_entropy
+    assert swept.total_env_steps == read_overrides("point_u_maze")["total_env_steps"]
+    data = tmp_path / "data.npz"
+    offline = parse_train_args(["--config", "point_u_maze", "--dataset", str(data)])
+    assert offline.total_env_steps == defaults.total_env_steps
+    assert offline.batch_size == read_overrides("point_u_maze").get("batch_size", 256)

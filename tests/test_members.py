@@ -68,6 +68,7 @@ def test_member_of_a_vmapped_run_equals_the_single_run(tmp_path):
         member_config(swept, member), run_dir=str(tmp_path / "single")
     )
     single = train(single_config)
+    assert single.summary()["count"] == 1
     mine = [comparable(row) for row in rows if row["member"] == 3]
     theirs = [comparable(row) for row in single.metrics]
     assert len(mine) == len(theirs) == 2
@@ -91,7 +92,13 @@ def test_member_of_a_vmapped_run_equals_the_single_run(tmp_path):
     # Different members really are different agents.
     first_leaf = jax.tree.leaves(result.state.agent.policy_params)[0]
     assert not np.allclose(first_leaf[0], first_leaf[1])
-    summary = result.summary()
-    assert summary["count"] == 4 and summary["low"] <= summary["mean"] <= summary["high"]
+    # One summary per swept value: pooling members of different critic_lr means nothing.
+    with pytest.raises(ValueError, match="this run sweeps critic_lr: one summary over its"):
+        result.summary()
+    groups = result.groups()
+    assert [group["values"] for group in groups] == [{"critic_lr": 1e-3}, {"critic_lr": 3e-4}]
+    assert [group["members"] for group in groups] == [[0, 1], [2, 3]]
+    summary = groups[0]["summary"]
+    assert summary["count"] == 2 and summary["low"] <= summary["mean"] <= summary["high"]
     with pytest.raises(ValueError, match="eval/sucess is not in every member's final row"):
-        result.summary("eval/sucess")
+        result.groups("eval/sucess")

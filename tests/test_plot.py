@@ -74,6 +74,11 @@ def test_members_of_a_sweep_are_averaged_apart(tmp_path):
     assert labels == ["lr critic_lr=0.0003", "lr critic_lr=0.001 (n=2)"]
     lines = plot.summary_lines([run], labels=["lr"])
     assert len(lines) == 2 and all("final eval/success mean" in line for line in lines)
+    # One run, metric, label or field may be given as itself: a string was read letter by letter.
+    alone = plot.plot_runs(run, tmp_path / "one.png", metrics="eval/success", labels="lr")
+    assert sorted(line.get_label() for line in alone.axes[0].get_lines()) == labels
+    by_seed = plot.plot_runs(str(run), tmp_path / "seed.png", "eval/success", group_by="seed")
+    assert len(by_seed.axes[0].get_lines()) == 3  # seeds 7, 8 and 9
 
 
 def test_summary_uses_each_members_last_evaluation(tmp_path):

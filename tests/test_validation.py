@@ -11,7 +11,12 @@ from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.config_files import read_run_config, write_config
 from jaxcrl.envs import registered_envs
 from jaxcrl.program import make_run_env
-from jaxcrl.validation import check_dataset_source, check_env_fit, validate
+from jaxcrl.validation import (
+    check_dataset_source,
+    check_env_fit,
+    refuse_unused_settings,
+    validate,
+)
 
 # (overrides, a fragment the one-line message must contain)
 BAD_CONFIGS = [
@@ -258,3 +263,24 @@ def test_a_count_or_size_env_option_must_be_a_whole_number():
         make_run_env(pixels)
     whole = make_run_env(TrainConfig(env="point_open_pixels", env_options=("image_size=16.0",)))
     assert whole.image_shape == (16, 16, 3)
+
+
+def test_a_new_run_refuses_a_setting_it_would_not_use(tmp_path):
+    data = tmp_path / "data.npz"
+    data.touch()
+    offline = TrainConfig(dataset=str(data), total_env_steps=5000)
+    with pytest.raises(ConfigError, match="--total-env-steps 5000 sets the length of an online"):
+        refuse_unused_settings(offline)
+    swept = TrainConfig(critic_lr=0.05, sweep=("critic_lr=1e-4,1e-3",))
+    with pytest.raises(ConfigError, match="critic_lr is set to 0.05 and --sweep also varies it"):
+        refuse_unused_settings(swept)
+    with pytest.raises(ConfigError, match="critic_lr is set to 0.05"):
+        run.train(dataclasses.replace(swept, run_dir=str(tmp_path / "run")))
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+    refuse_unused_settings(TrainConfig(dataset=str(data), num_updates=10))
+    refuse_unused_settings(TrainConfig(sweep=("critic_lr=1e-4,1e-3",)))
+
+
+def test_paths_are_taken_as_strings(tmp_path):
+    config = TrainConfig(run_dir=tmp_path / "run", dataset=tmp_path / "data.npz")
+    assert config.run_dir == str(tmp_path / "run") and config.dataset == str(tmp_path / "data.npz")
