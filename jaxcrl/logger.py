@@ -8,11 +8,13 @@ for; ``metrics.jsonl`` and ``metrics.csv`` are always written.
 from __future__ import annotations
 
 import csv
+import importlib
 import importlib.util
 import json
 import math
 import os
 import sys
+import time
 import uuid
 import warnings
 from collections.abc import Sequence
@@ -64,19 +66,20 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     """All rows of a ``metrics.jsonl`` file. A partly written last line (a file read or copied
     while its run writes it, or a disk that filled up) is left out with a warning; any other
     line that is not a JSON row is a ConfigError naming it."""
-    lines = Path(path).read_text().splitlines()
+    lines = Path(path).read_bytes().splitlines()
     rows = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as error:
+            rows.append(json.loads(line.decode("utf-8")))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
             if number == len(lines):
                 warnings.warn(f"{path}: line {number} is partly written; left out", stacklevel=2)
                 break
+            why = error.msg if isinstance(error, json.JSONDecodeError) else "not UTF-8 text"
             raise ConfigError(
-                f"{path}: line {number} is not a JSON row ({error.msg}); repair or delete that line"
+                f"{path}: line {number} is not a JSON row ({why}); repair or delete that line"
             ) from None
     return rows
 
@@ -148,15 +151,29 @@ def scalar_fields(row: dict[str, Any]) -> dict[str, float]:
 LOGGER_PACKAGES = {"tensorboard": ("tensorboardX", "tensorboard"), "wandb": ("wandb", "wandb")}
 
 
-def check_logger_packages(kinds: Sequence[str]) -> None:
-    """Refuse, before a run starts, a logger kind whose package is not installed."""
+def check_logger_packages(kinds: Sequence[str], run_dir: Path | None = None) -> None:
+    """Refuse, before a run starts, a logger kind whose package is not installed or does not
+    import; ``run_dir``: the run being resumed, whose config.yaml names its loggers."""
     for kind in dict.fromkeys(kinds):
         package, extra = LOGGER_PACKAGES[kind]
+        drop = (
+            f"drop {kind} from --loggers"
+            if run_dir is None
+            else f"remove {kind} from the loggers line of {Path(run_dir) / 'config.yaml'}"
+        )
         if importlib.util.find_spec(package) is None:
             raise ConfigError(
                 f"--loggers {kind} needs the {package} package, which is not installed: "
-                f"pip install -e '.[{extra}]' (or drop {kind} from --loggers)"
+                f"pip install -e '.[{extra}]' (or {drop})"
             )
+        try:
+            importlib.import_module(package)
+        except Exception as error:  # installed, but broken: a dependency missing
+            raise ConfigError(
+                f"--loggers {kind}: the {package} package is installed but does not import "
+                f"({type(error).__name__}: {first_line(error)}); repair it (pip install -e "
+                f"'.[{extra}]') or {drop}"
+            ) from None
 
 
 def first_step_to_log(earlier_rows: Sequence[dict[str, Any]]) -> int:
@@ -167,15 +184,18 @@ def first_step_to_log(earlier_rows: Sequence[dict[str, Any]]) -> int:
 class TensorBoardLog:
     """Scalars to ``RUN_DIR/tensorboard/`` with ``env_steps`` (offline: gradient steps) as step.
 
-    With ``split_members`` (a multi-seed or swept run), each member's rows go to a writer of its
-    own, ``tensorboard/member_K/``, so TensorBoard shows each as its own run under the same tags.
-    ``purge_step`` (a resumed run) hides what an earlier process logged from that step on: the
-    rows the resume drops and logs again.
+    With ``split_members`` (a multi-seed or swept run), each member's rows go to an event file of
+    its own, ``tensorboard/member_K/``, so TensorBoard shows each as its own run under the same
+    tags. ``purge_step`` (a resumed run) hides what an earlier process logged from that step on:
+    the rows the resume drops and logs again. Each row is on disk when ``write`` returns (an
+    asynchronous writer, killed with the process, lost rows its checkpoint had saved).
     """
 
     def __init__(self, log_dir: Path, split_members: bool = False, purge_step: int | None = None):
         try:
-            from tensorboardX import SummaryWriter
+            from tensorboardX.event_file_writer import EventsWriter
+            from tensorboardX.proto.event_pb2 import Event, SessionLog
+            from tensorboardX.summary import scalar
         except ImportError as error:
             raise ImportError(
                 "TensorBoard logging needs tensorboardX: pip install 'jaxcrl[tensorboard]'"
@@ -183,25 +203,37 @@ class TensorBoardLog:
         self.log_dir = Path(log_dir)
         self.split_members = split_members
         self.purge_step = purge_step
-        self._make_writer = SummaryWriter
+        self._new_file, self._event, self._scalar = EventsWriter, Event, scalar
+        self._session_start = SessionLog(status=SessionLog.START)
         self.writers: dict[int | None, Any] = {}
 
-    def write(self, row: dict[str, Any]) -> None:
-        """Add every scalar of ``row`` at its x-axis step, on disk within a second."""
-        member = row.get("member") if self.split_members else None
+    def _writer(self, member: int | None) -> Any:
+        """The event file of ``member`` (None: the run's one), opened at its first row."""
         if member not in self.writers:
             folder = self.log_dir if member is None else self.log_dir / f"member_{member}"
-            # Its writer thread flushes every flush_secs (120 s by default, so a run killed
-            # before closing lost its rows); rows come once per evaluation, so flush within 1 s.
-            self.writers[member] = self._make_writer(
-                logdir=str(folder), flush_secs=1, purge_step=self.purge_step
-            )
-        writer, step = self.writers[member], x_step(row)
-        for tag, value in scalar_fields(row).items():
-            writer.add_scalar(tag, value, global_step=step)
+            folder.mkdir(parents=True, exist_ok=True)
+            # A file of its own, after any earlier process's in name order (the names would
+            # otherwise match for writers opened within the same second).
+            writer = self._new_file(str(folder / "events"), f".{time.time_ns()}")
+            if self.purge_step is not None:  # TensorBoard drops earlier events from this step on
+                writer.write_event(
+                    self._event(step=self.purge_step, session_log=self._session_start)
+                )
+            self.writers[member] = writer
+        return self.writers[member]
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Add every scalar of ``row`` at its x-axis step, on disk when this returns."""
+        writer = self._writer(row.get("member") if self.split_members else None)
+        summaries = [self._scalar(tag, value) for tag, value in scalar_fields(row).items()]
+        values = [value for summary in summaries for value in summary.value]
+        event = self._event(wall_time=time.time(), step=x_step(row))
+        event.summary.value.extend(values)
+        writer.write_event(event)
+        writer.flush()
 
     def close(self) -> None:
-        """Flush and close every writer."""
+        """Close every event file."""
         for writer in self.writers.values():
             writer.close()
         self.writers = {}
@@ -291,9 +323,9 @@ class WandbLog:
         except Exception as error:  # a missing login, a bad WANDB_* setting, no network
             self._restore_environ()
             raise ConfigError(
-                f"W&B did not start ({type(error).__name__}: {first_line(error)}); fix "
-                f"that or drop wandb from --loggers, then continue with python train.py --resume "
-                f"{run_dir}"
+                f"W&B did not start ({type(error).__name__}: {all_lines(error)}); fix that and "
+                f"continue with python train.py --resume {run_dir} (to go on without W&B, first "
+                f"remove wandb from the loggers line of {Path(run_dir) / 'config.yaml'})"
             ) from None
         self.run.define_metric(self.step_key)
         self.run.define_metric("*", step_metric=self.step_key)
@@ -327,6 +359,13 @@ class WandbLog:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def all_lines(error: BaseException, most: int = 300) -> str:
+    """An error's message on one line, at most ``most`` characters (pydantic, for one, names
+    the setting at fault only on its later lines)."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 def wandb_run_id(run_dir: Path) -> str:

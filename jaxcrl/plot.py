@@ -43,7 +43,8 @@ def load_run(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def check_group_by(rows: Sequence[dict[str, Any]], group_by: Sequence[str] | None) -> None:
-    """Refuse ``--group-by`` fields that no row holds (a misspelt field would group nothing)."""
+    """Refuse ``--group-by`` fields that no row holds (a misspelt field would group nothing);
+    ``rows``: those of every run plotted together."""
     present = {key for row in rows for key in row}
     unknown = [name for name in group_by or () if name not in present]
     if unknown:
@@ -100,13 +101,20 @@ def mean_and_band(values: np.ndarray, confidence: float = 0.95) -> tuple[np.ndar
     return mean, low, high
 
 
+def group_keys(rows: Sequence[dict[str, Any]], group_by: Sequence[str] | None) -> list[str]:
+    """The fields one run's members are grouped by: ``group_by`` where its rows hold them (a
+    baseline beside a sweep has no swept field), else its swept fields."""
+    if group_by is None:
+        return swept_keys(rows)
+    return [name for name in group_by if any(name in row for row in rows)]
+
+
 def run_curves(
     rows: Sequence[dict[str, Any]], label: str, metric: str, group_by: Sequence[str] | None
 ) -> list[Curve]:
     """The curves of one run for ``metric``: one per group of members that has the metric."""
-    group_by = swept_keys(rows) if group_by is None else group_by
     curves = []
-    for group, members in member_groups(rows, group_by).items():
+    for group, members in member_groups(rows, group_keys(rows, group_by)).items():
         steps, values = metric_matrix(members, metric)
         if steps.size:
             name = f"{label} {group}".strip()
@@ -139,11 +147,10 @@ def summary_lines(
 ) -> list[str]:
     """One line per run (and swept group): the final ``metric`` summarized across members."""
     lines = []
-    for run_dir, label in zip(run_dirs, _labels(run_dirs, labels), strict=True):
-        rows = load_run(run_dir)
-        check_group_by(rows, group_by)
-        keys = swept_keys(rows) if group_by is None else group_by
-        for group, members in member_groups(rows, keys).items():
+    runs = [load_run(run_dir) for run_dir in run_dirs]
+    check_group_by([row for rows in runs for row in rows], group_by)
+    for rows, label in zip(runs, _labels(run_dirs, labels), strict=True):
+        for group, members in member_groups(rows, group_keys(rows, group_by)).items():
             finals = final_values(members, metric)
             if finals:
                 name = f"{label} {group}".strip()
@@ -152,9 +159,18 @@ def summary_lines(
 
 
 def _labels(run_dirs: Sequence[Path], labels: Sequence[str] | None) -> list[str]:
-    """The given labels, or each run directory's name."""
+    """The given labels, or each run directory's name (with as many of its parents as tell
+    runs of the same name apart)."""
     if labels is None:
-        return [Path(run_dir).resolve().name for run_dir in run_dirs]
+        paths = [Path(run_dir).resolve() for run_dir in run_dirs]
+        twice = sorted({str(path) for path in paths if paths.count(path) > 1})
+        if twice:
+            raise ValueError(f"{twice[0]} is given twice; give each run directory once")
+        for depth in range(1, max(len(path.parts) for path in paths) + 1):
+            names = [str(Path(*path.parts[-depth:])) for path in paths]
+            if len(set(names)) == len(names):
+                return names
+        return [str(path) for path in paths]
     if len(labels) != len(run_dirs):
         raise ValueError(f"got {len(labels)} labels for {len(run_dirs)} run directories")
     return list(labels)
@@ -189,8 +205,7 @@ def plot_runs(
         (label, load_run(run_dir))
         for run_dir, label in zip(run_dirs, _labels(run_dirs, labels), strict=True)
     ]
-    for _, rows in runs:
-        check_group_by(rows, group_by)
+    check_group_by([row for _, rows in runs for row in rows], group_by)
     offline = [label for label, rows in runs if is_offline(rows)]
     if offline and len(offline) < len(runs):
         raise ValueError(
@@ -211,17 +226,24 @@ def plot_runs(
             available = sorted({key for _, rows in runs for row in rows for key in row})
             raise ValueError(f"no run reports {metric!r}; fields present: {available}")
         for label, steps, values in curves:
+            marker = "o" if steps.size == 1 else None  # a line through one point draws nothing
             if values.shape[0] == 1:
-                axis.plot(steps, values[0], label=label)
+                axis.plot(steps, values[0], label=label, marker=marker)
                 continue
             mean, low, high = mean_and_band(values)
-            (line,) = axis.plot(steps, mean, label=label)
+            (line,) = axis.plot(steps, mean, label=label, marker=marker)
             axis.fill_between(steps, low, high, color=line.get_color(), alpha=0.25, linewidth=0)
         axis.set_title(metric)
         axis.set_xlabel("gradient steps (offline)" if offline else "env steps")
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize="small")
     out = Path(out)
+    image_format = out.suffix[1:].lower() or "png"
+    if image_format not in figure.canvas.get_supported_filetypes():
+        raise ValueError(
+            f"{out}: matplotlib writes no {image_format!r} images; name the file .png, .pdf, "
+            ".svg or another of: {', '.join(sorted(figure.canvas.get_supported_filetypes()))}"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=120)
     return figure
@@ -255,9 +277,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="row fields whose members are averaged apart (default: fields swept across members)",
     )
     args = parser.parse_args(argv)
-    if not args.out.suffix:  # the name matplotlib writes, so the printed name is the file's
-        args.out = args.out.with_suffix(".png")
+    # A name without an image suffix ("curves", "lr_0.0003") gets the PNG it is written as, so
+    # the printed name is the file's.
+    if args.out.suffix[1:].lower() not in image_suffixes():
+        args.out = args.out.with_name(args.out.name + ".png")
     return args
+
+
+def image_suffixes() -> set[str]:
+    """The file suffixes (no dot) that matplotlib writes images to."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return set(FigureCanvasBase.get_supported_filetypes())
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -266,7 +297,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         plot_runs(args.run_dirs, args.out, args.metrics, args.labels, args.group_by)
         lines = summary_lines(args.run_dirs, args.metrics[0], args.labels, args.group_by)
-    except (FileNotFoundError, ValueError) as error:
+    except OSError as error:  # an output folder that cannot be written, a run unreadable
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     print("\n".join(lines + [f"wrote {args.out}"]))

@@ -311,7 +311,7 @@ def _continue(
     with in_every_process("checking the run"):
         env, _, trainer, members = build(config)
         check_placement(config, len(members), resuming=True)
-        check_logger_packages(config.loggers)
+        check_logger_packages(config.loggers, run_dir)
         check_checkpoints_writable(run_dir)
         start = time.perf_counter()
         program = make_program(config, env, trainer, members)

@@ -165,11 +165,51 @@ def test_command_line_writes_the_png_and_reports_errors(tmp_path):
     assert failure.value.code == 2
 
 
-def test_an_out_name_without_a_suffix_gets_the_png_it_is_written_as(tmp_path, capsys):
+@pytest.mark.parametrize("name", ["curves", "critic_lr_0.0003"])
+def test_an_out_name_without_an_image_suffix_gets_the_png_it_is_written_as(tmp_path, capsys, name):
     run = write_run(tmp_path / "multi", multi_seed_rows())
-    plot.main([str(run), "--out", str(tmp_path / "curves"), "--metrics", "eval/success"])
-    assert_png(tmp_path / "curves.png")
-    assert f"wrote {tmp_path / 'curves.png'}" in capsys.readouterr().out
+    plot.main([str(run), "--out", str(tmp_path / name), "--metrics", "eval/success"])
+    assert_png(tmp_path / f"{name}.png")
+    assert f"wrote {tmp_path / name}.png" in capsys.readouterr().out
+
+
+def test_an_output_that_cannot_be_written_is_one_error_line(tmp_path, capsys):
+    run = write_run(tmp_path / "multi", multi_seed_rows())
+    blocked = tmp_path / "multi" / "metrics.jsonl" / "curves.png"  # a file where a folder goes
+    with pytest.raises(SystemExit) as failure:
+        plot.main([str(run), "--out", str(blocked)])
+    assert failure.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 1 and "Traceback" not in error
+    with pytest.raises(ValueError, match="matplotlib writes no 'txt' images"):
+        plot.plot_runs(run, tmp_path / "new" / "curves.txt")
+    assert not (tmp_path / "new").exists()  # refused before its folder was made
+
+
+def test_a_run_with_one_evaluation_draws_a_point(tmp_path):
+    run = write_run(tmp_path / "one", single_seed_rows()[:1])
+    figure = plot.plot_runs(run, tmp_path / "one.png", "eval/success")
+    (line,) = figure.axes[0].get_lines()
+    assert line.get_marker() == "o" and len(line.get_xdata()) == 1
+
+
+def test_runs_of_the_same_name_are_told_apart_and_one_given_twice_is_refused(tmp_path):
+    first = write_run(tmp_path / "exp_a" / "run", single_seed_rows())
+    second = write_run(tmp_path / "exp_b" / "run", single_seed_rows())
+    figure = plot.plot_runs([first, second], tmp_path / "two.png", "eval/success")
+    labels = [line.get_label() for line in figure.axes[0].get_lines()]
+    assert labels == ["exp_a/run", "exp_b/run"]
+    with pytest.raises(ValueError, match="is given twice; give each run directory once"):
+        plot.plot_runs([first, tmp_path / "exp_a" / "." / "run"], tmp_path / "twice.png")
+
+
+def test_a_line_that_is_not_text_is_named(tmp_path):
+    run = write_run(tmp_path / "run", single_seed_rows())
+    lines = (run / "metrics.jsonl").read_bytes().splitlines(keepends=True)
+    lines[1] = b"\xff\xfe garbage\n"
+    (run / "metrics.jsonl").write_bytes(b"".join(lines))
+    with pytest.raises(ValueError, match="line 2 is not a JSON row \\(not UTF-8 text\\)"):
+        plot.plot_runs(run, tmp_path / "curves.png")
 
 
 def test_a_group_by_field_no_row_holds_is_refused(tmp_path):
@@ -179,3 +219,8 @@ def test_a_group_by_field_no_row_holds_is_refused(tmp_path):
     with pytest.raises(ValueError, match="--group-by nosuch: no row holds it"):
         plot.summary_lines([run], group_by=["nosuch"])
     assert len(plot.summary_lines([run], group_by=["critic_lr"])) == 3
+    # A baseline without the field beside the sweep: grouped by what each run holds.
+    baseline = write_run(tmp_path / "baseline", single_seed_rows())
+    figure = plot.plot_runs([baseline, run], tmp_path / "both.png", group_by="critic_lr")
+    assert len(figure.axes[0].get_lines()) == 1 + 3
+    assert len(plot.summary_lines([baseline, run], group_by=["critic_lr"])) == 1 + 3
