@@ -101,6 +101,17 @@ def whole_number_arguments(name: str) -> set[str]:
     return {arg for arg, p in _env_arguments(name).items() if p.annotation in counts}
 
 
+def fixed_arguments(name: str) -> dict[str, Any]:
+    """The constructor arguments that env ``name`` is registered with (its maze, for one)."""
+    return dict(_env_entry(name).kwargs)
+
+
+def custom_maze_env(name: str) -> str | None:
+    """The ``*_maze_custom`` env of the maze family that env ``name`` belongs to (None: none)."""
+    entry = _env_entry(name)
+    return MAZE_FAMILIES.get((entry.module, entry.class_name))
+
+
 def make_env(name: str, **overrides: Any) -> GoalEnv:
     """Build the environment registered as ``name``; ``overrides`` go to its constructor."""
     env_class = _env_class(name)

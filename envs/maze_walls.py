@@ -197,6 +197,11 @@ class WalkerMaze:
         """Check ``layout`` (a maze name or an ASCII map, ``mazes.layout_map``) and
         ``cell_jitter`` (a start stays ``clearance`` m inside its cell); returns the env's name,
         ``ROBOT_LAYOUT`` or, for a map, ``ROBOT_maze_custom``."""
+        if 0.5 * cell_size - clearance < 0:
+            raise ValueError(
+                f"cell_size must be at least {2 * clearance:g} m, so that a start {clearance:g} m "
+                f"from every wall fits in a cell, got {cell_size}"
+            )
         if not 0 <= cell_jitter <= 0.5 * cell_size - clearance:
             raise ValueError(
                 f"cell_jitter must lie in [0, cell_size / 2 - {clearance:g}] = "

@@ -289,6 +289,9 @@ def add_layout(name: str, ascii_map: str) -> np.ndarray:
     """Check ``ascii_map`` and add it to LAYOUTS as ``name``; returns its wall grid [rows, cols]."""
     if not name.isidentifier():
         raise ValueError(f"maze name {name!r} must be a Python identifier (letters, digits, _)")
+    if not isinstance(ascii_map, str):
+        raise ValueError(f"maze {name!r}: the map must be a string of '#', '.' and 'G' rows")
+    ascii_map = ascii_map.replace(ROW_SEPARATOR, "\n")  # rows on lines or joined by '/'
     walls = parse_layout(ascii_map)
     check_layout(walls)
     if name in LAYOUTS and _rows(LAYOUTS[name]) != _rows(ascii_map):

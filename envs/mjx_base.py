@@ -210,6 +210,11 @@ class MjxGoalEnv(GoalEnv):
         camera.azimuth, camera.elevation = 90.0, -55.0
         return camera
 
+    def check_rendering(self) -> None:
+        """NotImplementedError naming MUJOCO_GL when no OpenGL context opens (checked before a
+        video's episode runs, not after)."""
+        self._renderer(16, 16)
+
     def _renderer(self, height: int, width: int) -> mujoco.Renderer:
         """This env's renderer of that size, made on first use (making one costs ~0.1 s)."""
         renderers = self.__dict__.setdefault("_renderers", {})

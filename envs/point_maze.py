@@ -35,6 +35,9 @@ from jaxcrl.envs.mazes import (
 # 300 (26), big 150 (11), hardest 200 (19), spiral 700 (70). (big and hardest were 200 and 350
 # until 2026-11-28, when they became JaxGCRL's mazes instead of this project's own.)
 CROSSINGS_PER_EPISODE = 2.5
+# The widest frame a maze is drawn in (wider mazes get fewer pixels per cell), so that a
+# video of a large maze fits in memory.
+MAX_FRAME_PIXELS = 640
 
 
 def point_maze_episode_length(walls: np.ndarray, max_step: float) -> int:
@@ -167,28 +170,36 @@ class PointMaze(GoalEnv):
         metrics = goal_metrics(position, state.goal, params.success_threshold)
         return advance(state, position, position, metrics, self.dense_reward)
 
-    def render(self, state: EnvState, params: PointMazeParams, pixels_per_cell: int = 32):
+    def render(self, state: EnvState, params: PointMazeParams, pixels_per_cell: int | None = None):
         """Draw walls (grey), the goal (red disc with its threshold) and the point (blue).
 
-        A goal region smaller than the free space is tinted light yellow.
+        A goal region smaller than the free space is tinted light yellow. Cells are 32 pixels
+        wide, fewer in mazes wider than 20 cells (frames at most 640 pixels wide, 4 per cell at
+        least).
         """
         walls = np.asarray(params.walls)
         goal_cells = np.asarray(params.goal_cells)
         rows, cols = walls.shape
+        if pixels_per_cell is None:
+            pixels_per_cell = min(32, max(4, MAX_FRAME_PIXELS // max(rows, cols)))
         image = np.full((rows * pixels_per_cell, cols * pixels_per_cell, 3), 255, np.uint8)
         upscale = lambda cells: np.kron(cells, np.ones((pixels_per_cell, pixels_per_cell), bool))
         image[upscale(walls)] = (110, 110, 110)
         if (goal_cells != ~walls).any():
             image[upscale(goal_cells)] = (255, 245, 200)
-        ys, xs = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
-        centres = (xs + 0.5) / pixels_per_cell, (ys + 0.5) / pixels_per_cell
 
-        def disc(centre, radius):
-            return (centres[0] - centre[0]) ** 2 + (centres[1] - centre[1]) ** 2 < radius**2
+        def draw_disc(centre, radius, colour):
+            """Fill the pixels whose centres lie within ``radius`` (cells) of ``centre``."""
+            x, y = np.asarray(centre, np.float64) * pixels_per_cell
+            r = radius * pixels_per_cell
+            y0, y1 = max(int(y - r), 0), min(int(y + r) + 1, image.shape[0])
+            x0, x1 = max(int(x - r), 0), min(int(x + r) + 1, image.shape[1])
+            ys, xs = np.mgrid[y0:y1, x0:x1]
+            inside = (xs + 0.5 - x) ** 2 + (ys + 0.5 - y) ** 2 < r**2
+            image[y0:y1, x0:x1][inside] = colour
 
         goal = np.asarray(state.goal)
-        threshold = float(params.success_threshold)
-        image[disc(goal, threshold)] = (255, 200, 200)
-        image[disc(goal, 0.12)] = (220, 30, 30)
-        image[disc(np.asarray(state.physics), 0.15)] = (30, 60, 220)
+        draw_disc(goal, float(params.success_threshold), (255, 200, 200))
+        draw_disc(goal, 0.12, (220, 30, 30))
+        draw_disc(np.asarray(state.physics), 0.15, (30, 60, 220))
         return image[::-1]  # row 0 of the grid at the bottom, y pointing up

@@ -408,6 +408,15 @@ def check_eval_args(args: EvalArgs) -> TrainConfig:
         check_video_path(args.video)
     except (ValueError, ImportError) as error:
         _fail(f"--video: {error}")
+    from jaxcrl.program import make_run_env
+
+    try:  # MuJoCo's tasks need an OpenGL context: say so before the evaluation, not after
+        env = make_run_env(config)
+        getattr(env, "check_rendering", lambda: None)()
+    except ConfigError as error:
+        _fail(str(error))
+    except NotImplementedError as error:
+        _fail(f"--video: {error}")
     return config
 
 
@@ -473,7 +482,7 @@ def write_episode_video(args: EvalArgs, goal: tuple[float, ...] | None, step: in
     import jax.numpy as jnp
 
     from jaxcrl.saved_runs import load_member_policy
-    from jaxcrl.video import rollout_frames, write_video
+    from jaxcrl.video import episode_frames, write_video
 
     try:
         env, env_params, policy = load_member_policy(args.run_dir, args.member or 0, step)
@@ -481,7 +490,7 @@ def write_episode_video(args: EvalArgs, goal: tuple[float, ...] | None, step: in
         _fail(str(error))
     goal_array = None if goal is None else jnp.asarray(goal, jnp.float32)
     try:
-        frames = rollout_frames(
+        num_frames, frames = episode_frames(
             env, env_params, policy, jax.random.PRNGKey(args.seed), goal=goal_array
         )
         path = write_video(frames, args.video)
@@ -489,4 +498,6 @@ def write_episode_video(args: EvalArgs, goal: tuple[float, ...] | None, step: in
         _fail(str(error))
     except OSError as error:  # a full disk, or a device where a file was named
         _fail(f"--video {args.video}: cannot write it ({error.strerror or first_line(error)})")
-    print(f"video of {len(frames)} frames written to {path}")
+    except MemoryError:
+        _fail(f"--video {args.video}: the episode's frames do not fit in this machine's memory")
+    print(f"video of {num_frames} frames written to {path}")

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcrl.config import ConfigError, TrainConfig, parse_env_options
+from jaxcrl.config import ConfigError, TrainConfig, merged_env_options, parse_env_options
 from jaxcrl.config_files import read_run_config
 from jaxcrl.dataset import (
     Dataset,
@@ -76,7 +76,7 @@ def noisy_checkpoint_actions(
             raise ValueError(
                 f"--run-dir {run_dir} was trained on {seen(run_env)} and {run_env.action_size} "
                 f"actions, but these env options give {seen(env)} and {env.action_size}; drop "
-                "--env-options to collect with the run's own"
+                "the --env-options that change them"
             )
     return with_action_noise(policy, noise_std)
 
@@ -166,7 +166,7 @@ class CollectOptions:
     run_dir: str | None = None
     noise_std: float = 0.2
     member: int | None = None  # noisy-checkpoint: which member of the run acts (None: 0)
-    env_options: tuple[str, ...] | None = None  # NAME=VALUE; noisy-checkpoint: the run's
+    env_options: tuple[str, ...] | None = None  # NAME=VALUE; noisy-checkpoint: over the run's
     physics: str | None = None  # MJX back end; noisy-checkpoint: the run's, else jax
 
 
@@ -181,14 +181,14 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
             raise ValueError(
                 f"--run-dir {options.run_dir} was trained on {run_config.env}, not --env {options.env}"
             )
-        env_options = run_config.env_options if env_options is None else env_options
+        # Options given add to the run's, replacing those of the same name (as over a preset):
+        # in full, they dropped the run's own, a custom maze's layout among them.
+        env_options = merged_env_options(run_config.env_options, tuple(env_options or ()))
         member = acting_member(run_config, options.member)
         physics = run_config.physics if physics is None else physics
     env_options = tuple(env_options or ())
     if options.episode_length is not None:  # replaces a noisy-checkpoint run's own override
-        env_options = tuple(
-            spec for spec in env_options if "episode_length" not in parse_env_options((spec,))
-        ) + (f"episode_length={options.episode_length}",)
+        env_options = merged_env_options(env_options, (f"episode_length={options.episode_length}",))
     env_name, env_options = portable_env(options.env, env_options)
     env = make_run_env(TrainConfig(env=env_name, env_options=env_options, physics=physics or "jax"))
     env_params = env.default_params()
@@ -279,7 +279,8 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
         "--env-options",
         nargs="*",
         metavar="NAME=VALUE",
-        help="env constructor arguments as in train.py (noisy-checkpoint default: the run's)",
+        help="env constructor arguments as in train.py (noisy-checkpoint: added to the run's, "
+        "replacing those of the same name)",
     )
     parser.add_argument(
         "--physics",

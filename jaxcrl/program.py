@@ -18,7 +18,9 @@ from jaxcrl.config import ENV_OPTION_FLAGS, ConfigError, TrainConfig, parse_env_
 from jaxcrl.devices import check_dataset_memory, tree_bytes
 from jaxcrl.envs import (
     GoalEnv,
+    custom_maze_env,
     env_argument_defaults,
+    fixed_arguments,
     make_env,
     registered_envs,
     reset_batch,
@@ -46,15 +48,20 @@ def make_run_env(config: TrainConfig) -> GoalEnv:
         overrides["dense_reward"] = True
     if config.physics != "jax":
         overrides["impl"] = config.physics
+    if "layout" in overrides and fixed_arguments(config.env).get("layout") is not None:
+        custom = custom_maze_env(config.env)
+        where = f"--env {custom} --env-options layout=MAP" if custom else "a *_maze_custom env"
+        raise ConfigError(
+            f"--env-options layout: --env {config.env} is built on its own maze, and config.yaml "
+            f"would name it while training on yours; give your map to {where}"
+        )
     defaults = env_argument_defaults(config.env)
     accepted = tuple(defaults)
     unknown = sorted(set(overrides) - set(accepted))
     flagged = [name for name in unknown if name in ENV_OPTION_FLAGS]
     if flagged:
-        raise ConfigError(
-            f"--env {config.env} takes no {' or '.join(flagged)} option; drop "
-            + " / ".join(ENV_OPTION_FLAGS[name] for name in flagged)
-        )
+        flags = " or ".join(ENV_OPTION_FLAGS[name] for name in flagged)
+        raise ConfigError(f"--env {config.env} takes no {flags}; drop it")
     if unknown:
         raise ConfigError(
             f"--env-options: --env {config.env} takes no {unknown[0]!r}; its options: "

@@ -1,18 +1,20 @@
 """Videos of single episodes: the episode runs on the device, its frames are drawn on the host.
 
-``rollout_frames`` runs one episode as one compiled ``lax.scan`` that keeps every state, moves the
-states to the host once, and draws each with ``env.render``. ``write_video`` writes the frames as
-.mp4 (H.264 through imageio-ffmpeg) or .gif; both need the ``video`` extra
-(``pip install 'jaxcrl[video]'``). Neither knows about run directories or checkpoints.
+``episode_frames`` runs one episode as one compiled ``lax.scan`` that keeps every state, moves
+the states to the host once, and draws each with ``env.render`` as it is taken. ``write_video``
+writes the frames as .mp4 (H.264 through imageio-ffmpeg, frame by frame) or .gif; both need the
+``video`` extra (``pip install 'jaxcrl[video]'``). Neither knows about run directories or
+checkpoints.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import operator
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,44 @@ def rollout_states(
     return jax.jit(episode)(key, env_params)
 
 
+def episode_frames(
+    env: GoalEnv,
+    env_params: Any,
+    policy: Policy,
+    key: jax.Array,
+    max_steps: int | None = None,
+    goal: jax.Array | None = None,
+) -> tuple[int, Iterator[np.ndarray]]:
+    """The number of frames of one episode and an iterator that draws them one at a time (RGB
+    uint8 [H, W, 3]): the start, then one per step until it ends.
+
+    ``policy`` maps a batch of one observation [1, obs] to [1, action] (as in evaluation). The
+    episode ends after ``max_steps`` steps (default: the env's ``episode_length``) or at the step
+    where the env terminates it, so there are at most ``max_steps + 1`` frames. ``goal``
+    [goal_size], when given, replaces the env's own goal. Frames are drawn as they are taken, so
+    a long episode never holds them all.
+    """
+    num_steps = env.episode_length if max_steps is None else int(max_steps)
+    if num_steps < 1:
+        raise ValueError(f"max_steps must be at least 1, got {max_steps}")
+    states = jax.device_get(rollout_states(env, env_params, policy, key, num_steps, goal))
+    ended = np.flatnonzero(np.asarray(states.terminated)[1:] > 0)
+    num_frames = 1 + (int(ended[0]) + 1 if ended.size else num_steps)
+
+    def draw() -> Iterator[np.ndarray]:
+        for t in range(num_frames):
+            state = jax.tree.map(operator.itemgetter(t), states)
+            frame = np.asarray(env.render(state, env_params))
+            if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[-1] != 3:
+                raise ValueError(
+                    f"{env.name}.render must return RGB uint8 [H, W, 3], got {frame.dtype} "
+                    f"{frame.shape}"
+                )
+            yield frame
+
+    return num_frames, draw()
+
+
 def rollout_frames(
     env: GoalEnv,
     env_params: Any,
@@ -68,29 +108,8 @@ def rollout_frames(
     max_steps: int | None = None,
     goal: jax.Array | None = None,
 ) -> list[np.ndarray]:
-    """RGB uint8 frames [H, W, 3] of one episode: the start, then one per step until it ends.
-
-    ``policy`` maps a batch of one observation [1, obs] to [1, action] (as in evaluation). The
-    episode ends after ``max_steps`` steps (default: the env's ``episode_length``) or at the step
-    where the env terminates it, so there are at most ``max_steps + 1`` frames. ``goal``
-    [goal_size], when given, replaces the env's own goal.
-    """
-    num_steps = env.episode_length if max_steps is None else int(max_steps)
-    if num_steps < 1:
-        raise ValueError(f"max_steps must be at least 1, got {max_steps}")
-    states = jax.device_get(rollout_states(env, env_params, policy, key, num_steps, goal))
-    ended = np.flatnonzero(np.asarray(states.terminated)[1:] > 0)
-    num_frames = 1 + (int(ended[0]) + 1 if ended.size else num_steps)
-    frames = []
-    for t in range(num_frames):
-        frame = np.asarray(env.render(jax.tree.map(operator.itemgetter(t), states), env_params))
-        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[-1] != 3:
-            raise ValueError(
-                f"{env.name}.render must return RGB uint8 [H, W, 3], got {frame.dtype} "
-                f"{frame.shape}"
-            )
-        frames.append(frame)
-    return frames
+    """Every frame of one episode as a list (see ``episode_frames``, which draws them lazily)."""
+    return list(episode_frames(env, env_params, policy, key, max_steps, goal)[1])
 
 
 def check_video_path(path: str | Path) -> Path:
@@ -123,36 +142,70 @@ def check_video_path(path: str | Path) -> Path:
     return path
 
 
-def write_video(frames: Sequence[np.ndarray], path: str | Path, fps: float = 30.0) -> Path:
+# A GIF is encoded from all its frames at once; beyond this, write an .mp4 (streamed).
+GIF_MAX_BYTES = 2**30
+
+
+def checked_frames(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """``frames`` as they come, each checked to be RGB uint8 [H, W, 3] of the first's size."""
+    first_shape = None
+    for frame in frames:
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[-1] != 3:
+            raise ValueError(f"frames must be RGB uint8 [H, W, 3], got {frame.dtype} {frame.shape}")
+        if first_shape is not None and frame.shape != first_shape:
+            raise ValueError(f"frames must share one size: {frame.shape} after {first_shape}")
+        first_shape = frame.shape
+        yield frame
+
+
+def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float = 30.0) -> Path:
     """Write RGB uint8 frames [H, W, 3] to ``path`` as .mp4 or .gif (by its extension).
 
-    A .gif merges identical consecutive frames into one longer frame (Pillow does), so it may hold
-    fewer frames than given, with the same total duration.
+    An .mp4 is written frame by frame as ``frames`` yields them; a .gif holds them all (at most
+    ``GIF_MAX_BYTES``) and merges identical consecutive frames into one longer frame (Pillow
+    does), so it may hold fewer frames than given, with the same total duration.
     """
     path = check_video_path(path)
-    if not frames:
-        raise ValueError("no frames to write")
     if fps <= 0:
         raise ValueError(f"fps must be > 0, got {fps}")
-    video = np.stack([np.asarray(frame) for frame in frames])  # [T, H, W, 3]
-    if video.dtype != np.uint8 or video.ndim != 4 or video.shape[-1] != 3:
-        raise ValueError(f"frames must be RGB uint8 [H, W, 3], got {video.dtype} {video.shape[1:]}")
     try:
+        import imageio.v2 as iio_v2
         import imageio.v3 as iio
     except ImportError as error:
         raise ImportError(VIDEO_EXTRA_HINT) from error
+    frames = checked_frames(frames)
+    first = next(frames, None)
+    if first is None:
+        raise ValueError("no frames to write")
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".gif":
-        iio.imwrite(path, video, duration=1000.0 / fps, loop=0)  # duration: ms per frame
+        kept, size = [first], first.nbytes
+        for frame in frames:
+            size += frame.nbytes
+            if size > GIF_MAX_BYTES:
+                raise ValueError(
+                    f"a GIF is encoded from all its frames at once, and this episode's exceed "
+                    f"{GIF_MAX_BYTES / 2**30:g} GiB; write an .mp4 instead (written frame by frame)"
+                )
+            kept.append(frame)
+        iio.imwrite(path, np.stack(kept), duration=1000.0 / fps, loop=0)  # ms per frame
         return path
     # H.264 in yuv420p needs even sizes: repeat the last row/column instead of letting ffmpeg
     # rescale every frame to a multiple of 16 (imageio's default).
-    _, height, width, _ = video.shape
-    video = np.pad(video, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+    height, width, _ = first.shape
+    even = lambda frame: np.pad(frame, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
     with warnings.catch_warnings():
         # imageio-ffmpeg starts ffmpeg with fork + exec, which is safe; JAX warns about any fork.
         warnings.filterwarnings(
             "ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning
         )
-        iio.imwrite(path, video, fps=fps, codec="libx264", macro_block_size=1, plugin="FFMPEG")
+        writer = iio_v2.get_writer(
+            path, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=1
+        )
+        try:
+            for frame in itertools.chain([first], frames):
+                writer.append_data(even(frame))
+        finally:
+            writer.close()
     return path

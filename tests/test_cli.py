@@ -423,3 +423,24 @@ def test_a_presets_values_that_the_run_would_not_use_go_back_to_their_defaults(t
     offline = parse_train_args(["--config", "point_u_maze", "--dataset", str(data)])
     assert offline.total_env_steps == defaults.total_env_steps
     assert offline.batch_size == read_overrides("point_u_maze").get("batch_size", 256)
+
+
+def test_a_video_of_a_mujoco_task_without_opengl_is_refused_before_evaluating(tmp_path):
+    # It used to evaluate every episode first (40 s on the ant), then fail to draw the video.
+    run_dir = tmp_path / "reacher"
+    run_dir.mkdir()
+    write_config(TrainConfig(env="reacher", run_dir=str(run_dir)), run_dir / "config.yaml", {})
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "MUJOCO_GL": "glfw"}
+    env.pop("DISPLAY", None)  # GLFW then opens no window, so no context
+    done = subprocess.run(
+        [sys.executable, str(REPO / "eval.py"), "--run-dir", str(run_dir), "--video", "a.mp4"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: --video: reacher: MuJoCo could not open an OpenGL context")
+    assert "MUJOCO_GL=egl" in last and "checkpoint" not in done.stderr

@@ -154,6 +154,12 @@ def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_pat
     shorter, _ = load_splits(tmp_path / "30.npz", 2, 2)
     assert len(shorter.observations) == 4 * 30
     assert np.abs(np.diff(shorter.observations[:30], axis=0)).max() <= 0.1 + 1e-5
+    # --env-options add to the run's own, replacing those of the same name (they replaced all).
+    options = ["--env-options", "episode_length=25"]
+    main([*common, "--noise-std", "0", *options, "--out", str(tmp_path / "25.npz")])
+    given, _ = load_splits(tmp_path / "25.npz", 2, 2)
+    assert len(given.observations) == 4 * 25
+    assert np.abs(np.diff(given.observations[:25], axis=0)).max() <= 0.1 + 1e-5  # max_step kept
 
     # A run dir that holds no checkpoint yet is refused in one line, not a traceback.
     untrained = tmp_path / "untrained"

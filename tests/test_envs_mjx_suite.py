@@ -285,6 +285,7 @@ def test_humanoid_maze_episode_length_rule():
         ("humanoid", {"goal_min_distance": -1.0}, "goal_min_distance"),
         ("humanoid", {"healthy_z_range": (2.0, 1.0)}, "healthy_z_range"),
         ("humanoid_u_maze", {"cell_jitter": 0.9}, "cell_jitter"),
+        ("ant_u_maze", {"cell_size": 1.0}, "cell_size must be at least 2 m, so that a start"),
         ("humanoid_u_maze", {"wall_contacts": "arms"}, "wall_contacts"),
         ("humanoid_u_maze", {"layout": "nowhere"}, "layout"),
     ],

@@ -153,6 +153,11 @@ def test_add_layout_refuses_bad_names_and_a_different_map_under_a_taken_name():
     with pytest.raises(ValueError, match="already exists"):
         add_layout("u_maze", ZIGZAG)
     add_layout("u_maze", LAYOUTS["u_maze"])  # the same map again is accepted
+    # Rows joined by '/' as the layout option takes them; no map at all is named as such.
+    walls = add_layout("zigzag_slashed", "/".join(ZIGZAG.strip().splitlines()))
+    np.testing.assert_array_equal(walls, add_layout("zigzag_lines", ZIGZAG))
+    with pytest.raises(ValueError, match="the map must be a string"):
+        add_layout("no_map", None)
 
 
 def test_register_maze_builds_resets_and_steps_a_point_an_ant_and_a_humanoid_env():

@@ -31,8 +31,15 @@ def test_env_options_reach_the_env_constructor_or_are_refused_by_name():
         make_run_env(TrainConfig(env="point_open", env_options=("motor_gear=75",)))
     with pytest.raises(ConfigError, match="--env point_open: .*max_step"):
         make_run_env(TrainConfig(env="point_open", env_options=("max_step=-1",)))
-    with pytest.raises(ConfigError, match="takes no impl option; drop --physics"):
+    with pytest.raises(ConfigError, match="--env point_open takes no --physics; drop it"):
         make_run_env(TrainConfig(env="point_open", physics="warp"))
+    # A built-in maze's own map stays: a map given to it trained there under the maze's name.
+    layout = "layout='#####/#..G#/#####'"
+    with pytest.raises(ConfigError, match="--env point_u_maze is built on its own maze, and "):
+        make_run_env(TrainConfig(env="point_u_maze", env_options=(layout,)))
+    with pytest.raises(ConfigError, match="give your map to --env ant_maze_custom --env-options"):
+        make_run_env(TrainConfig(env="ant_u_maze", env_options=(layout,)))
+    assert make_run_env(TrainConfig(env="point_maze_custom", env_options=(layout,))).walls.shape
 
 
 def test_the_program_has_a_leading_member_axis_and_checkpoints_keep_the_learner():

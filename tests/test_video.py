@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from egl_renders import render_report
 
+import jaxcrl.video
 from jaxcrl.envs import make_env
-from jaxcrl.video import rollout_frames, write_video
+from jaxcrl.video import episode_frames, rollout_frames, write_video
 
 NUM_STEPS = 12
 
@@ -93,6 +94,37 @@ def test_write_video_refuses_bad_input_and_names_the_missing_extra(tmp_path, mon
     monkeypatch.setitem(sys.modules, "imageio.v3", None)
     with pytest.raises(ImportError, match=r"pip install 'jaxcrl\[video\]'"):
         write_video(frames, tmp_path / "episode.gif")
+
+
+def test_an_mp4_is_written_from_frames_as_they_come_and_a_gif_has_a_size_limit(
+    tmp_path, monkeypatch
+):
+    drawn = []
+
+    def frames():
+        for i in range(6):
+            drawn.append(i)
+            yield np.full((16, 16, 3), 40 * i, np.uint8)
+
+    path = write_video(frames(), tmp_path / "streamed.mp4")
+    assert drawn == list(range(6)) and read_video(path).shape == (6, 16, 16, 3)
+    monkeypatch.setattr(jaxcrl.video, "GIF_MAX_BYTES", 3 * 16 * 16 * 3)
+    with pytest.raises(ValueError, match="write an .mp4 instead"):
+        write_video(frames(), tmp_path / "long.gif")
+    sizes = [np.zeros((8, 8, 3), np.uint8), np.zeros((8, 10, 3), np.uint8)]
+    with pytest.raises(ValueError, match=r"frames must share one size: \(8, 10, 3\) after"):
+        write_video(sizes, tmp_path / "sizes.mp4")
+
+
+def test_a_large_maze_is_drawn_with_fewer_pixels_per_cell():
+    # 32 pixels per cell made a 31x31 maze's 4500-step video need about 27 GB.
+    layout = "/".join(["#" * 31] + ["#" + "." * 28 + "G#"] * 29 + ["#" * 31])
+    env = make_env("point_maze_custom", layout=layout)
+    params = env.default_params()
+    frame = env.render(env.reset(jax.random.PRNGKey(0), params), params)
+    assert frame.shape == (31 * 20, 31 * 20, 3)  # 640 // 31 = 20 pixels per cell
+    count, frames = episode_frames(env, params, towards_goal, jax.random.PRNGKey(0), 3)
+    assert count == 4 and len(list(frames)) == 4
 
 
 # MJX renders, run by egl_renders.render_report in a fresh interpreter under MUJOCO_GL=egl.
