@@ -47,6 +47,21 @@ def open_manager(run_dir: Path, keep: int | None = None, create: bool = True):
     )
 
 
+def newest_progress(run_dir: Path) -> dict[str, Any] | None:
+    """The progress document of the newest checkpoint of ``run_dir`` (None when there is none
+    or it cannot be read: ``restore`` then says why)."""
+    try:
+        manager = open_manager(run_dir, create=False)
+        steps = manager.all_steps()
+        if not steps:
+            return None
+        args = ocp.args.Composite(progress=ocp.args.JsonRestore())
+        progress = manager.restore(max(steps), args=args)["progress"]
+    except Exception:  # a damaged checkpoint: restore names it and falls back
+        return None
+    return progress if isinstance(progress, dict) else None
+
+
 def _storable(leaf: Any) -> Any:
     """``leaf``, or a 0-d placeholder of its dtype when it holds no elements.
 

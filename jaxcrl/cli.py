@@ -176,14 +176,15 @@ def refuse_flags_of_swept_options(args: list[str], sweep: tuple[str, ...]) -> No
 def without_preset_values_left_unused(config: TrainConfig, args: list[str]) -> TrainConfig:
     """``config`` with the options a preset set but this run would not use put back to their
     defaults (flags in ``args`` are kept, for validation to refuse): the preset's value of an
-    option the sweep varies, and an online preset's --total-env-steps in a --dataset run."""
+    option the sweep varies, and an online preset's --total-env-steps and
+    --redraw-goal-on-success in a --dataset run."""
     given = flags_given(args)
     try:
         unused = list(parse_sweep(config.sweep))
     except ConfigError:  # validation names what is wrong with the sweep
         unused = []
     if config.dataset is not None:
-        unused.append("total_env_steps")
+        unused += ["total_env_steps", "redraw_goal_on_success"]
     defaults = TrainConfig()
     reset = {
         name: getattr(defaults, name)
@@ -197,8 +198,14 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
     """TrainConfig from the command line: preset (``--config``) first, flags over it."""
     argv = list(sys.argv[1:] if argv is None else argv)
     pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    pre.add_argument("--config", default=None)
+    pre.add_argument("--config", action="append", default=None)
     known, rest = pre.parse_known_args(argv)
+    if known.config is not None and len(known.config) > 1:
+        _fail(
+            f"--config is given {len(known.config)} times ({', '.join(known.config)}), and only "
+            "one is read; give one, and let a YAML file say extends: OTHER to build on another"
+        )
+    known.config = known.config[0] if known.config else None
     list_flags = list_option_flags()
     refuse_repeated_list_flags(rest, list_flags)
     base = TrainConfig()
@@ -212,9 +219,20 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
     )
     refuse_flags_of_swept_options(rest, config.sweep)
     config = without_preset_values_left_unused(config, rest)
-    if any(arg.split("=", 1)[0] in list_flags["env_options"] for arg in rest):  # add to preset's
+    options_given = any(arg.split("=", 1)[0] in list_flags["env_options"] for arg in rest)
+    preset_options = base.env_options
+    if config.env != base.env and preset_options:  # the preset's env options are its env's
+        print(
+            f"note: --env {config.env}: the env options of {base.env} in --config "
+            f"{known.config} ({' '.join(preset_options)}) are left out",
+            file=sys.stderr,
+        )
+        preset_options = ()
+        if not options_given:
+            config = dataclasses.replace(config, env_options=())
+    if options_given:  # added to the preset's, replacing those of the same name
         try:
-            options = merged_env_options(base.env_options, config.env_options)
+            options = merged_env_options(preset_options, config.env_options)
         except ConfigError as error:
             _fail(str(error))
         config = dataclasses.replace(config, env_options=options)

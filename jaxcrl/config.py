@@ -11,6 +11,7 @@ import dataclasses
 import itertools
 import math
 import os
+import re
 from typing import Annotated, Any, Literal, get_type_hints
 
 import numpy as np
@@ -157,11 +158,13 @@ class TrainConfig:
     def __post_init__(self) -> None:
         """Lists given for list options become tuples (a config stays hashable: jit keys on it),
         NumPy numbers (``np.logspace(...)[0]``) plain Python ones, as config.yaml holds them,
-        and paths (``pathlib.Path``) strings."""
+        and paths (``pathlib.Path``, ``~/...``) strings of the paths they name."""
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if isinstance(value, os.PathLike):
                 value = os.fspath(value)
+            if field.name in ("run_dir", "dataset") and isinstance(value, str):
+                value = os.path.expanduser(value)  # a YAML file's ~/runs, which no shell expands
             if isinstance(value, list):
                 value = tuple(value)
             if isinstance(value, tuple):
@@ -331,6 +334,10 @@ def merged_env_options(preset: tuple[str, ...], given: tuple[str, ...]) -> tuple
     return tuple(spec for spec in preset if name(spec) not in given_names) + tuple(given)
 
 
+# A number as written on a command line: PyYAML, which reads YAML 1.1, takes 5e-1 for a string.
+NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def parse_env_options(specs: tuple[str, ...]) -> dict[str, Any]:
     """``("motor_gear=75", ...)`` -> ``{"motor_gear": 75}``; each VALUE is read as YAML."""
     options: dict[str, Any] = {}
@@ -347,6 +354,8 @@ def parse_env_options(specs: tuple[str, ...]) -> dict[str, Any]:
             options[name] = yaml.safe_load(text)
         except yaml.YAMLError:
             raise ConfigError(f"--env-options {spec!r}: VALUE is not a YAML value") from None
+        if isinstance(options[name], str) and NUMBER.fullmatch(text.strip()):
+            options[name] = float(text)  # YAML 1.1 reads 5e-1 and 1e3 (no dot) as strings
         if isinstance(options[name], float) and not math.isfinite(options[name]):
             raise ConfigError(f"--env-options {spec!r}: VALUE must be a finite number")
     return options

@@ -7,6 +7,7 @@ YAML is converted to its option's type or refused with a message that names the 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import types
 from importlib import resources
@@ -21,9 +22,10 @@ from jaxcrl.files import replace_atomically
 FIELD_NAMES = frozenset(field.name for field in dataclasses.fields(TrainConfig))
 
 # Options of a run's config.yaml that belong to that run alone: loaded as --config for a new run,
-# they are left out, so the new run gets its own directory. (The rest of that file, derived sizes,
-# env facts, devices and ``lengthened``, sits outside its ``config`` mapping and is never read.)
-RUN_ONLY_OPTIONS = ("run_dir",)
+# they are left out, so the new run gets its own directory and is launched as its command says.
+# (The rest of that file, derived sizes, env facts, devices and ``lengthened``, sits outside its
+# ``config`` mapping; a lengthening's pinned eval_every is undone.)
+RUN_ONLY_OPTIONS = ("run_dir", "progress", "distributed")
 
 
 def available_presets() -> list[str]:
@@ -94,7 +96,8 @@ def coerce(value: Any, annotation: Any) -> Any:
 
 
 def _typed(options: dict[str, Any], source: str) -> dict[str, Any]:
-    """``options`` with every value converted to its option's type, or a ConfigError naming it."""
+    """``options`` with every value converted to its option's type, or a ConfigError naming it
+    (``source``: how the file is named in messages)."""
     typed = {}
     for name, value in options.items():
         if name == "extends":
@@ -104,42 +107,90 @@ def _typed(options: dict[str, Any], source: str) -> dict[str, Any]:
             typed[name] = coerce(value, FIELD_TYPES[name])
         except ValueError:
             raise ConfigError(
-                f"--config {source}: {name} must be {describe_type(FIELD_TYPES[name])}, "
-                f"got {value!r}; correct it in {source}"
+                f"{source}: {name} must be {describe_type(FIELD_TYPES[name])}, got {value!r}; "
+                "correct it there"
             ) from None
     return typed
 
 
-def _read_options(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> tuple[dict, bool]:
-    """(typed options of a YAML file or preset, whether it is a run's config.yaml)."""
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (it keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        """The mapping of ``node``; ConstructorError naming a key it holds twice."""
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+# What a run's config.yaml holds beside its options (``config:``), written by the run.
+RUN_RECORD_KEYS = frozenset({"config", "derived", "env_info", "jax", "dataset_files", "lengthened"})
+
+
+def _option_names(mapping: dict[Any, Any], source: str) -> dict[str, Any]:
+    """``mapping`` with option names spelled as fields (``critic-lr`` is ``critic_lr``); a
+    ConfigError names keys that are no option, with the closest option where one is near."""
+    keys = [key for key in mapping if not isinstance(key, str)]
+    if keys:
+        raise ConfigError(f"{source}: {keys[0]!r} is not an option name; keys are option names")
+    options = {key.replace("-", "_"): value for key, value in mapping.items()}
+    if len(options) != len(mapping):
+        raise ConfigError(f"{source}: an option is given twice (with - and with _)")
+    unknown = sorted(set(options) - FIELD_NAMES - {"extends"})
+    if unknown:
+        near = difflib.get_close_matches(unknown[0], FIELD_NAMES, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        raise ConfigError(f"{source}: unknown options {', '.join(unknown)}{hint}")
+    return options
+
+
+def _read_options(
+    path_or_preset: str, _extended_by: tuple[str, ...] = (), source: str | None = None
+) -> tuple[dict, bool]:
+    """(typed options of a YAML file or preset, whether it is a run's config.yaml); ``source``
+    names the file in messages (default: ``--config PATH``)."""
+    source = source or f"--config {path_or_preset}"
     if _config_identity(path_or_preset) in map(_config_identity, _extended_by):
         chain = " -> ".join([*_extended_by, path_or_preset])
         raise ConfigError(
             f"--config {_extended_by[0]}: presets extend each other in a loop ({chain})"
         )
     path = Path(path_or_preset)
-    if path.suffix in (".yaml", ".yml") and path.exists():
-        text = path.read_text()
+    if path.suffix.lower() in (".yaml", ".yml") and path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            why = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else error.strerror
+            raise ConfigError(f"{source}: cannot be read ({why})") from None
     elif path_or_preset in available_presets():
         text = resources.files("jaxcrl.configs").joinpath(f"{path_or_preset}.yaml").read_text()
     else:
-        raise ConfigError(
-            f"--config {path_or_preset!r} is neither a YAML file nor a preset; presets: "
-            f"{', '.join(available_presets())}"
-        )
+        raise ConfigError(_not_a_config(path_or_preset))
     try:
-        overrides = yaml.safe_load(text) or {}
+        document = yaml.load(text, Loader=_UniqueKeyLoader) or {}
     except yaml.YAMLError as error:
         where = " ".join(str(error).split())  # PyYAML's message spans lines
-        raise ConfigError(f"--config {path_or_preset}: not valid YAML ({where})") from None
-    if not isinstance(overrides, dict):
-        raise ConfigError(f"--config {path_or_preset}: expected a mapping of option: value")
-    is_run = isinstance(overrides.get("config"), dict)  # a run's config.yaml nests the options
-    overrides = overrides["config"] if is_run else overrides
-    unknown = sorted(set(overrides) - FIELD_NAMES - {"extends"})
-    if unknown:
-        raise ConfigError(f"--config {path_or_preset}: unknown options {', '.join(unknown)}")
-    overrides = _typed(overrides, path_or_preset)
+        raise ConfigError(f"{source}: not valid YAML ({where})") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{source}: expected a mapping of option: value")
+    is_run = isinstance(document.get("config"), dict)  # a run's config.yaml nests the options
+    if is_run:  # an option added beside config: (the rest is what the run recorded)
+        spelled = lambda key: key.replace("-", "_") if isinstance(key, str) else key
+        outside = [key for key in document if spelled(key) in FIELD_NAMES]
+        if outside:
+            raise ConfigError(
+                f"{source}: {outside[0]!r} is outside its config: mapping, where a run's "
+                "config.yaml holds its options (the rest is what the run recorded); move it under "
+                "config:"
+            )
+    overrides = _option_names(document["config"] if is_run else document, source)
+    overrides = _typed(overrides, source)
     if "extends" in overrides:
         parent = _extended_file(str(overrides.pop("extends")), path_or_preset)
         base = read_overrides(parent, (*_extended_by, path_or_preset))
@@ -147,10 +198,31 @@ def _read_options(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> tu
     return overrides, is_run
 
 
+def _not_a_config(path_or_preset: str) -> str:
+    """Why ``--config path_or_preset`` names nothing to read, and what would."""
+    path = Path(path_or_preset)
+    presets = available_presets()
+    if path.is_dir() and (path / "config.yaml").is_file():
+        hint = f"; a run directory's options are in {path / 'config.yaml'}"
+    elif path.is_dir():
+        hint = "; it is a directory"
+    elif path.stem in presets and path.suffix.lower() in (".yaml", ".yml"):
+        hint = f"; the preset is named without its suffix: --config {path.stem}"
+    elif path.suffix.lower() in (".yaml", ".yml"):
+        hint = ": no such file"
+    else:
+        near = difflib.get_close_matches(path_or_preset, presets, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+    return (
+        f"--config {path_or_preset!r} is neither a YAML file nor a preset{hint}; presets: "
+        f"{', '.join(presets)}"
+    )
+
+
 def _config_identity(path_or_preset: str) -> str:
     """What a --config names, one spelling per file (``a/../a/b.yaml`` is ``a/b.yaml``)."""
     path = Path(path_or_preset)
-    return str(path.resolve()) if path.suffix in (".yaml", ".yml") and path.exists() else str(path)
+    return str(path.resolve()) if path.suffix in (".yaml", ".yml") and path.is_file() else str(path)
 
 
 def _extended_file(parent: str, child: str) -> str:
@@ -179,6 +251,10 @@ def read_overrides(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> d
     overrides, is_run = _read_options(path_or_preset, _extended_by)
     if is_run:
         overrides = {k: v for k, v in overrides.items() if k not in RUN_ONLY_OPTIONS}
+        document = yaml.safe_load(Path(path_or_preset).read_text(encoding="utf-8"))
+        lengthened = document.get("lengthened") or []
+        if lengthened:  # the spacing a lengthening pinned: the new run's length sets its own
+            overrides["eval_every"] = lengthened[0].get("eval_every", [None])[0]
     return overrides
 
 
@@ -199,6 +275,6 @@ def write_config(config: TrainConfig, path: Path, extra: dict[str, Any]) -> None
 def read_run_config(run_dir: Path) -> TrainConfig:
     """The configuration a run directory was trained with (its run_dir included)."""
     path = Path(run_dir) / "config.yaml"
-    if not path.exists():
+    if not path.is_file():
         raise ConfigError(f"{run_dir} is not a jaxcrl run directory: it has no config.yaml")
-    return config_from_overrides(_read_options(str(path))[0])
+    return config_from_overrides(_read_options(str(path), source=str(path))[0])

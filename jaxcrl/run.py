@@ -73,6 +73,7 @@ from jaxcrl.program import (
 from jaxcrl.run_dir import (
     check_checkpoints_writable,
     default_run_dir,
+    fixed_options,
     has_checkpoint,
     hold_run_dir,
     keep_rows_up_to,
@@ -80,6 +81,7 @@ from jaxcrl.run_dir import (
     record_new_length,
     record_run_config,
     refuse_changed_dataset,
+    refuse_edited_options,
     refuse_lost_checkpoints,
     set_aside_checkpoints_after,
 )
@@ -259,6 +261,31 @@ def lengthened(
     return dataclasses.replace(config, eval_every=eval_every, **{field: value})
 
 
+def length_asked(
+    config: TrainConfig,
+    recorded: dict[str, Any] | None,
+    total_env_steps: int | None,
+    num_updates: int | None,
+) -> tuple[TrainConfig, int | None, int | None]:
+    """(``config`` at the length its newest checkpoint trained for, the new length asked): a
+    length edited in config.yaml counts as given with --total-env-steps / --num-updates, so that
+    it keeps the evaluation spacing and is noted under ``lengthened``. ``recorded``: the
+    checkpoint's progress document."""
+    length = (recorded or {}).get("length")
+    if length is None:  # saved before checkpoints recorded their length
+        return config, total_env_steps, num_updates
+    trained = dataclasses.replace(
+        config, total_env_steps=length["total_env_steps"], num_updates=length["num_updates"]
+    )
+    if total_env_steps is None and config.total_env_steps != trained.total_env_steps:
+        total_env_steps = config.total_env_steps
+    if num_updates is None and config.num_updates != trained.num_updates:
+        num_updates = config.num_updates
+    if total_env_steps is None and num_updates is None:
+        return config, None, None
+    return trained, total_env_steps, num_updates
+
+
 def launched(
     config: TrainConfig, progress: bool | None = None, distributed: bool | None = None
 ) -> TrainConfig:
@@ -287,6 +314,11 @@ def resume(
         return start_again(run_dir, total_env_steps, num_updates, progress, distributed)
     saved_config = read_run_config(run_dir)
     refuse_changed_dataset(saved_config, run_dir)
+    recorded = checkpoint.newest_progress(run_dir)
+    refuse_edited_options(saved_config, recorded, run_dir)
+    saved_config, total_env_steps, num_updates = length_asked(
+        saved_config, recorded, total_env_steps, num_updates
+    )
     config = lengthened(saved_config, total_env_steps, num_updates)  # build() validates it
     join_processes(launched(config, progress, distributed))
     check_same_config(config)
@@ -404,7 +436,15 @@ def _train_loop(
 
     def save() -> None:
         nonlocal saved_at
-        document = progress.saved(wall_time(), with_buffer, len(members))
+        document = {
+            **progress.saved(wall_time(), with_buffer, len(members)),
+            # What --resume checks config.yaml against, and the length trained for.
+            "options": fixed_options(config),
+            "length": {
+                "total_env_steps": config.total_env_steps,
+                "num_updates": config.num_updates,
+            },
+        }
         try:
             checkpoint.save(manager, progress.iteration, saved_tree(state, with_buffer), document)
         except checkpoint.CheckpointError as error:

@@ -197,7 +197,11 @@ def record_new_length(run_dir: Path, old: TrainConfig, new: TrainConfig, iterati
         if name not in ("config", "derived")  # write_config writes these two afresh
     }
     field = "num_updates" if new.dataset is not None else "total_env_steps"
-    change = {"at_iteration": iteration, field: [getattr(old, field), getattr(new, field)]}
+    change = {
+        "at_iteration": iteration,
+        field: [getattr(old, field), getattr(new, field)],
+        "eval_every": [old.eval_every, new.eval_every],  # a new run from it sets its own spacing
+    }
     extra["lengthened"] = [*extra.get("lengthened", []), change]
     write_config(new, path, extra)
 
@@ -258,3 +262,48 @@ def jax_info() -> dict[str, Any]:
         "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()],
     }
+
+
+# Options a resumed run may have changed in its config.yaml: where it runs and reports, how it
+# checkpoints, where its dataset now lies (its files are checked), and its length (as
+# --total-env-steps / --num-updates change it). Any other edit would be ignored (what the
+# checkpoint holds wins) or mix two runs in one.
+RESUME_EDITABLE_OPTIONS = frozenset(
+    {
+        "run_dir",
+        "progress",
+        "distributed",
+        "loggers",
+        "dataset",
+        "keep_checkpoints",
+        "checkpoint_every",
+        "checkpoint_buffer",
+        "total_env_steps",
+        "num_updates",
+        "eval_every",
+    }
+)
+
+
+def fixed_options(config: TrainConfig) -> dict[str, Any]:
+    """The options a run keeps from its start to its end, as JSON (a checkpoint records them)."""
+    options = {k: v for k, v in config.to_dict().items() if k not in RESUME_EDITABLE_OPTIONS}
+    return json.loads(json.dumps(options))
+
+
+def refuse_edited_options(config: TrainConfig, recorded: dict[str, Any] | None, run_dir: Path):
+    """Raise ConfigError when ``config`` (a run's config.yaml) changes an option the run's
+    newest checkpoint was trained with (``recorded``: its progress document)."""
+    if recorded is None or "options" not in recorded:  # none yet, or saved before the record
+        return
+    now, then = fixed_options(config), recorded["options"]
+    edited = [name for name in sorted(set(now) | set(then)) if now.get(name) != then.get(name)]
+    if not edited:
+        return
+    changes = ", ".join(f"{name} {then.get(name)!r} -> {now.get(name)!r}" for name in edited)
+    raise ConfigError(
+        f"--resume {run_dir}: config.yaml was edited since the checkpoint was saved ({changes}); "
+        "a run goes on with the options it was trained with (its config.yaml may change only "
+        f"{', '.join(sorted(RESUME_EDITABLE_OPTIONS - {'run_dir'}))}): undo the edit, or start a "
+        f"new run with those options by --config {run_dir / 'config.yaml'} (nothing was changed)"
+    )

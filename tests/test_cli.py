@@ -136,7 +136,9 @@ def test_train_then_eval_round_trip(tmp_path):
     assert [row["env_steps"] for row in rows] == [1664, 3072, 4480]
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert saved["config"]["total_env_steps"] == 4480 and saved["config"]["eval_every"] == 22
-    assert saved["lengthened"] == [{"at_iteration": 44, "total_env_steps": [3072, 4480]}]
+    assert saved["lengthened"] == [
+        {"at_iteration": 44, "total_env_steps": [3072, 4480], "eval_every": [None, 22]}
+    ]
     shorter = run_script(
         "train.py", "--resume", str(run_dir), "--total-env-steps", "2048", cwd=tmp_path
     )
@@ -444,3 +446,39 @@ def test_a_video_of_a_mujoco_task_without_opengl_is_refused_before_evaluating(tm
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: --video: reacher: MuJoCo could not open an OpenGL context")
     assert "MUJOCO_GL=egl" in last and "checkpoint" not in done.stderr
+
+
+def test_config_given_twice_is_refused_and_another_env_leaves_the_presets_env_options(capsys):
+    from jaxcrl.cli import parse_train_args
+
+    with pytest.raises(SystemExit):
+        parse_train_args(["--config", "point_medium", "--config", "point_u_maze"])
+    assert (
+        "error: --config is given 2 times (point_medium, point_u_maze)" in capsys.readouterr().err
+    )
+    # The ant preset's motor_gear is the ant's: on the humanoid it was refused as unknown.
+    humanoid = parse_train_args(["--config", "ant", "--env", "humanoid"])
+    assert humanoid.env_options == ()
+    assert "the env options of ant in --config ant (motor_gear=60) are left out" in (
+        capsys.readouterr().err
+    )
+    given = parse_train_args(["--config", "ant", "--env", "humanoid", "--env-options", "a=1"])
+    assert given.env_options == ("a=1",)
+    kept = parse_train_args(["--config", "ant", "--env-options", "goal_max_radius=5"])
+    assert kept.env_options == ("motor_gear=60", "goal_max_radius=5")
+
+
+def test_a_presets_collection_options_are_left_out_of_a_dataset_run(tmp_path):
+    from jaxcrl.cli import parse_train_args
+
+    assert read_overrides("point_medium")["redraw_goal_on_success"] is True
+    config = parse_train_args(["--config", "point_medium", "--dataset", str(tmp_path / "d.npz")])
+    assert config.redraw_goal_on_success is False
+
+
+def test_env_option_numbers_in_exponent_form_are_numbers():
+    from jaxcrl.config import parse_env_options
+
+    # PyYAML (YAML 1.1) reads 5e-1 and 1e3 as strings; a quoted value stays a string.
+    options = parse_env_options(("success_threshold=5e-1", "episode_length=1e3", "name='1e3'"))
+    assert options == {"success_threshold": 0.5, "episode_length": 1000.0, "name": "1e3"}

@@ -157,3 +157,56 @@ def test_yaml_values_are_converted_to_the_option_types_or_refused_by_name(tmp_pa
             read_overrides(str(path))
         assert message in str(error.value) and str(path) in str(error.value)
         assert "\n" not in str(error.value)
+
+
+def test_files_that_cannot_be_read_as_options_are_one_line_naming_the_problem(tmp_path):
+    cases = [
+        ("num_envs: 8\nnum_envs: 16\n", "'num_envs' is given twice"),  # PyYAML keeps the last
+        ("critic_lrr: 1e-3\n", "unknown options critic_lrr (did you mean critic_lr?)"),
+        ("1: 2\n", "1 is not an option name; keys are option names"),
+        ("foo: 1\n2: 3\n", "2 is not an option name"),
+        ("critic-lr: 1e-3\ncritic_lr: 1e-3\n", "an option is given twice (with - and with _)"),
+    ]
+    for text, message in cases:
+        path = tmp_path / "bad.yaml"
+        path.write_text(text)
+        with pytest.raises(ConfigError) as error:
+            read_overrides(str(path))
+        assert message in str(error.value) and "\n" not in str(error.value)
+    dashed = tmp_path / "dashed.yaml"
+    dashed.write_text("critic-lr: 1e-3\nnum-envs: 16\n")  # as the flags spell them
+    assert read_overrides(str(dashed)) == {"critic_lr": 1e-3, "num_envs": 16}
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("seed: 1 # caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin.yaml: cannot be read \(not UTF-8 text\)"):
+        read_overrides(str(latin))
+    (tmp_path / "folder.yaml").mkdir()
+    with pytest.raises(ConfigError, match="neither a YAML file nor a preset; it is a directory"):
+        read_overrides(str(tmp_path / "folder.yaml"))
+    with pytest.raises(ConfigError, match="named without its suffix: --config point_medium;"):
+        read_overrides("point_medium.yaml")
+    with pytest.raises(ConfigError, match=r"\(did you mean point_medium\?\)"):
+        read_overrides("point_mediun")
+
+
+def test_a_runs_config_yaml_refuses_options_outside_its_config_mapping(tmp_path):
+    # Appended below a copied config.yaml, they were silently ignored.
+    config = TrainConfig(env="point_u_maze", run_dir=str(tmp_path))
+    write_config(config, tmp_path / "config.yaml", {"env_info": {}})
+    with (tmp_path / "config.yaml").open("a") as stream:
+        stream.write("seed: 7\n")
+    with pytest.raises(ConfigError, match="'seed' is outside its config: mapping, where a run's"):
+        read_overrides(str(tmp_path / "config.yaml"))
+    with pytest.raises(ConfigError, match=f"^{tmp_path / 'config.yaml'}: 'seed' is outside"):
+        read_run_config(tmp_path)  # --resume and eval.py name the file, not --config
+
+
+def test_a_lengthened_runs_config_gives_a_new_run_its_own_spacing_and_launch(tmp_path):
+    # Lengthening pins eval_every to keep a run's spacing; a new run from its config.yaml used
+    # to keep that spacing at any length (2,600 evaluations instead of num_evals).
+    config = TrainConfig(env="point_u_maze", eval_every=30, progress=False, run_dir=str(tmp_path))
+    lengthened = [{"at_iteration": 4, "total_env_steps": [1, 2], "eval_every": [None, 30]}]
+    write_config(config, tmp_path / "config.yaml", {"lengthened": lengthened})
+    overrides = read_overrides(str(tmp_path / "config.yaml"))
+    assert overrides["eval_every"] is None
+    assert "progress" not in overrides and "run_dir" not in overrides

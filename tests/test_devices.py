@@ -255,7 +255,7 @@ def test_an_evaluation_larger_than_the_memory_is_refused_before_anything_is_writ
     # activations (about 120 bytes): 246 GiB.
     config = dataclasses.replace(TINY, eval_episodes=10**9, run_dir=str(tmp_path / "r"))
     with pytest.raises(
-        ConfigError, match=r"the run's evaluation needs 2\d\d\.\d GiB .*lower --eval-episodes"
+        ConfigError, match=r"the run's evaluation needs 1\d\d\.\d GiB .*lower --eval-episodes"
     ):
         train(config)
     assert not (tmp_path / "r").exists()

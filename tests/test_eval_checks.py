@@ -58,7 +58,7 @@ def test_more_episodes_than_the_memory_holds_are_refused_before_restoring(tmp_pa
     with pytest.raises(SystemExit):
         eval_main(["--run-dir", str(run_dir), "--episodes", str(10**9)])
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert re.match(r"error: the run's evaluation needs 2\d\d\.\d GiB .*lower --episodes$", line)
+    assert re.match(r"error: the run.s evaluation needs 1\d\d\.\d GiB .*lower --episodes$", line)
 
 
 def test_a_video_of_an_ogbench_run_is_refused_before_evaluating(tmp_path, monkeypatch, capsys):

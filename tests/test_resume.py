@@ -136,7 +136,37 @@ def test_a_finished_run_trained_further_matches_the_longer_run(tmp_path, straigh
     assert saved["config"]["total_env_steps"] == TINY.total_env_steps
     assert saved["config"]["progress"] is False  # a display choice of one process, not recorded
     assert saved["derived"]["training_iterations"] == 24
-    assert saved["lengthened"] == [{"at_iteration": 12, "total_env_steps": [224, 416]}]
+    assert saved["lengthened"] == [
+        {"at_iteration": 12, "total_env_steps": [224, 416], "eval_every": [6, 6]}
+    ]
+
+
+def test_an_edited_config_yaml_is_refused_and_an_edited_length_lengthens(
+    tmp_path, short_run, straight_rows
+):
+    # Edits used to be ignored (learning rates: the checkpoint's values won), to mix two runs
+    # (another env), or to fail as unreadable checkpoints (another width).
+    run_dir = tmp_path / "run"
+    shutil.copytree(short_run, run_dir)
+    config_path = run_dir / "config.yaml"
+    original = config_path.read_text()
+    for line, edited in [("critic_lr: 0.0003", "critic_lr: 0.5"), ("seed: 0", "seed: 5")]:
+        config_path.write_text(original.replace(line, edited))
+        name, before, after = line.split(":")[0], line.split()[-1], edited.split()[-1]
+        with pytest.raises(
+            ConfigError,
+            match=rf"config.yaml was edited since the checkpoint was "
+            rf"saved \({name} {before} -> {after}\)",
+        ):
+            resume(run_dir)
+    assert read_metrics(run_dir / "metrics.jsonl") == read_metrics(short_run / "metrics.jsonl")
+    # A new length written there is taken as --total-env-steps takes it: same spacing and rows.
+    length = f"total_env_steps: {4 * 4 * 14}"
+    assert length in original
+    config_path.write_text(original.replace(length, f"total_env_steps: {TINY.total_env_steps}"))
+    assert learning_fields(resume(run_dir).metrics) == straight_rows
+    saved = yaml.safe_load(config_path.read_text())
+    assert saved["lengthened"][0]["total_env_steps"] == [4 * 4 * 14, TINY.total_env_steps]
 
 
 def test_a_new_length_keeps_the_evaluation_spacing_and_the_kind_of_run():

@@ -94,8 +94,8 @@ def test_config_yaml_records_env_facts_and_each_new_length(tmp_path):
     pixels = make_env("point_open_pixels", image_size=16)  # its goal: every entry of an image
     assert env_info(pixels)["goal_indices"] == "0..767"
     assert document["lengthened"] == [
-        {"at_iteration": 40, "total_env_steps": [100_000, 200_000]},
-        {"at_iteration": 80, "total_env_steps": [200_000, 300_000]},
+        {"at_iteration": 40, "total_env_steps": [100_000, 200_000], "eval_every": [None, None]},
+        {"at_iteration": 80, "total_env_steps": [200_000, 300_000], "eval_every": [None, None]},
     ]
     assert read_run_config(tmp_path).total_env_steps == 300_000
     assert not (tmp_path / "config.yaml.tmp").exists()

@@ -1,6 +1,7 @@
 """Validation: bad configs refused in one line before compiling; short-buffer warnings."""
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -284,3 +285,6 @@ def test_a_new_run_refuses_a_setting_it_would_not_use(tmp_path):
 def test_paths_are_taken_as_strings(tmp_path):
     config = TrainConfig(run_dir=tmp_path / "run", dataset=tmp_path / "data.npz")
     assert config.run_dir == str(tmp_path / "run") and config.dataset == str(tmp_path / "data.npz")
+    home = TrainConfig(run_dir="~/runs/a", dataset="~/data.npz")  # from a YAML file: no shell
+    assert home.run_dir == str(Path.home() / "runs" / "a")
+    assert home.dataset == str(Path.home() / "data.npz")
