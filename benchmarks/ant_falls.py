@@ -92,8 +92,8 @@ def brax_episodes(backend: str, episodes: int, seed: int, max_steps: int = 400) 
 def main() -> None:
     """Print one line per physics setting."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--episodes", type=positive_int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--episodes", type=positive_int, default=64, help="(default 64)")
+    parser.add_argument("--seed", type=int, default=0, help="of the episodes (default 0)")
     parser.add_argument(
         "--base-gear", type=positive_float, default=150.0, help="motor gear of the solver rows"
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from arguments import fail, positive_float, positive_int  # sibling module
+from arguments import fail, non_negative_float, positive_float, positive_int  # sibling module
 
 from jaxcrl.checkpoint import CheckpointError
 from jaxcrl.config import ConfigError, TrainConfig
@@ -35,21 +35,27 @@ def ant_options(min_radius: float, max_radius: float, motor_gear: float) -> tupl
 
 def main() -> None:
     """Train once and print one line per evaluation."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--min-radius", type=float, default=1.0)
-    parser.add_argument("--max-radius", type=float, default=3.0)
-    parser.add_argument("--total-env-steps", type=positive_float, default=2e6)
-    parser.add_argument("--num-envs", type=positive_int, default=256)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--min-radius", type=non_negative_float, default=1.0, help="goals from (m, default 1)"
+    )
+    parser.add_argument(
+        "--max-radius", type=positive_float, default=3.0, help="goals up to (m, default 3)"
+    )
+    parser.add_argument("--total-env-steps", type=positive_float, default=2e6, help="(default 2e6)")
+    parser.add_argument("--num-envs", type=positive_int, default=256, help="(default 256)")
     parser.add_argument(
         "--motor-gear",
         type=positive_float,
         default=DEFAULT_GEAR,
         help=f"default {DEFAULT_GEAR:g} (the ant env's own default is 60)",
     )
-    parser.add_argument("--buffer-size", type=positive_int, default=1_000_000)
-    parser.add_argument("--prefill-steps", type=int, default=50_000)
-    parser.add_argument("--num-evals", type=positive_int, default=8)
-    parser.add_argument("--run-dir", default="runs/ant_near")
+    parser.add_argument("--buffer-size", type=positive_int, default=1_000_000, help="(default 1M)")
+    parser.add_argument("--prefill-steps", type=int, default=50_000, help="(default 50000)")
+    parser.add_argument("--num-evals", type=positive_int, default=8, help="(default 8)")
+    parser.add_argument("--run-dir", default="runs/ant_near", help="(default runs/ant_near)")
     args = parser.parse_args()
     config = TrainConfig(
         env="ant",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 
@@ -28,6 +29,29 @@ def positive_float(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse type: a finite number of at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def check_writable(path: str | None, option: str = "--out") -> None:
+    """Refuse in one line, before anything is measured, an output file that cannot be written."""
+    if path is None:
+        return
+    probe = Path(f"{path}.partial")
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        fail(f"{option} {path}: cannot write there ({error.strerror or error})")
 
 
 def fail(message: str) -> NoReturn:

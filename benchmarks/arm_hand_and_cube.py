@@ -51,11 +51,13 @@ def rollout_observations(env, params, policy, episodes: int, seed: int) -> np.nd
 
 def main() -> None:
     """Print where the policy's hand and cube go."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run-dir", type=Path, required=True)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--run-dir", type=Path, required=True, help="a trained arm run")
     add_member_option(parser)
-    parser.add_argument("--episodes", type=positive_int, default=256)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--episodes", type=positive_int, default=256, help="(default 256)")
+    parser.add_argument("--seed", type=int, default=0, help="of the episodes (default 0)")
     args = parser.parse_args()
     env, params, policy = member_policy(args.run_dir, args.member)
     if not hasattr(env, "goal_space"):

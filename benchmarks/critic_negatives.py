@@ -70,14 +70,18 @@ def goal_rows(
 
 def main() -> None:
     """Load the run's critic and data, score the four kinds of goal, print a Markdown table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run-dir", type=Path, required=True)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--run-dir", type=Path, required=True, help="a trained offline run")
     add_member_option(parser)
-    parser.add_argument("--anchors", type=positive_int, default=4096)
+    parser.add_argument(
+        "--anchors", type=positive_int, default=4096, help="dataset states scored (default 4096)"
+    )
     parser.add_argument(
         "--gap", type=positive_int, default=200, help="steps between kinds of goal (at least 1)"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="of the draws (default 0)")
     args = parser.parse_args()
     loaded = loaded_member(args.run_dir, args.member)
     config, env = loaded.config, loaded.env

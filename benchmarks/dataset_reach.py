@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 from arguments import fail, named_env, one_line_errors  # sibling modules
-from episodes import episode_bounds
+from episodes import episode_bounds, refuse_images
 
 from jaxcrl.config import parse_env_options
 from jaxcrl.dataset import load_dataset, read_source
@@ -38,10 +39,13 @@ def trajectory_reach(walls: np.ndarray, cells: np.ndarray, terminals: np.ndarray
 
 
 def chosen_env(
-    env: str | None, env_options: list[str] | None, first_dataset: str
+    env: str | None, env_options: list[str] | None, first_dataset: str, *extra_datasets: str
 ) -> tuple[str, list[str]]:
     """(env name, env options): those given, else those ``first_dataset`` records it was
     collected in; options default to the record's when the env is the recorded one."""
+    for path in (first_dataset, *extra_datasets):
+        if not Path(path).is_file():
+            fail(f"dataset {path}: no such file; check the path")
     source = read_source(first_dataset)
     if env is None and source is None:
         fail(f"{first_dataset} does not record its env; give --env (and --env-options)")
@@ -74,10 +78,9 @@ def main() -> None:
     parser.add_argument("datasets", nargs="+", help="OGBench-layout .npz files")
     args = parser.parse_args()
 
-    env_name, env_options = chosen_env(args.env, args.env_options, args.datasets[0])
+    env_name, env_options = chosen_env(args.env, args.env_options, *args.datasets)
     env = named_env(env_name, env_options)
-    if env.image_shape is not None:  # a pixel maze: positions are not in its states
-        fail(f"{env.name} observes images; this script reads positions from state maze datasets")
+    refuse_images(env, "maze positions")
     if not hasattr(env, "walls"):
         fail(f"{env.name} has no wall grid; this script reads maze datasets only")
     for path in args.datasets:

@@ -58,10 +58,23 @@ def mjx_envs() -> list[str]:
 def main() -> None:
     """Print a table of steps per second for each env and batch size."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--envs", nargs="+", default=["reacher", "ant", "ant_u_maze"])
-    parser.add_argument("--num-envs", nargs="+", type=positive_int, default=[16, 64, 256])
+    parser.add_argument(
+        "--envs",
+        nargs="+",
+        default=["reacher", "ant", "ant_u_maze"],
+        help="MJX envs to time (default: reacher ant ant_u_maze)",
+    )
+    parser.add_argument(
+        "--num-envs",
+        nargs="+",
+        type=positive_int,
+        default=[16, 64, 256],
+        help="env copies stepped at once (default: 16 64 256)",
+    )
     parser.add_argument("--steps", type=positive_int, default=50, help="timed calls per repeat")
-    parser.add_argument("--repeats", type=positive_int, default=3)
+    parser.add_argument(
+        "--repeats", type=positive_int, default=3, help="timed runs, best kept (default 3)"
+    )
     parser.add_argument("--auto-reset", action="store_true", help="time step_batch instead")
     parser.add_argument(
         "--physics", nargs="+", choices=PHYSICS_IMPLS, default=["jax"], help="MJX back ends"

@@ -22,11 +22,15 @@ def add_member_option(parser: argparse.ArgumentParser) -> None:
 
 def episodes_parser(description: str) -> argparse.ArgumentParser:
     """A parser with the options of every such script: --run-dir, --member, --episodes, --seed."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--run-dir", type=Path, required=True)
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--run-dir", type=Path, required=True, help="a trained run's directory")
     add_member_option(parser)
-    parser.add_argument("--episodes", type=positive_int, default=1024)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--episodes", type=positive_int, default=1024, help="episodes to roll out (default 1024)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="of the episodes (default 0)")
     return parser
 
 
@@ -62,6 +66,13 @@ def member_policy(run_dir: Path, member: int = 0) -> tuple[GoalEnv, Any, Policy]
 def saved_policy(args: argparse.Namespace) -> tuple[GoalEnv, Any, Policy]:
     """(env, env_params, policy) of the run and member that the parsed options name."""
     return member_policy(args.run_dir, args.member)
+
+
+def refuse_images(env: GoalEnv, reads: str) -> None:
+    """Refuse in one line a pixel env: its states are images, not the ``reads`` this script
+    takes from them."""
+    if env.image_shape is not None:
+        fail(f"{env.name} observes images; this script reads {reads} from states")
 
 
 def refuse_host_evaluated(env: GoalEnv) -> None:

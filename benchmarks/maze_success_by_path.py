@@ -14,6 +14,7 @@ from arguments import fail, positive_int  # sibling modules
 from episodes import (
     episodes_parser,
     print_binned_means,
+    refuse_images,
     run_episodes,
     saved_policy,
 )
@@ -34,8 +35,7 @@ def main() -> None:
     args = parser.parse_args()
 
     env, env_params, policy = saved_policy(args)
-    if env.image_shape is not None:  # a pixel maze: positions are not in its states
-        fail(f"{env.name} observes images; this script reads positions from state maze runs")
+    refuse_images(env, "maze positions")
     if not hasattr(env, "walls"):
         fail(f"{env.name} has no wall grid; this script reads maze runs only")
     states, _, _, success, time_near = run_episodes(

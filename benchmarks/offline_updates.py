@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 import jax
-from arguments import positive_int  # sibling modules
+from arguments import check_writable, positive_int  # sibling modules
 from throughput import time_iterations
 
 from jaxcrl.collect import collect_dataset, random_actions
@@ -58,15 +58,30 @@ def updates_per_second(config: TrainConfig, steps: int, episodes: int) -> tuple[
 
 def main() -> None:
     """Measure every (setting, batch size) and print a Markdown table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[1024])
-    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--batch-sizes",
+        type=positive_int,
+        nargs="+",
+        default=[1024],
+        help="batch sizes to time (default 1024, OGBench's)",
+    )
+    parser.add_argument(
+        "--settings",
+        nargs="+",
+        default=list(SETTINGS),
+        choices=list(SETTINGS),
+        help="actor and critic settings to time (default: all)",
+    )
     parser.add_argument("--steps", type=positive_int, default=200, help="timed gradient steps")
     parser.add_argument(
         "--episodes", type=positive_int, default=500, help="dataset episodes of 50 steps"
     )
     parser.add_argument("--out", help="write the rows as JSON lines here")
     args = parser.parse_args()
+    check_writable(args.out)
     if args.out:
         Path(args.out).write_text("")  # rows are appended as they are measured
     print("| setting | batch | steps/s | compile s |\n|---|---|---|---|")

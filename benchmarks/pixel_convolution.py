@@ -15,7 +15,7 @@ import time
 
 import jax
 import jax.numpy as jnp
-from arguments import named_env, positive_int  # sibling module
+from arguments import fail, named_env, positive_int  # sibling module
 
 from jaxcrl.config import TrainConfig, updates_per_iteration
 from jaxcrl.networks import conv3x3_as_matmul
@@ -58,13 +58,21 @@ def conv_in_a_loop(convolution) -> float:
 
 def main() -> None:
     """Print both parts."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default="point_u_maze_pixels")
-    parser.add_argument("--num-envs", type=positive_int, default=16)
-    parser.add_argument("--batch-size", type=positive_int, default=32)
-    parser.add_argument("--iterations", type=positive_int, default=2)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--env", default="point_u_maze_pixels", help="a pixel env (default point_u_maze_pixels)"
+    )
+    parser.add_argument("--num-envs", type=positive_int, default=16, help="(default 16)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="(default 32)")
+    parser.add_argument(
+        "--iterations", type=positive_int, default=2, help="timed training iterations (default 2)"
+    )
     args = parser.parse_args()
     env = named_env(args.env)  # an unknown name stops here, before the timings
+    if env.image_shape is None:
+        fail(f"{args.env} observes states, not images; give a pixel env (its name ends _pixels)")
     print(f"backend {jax.default_backend()}, {jax.devices()}")
     print(f"4 conv gradient steps in lax.scan: lax.conv {conv_in_a_loop(lax_conv):.3f} s, ", end="")
     print(f"shifted-slices matmul {conv_in_a_loop(conv3x3_as_matmul):.3f} s")

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import jax
 import numpy as np
-from arguments import named_env, positive_int  # sibling modules
-from episodes import member_policy, refuse_host_evaluated
+from arguments import named_env, non_negative_float, positive_int  # sibling modules
+from episodes import member_policy, refuse_host_evaluated, refuse_images
 
 from jaxcrl.collect import random_actions, rollout_states_and_actions, with_action_noise
 
@@ -43,14 +43,23 @@ def largest_moves(env, params, act, episodes: int, seed: int) -> np.ndarray:
 
 def main() -> None:
     """Print the fraction of episodes that moved the goal-named object."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", help="random actions in this env")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--env", help="roll out uniform random actions in this env")
     parser.add_argument("--run-dir", help="a trained run's policy in its own env, instead")
     parser.add_argument("--member", type=int, default=0, help="with --run-dir: member of a run")
-    parser.add_argument("--noise-std", type=float, default=0.0, help="with --run-dir")
-    parser.add_argument("--episodes", type=positive_int, default=256)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--env-options", nargs="*", default=[], metavar="NAME=VALUE")
+    parser.add_argument(
+        "--noise-std",
+        type=non_negative_float,
+        default=0.0,
+        help="with --run-dir: Gaussian noise added to the policy's actions (default 0)",
+    )
+    parser.add_argument("--episodes", type=positive_int, default=256, help="(default 256)")
+    parser.add_argument("--seed", type=int, default=0, help="of the rollouts (default 0)")
+    parser.add_argument(
+        "--env-options", nargs="*", default=[], metavar="NAME=VALUE", help="with --env"
+    )
     args = parser.parse_args()
     if (args.env is None) == (args.run_dir is None):
         parser.error("give exactly one of --env (random actions) and --run-dir (a trained policy)")
@@ -58,8 +67,8 @@ def main() -> None:
         parser.error(
             "--env-options goes with --env; a run's env takes the options it was saved with"
         )
-    if args.run_dir is None and args.member != 0:
-        parser.error("--member goes with --run-dir")
+    if args.run_dir is None and (args.member != 0 or args.noise_std != 0):
+        parser.error("--member and --noise-std go with --run-dir (a trained policy)")
     if args.run_dir is not None:
         env, params, policy = member_policy(Path(args.run_dir), args.member)
         act = with_action_noise(policy, args.noise_std)
@@ -69,6 +78,7 @@ def main() -> None:
         params, act = env.default_params(), random_actions(env.action_size)
         name, source = " ".join([args.env, *args.env_options]), "random actions"
     refuse_host_evaluated(env)
+    refuse_images(env, "object positions")
     moves = largest_moves(env, params, act, args.episodes, args.seed)
     shares = ", ".join(f"> {d} m: {np.mean(moves > d):.3f}" for d in DISTANCES)
     print(f"{name}: {args.episodes} episodes of {source}")

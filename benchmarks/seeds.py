@@ -99,11 +99,23 @@ def measure(
 
 def main() -> None:
     """Measure every seed count and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default="point_open")
-    parser.add_argument("--seeds", type=positive_int, nargs="+", default=[1, 4, 8, 16])
-    parser.add_argument("--total-env-steps", type=positive_int, default=30_000)
-    parser.add_argument("--num-envs", type=positive_int, default=64)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--env", default="point_open", help="(default point_open)")
+    parser.add_argument(
+        "--seeds",
+        type=positive_int,
+        nargs="+",
+        default=[1, 4, 8, 16],
+        help="seed counts, each timed as one program (default 1 4 8 16)",
+    )
+    parser.add_argument(
+        "--total-env-steps", type=positive_int, default=30_000, help="per seed (default 30000)"
+    )
+    parser.add_argument(
+        "--num-envs", type=positive_int, default=64, help="env copies per seed (default 64)"
+    )
     parser.add_argument(
         "--prefill-steps", type=int, default=None, help="default: the library's (TrainConfig)"
     )

@@ -27,7 +27,14 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-from arguments import check_env_name, one_line_errors, positive_int  # sibling module
+from arguments import (  # sibling modules
+    check_env_name,
+    check_writable,
+    named_env,
+    one_line_errors,
+    positive_int,
+)
+from episodes import refuse_host_evaluated
 
 from jaxcrl.config import TrainConfig, steps_per_iteration, updates_per_iteration
 from jaxcrl.envs import make_env, registered_envs, reset_batch, step_batch
@@ -128,16 +135,34 @@ def write_rows(path: str, rows: list[dict]) -> None:
 
 def main() -> None:
     """Measure every (env, num_envs) pair and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--envs", nargs="+", default=["point_open", "reacher", "ant"])
-    parser.add_argument("--num-envs", nargs="+", type=positive_int, default=[16, 64, 256])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--envs",
+        nargs="+",
+        default=["point_open", "reacher", "ant"],
+        help="registered envs to time (default: point_open reacher ant)",
+    )
+    parser.add_argument(
+        "--num-envs",
+        nargs="+",
+        type=positive_int,
+        default=[16, 64, 256],
+        help="env copies stepped at once (default: 16 64 256)",
+    )
     parser.add_argument(
         "--iterations", type=positive_int, default=8, help="timed training iterations"
     )
     parser.add_argument(
         "--env-steps", type=positive_int, default=200, help="timed steps per env copy"
     )
-    parser.add_argument("--prefill-steps", type=int, default=4096)
+    parser.add_argument(
+        "--prefill-steps",
+        type=int,
+        default=4096,
+        help="random-action env steps stored before the timed training (default 4096)",
+    )
     parser.add_argument(
         "--updates",
         nargs="+",
@@ -145,10 +170,12 @@ def main() -> None:
         default=[(TrainConfig.update_to_data_ratio, TrainConfig.batch_size)],
         help="RATIO:BATCH update settings to time (default: the library's)",
     )
-    parser.add_argument("--out", default=None, help="write JSON rows here")
+    parser.add_argument("--out", default=None, help="write JSON rows here, after each row")
     args = parser.parse_args()
     for env_name in args.envs:
         check_env_name(env_name)
+        refuse_host_evaluated(named_env(env_name))  # and envs that need options (custom mazes)
+    check_writable(args.out)
     for env_name, num_envs, (ratio, batch_size) in itertools.product(
         args.envs, args.num_envs, args.updates
     ):
