@@ -164,3 +164,60 @@ def test_ant_near_goals_trains_the_builtin_ant_with_env_options():
     options = ant_near_goals.ant_options(1.0, 3.0, 75.0)
     env = make_run_env(TrainConfig(env="ant", env_options=options))
     assert (env.goal_min_radius, env.goal_max_radius, env.motor_gear) == (1.0, 3.0, 75.0)
+
+
+@pytest.mark.parametrize(
+    "script, argv, message",
+    [
+        # A pixel env's states are image bytes: moves of 1900 m were printed.
+        (
+            "random_object_moves",
+            ["--env", "point_open_pixels", "--episodes", "2"],
+            "error: point_open_pixels observes images; this script reads object positions",
+        ),
+        (
+            "throughput",
+            ["--envs", "pointmaze-medium-v0", "--num-envs", "2"],
+            "error: pointmaze-medium-v0 is an OGBench env",
+        ),
+        (
+            "throughput",
+            ["--envs", "point_maze_custom", "--num-envs", "2"],
+            "error: --env point_maze_custom: no maze layout given",
+        ),
+        (
+            "throughput",
+            ["--envs", "point_open", "--num-envs", "2", "--out", "/nonexistent/rows.json"],
+            "error: --out /nonexistent/rows.json: cannot write there",
+        ),
+        (
+            "pixel_convolution",
+            ["--env", "point_open"],
+            "error: point_open observes states, not images",
+        ),
+        (
+            "dataset_reach",
+            ["/nonexistent/data.npz"],
+            "error: dataset /nonexistent/data.npz: no such file",
+        ),
+    ],
+)
+def test_what_a_script_cannot_measure_is_refused_before_measuring(
+    script, argv, message, monkeypatch
+):
+    with pytest.raises(SystemExit) as stop:
+        run_main(script, argv, monkeypatch)
+    assert str(stop.value).startswith(message)
+
+
+def test_random_object_moves_takes_noise_with_a_run_only(monkeypatch, capsys):
+    for argv in (
+        ["--env", "point_open", "--noise-std", "0.5"],
+        ["--run-dir", "R", "--noise-std", "-1"],
+    ):
+        with pytest.raises(SystemExit) as stop:
+            run_main("random_object_moves", argv, monkeypatch)
+        assert stop.value.code == 2
+    errors = capsys.readouterr().err
+    assert "--member and --noise-std go with --run-dir" in errors
+    assert "--noise-std: must be a finite number >= 0, got -1" in errors
