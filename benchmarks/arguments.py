@@ -54,6 +54,17 @@ def check_writable(path: str | None, option: str = "--out") -> None:
         fail(f"{option} {path}: cannot write there ({error.strerror or error})")
 
 
+def add_num_envs_option(parser: argparse.ArgumentParser) -> None:
+    """``--num-envs N ...``: the batch sizes a throughput script times (default 16 64 256)."""
+    parser.add_argument(
+        "--num-envs",
+        nargs="+",
+        type=positive_int,
+        default=[16, 64, 256],
+        help="env copies stepped at once (default: 16 64 256)",
+    )
+
+
 def fail(message: str) -> NoReturn:
     """Stop the script with ``error: message`` on one line (exit status 1)."""
     raise SystemExit(f"error: {message}")

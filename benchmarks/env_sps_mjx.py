@@ -14,7 +14,13 @@ import argparse
 import time
 
 import jax
-from arguments import check_env_name, fail, named_env, positive_int  # sibling module
+from arguments import (  # sibling module
+    add_num_envs_option,
+    check_env_name,
+    fail,
+    named_env,
+    positive_int,
+)
 
 from jaxcrl.envs import env_arguments, registered_envs, reset_batch, step_batch
 from jaxcrl.envs.mjx_base import PHYSICS_IMPLS
@@ -64,13 +70,7 @@ def main() -> None:
         default=["reacher", "ant", "ant_u_maze"],
         help="MJX envs to time (default: reacher ant ant_u_maze)",
     )
-    parser.add_argument(
-        "--num-envs",
-        nargs="+",
-        type=positive_int,
-        default=[16, 64, 256],
-        help="env copies stepped at once (default: 16 64 256)",
-    )
+    add_num_envs_option(parser)
     parser.add_argument("--steps", type=positive_int, default=50, help="timed calls per repeat")
     parser.add_argument(
         "--repeats", type=positive_int, default=3, help="timed runs, best kept (default 3)"

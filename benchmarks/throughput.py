@@ -28,6 +28,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 from arguments import (  # sibling modules
+    add_num_envs_option,
     check_env_name,
     check_writable,
     named_env,
@@ -144,13 +145,7 @@ def main() -> None:
         default=["point_open", "reacher", "ant"],
         help="registered envs to time (default: point_open reacher ant)",
     )
-    parser.add_argument(
-        "--num-envs",
-        nargs="+",
-        type=positive_int,
-        default=[16, 64, 256],
-        help="env copies stepped at once (default: 16 64 256)",
-    )
+    add_num_envs_option(parser)
     parser.add_argument(
         "--iterations", type=positive_int, default=8, help="timed training iterations"
     )

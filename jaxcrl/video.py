@@ -100,16 +100,10 @@ def episode_frames(
     return num_frames, draw()
 
 
-def rollout_frames(
-    env: GoalEnv,
-    env_params: Any,
-    policy: Policy,
-    key: jax.Array,
-    max_steps: int | None = None,
-    goal: jax.Array | None = None,
-) -> list[np.ndarray]:
-    """Every frame of one episode as a list (see ``episode_frames``, which draws them lazily)."""
-    return list(episode_frames(env, env_params, policy, key, max_steps, goal)[1])
+def rollout_frames(*args: Any, **kwargs: Any) -> list[np.ndarray]:
+    """Every frame of one episode as a list: ``episode_frames``'s, drawn at once (the same
+    arguments)."""
+    return list(episode_frames(*args, **kwargs)[1])
 
 
 def check_video_path(path: str | Path) -> Path:
