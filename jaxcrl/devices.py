@@ -245,6 +245,14 @@ def check_same_config(config: TrainConfig) -> None:
     processes: they would train different runs in lockstep and hang or crash."""
     if jax.process_count() == 1:
         return
+    # Gathering from every process needs as many devices in each (else a reshape error).
+    if jax.device_count() != jax.local_device_count() * jax.process_count():
+        raise ConfigError(
+            f"process {jax.process_index()} sees {jax.local_device_count()} of the "
+            f"{jax.device_count()} devices of {jax.process_count()} processes; give every process "
+            "as many devices (for example the same CUDA_VISIBLE_DEVICES count, or XLA_FLAGS on "
+            "the CPU)"
+        )
     fields = {name: value for name, value in config.to_dict().items() if name != "progress"}
     text = json.dumps(fields, sort_keys=True, default=str).encode()
     digest = np.uint32(int.from_bytes(hashlib.sha256(text).digest()[:4], "little"))

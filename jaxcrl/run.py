@@ -314,13 +314,15 @@ def resume(
         return start_again(run_dir, total_env_steps, num_updates, progress, distributed)
     saved_config = read_run_config(run_dir)
     refuse_changed_dataset(saved_config, run_dir)
+    # Before anything starts JAX's backend (reading a checkpoint does): a multi-host run joins
+    # its processes first.
+    join_processes(launched(saved_config, progress, distributed))
     recorded = checkpoint.newest_progress(run_dir)
     refuse_edited_options(saved_config, recorded, run_dir)
     saved_config, total_env_steps, num_updates = length_asked(
         saved_config, recorded, total_env_steps, num_updates
     )
     config = lengthened(saved_config, total_env_steps, num_updates)  # build() validates it
-    join_processes(launched(config, progress, distributed))
     check_same_config(config)
     with in_every_process("taking the run directory"):
         lock = hold_run_dir(run_dir)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from tiny_runs import TINY
 
-from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.config import ConfigError, TrainConfig, loop_sizes
 from jaxcrl.devices import process_setting
 from jaxcrl.host_progress import TIMING_FIELDS
 from jaxcrl.run import train
@@ -126,9 +126,10 @@ def start_two_processes(
     name: str,
     extra_env: dict | None = None,
     rank_envs: tuple[dict, dict] = ({}, {}),
+    command: list[str] | None = None,
 ) -> tuple[list[subprocess.Popen], list[Path]]:
     """Start process K of a two-process run with ``configs[K]`` (and ``rank_envs[K]`` added to
-    its environment); the processes and their logs."""
+    its environment), or each running ``command``; the processes and their logs."""
     port = free_port()
     logs = [tmp_path / f"{name}_process_{rank}.log" for rank in (0, 1)]
     processes = []
@@ -136,7 +137,8 @@ def start_two_processes(
         with log.open("w") as log_file:  # a file, not a pipe: a full pipe stalls a process
             processes.append(
                 subprocess.Popen(
-                    [
+                    command
+                    or [
                         sys.executable,
                         "-c",
                         ONE_OF_TWO_PROCESSES,
@@ -354,6 +356,16 @@ def test_a_signal_to_one_process_stops_every_process_at_one_checkpoint(tmp_path)
     assert len(stops) == 2 and stops[0] == stops[1] and int(stops[0]) < 38
     saved = sorted(int(p.name) for p in Path(config.run_dir, "checkpoints").iterdir())
     assert saved[-1] == int(stops[0])
+    # Both processes resume it as they started it (reading the checkpoint before joining the
+    # processes once made every such resume fail).
+    resume = [sys.executable, str(REPO / "train.py"), "--resume", config.run_dir, "--no-progress"]
+    processes, logs = start_two_processes([config, config], tmp_path, "resumed", command=resume)
+    for process in processes:
+        process.wait(timeout=300)
+    for process, log in zip(processes, logs, strict=True):
+        assert process.returncode == 0, log.read_text()[-3000:]
+    rows = Path(config.run_dir, "metrics.jsonl").read_text().splitlines()
+    assert json.loads(rows[-1])["iteration"] == loop_sizes(config)[0]  # the run finished
 
 
 def test_an_error_in_one_process_stops_every_process_at_once(tmp_path):
