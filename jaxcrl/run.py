@@ -86,7 +86,7 @@ from jaxcrl.run_dir import (
     set_aside_checkpoints_after,
 )
 from jaxcrl.stats import summarize
-from jaxcrl.stop_signals import stop_requests
+from jaxcrl.stop_signals import StoppedAtOnce, stop_requests
 from jaxcrl.trainer import TrainerState
 from jaxcrl.validation import (
     check_dataset_source,
@@ -518,6 +518,13 @@ def _train_loop(
                         stop,
                     )
         exit_code = 0
+    except StoppedAtOnce as stop:  # a second signal, in an evaluation or a chunk
+        exit_code = 128 + stop.signal_number
+        raise TrainingInterrupted(
+            f"{stop}: stopped at once, saving nothing more. {kept()}; continue with: python "
+            f"train.py --resume {run_dir}",
+            stop.signal_number,
+        ) from None
     finally:
         if bar is not None:
             bar.close()

@@ -108,19 +108,18 @@ def evaluate_run(
     else:
         evaluate = jax.jit(jax.vmap(lambda params, key: trainer.evaluate(params, key, goal_array)))
         episodes_done = config.eval_episodes
-    keys = jnp.stack([jax.random.PRNGKey(seed)] * len(members))
+    evaluated = members
+    if member is not None:  # that member alone (on the host, OGBench's envs take minutes each)
+        evaluated = [members[member]]
+        policy_params = jax.tree.map(lambda leaf: leaf[member : member + 1], policy_params)
+    keys = jnp.stack([jax.random.PRNGKey(seed)] * len(evaluated))
     metrics = jax.device_get(evaluate(policy_params, keys))
     header = {"checkpoint": step, "episodes": episodes_done}
     if goal is not None:
         header["goal"] = list(goal)
     if len(members) == 1 or member is not None:
-        chosen = members[member or 0]
-        described = chosen.describe() if member is not None else {}
-        return {
-            **header,
-            **described,
-            **{k: to_python(v[chosen.index]) for k, v in metrics.items()},
-        }
+        described = members[member].describe() if member is not None else {}
+        return {**header, **described, **{k: to_python(v[0]) for k, v in metrics.items()}}
     per_member = member_rows({}, metrics, members)
     swept = list(members[0].values)
     if swept:

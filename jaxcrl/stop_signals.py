@@ -4,6 +4,7 @@ loop collects them to stop at a checkpoint."""
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 
@@ -27,14 +28,36 @@ def interrupt_ends_setup():
         signal.signal(signal.SIGINT, previous)
 
 
+class StoppedAtOnce(Exception):
+    """A second SIGTERM/SIGINT while a run was stopping: it ends where it is, saving nothing."""
+
+    def __init__(self, signal_number: int):
+        super().__init__(f"{signal.Signals(signal_number).name} received twice")
+        self.signal_number = signal_number
+
+
 @contextlib.contextmanager
 def stop_requests():
-    """Collect SIGTERM/SIGINT into a list instead of dying, while training runs."""
+    """Collect SIGTERM/SIGINT into a list instead of dying, while training runs: the run stops
+    at its next checkpoint. A second signal raises StoppedAtOnce wherever the run is (an
+    evaluation of OGBench's envs on the host can take minutes)."""
     received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield received  # signal handlers can only be set from the main thread
         return
-    handler = lambda number, _frame: received.append(number)
+
+    def handler(number: int, _frame) -> None:
+        received.append(number)
+        if len(received) > 1:
+            raise StoppedAtOnce(number)
+        name = signal.Signals(number).name
+        message = (
+            f"\n{name} received: stopping after this chunk's evaluation, at a checkpoint; "
+            "send it again to stop at once, saving nothing more\n"
+        )
+        with contextlib.suppress(OSError):  # print() is not safe in a signal handler
+            os.write(2, message.encode())
+
     previous = {
         number: signal.signal(number, handler) for number in (signal.SIGTERM, signal.SIGINT)
     }

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -294,3 +295,21 @@ def test_sigterm_then_sigkill_then_resume_equals_the_straight_run(tmp_path, stra
     assert third.returncode == 0, stderr
     assert "success rate" in stdout
     assert learning_fields(read_metrics(run_dir / "metrics.jsonl")) == straight_rows
+
+
+def test_a_second_signal_stops_the_run_at_once_keeping_its_last_checkpoint(tmp_path):
+    # An OGBench env's host evaluation can run for minutes: the first Ctrl-C waited for it, and
+    # a second one was ignored.
+    run_dir = tmp_path / "run"
+    process = start_training(run_dir)
+    saved = wait_for_checkpoint(run_dir, process)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.1)  # the chunk delay holds the run in its chunk for 0.5 s
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 128 + signal.SIGINT, stderr
+    assert "send it again to stop at once" in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert "SIGINT received twice: stopped at once, saving nothing more." in last
+    kept = int(re.search(r"The last good checkpoint \(iteration (\d+)\)", last).group(1))
+    assert kept >= saved and has_checkpoint(run_dir) and "Traceback" not in stderr
