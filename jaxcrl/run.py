@@ -44,6 +44,7 @@ from jaxcrl.devices import (
     wait_for_processes,
 )
 from jaxcrl.envs import GoalEnv, portable_env, registered_envs
+from jaxcrl.host_eval import episodes_run
 from jaxcrl.host_progress import (
     HostProgress,
     chunk_ends,
@@ -193,6 +194,9 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
         for warning in (check_env_fit(config, env.episode_length), check_dataset_source(config)):
             if warning and jax.process_index() == 0:
                 print(f"warning: {warning}", file=sys.stderr)
+        note = host_episodes_note(config, env)
+        if note and jax.process_index() == 0:
+            print(f"note: {note}", file=sys.stderr)
         check_placement(config, len(members))
         check_logger_packages(config.loggers)
         program = make_program(config, env, trainer, members)
@@ -221,6 +225,20 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
     finally:
         if lock is not None:
             lock.close()
+
+
+def host_episodes_note(config: TrainConfig, env: GoalEnv) -> str | None:
+    """Why an evaluation of OGBench's envs runs another number of episodes than asked (None:
+    it runs as many)."""
+    if not getattr(env, "host_evaluated", False):
+        return None
+    ran = episodes_run(config.eval_episodes, env.num_tasks)
+    if ran == config.eval_episodes:
+        return None
+    return (
+        f"each evaluation runs {ran} episodes, not --eval-episodes {config.eval_episodes}: "
+        f"OGBench's envs run each of their {env.num_tasks} tasks equally often"
+    )
 
 
 def start_again(

@@ -178,12 +178,24 @@ def refuse_changed_dataset(config: TrainConfig, run_dir: Path) -> None:
     if recorded is None:  # written before the files were recorded
         return
     now = split_fingerprints(config.dataset)
-    changed = [split for split in ("train", "val") if now[split] != recorded[split]]
+
+    def change(split: str) -> str | None:
+        """How ``split`` differs from the run's record (None: it does not)."""
+        if now[split] == recorded[split]:
+            return None
+        if recorded[split] is None:
+            return f"its {split} split is new"
+        if now[split] is None:
+            return f"its {split} split is gone"
+        return (
+            f"its {split} split changed: size or SHA-256 differs from config.yaml's dataset_files"
+        )
+
+    changed = [text for text in map(change, ("train", "val")) if text]
     if changed:
-        what = " and ".join(f"its {split} split" for split in changed)
         raise ConfigError(
             f"--resume {run_dir}: the dataset {config.dataset} is not the one the run started on "
-            f"({what} changed: size or SHA-256 differs from config.yaml's dataset_files); "
+            f"({'; '.join(changed)}); "
             "put the original files back, or train a new run on the new data (nothing was changed)"
         )
 

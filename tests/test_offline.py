@@ -267,6 +267,9 @@ def test_an_offline_run_resumes_from_anywhere_but_only_on_the_data_it_started_on
     save_dataset(data / "d-val.npz", small_dataset(episodes=4, seed=2))
     with pytest.raises(ConfigError, match="not the one the run started on .its val split changed"):
         run.resume(run_dir, num_updates=40)
+    (data / "d-val.npz").unlink()
+    with pytest.raises(ConfigError, match="not the one the run started on .its val split is gone"):
+        run.resume(run_dir, num_updates=40)
     (data / "d-val.npz").write_bytes(original)
     rows = run.resume(run_dir, num_updates=40).metrics
     assert [row["iteration"] for row in rows] == [10, 20, 30, 40]

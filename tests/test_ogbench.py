@@ -477,3 +477,19 @@ def test_a_visual_env_that_cannot_render_is_refused_before_training(tmp_path, mo
     with pytest.raises(ConfigError, match=r"could not start \(an OpenGL .*set MUJOCO_GL=egl"):
         build(config, load_dataset=False)
     make_env("cube-single-v0").check_rendering()  # the state twin renders nothing: not made
+
+
+def test_training_says_when_ogbench_runs_another_number_of_episodes_than_asked():
+    from types import SimpleNamespace
+
+    from jaxcrl.config import TrainConfig
+    from jaxcrl.run import host_episodes_note
+
+    env = SimpleNamespace(host_evaluated=True, num_tasks=5)
+    note = host_episodes_note(TrainConfig(eval_episodes=3), env)
+    assert note == (
+        "each evaluation runs 5 episodes, not --eval-episodes 3: OGBench's envs run each of "
+        "their 5 tasks equally often"
+    )
+    assert host_episodes_note(TrainConfig(eval_episodes=10), env) is None
+    assert host_episodes_note(TrainConfig(eval_episodes=3), SimpleNamespace()) is None
