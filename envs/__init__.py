@@ -17,6 +17,7 @@ from jaxcrl.envs.base import (
     EnvState,
     GoalEnv,
     redraw_reached_goals,
+    renderer_start_problem,
     reset_batch,
     step_batch,
 )
@@ -66,7 +67,14 @@ def _env_entry(name: str) -> EnvEntry:
 def _env_class(name: str) -> Callable[..., GoalEnv]:
     """The class registered as ``name`` (imports its module)."""
     entry = _env_entry(name)
-    return getattr(importlib.import_module(f"jaxcrl.envs.{entry.module}"), entry.class_name)
+    try:
+        module = importlib.import_module(f"jaxcrl.envs.{entry.module}")
+    except Exception as error:  # MuJoCo's import opens the renderer MUJOCO_GL names
+        problem = renderer_start_problem(error)
+        if problem is None:
+            raise
+        raise ValueError(problem) from None
+    return getattr(module, entry.class_name)
 
 
 def env_arguments(name: str) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ its goal names the whole state (an image of the state to reach), so the networks
 from __future__ import annotations
 
 import abc
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -244,3 +245,15 @@ def redraw_reached_goals(
 
     states = jax.lax.cond(jnp.any(reached), redraw, lambda s: s, states)
     return states, reached.astype(jnp.float32)
+
+
+def renderer_start_problem(error: Exception) -> str | None:
+    """Why importing MuJoCo failed with ``error`` when MUJOCO_GL names a renderer this machine
+    lacks (None when that is not the cause)."""
+    renderer = os.environ.get("MUJOCO_GL")
+    if renderer is None or isinstance(error, ImportError):
+        return None
+    return (
+        f"MuJoCo did not start with MUJOCO_GL={renderer} ({type(error).__name__}: {error}); that "
+        "OpenGL library is missing here: unset MUJOCO_GL, or set MUJOCO_GL=egl"
+    )

@@ -18,7 +18,7 @@ from typing import Any
 
 import jax
 
-from jaxcrl.envs.base import EnvState, GoalEnv
+from jaxcrl.envs.base import EnvState, GoalEnv, renderer_start_problem
 
 # OGBench env id -> (observation size, action size, episode length), read from ogbench 1.2.2
 # (humanoidmaze-teleport-v0 is left out: its model fails to load in that release).
@@ -63,6 +63,11 @@ def import_ogbench() -> Any:
             f"OGBench environments need the ogbench package ({error}); install it with "
             'pip install -e ".[ogbench]"'
         ) from None
+    except Exception as error:  # its import starts MuJoCo's renderer
+        problem = renderer_start_problem(error)
+        if problem is None:
+            raise
+        raise RuntimeError(problem) from None
     return ogbench
 
 

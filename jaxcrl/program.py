@@ -55,7 +55,10 @@ def make_run_env(config: TrainConfig) -> GoalEnv:
             f"--env-options layout: --env {config.env} is built on its own maze, and config.yaml "
             f"would name it while training on yours; give your map to {where}"
         )
-    defaults = env_argument_defaults(config.env)
+    try:
+        defaults = env_argument_defaults(config.env)
+    except ValueError as error:  # its module would not import (MuJoCo's renderer)
+        raise ConfigError(f"--env {config.env}: {error}") from None
     accepted = tuple(defaults)
     unknown = sorted(set(overrides) - set(accepted))
     flagged = [name for name in unknown if name in ENV_OPTION_FLAGS]

@@ -94,3 +94,23 @@ def test_encoder_options_for_pixels_are_refused_on_a_state_env():
         build(dataclasses.replace(TINY, cnn_channels=(8, 8), cnn_features=4))
     pixels = dataclasses.replace(TINY, env="point_open_pixels", cnn_channels=(8, 8))
     assert build(pixels)[0].image_shape == (64, 64, 3)
+
+
+def test_a_mujoco_renderer_that_does_not_start_is_one_line_naming_mujoco_gl(monkeypatch):
+    # MUJOCO_GL=osmesa without OSMesa: importing MuJoCo raised an AttributeError traceback.
+    import importlib
+
+    real_import = importlib.import_module
+
+    def failing_import(name, *args):
+        if name == "jaxcrl.envs.reacher":
+            raise AttributeError("'NoneType' object has no attribute 'glGetError'")
+        return real_import(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", failing_import)
+    monkeypatch.setenv("MUJOCO_GL", "osmesa")
+    with pytest.raises(ConfigError, match=r"--env reacher: MuJoCo did not start with MUJOCO_GL="):
+        make_run_env(TrainConfig(env="reacher"))
+    monkeypatch.delenv("MUJOCO_GL")  # without it, the error is not the renderer's: raised as is
+    with pytest.raises(AttributeError):
+        make_run_env(TrainConfig(env="reacher"))
