@@ -9,6 +9,7 @@ import io
 import json
 import math
 import re
+import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -312,6 +313,8 @@ def train_main(argv: list[str] | None = None) -> None:
     ) as error:
         _fail(str(error))
     except run.TrainingInterrupted as stop:
+        for number in (signal.SIGINT, signal.SIGTERM):  # a late second signal: already stopping
+            signal.signal(number, signal.SIG_IGN)
         print(f"stopped: {stop}", file=sys.stderr)
         raise SystemExit(128 + stop.signal_number) from None
     final = result.final

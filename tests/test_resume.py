@@ -232,7 +232,7 @@ def test_a_stop_signal_during_the_last_chunk_ends_the_run_as_finished(tmp_path, 
     assert has_checkpoint(tmp_path / "last")
 
 
-def start_training(run_dir: Path, *extra: str) -> subprocess.Popen:
+def start_training(run_dir: Path, *extra: str, chunk_delay_s: float = 0.5) -> subprocess.Popen:
     flags = [
         "--env", "point_open", "--num-envs", "4", "--unroll-length", "4", "--batch-size", "16",
         "--buffer-size", "96", "--prefill-steps", "32", "--update-to-data-ratio", "0.25",
@@ -240,7 +240,7 @@ def start_training(run_dir: Path, *extra: str) -> subprocess.Popen:
         "--eval-episodes", "6", "--eval-every", "6", "--checkpoint-every", "3",
         "--keep-checkpoints", "3", "--no-progress", "--run-dir", str(run_dir),
     ]  # fmt: skip
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAXCRL_TEST_CHUNK_DELAY_S": "0.5"}
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAXCRL_TEST_CHUNK_DELAY_S": str(chunk_delay_s)}
     args = [sys.executable, str(REPO / "train.py"), *(extra or flags)]
     return subprocess.Popen(
         args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -301,10 +301,12 @@ def test_a_second_signal_stops_the_run_at_once_keeping_its_last_checkpoint(tmp_p
     # An OGBench env's host evaluation can run for minutes: the first Ctrl-C waited for it, and
     # a second one was ignored.
     run_dir = tmp_path / "run"
-    process = start_training(run_dir)
+    # Each chunk waits 3 s after its gradient steps: both signals reach the run inside the chunk
+    # after its first checkpoint, as two would reach a long evaluation.
+    process = start_training(run_dir, chunk_delay_s=3.0)
     saved = wait_for_checkpoint(run_dir, process)
     process.send_signal(signal.SIGINT)
-    time.sleep(0.1)  # the chunk delay holds the run in its chunk for 0.5 s
+    time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 128 + signal.SIGINT, stderr
