@@ -6,7 +6,6 @@ lazily so that the pure-JAX tasks load without touching MuJoCo.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -16,8 +15,8 @@ from jaxcrl.envs.base import (
     SUCCESS,
     EnvState,
     GoalEnv,
+    import_starting_renderer,
     redraw_reached_goals,
-    renderer_start_problem,
     reset_batch,
     step_batch,
 )
@@ -67,13 +66,7 @@ def _env_entry(name: str) -> EnvEntry:
 def _env_class(name: str) -> Callable[..., GoalEnv]:
     """The class registered as ``name`` (imports its module)."""
     entry = _env_entry(name)
-    try:
-        module = importlib.import_module(f"jaxcrl.envs.{entry.module}")
-    except Exception as error:  # MuJoCo's import opens the renderer MUJOCO_GL names
-        problem = renderer_start_problem(error)
-        if problem is None:
-            raise
-        raise ValueError(problem) from None
+    module = import_starting_renderer(f"jaxcrl.envs.{entry.module}")
     return getattr(module, entry.class_name)
 
 

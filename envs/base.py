@@ -16,6 +16,7 @@ its goal names the whole state (an image of the state to reach), so the networks
 from __future__ import annotations
 
 import abc
+import importlib
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -257,3 +258,15 @@ def renderer_start_problem(error: Exception) -> str | None:
         f"MuJoCo did not start with MUJOCO_GL={renderer} ({type(error).__name__}: {error}); that "
         "OpenGL library is missing here: unset MUJOCO_GL, or set MUJOCO_GL=egl"
     )
+
+
+def import_starting_renderer(name: str) -> Any:
+    """Module ``name`` imported; when its import fails because the renderer MUJOCO_GL names
+    cannot start here, one ValueError that says so."""
+    try:
+        return importlib.import_module(name)
+    except Exception as error:  # MuJoCo's import opens the renderer MUJOCO_GL names
+        problem = renderer_start_problem(error)
+        if problem is None:
+            raise
+        raise ValueError(problem) from None

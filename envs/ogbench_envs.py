@@ -18,7 +18,7 @@ from typing import Any
 
 import jax
 
-from jaxcrl.envs.base import EnvState, GoalEnv, renderer_start_problem
+from jaxcrl.envs.base import EnvState, GoalEnv, import_starting_renderer
 
 # OGBench env id -> (observation size, action size, episode length), read from ogbench 1.2.2
 # (humanoidmaze-teleport-v0 is left out: its model fails to load in that release).
@@ -57,18 +57,12 @@ OGBENCH_VISUAL = {
 def import_ogbench() -> Any:
     """The ``ogbench`` package, or an error that says how to install it."""
     try:
-        import ogbench
+        return import_starting_renderer("ogbench")
     except ImportError as error:
         raise RuntimeError(
             f"OGBench environments need the ogbench package ({error}); install it with "
             'pip install -e ".[ogbench]"'
         ) from None
-    except Exception as error:  # its import starts MuJoCo's renderer
-        problem = renderer_start_problem(error)
-        if problem is None:
-            raise
-        raise RuntimeError(problem) from None
-    return ogbench
 
 
 # OGBench's visual variants ("visual-" + the id) observe 64 x 64 RGB images from a camera.
