@@ -35,8 +35,9 @@ What follows OGBench's data-generation commands (``data_gen_scripts/commands.sh`
   ``--episodes``, ``--episode-length``, ``--val-episodes`` and ``--noise`` override these.
 
 What differs: OGBench's scripts draw from unseeded generators, so its exact episodes cannot be
-reproduced; here every draw comes from ``--seed`` (the ``-val`` split from ``--seed`` + 1, where
-OGBench continues one stream into it), so the data have OGBench's distribution, not its values.
+reproduced; here every draw comes from ``--seed`` (the ``-val`` split from a second seed drawn
+from it, where OGBench continues one stream into it), so the data have OGBench's distribution,
+not its values.
 The files hold only the three arrays above, not OGBench's ``qpos``/``qvel``/``button_states``.
 The oracles read the env's state, not its observation, so the ``visual-`` twins get the same data
 seen as 64x64 images (uint8 [N, 64, 64, 3], as OGBench's visual datasets hold them; rendering
@@ -263,6 +264,12 @@ def stacked(observations: list[np.ndarray]) -> np.ndarray:
     return as_stored_states(np.stack(observations).reshape(len(observations), -1))
 
 
+def val_seed(seed: int) -> int:
+    """The seed of the ``-val`` split of a dataset made with ``seed``: drawn from it, so that it
+    is not another dataset's train seed (``seed + 1`` was the next seed a user would pick)."""
+    return int(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
+
+
 def generate(
     env_id: str,
     episodes: int,
@@ -356,7 +363,9 @@ def main(argv: list[str] | None = None) -> None:
         help="navigate: action noise std (0.5); play: plan oracles' noise (0.1); "
         "noisy: largest per-episode noise level (0.1)",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of every draw, from 0 to 2**32 - 1 (default 0)"
+    )
     parser.add_argument("--out", required=True, help="PATH.npz; PATH-val.npz is written too")
     args = parser.parse_args(argv)
     if args.env not in LOCAL_ENV_IDS:
@@ -378,6 +387,8 @@ def main(argv: list[str] | None = None) -> None:
     val_episodes = max(1, episodes // 10) if args.val_episodes is None else args.val_episodes
     if min(episodes, val_episodes) < 1:
         parser.error("--episodes and --val-episodes must be at least 1")
+    if not 0 <= args.seed < 2**32:
+        parser.error(f"--seed must be from 0 to 2**32 - 1 (NumPy's seeds), got {args.seed}")
     if args.noise is not None and not (math.isfinite(args.noise) and args.noise >= 0):
         parser.error(f"--noise must be a finite number >= 0, got {args.noise}")
     try:
@@ -392,7 +403,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     for path, count, seed in (
         (out, episodes, args.seed),
-        (val_out, val_episodes, args.seed + 1),
+        (val_out, val_episodes, val_seed(args.seed)),
     ):
         dataset = generate(args.env, count, episode_length, args.noise, seed, recipe)
         save_dataset(path, dataset, image_shape, {"env": args.env, "env_options": []})

@@ -28,6 +28,7 @@ from jaxcrl.ogbench_data import (
     manipulation_oracles,
     scene_is_healthy,
     stack_probability,
+    val_seed,
 )
 from jaxcrl.trainer import FIRST_NONFINITE
 
@@ -312,6 +313,7 @@ def test_generator_writes_both_splits_and_never_overwrites(tmp_path, capsys):
             "--episode-length must be a whole number of at least",
         ),
         ("taken.npz", [], "taken-val.npz exists; choose another --out"),
+        ("pm.npz", ["--seed", "-1"], "--seed must be from 0 to 2**32 - 1"),
     ],
 )
 def test_generator_refuses_an_output_it_would_misname_or_overwrite(
@@ -325,6 +327,13 @@ def test_generator_refuses_an_output_it_would_misname_or_overwrite(
         )
     assert message in capsys.readouterr().err
     assert sorted(path.name for path in tmp_path.iterdir()) == ["taken-val.npz"]
+
+
+def test_a_val_split_is_never_another_seed_s_train_split():
+    # The val split was drawn from --seed + 1: the train split of the next seed a user picks.
+    seeds = range(1000)
+    val_seeds = {val_seed(seed) for seed in seeds}
+    assert len(val_seeds) == len(seeds) and not val_seeds & set(seeds)
 
 
 def test_generator_defaults_are_ogbench_s_episode_length_and_validation_share(tmp_path, capsys):
