@@ -34,7 +34,7 @@ from jaxcrl.dataset import (
     Dataset,
     as_stored_states,
     new_dataset_paths,
-    save_dataset,
+    save_splits,
 )
 from jaxcrl.envs import GoalEnv, portable_env, registered_envs, reset_batch, step_batch
 from jaxcrl.envs.mjx_base import PHYSICS_IMPLS
@@ -111,15 +111,25 @@ def rollout_states_and_actions(
 
 
 def segment_terminals(dones: np.ndarray, segment_length: int | None) -> np.ndarray:
-    """Terminals [E, T]: each episode's end, the window's end, and (stitch) every segment's end."""
-    terminals = dones > 0
-    terminals[:, -1] = True  # the last recorded step ends its episode, cut by the window
+    """Terminals [E, T]: each episode's end, the window's end, and (stitch) every segment's end.
+
+    An episode's last segment is never a single step (no goal follows it in its segment, so
+    it would never be sampled): such a step joins the segment before it.
+    """
+    episode_ends = dones > 0
+    episode_ends[:, -1] = True  # the last recorded step ends its episode, cut by the window
+    terminals = episode_ends.copy()
     if segment_length is not None:
+        # Steps left in the episode after each step, counted back from the episode's end.
+        steps_left = np.zeros(dones.shape, np.int64)
+        for t in range(dones.shape[1] - 2, -1, -1):
+            steps_left[:, t] = np.where(episode_ends[:, t], 0, steps_left[:, t + 1] + 1)
         # Steps since the episode began, restarting after every episode end.
         position = np.zeros(dones.shape[0], np.int64)
         for t in range(dones.shape[1]):
-            terminals[:, t] |= (position + 1) % segment_length == 0
-            position = np.where(dones[:, t] > 0, 0, position + 1)
+            segment_end = (position + 1) % segment_length == 0
+            terminals[:, t] |= segment_end & (steps_left[:, t] >= 2)
+            position = np.where(episode_ends[:, t], 0, position + 1)
     return terminals.astype(np.float32)
 
 
@@ -199,18 +209,20 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
     val_episodes = options.val_episodes
     if val_episodes is None:
         val_episodes = max(1, options.episodes // 10)  # OGBench's val splits are a tenth
-    key = jax.random.PRNGKey(options.seed)
-    train_path, val_path = new_dataset_paths(options.out)
-    train_path.parent.mkdir(parents=True, exist_ok=True)
-    train_key, val_key = jax.random.split(key)
-    for path, split_key, episodes in [
-        (train_path, train_key, options.episodes),
-        (val_path, val_key, val_episodes),
-    ]:
-        dataset = collect_dataset(env, env_params, act, split_key, episodes, options.segment_length)
-        source = {"env": env_name, "env_options": list(env_options)}
-        save_dataset(path, dataset, env.image_shape, source)
-    return train_path, val_path
+    if options.segment_length is not None and options.segment_length >= env.episode_length - 1:
+        raise ValueError(
+            f"--segment-length {options.segment_length} cuts no episode of {env.episode_length} "
+            f"steps (a 1-step rest joins the segment before it); give at most "
+            f"{env.episode_length - 2} to stitch, or drop --segment-length"
+        )
+    new_dataset_paths(options.out)  # refused before collecting, not after
+    train_key, val_key = jax.random.split(jax.random.PRNGKey(options.seed))
+    train, val = (
+        collect_dataset(env, env_params, act, key, episodes, options.segment_length)
+        for key, episodes in ((train_key, options.episodes), (val_key, val_episodes))
+    )
+    source = {"env": env_name, "env_options": list(env_options)}
+    return save_splits(options.out, train, val, env.image_shape, source)
 
 
 def acting_member(run_config: TrainConfig, member: int | None) -> int:
@@ -248,7 +260,13 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
         help="one of jaxcrl's envs: " + ", ".join(collectable_envs()),
     )
     parser.add_argument("--out", required=True, help="path of the train split, NAME.npz")
-    parser.add_argument("--episodes", type=int, required=True, help="episodes in the train split")
+    parser.add_argument(
+        "--episodes",
+        type=int,
+        required=True,
+        help="env copies in the train split, each stepped for one episode length (envs that end "
+        "episodes early, such as falling robots, hold more, shorter episodes)",
+    )
     parser.add_argument(
         "--policy",
         default="random",
@@ -258,10 +276,15 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
     )
     parser.add_argument("--val-episodes", type=int, help="episodes in NAME-val.npz (default N/10)")
     parser.add_argument(
-        "--segment-length", type=int, help="stitch mode: cut episodes into segments of L steps"
+        "--segment-length",
+        type=int,
+        help="stitch mode: cut episodes into segments of L steps (a 1-step rest joins the last)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="fixes starts, goals and actions (default: 0)"
+        "--seed",
+        type=int,
+        default=0,
+        help="fixes starts, goals and actions, from 0 to 2**32 - 1 (default: 0)",
     )
     parser.add_argument("--episode-length", type=int, help="override the env's episode length")
     parser.add_argument("--run-dir", help="noisy-checkpoint: the trained run to act with")
@@ -302,6 +325,11 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
         )
     if options.episodes <= 0 or (options.val_episodes is not None and options.val_episodes <= 0):
         parser.error("--episodes and --val-episodes must be positive integers")
+    if not 0 <= options.seed < 2**32:
+        parser.error(
+            f"--seed must be from 0 to 2**32 - 1, got {options.seed}: JAX keys take 32-bit "
+            "seeds, and others would repeat another seed's data"
+        )
     if options.segment_length is not None and options.segment_length < 2:
         parser.error("--segment-length must be at least 2 (a goal needs a later step)")
     try:
@@ -324,6 +352,7 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
     try:
         check_episode_length(options.episode_length, "--episode-length")
         named = parse_env_options(tuple(options.env_options or ()))
+        check_episode_length(named.get("episode_length"), "--env-options episode_length")
     except ConfigError as error:
         parser.error(str(error))
     if options.episode_length is not None and "episode_length" in named:
@@ -344,5 +373,11 @@ def main(argv: list[str] | None = None) -> None:
         train_path, val_path = collect_splits(options)
     except (ValueError, CheckpointError) as error:  # a bad option or run dir, in one line
         sys.exit(f"error: {error}")
+    except OSError as error:  # a full disk, or a file where a folder was named: nothing is left
+        sys.exit(f"error: --out {options.out}: cannot write it ({error.strerror or error})")
     elapsed = time.perf_counter() - start
     print(f"wrote {train_path} and {val_path} in {elapsed:.1f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import warnings
 import zipfile
 import zlib
@@ -88,6 +89,9 @@ def new_dataset_paths(out: str | Path) -> tuple[Path, Path]:
     train_path = Path(out)
     if train_path.suffix != ".npz":
         raise ValueError(f"--out must name an .npz file (NAME.npz), got {str(out)!r}")
+    folder = next(parent for parent in train_path.absolute().parents if parent.exists())
+    if not folder.is_dir():
+        raise ValueError(f"--out {out}: {folder} is a file, not a folder")
     for path in (train_path, validation_path(train_path)):
         if path.exists() or path.is_symlink():
             raise ValueError(
@@ -364,6 +368,36 @@ def save_dataset(
         terminals=dataset.terminals.astype(np.float32),
         **extra,
     )
+
+
+def save_splits(
+    out: str | Path,
+    train: Dataset,
+    val: Dataset,
+    image_shape: tuple[int, int, int] | None = None,
+    source: dict[str, Any] | None = None,
+) -> tuple[Path, Path]:
+    """Write a new dataset ``NAME.npz`` and its ``NAME-val.npz`` (``save_dataset``'s layout) ->
+    their paths. Both are written under hidden names first and renamed only when both are
+    whole, so a failed write (a full disk) leaves neither split behind to block the next try."""
+    paths = new_dataset_paths(out)
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    partial = [path.with_name(f".{path.stem}.partial-{os.getpid()}.npz") for path in paths]
+    renamed: list[Path] = []
+    try:
+        for path, split in zip(partial, (train, val), strict=True):
+            save_dataset(path, split, image_shape, source)
+        for path, final in zip(partial, paths, strict=True):
+            os.replace(path, final)
+            renamed.append(final)
+    except BaseException:
+        for path in renamed:  # this call's own file: one split alone would block the next try
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        for path in partial:
+            path.unlink(missing_ok=True)
+    return paths
 
 
 def read_source(path: str | Path) -> dict[str, Any] | None:

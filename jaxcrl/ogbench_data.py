@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxcrl.dataset import Dataset, as_stored_states, new_dataset_paths, save_dataset
+from jaxcrl.dataset import Dataset, as_stored_states, new_dataset_paths, save_splits
 from jaxcrl.envs.ogbench_envs import (
     OGBENCH_SIZES,
     OGBENCH_VISUAL,
@@ -396,17 +396,19 @@ def main(argv: list[str] | None = None) -> None:
         out, val_out = new_dataset_paths(args.out)
     except ValueError as error:
         parser.error(str(error))
-    out.parent.mkdir(parents=True, exist_ok=True)
     if args.env.startswith(VISUAL_PREFIX):
         os.environ.setdefault("MUJOCO_GL", "egl")  # images are rendered off screen
     image_shape = OgbenchEnv(args.env).image_shape  # written as images, as OGBench's files
     start = time.perf_counter()
-    for path, count, seed in (
-        (out, episodes, args.seed),
-        (val_out, val_episodes, val_seed(args.seed)),
-    ):
-        dataset = generate(args.env, count, episode_length, args.noise, seed, recipe)
-        save_dataset(path, dataset, image_shape, {"env": args.env, "env_options": []})
+    train, val = (
+        generate(args.env, count, episode_length, args.noise, seed, recipe)
+        for count, seed in ((episodes, args.seed), (val_episodes, val_seed(args.seed)))
+    )
+    try:
+        save_splits(out, train, val, image_shape, {"env": args.env, "env_options": []})
+    except OSError as error:  # a full disk: neither split is left behind
+        parser.error(f"--out {args.out}: cannot write it ({error.strerror or error})")
+    for path, count, dataset in ((out, episodes, train), (val_out, val_episodes, val)):
         print(f"wrote {path}: {count} episodes, {len(dataset.terminals):,} transitions")
     noise = DEFAULT_NOISE[recipe] if args.noise is None else args.noise
     noise_words = {

@@ -1,6 +1,7 @@
 """The dataset collector: OGBench-layout train and -val files from jaxcrl's envs."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,15 @@ def test_segment_terminals_cut_every_l_steps_and_restart_after_an_episode_end():
     np.testing.assert_array_equal(
         segment_terminals(dones.copy(), None)[1], [0, 0, 0, 0, 1, 0, 0, 1]
     )
+
+
+def test_an_episodes_last_segment_is_never_a_single_step():
+    # Segments of 3 in 7 steps ended 3, 3, 1: the last step was never a sampled state or goal.
+    dones = np.zeros((2, 7), np.float32)
+    dones[1, 3] = 1.0  # an episode of 4 steps, then one of 3
+    terminals = segment_terminals(dones, segment_length=3)
+    np.testing.assert_array_equal(terminals[0], [0, 0, 1, 0, 0, 0, 1])
+    np.testing.assert_array_equal(terminals[1], [0, 0, 0, 1, 0, 0, 1])
 
 
 def test_collect_writes_train_and_val_splits_of_consecutive_steps(tmp_path):
@@ -93,6 +103,12 @@ def test_bad_flags_stop_with_a_usage_error(flags):
     [
         (["--episode-length", "0"], "--episode-length must be a whole number of at least 2 steps"),
         (["--episode-length", "1"], "--episode-length must be a whole number of at least 2 steps"),
+        (
+            ["--env-options", "episode_length=1"],
+            "--env-options episode_length must be a whole number of at least 2 steps",
+        ),
+        (["--seed", "-1"], "--seed must be from 0 to 2**32 - 1, got -1"),
+        (["--seed", str(2**32)], "--seed must be from 0 to 2**32 - 1, got 4294967296"),
         (
             ["--episode-length", "20", "--env-options", "episode_length=30"],
             "--episode-length and --env-options episode_length=... both set the episode length",
@@ -234,3 +250,42 @@ def test_a_checkpoint_policy_is_refused_in_an_env_that_observes_otherwise(monkey
     with pytest.raises(ValueError, match=r"trained on \(16, 16, 3\) observations .* give \(32, "):
         noisy_checkpoint_actions("r", 0.1, env=make_env("point_open_pixels", image_size=32))
     noisy_checkpoint_actions("r", 0.1, env=make_env("point_open_pixels", image_size=16))
+
+
+def test_segments_that_cut_no_episode_are_refused(tmp_path):
+    out = tmp_path / "d.npz"
+    argv = ["--env", "point_open", "--episodes", "2", "--episode-length", "10", "--out", str(out)]
+    with pytest.raises(SystemExit, match="--segment-length 9 cuts no episode of 10 steps"):
+        main([*argv, "--segment-length", "9"])
+    assert not out.exists()
+
+
+def test_a_failed_write_leaves_no_split_behind(tmp_path, monkeypatch):
+    # A full disk left the train split whole and the -val split empty; the next try was
+    # then refused because the train split existed, and training called the -val split corrupt.
+    import jaxcrl.dataset as dataset
+
+    def full_disk(path, *args, **kwargs):
+        if "-val" in Path(path).name:
+            raise OSError(28, "No space left on device")
+        return original(path, *args, **kwargs)
+
+    original = dataset.save_dataset
+    monkeypatch.setattr(dataset, "save_dataset", full_disk)
+    out = tmp_path / "d.npz"
+    argv = ["--env", "point_open", "--episodes", "2", "--episode-length", "10", "--out", str(out)]
+    with pytest.raises(SystemExit, match=r"^error: --out .*d.npz: cannot write it \(No space left"):
+        main(argv)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(dataset, "save_dataset", original)
+    main(argv)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["d-val.npz", "d.npz"]
+
+
+def test_an_output_under_a_file_is_refused_before_collecting(tmp_path, capsys):
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(SystemExit):
+        parse_options(
+            ["--env", "point_open", "--episodes", "2", "--out", str(tmp_path / "taken/d.npz")]
+        )
+    assert "taken is a file, not a folder" in capsys.readouterr().err
