@@ -21,6 +21,7 @@ from jaxcrl.checkpoint import CheckpointError
 from jaxcrl.config import (
     ConfigError,
     TrainConfig,
+    command_name,
     first_line,
     merged_env_options,
     option_name,
@@ -216,7 +217,7 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
         except (ConfigError, TypeError) as error:
             _fail(str(error))
     config = _parse_with_tyro(
-        TrainConfig, rest, "train.py", default=base, description=_train_description()
+        TrainConfig, rest, command_name("train.py"), default=base, description=_train_description()
     )
     refuse_flags_of_swept_options(rest, config.sweep)
     config = without_preset_values_left_unused(config, rest)
@@ -459,7 +460,7 @@ def summary_lines(summary: dict, unit: str, indent: str = "") -> list[str]:
 
 def eval_main(argv: list[str] | None = None) -> None:
     """Entry point of ``eval.py``: print success rate, time near goal, final distance and JSON."""
-    args = _parse_with_tyro(EvalArgs, argv, "eval.py")
+    args = _parse_with_tyro(EvalArgs, argv, command_name("eval.py"))
     goal = parse_goal(args.goal)
     config = check_eval_args(args)
     from jaxcrl.saved_runs import evaluate_run

@@ -12,6 +12,7 @@ import itertools
 import math
 import os
 import re
+import sys
 from typing import Annotated, Any, Literal, get_type_hints
 
 import numpy as np
@@ -30,6 +31,19 @@ def first_line(error: BaseException) -> str:
     report."""
     lines = str(error).splitlines()
     return lines[0] if lines else "no detail"
+
+
+def command_name(script: str) -> str:
+    """How messages name ``script`` (``train.py``, ``eval.py``, ``collect.py``): as its installed
+    command (``jaxcrl-train``) when that command started this process."""
+    installed = "jaxcrl-" + script.removesuffix(".py")
+    return installed if os.path.basename(sys.argv[0]) == installed else script
+
+
+def resume_command(run_dir: Any) -> str:
+    """The command that continues the run in ``run_dir``."""
+    name = command_name("train.py")
+    return f"{'python ' if name.endswith('.py') else ''}{name} --resume {run_dir}"
 
 
 @dataclasses.dataclass(frozen=True)

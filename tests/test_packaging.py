@@ -70,3 +70,21 @@ def test_an_mjx_env_and_a_preset_load_from_the_unpacked_wheel_anywhere(wheel, tm
     module_file, action_size, preset_env = result.stdout.strip().splitlines()[-3:]
     assert Path(module_file).is_relative_to(installed)  # the wheel's copy, not the repository
     assert action_size == "2" and preset_env == "ant"
+
+
+def test_the_wheel_installs_every_command_line_program(wheel, tmp_path):
+    # Without the repository's scripts, collecting a dataset had no command: python -m
+    # jaxcrl.collect printed nothing and exited 0.
+    info = zipfile.ZipFile(wheel).read("jaxcrl-0.1.0.dist-info/entry_points.txt").decode()
+    for command in ("jaxcrl-train", "jaxcrl-eval", "jaxcrl-collect"):
+        assert command in info
+    installed = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(installed)
+    result = subprocess.run(
+        [sys.executable, "-m", "jaxcrl.collect", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(installed)},
+    )
+    assert result.returncode == 0 and "--segment-length" in result.stdout
