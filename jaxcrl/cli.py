@@ -19,13 +19,13 @@ import tyro
 
 from jaxcrl.checkpoint import CheckpointError
 from jaxcrl.config import (
+    SWEEPABLE,
     ConfigError,
     TrainConfig,
     command_name,
     first_line,
     merged_env_options,
     option_name,
-    parse_sweep,
 )
 from jaxcrl.config_files import available_presets, config_from_overrides, read_overrides
 from jaxcrl.envs import registered_envs
@@ -168,7 +168,7 @@ def refuse_flags_of_swept_options(args: list[str], sweep: tuple[str, ...]) -> No
     for spec in sweep:
         name = option_name(spec.partition("=")[0])
         flag = "--" + name.replace("_", "-")
-        if flag in given:
+        if flag in given and name in SWEEPABLE:  # else the sweep's own error says why
             _fail(
                 f"{flag} and --sweep {spec} both set {name}; drop {flag} (the sweep gives each "
                 "member its value), or the --sweep entry to train at one value"
@@ -177,16 +177,16 @@ def refuse_flags_of_swept_options(args: list[str], sweep: tuple[str, ...]) -> No
 
 def without_preset_values_left_unused(config: TrainConfig, args: list[str]) -> TrainConfig:
     """``config`` with the options a preset set but this run would not use put back to their
-    defaults (flags in ``args`` are kept, for validation to refuse): the preset's value of an
-    option the sweep varies, and an online preset's --total-env-steps and
-    --redraw-goal-on-success in a --dataset run."""
+    defaults (``unused_settings``: an option the sweep varies, --num-evals beside --eval-every,
+    an online preset's collection options in a --dataset run); flags in ``args`` are kept, for
+    validation to refuse."""
+    from jaxcrl.validation import unused_settings
+
     given = flags_given(args)
     try:
-        unused = list(parse_sweep(config.sweep))
+        unused = unused_settings(config)
     except ConfigError:  # validation names what is wrong with the sweep
-        unused = []
-    if config.dataset is not None:
-        unused += ["total_env_steps", "redraw_goal_on_success"]
+        return config
     defaults = TrainConfig()
     reset = {
         name: getattr(defaults, name)

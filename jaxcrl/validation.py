@@ -137,11 +137,6 @@ def validate(
         )
     if dataset_must_exist and config.dataset is not None and not Path(config.dataset).is_file():
         raise ConfigError(f"--dataset {config.dataset}: no such file")
-    if config.dataset is not None and config.redraw_goal_on_success:
-        raise ConfigError(
-            "--redraw-goal-on-success changes how online runs collect data; a --dataset run "
-            "collects none, so drop it"
-        )
     for name in ["prefill_steps", "hidden_depth"]:
         if getattr(config, name) < 0:
             raise ConfigError(f"{flag(name)} must be >= 0, got {getattr(config, name)}")
@@ -196,28 +191,49 @@ def validate(
 
 # An online run leaves --num-updates at its default: it counts an offline run's gradient steps.
 DEFAULT_NUM_UPDATES = TrainConfig.__dataclass_fields__["num_updates"].default
-# An offline run leaves --total-env-steps at its default: it collects no env steps.
-DEFAULT_TOTAL_ENV_STEPS = TrainConfig.__dataclass_fields__["total_env_steps"].default
+
+
+# Options that shape how an online run collects data: a --dataset run collects none.
+ONLINE_ONLY_OPTIONS = (
+    "total_env_steps",
+    "num_envs",
+    "unroll_length",
+    "update_to_data_ratio",
+    "buffer_size",
+    "prefill_steps",
+    "redraw_goal_on_success",
+)
+
+
+def unused_settings(config: TrainConfig) -> dict[str, str]:
+    """The options ``config`` sets away from their defaults that its run would not use, each
+    with why: an offline run's collection options, --num-evals beside --eval-every, and an
+    option --sweep also varies."""
+    defaults = TrainConfig()
+    changed = lambda name: getattr(config, name) != getattr(defaults, name)
+    unused = {}
+    if config.dataset is not None:
+        for name in filter(changed, ONLINE_ONLY_OPTIONS):
+            unused[name] = (
+                "it shapes how an online run collects data; a --dataset run collects none and "
+                "trains for --num-updates gradient steps"
+            )
+    if config.eval_every is not None and changed("num_evals"):
+        unused["num_evals"] = "--eval-every sets when evaluations run"
+    for name in filter(changed, parse_sweep(config.sweep)):
+        unused[name] = "--sweep also varies it and gives each member its value"
+    return unused
 
 
 def refuse_unused_settings(config: TrainConfig) -> None:
-    """Raise ConfigError when a new run sets an option it would not use: an offline run's
-    --total-env-steps, or a value of an option that --sweep varies (the sweep's values win; a
-    run's config.yaml would record both)."""
-    if config.dataset is not None and config.total_env_steps != DEFAULT_TOTAL_ENV_STEPS:
+    """Raise ConfigError when a new run sets an option it would not use (``unused_settings``):
+    its config.yaml would record a value that changed nothing."""
+    for name, why in unused_settings(config).items():  # the first one
+        option, default = "--" + name.replace("_", "-"), getattr(TrainConfig(), name)
         raise ConfigError(
-            f"--total-env-steps {config.total_env_steps} sets the length of an online run; a "
-            "--dataset run collects no env steps and trains for --num-updates gradient steps: "
-            "give its length with --num-updates and drop --total-env-steps"
+            f"{option} is set to {getattr(config, name)!r}, which this run would not use: {why}; "
+            f"leave it at its default ({default!r})"
         )
-    defaults = TrainConfig()
-    for name in parse_sweep(config.sweep):
-        if getattr(config, name) != getattr(defaults, name):
-            raise ConfigError(
-                f"{name} is set to {getattr(config, name)!r} and --sweep also varies it: the "
-                f"sweep gives each member its value, so leave {name} at its default "
-                f"({getattr(defaults, name)!r}), or drop it from --sweep to train at one value"
-            )
 
 
 def _validate_collection(config: TrainConfig) -> None:

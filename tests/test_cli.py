@@ -398,7 +398,7 @@ def test_a_flag_that_does_not_parse_is_one_error_line(main, args, line, capsys):
     assert printed.endswith(f"(see {main}.py --help)")
 
 
-def test_a_flag_for_an_option_the_sweep_varies_is_refused(capsys):
+def test_a_flag_for_an_option_the_sweep_varies_is_refused(capsys, tmp_path):
     from jaxcrl.cli import parse_train_args
 
     with pytest.raises(SystemExit):
@@ -409,6 +409,14 @@ def test_a_flag_for_an_option_the_sweep_varies_is_refused(capsys):
     # A flag for another option beside the sweep is fine.
     config = parse_train_args(["--actor-lr", "1e-3", "--sweep", "critic_lr=1e-4,3e-4"])
     assert config.actor_lr == 1e-3
+    # An option no sweep can vary is named as such first (dropping the flag led to that error).
+    from jaxcrl.cli import train_main
+
+    with pytest.raises(SystemExit):
+        train_main(
+            ["--batch-size", "32", "--sweep", "batch_size=4,8", "--run-dir", str(tmp_path / "r")]
+        )
+    assert "error: --sweep cannot vary 'batch_size'" in capsys.readouterr().err
 
 
 def test_a_presets_values_that_the_run_would_not_use_go_back_to_their_defaults(tmp_path):
@@ -474,6 +482,11 @@ def test_a_presets_collection_options_are_left_out_of_a_dataset_run(tmp_path):
     assert read_overrides("point_medium")["redraw_goal_on_success"] is True
     config = parse_train_args(["--config", "point_medium", "--dataset", str(tmp_path / "d.npz")])
     assert config.redraw_goal_on_success is False
+    assert config.buffer_size == TrainConfig().buffer_size
+    # A preset's --num-evals gives way to --eval-every given on the command line.
+    assert read_overrides("ant")["num_evals"] == 20
+    spaced = parse_train_args(["--config", "ant", "--eval-every", "7"])
+    assert (spaced.num_evals, spaced.eval_every) == (TrainConfig().num_evals, 7)
 
 
 def test_env_option_numbers_in_exponent_form_are_numbers():

@@ -66,10 +66,6 @@ BAD_CONFIGS = [
     ({"bc_alpha": -1.0}, "--bc-alpha must be >= 0"),
     ({"dataset": "/nonexistent/data.npz"}, "--dataset /nonexistent/data.npz: no such file"),
     ({"loggers": ("mlflow",)}, "unknown --loggers mlflow; choose from tensorboard, wandb"),
-    (
-        {"dataset": __file__, "redraw_goal_on_success": True},
-        "a --dataset run collects none, so drop it",
-    ),
     ({"sweep": ("batch_size=128,256",)}, "--sweep cannot vary 'batch_size' (it changes array"),
     ({"sweep": ("num_envs=8,16",)}, "--sweep cannot vary 'num_envs'"),
     ({"sweep": ("learning_rate=1e-3",)}, "--sweep cannot vary 'learning_rate' (unknown option)"),
@@ -266,16 +262,41 @@ def test_a_count_or_size_env_option_must_be_a_whole_number():
     assert whole.image_shape == (16, 16, 3)
 
 
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("total_env_steps", 5000),
+        ("num_envs", 8),
+        ("unroll_length", 8),
+        ("update_to_data_ratio", 0.5),
+        ("buffer_size", 5000),
+        ("prefill_steps", 7),
+        ("redraw_goal_on_success", True),
+    ],
+)
+def test_a_dataset_run_refuses_the_options_of_online_collection(tmp_path, name, value):
+    # They were recorded in config.yaml while the run trained exactly as without them.
+    data = tmp_path / "data.npz"
+    data.touch()
+    option = "--" + name.replace("_", "-")
+    with pytest.raises(ConfigError, match=f"^{option} is set to {value!r}, which this run would"):
+        refuse_unused_settings(TrainConfig(dataset=str(data), **{name: value}))
+    refuse_unused_settings(TrainConfig(**{name: value}))  # an online run uses it
+
+
 def test_a_new_run_refuses_a_setting_it_would_not_use(tmp_path):
     data = tmp_path / "data.npz"
     data.touch()
     offline = TrainConfig(dataset=str(data), total_env_steps=5000)
-    with pytest.raises(ConfigError, match="--total-env-steps 5000 sets the length of an online"):
+    with pytest.raises(ConfigError, match="a --dataset run collects none and trains for --num-up"):
         refuse_unused_settings(offline)
+    spaced = TrainConfig(num_evals=3, eval_every=5)
+    with pytest.raises(ConfigError, match="--num-evals is set to 3.*--eval-every sets when"):
+        refuse_unused_settings(spaced)
     swept = TrainConfig(critic_lr=0.05, sweep=("critic_lr=1e-4,1e-3",))
-    with pytest.raises(ConfigError, match="critic_lr is set to 0.05 and --sweep also varies it"):
+    with pytest.raises(ConfigError, match="--critic-lr is set to 0.05, .*--sweep also varies it"):
         refuse_unused_settings(swept)
-    with pytest.raises(ConfigError, match="critic_lr is set to 0.05"):
+    with pytest.raises(ConfigError, match="--critic-lr is set to 0.05"):
         run.train(dataclasses.replace(swept, run_dir=str(tmp_path / "run")))
     assert not (tmp_path / "run").exists()  # refused before anything was written
     refuse_unused_settings(TrainConfig(dataset=str(data), num_updates=10))
