@@ -17,7 +17,8 @@ import sys
 import time
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from tqdm import tqdm
 
 from jaxcrl.config import ConfigError, first_line
 from jaxcrl.files import replace_atomically
+from jaxcrl.stop_signals import StoppedAtOnce
 
 LOGGER_KINDS = ("tensorboard", "wandb")
 
@@ -282,6 +284,10 @@ def import_wandb() -> Any:
     return wandb
 
 
+# What a W&B warning says is safe: the run's own rows.
+KEPT = "metrics.jsonl keeps every row"
+
+
 class WandbLog:
     """Rows to a Weights & Biases run kept in ``RUN_DIR/wandb/`` (offline unless WANDB_MODE says).
 
@@ -290,7 +296,8 @@ class WandbLog:
     members do not overwrite each other at the same step. The W&B run id is kept in
     ``RUN_DIR/wandb/run_id``: a resumed run goes on in the same W&B run, and ``earlier_rows`` (the
     rows the run kept) are logged again from the first step that W&B does not hold, so rows a
-    killed process never handed to W&B are not lost.
+    killed process never handed to W&B are not lost. Once started, W&B never stops the run: an
+    error from it (its service died, an upload failed) is one warning, and W&B logs no more.
     """
 
     def __init__(
@@ -336,21 +343,44 @@ class WandbLog:
     def write(self, row: dict[str, Any]) -> None:
         """Log the scalars of ``row`` at its x-axis step (skipped when W&B holds that step)."""
         step = x_step(row)
-        if step < self.next_step:
+        if step < self.next_step or self.run is None:  # None: W&B failed earlier in this run
             return
         scalars = scalar_fields(row)
         if self.split_members:
             scalars = {f"member_{row['member']}/{k}": v for k, v in scalars.items()}
-        self.run.log({self.step_key: step, **scalars}, step=step)
-        self.next_step = step
+        log = partial(self.run.log, {self.step_key: step, **scalars}, step=step)
+        if self._survive(log, "stopped logging", "the run goes on, " + KEPT):
+            self.next_step = step
 
     def close(self, exit_code: int = 0) -> None:
         """Finish the W&B run with ``exit_code`` (non-zero: it failed or was stopped), shut W&B's
         service down so the next run in this process reads its own folders, and give back the
-        caller's environment."""
-        self.run.finish(exit_code=exit_code)
-        self._wandb.teardown()
-        self._restore_environ()
+        caller's environment; a W&B error here is a warning, never the run's failure."""
+        try:
+            if self.run is not None:
+                self._survive(
+                    partial(self.run.finish, exit_code=exit_code), "did not finish its run"
+                )
+            # Also after an error: it unregisters W&B's exit hook, which would print a traceback.
+            self._survive(self._wandb.teardown, "did not shut down")
+        finally:
+            self._restore_environ()
+
+    def _survive(self, call: Callable[[], Any], what: str, after: str = KEPT) -> bool:
+        """Whether W&B's ``call`` succeeded; its first error warns and ends W&B's logging."""
+        try:
+            call()
+            return True
+        except StoppedAtOnce:  # a second SIGTERM/SIGINT that arrived inside W&B's call
+            raise
+        except (Exception, SystemExit) as error:  # W&B's teardown exits with its service's code
+            if self.run is not None:
+                tqdm.write(
+                    f"warning: W&B {what} ({type(error).__name__}: {all_lines(error)}); {after}",
+                    file=sys.stderr,
+                )
+            self.run = None
+            return False
 
     def _restore_environ(self) -> None:
         """Put the caller's WANDB_* variables back."""
@@ -394,12 +424,19 @@ class Loggers:
 
     def close(self, exit_code: int = 0) -> None:
         """Close the sinks that hold files or services open; ``exit_code`` tells W&B how the
-        run ended (0: finished or will resume cleanly)."""
+        run ended (0: finished or will resume cleanly). Every sink is closed even if one fails;
+        the first failure is raised after."""
+        failures = []
         for sink in self.sinks:
-            if isinstance(sink, WandbLog):
-                sink.close(exit_code)
-            elif hasattr(sink, "close"):
-                sink.close()
+            try:
+                if isinstance(sink, WandbLog):
+                    sink.close(exit_code)
+                elif hasattr(sink, "close"):
+                    sink.close()
+            except Exception as error:
+                failures.append(error)
+        if failures:
+            raise failures[0]
 
     def __enter__(self) -> Loggers:
         return self

@@ -546,6 +546,8 @@ def _train_loop(
     finally:
         if bar is not None:
             bar.close()
-        loggers.close(exit_code)
-        manager.close()
+        try:  # W&B's errors are warnings (logger.WandbLog); a local sink's must not skip this
+            loggers.close(exit_code)
+        finally:
+            manager.close()
     return TrainResult(state=state, metrics=rows, run_dir=run_dir, members=members)

@@ -1,5 +1,7 @@
 """Metric sinks: JSONL, CSV, TensorBoard and W&B settings behind ``open_loggers``."""
 
+import dataclasses
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -11,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tensorboardX.proto import event_pb2
+from tiny_runs import TINY
 
 from jaxcrl import logger
 from jaxcrl.config import ConfigError
@@ -251,8 +254,13 @@ def fake_wandb(monkeypatch, run: FakeWandbRun, seen: dict) -> None:
 
     def teardown():
         seen["teardowns"] = seen.get("teardowns", 0) + 1
+        if "teardown_error" in seen:
+            raise seen["teardown_error"]
 
-    monkeypatch.setitem(sys.modules, "wandb", types.SimpleNamespace(init=init, teardown=teardown))
+    module = types.ModuleType("wandb")  # with a spec, so check_logger_packages finds it
+    module.__spec__ = importlib.machinery.ModuleSpec("wandb", None)
+    module.init, module.teardown = init, teardown
+    monkeypatch.setitem(sys.modules, "wandb", module)
 
 
 def test_wandb_sink_sets_its_folders_for_the_run_and_prefixes_members(tmp_path, monkeypatch):
@@ -388,3 +396,121 @@ def test_loggers_write_plain_values_to_every_sink(tmp_path):
     logger.Loggers([recorder]).write({"x": np.float64(1.5), "y": np.int32(2), "z": np.inf})
     assert recorder.rows == [{"x": 1.5, "y": 2, "z": None}]
     assert type(recorder.rows[0]["y"]) is int
+
+
+class CommError(Exception):
+    """What W&B raises when an upload fails."""
+
+
+class FailingWandbRun(FakeWandbRun):
+    """A W&B run whose service dies after ``good_logs`` rows: ``log`` and ``finish`` raise."""
+
+    def __init__(self, good_logs: int, finish_error: Exception | None = None):
+        super().__init__()
+        self.good_logs, self.finish_error, self.finish_calls = good_logs, finish_error, 0
+
+    def log(self, data, step=None):
+        if len(self.logged) >= self.good_logs:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        super().log(data, step)
+
+    def finish(self, exit_code=None):
+        self.finish_calls += 1
+        if self.finish_error is not None:
+            raise self.finish_error
+        super().finish(exit_code)
+
+
+def warnings_of(stderr: str) -> list[str]:
+    """The lines of ``stderr`` that are warnings."""
+    return [line for line in stderr.splitlines() if line.startswith("warning:")]
+
+
+def test_w_and_b_that_dies_mid_run_is_one_warning_and_the_other_sinks_get_every_row(
+    tmp_path, monkeypatch, capsys
+):
+    run = FailingWandbRun(good_logs=1, finish_error=ConnectionResetError("Connection lost"))
+    seen = {"teardown_error": ConnectionResetError("Connection lost")}
+    fake_wandb(monkeypatch, run, seen)
+    monkeypatch.delenv("WANDB_DIR", raising=False)
+    run_dir = tmp_path / "run"
+    # W&B first: its failure must not keep a row from TensorBoard, nor TensorBoard from closing.
+    loggers = open_loggers(run_dir, ["wandb", "tensorboard"], {})
+    rows = [{"env_steps": step, "member": 0, "eval/success": step / 10} for step in (1, 2, 3)]
+    for row in rows:
+        loggers.write(row)
+    loggers.close()
+
+    assert warnings_of(capsys.readouterr().err) == [
+        "warning: W&B stopped logging (ConnectionResetError: [Errno 104] Connection reset by "
+        "peer); the run goes on, metrics.jsonl keeps every row"
+    ]
+    assert [step for step, _ in run.logged] == [1]
+    assert run.finish_calls == 0 and seen["teardowns"] == 1  # W&B's exit hook is gone
+    assert [row["env_steps"] for row in read_metrics(run_dir / "metrics.jsonl")] == [1, 2, 3]
+    assert [row["env_steps"] for row in read_csv(run_dir / "metrics.csv")] == ["1", "2", "3"]
+    tensorboard = loggers.sinks[-1]
+    assert tensorboard.writers == {}  # closed
+    steps = [step for step, _ in read_event_scalars(run_dir / "tensorboard")["eval/success"]]
+    assert steps == [1, 2, 3]
+    assert "WANDB_DIR" not in os.environ
+
+
+def test_w_and_b_that_fails_at_finish_is_one_warning_and_everything_closes(
+    tmp_path, monkeypatch, capsys
+):
+    run = FailingWandbRun(good_logs=9, finish_error=CommError("upload failed\nretry later"))
+    seen = {"teardown_error": SystemExit(1)}  # W&B's teardown exits with its service's code
+    fake_wandb(monkeypatch, run, seen)
+    monkeypatch.delenv("WANDB_DIR", raising=False)
+    run_dir = tmp_path / "run"
+    loggers = open_loggers(run_dir, ["wandb", "tensorboard"], {})
+    loggers.write({"env_steps": 1, "member": 0, "eval/success": 0.5})
+    loggers.close()
+
+    assert warnings_of(capsys.readouterr().err) == [
+        "warning: W&B did not finish its run (CommError: upload failed retry later); "
+        "metrics.jsonl keeps every row"
+    ]
+    assert run.finish_calls == 1 and seen["teardowns"] == 1
+    assert loggers.sinks[-1].writers == {}
+    assert "WANDB_DIR" not in os.environ
+
+
+def test_a_sink_whose_close_fails_does_not_keep_the_others_open():
+    class Sink:
+        def __init__(self, error=None):
+            self.error, self.closed = error, False
+
+        def write(self, row):
+            pass
+
+        def close(self):
+            self.closed = True
+            if self.error is not None:
+                raise self.error
+
+    sinks = [Sink(OSError(28, "No space left on device")), Sink(), Sink(ValueError("late"))]
+    with pytest.raises(OSError, match="No space left"):
+        logger.Loggers(sinks).close()
+    assert all(sink.closed for sink in sinks)
+
+
+def test_a_run_whose_w_and_b_dies_trains_checkpoints_and_logs_to_the_end(
+    tmp_path, monkeypatch, capsys
+):
+    from jaxcrl.run import train
+
+    run = FailingWandbRun(good_logs=1, finish_error=CommError("upload failed"))
+    fake_wandb(monkeypatch, run, {})
+    config = dataclasses.replace(
+        TINY, run_dir=str(tmp_path / "run"), loggers=("wandb",), num_evals=2, progress=False
+    )
+    result = train(config)  # used to stop with RunWriteError: "free space, remount"
+
+    run_dir = tmp_path / "run"
+    first, last = result.metrics[0], result.metrics[-1]
+    assert len(result.metrics) == 2 and [step for step, _ in run.logged] == [first["env_steps"]]
+    assert read_metrics(run_dir / "metrics.jsonl") == json.loads(json.dumps(result.metrics))
+    assert str(last["iteration"]) in {path.name for path in (run_dir / "checkpoints").iterdir()}
+    assert len([line for line in warnings_of(capsys.readouterr().err) if "W&B" in line]) == 1
