@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from jaxcrl.config import ConfigError, first_line
+from jaxcrl.config import ConfigError, first_line, resume_command
 from jaxcrl.files import replace_atomically
 from jaxcrl.stop_signals import StoppedAtOnce
 
@@ -331,7 +331,7 @@ class WandbLog:
             self._restore_environ()
             raise ConfigError(
                 f"W&B did not start ({type(error).__name__}: {all_lines(error)}); fix that and "
-                f"continue with python train.py --resume {run_dir} (to go on without W&B, first "
+                f"continue with {resume_command(run_dir)} (to go on without W&B, first "
                 f"remove wandb from the loggers line of {Path(run_dir) / 'config.yaml'})"
             ) from None
         self.run.define_metric(self.step_key)

@@ -30,6 +30,7 @@ from jaxcrl.config import (
     TrainConfig,
     env_steps_after,
     loop_sizes,
+    resume_command,
 )
 from jaxcrl.config_files import read_run_config
 from jaxcrl.devices import (
@@ -451,7 +452,7 @@ def _train_loop(
     def stopped_writing(error: Exception) -> RunWriteError:
         return RunWriteError(
             f"{error}; stopped. {kept()}; once the cause is mended (free space, remount), "
-            f"continue with: python train.py --resume {run_dir}"
+            f"continue with: {resume_command(run_dir)}"
         )
 
     def save() -> None:
@@ -531,16 +532,15 @@ def _train_loop(
                     exit_code = 128 + stop
                     raise TrainingInterrupted(
                         f"{signal.Signals(stop).name} received: stopped at iteration {end} of "
-                        f"{total} with a checkpoint; continue with: python train.py --resume "
-                        f"{run_dir}",
+                        f"{total} with a checkpoint; continue with: {resume_command(run_dir)}",
                         stop,
                     )
         exit_code = 0
     except StoppedAtOnce as stop:  # a second signal, in an evaluation or a chunk
         exit_code = 128 + stop.signal_number
         raise TrainingInterrupted(
-            f"{stop}: stopped at once, saving nothing more. {kept()}; continue with: python "
-            f"train.py --resume {run_dir}",
+            f"{stop}: stopped at once, saving nothing more. {kept()}; continue with: "
+            f"{resume_command(run_dir)}",
             stop.signal_number,
         ) from None
     finally:

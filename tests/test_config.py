@@ -76,3 +76,14 @@ def test_every_option_has_a_one_line_help_string(options):
     }
     assert set(helps) == {field.name for field in dataclasses.fields(options)}
     assert [name for name, text in helps.items() if "\n" in text] == []
+
+
+def test_messages_name_the_command_that_started_the_process(monkeypatch):
+    # From an installed wheel, "python train.py --resume" named a script the user does not have.
+    from jaxcrl.config import command_name, resume_command
+
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/jaxcrl-train", "--env", "point_open"])
+    assert resume_command("runs/a") == "jaxcrl-train --resume runs/a"
+    assert command_name("eval.py") == "eval.py"
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    assert resume_command("runs/a") == "python train.py --resume runs/a"
