@@ -114,8 +114,8 @@ def load_physics(xml: str, impl: str = "jax") -> tuple[mujoco.MjModel, mjx.Model
             data = mjx.make_data(model)
     except (ImportError, RuntimeError, ValueError) as error:
         raise ValueError(
-            f"impl={impl!r} is not available on this machine ({error}); use impl='jax', or "
-            "impl='warp' after `pip install 'jaxcrl[warp]'` (MuJoCo Warp)"
+            f"--physics {impl} (impl={impl!r}) is not available on this machine ({error}); use "
+            "--physics jax, or install MuJoCo Warp: pip install 'jaxcrl[warp]'"
         ) from error
     return mj_model, model, data
 

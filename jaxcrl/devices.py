@@ -31,6 +31,16 @@ BUFFER_ENV_AXIS = {
 }
 
 
+def fewer_devices_hint() -> str:
+    """How to make fewer devices visible to JAX on this machine's platform, for messages."""
+    platform = getattr(jax.devices()[0], "platform", None)
+    if platform == "cpu":
+        return "XLA_FLAGS without --xla_force_host_platform_device_count"
+    return {"gpu": "CUDA_VISIBLE_DEVICES=0", "tpu": "TPU_VISIBLE_CHIPS=0"}.get(
+        platform, "JAX's device settings"
+    )
+
+
 def check_placement(
     config: TrainConfig, num_members: int, num_devices: int | None = None, resuming: bool = False
 ) -> None:
@@ -44,16 +54,16 @@ def check_placement(
         raise ConfigError(
             f"--physics warp runs on one device, and this run sees {num_devices}: MuJoCo "
             "Warp keeps one contact buffer for all env copies, which is not split over devices. "
-            "Make one device visible (e.g. CUDA_VISIBLE_DEVICES=0) or use --physics jax"
+            f"Make one device visible ({fewer_devices_hint()}) or use --physics jax"
         )
     by_members = num_members > 1 and num_members % num_devices == 0
     if config.dataset is None and not by_members and config.num_envs % num_devices != 0:
         fix = (
             "resume it where a device count that divides one of them is visible "
-            "(CUDA_VISIBLE_DEVICES); a resumed run keeps its sizes"
+            f"({fewer_devices_hint()}); a resumed run keeps its sizes"
             if resuming
             else f"use a --num-envs or a member count that is a multiple of {num_devices}, or "
-            "make fewer devices visible (CUDA_VISIBLE_DEVICES)"
+            f"make fewer devices visible ({fewer_devices_hint()})"
         )
         raise ConfigError(
             f"--num-envs {config.num_envs} cannot be split over {num_devices} devices, nor can "

@@ -92,7 +92,9 @@ def test_missing_warp_names_the_install(monkeypatch):
     import mujoco.mjx.warp as mjx_warp
 
     monkeypatch.setattr(mjx_warp, "WARP_INSTALLED", False)
-    with pytest.raises(ValueError, match=r"impl='warp' is not available.*jaxcrl\[warp\]"):
+    with pytest.raises(
+        ValueError, match=r"--physics warp \(impl='warp'\) is not available.*jaxcrl\[warp\]"
+    ):
         make_env("reacher", impl="warp")
 
 
