@@ -107,6 +107,18 @@ def fixed_arguments(name: str) -> dict[str, Any]:
     return dict(_env_entry(name).kwargs)
 
 
+def sibling_env(name: str, **arguments: Any) -> str | None:
+    """The registered env built like env ``name`` but with ``arguments`` among its fixed
+    constructor arguments (``sibling_env("pusher_easy", kind="hard")`` is pusher_hard)."""
+    entry = _env_entry(name)
+    wanted = {**entry.kwargs, **arguments}
+    for other, candidate in sorted(_REGISTRY.items()):
+        same_class = (candidate.module, candidate.class_name) == (entry.module, entry.class_name)
+        if same_class and candidate.kwargs == wanted:
+            return other
+    return None
+
+
 def custom_maze_env(name: str) -> str | None:
     """The ``*_maze_custom`` env of the maze family that env ``name`` belongs to (None: none)."""
     entry = _env_entry(name)
@@ -203,6 +215,7 @@ __all__ = [
     "register",
     "register_maze",
     "registered_envs",
+    "sibling_env",
     "reset_batch",
     "step_batch",
     "redraw_reached_goals",

@@ -24,6 +24,7 @@ from jaxcrl.envs import (
     make_env,
     registered_envs,
     reset_batch,
+    sibling_env,
     whole_number_arguments,
 )
 from jaxcrl.evaluate import POLICY_EPISODES_AT_ONCE
@@ -54,6 +55,14 @@ def make_run_env(config: TrainConfig) -> GoalEnv:
         raise ConfigError(
             f"--env-options layout: --env {config.env} is built on its own maze, and config.yaml "
             f"would name it while training on yours; give your map to {where}"
+        )
+    for name in sorted(set(overrides) & set(fixed_arguments(config.env)) - {"layout"}):
+        fixed, value = fixed_arguments(config.env)[name], overrides[name]
+        other = sibling_env(config.env, **{name: value})
+        raise ConfigError(
+            f"--env-options {name}: --env {config.env} is registered with {name}={fixed!r}, and "
+            f"config.yaml would name it while training {name}={value!r}; "
+            + (f"use --env {other}" if other else f"drop {name}")
         )
     try:
         defaults = env_argument_defaults(config.env)

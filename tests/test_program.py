@@ -40,6 +40,13 @@ def test_env_options_reach_the_env_constructor_or_are_refused_by_name():
     with pytest.raises(ConfigError, match="give your map to --env ant_maze_custom --env-options"):
         make_run_env(TrainConfig(env="ant_u_maze", env_options=(layout,)))
     assert make_run_env(TrainConfig(env="point_maze_custom", env_options=(layout,))).walls.shape
+    # Likewise a task's kind: pusher_easy with kind=hard trained the hard task as pusher_easy.
+    with pytest.raises(ConfigError, match="registered with kind='easy'.*use --env pusher_hard$"):
+        make_run_env(TrainConfig(env="pusher_easy", env_options=("kind=hard",)))
+    with pytest.raises(ConfigError, match="use --env arm_binpick_easy$"):
+        make_run_env(TrainConfig(env="arm_binpick_hard", env_options=("kind=easy",)))
+    with pytest.raises(ConfigError, match="training kind='medium'; drop kind$"):
+        make_run_env(TrainConfig(env="arm_push_easy", env_options=("kind=medium",)))
 
 
 def test_the_program_has_a_leading_member_axis_and_checkpoints_keep_the_learner():
