@@ -24,7 +24,7 @@ from jaxcrl.config import (
     training_iterations,
 )
 from jaxcrl.config_files import coerce, describe_type
-from jaxcrl.dataset import read_source
+from jaxcrl.dataset import read_source, validation_path
 from jaxcrl.networks import RESIDUAL_BLOCK_DEPTH
 
 
@@ -338,9 +338,23 @@ SOURCE_INDEPENDENT_OPTIONS = ("episode_length", "num_tasks")
 
 
 def check_dataset_source(config: TrainConfig) -> str | None:
-    """A warning when an offline run's dataset says it was collected in another env, or with
-    other env options, than the run evaluates in (None when it agrees or does not say)."""
-    source = None if config.dataset is None else read_source(config.dataset)
+    """A warning when an offline run's dataset (its train split, else its ``-val`` split) says
+    it was collected in another env, or with other env options, than the run evaluates in
+    (None when both agree or do not say)."""
+    if config.dataset is None:
+        return None
+    val = validation_path(config.dataset)
+    splits = [Path(config.dataset)] + ([val] if val.is_file() else [])
+    for split in splits:
+        warning = _source_mismatch(config, split)
+        if warning:
+            return warning
+    return None
+
+
+def _source_mismatch(config: TrainConfig, split: Path) -> str | None:
+    """``check_dataset_source``'s warning for one split file (None when it agrees or is silent)."""
+    source = read_source(split)
     if source is None:
         return None
 
@@ -364,6 +378,6 @@ def check_dataset_source(config: TrainConfig) -> str | None:
         what = f"with env options {shown(collected)}, not {shown(run)}"
         fix = "the same --env-options"
     return (
-        f"dataset {config.dataset} was collected {what}; training goes on, but its states and "
+        f"dataset {split} was collected {what}; training goes on, but its states and "
         f"goals may not match the env it is evaluated in (give {fix} if that is not meant)"
     )

@@ -196,6 +196,16 @@ def test_a_dataset_from_another_env_or_env_options_is_warned_about(tmp_path):
     )
     assert check_dataset_source(dataclasses.replace(same, env_options=())) is not None
     assert check_dataset_source(dataclasses.replace(same, dataset=None)) is None
+    # A -val split from another env of the same state size said nothing.
+    other_dir = tmp_path / "open"
+    collect_main(["--env", "point_open", "--episodes", "2", "--episode-length", "10",
+                  "--env-options", "max_step=0.2", "--out", str(other_dir / "d.npz")])  # fmt: skip
+    (other_dir / "d-val.npz").replace(tmp_path / (data.stem + "-val.npz"))
+    assert check_dataset_source(same) == (
+        f"dataset {tmp_path / (data.stem + '-val.npz')} was collected in point_open, not in --env "
+        "point_u_maze; training goes on, but its states and goals may not match the env it is "
+        "evaluated in (give --env point_open if that is not meant)"
+    )
 
 
 def test_training_on_another_envs_dataset_prints_the_warning(tmp_path, monkeypatch, capsys):
