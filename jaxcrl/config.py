@@ -100,7 +100,7 @@ class TrainConfig:
 
     # --- environment ---
     dense_reward: bool = False
-    """Reward -distance to the goal instead of the sparse success indicator (CRL ignores rewards)."""
+    """Reward -distance to the goal, not success; CRL trains without rewards (see eval/return)."""
     physics: Literal["jax", "warp"] = "jax"
     """MJX physics back end of the MuJoCo tasks: MJX's JAX code, or MuJoCo Warp (NVIDIA GPUs)."""
     env_options: tuple[str, ...] = ()

@@ -7,6 +7,8 @@ terminates it. Reported, from what the env itself measures every step:
 - ``eval/time_near_goal``: fraction of an episode's steps spent within it (mean over episodes);
 - ``eval/final_distance``: distance to the goal at the episode's last step;
 - ``eval/episode_length``: steps taken before termination or the time limit;
+- ``eval/return``: the sum of the env's rewards over those steps (sparse: steps at the goal;
+  ``--dense-reward``: minus the summed distance). CRL itself trains without rewards;
 - ``eval/mean_NAME`` for every other per-step metric the env reports.
 """
 
@@ -36,6 +38,15 @@ def in_turns(policy: Policy, num_episodes: int, at_once: int) -> Policy:
     return lambda obs: jax.lax.map(one_episode, obs, batch_size=at_once)
 
 
+# The env's reward joins the metrics a step reports under this name (``eval/return``).
+REWARD = "reward"
+
+
+def step_metrics(states: EnvState) -> dict[str, jax.Array]:
+    """What ``states`` [E] report of their last step, {name: [E]}: the env's metrics and reward."""
+    return {**states.metrics, REWARD: states.reward}
+
+
 def run_episodes(
     env: GoalEnv,
     env_params: Any,
@@ -52,7 +63,7 @@ def run_episodes(
     def one_step(carry, _):
         states, alive, observed = carry
         next_states = step(states, policy(states.obs), env_params)
-        observed, out = observe(observed, next_states.metrics, alive)
+        observed, out = observe(observed, step_metrics(next_states), alive)
         # A step counts if the episode was still running when it was taken.
         next_alive = alive * (1.0 - next_states.terminated)
         return (next_states, next_alive, observed), out
@@ -125,7 +136,10 @@ def summary_of(totals: EpisodeTotals) -> dict[str, jax.Array]:
         "eval/episode_length": jnp.mean(steps),
     }
     for name, total in totals.metric_sums.items():
-        summary[f"eval/mean_{name}"] = jnp.mean(total / steps)
+        if name == REWARD:
+            summary["eval/return"] = jnp.mean(total)
+        else:
+            summary[f"eval/mean_{name}"] = jnp.mean(total / steps)
     return summary
 
 
@@ -182,5 +196,5 @@ def evaluate(
     # A step reports the metrics a reset does (the states are a scan's carry).
     add = lambda totals, metrics, alive: (add_step(totals, metrics, alive), None)
     policy = in_turns(policy, num_episodes, POLICY_EPISODES_AT_ONCE)
-    totals, _ = run_episodes(env, env_params, policy, states, add, no_totals(states.metrics))
+    totals, _ = run_episodes(env, env_params, policy, states, add, no_totals(step_metrics(states)))
     return summary_of(totals)

@@ -33,6 +33,23 @@ def test_evaluate_matches_the_summary_of_the_whole_rollout():
         np.testing.assert_allclose(streamed[name], whole[name], rtol=1e-6, err_msg=name)
 
 
+def test_the_return_is_the_envs_reward_summed_over_each_episode():
+    # --dense-reward changed nothing any run reported: CRL trains without rewards, and no
+    # metric read them. Evaluations now report the return under the env's reward.
+    key = jax.random.PRNGKey(5)
+    slowly = lambda obs: 0.2 * toward_goal(obs)
+    returns = {}
+    for dense in (False, True):
+        env = make_env("point_open", dense_reward=dense)
+        metrics, alive = rollout(env, env.default_params(), slowly, key, 32)
+        summary = evaluate(env, env.default_params(), slowly, key, 32)
+        sign, per_step = (-1.0, metrics["distance"]) if dense else (1.0, metrics["success"])
+        expected = sign * np.mean(np.sum(np.asarray(per_step * alive), axis=0))
+        np.testing.assert_allclose(summary["eval/return"], expected, rtol=1e-5)
+        returns[dense] = float(summary["eval/return"])
+    assert returns[False] > 0 > returns[True]
+
+
 @pytest.mark.parametrize("episode_length", [50, 5000])
 def test_evaluation_memory_does_not_grow_with_the_episode_length(episode_length):
     # Only per-episode totals are carried: a long time limit costs time, not memory.

@@ -108,7 +108,8 @@ def test_episode_success_counts_only_steps_taken_before_the_episode_ended():
     metrics = {
         SUCCESS: success,
         DISTANCE: jnp.array([[3.0, 4.0], [0.1, 3.0], [9.0, 0.2], [9.0, 0.1]]),
-        "reward": success,  # any other metric: averaged over the steps each episode took
+        "near": success,  # any other metric: averaged over the steps each episode took
+        "reward": success,  # the env's reward: summed over those steps
     }
     reached, time_near = episode_success(metrics, alive)
     np.testing.assert_allclose(reached, [1.0, 1.0])
@@ -120,4 +121,6 @@ def test_episode_success_counts_only_steps_taken_before_the_episode_ended():
     np.testing.assert_allclose(summary["eval/time_near_goal"], 0.5)
     np.testing.assert_allclose(summary["eval/final_distance"], (0.1 + 0.1) / 2)
     np.testing.assert_allclose(summary["eval/episode_length"], 3.0)
-    np.testing.assert_allclose(summary["eval/mean_reward"], (1 / 2 + 2 / 4) / 2)
+    np.testing.assert_allclose(summary["eval/mean_near"], (1 / 2 + 2 / 4) / 2)
+    np.testing.assert_allclose(summary["eval/return"], (1 + 2) / 2)
+    assert "eval/mean_reward" not in summary
