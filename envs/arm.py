@@ -91,6 +91,7 @@ MAX_MOVE = 0.05  # metres the grip target moves per axis per step at |action| = 
 WORKSPACE = ((0.2, -0.45, 0.02), (0.8, 0.45, 0.55))
 CUBE_HALF = 0.025  # half the cube's edge: its centre's height when it rests on the table
 NUM_CUBE_CANDIDATES = 16  # cube starts drawn per reset; the first one allowed is used
+DEFAULT_MIN_START_DISTANCE = 0.1  # metres between the cube's start and its goal, at least
 
 # Boxes ((x, y, z) low, high) in table coordinates; see the module docstring.
 HAND_START = ((0.35, -0.05, 0.2), (0.45, 0.05, 0.3))
@@ -104,6 +105,25 @@ REACH_GOALS = ((0.3, -0.2, 0.1), (0.7, 0.2, 0.5))
 TABLE_REGION = ((0.35, -0.3), (0.7, 0.3))  # push hard and bin-pick hard: cube and goal (x, y)
 BIN_CENTRE = (0.55, -0.15)  # must match the body "bin" in assets/arm.xml
 BIN_INNER_HALF = 0.08  # inner half-width of the bin; its walls are 1 cm thick
+
+
+def largest_min_start_distance(start: Sequence, goal: Sequence) -> float:
+    """The largest start-to-goal minimum that every goal in rectangle ``goal`` leaves room for.
+
+    That is the least distance, over the goals, to the farthest point of rectangle ``start``;
+    rectangles are ((x, y) low, (x, y) high). The farthest point is a corner, whose offset on each
+    axis is the start's half-width plus the goal's offset from the start's middle; the worst goal
+    takes the least offset on each axis, the nearest the middle its rectangle comes.
+    """
+    (start_low, start_high), (goal_low, goal_high) = np.asarray(start), np.asarray(goal)
+    middle, half = (start_low + start_high) / 2, (start_high - start_low) / 2
+    offset = np.maximum(0.0, np.maximum(goal_low - middle, middle - goal_high))
+    return float(np.linalg.norm(half + offset))
+
+
+def farthest_corner(low: jax.Array, high: jax.Array, point: jax.Array) -> jax.Array:
+    """The corner [2] of the rectangle [low, high] farthest from ``point`` [2]."""
+    return jnp.where(point < (low + high) / 2, high, low)
 
 
 def _square(centre: tuple[float, float], half: float) -> tuple[tuple[float, float], ...]:
@@ -416,7 +436,7 @@ class _CubeTask(_ArmTask):
         kind: str = "easy",
         episode_length: int = 150,
         success_threshold: float = 0.05,
-        min_start_distance: float = 0.1,
+        min_start_distance: float = DEFAULT_MIN_START_DISTANCE,
         hand_start: str = "over_cube",
         goal_space: str = "cube",
         dense_reward: bool = False,
@@ -433,8 +453,16 @@ class _CubeTask(_ArmTask):
             raise ValueError(
                 f"unknown goal_space {goal_space!r}; choose one of {', '.join(GOAL_SPACES)}"
             )
-        if min_start_distance < 0:
-            raise ValueError(f"min_start_distance must be >= 0, got {min_start_distance}")
+        regions = CUBE_TASKS[f"{self.task}_{kind}"]
+        # Rounded down to the millimetre, so that the value the message names is accepted.
+        largest = np.floor(1000 * largest_min_start_distance(regions["cube"], regions["goal"]))
+        if not 0 <= min_start_distance <= largest / 1000:
+            raise ValueError(
+                f"min_start_distance must lie in [0, {largest / 1000:g}] m for arm_{self.task}_"
+                f"{kind} (the default is {DEFAULT_MIN_START_DISTANCE:g}), got "
+                f"{min_start_distance}: beyond that, some goals of its region have no cube start "
+                "that far away"
+            )
         super().__init__(episode_length, success_threshold, dense_reward, frame_skip, impl)
         self.name = f"arm_{self.task}_{kind}"
         self.kind = kind
@@ -490,7 +518,10 @@ class _CubeTask(_ArmTask):
         inside = (candidates >= params.keep_out_low) & (candidates <= params.keep_out_high)
         far = jnp.linalg.norm(candidates - goal[:2], axis=-1) >= params.min_start_distance
         allowed = far & ~inside.all(axis=-1)  # [NUM_CUBE_CANDIDATES]
-        cube = candidates[jnp.argmax(allowed)]  # the first allowed (the first, if none is)
+        # None allowed: the corner farthest from the goal, min_start_distance away or more (the
+        # constructor's bound) and outside the bin (no corner of a cube region is in its keep-out).
+        fallback = farthest_corner(params.cube_low, params.cube_high, goal[:2])
+        cube = jnp.where(allowed.any(), candidates[jnp.argmax(allowed)], fallback)
         return jnp.concatenate([cube, jnp.array([CUBE_HALF, 1.0, 0.0, 0.0, 0.0])]), goal
 
 

@@ -14,7 +14,8 @@ Episodes last 1000 steps (50 s), the usual half-cheetah's limit.
 Where we differ on purpose: JaxGCRL's goal is always x = 5 (straight ahead); here each episode
 draws a new goal at a distance uniform in [goal_min_distance, goal_max_distance] (5 m by default)
 and, with ``goal_behind_probability``, behind the start instead of ahead, so the agent must learn
-to run both ways and to stop.
+to run both ways and to stop. A goal redrawn mid-episode (``--redraw-goal-on-success``) follows
+the same law from where the torso stands, not from x = 0 (see ``draw_goal``).
 """
 
 from __future__ import annotations
@@ -111,6 +112,16 @@ class HalfCheetah(MjxGoalEnv):
         data = self.physics_from(qpos, qvel)
         metrics = goal_metrics(qpos[:1], goal, params.success_threshold)
         return make_state(data, jnp.concatenate([qpos, qvel]), goal, key, metrics)
+
+    def draw_goal(self, state: EnvState, key: jax.Array, params: HalfCheetahParams) -> EnvState:
+        """``state`` (one copy) pursuing a goal x drawn by the episode's law from its torso's x.
+
+        Why not a fresh episode's goal: that lies 5 m from x = 0, so a cheetah standing at its
+        goal of +-5 m got the same goal again in 49% of redraws, and otherwise a run of 10 m;
+        from its own x the new goal is as far as an episode's first one (never within the 0.5 m
+        threshold while ``goal_min_distance`` exceeds it).
+        """
+        return self.with_goal(state, self.sample_goal(key, state.obs[0], params))
 
     def step(self, state: EnvState, action: jax.Array, params: HalfCheetahParams) -> EnvState:
         """Apply ``action`` (6 motor torques in [-1, 1]) for ``frame_skip`` physics steps."""

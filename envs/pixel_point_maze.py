@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxcrl.envs.base import EnvState, GoalEnv, advance, make_state
+from jaxcrl.envs.base import SUCCESS, EnvState, GoalEnv, advance, goal_metrics, make_state
 from jaxcrl.envs.point_maze import PointMaze, PointMazeParams
 
 FLOOR = (255, 255, 255)
@@ -147,6 +147,12 @@ class PixelPointMaze(GoalEnv):
         """Pursue ``fresh``'s goal: its image and the hidden position behind it."""
         physics = state.physics.replace(goal_position=fresh.physics.goal_position)
         return GoalEnv.adopt_goal(self, state.replace(physics=physics), fresh)
+
+    def goal_reached(self, state: EnvState, params: PointMazeParams) -> jax.Array:
+        """Whether the hidden position is within the success threshold of the hidden goal."""
+        physics = state.physics
+        metrics = goal_metrics(physics.position, physics.goal_position, params.success_threshold)
+        return metrics[SUCCESS] > 0
 
     def render(self, state: EnvState, params: PointMazeParams, pixels_per_cell: int = 32):
         """The point maze's picture (goal disc included) of the hidden positions."""

@@ -17,23 +17,26 @@ coordinates (offset + home):
 * arm speeds start at U(-0.005, 0.005); timestep 0.01 with 5 frames per action.
 Episodes last 100 steps (5 s), the usual pusher's limit. Where we differ on purpose: the arm is
 planar (3 joints instead of 7); the 0.17 m minimum is enforced by moving the puck away from the
-goal along the line joining them (JaxGCRL rescales the puck's offset, which does not guarantee it);
-goals lie only where the arm can push the puck. The fingertip reaches 0.87 m from the shoulder
-(0, -0.6), so a puck it touches (hand radius 0.02 m + puck radius 0.05 m) lies at most 0.94 m
-away, and the upper arm (radius 0.04 m) keeps a puck's centre 0.09 m from the shoulder or more.
-Sampling 3M joint angles over the joint ranges showed 16.6% of the hard rectangle more than 7 cm
-from every fingertip position (nearly all of it beyond 0.94 m; the puck could get there only by
-sliding), none of the easy one. Goals are therefore drawn in the rectangle and the annulus of
-radii [0.10, 0.94] m around the shoulder (0.09 m plus a 1 cm margin; ``goal_min_reach``,
-``goal_max_reach``): 82% of the hard rectangle, all of the easy one, whose goals are unchanged.
+goal along the line joining them, within the arm's reach (JaxGCRL rescales the puck's offset, which
+does not guarantee it; ``sample_puck_goal``); goals lie only where the arm can push the puck. The
+fingertip reaches 0.87 m from the shoulder (0, -0.6), so a puck it touches (hand radius 0.02 m +
+puck radius 0.05 m) lies at most 0.94 m away, and the upper arm (radius 0.04 m) keeps a puck's
+centre 0.09 m from the shoulder or more. Sampling 3M joint angles over the joint ranges showed
+16.6% of the hard rectangle more than 7 cm from every fingertip position (nearly all of it beyond
+0.94 m; the puck could get there only by sliding), none of the easy one. Goals are therefore drawn
+in the rectangle and the annulus of radii [0.10, 0.94] m around the shoulder (0.09 m plus a 1 cm
+margin; ``goal_min_reach``, ``goal_max_reach``): 82% of the hard rectangle, all of the easy one,
+whose goals are unchanged.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
+from jaxcrl.envs.arm import farthest_corner, largest_min_start_distance
 from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
 from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
 
@@ -49,6 +52,7 @@ GOAL_REGIONS = {
 }
 # 18% of hard goals fall outside the reach annulus: 16 draws all miss with probability 1e-12.
 GOAL_DRAWS = 16
+DEFAULT_MIN_START_DISTANCE = 0.17  # metres between the puck's start and the goal, at least
 
 
 @struct.dataclass
@@ -77,15 +81,21 @@ class Pusher(MjxGoalEnv):
         kind: str = "easy",
         episode_length: int = 100,
         success_threshold: float = 0.1,
-        min_start_distance: float = 0.17,
+        min_start_distance: float = DEFAULT_MIN_START_DISTANCE,
         dense_reward: bool = False,
         frame_skip: int = 5,
         impl: str = "jax",
     ):
         if kind not in GOAL_REGIONS:
             raise ValueError(f"unknown pusher kind {kind!r}; choose one of {sorted(GOAL_REGIONS)}")
-        if min_start_distance < 0:
-            raise ValueError(f"min_start_distance must be >= 0, got {min_start_distance}")
+        # Rounded down to the millimetre, so that the value the message names is accepted.
+        largest = np.floor(1000 * largest_min_start_distance(PUCK_START_REGION, GOAL_REGIONS[kind]))
+        if not 0 <= min_start_distance <= largest / 1000:
+            raise ValueError(
+                f"min_start_distance must lie in [0, {largest / 1000:g}] m for pusher_{kind} (the "
+                f"default is {DEFAULT_MIN_START_DISTANCE:g}), got {min_start_distance}: beyond "
+                "that, some goals of its region have no puck start that far away"
+            )
         super().__init__(PUSHER_XML.read_text(), frame_skip, impl)
         model = self.mj_model
         self.shoulder = tuple(float(x) for x in model.body("upper_arm").pos[:2])  # table (x, y)
@@ -163,7 +173,13 @@ class Pusher(MjxGoalEnv):
         return jnp.where(inside.any(), draws[jnp.argmax(inside)], moved)
 
     def sample_puck_goal(self, key: jax.Array, params: PusherParams) -> tuple[jax.Array, jax.Array]:
-        """Puck start and goal [2] each, uniform in their regions, at least the minimum apart."""
+        """Puck start and goal [2] each, uniform in their regions, at least the minimum apart.
+
+        A puck too near the goal slides away from it along their line to the minimum distance; if
+        that leaves the arm's reach (the annulus goals lie in), it starts instead at the corner of
+        its start region farthest from the goal, which the constructor's bound on the minimum
+        keeps far enough (the start region lies in the annulus).
+        """
         puck_key, goal_key = jax.random.split(key)
         puck = jax.random.uniform(puck_key, (2,), minval=params.puck_low, maxval=params.puck_high)
         goal = self.sample_goal(goal_key, params)
@@ -171,11 +187,12 @@ class Pusher(MjxGoalEnv):
         distance = jnp.linalg.norm(apart)
         # Too close: slide the puck away from the goal along their line (any direction if equal).
         direction = jnp.where(distance > 1e-6, apart / jnp.maximum(distance, 1e-6), jnp.eye(2)[0])
-        puck = jnp.where(
-            distance < params.min_start_distance,
-            goal + params.min_start_distance * direction,
-            puck,
-        )
+        slid = goal + params.min_start_distance * direction
+        reach = jnp.linalg.norm(slid - jnp.asarray(self.shoulder))
+        in_reach = (reach >= params.goal_min_reach) & (reach <= params.goal_max_reach)
+        corner = farthest_corner(params.puck_low, params.puck_high, goal)
+        moved = jnp.where(in_reach, slid, corner)
+        puck = jnp.where(distance < params.min_start_distance, moved, puck)
         return puck, goal
 
     def reset(self, key: jax.Array, params: PusherParams) -> EnvState:

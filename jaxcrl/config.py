@@ -72,7 +72,7 @@ class TrainConfig:
     prefill_steps: int = 10_000
     """Environment steps taken with uniform random actions before training starts."""
     redraw_goal_on_success: bool = False
-    """Collection: a copy that reaches its goal pursues a new one for the rest of its episode."""
+    """Collection: a copy that reaches its goal pursues a new, unreached one until its episode ends."""
     num_evals: int = 10
     """Evaluations: one every ceil(iterations/num_evals) and at the end; no more, fewer if short."""
     eval_every: int | None = None

@@ -180,6 +180,60 @@ def test_no_copy_at_its_goal_leaves_every_state_as_it_was():
     jax.tree.map(np.testing.assert_array_equal, redrawn, states)
 
 
+def at_their_goals(env, params, key, num_envs):
+    """``num_envs`` point-maze copies one step into an episode, standing on their goals."""
+    states = reset_batch(env, params, key, num_envs)
+    states = states.replace(
+        physics=states.goal, obs=jnp.concatenate([states.goal, states.goal], axis=1)
+    )
+    return step_batch(env, params, states, jnp.zeros((num_envs, 2)))
+
+
+def test_a_redrawn_goal_is_never_one_the_copy_has_already_reached():
+    # point_spiral's goals fill its centre: one fresh goal in six lies within the threshold of
+    # the goal a copy stands on, which the former redraw gave it (and counted) all the same.
+    env = make_env("point_spiral")
+    params = env.default_params()
+    states = at_their_goals(env, params, jax.random.PRNGKey(0), 64)
+    assert np.asarray(states.metrics["success"]).all()
+    redrawn, reached = redraw_reached_goals(env, params, states, jax.random.PRNGKey(1))
+    assert np.asarray(reached).all()
+    distances = np.linalg.norm(np.asarray(redrawn.goal - redrawn.physics), axis=-1)
+    assert distances.min() >= float(params.success_threshold)
+    # The new goals still follow the env's goal law: inside the goal cells.
+    col, row = np.floor(np.asarray(redrawn.goal)).astype(int).T
+    assert np.asarray(params.goal_cells)[row, col].all()
+    # The first draw is the former one (a fresh episode's goal) wherever that one qualifies.
+    fresh = reset_batch(env, params, jax.random.PRNGKey(1), 64)
+    first_far = np.linalg.norm(np.asarray(fresh.goal - states.physics), axis=-1) >= 0.5
+    assert 0 < first_far.sum() < 64
+    np.testing.assert_array_equal(redrawn.goal[first_far], fresh.goal[first_far])
+
+
+def test_a_copy_with_no_unreached_goal_to_draw_keeps_its_goal_and_is_not_counted():
+    # A threshold wider than the maze: every goal is reached from everywhere.
+    env = make_env("point_open", success_threshold=100.0)
+    params = env.default_params()
+    states = at_their_goals(env, params, jax.random.PRNGKey(0), 4)
+    assert np.asarray(states.metrics["success"]).all()
+    redrawn, reached = redraw_reached_goals(env, params, states, jax.random.PRNGKey(1))
+    assert not np.asarray(reached).any()
+    jax.tree.map(np.testing.assert_array_equal, redrawn, states)
+
+
+def test_redrawing_goals_jits_and_vmaps_over_params():
+    env = make_env("point_spiral")
+    params = env.default_params()
+    states = at_their_goals(env, params, jax.random.PRNGKey(0), 8)
+    thresholds = jnp.array([0.5, 100.0])
+    batched = jax.tree.map(lambda leaf: jnp.stack([leaf, leaf]), params)
+    batched = batched.replace(success_threshold=thresholds)
+    redraw = jax.jit(jax.vmap(lambda p: redraw_reached_goals(env, p, states, jax.random.key(2))))
+    redrawn, reached = redraw(batched)
+    assert redrawn.goal.shape == (2, 8, 2) and reached.shape == (2, 8)
+    assert np.asarray(reached).tolist() == [[1.0] * 8, [0.0] * 8]
+
+
 def test_render_draws_an_rgb_image():
     env = make_env("point_u_maze")
     params = env.default_params()

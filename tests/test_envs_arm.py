@@ -33,9 +33,10 @@ from env_checks import (
 )
 
 import jaxcrl.envs
-from jaxcrl.envs import DISTANCE, SUCCESS, make_env
+from jaxcrl.envs import DISTANCE, SUCCESS, make_env, redraw_reached_goals
 from jaxcrl.envs.arm import (
     ARM_XML,
+    BIN_CENTRE,
     CUBE_HALF,
     CUBE_TASKS,
     HAND_OVER_CUBE,
@@ -297,6 +298,55 @@ def test_starts_and_goals_lie_in_their_regions(name):
     assert np.all(spread >= 0.8 * (high - low))
 
 
+@pytest.mark.parametrize(
+    "name, largest",
+    [
+        ("arm_push_easy", 0.223),
+        ("arm_push_hard", 0.347),
+        ("arm_binpick_easy", 0.235),
+        ("arm_binpick_hard", 0.436),
+    ],
+)
+def test_cubes_start_the_largest_accepted_minimum_from_their_goal(name, largest):
+    # Where none of the 16 drawn starts was far enough, the first one was kept: at these minima
+    # 6% to 45% of starts lay nearer. The farthest corner of the start region takes its place.
+    env = make_env(name, min_start_distance=largest)
+    params = env.default_params()
+    place = jax.jit(jax.vmap(env.place, in_axes=(0, None)))
+    objects, goal = place(jax.random.split(jax.random.key(16), 1024), params)
+    cube = np.asarray(objects[:, :2])
+    assert np.linalg.norm(cube - np.asarray(goal[:, :2]), axis=-1).min() >= largest - 1e-5
+    low, high = np.asarray(params.cube_low), np.asarray(params.cube_high)
+    assert np.all((cube >= low - 1e-6) & (cube <= high + 1e-6))
+    # The corners stand in only because none lies in the bin (the keep-out rectangle).
+    corners = np.array([[x, y] for x in (low[0], high[0]) for y in (low[1], high[1])])
+    keep_low, keep_high = np.asarray(params.keep_out_low), np.asarray(params.keep_out_high)
+    assert not np.any(np.all((corners >= keep_low) & (corners <= keep_high), axis=1))
+    # A minimum one millimetre larger is refused.
+    with pytest.raises(ValueError, match=rf"must lie in \[0, {largest}\] m for {name}"):
+        make_env(name, min_start_distance=largest + 0.001)
+
+
+def test_a_cube_in_the_small_bin_gets_no_new_goal_it_already_reaches():
+    # arm_binpick_easy's goals fill a 4 cm square inside its 5 cm threshold of the bin's centre:
+    # a cube resting there has reached every goal the env can draw, so it keeps its goal and no
+    # redraw is counted; a cube outside the bin at its goal gets one in the bin.
+    task = compiled("arm_binpick_easy")
+    env, params = task.env, task.params
+    states = task.first
+    cube_at = jnp.asarray(states.obs[:, 9:12]).at[0].set(jnp.array([*BIN_CENTRE, CUBE_HALF]))
+    states = jax.vmap(env.with_goal)(
+        states.replace(obs=states.obs.at[:, 9:12].set(cube_at)), cube_at
+    )
+    states = states.replace(metrics={**states.metrics, SUCCESS: jnp.ones(NUM_ENVS)})
+    redrawn, reached = redraw_reached_goals(env, params, states, jax.random.key(17))
+    assert np.asarray(reached).tolist() == [0.0] + [1.0] * (NUM_ENVS - 1)
+    np.testing.assert_array_equal(redrawn.goal[0], states.goal[0])
+    goals = np.asarray(redrawn.goal[1:])
+    assert np.all(np.linalg.norm(goals - np.asarray(cube_at[1:]), axis=-1) >= 0.05)
+    assert np.all(np.abs(goals[:, :2] - np.array(BIN_CENTRE)) <= 0.02 + 1e-6)
+
+
 def test_cube_tasks_can_start_the_hand_at_the_reach_start():
     push = compiled("arm_push_easy")
     home = make_env("arm_push_easy", hand_start="home").default_params()
@@ -355,6 +405,7 @@ def test_xml_loads_from_any_working_directory(tmp_path, monkeypatch):
     [
         ("arm_push_easy", {"kind": "medium"}, "kind"),
         ("arm_binpick_easy", {"min_start_distance": -0.1}, "min_start_distance"),
+        ("arm_push_easy", {"min_start_distance": 0.5}, r"in \[0, 0.223\] m .* default is 0.1\)"),
         ("arm_push_hard", {"hand_start": "above"}, "hand_start"),
         ("arm_push_easy", {"goal_space": "grip"}, "goal_space"),
         ("arm_reach", {"success_threshold": 0.0}, "success_threshold"),

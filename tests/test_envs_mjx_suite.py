@@ -32,7 +32,7 @@ from env_checks import (  # noqa: F401  (pytest collects these with this module'
     test_step_shapes_and_finite_over_random_rollout,
 )
 
-from jaxcrl.envs import make_env
+from jaxcrl.envs import SUCCESS, make_env, redraw_reached_goals
 from jaxcrl.envs.humanoid import HumanoidMaze, humanoid_maze_episode_length
 from jaxcrl.envs.maze_walls import wall_boxes
 from jaxcrl.envs.mazes import LAYOUTS, parse_goal_region, parse_layout
@@ -177,6 +177,25 @@ def test_half_cheetah_goal_ahead_or_behind_by_five_metres():
     assert np.all(np.asarray(cheetah.many_resets(jax.random.key(3), 64, ahead).goal) > 4.0)
 
 
+def test_half_cheetah_redraws_a_goal_five_metres_from_where_it_stands():
+    # Copies standing on their goal 20 m out: a fresh episode's goal (5 m from x = 0) would ask
+    # for a 15 or 25 m run; the redrawn goal lies 5 m ahead or behind, as an episode's first.
+    cheetah = compiled("half_cheetah")
+    env, params = cheetah.env, cheetah.params
+    states = cheetah.reset(jax.random.split(jax.random.key(6), NUM_ENVS))
+    states = states.replace(
+        obs=states.obs.at[:, 0].set(20.0),
+        physics=states.physics.replace(qpos=states.physics.qpos.at[:, 0].set(20.0)),
+    )
+    states = jax.vmap(env.with_goal)(states, jnp.full((NUM_ENVS, 1), 20.0))
+    states = states.replace(metrics={**states.metrics, SUCCESS: jnp.ones(NUM_ENVS)})
+    redrawn, reached = redraw_reached_goals(env, params, states, jax.random.key(7))
+    assert np.asarray(reached).all()
+    np.testing.assert_allclose(np.abs(np.asarray(redrawn.goal[:, 0]) - 20.0), 5.0, rtol=1e-5)
+    np.testing.assert_array_equal(redrawn.obs[:, env.state_size :], redrawn.goal)
+    np.testing.assert_array_equal(redrawn.obs[:, : env.state_size], states.obs[:, : env.state_size])
+
+
 def test_pusher_fingertip_matches_mujoco_and_state_layout():
     pusher = compiled("pusher_easy")
     env, state = pusher.env, pusher.many_resets(jax.random.key(4), 8)
@@ -219,6 +238,19 @@ def test_pusher_puck_and_goal_regions(kind):
     assert np.mean(np.all((puck >= low) & (puck <= high), axis=-1)) > 0.7
     spread = goal.max(0) - goal.min(0)
     assert np.all(spread > 0.8 * (np.array(goal_high) - np.array(goal_low)))
+
+
+@pytest.mark.parametrize("kind, largest", [("easy", 0.32), ("hard", 0.25)])
+def test_pusher_starts_at_the_largest_minimum_distance_within_reach(kind, largest):
+    # Sliding a too-near puck to 0.32 m from an easy goal left the arm's reach in 0.4% of
+    # resets; such a puck now starts at the corner of its region farthest from the goal.
+    env = make_env(f"pusher_{kind}", min_start_distance=largest)
+    params = env.default_params()
+    sample = jax.jit(jax.vmap(env.sample_puck_goal, in_axes=(0, None)))
+    puck, goal = (np.asarray(x) for x in sample(jax.random.split(jax.random.key(8), 4096), params))
+    assert np.linalg.norm(puck - goal, axis=-1).min() >= largest - 1e-5
+    reach = np.linalg.norm(puck - np.array(env.shoulder), axis=-1)
+    assert np.all((reach >= env.goal_reach[0] - 1e-5) & (reach <= env.goal_reach[1] + 1e-5))
 
 
 def test_pusher_hard_is_registered_with_the_wider_goal_region():
@@ -282,6 +314,9 @@ def test_humanoid_maze_episode_length_rule():
         ("half_cheetah", {"goal_min_distance": 6.0, "goal_max_distance": 5.0}, "goal_min_distance"),
         ("half_cheetah", {"goal_behind_probability": 1.5}, "goal_behind_probability"),
         ("pusher_easy", {"kind": "medium"}, "kind"),
+        ("pusher_easy", {"min_start_distance": 2.0}, r"min_start_distance must lie in \[0, 0.32\]"),
+        ("pusher_hard", {"min_start_distance": 0.26}, r"in \[0, 0.25\] m .* default is 0.17"),
+        ("pusher_easy", {"min_start_distance": -0.1}, "min_start_distance"),
         ("humanoid", {"goal_min_distance": -1.0}, "goal_min_distance"),
         ("humanoid", {"healthy_z_range": (2.0, 1.0)}, "healthy_z_range"),
         ("humanoid_u_maze", {"cell_jitter": 0.9}, "cell_jitter"),

@@ -165,6 +165,10 @@ def test_a_redrawn_goal_changes_the_goal_image_and_its_hidden_position_together(
     assert np.asarray(reached).tolist() == [1.0, 1.0]
     positions = np.asarray(redrawn.physics.goal_position)
     assert not np.allclose(positions, np.asarray(stepped.physics.goal_position))
+    # The new goal is one the copy has not reached (judged by the hidden positions).
+    away = np.linalg.norm(positions - np.asarray(redrawn.physics.position), axis=-1)
+    assert away.min() >= float(params.success_threshold)
+    assert not np.asarray(jax.vmap(env.goal_reached, in_axes=(0, None))(redrawn, params)).any()
     for copy in range(2):
         expected = env.draw(redrawn.physics.goal_position[copy], params)
         np.testing.assert_array_equal(redrawn.obs[copy, env.state_size :], expected)
