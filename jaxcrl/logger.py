@@ -121,6 +121,17 @@ class CsvLog:
         self.columns = columns
 
 
+def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    """Replace ``path`` atomically with ``rows`` as ``CsvLog`` writes them (columns in order of
+    first appearance)."""
+    cells = [{k: _csv_cell(v) for k, v in row.items()} for row in rows]
+    columns = list(dict.fromkeys(key for row in cells for key in row))
+    with replace_atomically(Path(path), newline="") as stream:
+        writer = csv.DictWriter(stream, columns, restval="")
+        writer.writeheader()
+        writer.writerows(cells)
+
+
 def read_csv(path: Path) -> list[dict[str, str]]:
     """All rows of a ``metrics.csv`` file as strings (empty string where a row lacks a column)."""
     with Path(path).open(newline="") as stream:

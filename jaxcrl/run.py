@@ -396,6 +396,7 @@ def _continue(
             f"{run_dir} has already trained for {reached}, past {flag}; give a larger value "
             "(nothing was changed)"
         )
+    refuse_missing_rows(run_dir, done, total)
     state = place(state, config, len(members))
     if jax.process_index() == 0:  # one process tidies the shared run directory
         if config is not saved_config:
@@ -407,6 +408,26 @@ def _continue(
     rows = read_metrics(metrics_path) if metrics_path.exists() else []
     config = launched(config, progress, distributed)
     return _train_loop(config, env, program, members, run_dir, state, host, start, rows)
+
+
+def refuse_missing_rows(run_dir: Path, done: int, total: int) -> None:
+    """Raise ConfigError, before anything is changed, when a resume from iteration ``done`` (of
+    ``total``) lacks rows it needs: metrics.jsonl gone while metrics.csv shows rows were written,
+    or a run that ends at ``done`` without its final evaluation's row."""
+    jsonl, csv = run_dir / "metrics.jsonl", run_dir / "metrics.csv"
+    if not jsonl.exists() and csv.exists():
+        raise ConfigError(
+            f"{jsonl} is missing: it holds the rows up to the checkpoint a resume goes on from, "
+            f"and a resume would drop what {csv.name} keeps of them; put it back (nothing was "
+            "changed)"
+        )
+    rows = read_metrics(jsonl) if jsonl.exists() else []
+    if done == total and not any(row["iteration"] == done for row in rows):
+        raise ConfigError(
+            f"{run_dir}'s checkpoint at iteration {done} would end the run, but no evaluation "
+            "was made there (a length set to a checkpoint that is not the run's end, or rows "
+            "lost); give a larger length (nothing was changed)"
+        )
 
 
 def _train_loop(

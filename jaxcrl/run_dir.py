@@ -27,7 +27,7 @@ from jaxcrl.dataset import split_fingerprints
 from jaxcrl.devices import wait_for_processes
 from jaxcrl.envs import GoalEnv
 from jaxcrl.files import replace_atomically
-from jaxcrl.logger import read_metrics
+from jaxcrl.logger import read_metrics, write_csv
 
 
 def default_run_dir(config: TrainConfig) -> Path:
@@ -219,7 +219,8 @@ def record_new_length(run_dir: Path, old: TrainConfig, new: TrainConfig, iterati
 
 
 def keep_rows_up_to(run_dir: Path, iteration: int) -> None:
-    """Drop logged rows after ``iteration`` (written after the checkpoint a resume starts from)."""
+    """Drop logged rows after ``iteration`` (written after the checkpoint a resume starts from)
+    from metrics.jsonl, and write metrics.csv again from the rows kept."""
     path = run_dir / "metrics.jsonl"
     rows = (
         [row for row in read_metrics(path) if row["iteration"] <= iteration]
@@ -228,7 +229,12 @@ def keep_rows_up_to(run_dir: Path, iteration: int) -> None:
     )
     with replace_atomically(path) as stream:
         stream.write("".join(json.dumps(row) + "\n" for row in rows))
-    (run_dir / "metrics.csv").unlink(missing_ok=True)  # rebuilt from metrics.jsonl on open
+    # Written now, not when the loggers open: a resume that stops first (a finished run, an
+    # interrupted compile) deleted the CSV and never wrote it again.
+    if rows:
+        write_csv(run_dir / "metrics.csv", rows)
+    else:
+        (run_dir / "metrics.csv").unlink(missing_ok=True)
 
 
 def set_aside_checkpoints_after(run_dir: Path, step: int) -> None:

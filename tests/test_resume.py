@@ -18,7 +18,7 @@ from tiny_runs import TINY
 from jaxcrl import run
 from jaxcrl.config import ConfigError, loop_sizes
 from jaxcrl.host_progress import TIMING_FIELDS
-from jaxcrl.logger import read_metrics
+from jaxcrl.logger import read_csv, read_metrics
 from jaxcrl.run import NonFiniteError, resume, train
 from jaxcrl.run_dir import has_checkpoint
 
@@ -95,6 +95,28 @@ def test_a_malformed_progress_document_marks_its_checkpoint_damaged(tmp_path, sh
     # Iterations 10 to 12 trained again from checkpoint 9: the same rows as before.
     assert learning_fields(result.metrics) == learning_fields(rows)
     assert (run_dir / "checkpoints" / "12.damaged").is_dir() and has_checkpoint(run_dir)
+
+
+def test_a_resume_keeps_metrics_csv_and_refuses_to_go_on_without_the_rows_it_needs(
+    tmp_path, short_run
+):
+    run_dir = tmp_path / "run"
+    shutil.copytree(short_run, run_dir)
+    csv_rows = read_csv(run_dir / "metrics.csv")
+    resume(run_dir)  # a finished run: nothing to train, and metrics.csv was deleted
+    assert read_csv(run_dir / "metrics.csv") == csv_rows
+    # metrics.jsonl gone: the resume crashed at its end (KeyError) after deleting metrics.csv.
+    (run_dir / "metrics.jsonl").rename(tmp_path / "kept.jsonl")
+    with pytest.raises(ConfigError, match="metrics.jsonl is missing: it holds the rows up to"):
+        resume(run_dir)
+    assert read_csv(run_dir / "metrics.csv") == csv_rows
+    (tmp_path / "kept.jsonl").rename(run_dir / "metrics.jsonl")
+    # A length that ends the run at checkpoint 9, where no evaluation was made: it "finished"
+    # with iteration 6's row as its result.
+    shutil.rmtree(run_dir / "checkpoints" / "12")
+    with pytest.raises(ConfigError, match="checkpoint at iteration 9 would end the run, but no"):
+        resume(run_dir, total_env_steps=4 * 4 * (9 + 2))
+    assert read_csv(run_dir / "metrics.csv") == csv_rows
 
 
 def test_a_step_set_aside_twice_keeps_both_damaged_copies(tmp_path):

@@ -66,8 +66,14 @@ def test_keep_rows_up_to_drops_later_rows_and_the_csv_built_from_them(tmp_path):
     keep_rows_up_to(tmp_path, 4)
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [row["iteration"] for row in rows] == [2, 4]
-    assert not (tmp_path / "metrics.csv").exists()  # rebuilt from metrics.jsonl on open
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["metrics.jsonl"]  # no staging
+    # Written again at once from the rows kept (it was deleted, to be rebuilt only by a resume
+    # that went on to train: a finished run's resume lost it).
+    assert (tmp_path / "metrics.csv").read_text().splitlines() == [
+        "iteration,eval/success",
+        "2,0.2",
+        "4,0.4",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.csv", "metrics.jsonl"]
 
 
 def test_checkpoints_after_the_restored_step_are_renamed_not_deleted(tmp_path):
