@@ -207,8 +207,8 @@ ONLINE_ONLY_OPTIONS = (
 
 def unused_settings(config: TrainConfig) -> dict[str, str]:
     """The options ``config`` sets away from their defaults that its run would not use, each
-    with why: an offline run's collection options, --num-evals beside --eval-every, and an
-    option --sweep also varies."""
+    with why: an offline run's collection options, --num-evals beside --eval-every, a BC weight
+    or alpha tuning option its objective ignores, and an option --sweep also varies."""
     defaults = TrainConfig()
     changed = lambda name: getattr(config, name) != getattr(defaults, name)
     unused = {}
@@ -220,6 +220,10 @@ def unused_settings(config: TrainConfig) -> dict[str, str]:
             )
     if config.eval_every is not None and changed("num_evals"):
         unused["num_evals"] = "--eval-every sets when evaluations run"
+    for name in filter(changed, ("bc_weight", "bc_alpha", "target_entropy", "alpha_lr")):
+        why = swept_option_unused_because(config, name)
+        if why:
+            unused[name] = why
     for name in filter(changed, parse_sweep(config.sweep)):
         unused[name] = "--sweep also varies it and gives each member its value"
     return unused

@@ -483,6 +483,10 @@ def test_a_presets_collection_options_are_left_out_of_a_dataset_run(tmp_path):
     config = parse_train_args(["--config", "point_medium", "--dataset", str(tmp_path / "d.npz")])
     assert config.redraw_goal_on_success is False
     assert config.buffer_size == TrainConfig().buffer_size
+    # A preset's BC weight gives way to another objective given on the command line.
+    assert read_overrides("offline_crl_paper")["bc_weight"] == 0.05
+    other = ["--config", "offline_crl_paper", "--actor-objective", "ddpg_bc"]
+    assert parse_train_args(other).bc_weight == TrainConfig().bc_weight
     # A preset's --num-evals gives way to --eval-every given on the command line.
     assert read_overrides("ant")["num_evals"] == 20
     spaced = parse_train_args(["--config", "ant", "--eval-every", "7"])

@@ -300,6 +300,16 @@ def test_a_new_run_refuses_a_setting_it_would_not_use(tmp_path):
     offline = TrainConfig(dataset=str(data), total_env_steps=5000)
     with pytest.raises(ConfigError, match="a --dataset run collects none and trains for --num-up"):
         refuse_unused_settings(offline)
+    # Options the objective never reads, refused in a sweep, were taken silently in one run.
+    for ignored, message in [
+        (TrainConfig(bc_weight=0.5), "weighs the BC term of --actor-objective bc_mix only"),
+        (TrainConfig(bc_alpha=1.0), "weighs the BC term of --actor-objective ddpg_bc only"),
+        (TrainConfig(alpha_mode="fixed", target_entropy=3.0), "alpha is tuned only with"),
+        (TrainConfig(alpha_mode="fixed", alpha_lr=1e-2), "alpha is tuned only with"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            refuse_unused_settings(ignored)
+    refuse_unused_settings(TrainConfig(actor_objective="bc_mix", bc_weight=0.5))
     spaced = TrainConfig(num_evals=3, eval_every=5)
     with pytest.raises(ConfigError, match="--num-evals is set to 3.*--eval-every sets when"):
         refuse_unused_settings(spaced)
