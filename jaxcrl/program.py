@@ -33,8 +33,19 @@ from jaxcrl.trainer import Trainer, TrainerState, make_trainer
 from jaxcrl.validation import validate
 
 
+def refuse_64_bit_mode() -> None:
+    """Raise ConfigError when JAX computes in 64 bits: the envs, buffers and networks hold
+    float32 arrays, and compiled loops refuse the float64 results mixed in with them."""
+    if jax.config.jax_enable_x64:
+        raise ConfigError(
+            "JAX's 64-bit mode is on (JAX_ENABLE_X64 or jax_enable_x64), and jaxcrl computes in "
+            "float32; unset JAX_ENABLE_X64, or call jax.config.update('jax_enable_x64', False)"
+        )
+
+
 def make_run_env(config: TrainConfig) -> GoalEnv:
     """The env ``config`` names, with its env options (--env-options, dense reward, physics)."""
+    refuse_64_bit_mode()
     overrides: dict[str, Any] = parse_env_options(config.env_options)
     threshold = overrides.get("success_threshold")
     if threshold is not None and not (

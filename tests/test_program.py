@@ -121,3 +121,14 @@ def test_a_mujoco_renderer_that_does_not_start_is_one_line_naming_mujoco_gl(monk
     monkeypatch.delenv("MUJOCO_GL")  # without it, the error is not the renderer's: raised as is
     with pytest.raises(AttributeError):
         make_run_env(TrainConfig(env="reacher"))
+
+
+def test_jax_64_bit_mode_is_refused_in_one_line_before_anything_is_built():
+    # It failed in the first compile with a long TypeError about a loop carry's dtypes.
+    jax.config.update("jax_enable_x64", True)
+    try:
+        with pytest.raises(ConfigError, match="JAX's 64-bit mode is on .*unset JAX_ENABLE_X64"):
+            make_run_env(TrainConfig())
+    finally:
+        jax.config.update("jax_enable_x64", False)
+    assert make_run_env(TrainConfig()).name == "point_open"
