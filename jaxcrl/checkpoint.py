@@ -47,16 +47,16 @@ def open_manager(run_dir: Path, keep: int | None = None, create: bool = True):
     )
 
 
-def newest_progress(run_dir: Path) -> dict[str, Any] | None:
-    """The progress document of the newest checkpoint of ``run_dir`` (None when there is none
-    or it cannot be read: ``restore`` then says why)."""
+def saved_progress(run_dir: Path, step: int | None = None) -> dict[str, Any] | None:
+    """The progress document of checkpoint ``step`` of ``run_dir`` (default: the newest; None
+    when there is none or it cannot be read: ``restore`` then says why)."""
     try:
         manager = open_manager(run_dir, create=False)
         steps = manager.all_steps()
-        if not steps:
+        if not steps or (step is not None and step not in steps):
             return None
         args = ocp.args.Composite(progress=ocp.args.JsonRestore())
-        progress = manager.restore(max(steps), args=args)["progress"]
+        progress = manager.restore(max(steps) if step is None else step, args=args)["progress"]
     except Exception:  # a damaged checkpoint: restore names it and falls back
         return None
     return progress if isinstance(progress, dict) else None

@@ -336,7 +336,7 @@ def resume(
     # Before anything starts JAX's backend (reading a checkpoint does): a multi-host run joins
     # its processes first.
     join_processes(launched(saved_config, progress, distributed))
-    recorded = checkpoint.newest_progress(run_dir)
+    recorded = checkpoint.saved_progress(run_dir)
     refuse_edited_options(saved_config, recorded, run_dir)
     saved_config, total_env_steps, num_updates = length_asked(
         saved_config, recorded, total_env_steps, num_updates

@@ -309,9 +309,12 @@ def fixed_options(config: TrainConfig) -> dict[str, Any]:
     return json.loads(json.dumps(options))
 
 
-def refuse_edited_options(config: TrainConfig, recorded: dict[str, Any] | None, run_dir: Path):
+def refuse_edited_options(
+    config: TrainConfig, recorded: dict[str, Any] | None, run_dir: Path, resuming: bool = True
+):
     """Raise ConfigError when ``config`` (a run's config.yaml) changes an option the run's
-    newest checkpoint was trained with (``recorded``: its progress document)."""
+    checkpoint was trained with (``recorded``: its progress document), for a resume or (not
+    ``resuming``) for reading the checkpoint's policy back."""
     if recorded is None or "options" not in recorded:  # none yet, or saved before the record
         return
     now, then = fixed_options(config), recorded["options"]
@@ -319,6 +322,11 @@ def refuse_edited_options(config: TrainConfig, recorded: dict[str, Any] | None, 
     if not edited:
         return
     changes = ", ".join(f"{name} {then.get(name)!r} -> {now.get(name)!r}" for name in edited)
+    if not resuming:
+        raise ConfigError(
+            f"{run_dir}: config.yaml was edited since the checkpoint was saved ({changes}); its "
+            "networks and env are the ones it recorded, so undo the edit (nothing was read)"
+        )
     raise ConfigError(
         f"--resume {run_dir}: config.yaml was edited since the checkpoint was saved ({changes}); "
         "a run goes on with the options it was trained with (its config.yaml may change only "

@@ -29,6 +29,7 @@ from jaxcrl.members import (
     summarize_members,
 )
 from jaxcrl.program import build, eval_memory_bytes, member_evaluator, saved_tree
+from jaxcrl.run_dir import refuse_edited_options
 from jaxcrl.trainer import Trainer
 
 
@@ -41,6 +42,15 @@ def policy_only(saved: Any) -> Any:
     if isinstance(saved, dict):
         return {**everything_else, "agent": wanted}
     return everything_else.replace(agent=wanted)
+
+
+def read_unedited_config(run_dir: Path, step: int | None) -> TrainConfig:
+    """The run's config.yaml; a ConfigError when it was edited since checkpoint ``step`` (None:
+    the newest) was saved, whose networks and env are the ones the checkpoint recorded."""
+    config = read_run_config(run_dir)
+    recorded = checkpoint.saved_progress(Path(run_dir), step)
+    refuse_edited_options(config, recorded, Path(run_dir), resuming=False)
+    return config
 
 
 def restore_policy_params(run_dir: Path, abstract: Any, step: int | None) -> tuple[Any, int]:
@@ -74,7 +84,7 @@ def evaluate_run(
     a run with swept hyperparameters has instead one summary per swept value under ``groups``.
     ``episodes`` is the number of episodes each member ran.
     """
-    config = read_run_config(run_dir)
+    config = read_unedited_config(run_dir, step)
     if member is not None:
         check_member(config, member)
     if episodes is not None:
@@ -152,7 +162,7 @@ def load_member(run_dir: Path, member: int = 0, step: int | None = None) -> Load
 
     An offline run's dataset is not read (it may have moved): load it from ``config.dataset``.
     """
-    config = read_run_config(run_dir)
+    config = read_unedited_config(run_dir, step)
     check_member(config, member)
     env, env_params, trainer, members = build(config, load_dataset=False)
     abstract = member_state_shapes(trainer, members)
@@ -181,7 +191,7 @@ def loaded_policy(loaded: LoadedMember):
 def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):
     """(env, env_params, policy) of one member's checkpointed policy (checkpoint ``step``, None:
     the newest readable); policy maps obs to actions. Only the policy is read."""
-    config = read_run_config(run_dir)
+    config = read_unedited_config(run_dir, step)
     check_member(config, member)
     env, env_params, trainer, members = build(config, load_dataset=False)
     every_policy, _ = restore_policy_params(run_dir, member_state_shapes(trainer, members), step)

@@ -119,6 +119,26 @@ def test_a_resume_keeps_metrics_csv_and_refuses_to_go_on_without_the_rows_it_nee
     assert read_csv(run_dir / "metrics.csv") == csv_rows
 
 
+def test_reading_a_checkpoint_back_refuses_an_edited_config_yaml(tmp_path, short_run):
+    # eval.py evaluated another network (an edited activation) without a word, and an edited
+    # width failed as "checkpoint cannot be read" amid orbax's tracebacks.
+    from jaxcrl.saved_runs import evaluate_run, load_member, load_member_policy
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(short_run, run_dir)
+    config_path = run_dir / "config.yaml"
+    original = config_path.read_text()
+    for line, edited in [("activation: swish", "activation: tanh"), ("repr_dim: 8", "repr_dim: 4")]:
+        assert line in original
+        config_path.write_text(original.replace(line, edited))
+        name = line.split(":")[0]
+        for read in (evaluate_run, load_member, load_member_policy):
+            with pytest.raises(ConfigError, match=rf"was edited since the checkpoint .*\({name} "):
+                read(run_dir)
+    config_path.write_text(original)
+    assert evaluate_run(run_dir, episodes=2)["checkpoint"] == 12
+
+
 def test_a_step_set_aside_twice_keeps_both_damaged_copies(tmp_path):
     from jaxcrl.run_dir import set_aside_checkpoints_after
 
