@@ -244,7 +244,7 @@ def restore(
         if problems:
             warnings.warn(
                 f"{run_dir}: {'; '.join(problems)}; using checkpoint {candidate} instead "
-                "(the damaged files were left in place)",
+                "(the damaged files are kept: a resume renames them N.damaged)",
                 stacklevel=2,
             )
         return tree, progress, candidate

@@ -219,7 +219,13 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
         with in_every_process("checking its checkpoints folder"):
             check_checkpoints_writable(run_dir)
         if jax.process_index() == 0:
-            record_run_config(config, run_dir, env)
+            recorded = config
+            if again:  # how this launch shows progress and joins hosts is not the run's record
+                saved = read_run_config(run_dir)
+                recorded = dataclasses.replace(
+                    config, progress=saved.progress, distributed=saved.distributed
+                )
+            record_run_config(recorded, run_dir, env)
         start = time.perf_counter()
         state = place(program.init(member_keys(members)), config, len(members))
         return _train_loop(config, env, program, members, run_dir, state, HostProgress(), start, [])

@@ -163,7 +163,9 @@ def test_resume_in_python_starts_a_run_stopped_before_its_first_checkpoint(
         train(dataclasses.replace(TINY, run_dir=str(run_dir)))
     monkeypatch.undo()
     assert (run_dir / "config.yaml").is_file() and not has_checkpoint(run_dir)
-    assert learning_fields(resume(run_dir).metrics) == straight_rows
+    assert learning_fields(resume(run_dir, progress=True).metrics) == straight_rows
+    # A display choice of this launch, not recorded (config.yaml said progress: true after it).
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["config"]["progress"] is False
 
 
 def test_a_finished_run_trained_further_matches_the_longer_run(tmp_path, straight_rows, capsys):
