@@ -43,6 +43,7 @@ def run_main(module_name: str, argv: list[str], monkeypatch) -> None:
         ("critic_negatives", ["--run-dir", "RUN", "--gap", "0"]),
         ("critic_negatives", ["--run-dir", "RUN", "--anchors", "0"]),
         ("seeds", ["--seeds", "0"]),
+        ("redraw_cost", ["--calls", "0"]),
     ],
 )
 def test_sizes_below_one_are_refused_by_argparse(script, argv, monkeypatch, capsys):
@@ -54,7 +55,12 @@ def test_sizes_below_one_are_refused_by_argparse(script, argv, monkeypatch, caps
 
 @pytest.mark.parametrize(
     "script, env_flag",
-    [("throughput", "--envs"), ("env_sps_mjx", "--envs"), ("random_object_moves", "--env")],
+    [
+        ("throughput", "--envs"),
+        ("env_sps_mjx", "--envs"),
+        ("random_object_moves", "--env"),
+        ("redraw_cost", "--envs"),
+    ],
 )
 def test_unknown_env_names_are_refused_in_one_line_listing_valid_ones(
     script, env_flag, monkeypatch
@@ -221,3 +227,12 @@ def test_random_object_moves_takes_noise_with_a_run_only(monkeypatch, capsys):
     errors = capsys.readouterr().err
     assert "--member and --noise-std go with --run-dir" in errors
     assert "--noise-std: must be a finite number >= 0, got -1" in errors
+
+
+def test_redraw_cost_times_a_step_and_a_redraw_and_refuses_pixel_envs(monkeypatch, capsys):
+    argv = ["--envs", "point_open", "--num-envs", "4", "--calls", "1", "--repeats", "1"]
+    run_main("redraw_cost", argv, monkeypatch)
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line.startswith("point_open") and "redraw (every copy at its goal)" in line
+    with pytest.raises(SystemExit, match="point_open_pixels observes images"):
+        run_main("redraw_cost", ["--envs", "point_open_pixels", "--num-envs", "4"], monkeypatch)
