@@ -125,12 +125,21 @@ class OgbenchEnv(GoalEnv):
             gym_env = self.make()
             gym_env.reset(seed=0)
         except Exception as error:  # mujoco.FatalError, or the GL library's own errors
-            if "OpenGL" not in str(error) and "GL" not in type(error).__name__:
+            # A renderer named by MUJOCO_GL that is missing fails in PyOpenGL's own words (an
+            # AttributeError on 'glGetError' for OSMesa).
+            renderer = os.environ.get("MUJOCO_GL")
+            if not renderer and "OpenGL" not in str(error) and "GL" not in type(error).__name__:
                 raise
             first = str(error).splitlines()[0] if str(error) else type(error).__name__
+            fix = (
+                f"MUJOCO_GL={renderer} names a renderer that does not start here: install it, "
+                "or set MUJOCO_GL=egl (GPU or Mesa EGL)"
+                if renderer
+                else "set MUJOCO_GL=egl (or osmesa) and run again"
+            )
             raise RuntimeError(
                 f"{self.name} renders its images with MuJoCo's OpenGL, which could not start "
-                f"({first[:120]}); set MUJOCO_GL=egl (or osmesa) and run again"
+                f"({type(error).__name__}: {first[:120]}); {fix}"
             ) from None
         finally:
             if gym_env is not None:

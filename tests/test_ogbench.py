@@ -502,3 +502,19 @@ def test_training_says_when_ogbench_runs_another_number_of_episodes_than_asked()
     )
     assert host_episodes_note(TrainConfig(eval_episodes=10), env) is None
     assert host_episodes_note(TrainConfig(eval_episodes=3), SimpleNamespace()) is None
+
+
+def test_a_renderer_that_mujoco_gl_names_but_does_not_start_is_one_error(monkeypatch):
+    # MUJOCO_GL=osmesa without OSMesa: PyOpenGL's AttributeError came out as a traceback, while
+    # the message for no MUJOCO_GL at all recommends osmesa.
+    def no_osmesa(self, **kwargs):
+        raise AttributeError("'NoneType' object has no attribute 'glGetError'")
+
+    monkeypatch.setattr(OgbenchEnv, "make", no_osmesa)
+    env = OgbenchEnv("visual-cube-single-v0")
+    monkeypatch.setenv("MUJOCO_GL", "osmesa")
+    with pytest.raises(RuntimeError, match="MUJOCO_GL=osmesa names a renderer that does not start"):
+        env.check_rendering()
+    monkeypatch.delenv("MUJOCO_GL")
+    with pytest.raises(AttributeError):  # not a renderer's failure: raised as it is
+        env.check_rendering()
