@@ -28,6 +28,10 @@ WALL = (110, 110, 110)
 POINT = (30, 60, 220)
 
 
+# The largest point the images draw, in cells: its disc fits within one cell.
+MAX_POINT_RADIUS = 0.5
+
+
 @struct.dataclass
 class PixelPointPhysics:
     """The hidden positions behind the images."""
@@ -53,6 +57,12 @@ class PixelPointMaze(GoalEnv):
             raise ValueError(f"image_size must be at least 8 pixels, got {image_size}")
         self.maze = PointMaze(layout, episode_length, max_step, success_threshold, dense_reward)
         rows, cols = self.maze.walls.shape
+        if point_radius > MAX_POINT_RADIUS:  # a larger disc hides where in its cell it is
+            raise ValueError(
+                f"point_radius must be at most {MAX_POINT_RADIUS} cells (the disc within one "
+                f"cell; default 0.3), got {point_radius}: a disc of {point_radius} cells covers "
+                "its neighbours, and at the maze's size every image is the same"
+            )
         if point_radius * image_size / max(rows, cols) < 0.5:
             raise ValueError(
                 f"a point of radius {point_radius} cells is under one pixel wide in a "

@@ -120,7 +120,7 @@ class TrainConfig:
     activation: Literal["swish", "relu", "gelu", "tanh"] = "swish"
     """Hidden-layer activation."""
     cnn_channels: tuple[int, ...] = (16, 32, 32)
-    """Pixel envs only: channels of the CNN's stacks (each halves the image's height and width)."""
+    """Pixel envs only: channels of the CNN's stacks, each halving height and width (to 1 pixel)."""
     cnn_features: int = 256
     """Pixel envs only: size of the CNN's output features, fed to each network's MLP."""
     energy: Energy = "l2"

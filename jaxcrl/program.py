@@ -9,6 +9,7 @@ run directory.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import jax
@@ -135,6 +136,15 @@ def build(
             f"{' and '.join(changed)} shape the pixel encoder, but --env {config.env} observes "
             f"states; drop {' and '.join(changed)}, or pick a pixel env (e.g. point_open_pixels)"
         )
+    if env.image_shape is not None:
+        side = min(env.image_shape[:2])
+        useful = math.ceil(math.log2(side))  # halvings until the map is one pixel
+        if len(config.cnn_channels) > useful:
+            raise ConfigError(
+                f"--cnn-channels gives {len(config.cnn_channels)} stacks, but a {side}-pixel "
+                f"image is one pixel after {useful} halvings, and later stacks only add "
+                f"compute; give at most {useful} channel counts, or a larger image_size"
+            )
     # Every member's env copies and evaluation episodes run in one program.
     env.reserve_copies(len(members) * max(config.num_envs, config.eval_episodes))
     env_params = env.default_params()

@@ -186,9 +186,13 @@ def test_pixel_maze_goals_differ_between_episodes_and_it_renders(env):
     assert frame.dtype == np.uint8 and frame.ndim == 3
 
 
-def test_pixel_maze_refuses_a_point_smaller_than_a_pixel():
+def test_pixel_maze_refuses_a_point_smaller_than_a_pixel_or_larger_than_its_cell():
     with pytest.raises(ValueError, match="under one pixel"):
         make_env("point_medium_pixels", image_size=8, point_radius=0.2)
+    # A radius of 10 cells painted every image of the open arena the same.
+    with pytest.raises(ValueError, match="point_radius must be at most 0.5 cells"):
+        make_env("point_open_pixels", image_size=16, point_radius=10)
+    assert make_env("point_open_pixels", image_size=16, point_radius=0.5).point_radius == 0.5
 
 
 def test_training_on_images_keeps_uint8_in_the_buffer_and_stays_finite(env):
@@ -207,3 +211,14 @@ def test_training_on_images_keeps_uint8_in_the_buffer_and_stays_finite(env):
         state.agent.policy_params, jax.random.PRNGKey(1), jnp.array([1.5, 1.5])
     )
     assert np.isfinite(float(toward["eval/final_distance"]))
+
+
+def test_more_cnn_stacks_than_the_image_can_halve_are_refused():
+    # Eight stacks on a 16-pixel image trained; the last four saw a 1x1 map and only cost time.
+    from jaxcrl.config import ConfigError, TrainConfig
+    from jaxcrl.program import build
+
+    config = TrainConfig(env="point_open_pixels", env_options=("image_size=16",))
+    with pytest.raises(ConfigError, match="--cnn-channels gives 5 stacks, but a 16-pixel image"):
+        build(dataclasses.replace(config, cnn_channels=(4,) * 5), load_dataset=False)
+    build(dataclasses.replace(config, cnn_channels=(4,) * 4), load_dataset=False)
