@@ -36,6 +36,7 @@ from jaxcrl.dataset import (
     new_dataset_paths,
     save_splits,
 )
+from jaxcrl.devices import gib, host_memory_bytes
 from jaxcrl.envs import GoalEnv, portable_env, registered_envs, reset_batch, step_batch
 from jaxcrl.envs.mjx_base import PHYSICS_IMPLS
 from jaxcrl.envs.ogbench_envs import ogbench_env_ids
@@ -216,6 +217,7 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
             f"{env.episode_length - 2} to stitch, or drop --segment-length"
         )
     new_dataset_paths(options.out)  # refused before collecting, not after
+    check_collection_memory(env, options.episodes + val_episodes)
     train_key, val_key = jax.random.split(jax.random.PRNGKey(options.seed))
     train, val = (
         collect_dataset(env, env_params, act, key, episodes, options.segment_length)
@@ -223,6 +225,20 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
     )
     source = {"env": env_name, "env_options": list(env_options)}
     return save_splits(options.out, train, val, env.image_shape, source)
+
+
+def check_collection_memory(env: GoalEnv, episodes: int) -> None:
+    """Raise ValueError, before collecting, when ``episodes`` episodes of ``env`` (both splits)
+    would not fit in the host's memory: they are gathered there, then joined into one array."""
+    have = host_memory_bytes()
+    state_bytes = env.state_size * (1 if env.image_shape is not None else 4)  # uint8 or float32
+    need = 2 * episodes * env.episode_length * (state_bytes + 4 * env.action_size + 4)
+    if have is not None and need > 0.9 * have:
+        raise ValueError(
+            f"{episodes} episodes of {env.episode_length} steps of {env.name} (both splits) need "
+            f"about {gib(need)} of memory to gather, more than the {gib(0.9 * have)} this "
+            "machine may hold; collect fewer --episodes (or a smaller image_size), in parts"
+        )
 
 
 def acting_member(run_config: TrainConfig, member: int | None) -> int:

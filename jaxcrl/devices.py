@@ -77,9 +77,14 @@ def device_memory_bytes() -> int | None:
     stats = device.memory_stats() if hasattr(device, "memory_stats") else None
     if stats and stats.get("bytes_limit"):
         return int(stats["bytes_limit"])
-    if device.platform == "cpu" and hasattr(os, "sysconf"):
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return None
+    return host_memory_bytes() if device.platform == "cpu" else None
+
+
+def host_memory_bytes() -> int | None:
+    """The host's RAM (None where the system does not say)."""
+    if not hasattr(os, "sysconf"):
+        return None
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def tree_bytes(shapes: Any) -> int:
@@ -125,6 +130,31 @@ def check_memory(
     raise ConfigError(
         f"the run's {parts}: more than the {gib(0.9 * have)} it may use of the {gib(have)} of "
         f"memory its devices have; {fix}"
+    )
+
+
+def check_step_memory(compiled: Any, resuming: bool = False) -> None:
+    """Raise ConfigError when a compiled training iteration (``compiled``: its executable) needs
+    more memory than one device has: its state plus the working memory of its batches, which the
+    state's size alone does not show (a pixel batch's convolutions can hold tens of GiB)."""
+    analysis = compiled.memory_analysis()
+    have = device_memory_bytes()
+    if analysis is None or have is None:
+        return
+    work = analysis.temp_size_in_bytes
+    need = analysis.argument_size_in_bytes + work
+    if need <= 0.9 * have:
+        return
+    fix = (
+        "resume it on a device with more memory (a resumed run keeps its sizes)"
+        if resuming
+        else "train a new run with a smaller --batch-size (with pixels, a smaller image_size "
+        "or fewer --cnn-channels)"
+    )
+    raise ConfigError(
+        f"a training iteration needs {gib(work)} of working memory for its batches beside its "
+        f"{gib(analysis.argument_size_in_bytes)} state: more than the {gib(0.9 * have)} it may "
+        f"use of the {gib(have)} of memory a device has; {fix} (nothing was trained)"
     )
 
 

@@ -38,6 +38,7 @@ from jaxcrl.devices import (
     check_memory,
     check_placement,
     check_same_config,
+    check_step_memory,
     fetch,
     in_every_process,
     join_processes,
@@ -462,6 +463,7 @@ def _train_loop(
     saved_at = progress.iteration if progress.iteration > 0 else None  # a resume's checkpoint
     # Compile ahead of the loop so that the first chunk's SPS measures training alone.
     run_iterations = program.run_iterations.lower(state, jnp.asarray(1, jnp.int32)).compile()
+    check_step_memory(run_iterations, resuming=progress.iteration > 0)
     evaluate = program.evaluate
     if hasattr(evaluate, "lower"):  # a device evaluation: compile it now too
         evaluate = evaluate.lower(state.agent.policy_params, eval_keys(members, 0)).compile()

@@ -289,3 +289,15 @@ def test_an_output_under_a_file_is_refused_before_collecting(tmp_path, capsys):
             ["--env", "point_open", "--episodes", "2", "--out", str(tmp_path / "taken/d.npz")]
         )
     assert "taken is a file, not a folder" in capsys.readouterr().err
+
+
+def test_a_collection_larger_than_memory_is_refused_before_it_starts(tmp_path, monkeypatch):
+    # 10,000 episodes of 512-pixel images aborted inside XLA with no error line.
+    import jaxcrl.collect
+
+    monkeypatch.setattr(jaxcrl.collect, "host_memory_bytes", lambda: 2**20)  # 1 MiB
+    out = tmp_path / "d.npz"
+    argv = ["--env", "point_open", "--episodes", "1000", "--episode-length", "100"]
+    with pytest.raises(SystemExit, match=r"^error: 1100 episodes of 100 steps of point_open"):
+        main([*argv, "--out", str(out)])
+    assert not out.exists()

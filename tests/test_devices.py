@@ -389,3 +389,25 @@ def test_an_error_in_one_process_stops_every_process_at_once(tmp_path):
     assert "--loggers wandb needs the wandb package" in texts[1]
     assert "process 1 of 2 stopped while checking the run" in texts[0], texts[0][-3000:]
     assert not (tmp_path / "run").exists()
+
+
+def test_a_training_step_that_needs_more_memory_than_a_device_has_is_refused(monkeypatch):
+    # A 256-pixel batch passed the state's check, compiled, then died in its first chunk with a
+    # RESOURCE_EXHAUSTED traceback (40 GB for the convolutions' activations).
+    from types import SimpleNamespace
+
+    from jaxcrl import devices
+
+    def compiled(temp: float, arguments: float):
+        analysis = SimpleNamespace(temp_size_in_bytes=temp, argument_size_in_bytes=arguments)
+        return SimpleNamespace(memory_analysis=lambda: analysis)
+
+    monkeypatch.setattr(devices, "device_memory_bytes", lambda: 24 * 2**30)
+    with pytest.raises(ConfigError, match=r"a training iteration needs 37.6 GiB .*--batch-size"):
+        devices.check_step_memory(compiled(40.4e9, 0.4e9))
+    with pytest.raises(ConfigError, match="resume it on a device with more memory"):
+        devices.check_step_memory(compiled(40.4e9, 0.4e9), resuming=True)
+    devices.check_step_memory(compiled(2e9, 0.4e9))
+    monkeypatch.undo()
+    small = jax.jit(lambda x: x @ x.T).lower(np.ones((64, 64), np.float32)).compile()
+    devices.check_step_memory(small)  # a real executable's analysis, well within memory
