@@ -139,7 +139,7 @@ class OgbenchEnv(GoalEnv):
             )
             raise RuntimeError(
                 f"{self.name} renders its images with MuJoCo's OpenGL, which could not start "
-                f"({type(error).__name__}: {first[:120]}); {fix}"
+                f"({first[:120]}); {fix}"
             ) from None
         finally:
             if gym_env is not None:

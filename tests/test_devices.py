@@ -336,6 +336,7 @@ def test_a_signal_to_one_process_stops_every_process_at_one_checkpoint(tmp_path)
         TINY,
         total_env_steps=4 * 4 * 40,
         eval_every=2,
+        num_evals=TrainConfig().num_evals,  # --eval-every alone sets the spacing
         run_dir=str(tmp_path / "run"),
         distributed=True,
         progress=False,
