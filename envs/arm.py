@@ -121,6 +121,20 @@ def largest_min_start_distance(start: Sequence, goal: Sequence) -> float:
     return float(np.linalg.norm(half + offset))
 
 
+def check_min_start_distance(
+    value: float, start: Sequence, goal: Sequence, env_name: str, default: float, thing: str
+) -> None:
+    """Raise ValueError unless ``value`` lies in [0, the largest minimum the rectangles ``start``
+    and ``goal`` allow], rounded down to the millimetre so that the value named is accepted."""
+    largest = np.floor(1000 * largest_min_start_distance(start, goal)) / 1000
+    if not 0 <= value <= largest:
+        raise ValueError(
+            f"min_start_distance must lie in [0, {largest:g}] m for {env_name} (the default is "
+            f"{default:g}), got {value}: beyond that, some goals of its region have no {thing} "
+            "start that far away"
+        )
+
+
 def farthest_corner(low: jax.Array, high: jax.Array, point: jax.Array) -> jax.Array:
     """The corner [2] of the rectangle [low, high] farthest from ``point`` [2]."""
     return jnp.where(point < (low + high) / 2, high, low)
@@ -454,15 +468,14 @@ class _CubeTask(_ArmTask):
                 f"unknown goal_space {goal_space!r}; choose one of {', '.join(GOAL_SPACES)}"
             )
         regions = CUBE_TASKS[f"{self.task}_{kind}"]
-        # Rounded down to the millimetre, so that the value the message names is accepted.
-        largest = np.floor(1000 * largest_min_start_distance(regions["cube"], regions["goal"]))
-        if not 0 <= min_start_distance <= largest / 1000:
-            raise ValueError(
-                f"min_start_distance must lie in [0, {largest / 1000:g}] m for arm_{self.task}_"
-                f"{kind} (the default is {DEFAULT_MIN_START_DISTANCE:g}), got "
-                f"{min_start_distance}: beyond that, some goals of its region have no cube start "
-                "that far away"
-            )
+        check_min_start_distance(
+            min_start_distance,
+            regions["cube"],
+            regions["goal"],
+            f"arm_{self.task}_{kind}",
+            DEFAULT_MIN_START_DISTANCE,
+            "cube",
+        )
         super().__init__(episode_length, success_threshold, dense_reward, frame_skip, impl)
         self.name = f"arm_{self.task}_{kind}"
         self.kind = kind

@@ -33,10 +33,9 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
-from jaxcrl.envs.arm import farthest_corner, largest_min_start_distance
+from jaxcrl.envs.arm import check_min_start_distance, farthest_corner
 from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
 from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
 
@@ -88,14 +87,14 @@ class Pusher(MjxGoalEnv):
     ):
         if kind not in GOAL_REGIONS:
             raise ValueError(f"unknown pusher kind {kind!r}; choose one of {sorted(GOAL_REGIONS)}")
-        # Rounded down to the millimetre, so that the value the message names is accepted.
-        largest = np.floor(1000 * largest_min_start_distance(PUCK_START_REGION, GOAL_REGIONS[kind]))
-        if not 0 <= min_start_distance <= largest / 1000:
-            raise ValueError(
-                f"min_start_distance must lie in [0, {largest / 1000:g}] m for pusher_{kind} (the "
-                f"default is {DEFAULT_MIN_START_DISTANCE:g}), got {min_start_distance}: beyond "
-                "that, some goals of its region have no puck start that far away"
-            )
+        check_min_start_distance(
+            min_start_distance,
+            PUCK_START_REGION,
+            GOAL_REGIONS[kind],
+            f"pusher_{kind}",
+            DEFAULT_MIN_START_DISTANCE,
+            "puck",
+        )
         super().__init__(PUSHER_XML.read_text(), frame_skip, impl)
         model = self.mj_model
         self.shoulder = tuple(float(x) for x in model.body("upper_arm").pos[:2])  # table (x, y)
