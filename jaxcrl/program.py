@@ -61,18 +61,20 @@ def make_run_env(config: TrainConfig) -> GoalEnv:
         overrides["dense_reward"] = True
     if config.physics != "jax":
         overrides["impl"] = config.physics
-    if "layout" in overrides and fixed_arguments(config.env).get("layout") is not None:
+    registered = fixed_arguments(config.env)  # what the env's name stands for
+    if "layout" in overrides and registered.get("layout") is not None:
         custom = custom_maze_env(config.env)
         where = f"--env {custom} --env-options layout=MAP" if custom else "a *_maze_custom env"
         raise ConfigError(
             f"--env-options layout: --env {config.env} is built on its own maze, and config.yaml "
             f"would name it while training on yours; give your map to {where}"
         )
-    for name in sorted(set(overrides) & set(fixed_arguments(config.env)) - {"layout"}):
-        fixed, value = fixed_arguments(config.env)[name], overrides[name]
+    for name in sorted(set(overrides) & set(registered) - {"layout"}):
+        value = overrides[name]
         other = sibling_env(config.env, **{name: value})
         raise ConfigError(
-            f"--env-options {name}: --env {config.env} is registered with {name}={fixed!r}, and "
+            f"--env-options {name}: --env {config.env} is registered with "
+            f"{name}={registered[name]!r}, and "
             f"config.yaml would name it while training {name}={value!r}; "
             + (f"use --env {other}" if other else f"drop {name}")
         )
