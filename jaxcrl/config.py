@@ -40,8 +40,15 @@ def command_name(script: str) -> str:
     return installed if os.path.basename(sys.argv[0]) == installed else script
 
 
+TRAIN_COMMANDS = ("train.py", "jaxcrl-train")
+
+
 def resume_command(run_dir: Any) -> str:
-    """The command that continues the run in ``run_dir``."""
+    """What continues the run in ``run_dir``: the training command that started this process, or
+    the Python call where a notebook or script trains through the API."""
+    launched_by = os.path.basename(sys.argv[0]) if sys.argv else ""
+    if launched_by not in TRAIN_COMMANDS:
+        return f"jaxcrl.run.resume({str(run_dir)!r})"
     name = command_name("train.py")
     return f"{'python ' if name.endswith('.py') else ''}{name} --resume {run_dir}"
 

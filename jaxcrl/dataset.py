@@ -74,7 +74,12 @@ class Dataset(NamedTuple):
     @property
     def num_episodes(self) -> int:
         """Episodes, counting an unterminated tail as one."""
-        return int(self.terminals.sum()) + int(self.terminals[-1] == 0)
+        return episodes_in(self.terminals)
+
+
+def episodes_in(terminals: np.ndarray) -> int:
+    """Episodes that ``terminals`` [N] delimits, counting an unterminated tail as one."""
+    return int(terminals.sum()) + int(terminals[-1] == 0)
 
 
 def validation_path(path: str | Path) -> Path:
@@ -427,6 +432,13 @@ def usable_anchor_times(dataset: Dataset) -> np.ndarray:
 def usable_anchors(dataset: Dataset) -> int:
     """How many steps have a later step in their episode (``usable_anchor_times``)."""
     return dataset.num_steps - dataset.num_episodes
+
+
+def split_usable_anchors(path: str | Path) -> int:
+    """``usable_anchors`` of a checked split file, reading its terminals alone."""
+    with np.load(path) as arrays:
+        terminals = np.asarray(arrays["terminals"])
+    return len(terminals) - episodes_in(terminals)
 
 
 def buffer_from_dataset(dataset: Dataset) -> ReplayBuffer:

@@ -94,6 +94,7 @@ from jaxcrl.trainer import TrainerState
 from jaxcrl.validation import (
     check_dataset_source,
     check_env_fit,
+    check_validation_split,
     refuse_unused_settings,
     validate,
 )
@@ -193,7 +194,12 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
     check_same_config(config)
     with in_every_process("checking the run"):
         env, _, trainer, members = build(config)
-        for warning in (check_env_fit(config, env.episode_length), check_dataset_source(config)):
+        warnings = (
+            check_env_fit(config, env.episode_length),
+            check_dataset_source(config),
+            check_validation_split(config),
+        )
+        for warning in warnings:
             if warning and jax.process_index() == 0:
                 print(f"warning: {warning}", file=sys.stderr)
         note = host_episodes_note(config, env)
@@ -461,15 +467,6 @@ def _train_loop(
         end for end in chunk_ends(total, eval_every, checkpoint_every) if end > progress.iteration
     ]
     saved_at = progress.iteration if progress.iteration > 0 else None  # a resume's checkpoint
-    # Compile ahead of the loop so that the first chunk's SPS measures training alone.
-    run_iterations = program.run_iterations.lower(state, jnp.asarray(1, jnp.int32)).compile()
-    check_step_memory(run_iterations, resuming=progress.iteration > 0)
-    evaluate = program.evaluate
-    if hasattr(evaluate, "lower"):  # a device evaluation: compile it now too
-        evaluate = evaluate.lower(state.agent.policy_params, eval_keys(members, 0)).compile()
-    wait_for_processes("compiled")  # the programs' collectives start together
-    jax.block_until_ready(state)
-    setup_time = time.perf_counter() - start  # compilation plus prefill (or restore)
     steps_at = (lambda iteration: iteration) if offline else partial(env_steps_after, config)
     wall_time = lambda: progress.elapsed_s + time.perf_counter() - start
 
@@ -505,7 +502,17 @@ def _train_loop(
     exit_code = 1  # what W&B records if the loop leaves by an exception
     try:
         if main_process and ends:  # a finished run resumed has nothing to log
+            # Before compiling: a logger that cannot start (W&B's login) is told at once.
             loggers = open_loggers(run_dir, config.loggers, config.to_dict(), len(members))
+        # Compile ahead of the loop so that the first chunk's SPS measures training alone.
+        run_iterations = program.run_iterations.lower(state, jnp.asarray(1, jnp.int32)).compile()
+        check_step_memory(run_iterations, resuming=progress.iteration > 0)
+        evaluate = program.evaluate
+        if hasattr(evaluate, "lower"):  # a device evaluation: compile it now too
+            evaluate = evaluate.lower(state.agent.policy_params, eval_keys(members, 0)).compile()
+        wait_for_processes("compiled")  # the programs' collectives start together
+        jax.block_until_ready(state)
+        setup_time = time.perf_counter() - start  # compilation plus prefill (or restore)
         # Opened after compiling, so its rate and ETA count training alone.
         bar = Progress(steps_at(total), config.progress, offline, steps_at(progress.iteration))
         with stop_requests() as signals:

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 import jax
 import yaml
 
-from jaxcrl.config import ConfigError, TrainConfig, loop_sizes
+from jaxcrl.config import ConfigError, TrainConfig, loop_sizes, resume_command
 from jaxcrl.config_files import write_config
 from jaxcrl.dataset import split_fingerprints
 from jaxcrl.devices import wait_for_processes
@@ -64,7 +64,7 @@ def hold_run_dir(run_dir: Path) -> TextIO | None:
         lock.close()
         raise ConfigError(
             f"{run_dir} is being trained by {holder}; wait for it to end, or stop it and "
-            f"continue with --resume {run_dir} (nothing was changed)"
+            f"continue with {resume_command(run_dir)} (nothing was changed)"
         ) from None
     except OSError:  # a file system without locks: train unguarded
         return lock
@@ -87,12 +87,12 @@ def prepare_run_dir(config: TrainConfig, again: bool = False) -> tuple[TrainConf
     if has_checkpoint(run_dir):
         raise FileExistsError(
             f"{run_dir} already holds a run; choose a new --run-dir, or continue it with "
-            f"--resume {run_dir} (nothing was overwritten)"
+            f"{resume_command(run_dir)} (nothing was overwritten)"
         )
     if not again and (run_dir / "config.yaml").exists():
         raise FileExistsError(
             f"{run_dir} already holds a run that saved no checkpoint (its start did not finish); "
-            f"--resume {run_dir} starts it from the beginning, or choose a new --run-dir "
+            f"{resume_command(run_dir)} starts it from the beginning, or choose a new --run-dir "
             "(nothing was overwritten)"
         )
     if not again and (run_dir / "metrics.jsonl").exists():

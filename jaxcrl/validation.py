@@ -24,7 +24,7 @@ from jaxcrl.config import (
     training_iterations,
 )
 from jaxcrl.config_files import coerce, describe_type
-from jaxcrl.dataset import read_source, validation_path
+from jaxcrl.dataset import read_source, split_usable_anchors, validation_path
 from jaxcrl.networks import RESIDUAL_BLOCK_DEPTH
 
 
@@ -354,6 +354,22 @@ def check_dataset_source(config: TrainConfig) -> str | None:
         if warning:
             return warning
     return None
+
+
+def check_validation_split(config: TrainConfig) -> str | None:
+    """A warning when an offline run's ``-val`` split has fewer steps with a future goal than a
+    batch holds, so that every validation batch repeats steps (None otherwise)."""
+    if config.dataset is None or not validation_path(config.dataset).is_file():
+        return None
+    val = validation_path(config.dataset)
+    anchors = split_usable_anchors(val)
+    if anchors >= config.batch_size:
+        return None
+    return (
+        f"the validation split {val} has {anchors} steps with a future goal, fewer than "
+        f"--batch-size {config.batch_size}: every val/ batch repeats steps, so the val/ "
+        "accuracy is not comparable with the training one; collect more --val-episodes"
+    )
 
 
 def _source_mismatch(config: TrainConfig, split: Path) -> str | None:

@@ -76,7 +76,7 @@ def test_a_full_disk_stops_the_run_in_one_line_naming_the_last_good_checkpoint(
     message = str(stopped.value)
     assert message.startswith("checkpoint 14 could not be written (No space left on device: ")
     assert "The last good checkpoint (iteration 12)" in message
-    assert message.endswith(f"continue with: python train.py --resume {run_dir}")
+    assert message.endswith(f"continue with: jaxcrl.run.resume('{run_dir}')")  # train() from Python
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["12", "6"]
 
 

@@ -87,3 +87,13 @@ def test_messages_name_the_command_that_started_the_process(monkeypatch):
     assert command_name("eval.py") == "eval.py"
     monkeypatch.setattr(sys, "argv", ["train.py"])
     assert resume_command("runs/a") == "python train.py --resume runs/a"
+
+
+def test_a_run_trained_from_python_is_told_the_python_call_that_resumes_it(monkeypatch):
+    # A notebook's or script's train(config) used to be told "python train.py --resume".
+    from jaxcrl.config import resume_command
+
+    monkeypatch.setattr(sys, "argv", ["/venv/lib/ipykernel_launcher.py", "-f", "kernel.json"])
+    assert resume_command("runs/a b") == "jaxcrl.run.resume('runs/a b')"
+    monkeypatch.setattr(sys, "argv", [])  # an embedded interpreter
+    assert resume_command("runs/a") == "jaxcrl.run.resume('runs/a')"

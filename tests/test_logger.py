@@ -341,7 +341,7 @@ def test_w_and_b_that_cannot_start_is_one_line_that_says_how_to_go_on(tmp_path, 
     run_dir = tmp_path / "run"
     assert str(error.value) == (
         "W&B did not start (RuntimeError: api_key not configured (no-tty) more detail); fix that "
-        f"and continue with python train.py --resume {run_dir} (to go on without W&B, first "
+        f"and continue with jaxcrl.run.resume('{run_dir}') (to go on without W&B, first "
         f"remove wandb from the loggers line of {run_dir / 'config.yaml'})"
     )
     assert "WANDB_DIR" not in os.environ
@@ -514,3 +514,24 @@ def test_a_run_whose_w_and_b_dies_trains_checkpoints_and_logs_to_the_end(
     assert read_metrics(run_dir / "metrics.jsonl") == json.loads(json.dumps(result.metrics))
     assert str(last["iteration"]) in {path.name for path in (run_dir / "checkpoints").iterdir()}
     assert len([line for line in warnings_of(capsys.readouterr().err) if "W&B" in line]) == 1
+
+
+def test_w_and_b_that_cannot_start_stops_the_run_before_it_compiles(tmp_path, monkeypatch):
+    # Its login failing used to be told only after the training program had compiled (minutes
+    # on an accelerator).
+    from jaxcrl import run
+
+    def init(**kwargs):
+        raise RuntimeError("api_key not configured (no-tty)")
+
+    def compiled(*args, **kwargs):
+        raise AssertionError("the program compiled before W&B started")
+
+    fake_wandb(monkeypatch, FakeWandbRun(), {})
+    monkeypatch.setattr(sys.modules["wandb"], "init", init)
+    monkeypatch.setattr(run, "check_step_memory", compiled)
+    config = dataclasses.replace(
+        TINY, run_dir=str(tmp_path / "run"), loggers=("wandb",), progress=False
+    )
+    with pytest.raises(ConfigError, match=r"^W&B did not start \(RuntimeError: api_key"):
+        run.train(config)

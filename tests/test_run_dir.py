@@ -40,7 +40,7 @@ def test_prepare_run_dir_creates_a_new_directory_and_never_reuses_a_run(tmp_path
     prepared, run_dir = prepare_run_dir(config)
     assert run_dir.is_dir() and prepared.run_dir == str(run_dir)
     (run_dir / "config.yaml").write_text("config: {}\n")
-    with pytest.raises(FileExistsError, match="saved no checkpoint.*--resume"):
+    with pytest.raises(FileExistsError, match=r"saved no checkpoint.*jaxcrl\.run\.resume\("):
         prepare_run_dir(config)
     (run_dir / "checkpoints" / "3").mkdir(parents=True)
     with pytest.raises(FileExistsError, match="already holds a run; choose a new --run-dir"):

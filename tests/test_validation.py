@@ -15,6 +15,7 @@ from jaxcrl.program import make_run_env
 from jaxcrl.validation import (
     check_dataset_source,
     check_env_fit,
+    check_validation_split,
     refuse_unused_settings,
     validate,
 )
@@ -219,6 +220,29 @@ def test_training_on_another_envs_dataset_prints_the_warning(tmp_path, monkeypat
     with pytest.raises(ZeroDivisionError):
         run.train(config)
     assert "was collected in point_u_maze, not in --env point_medium" in capsys.readouterr().err
+
+
+def test_a_validation_split_smaller_than_a_batch_is_warned_about(tmp_path, monkeypatch, capsys):
+    # Its batches repeat steps (sampled with replacement), which lowers the val/ accuracy.
+    data = tmp_path / "umaze.npz"
+    collect_main(["--env", "point_u_maze", "--episodes", "4", "--val-episodes", "1",
+                  "--episode-length", "10", "--out", str(data)])  # fmt: skip
+    val = tmp_path / "umaze-val.npz"
+    config = TrainConfig(env="point_u_maze", dataset=str(data), batch_size=9)
+    assert check_validation_split(config) is None  # 10 steps, the last without a future goal
+    small = dataclasses.replace(config, batch_size=10, run_dir=str(tmp_path / "r"))
+    assert check_validation_split(small) == (
+        f"the validation split {val} has 9 steps with a future goal, fewer than --batch-size 10: "
+        "every val/ batch repeats steps, so the val/ accuracy is not comparable with the "
+        "training one; collect more --val-episodes"
+    )
+    monkeypatch.setattr(run, "make_program", lambda *args, **kwargs: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        run.train(small)
+    assert "warning: the validation split" in capsys.readouterr().err
+    val.unlink()
+    assert check_validation_split(small) is None
+    assert check_validation_split(dataclasses.replace(small, dataset=None)) is None
 
 
 def test_offline_runs_are_not_held_to_the_online_buffer_and_env_step_budget():
