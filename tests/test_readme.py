@@ -74,6 +74,24 @@ def test_every_train_command_parses_and_validates(args):
         make_run_env(config)  # the env takes the options (a maze map, for one)
 
 
+def inline_env_options() -> list[list[str]]:
+    """The README's inline examples of ``--env``/``--config`` with ``--env-options``, as tokens."""
+    spans = re.findall(r"(?<!`)`(--(?:env|config)\s[^`]*--env-options\s[^`]+)`", README)
+    return [shlex.split(" ".join(span.split())) for span in spans]
+
+
+def test_the_readme_has_inline_env_options_examples():
+    assert len(inline_env_options()) >= 2
+
+
+@pytest.mark.parametrize("args", inline_env_options(), ids=" ".join)
+def test_every_inline_env_options_example_builds_its_env(args):
+    # "--config ant --env-options goal_max_radius=5" was refused: the ant's goals start at 10 m.
+    config = parse_train_args(args)
+    validate(config, registered_envs(), dataset_must_exist=False)
+    make_run_env(config)
+
+
 @pytest.fixture
 def readme_run(tmp_path, monkeypatch):
     """runs/umaze/config.yaml under a fresh working directory, as the README's first training
