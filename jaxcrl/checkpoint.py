@@ -26,6 +26,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from jaxcrl.config import first_line
+from jaxcrl.stop_signals import StoppedAtOnce
 
 # Orbax logs every save at INFO; a training run's own progress output is enough.
 logging.getLogger("absl").setLevel(logging.WARNING)
@@ -87,6 +88,8 @@ def save(manager, step: int, tree: Any, progress: dict[str, Any]) -> None:
         with errors_left_to_the_caller():
             manager.save(step, args=args)
             manager.wait_until_finished()
+    except StoppedAtOnce:  # a second stop signal while writing: the run ends at once, as asked
+        raise
     except Exception as error:  # orbax and tensorstore raise many kinds for one failed write
         reason = write_failure(error)
         raise CheckpointError(f"checkpoint {step} could not be written ({reason})") from None

@@ -472,7 +472,8 @@ def open_loggers(
     """JSONL and CSV sinks in ``run_dir`` plus the extra ``kinds`` (tensorboard, wandb).
 
     A run dir that already holds rows (a resume) is continued: TensorBoard hides what an earlier
-    process logged after them, and W&B goes on in the same run.
+    process logged after them, or logs them all when it was not a logger before, and W&B goes on
+    in the same run.
     """
     check_logger_kinds(kinds)
     run_dir = Path(run_dir)
@@ -484,8 +485,12 @@ def open_loggers(
     for kind in dict.fromkeys(kinds):  # each kind once, in the order given
         if kind == "tensorboard":
             folder = run_dir / "tensorboard"
-            purge_step = first_step_to_log(earlier_rows) if folder.exists() else None
-            sinks.append(TensorBoardLog(folder, split_members, purge_step))
+            if any(folder.rglob("events*")):
+                sinks.append(TensorBoardLog(folder, split_members, first_step_to_log(earlier_rows)))
+            else:  # a new sink (TensorBoard added at a resume): the earlier rows first
+                sinks.append(TensorBoardLog(folder, split_members))
+                for row in earlier_rows:
+                    sinks[-1].write(row)
         elif kind == "wandb":
             sinks.append(WandbLog(run_dir, run_config, split_members, earlier_rows))
     return Loggers(sinks)

@@ -102,11 +102,11 @@ def mean_and_band(values: np.ndarray, confidence: float = 0.95) -> tuple[np.ndar
 
 
 def group_keys(rows: Sequence[dict[str, Any]], group_by: Sequence[str] | None) -> list[str]:
-    """The fields one run's members are grouped by: ``group_by`` where its rows hold them (a
-    baseline beside a sweep has no swept field), else its swept fields."""
-    if group_by is None:
-        return swept_keys(rows)
-    return [name for name in group_by if any(name in row for row in rows)]
+    """The fields one run's members are grouped by: those of ``group_by`` its rows hold, else
+    its own swept fields (a baseline beside a sweep has none; a sweep of other fields keeps its
+    members apart)."""
+    held = [name for name in group_by or () if any(name in row for row in rows)]
+    return held or swept_keys(rows)
 
 
 def run_curves(
@@ -232,7 +232,12 @@ def plot_runs(
                 continue
             mean, low, high = mean_and_band(values)
             (line,) = axis.plot(steps, mean, label=label, marker=marker)
-            axis.fill_between(steps, low, high, color=line.get_color(), alpha=0.25, linewidth=0)
+            if steps.size == 1:  # a band over one step has no width: an error bar shows it
+                axis.errorbar(
+                    steps, mean, [mean - low, high - mean], color=line.get_color(), capsize=4
+                )
+            else:
+                axis.fill_between(steps, low, high, color=line.get_color(), alpha=0.25, linewidth=0)
         axis.set_title(metric)
         axis.set_xlabel("gradient steps (offline)" if offline else "env steps")
         axis.grid(alpha=0.3)
@@ -242,7 +247,7 @@ def plot_runs(
     if image_format not in figure.canvas.get_supported_filetypes():
         raise ValueError(
             f"{out}: matplotlib writes no {image_format!r} images; name the file .png, .pdf, "
-            ".svg or another of: {', '.join(sorted(figure.canvas.get_supported_filetypes()))}"
+            f".svg or another of: {', '.join(sorted(figure.canvas.get_supported_filetypes()))}"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=120)

@@ -208,7 +208,7 @@ ONLINE_ONLY_OPTIONS = (
 def unused_settings(config: TrainConfig) -> dict[str, str]:
     """The options ``config`` sets away from their defaults that its run would not use, each
     with why: an offline run's collection options, --num-evals beside --eval-every, a BC weight
-    or alpha tuning option its objective ignores, and an option --sweep also varies."""
+    or entropy option its objective ignores, and an option --sweep also varies."""
     defaults = TrainConfig()
     changed = lambda name: getattr(config, name) != getattr(defaults, name)
     unused = {}
@@ -220,7 +220,15 @@ def unused_settings(config: TrainConfig) -> dict[str, str]:
             )
     if config.eval_every is not None and changed("num_evals"):
         unused["num_evals"] = "--eval-every sets when evaluations run"
-    for name in filter(changed, ("bc_weight", "bc_alpha", "target_entropy", "alpha_lr")):
+    objective_options = (
+        "bc_weight",
+        "bc_alpha",
+        "alpha_mode",
+        "alpha",
+        "target_entropy",
+        "alpha_lr",
+    )
+    for name in filter(changed, objective_options):
         why = swept_option_unused_because(config, name)
         if why:
             unused[name] = why
@@ -285,6 +293,8 @@ def swept_option_unused_because(config: TrainConfig, name: str) -> str | None:
         return "it weighs the BC term of --actor-objective bc_mix only"
     if name == "bc_alpha" and config.actor_objective != "ddpg_bc":
         return "it weighs the BC term of --actor-objective ddpg_bc only"
+    if name in ("alpha_mode", "alpha") and not entropy_term:
+        return "it sets the entropy term, which --actor-objective ddpg_bc does not have"
     if name in ("target_entropy", "alpha_lr") and not (
         config.alpha_mode == "auto" and entropy_term
     ):

@@ -23,6 +23,27 @@ def test_a_tree_with_an_empty_leaf_saves_and_restores_with_its_shapes(tmp_path):
     np.testing.assert_array_equal(restored["full"], tree["full"])
 
 
+def test_a_second_stop_signal_while_saving_ends_the_run_rather_than_failing_the_write(
+    tmp_path, monkeypatch
+):
+    # Ctrl-C twice within a save was reported as "checkpoint could not be written (free
+    # space, remount)" and exit 2, not as the stop at once that was asked for.
+    import signal
+
+    import pytest
+
+    from jaxcrl.stop_signals import StoppedAtOnce
+
+    manager = checkpoint.open_manager(tmp_path, keep=1)
+
+    def second_signal(*args, **kwargs):
+        raise StoppedAtOnce(signal.SIGINT)
+
+    monkeypatch.setattr(manager, "save", second_signal)
+    with pytest.raises(StoppedAtOnce):
+        checkpoint.save(manager, 1, {"x": np.zeros(3, np.float32)}, {})
+
+
 def test_a_restore_target_can_leave_parts_on_disk(tmp_path):
     # What eval.py does: read the policy alone, not a replay buffer of hundreds of MB.
     tree = {

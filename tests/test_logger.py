@@ -187,6 +187,23 @@ def test_a_resumed_run_hides_the_tensorboard_rows_it_logs_again(tmp_path):
     assert steps == [1, 2, 3, 2]
 
 
+def test_tensorboard_added_at_a_resume_logs_the_earlier_rows_too(tmp_path):
+    # config.yaml's loggers may change at a resume; the new sink showed only the rows after it.
+    run_dir = tmp_path / "run"
+    rows = [{"env_steps": step, "member": m, "eval/success": step / 10} for step in (1, 2, 3)
+            for m in (0, 1)]  # fmt: skip
+    with open_loggers(run_dir, [], {}, num_members=2) as loggers:
+        for row in rows[:4]:
+            loggers.write(row)
+    with open_loggers(run_dir, ["tensorboard"], {}, num_members=2) as loggers:
+        for row in rows[4:]:
+            loggers.write(row)
+    for member in (0, 1):
+        folder = run_dir / "tensorboard" / f"member_{member}"
+        assert session_starts(folder) == []  # nothing to hide
+        assert [step for step, _ in read_event_scalars(folder)["eval/success"]] == [1, 2, 3]
+
+
 def test_tensorboard_rows_are_on_disk_when_written(tmp_path):
     # A run killed right after an evaluation never closes its writers, and a resume logs again
     # only the rows after its checkpoint: a row still queued in a writer thread was lost.

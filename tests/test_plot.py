@@ -224,3 +224,29 @@ def test_a_group_by_field_no_row_holds_is_refused(tmp_path):
     figure = plot.plot_runs([baseline, run], tmp_path / "both.png", group_by="critic_lr")
     assert len(figure.axes[0].get_lines()) == 1 + 3
     assert len(plot.summary_lines([baseline, run], group_by=["critic_lr"])) == 1 + 3
+
+
+def test_a_sweep_without_the_group_by_field_keeps_its_swept_values_apart(tmp_path):
+    # Grouped by a field only the other run holds, its six members were pooled into one curve.
+    lse = write_run(tmp_path / "lse", multi_seed_rows(lambda m: {"logsumexp_penalty": m % 2}))
+    bc = write_run(tmp_path / "bc", multi_seed_rows(lambda m: {"bc_alpha": 0.1 * (m + 1)}))
+    figure = plot.plot_runs([lse, bc], tmp_path / "both.png", "eval/success", group_by="bc_alpha")
+    labels = sorted(line.get_label() for line in figure.axes[0].get_lines())
+    assert labels[3:] == ["lse logsumexp_penalty=0 (n=2)", "lse logsumexp_penalty=1"]
+    assert len(plot.summary_lines([lse, bc], group_by=["bc_alpha"])) == 3 + 2
+
+
+def test_a_multi_seed_run_with_one_evaluation_shows_its_interval(tmp_path):
+    # A band over a single step has no width: the 95% interval was drawn as nothing.
+    run = write_run(tmp_path / "one", [row for row in multi_seed_rows() if row["iteration"] == 1])
+    figure = plot.plot_runs(run, tmp_path / "one.png", "eval/success")
+    (bar,) = figure.axes[0].containers
+    (segment,) = bar.lines[2][0].get_segments()
+    low, high = sorted(segment[:, 1])
+    assert low < 0.3 < high and high - low > 0.05  # around the mean of 0.2, 0.3 and 0.4
+
+
+def test_an_image_format_matplotlib_cannot_write_names_the_ones_it_can(tmp_path):
+    run = write_run(tmp_path / "run", single_seed_rows())
+    with pytest.raises(ValueError, match=r"\.svg or another of: .*\bpng\b"):
+        plot.plot_runs(run, tmp_path / "curves.xyz")

@@ -330,10 +330,13 @@ def test_a_new_run_refuses_a_setting_it_would_not_use(tmp_path):
         (TrainConfig(bc_alpha=1.0), "weighs the BC term of --actor-objective ddpg_bc only"),
         (TrainConfig(alpha_mode="fixed", target_entropy=3.0), "alpha is tuned only with"),
         (TrainConfig(alpha_mode="fixed", alpha_lr=1e-2), "alpha is tuned only with"),
+        (TrainConfig(actor_objective="ddpg_bc", alpha=0.5), "which --actor-objective ddpg_bc"),
+        (TrainConfig(actor_objective="ddpg_bc", alpha_mode="fixed"), "the entropy term, which"),
     ]:
         with pytest.raises(ConfigError, match=message):
             refuse_unused_settings(ignored)
     refuse_unused_settings(TrainConfig(actor_objective="bc_mix", bc_weight=0.5))
+    refuse_unused_settings(TrainConfig(actor_objective="bc_mix", alpha_mode="fixed", alpha=0.5))
     spaced = TrainConfig(num_evals=3, eval_every=5)
     with pytest.raises(ConfigError, match="--num-evals is set to 3.*--eval-every sets when"):
         refuse_unused_settings(spaced)
