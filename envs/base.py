@@ -210,6 +210,57 @@ def reset_batch(env: GoalEnv, params: Any, key: jax.Array, num_envs: int) -> Env
     return jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(key, num_envs), params)
 
 
+def reset_toward(
+    env: GoalEnv, params: Any, key: jax.Array, num_envs: int, goal: jax.Array
+) -> EnvState:
+    """``reset_batch`` with every copy pursuing ``goal`` [goal_size] from a start it has not
+    reached: a start within the success threshold of it (a named goal lies where the env's own
+    starts may fall) is drawn again, up to ``REDRAW_TRIES`` draws; the first draws are those of
+    ``reset_batch(key)``."""
+
+    def draw(draw_key: jax.Array) -> EnvState:
+        states = reset_batch(env, params, draw_key, num_envs)
+        return jax.vmap(lambda state: env.with_goal(state, goal))(states)
+
+    def at_goal(states: EnvState) -> jax.Array | None:
+        return jax.vmap(env.goal_reached, in_axes=(0, None))(states, params)
+
+    first = draw(key)
+    pending = at_goal(first)
+    if pending is None:  # an env that cannot tell (image states)
+        return first
+
+    def draw_again(carry):
+        attempt, chosen, pending = carry
+        drawn = draw(jax.random.fold_in(key, attempt))
+        return attempt + 1, select_copies(pending, drawn, chosen), pending & at_goal(drawn)
+
+    _, chosen, _ = jax.lax.while_loop(
+        lambda carry: (carry[0] < REDRAW_TRIES) & jnp.any(carry[2]),
+        draw_again,
+        (jnp.int32(1), first, pending),
+    )
+    return chosen
+
+
+def start_toward(env: GoalEnv, params: Any, key: jax.Array, goal: jax.Array) -> EnvState:
+    """One copy's ``reset(key)`` pursuing ``goal`` [goal_size], drawn again as ``reset_toward``
+    draws a batch's while its start is within the success threshold of the goal."""
+
+    def draw(draw_key: jax.Array) -> EnvState:
+        return env.with_goal(env.reset(draw_key, params), goal)
+
+    first = draw(key)
+    if env.goal_reached(first, params) is None:
+        return first
+    _, state = jax.lax.while_loop(
+        lambda carry: (carry[0] < REDRAW_TRIES) & env.goal_reached(carry[1], params),
+        lambda carry: (carry[0] + 1, draw(jax.random.fold_in(key, carry[0]))),
+        (jnp.int32(1), first),
+    )
+    return state
+
+
 def merges_itself(node: Any) -> bool:
     """Whether a state node picks between two copies itself: MJX's Data (``Data.where``)."""
     return hasattr(node, "where") and not isinstance(node, jax.Array)

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxcrl.envs import DISTANCE, SUCCESS, EnvState, GoalEnv, reset_batch
+from jaxcrl.envs.base import reset_toward
 
 Policy = Callable[[jax.Array], jax.Array]  # [num_episodes, obs] -> [num_episodes, action]
 
@@ -120,8 +121,10 @@ def add_step(
         reached=jnp.maximum(totals.reached, success),
         steps_near_goal=totals.steps_near_goal + success,
         last_distance=jnp.where(alive > 0, step_metrics[DISTANCE], totals.last_distance),
+        # Not metric * alive: a fallen robot's physics may diverge to NaN, and NaN * 0 is NaN.
         metric_sums={
-            name: total + step_metrics[name] * alive for name, total in totals.metric_sums.items()
+            name: total + jnp.where(alive > 0, step_metrics[name], 0.0)
+            for name, total in totals.metric_sums.items()
         },
     )
 
@@ -188,11 +191,13 @@ def evaluate(
     """Success rate, time near goal, final distance and env metrics over ``num_episodes``.
 
     Episodes start from the env's own random starts; their goals are the env's own draws, or
-    ``goal`` [goal_size] for every episode when given.
+    ``goal`` [goal_size] for every episode when given (a start already within the success
+    threshold of it is drawn again: ``reset_toward``).
     """
-    states = reset_batch(env, env_params, key, num_episodes)
-    if goal is not None:
-        states = jax.vmap(lambda state: env.with_goal(state, goal))(states)
+    if goal is None:
+        states = reset_batch(env, env_params, key, num_episodes)
+    else:
+        states = reset_toward(env, env_params, key, num_episodes, goal)
     # A step reports the metrics a reset does (the states are a scan's carry).
     add = lambda totals, metrics, alive: (add_step(totals, metrics, alive), None)
     policy = in_turns(policy, num_episodes, POLICY_EPISODES_AT_ONCE)

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcrl.envs import EnvState, GoalEnv
+from jaxcrl.envs.base import start_toward
 
 # Batched like evaluate.Policy, so the evaluation policy serves as is: [1, obs] -> [1, action].
 Policy = Callable[[jax.Array], jax.Array]
@@ -41,14 +42,16 @@ def rollout_states(
 ) -> EnvState:
     """One episode from ``env.reset(key)``: states [num_steps + 1, ...], the reset state first.
 
-    With ``goal`` [goal_size] the episode pursues it instead of the env's own goal. The states
-    keep no PRNG key (``key`` is None): it is not needed to draw them.
+    With ``goal`` [goal_size] the episode pursues it instead of the env's own goal, from a start
+    not already within its success threshold (``start_toward``). The states keep no PRNG key
+    (``key`` is None): it is not needed to draw them.
     """
 
     def episode(key: jax.Array, env_params: Any) -> EnvState:
-        first = env.reset(key, env_params)
-        if goal is not None:
-            first = env.with_goal(first, goal)
+        if goal is None:
+            first = env.reset(key, env_params)
+        else:  # from a start that has not reached it already
+            first = start_toward(env, env_params, key, goal)
 
         def one_step(state: EnvState, _) -> tuple[EnvState, EnvState]:
             action = policy(state.obs[None])[0]

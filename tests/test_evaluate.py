@@ -99,3 +99,31 @@ def test_a_large_pixel_evaluation_holds_activations_for_one_turn_of_episodes(mon
         temporaries[episodes] = compiled.memory_analysis().temp_size_in_bytes
     # measured: 28.5 MB at 64 episodes, 33.1 MB at 512 (228 MB acting for all 512 at once)
     assert temporaries[512] < 2 * temporaries[64]
+
+
+def test_a_named_goal_is_pursued_from_starts_that_have_not_reached_it():
+    # The env's own starts avoid its own goal's cell, not a goal the user names: 27% of them
+    # began within the threshold of the arena's centre and counted as successes at once.
+    env = make_env("point_open", success_threshold=1.5)
+    params = env.default_params()
+    goal = jnp.array([3.5, 3.5])
+    stand_still = lambda obs: jnp.zeros((obs.shape[0], 2))
+    summary = jax.jit(lambda key: evaluate(env, params, stand_still, key, 256, goal))(
+        jax.random.PRNGKey(0)
+    )
+    assert float(summary["eval/success"]) == 0.0
+    assert float(summary["eval/final_distance"]) > 1.5
+    own_goals = evaluate(env, params, stand_still, jax.random.PRNGKey(0), 256)
+    assert float(own_goals["eval/success"]) == 0.0  # the env's own draw, as before
+
+
+def test_a_step_whose_physics_diverged_after_the_episode_ended_adds_nothing():
+    # A fallen robot is still simulated; its NaN reward after the end made eval/return NaN.
+    from jaxcrl.evaluate import add_step, no_totals
+
+    first = {"success": jnp.zeros(2), "distance": jnp.ones(2), "reward": jnp.array([1.0, 2.0])}
+    later = {**first, "distance": jnp.array([1.0, jnp.nan]), "reward": jnp.array([1.0, jnp.nan])}
+    totals = add_step(no_totals(first), first, jnp.ones(2))
+    totals = add_step(totals, later, jnp.array([1.0, 0.0]))
+    np.testing.assert_array_equal(totals.metric_sums["reward"], [2.0, 2.0])
+    np.testing.assert_array_equal(totals.last_distance, [1.0, 1.0])

@@ -60,6 +60,18 @@ def test_frames_follow_the_policy_and_default_to_one_episode():
         rollout_frames(env, params, towards_goal, jax.random.PRNGKey(1), max_steps=0)
 
 
+def test_a_video_toward_a_named_goal_starts_where_it_has_not_reached_it():
+    # As evaluations do: a start within the threshold of a named goal is drawn again.
+    env = make_env("point_open", success_threshold=1.5)
+    params, goal = env.default_params(), jnp.array([3.5, 3.5])
+    for seed in range(12):  # about a quarter of the env's own starts lie within 1.5 of it
+        states = jaxcrl.video.rollout_states(
+            env, params, towards_goal, jax.random.PRNGKey(seed), 2, goal
+        )
+        assert np.linalg.norm(np.asarray(states.obs[0, :2]) - goal) > 1.5
+        np.testing.assert_array_equal(states.obs[0, 2:], goal)
+
+
 @pytest.mark.parametrize("suffix", [".mp4", ".gif"])
 def test_write_video_writes_a_decodable_file(point_frames, tmp_path, suffix):
     path = write_video(point_frames, tmp_path / "videos" / f"episode{suffix}", fps=10)
