@@ -76,14 +76,17 @@ def env_arguments(name: str) -> tuple[str, ...]:
 
 
 def _env_arguments(name: str) -> dict[str, inspect.Parameter]:
-    """Constructor parameters of env ``name`` by name, following ``**kwargs`` to the bases."""
+    """Constructor parameters of env ``name`` by name, following ``**kwargs`` to the bases,
+    less the class's ``internal_arguments`` (those it or its subclasses set themselves)."""
+    env_class = _env_class(name)
+    internal = set(getattr(env_class, "internal_arguments", ()))
     found: dict[str, inspect.Parameter] = {}
-    for cls in inspect.getmro(_env_class(name)):
+    for cls in inspect.getmro(env_class):
         if "__init__" not in vars(cls):
             continue
         parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
         for p in parameters:
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in internal:
                 found.setdefault(p.name, p)
         if not any(p.kind is p.VAR_KEYWORD for p in parameters):
             break

@@ -31,9 +31,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
+from jaxcrl.envs.base import EnvState, GoalEnv, advance, goal_metrics, make_state
 from jaxcrl.envs.maze_walls import WalkerMaze, maze_episode_length, walker_maze_xml
-from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
+from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv, healthy_range
 
 ANT_XML = ASSETS / "ant.xml"
 
@@ -52,7 +52,10 @@ class AntParams:
 
 def with_motor_gear(xml: str, gear: float) -> str:
     """The ant MJCF ``xml`` with every motor's gear (torque at |action| = 1) set to ``gear``."""
-    root = ET.fromstring(xml)
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as error:
+        raise ValueError(f"xml is not MJCF text ({error}); give a MuJoCo XML model") from None
     for motor in root.iter("motor"):
         if motor.get("gear") is not None or motor.get("joint") is None:
             motor.set("gear", f"{gear:g}")
@@ -65,6 +68,8 @@ class Ant(MjxGoalEnv):
     render_camera = None  # frame the ant and its goal (10 m apart) together
     goal_marker_radius = 0.4
     goal_marker_height = 0.25
+    # Constructor arguments that the tasks built on this one set themselves: not env options.
+    internal_arguments: tuple[str, ...] = ("xml",)
 
     def __init__(
         self,
@@ -88,6 +93,7 @@ class Ant(MjxGoalEnv):
             )
         if motor_gear <= 0:
             raise ValueError(f"motor_gear must be positive, got {motor_gear}")
+        self.healthy_z_range = healthy_range(healthy_z_range)
         super().__init__(with_motor_gear(xml or ANT_XML.read_text(), motor_gear), frame_skip, impl)
         self.name = "ant"
         self.motor_gear = float(motor_gear)
@@ -95,7 +101,6 @@ class Ant(MjxGoalEnv):
         self.goal_min_radius = float(goal_min_radius)
         self.goal_max_radius = float(goal_max_radius)
         self.success_threshold = float(success_threshold)
-        self.healthy_z_range = tuple(float(z) for z in healthy_z_range)
         self.reset_noise = float(reset_noise)
         self.terminate_when_unhealthy = terminate_when_unhealthy
         self.dense_reward = dense_reward
@@ -114,15 +119,27 @@ class Ant(MjxGoalEnv):
             reset_noise=jnp.asarray(self.reset_noise),
         )
 
-    def sample_start_goal(self, key: jax.Array, params: AntParams) -> tuple[jax.Array, jax.Array]:
-        """Start at the origin; goal at a uniform angle, radius uniform by area in the annulus."""
+    def goal_offset(self, key: jax.Array, params: AntParams) -> jax.Array:
+        """A goal's (x, y) [2] from the start: uniform angle, uniform by area in the annulus."""
         angle_key, radius_key = jax.random.split(key)
         angle = jax.random.uniform(angle_key, (), minval=0.0, maxval=2 * jnp.pi)
         squared = jax.random.uniform(
             radius_key, (), minval=params.goal_min_radius**2, maxval=params.goal_max_radius**2
         )
-        goal = jnp.sqrt(squared) * jnp.stack([jnp.cos(angle), jnp.sin(angle)])
-        return jnp.zeros(2), goal
+        return jnp.sqrt(squared) * jnp.stack([jnp.cos(angle), jnp.sin(angle)])
+
+    def sample_start_goal(self, key: jax.Array, params: AntParams) -> tuple[jax.Array, jax.Array]:
+        """Start at the origin; goal at a uniform angle, radius uniform by area in the annulus."""
+        return jnp.zeros(2), self.goal_offset(key, params)
+
+    def draw_goal(self, state: EnvState, key: jax.Array, params: AntParams) -> EnvState:
+        """``state`` (one copy) pursuing a goal drawn by the episode's law around its torso.
+
+        A fresh episode's goal lies 10 m from the origin, so an ant standing at its goal 10 m out
+        was sent up to 20 m; from its own (x, y) the new goal is as far as an episode's first.
+        Every body stays where it is (``GoalEnv.with_goal``: ant_soccer's own moves its ball).
+        """
+        return GoalEnv.with_goal(self, state, state.obs[:2] + self.goal_offset(key, params))
 
     def reset(self, key: jax.Array, params: AntParams) -> EnvState:
         """New random start pose and speed at a new start, with a new goal."""
@@ -220,6 +237,7 @@ class AntMaze(WalkerMaze, Ant):
 
     render_camera = "overview"
     goal_marker_radius = 0.5
+    draw_goal = GoalEnv.draw_goal  # a fresh episode's goal: goals lie in cells, not around the ant
 
     def __init__(
         self,

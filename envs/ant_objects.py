@@ -43,11 +43,13 @@ al. 2025), used as the defaults here:
   (x, y) and the goal names the torso's.
 Where we differ on purpose: every episode draws its start and goal anew, as in all jaxcrl tasks.
 ant_soccer: JaxGCRL's offset takes its x from one uniform angle and its y from the goal's angle;
-ours is 1 m at a uniform angle, and the ball is moved out to 1.5 m from the ant's start when
-nearer (JaxGCRL's rule can put it inside the ant). ant_push: the ant starts in any of the three
-cells in front of the junction, up to 2 m from its centre; goals lie up to 1 m from a dead end's
-centre (JaxGCRL's 2 m span, centred); walls and block are 1 m high (JaxGCRL: 4 m and 3.6 m),
-which the ant cannot climb either way; the block slides on x and y only (JaxGCRL's also on z).
+ours is 1 m at a uniform angle, and the ball is moved out to 1.65 m from the ant's start when
+nearer (JaxGCRL's rule can put it inside the ant, or on a foot). ant_push: the ant starts in any
+of the three cells in front of the junction, up to 2 m from its centre; goals lie up to 1 m from
+a dead end's centre (JaxGCRL's 2 m span, centred); the block is 7.6 m wide, 0.2 m short of the
+cell on each side (BLOCK_GAP: past JaxGCRL's 7.2 m this ant's torso slipped to the goal); walls
+and block are 1 m high (JaxGCRL: 4 m and 3.6 m), which the ant cannot climb either way; the
+block slides on x and y only (JaxGCRL's also on z).
 Both: the objects resist with a friction loss (JaxGCRL's ball slides on undamped joints and its
 block weighs 0.2 g); the MJX solver is the ant's (1 Newton iteration, 4
 line-search steps; JaxGCRL's ant_push uses 4 and 8): 32 copies x 1000 random steps showed no
@@ -56,7 +58,9 @@ wall penetration before a fall.
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -65,8 +69,9 @@ import numpy as np
 from flax import struct
 
 from jaxcrl.envs.ant import ANT_XML, Ant, AntParams, ant_maze_xml
-from jaxcrl.envs.base import EnvState
+from jaxcrl.envs.base import EnvState, GoalEnv
 from jaxcrl.envs.maze_walls import WALL_BIT
+from jaxcrl.envs.mazes import wall_problem
 
 OBJECT_BIT = 4  # conaffinity of the ball and the block; the torso and feet carry it in contype
 OBJECT_FRICTION = 0.1  # slide-joint friction loss as a fraction of the object's weight
@@ -75,8 +80,40 @@ GRAVITY = 9.81
 BALL_RADIUS = 0.5  # JaxGCRL's ball
 BALL_MASS = 0.58  # JaxGCRL's two ball geoms: densities 1 and 0.1 over a 0.5 m sphere
 BLOCK_MASS = 1.0  # about the ant's 0.91 kg: it takes a deliberate push, not a brush
-BLOCK_FILL = 0.9  # the block's width as a fraction of the cell (JaxGCRL: 7.2 m in 8 m cells)
 WALL_HEIGHT = 1.0  # as in the ant mazes
+FOOT_RADIUS = 0.08  # the ant's foot spheres (assets/ant.xml)
+
+# The block leaves BLOCK_GAP metres between each of its sides and its cell's. In the gap its four
+# corners face wall corners (or open floor) across diagonals of sqrt(2) x 0.2 = 0.28 m, and its
+# sides lie 0.2 m from any wall beside them; the torso, the one part of the ant that walls stop
+# (``wall_contacts="torso"``), is a sphere 0.5 m across, so it gets past only by pushing the
+# block out. (JaxGCRL's block, 0.9 of an 8 m cell, left 0.4 m gaps and 0.57 m diagonals, which
+# this torso slipped through.) The block's wall guard, a sphere of radius cell / 2 - 0.2, stays
+# 0.2 m from the walls of a corridor and from the wall corners it passes, so a straight push
+# slides the block out of the gap and down a corridor without touching a wall.
+BLOCK_GAP = 0.2
+
+
+def block_half_width(cell_size: float) -> float:
+    """Half the block's side in cells of ``cell_size`` metres: BLOCK_GAP inside the cell."""
+    return 0.5 * cell_size - BLOCK_GAP
+
+
+# How far the ant's feet reach (horizontally, from the torso's centre) at the start: 0.87 m
+# standing; reset noise n on the joints and the torso's tilt stretches that by at most 1.7 n
+# (the largest reach over the 2^15 corners of the noise box and 10^5 uniform draws: 0.95 m at
+# n = 0.05, 1.01 m at 0.1, 1.03 m at 0.15, some of those feet lifted to the ball's height), and
+# no pose stretches it past 1.14 m (hip, thigh and shin laid out flat: 0.28 + 0.28 + 0.57 m).
+def foot_reach(reset_noise: float) -> float:
+    """The farthest a foot's centre starts from the torso's (x, y) under ``reset_noise``."""
+    return min(0.87 + 1.7 * abs(reset_noise), 1.14)
+
+
+def min_ball_clearance(reset_noise: float) -> float:
+    """The least start distance between torso and ball at which no foot can touch the ball
+    (the feet's reach plus a foot's and the ball's radius), rounded up to centimetres."""
+    return math.ceil(round(100 * (foot_reach(reset_noise) + FOOT_RADIUS + BALL_RADIUS), 6)) / 100
+
 
 # HIRO's AntPush map as JaxGCRL lays it out; row 0 is the cell row nearest y = 0, so the map reads
 # upside down. S: start cells in front of the wall; B: the block in the gap (the junction);
@@ -156,7 +193,7 @@ def ant_push_xml(cell_size: float, wall_contacts: str = "torso") -> str:
     """The ant in PUSH_MAP's walls with a block on slide joints plugging the gap."""
     walls = PUSH_CELLS == "#"
     root = _ant_touching_objects(ant_maze_xml(walls, cell_size, WALL_HEIGHT, wall_contacts))
-    half = 0.5 * BLOCK_FILL * cell_size
+    half = block_half_width(cell_size)
     block = {
         "name": "block",
         "type": "box",
@@ -193,7 +230,7 @@ class AntSoccerParams(AntParams):
 class AntSoccer(Ant):
     """Push a ball until it lies within a threshold of a goal 5 m from the ant's start."""
 
-    render_camera = None  # frame the ball and its goal together
+    render_camera = None  # frame the ant, the ball and its goal together
     goal_marker_radius = BALL_RADIUS  # a red ball where the white one should go
     goal_marker_height = BALL_RADIUS
 
@@ -203,26 +240,35 @@ class AntSoccer(Ant):
         goal_max_radius: float = 5.0,
         ball_lead: float = 0.2,
         ball_spread: float = 1.0,
-        ball_clearance: float = 1.5,
+        ball_clearance: float = 1.65,
         **ant_options: Any,
     ):
         """``ant_options`` go to ``Ant``: episode_length, success_threshold, dense_reward, ..."""
-        # The feet stand 0.87 m from the torso and touch the ball (radius 0.5 m, centred 0.5 m
-        # up) 0.4 m from its centre: a ball nearer than 1.3 m may start against them.
-        if ball_clearance < 1.3:
-            raise ValueError(f"ball_clearance must be at least 1.3 m, got {ball_clearance}")
         super().__init__(
             goal_min_radius=goal_min_radius,
             goal_max_radius=goal_max_radius,
             xml=ant_soccer_xml(),
             **ant_options,
         )
+        # The default, 1.65 m, clears the 1.62 m that the default reset noise (0.1) needs.
+        needed = min_ball_clearance(self.reset_noise)
+        if not ball_clearance >= needed:
+            raise ValueError(
+                f"ball_clearance must be at least {needed:g} m with reset_noise="
+                f"{self.reset_noise:g} (the feet start up to {foot_reach(self.reset_noise):.2f} m "
+                f"from the torso; a ball nearer may start on a foot), got {ball_clearance}"
+            )
         self.name = "ant_soccer"
         self.ball_lead = float(ball_lead)
         self.ball_spread = float(ball_spread)
         self.ball_clearance = float(ball_clearance)
         nq = self.mj_model.nq  # 17
         self.goal_indices = (nq - 2, nq - 1)  # the ball's slide joints: its (x, y)
+
+    def framed_points(self, state: EnvState) -> np.ndarray:
+        """(x, y) [3, 2] that a video keeps in view: the ball, its goal and the ant's torso."""
+        torso = np.asarray(state.obs[:2], np.float64)[None]
+        return np.concatenate([super().framed_points(state), torso])
 
     def default_params(self) -> AntSoccerParams:
         """The ant's constants (goal circle of 5 m) plus the ball's start rule."""
@@ -289,6 +335,9 @@ class AntPush(Ant):
 
     render_camera = "overview"
     goal_marker_radius = 0.5
+    # Set here (the model) or refused (its goals lie in PUSH_MAP's dead ends): not env options.
+    internal_arguments = ("xml", "goal_min_radius", "goal_max_radius")
+    draw_goal = GoalEnv.draw_goal  # a fresh episode's goal: goals lie in the dead ends
 
     def __init__(
         self,
@@ -302,16 +351,25 @@ class AntPush(Ant):
         ignored = sorted({"goal_min_radius", "goal_max_radius"} & set(ant_options))
         if ignored:
             raise ValueError(f"ant_push takes no {ignored}: its goals lie in PUSH_MAP's dead ends")
+        if not cell_size >= 2.0:
+            raise ValueError(
+                "cell_size must be at least 2 m, so that a start 1 m from every wall fits in a "
+                f"cell, got {cell_size}"
+            )
         # The feet reach 0.95 m from the torso: keep them off the walls at the start, and the
         # torso (radius 0.25 m) off them at the goal.
         for option, jitter, clearance in (
             ("start_jitter", start_jitter, 1.0),
             ("goal_jitter", goal_jitter, 0.25),
         ):
-            if not 0 <= jitter <= 0.5 * cell_size - clearance:
+            if not jitter >= 0:
+                raise ValueError(f"{option} must be >= 0, got {jitter}")
+            if jitter > 0.5 * cell_size - clearance:
                 raise ValueError(
-                    f"{option} must lie in [0, cell_size / 2 - {clearance:g}] = "
-                    f"[0, {0.5 * cell_size - clearance:g}], got {jitter}"
+                    f"{option}={jitter:g} needs cell_size >= {2 * (jitter + clearance):g} m (the "
+                    f"torso {clearance:g} m from every wall of its cell), got cell_size="
+                    f"{cell_size:g}; raise cell_size, or give {option} in "
+                    f"[0, {0.5 * cell_size - clearance:g}]"
                 )
         super().__init__(xml=ant_push_xml(cell_size, wall_contacts), **ant_options)
         self.name = "ant_push"
@@ -319,6 +377,11 @@ class AntPush(Ant):
         self.start_jitter = float(start_jitter)
         self.goal_jitter = float(goal_jitter)
         self.walls = PUSH_CELLS == "#"  # [rows, cols] bool
+
+    def goal_problem(self, goal: Sequence[float]) -> str | None:
+        """Why the torso position ``goal`` (x, y) cannot be reached: outside the map or inside
+        a wall."""
+        return wall_problem(self.walls, goal, self.cell_size)
 
     def default_params(self) -> AntPushParams:
         """Start and goal cells of PUSH_MAP, their jitters, the block's place and the ant's."""

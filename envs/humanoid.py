@@ -28,9 +28,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
+from jaxcrl.envs.base import EnvState, GoalEnv, advance, goal_metrics, make_state
 from jaxcrl.envs.maze_walls import WalkerMaze, maze_episode_length, walker_maze_xml
-from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv
+from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv, healthy_range
 
 HUMANOID_XML = ASSETS / "humanoid.xml"
 
@@ -59,6 +59,8 @@ class Humanoid(MjxGoalEnv):
     render_lookat_height = 0.7
     goal_marker_radius = 0.25
     goal_marker_height = 1.25
+    # Constructor arguments that the mazes built on this task set themselves: not env options.
+    internal_arguments: tuple[str, ...] = ("xml",)
 
     def __init__(
         self,
@@ -79,17 +81,13 @@ class Humanoid(MjxGoalEnv):
                 "need 0 <= goal_min_distance <= goal_max_distance, got "
                 f"{goal_min_distance} and {goal_max_distance}"
             )
-        if not healthy_z_range[0] < healthy_z_range[1]:
-            raise ValueError(
-                f"healthy_z_range must be (low, high) with low < high, got {healthy_z_range}"
-            )
+        self.healthy_z_range = healthy_range(healthy_z_range)
         super().__init__(xml or HUMANOID_XML.read_text(), frame_skip, impl)
         self.name = "humanoid"
         self.episode_length = int(episode_length)
         self.goal_min_distance = float(goal_min_distance)
         self.goal_max_distance = float(goal_max_distance)
         self.success_threshold = float(success_threshold)
-        self.healthy_z_range = tuple(float(z) for z in healthy_z_range)
         self.reset_noise = float(reset_noise)
         self.terminate_when_unhealthy = terminate_when_unhealthy
         self.dense_reward = dense_reward
@@ -108,16 +106,28 @@ class Humanoid(MjxGoalEnv):
             reset_noise=jnp.asarray(self.reset_noise),
         )
 
-    def sample_start_goal(
-        self, key: jax.Array, params: HumanoidParams
-    ) -> tuple[jax.Array, jax.Array]:
-        """Start at the origin; goal at a uniform angle and a uniform distance in [min, max]."""
+    def goal_offset(self, key: jax.Array, params: HumanoidParams) -> jax.Array:
+        """A goal's (x, y) [2] from the start: uniform angle, distance uniform in [min, max]."""
         angle_key, distance_key = jax.random.split(key)
         angle = jax.random.uniform(angle_key, (), minval=0.0, maxval=2 * jnp.pi)
         distance = jax.random.uniform(
             distance_key, (), minval=params.goal_min_distance, maxval=params.goal_max_distance
         )
-        return jnp.zeros(2), distance * jnp.stack([jnp.cos(angle), jnp.sin(angle)])
+        return distance * jnp.stack([jnp.cos(angle), jnp.sin(angle)])
+
+    def sample_start_goal(
+        self, key: jax.Array, params: HumanoidParams
+    ) -> tuple[jax.Array, jax.Array]:
+        """Start at the origin; goal at a uniform angle and a uniform distance in [min, max]."""
+        return jnp.zeros(2), self.goal_offset(key, params)
+
+    def draw_goal(self, state: EnvState, key: jax.Array, params: HumanoidParams) -> EnvState:
+        """``state`` (one copy) pursuing a goal drawn by the episode's law around its torso.
+
+        A fresh episode's goal lies 1 to 5 m from the origin, so a humanoid standing at its goal
+        was sent up to 10 m; from its own (x, y) the new goal is as far as an episode's first.
+        """
+        return self.with_goal(state, state.obs[:2] + self.goal_offset(key, params))
 
     def reset(self, key: jax.Array, params: HumanoidParams) -> EnvState:
         """Standing pose and speed with small noise at a new start, with a new goal."""
@@ -194,6 +204,7 @@ class HumanoidMaze(WalkerMaze, Humanoid):
     render_camera = "overview"
     goal_marker_radius = 0.4
     goal_marker_height = 0.5
+    draw_goal = GoalEnv.draw_goal  # a fresh episode's goal: goals lie in cells, not around it
 
     def __init__(
         self,

@@ -120,6 +120,20 @@ def load_physics(xml: str, impl: str = "jax") -> tuple[mujoco.MjModel, mjx.Model
     return mj_model, model, data
 
 
+def healthy_range(healthy_z_range: Any) -> tuple[float, float]:
+    """``healthy_z_range`` as (low, high) torso heights; ValueError naming the fix unless it is
+    two numbers with low < high."""
+    numbers = isinstance(healthy_z_range, (list, tuple)) and all(
+        isinstance(z, (int, float)) and not isinstance(z, bool) for z in healthy_z_range
+    )
+    if not numbers or len(healthy_z_range) != 2 or not healthy_z_range[0] < healthy_z_range[1]:
+        raise ValueError(
+            "healthy_z_range must be two torso heights [low, high] with low < high, written "
+            f"in brackets (e.g. healthy_z_range=[0.2, 1.0]), got {healthy_z_range!r}"
+        )
+    return float(healthy_z_range[0]), float(healthy_z_range[1])
+
+
 def _plane_point(coordinates: jax.Array) -> np.ndarray:
     """(x, y) of a goal-space point [goal_size]: its first two entries, y = 0 for 1-D goals."""
     point = np.zeros(2)
@@ -180,11 +194,10 @@ class MjxGoalEnv(GoalEnv):
         data.qvel[:] = np.asarray(state.physics.qvel)
         mujoco.mj_forward(self.mj_model, data)
         goal = np.append(_plane_point(state.goal), self.goal_marker_height)
-        if self.render_camera is None:
-            achieved = _plane_point(self.goal_of(state.obs[: self.state_size]))
-            renderer.update_scene(data, camera=self._framing_camera(achieved, goal[:2]))
-        else:
-            renderer.update_scene(data, camera=self.render_camera)
+        camera = self.render_camera
+        if camera is None:
+            camera = self.framing_camera(self.framed_points(state))
+        renderer.update_scene(data, camera=camera)
         scene = renderer.scene
         if scene.ngeom < scene.maxgeom:
             mujoco.mjv_initGeom(
@@ -198,15 +211,21 @@ class MjxGoalEnv(GoalEnv):
             scene.ngeom += 1
         return renderer.render()
 
-    def _framing_camera(self, achieved: np.ndarray, goal: np.ndarray) -> mujoco.MjvCamera:
-        """A free camera looking down at 55 degrees on the midpoint of ``achieved`` and ``goal``."""
+    def framed_points(self, state: EnvState) -> np.ndarray:
+        """(x, y) [N, 2] that a video without a named camera keeps in view: what the goal names
+        and the goal."""
+        achieved = self.goal_of(state.obs[: self.state_size])
+        return np.stack([_plane_point(achieved), _plane_point(state.goal)])
+
+    def framing_camera(self, points: np.ndarray) -> mujoco.MjvCamera:
+        """A free camera looking down at 55 degrees on the centre of the box around ``points``
+        [N, 2], far enough back to keep the whole box in view."""
+        low, high = points.min(axis=0), points.max(axis=0)
         camera = mujoco.MjvCamera()
         camera.type = mujoco.mjtCamera.mjCAMERA_FREE
-        camera.lookat[:] = (*(0.5 * (achieved + goal)), self.render_lookat_height)
-        # A distance of 1.6 x the separation keeps both ends in a 45-degree field of view.
-        camera.distance = max(
-            self.render_min_distance, 1.6 * float(np.linalg.norm(goal - achieved))
-        )
+        camera.lookat[:] = (*(0.5 * (low + high)), self.render_lookat_height)
+        # A distance of 1.6 x the box's diagonal keeps its corners in a 45-degree field of view.
+        camera.distance = max(self.render_min_distance, 1.6 * float(np.linalg.norm(high - low)))
         camera.azimuth, camera.elevation = 90.0, -55.0
         return camera
 

@@ -100,6 +100,11 @@ def make_run_env(config: TrainConfig) -> GoalEnv:
             raise ConfigError(
                 f"--env-options {name} must be a number (default {defaults[name]}), got {value!r}"
             )
+        if isinstance(defaults.get(name), bool) and not isinstance(value, bool):  # 'false'
+            raise ConfigError(
+                f"--env-options {name} must be true or false, unquoted (default "
+                f"{str(defaults[name]).lower()}), got {value!r}"
+            )
         if name in whole and is_number(value) and value != int(value):  # 64.5 pixels
             raise ConfigError(
                 f"--env-options {name} must be a whole number (default {defaults[name]}), "

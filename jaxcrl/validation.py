@@ -27,15 +27,25 @@ from jaxcrl.config_files import coerce, describe_type
 from jaxcrl.dataset import read_source, split_usable_anchors, validation_path
 from jaxcrl.networks import RESIDUAL_BLOCK_DEPTH
 
+# Envs count an episode's steps in int32 (EnvState.step_count).
+MAX_EPISODE_LENGTH = 2**31 - 1
+
 
 def check_episode_length(value: Any, flag: str) -> None:
-    """Raise ConfigError unless an episode-length override (None: the env's own) is an int >= 2."""
+    """Raise ConfigError unless an episode-length override (None: the env's own) is a whole
+    number (an int, or a float such as 1e3 that env options turn into one) in [2, 2^31 - 1]."""
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole or value < 2:
         raise ConfigError(
             f"{flag} must be a whole number of at least 2 steps (a goal needs a later step), "
             f"got {value!r}"
+        )
+    if value > MAX_EPISODE_LENGTH:
+        raise ConfigError(
+            f"{flag} must be at most {MAX_EPISODE_LENGTH} (2^31 - 1: envs count steps in 32 "
+            f"bits), got {int(value)}"
         )
 
 

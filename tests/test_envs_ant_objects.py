@@ -25,8 +25,15 @@ from env_checks import (  # noqa: F401  (pytest collects the test with this modu
 )
 from test_envs_mjx_suite import EPISODE_LENGTH, NUM_ENVS, NUM_STEPS, Rollout, compiled
 
-from jaxcrl.envs import DISTANCE, make_env
-from jaxcrl.envs.ant_objects import BLOCK_FILL, PUSH_CELLS, AntPush, push_cells
+from jaxcrl.envs import DISTANCE, SUCCESS, env_arguments, make_env, redraw_reached_goals
+from jaxcrl.envs.ant_objects import (
+    BLOCK_GAP,
+    PUSH_CELLS,
+    AntPush,
+    block_half_width,
+    min_ball_clearance,
+    push_cells,
+)
 
 ENVS = ["ant_soccer", "ant_push"]
 GOAL_INDICES = {"ant_soccer": (15, 16), "ant_push": (0, 1)}  # the ball's (x, y); the torso's
@@ -129,14 +136,76 @@ def test_soccer_goal_on_circle_and_ball_ahead_of_the_ant():
     np.testing.assert_allclose(np.linalg.norm(goal, axis=-1), 5.0, rtol=1e-5)
     assert np.all(np.abs(torso) <= 0.1 + 1e-6)  # the ant starts at the origin, up to reset noise
     to_ball = np.linalg.norm(ball - torso, axis=-1)
-    assert np.all((to_ball >= 1.5 - 1e-5) & (to_ball <= 2.1))
+    assert np.all((to_ball >= 1.65 - 1e-5) & (to_ball <= 2.1))
     # Mostly on the goal's side of the ant: 1 m towards the goal plus 1 m in a uniform direction
     # (79% of such balls lie 0.5 m or more ahead; uniform directions around the ant give 25%).
     goal_direction = (goal - torso) / np.linalg.norm(goal - torso, axis=-1, keepdims=True)
     ahead = np.sum((ball - torso) * goal_direction, -1)
     assert np.mean(ahead > 0.5) > 0.6 and ahead.mean() > 0.8
-    with pytest.raises(ValueError, match="ball_clearance"):
-        make_env("ant_soccer", ball_clearance=0.5)
+
+
+FEET = ("foot_front_left", "foot_front_right", "foot_back_right", "foot_back_left")
+
+
+def test_soccer_ball_never_starts_on_a_foot():
+    # Reset noise stretches the feet up to 1.01 m from the torso, some lifted to the ball's
+    # height: with the ball 1.3 m out (the least clearance once accepted) a foot started inside
+    # it in 6% of resets, and at the 1.5 m default in 0.25%.
+    soccer = compiled("ant_soccer")
+    env, model = soccer.env, soccer.env.mj_model
+    least = min_ball_clearance(env.reset_noise)
+    assert env.ball_clearance >= least  # the default
+    params = soccer.params.replace(ball_clearance=jnp.asarray(least))
+    states = soccer.many_resets(jax.random.key(8), 1024, params)
+    feet, ball = [model.geom(name).id for name in FEET], model.geom("ball").id
+    touching = model.geom_size[feet, 0] + model.geom_size[ball, 0]  # [4] radii's sums
+    data = mujoco.MjData(model)
+    nearest = []
+    for qpos in np.asarray(states.physics.qpos):
+        data.qpos[:] = qpos
+        mujoco.mj_kinematics(model, data)
+        apart = np.linalg.norm(data.geom_xpos[feet] - data.geom_xpos[ball], axis=-1)
+        nearest.append((apart - touching).min())
+    assert min(nearest) > 0.0
+    with pytest.raises(ValueError, match=f"ball_clearance must be at least {least:g} m"):
+        make_env("ant_soccer", ball_clearance=least - 0.01)
+
+
+def test_soccer_redraws_a_goal_around_the_ant_and_leaves_the_ball():
+    # --redraw-goal-on-success drew the goal 5 m from the origin, wherever the ant stood.
+    soccer = compiled("ant_soccer")
+    env, states = soccer.env, soccer.first
+    torso = jnp.array([30.0, -20.0])
+    qpos = states.physics.qpos.at[:, :2].set(torso)
+    states = states.replace(
+        physics=states.physics.replace(qpos=qpos), obs=states.obs.at[:, :2].set(torso)
+    )
+    ball = states.obs[:, 15:17]
+    states = states.replace(
+        goal=ball,
+        obs=states.obs.at[:, env.state_size :].set(ball),
+        metrics={**states.metrics, SUCCESS: jnp.ones(NUM_ENVS)},
+    )
+    redrawn, changed = redraw_reached_goals(env, soccer.params, states, jax.random.key(9))
+    assert np.asarray(changed).all()
+    offsets = np.linalg.norm(np.asarray(redrawn.goal) - np.asarray(torso), axis=-1)
+    np.testing.assert_allclose(offsets, 5.0, rtol=1e-5)  # goal_min_radius = goal_max_radius
+    np.testing.assert_array_equal(redrawn.physics.qpos, states.physics.qpos)  # nothing moved
+    np.testing.assert_array_equal(redrawn.obs[:, -2:], redrawn.goal)
+
+
+def test_soccer_video_frames_the_ant_with_the_ball_and_its_goal():
+    # The camera framed the ball and its goal only: an ant 8 m from them was out of the picture.
+    soccer = compiled("ant_soccer")
+    env = soccer.env
+    state = jax.tree.map(lambda leaf: leaf[0], soccer.first)
+    state = state.replace(obs=state.obs.at[:2].set(jnp.array([-8.0, 3.0])))
+    points = np.asarray([state.obs[:2], state.obs[15:17], state.goal])  # torso, ball, goal
+    camera = env.framing_camera(env.framed_points(state))
+    # The camera stands 1.6 x the framed box's diagonal back: what lies within half a diagonal
+    # (distance / 3.2) of where it looks is in view.
+    reach = np.linalg.norm(points - np.asarray(camera.lookat[:2]), axis=-1)
+    assert np.all(reach <= camera.distance / 3.2 + 1e-6)
 
 
 def test_soccer_goal_given_places_the_ball_toward_it_as_a_reset_would():
@@ -186,6 +255,92 @@ def test_push_starts_in_front_goals_behind_block_in_the_gap():
         make_env("ant_push", goal_min_radius=3.0)
 
 
+@pytest.mark.parametrize(
+    "cell_size, message",
+    [
+        (3.0, r"start_jitter=2 needs cell_size >= 6 m .*, got cell_size=3; raise cell_size"),
+        (0.0, "cell_size must be at least 2 m, so that a start 1 m from every wall fits"),
+    ],
+)
+def test_push_cell_size_too_small_is_named(cell_size, message):
+    # A small cell_size was reported as a bad start_jitter, with the range [0, -1] at 0.
+    with pytest.raises(ValueError, match=message):
+        make_env("ant_push", cell_size=cell_size)
+
+
+def test_push_options_listed_are_those_it_takes():
+    # goal_min_radius, goal_max_radius and xml were listed as options, then refused.
+    assert {"goal_min_radius", "goal_max_radius", "xml"}.isdisjoint(env_arguments("ant_push"))
+    assert "xml" not in env_arguments("ant_soccer") and "ball_clearance" in env_arguments(
+        "ant_soccer"
+    )
+
+
+def test_push_leaves_no_gap_the_torso_fits_through():
+    # A block 0.9 of a cell wide left 0.57 m between its corners and the wall corners around
+    # the junction: the torso (0.5 m across, the one part of the ant that walls stop) slipped
+    # through to the goal without moving the block.
+    env = compiled("ant_push").env
+    model = env.mj_model
+    torso = model.geom_size[model.geom("torso").id, 0]
+    block_half = model.geom_size[model.geom("block").id, :2]
+    block_centre = model.key_qpos[0, -2:]
+    gaps = []
+    for geom in range(model.ngeom):
+        if model.geom(geom).name.startswith("wall_"):
+            # Between two axis-aligned rectangles: the space between them along each axis.
+            apart = np.abs(model.geom_pos[geom, :2] - block_centre) - model.geom_size[geom, :2]
+            gaps.append(np.linalg.norm(np.maximum(apart - block_half, 0.0)))
+    around = [gap for gap in gaps if gap < 1.0]  # the wall corners at the junction
+    assert len(around) == 3
+    assert max(around) < 2 * torso - 0.1
+    # Its sides lie as near the sides of its cell: no wall face beside it leaves more room.
+    assert np.all(0.5 * env.cell_size - block_half < 2 * torso - 0.1)
+
+
+def test_push_block_slides_out_of_the_gap_without_jamming():
+    # A steady push (5 N against 1 N of friction) along a corridor, or askew so that the block
+    # meets a wall corner on its way, carries it out of the junction into that dead end.
+    push = compiled("ant_push")
+    env = push.env
+    cell, half = env.cell_size, block_half_width(env.cell_size)
+    junction = push_cells("B", cell)[0]  # (20, 20)
+    qpos, qvel = launch(env, [{"torso": (*push_cells("S", cell)[0], 0.55)}] * NUM_ENVS)
+    directions = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.3], [0.3, 1.0]])
+    force = np.zeros((NUM_ENVS, env.mj_model.nbody, 6), np.float32)
+    force[:, env.mj_model.body("block").id, :2] = (
+        5.0 * directions / np.linalg.norm(directions, axis=-1, keepdims=True)
+    )
+    physics = push.first.physics.replace(
+        qpos=jnp.asarray(qpos), qvel=jnp.asarray(qvel), xfrc_applied=jnp.asarray(force)
+    )
+    states = push.first.replace(physics=physics)
+    actions = jnp.zeros((NUM_ENVS, env.action_size))
+    for _ in range(60):
+        states = push.step(states, actions)
+    block = np.asarray(states.physics.qpos[:, 15:17]) - junction  # [copies, 2] from the gap
+    along = np.where(directions[:, :1] > directions[:, 1:], block, block[:, ::-1])
+    # Its near face has left the junction cell, and it lies centred in the corridor.
+    assert np.all(along[:, 0] - half > 0.5 * cell), block
+    assert np.all(np.abs(along[:, 1]) <= BLOCK_GAP + 0.05), block
+
+
+def test_push_goals_in_walls_or_off_the_map_are_named():
+    # eval.py --goal 0,0 (inside the map's corner wall) evaluated a goal no torso can reach.
+    env = compiled("ant_push").env
+    assert env.goal_problem(tuple(push_cells("G", env.cell_size)[0])) is None
+    assert "lies inside a wall (row 0, column 0 of the map)" in env.goal_problem((0.0, 0.0))
+    assert "lies outside the maze" in env.goal_problem((-5.0, 20.0))
+
+
+def test_push_redraws_goals_in_the_dead_ends():
+    push = compiled("ant_push")
+    states = push.first.replace(metrics={**push.first.metrics, SUCCESS: jnp.ones(NUM_ENVS)})
+    redrawn, _ = redraw_reached_goals(push.env, push.params, states, jax.random.key(10))
+    cells = np.floor(np.asarray(redrawn.goal) / push.env.cell_size).astype(int)[:, ::-1]
+    assert set(PUSH_CELLS[tuple(cells.T)]) == {"G"}
+
+
 def test_contacts_are_only_the_needed_pairs():
     # Soccer: 4 feet-floor, torso + 4 feet vs the ball.
     assert num_candidate_contacts(compiled("ant_soccer").env) == 9
@@ -228,7 +383,7 @@ def test_soccer_ball_rolls_stops_and_meets_the_ant():
 def test_push_block_moves_and_walls_stop_block_and_ant():
     push = compiled("ant_push")
     env = push.env
-    half = 0.5 * BLOCK_FILL * env.cell_size
+    half = block_half_width(env.cell_size)
     block_x, block_y = push_cells("B", env.cell_size)[0]  # (20, 20) with 8 m cells
     right_end = push_cells("G", env.cell_size)[0]  # dead end beyond the block in +x: (28, 20)
     start = push_cells("S", env.cell_size)[0]  # the corner cell (12, 12); a wall at x < 8

@@ -29,8 +29,9 @@ from env_checks import (  # noqa: F401  (pytest collects these with this module'
     test_reset_shapes_and_dtypes,
     test_step_shapes_and_finite_over_random_rollout,
 )
+from test_envs_mjx_suite import standing_on_their_goals
 
-from jaxcrl.envs import make_env, reset_batch, step_batch
+from jaxcrl.envs import make_env, redraw_reached_goals, reset_batch, step_batch
 from jaxcrl.envs.ant import AntMaze
 from jaxcrl.envs.maze_walls import wall_boxes
 from jaxcrl.envs.mazes import LAYOUTS, parse_layout
@@ -128,6 +129,26 @@ def test_ant_goal_on_circle_and_state_is_qpos_qvel():
     qpos, qvel = np.asarray(state.physics.qpos), np.asarray(state.physics.qvel)
     np.testing.assert_array_equal(np.asarray(state.obs[:, :29]), np.concatenate([qpos, qvel], -1))
     assert len(np.unique(np.asarray(state.goal).round(5), axis=0)) == 16
+
+
+def test_ant_redraws_a_goal_around_where_it_stands():
+    # --redraw-goal-on-success drew the new goal 10 m from the origin: an ant at its goal 20 m
+    # out was sent 10 to 30 m (median 14.6 m over many redraws); now 10 m, as at a reset.
+    ant = compiled("ant")
+    torso = jnp.array([20.0, -15.0])
+    states = standing_on_their_goals(ant, torso)
+    redrawn, changed = redraw_reached_goals(ant.env, ant.params, states, jax.random.key(8))
+    assert np.asarray(changed).all()
+    offsets = np.linalg.norm(np.asarray(redrawn.goal) - np.asarray(torso), axis=-1)
+    np.testing.assert_allclose(offsets, ant.env.goal_max_radius, rtol=1e-5)
+    np.testing.assert_array_equal(
+        redrawn.obs[:, : ant.env.state_size], states.obs[:, : ant.env.state_size]
+    )
+    # A maze's goals lie in its cells: a redraw there is a fresh episode's goal.
+    maze = compiled("ant_u_maze")
+    states = standing_on_their_goals(maze, jnp.array([6.0, 6.0]))
+    redrawn, _ = redraw_reached_goals(maze.env, maze.params, states, jax.random.key(8))
+    assert all(maze.env.goal_problem(goal) is None for goal in np.asarray(redrawn.goal))
 
 
 def test_ant_terminates_when_fallen_or_flipped():

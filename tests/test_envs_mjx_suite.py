@@ -126,6 +126,19 @@ def rollout(request) -> Rollout:
     return compiled(request.param)
 
 
+def standing_on_their_goals(rollout, torso: jax.Array):
+    """The rollout's first states with every torso moved to ``torso`` (x, y), its goal there."""
+    states, state_size = rollout.first, rollout.env.state_size
+    qpos = states.physics.qpos.at[:, :2].set(torso)
+    obs = states.obs.at[:, :2].set(torso).at[:, state_size:].set(torso)
+    return states.replace(
+        physics=states.physics.replace(qpos=qpos),
+        obs=obs,
+        goal=jnp.broadcast_to(torso, states.goal.shape),
+        metrics={**states.metrics, SUCCESS: jnp.ones(NUM_ENVS)},
+    )
+
+
 def test_episodes_end_at_the_limit_and_only_humanoids_terminate(rollout):
     check_episodes_end_at_the_limit(rollout.done, rollout.terminated, EPISODE_LENGTH)
     terminated = rollout.terminated > 0
@@ -194,6 +207,26 @@ def test_half_cheetah_redraws_a_goal_five_metres_from_where_it_stands():
     np.testing.assert_allclose(np.abs(np.asarray(redrawn.goal[:, 0]) - 20.0), 5.0, rtol=1e-5)
     np.testing.assert_array_equal(redrawn.obs[:, env.state_size :], redrawn.goal)
     np.testing.assert_array_equal(redrawn.obs[:, : env.state_size], states.obs[:, : env.state_size])
+
+
+def test_humanoid_redraws_a_goal_around_where_it_stands():
+    # --redraw-goal-on-success drew the new goal 1 to 5 m from the origin: a humanoid at its goal
+    # 5 m out was sent up to 10 m; now 1 to 5 m from where it stands, as at a reset.
+    humanoid = compiled("humanoid")
+    env, torso = humanoid.env, jnp.array([5.0, 0.0])
+    states = standing_on_their_goals(humanoid, torso)
+    redraws = [
+        redraw_reached_goals(env, humanoid.params, states, jax.random.key(seed))[0].goal
+        for seed in range(4)
+    ]
+    offsets = np.linalg.norm(np.concatenate(redraws) - np.asarray(torso), axis=-1)
+    assert offsets.min() >= env.goal_min_distance - 1e-5
+    assert offsets.max() <= env.goal_max_distance + 1e-5
+    # A maze's goals lie in its cells: a redraw there keeps to the goal region.
+    maze = compiled("humanoid_u_maze")
+    maze_states = maze.first.replace(metrics={**maze.first.metrics, SUCCESS: jnp.ones(NUM_ENVS)})
+    redrawn, _ = redraw_reached_goals(maze.env, maze.params, maze_states, jax.random.key(4))
+    assert all(maze.env.goal_problem(goal) is None for goal in np.asarray(redrawn.goal))
 
 
 def test_pusher_fingertip_matches_mujoco_and_state_layout():
@@ -319,6 +352,14 @@ def test_humanoid_maze_episode_length_rule():
         ("pusher_easy", {"min_start_distance": -0.1}, "min_start_distance"),
         ("humanoid", {"goal_min_distance": -1.0}, "goal_min_distance"),
         ("humanoid", {"healthy_z_range": (2.0, 1.0)}, "healthy_z_range"),
+        # Anything but two rising heights: an IndexError, or taken with every step a fall.
+        ("humanoid", {"healthy_z_range": [1.0]}, r"two torso heights \[low, high\] with low <"),
+        ("ant", {"healthy_z_range": [0.2]}, r"two torso heights \[low, high\] with low <"),
+        ("ant", {"healthy_z_range": [1.0, 0.0]}, r"healthy_z_range must be two torso heights"),
+        ("ant", {"healthy_z_range": [0.3, 0.9, 5]}, r"healthy_z_range must be two torso heights"),
+        ("ant_u_maze", {"healthy_z_range": [0.2]}, r"healthy_z_range must be two torso heights"),
+        ("ant", {"healthy_z_range": "(0.2, 1.0)"}, r"in brackets \(e.g. healthy_z_range=\[0.2, 1"),
+        ("ant", {"xml": "foo"}, r"xml is not MJCF text"),
         ("humanoid_u_maze", {"cell_jitter": 0.9}, "cell_jitter"),
         ("ant_u_maze", {"cell_size": 1.0}, "cell_size must be at least 2 m, so that a start"),
         ("humanoid_u_maze", {"wall_contacts": "arms"}, "wall_contacts"),

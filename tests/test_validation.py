@@ -1,6 +1,7 @@
 """Validation: bad configs refused in one line before compiling; short-buffer warnings."""
 
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,11 @@ BAD_CONFIGS = [
     ({"num_seeds": 0}, "--num-seeds must be a positive integer, got 0"),
     ({"env_options": ("episode_length=0",)}, "--env-options episode_length must be a whole number"),
     ({"env_options": ("episode_length=12.5",)}, "of at least 2 steps (a goal needs a later step)"),
+    # an episode's steps are counted in int32: a longer one overflowed when the step compiled
+    (
+        {"env_options": ("episode_length=100000000000",)},
+        "--env-options episode_length must be at most 2147483647 (2^31 - 1",
+    ),
     ({"checkpoint_every": 0}, "--checkpoint-every must be a positive integer"),
     ({"num_updates": -1}, "--num-updates must be a positive integer"),
     ({"bc_weight": 1.5}, "--bc-weight must lie in [0, 1]"),
@@ -356,3 +362,42 @@ def test_paths_are_taken_as_strings(tmp_path):
     home = TrainConfig(run_dir="~/runs/a", dataset="~/data.npz")  # from a YAML file: no shell
     assert home.run_dir == str(Path.home() / "runs" / "a")
     assert home.dataset == str(Path.home() / "data.npz")
+
+
+def test_a_whole_episode_length_written_as_a_float_is_taken_like_other_counts():
+    # episode_length=1e2 was refused ("got 100.0") while frame_skip=1e3 was taken.
+    config = TrainConfig(env="reacher", env_options=("episode_length=1e2", "frame_skip=2e0"))
+    validate(config, registered_envs())
+    env = make_run_env(config)
+    assert (env.episode_length, env.frame_skip) == (100, 2)
+
+
+@pytest.mark.parametrize(
+    "env, option, message",
+    [
+        # an IndexError when the env was built or its task constants read
+        ("ant", "healthy_z_range=[0.2]", "healthy_z_range must be two torso heights [low, high]"),
+        ("humanoid", "healthy_z_range=[1.0]", "healthy_z_range must be two torso heights"),
+        ("ant_soccer", "healthy_z_range=[0.2]", "healthy_z_range must be two torso heights"),
+        # taken silently: every step a fall, or a third height ignored
+        ("ant", "healthy_z_range=[1,0]", "with low < high"),
+        ("ant", "healthy_z_range=[0.3,0.9,5]", "with low < high"),
+        # the way the defaults print: "could not convert string to float: '('"
+        ("ant", "healthy_z_range=(0.2, 1.0)", "written in brackets (e.g. healthy_z_range=[0.2,"),
+        # a YAML string, taken as true
+        ("ant", "terminate_when_unhealthy='false'", "terminate_when_unhealthy must be true or"),
+        # an XML parser's traceback; internal to the ant and humanoid classes
+        ("ant", "xml=foo", "--env ant takes no 'xml'; its options: episode_length,"),
+        ("ant_soccer", "xml=foo", "--env ant_soccer takes no 'xml'; its options:"),
+        ("humanoid", "xml=foo", "--env humanoid takes no 'xml'; its options:"),
+        ("ant_push", "goal_min_radius=3", "--env ant_push takes no 'goal_min_radius'; its options"),
+    ],
+)
+def test_walker_env_options_of_the_wrong_form_are_refused_in_one_line(env, option, message):
+    with pytest.raises(ConfigError, match=re.escape(message)) as error:
+        make_run_env(TrainConfig(env=env, env_options=(option,)))
+    assert "\n" not in str(error.value)
+    listed = str(error.value).partition("its options: ")[2].split(", ")
+    assert "xml" not in listed  # every option listed is one the env takes
+    if env == "ant_push":  # its goals lie in the map's dead ends
+        assert {"goal_min_radius", "goal_max_radius"}.isdisjoint(listed)
