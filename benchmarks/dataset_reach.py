@@ -23,9 +23,9 @@ import numpy as np
 from arguments import fail, named_env, one_line_errors  # sibling modules
 from episodes import episode_bounds, refuse_images
 
-from jaxcrl.config import parse_env_options
 from jaxcrl.dataset import load_dataset, read_source
 from jaxcrl.envs.mazes import cells_of, path_lengths
+from jaxcrl.validation import world_options
 
 
 def trajectory_reach(walls: np.ndarray, cells: np.ndarray, terminals: np.ndarray) -> np.ndarray:
@@ -61,8 +61,8 @@ def source_mismatch(path: str, env: str, env_options: list[str]) -> str | None:
     if source is None:
         return None
     with one_line_errors():
-        recorded = parse_env_options(tuple(source["env_options"]))
-        if source["env"] == env and recorded == parse_env_options(tuple(env_options)):
+        recorded = world_options(source["env_options"])
+        if source["env"] == env and recorded == world_options(env_options):
             return None
     collected = " ".join([source["env"], *source["env_options"]])
     return f"warning: {path} was collected in {collected}, not {' '.join([env, *env_options])}"

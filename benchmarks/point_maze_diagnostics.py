@@ -117,6 +117,10 @@ def main() -> None:
     starts, goals = np.meshgrid(np.arange(len(free)), np.arange(len(free)), indexing="ij")
     lengths = from_cell[starts.ravel(), free[goals.ravel(), 0], free[goals.ravel(), 1]]
     keep = lengths >= 2
+    if not keep.any():
+        fail(
+            f"{env.name}: no two free cells lie 2 or more moves apart, so there is nothing to rank"
+        )
     starts, goals, lengths = starts.ravel()[keep], goals.ravel()[keep], lengths[keep]
     points = jnp.asarray(free[starts, ::-1] + 0.5, jnp.float32)  # cell centres (x, y)
     targets = jnp.asarray(free[goals, ::-1] + 0.5, jnp.float32)

@@ -10,6 +10,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import yaml
+
 from jaxcrl.envs.base import (
     DISTANCE,
     SUCCESS,
@@ -159,9 +161,12 @@ def register_maze(
     """
     env_names = (f"point_{name}", f"ant_{name}", f"humanoid_{name}")
     taken = [env_name for env_name in env_names if env_name in _REGISTRY]
-    if taken:
+    by_this_call = [_REGISTRY[env_name].kwargs.get("layout") == name for env_name in taken]
+    if taken and not (len(taken) == len(env_names) and all(by_this_call)):
         raise ValueError(f"environment {taken[0]!r} is already registered; pick another maze name")
-    rows, cols = add_layout(name, ascii_map).shape
+    rows, cols = add_layout(name, ascii_map).shape  # the same map again (a notebook cell rerun)
+    if taken:
+        return env_names
     text = description or f"{rows}x{cols} maze {name!r}"
     register(
         env_names[0], "point_maze", "PointMaze", f"2-D point mass, {text} (pure JAX)", layout=name
@@ -178,16 +183,38 @@ def portable_env(name: str, env_options: tuple[str, ...] = ()) -> tuple[str, tup
 
     A maze added by ``register_maze`` (or any maze env whose layout is not built in) becomes its
     family's ``*_maze_custom`` env with the map as its ``layout`` option, which config.yaml
-    records; any other env comes back unchanged. ``env_options`` are kept, after the layout.
+    records; so does a ``layout=NAME`` option naming such a maze. Any other env comes back
+    unchanged. ``env_options`` are kept, after the layout.
     """
     entry = _env_entry(name)
     family = MAZE_FAMILIES.get((entry.module, entry.class_name))
     layout = entry.kwargs.get("layout")
-    if family is None or layout is None or layout in BUILTIN_LAYOUTS:
-        return name, tuple(env_options)
-    if any(spec.partition("=")[0].strip() == "layout" for spec in env_options):
-        return family, tuple(env_options)  # the options name the maze themselves
-    return family, (layout_option(LAYOUTS.get(layout, layout)), *env_options)
+    options = tuple(env_options)
+    if family is None or layout in BUILTIN_LAYOUTS:
+        return name, options
+    if layout is None:  # a *_maze_custom env: its layout option names the maze
+        return name, tuple(map(_portable_layout_option, options))
+    if any(_option_name(spec) == "layout" for spec in options):
+        return name, options  # a maze of its own and another in the options: the env refuses it
+    return family, (layout_option(LAYOUTS.get(layout, layout)), *options)
+
+
+def _option_name(spec: str) -> str:
+    """The NAME of an env option ``NAME=VALUE``."""
+    return spec.partition("=")[0].strip()
+
+
+def _portable_layout_option(spec: str) -> str:
+    """``spec`` with a ``layout`` that names a maze added in this process given as its map."""
+    if _option_name(spec) != "layout":
+        return spec
+    try:
+        value = yaml.safe_load(spec.partition("=")[2])
+    except yaml.YAMLError:
+        return spec  # the env's own checks name the problem
+    if isinstance(value, str) and value in LAYOUTS and value not in BUILTIN_LAYOUTS:
+        return layout_option(LAYOUTS[value])
+    return spec
 
 
 for _layout, _text in {

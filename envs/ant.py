@@ -256,7 +256,9 @@ class AntMaze(WalkerMaze, Ant):
         motor_gear: float = 60.0,
     ):
         # The ant's feet reach about 0.9 m from the torso; keep them off the walls at the start.
-        name = self.place_in_maze("ant", layout, cell_size, cell_jitter, clearance=1.0)
+        name = self.place_in_maze(
+            "ant", layout, cell_size, cell_jitter, 1.0, reset_noise, torso_radius=0.25
+        )
         super().__init__(
             episode_length=episode_length or ant_maze_episode_length(self.walls, cell_size),
             success_threshold=success_threshold,

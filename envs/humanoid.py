@@ -222,7 +222,9 @@ class HumanoidMaze(WalkerMaze, Humanoid):
         wall_contacts: str = "trunk",
     ):
         # The trunk guard (radius 0.2) must start clear of the walls, with a 0.3 m margin.
-        name = self.place_in_maze("humanoid", layout, cell_size, cell_jitter, clearance=0.5)
+        name = self.place_in_maze(
+            "humanoid", layout, cell_size, cell_jitter, 0.5, reset_noise, torso_radius=0.2
+        )
         super().__init__(
             episode_length=episode_length or humanoid_maze_episode_length(self.walls, cell_size),
             success_threshold=success_threshold,

@@ -192,11 +192,19 @@ class WalkerMaze:
     """
 
     def place_in_maze(
-        self, robot: str, layout: str, cell_size: float, cell_jitter: float, clearance: float
+        self,
+        robot: str,
+        layout: str,
+        cell_size: float,
+        cell_jitter: float,
+        clearance: float,
+        reset_noise: float,
+        torso_radius: float,
     ) -> str:
-        """Check ``layout`` (a maze name or an ASCII map, ``mazes.layout_map``) and
-        ``cell_jitter`` (a start stays ``clearance`` m inside its cell); returns the env's name,
-        ``ROBOT_LAYOUT`` or, for a map, ``ROBOT_maze_custom``."""
+        """Check ``layout`` (a maze name or an ASCII map, ``mazes.layout_map``), ``cell_jitter``
+        (a start stays ``clearance`` m inside its cell) and ``reset_noise``, which moves the
+        torso up to as far again (it stays ``torso_radius`` m inside its cell); returns the
+        env's name, ``ROBOT_LAYOUT`` or, for a map, ``ROBOT_maze_custom``."""
         if 0.5 * cell_size - clearance < 0:
             raise ValueError(
                 f"cell_size must be at least {2 * clearance:g} m, so that a start {clearance:g} m "
@@ -207,6 +215,14 @@ class WalkerMaze:
                 f"cell_jitter must lie in [0, cell_size / 2 - {clearance:g}] = "
                 f"[0, {0.5 * cell_size - clearance}] so a start never touches a wall, "
                 f"got {cell_jitter}"
+            )
+        reach = 0.5 * cell_size - torso_radius
+        if not 0 <= reset_noise <= reach - cell_jitter:
+            raise ValueError(
+                f"reset_noise={reset_noise:g} with cell_jitter={cell_jitter:g}: the noise moves "
+                f"the {robot}'s torso too, and the two together must stay within cell_size / 2 - "
+                f"{torso_radius:g} = {reach:g} m of a cell's centre, or a start may lie inside a "
+                f"wall; give reset_noise in [0, {max(reach - cell_jitter, 0.0):g}]"
             )
         self.walls, self.free_cell_centres, self.goal_cells = maze_cells(layout, cell_size)
         self.layout = layout

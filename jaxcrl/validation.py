@@ -7,6 +7,7 @@ the one warning that depends on the env (a buffer ring shorter than an episode).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -25,6 +26,7 @@ from jaxcrl.config import (
 )
 from jaxcrl.config_files import coerce, describe_type
 from jaxcrl.dataset import read_source, split_usable_anchors, validation_path
+from jaxcrl.envs.mazes import layout_map, layout_option
 from jaxcrl.networks import RESIDUAL_BLOCK_DEPTH
 
 # Envs count an episode's steps in int32 (EnvState.step_count).
@@ -392,18 +394,28 @@ def check_validation_split(config: TrainConfig) -> str | None:
     )
 
 
+def world_options(specs: Sequence[str]) -> dict[str, Any]:
+    """The env options ``specs`` that shape the env's world, as a dataset's source compares them:
+    values parsed, a maze's ``layout`` as its checked map (however its rows were written), and
+    the options a collector may set alone (``SOURCE_INDEPENDENT_OPTIONS``) left out."""
+    options = parse_env_options(tuple(specs))
+    if isinstance(options.get("layout"), str):
+        try:
+            # The rows of layout_option's 'ROW/ROW/...': stripped, blank rows dropped.
+            options["layout"] = layout_option(layout_map(options["layout"])).split("'")[1]
+        except ValueError:  # not a maze this process knows: compared as written
+            pass
+    return {k: v for k, v in options.items() if k not in SOURCE_INDEPENDENT_OPTIONS}
+
+
 def _source_mismatch(config: TrainConfig, split: Path) -> str | None:
     """``check_dataset_source``'s warning for one split file (None when it agrees or is silent)."""
     source = read_source(split)
     if source is None:
         return None
-
-    def world(specs) -> dict[str, Any]:
-        options = parse_env_options(tuple(specs))
-        return {k: v for k, v in options.items() if k not in SOURCE_INDEPENDENT_OPTIONS}
-
     try:
-        collected, run = world(source["env_options"]), world(config.env_options)
+        collected = world_options(source["env_options"])
+        run = world_options(config.env_options)
     except ConfigError:  # a hand-edited record: it says nothing this run can check
         return None
     if source["env"] == config.env and collected == run:

@@ -86,6 +86,28 @@ def test_a_missing_run_dir_is_refused_in_one_line(tmp_path):
         episodes.loaded_member(tmp_path / "nothing here")
 
 
+def test_point_maze_diagnostics_on_a_maze_without_far_cells_is_one_line(tmp_path, monkeypatch):
+    # A 2x2 room has no two cells 2 moves apart: the ranking's minimum raised a ValueError.
+    import dataclasses
+
+    from tiny_runs import TINY
+
+    from jaxcrl.run import train
+
+    run_dir = tmp_path / "run"
+    room = dataclasses.replace(
+        TINY,
+        env="point_maze_custom",
+        env_options=("layout='####/#..#/#..#/####'",),
+        run_dir=str(run_dir),
+        num_evals=1,
+        progress=False,
+    )
+    train(room)
+    with pytest.raises(SystemExit, match=r"^error: point_maze_custom: no two free cells lie 2"):
+        run_main("point_maze_diagnostics", ["--run-dir", str(run_dir)], monkeypatch)
+
+
 def test_ogbench_envs_are_refused_by_the_episode_scripts():
     with pytest.raises(SystemExit, match=r"^error: cube-single-v0 is an OGBench env"):
         episodes.refuse_host_evaluated(SimpleNamespace(name="cube-single-v0", host_evaluated=True))

@@ -164,8 +164,11 @@ def test_register_maze_builds_resets_and_steps_a_point_an_ant_and_a_humanoid_env
     names = register_maze("test_zigzag", ZIGZAG)
     assert names == ("point_test_zigzag", "ant_test_zigzag", "humanoid_test_zigzag")
     assert set(names) <= set(registered_envs())
-    with pytest.raises(ValueError, match="already registered"):
-        register_maze("test_zigzag", ZIGZAG)
+    assert register_maze("test_zigzag", ZIGZAG) == names  # the same map again: a rerun cell
+    with pytest.raises(ValueError, match="already exists with a different map"):
+        register_maze("test_zigzag", ZIGZAG.replace("G", "."))
+    with pytest.raises(ValueError, match="environment 'point_open' is already registered"):
+        register_maze("open", ZIGZAG)
 
     env = make_env("point_test_zigzag")
     params = env.default_params()
@@ -296,6 +299,34 @@ def test_a_registered_maze_run_rebuilds_from_its_config_yaml_in_a_fresh_process(
     assert ant.success_threshold == 0.7
 
 
+def test_a_layout_option_naming_a_registered_maze_records_its_map(tmp_path):
+    # layout=NAME was recorded as the name, which no other process knows: eval.py and --resume
+    # failed with "unknown maze layout".
+    register_maze("test_named", TOP_LINE_GOAL)
+    options = ("layout=test_named", "max_step=0.2")
+    assert portable_env("point_maze_custom", options) == (
+        "point_maze_custom",
+        (layout_option(TOP_LINE_GOAL), "max_step=0.2"),
+    )
+    assert portable_env("ant_maze_custom", ("layout=u_maze",)) == (
+        "ant_maze_custom",
+        ("layout=u_maze",),  # a built-in maze: every process knows it
+    )
+
+
+def test_a_registered_maze_given_another_layout_is_refused(tmp_path):
+    # It became point_maze_custom and trained on the other map without a word.
+    from jaxcrl.config import ConfigError
+    from jaxcrl.program import make_run_env
+
+    register_maze("test_own", TOP_LINE_GOAL)
+    other = "layout='#####/#..G#/#####'"
+    env_name, env_options = portable_env("point_test_own", (other,))
+    assert (env_name, env_options) == ("point_test_own", (other,))
+    with pytest.raises(ConfigError, match="--env point_test_own is built on its own maze"):
+        make_run_env(TrainConfig(env=env_name, env_options=env_options))
+
+
 def test_point_maze_episode_length_rule():
     # The rule gives the lengths the layouts have had (big and hardest since they became JaxGCRL's
     # maps), and grows with the diameter.
@@ -357,3 +388,13 @@ def test_a_run_of_a_registered_maze_records_the_map_in_its_config(tmp_path):
     saved = read_run_config(run_dir)  # what eval.py and --resume rebuild, in any process
     assert saved.env == "point_maze_custom"
     assert saved.env_options == (layout_option(ZIGZAG),)
+
+
+@pytest.mark.parametrize("robot, noise", [("ant", 1.5), ("humanoid", 0.4)])
+def test_reset_noise_that_could_start_a_walker_in_a_wall_is_refused(robot, noise):
+    # The noise moves the torso as well: ant_maze_custom with reset_noise 1.5 started 22 of 512
+    # torsos inside wall cells.
+    with pytest.raises(ValueError, match=rf"reset_noise={noise:g} with cell_jitter=.*a start may"):
+        make_env(f"{robot}_u_maze", reset_noise=noise)
+    with pytest.raises(ValueError, match=r"give reset_noise in \[0, "):
+        make_env(f"{robot}_u_maze", reset_noise=-0.1)

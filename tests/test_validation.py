@@ -215,6 +215,20 @@ def test_a_dataset_from_another_env_or_env_options_is_warned_about(tmp_path):
     )
 
 
+def test_a_dataset_from_the_same_maze_written_otherwise_is_not_warned_about(tmp_path):
+    # The layouts were compared as strings: the same map with a trailing '/' was "another env".
+    data = tmp_path / "custom.npz"
+    layout = "'#######/#..#..#/#.##.##/#....G#/#######'"
+    collect_main(["--env", "point_maze_custom", "--episodes", "2", "--episode-length", "10",
+                  "--env-options", f"layout={layout}", "--out", str(data)])  # fmt: skip
+    written_otherwise = "layout='/#######/#..#..#//#.##.##/#....G#/#######/'"
+    config = TrainConfig(env="point_maze_custom", env_options=(written_otherwise,))
+    assert check_dataset_source(dataclasses.replace(config, dataset=str(data))) is None
+    other_map = "layout='#######/#..#..#/#.##.##/#G....#/#######'"
+    other = dataclasses.replace(config, env_options=(other_map,), dataset=str(data))
+    assert "with env options {'layout': '#######/" in check_dataset_source(other)
+
+
 def test_training_on_another_envs_dataset_prints_the_warning(tmp_path, monkeypatch, capsys):
     data = tmp_path / "umaze.npz"
     collect_main(["--env", "point_u_maze", "--episodes", "2", "--episode-length", "10",
