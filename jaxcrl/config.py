@@ -12,6 +12,7 @@ import itertools
 import math
 import os
 import re
+import shlex
 import sys
 from typing import Annotated, Any, Literal, get_type_hints
 
@@ -49,8 +50,9 @@ def resume_command(run_dir: Any) -> str:
     launched_by = os.path.basename(sys.argv[0]) if sys.argv else ""
     if launched_by not in TRAIN_COMMANDS:
         return f"jaxcrl.run.resume({str(run_dir)!r})"
-    name = command_name("train.py")
-    return f"{'python ' if name.endswith('.py') else ''}{name} --resume {run_dir}"
+    if launched_by == "train.py":  # the script's path as given: it runs from this directory
+        return f"python {shlex.quote(sys.argv[0])} --resume {run_dir}"
+    return f"{launched_by} --resume {run_dir}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +67,7 @@ class TrainConfig:
     run_dir: str | None = None
     """Directory for config.yaml, metrics.jsonl and checkpoints/; None: runs/ENV-sSEED-TIME."""
     total_env_steps: int = 200_000
-    """Environment steps to collect in total, random prefill included."""
+    """Env steps to collect in total, random prefill included (rounded down to whole iterations)."""
     num_envs: int = 64
     """Parallel environment copies stepped together on the device."""
     unroll_length: int = 16
@@ -77,7 +79,7 @@ class TrainConfig:
     buffer_size: int = 100_000
     """Replay capacity in transitions over all env copies (each copy keeps buffer_size / num_envs)."""
     prefill_steps: int = 10_000
-    """Environment steps taken with uniform random actions before training starts."""
+    """Env steps of uniform random actions before training (rounded up to whole iterations)."""
     redraw_goal_on_success: bool = False
     """Collection: a copy that reaches its goal pursues a new, unreached one until its episode ends."""
     num_evals: int = 10

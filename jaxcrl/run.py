@@ -94,6 +94,7 @@ from jaxcrl.trainer import TrainerState
 from jaxcrl.validation import (
     check_dataset_source,
     check_env_fit,
+    check_update_ratio,
     check_validation_split,
     refuse_unused_settings,
     validate,
@@ -198,6 +199,7 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
             check_env_fit(config, env.episode_length),
             check_dataset_source(config),
             check_validation_split(config),
+            check_update_ratio(config),
         )
         for warning in warnings:
             if warning and jax.process_index() == 0:

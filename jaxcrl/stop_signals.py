@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 
 
 @contextlib.contextmanager
@@ -28,6 +29,12 @@ def interrupt_ends_setup():
         signal.signal(signal.SIGINT, previous)
 
 
+# The same signal again within this many seconds is one request seen twice: GNU timeout sends its
+# signal to the process and then to its process group, which the process leads. No one presses
+# Ctrl-C twice this fast.
+REPEAT_WINDOW_S = 0.1
+
+
 class StoppedAtOnce(Exception):
     """A second SIGTERM/SIGINT while a run was stopping: it ends where it is, saving nothing."""
 
@@ -46,7 +53,13 @@ def stop_requests():
         yield received  # signal handlers can only be set from the main thread
         return
 
+    last_at = [0.0]
+
     def handler(number: int, _frame) -> None:
+        now = time.monotonic()
+        if received and received[-1] == number and now - last_at[0] < REPEAT_WINDOW_S:
+            return  # one stop request delivered twice (GNU timeout signals child and group)
+        last_at[0] = now
         received.append(number)
         if len(received) > 1:
             raise StoppedAtOnce(number)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
+import numpy as np
+
 from jaxcrl.config import (
     FIELD_TYPES,
     ConfigError,
@@ -23,12 +25,16 @@ from jaxcrl.config import (
     steps_per_iteration,
     sweep_points,
     training_iterations,
+    updates_per_iteration,
 )
 from jaxcrl.config_files import coerce, describe_type
 from jaxcrl.dataset import read_source, split_usable_anchors, validation_path
 from jaxcrl.envs.mazes import layout_map, layout_option
 from jaxcrl.networks import RESIDUAL_BLOCK_DEPTH
 
+# The largest discount below 1 in float32: anything nearer 1 rounds to 1, for which the geometric
+# offset law has no normalisation (every goal became the next step).
+LARGEST_GOAL_DISCOUNT = float(np.nextafter(np.float32(1), np.float32(0)))
 # Envs count an episode's steps in int32 (EnvState.step_count).
 MAX_EPISODE_LENGTH = 2**31 - 1
 
@@ -164,6 +170,11 @@ def validate(
             raise ConfigError(f"{flag(name)} must be > 0, got {getattr(config, name)}")
     if not 0 < config.goal_discount < 1:
         raise ConfigError(f"--goal-discount must lie in (0, 1), got {config.goal_discount}")
+    if np.float32(config.goal_discount) == 1:  # trained in float32, where it would be 1
+        raise ConfigError(
+            f"--goal-discount {config.goal_discount} is 1 in the 32-bit floats it trains in; "
+            f"give at most {LARGEST_GOAL_DISCOUNT:.8f}"
+        )
     if not 0 <= config.random_goal_probability <= 1:
         raise ConfigError(
             f"--random-goal-probability must lie in [0, 1], got {config.random_goal_probability}"
@@ -337,6 +348,22 @@ def _validate_members(
         except ConfigError as error:
             values = " ".join(f"{name}={value:g}" for name, value in point.items())
             raise ConfigError(f"--sweep {values}: {error}") from None
+
+
+def check_update_ratio(config: TrainConfig) -> str | None:
+    """A warning when an online run's whole gradient steps per iteration make its update-to-data
+    ratio more than a quarter off the one asked for (None otherwise)."""
+    if config.dataset is not None:
+        return None
+    steps, updates = steps_per_iteration(config), updates_per_iteration(config)
+    ratio = updates / steps
+    if 0.8 <= ratio / config.update_to_data_ratio <= 1.25:
+        return None
+    return (
+        f"--update-to-data-ratio {config.update_to_data_ratio:g} gives {updates} gradient "
+        f"step(s) per iteration of {steps} env steps (--num-envs x --unroll-length), a ratio of "
+        f"{ratio:g}; pick a ratio whose product with {steps} is near a whole number"
+    )
 
 
 def check_env_fit(config: TrainConfig, episode_length: int) -> str | None:

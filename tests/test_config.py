@@ -87,6 +87,11 @@ def test_messages_name_the_command_that_started_the_process(monkeypatch):
     assert command_name("eval.py") == "eval.py"
     monkeypatch.setattr(sys, "argv", ["train.py"])
     assert resume_command("runs/a") == "python train.py --resume runs/a"
+    # Launched from elsewhere, the script's path as given (a bare train.py did not exist there).
+    monkeypatch.setattr(sys, "argv", ["../jaxcrl/train.py", "--env", "point_open"])
+    assert resume_command("runs/a") == "python ../jaxcrl/train.py --resume runs/a"
+    monkeypatch.setattr(sys, "argv", ["/my runs/train.py"])
+    assert resume_command("runs/a") == "python '/my runs/train.py' --resume runs/a"
 
 
 def test_a_run_trained_from_python_is_told_the_python_call_that_resumes_it(monkeypatch):

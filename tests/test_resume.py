@@ -359,3 +359,19 @@ def test_a_second_signal_stops_the_run_at_once_keeping_its_last_checkpoint(tmp_p
     assert "SIGINT received twice: stopped at once, saving nothing more." in last
     kept = int(re.search(r"The last good checkpoint \(iteration (\d+)\)", last).group(1))
     assert kept >= saved and has_checkpoint(run_dir) and "Traceback" not in stderr
+
+
+def test_one_signal_delivered_twice_at_once_asks_for_one_stop():
+    # GNU timeout signals the process and then its process group, so the run saw "twice" and
+    # stopped at once, skipping the checkpoint that one request promises.
+    from jaxcrl.stop_signals import StoppedAtOnce, stop_requests
+
+    with stop_requests() as received:
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.01)  # let the handler run
+        assert received == [signal.SIGTERM]
+        time.sleep(0.15)
+        with pytest.raises(StoppedAtOnce):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.01)

@@ -16,6 +16,7 @@ from jaxcrl.program import make_run_env
 from jaxcrl.validation import (
     check_dataset_source,
     check_env_fit,
+    check_update_ratio,
     check_validation_split,
     refuse_unused_settings,
     validate,
@@ -47,6 +48,8 @@ BAD_CONFIGS = [
     ({"update_to_data_ratio": 0.0}, "--update-to-data-ratio must be > 0"),
     ({"critic_lr": 0.0}, "--critic-lr must be > 0"),
     ({"goal_discount": 1.0}, "--goal-discount must lie in (0, 1)"),
+    # Validated in float64 but trained in float32, where it became 1: every goal the next step.
+    ({"goal_discount": 0.99999999}, "is 1 in the 32-bit floats it trains in; give at most 0.99"),
     ({"random_goal_probability": 1.5}, "--random-goal-probability must lie in [0, 1]"),
     ({"logsumexp_penalty": -0.1}, "--logsumexp-penalty must be >= 0"),
     ({"alpha": 0.0}, "--alpha must be > 0 with --alpha-mode auto"),
@@ -240,6 +243,19 @@ def test_training_on_another_envs_dataset_prints_the_warning(tmp_path, monkeypat
     with pytest.raises(ZeroDivisionError):
         run.train(config)
     assert "was collected in point_u_maze, not in --env point_medium" in capsys.readouterr().err
+
+
+def test_an_update_ratio_that_whole_gradient_steps_cannot_give_is_warned_about():
+    # 0.001 x 16 env steps rounds up to one gradient step: 62 times the ratio asked for.
+    small = TrainConfig(num_envs=4, unroll_length=4, update_to_data_ratio=0.001)
+    assert check_update_ratio(small) == (
+        "--update-to-data-ratio 0.001 gives 1 gradient step(s) per iteration of 16 env steps "
+        "(--num-envs x --unroll-length), a ratio of 0.0625; pick a ratio whose product with 16 "
+        "is near a whole number"
+    )
+    assert check_update_ratio(TrainConfig()) is None  # 1/16 of 64 x 16: 64 steps
+    assert check_update_ratio(dataclasses.replace(small, update_to_data_ratio=0.07)) is None
+    assert check_update_ratio(dataclasses.replace(small, dataset="data.npz")) is None
 
 
 def test_a_validation_split_smaller_than_a_batch_is_warned_about(tmp_path, monkeypatch, capsys):
