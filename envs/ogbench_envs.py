@@ -116,9 +116,11 @@ class OgbenchEnv(GoalEnv):
 
     def check_rendering(self) -> None:
         """Make and reset this env once: RuntimeError naming the fix when a visual env cannot
-        render (MuJoCo's OpenGL needs MUJOCO_GL=egl without a display), found before training
-        rather than at its first evaluation."""
-        if self.image_shape is None:
+        render (MuJoCo's OpenGL needs MUJOCO_GL=egl without a display), or when the renderer
+        MUJOCO_GL names does not start (MuJoCo opens it as OGBench's env is made, state envs
+        too), found before training rather than at its first evaluation."""
+        renderer = os.environ.get("MUJOCO_GL")
+        if self.image_shape is None and not renderer:
             return
         gym_env = None
         try:
@@ -127,7 +129,6 @@ class OgbenchEnv(GoalEnv):
         except Exception as error:  # mujoco.FatalError, or the GL library's own errors
             # A renderer named by MUJOCO_GL that is missing fails in PyOpenGL's own words (an
             # AttributeError on 'glGetError' for OSMesa).
-            renderer = os.environ.get("MUJOCO_GL")
             if not renderer and "OpenGL" not in str(error) and "GL" not in type(error).__name__:
                 raise
             first = str(error).splitlines()[0] if str(error) else type(error).__name__
@@ -137,9 +138,13 @@ class OgbenchEnv(GoalEnv):
                 if renderer
                 else "set MUJOCO_GL=egl (or osmesa) and run again"
             )
+            what = (
+                "renders its images with MuJoCo's OpenGL"
+                if self.image_shape is not None
+                else "is made with MuJoCo's renderer that MUJOCO_GL names"
+            )
             raise RuntimeError(
-                f"{self.name} renders its images with MuJoCo's OpenGL, which could not start "
-                f"({first[:120]}); {fix}"
+                f"{self.name} {what}, which could not start ({first[:120]}); {fix}"
             ) from None
         finally:
             if gym_env is not None:

@@ -131,6 +131,17 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise _fail(path, "no such file", "check the path (OGBench names splits NAME.npz)")
     try:
+        with open(path, "rb") as file:
+            magic = file.read(6)
+    except OSError as error:
+        raise _unreadable(path, error) from None
+    if not magic.startswith((b"PK", b"\x93NUMPY")):  # numpy would read it as a pickle
+        raise _fail(
+            path,
+            "not an .npz archive (it starts neither as a zip file nor as a .npy array)",
+            "write it with numpy.savez (observations, actions, terminals)",
+        )
+    try:
         archive = np.load(path, allow_pickle=False)
     except READ_ERRORS as error:
         raise _unreadable(path, error) from None

@@ -398,7 +398,12 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(error))
     if args.env.startswith(VISUAL_PREFIX):
         os.environ.setdefault("MUJOCO_GL", "egl")  # images are rendered off screen
-    image_shape = OgbenchEnv(args.env).image_shape  # written as images, as OGBench's files
+    env = OgbenchEnv(args.env)
+    try:  # a renderer MUJOCO_GL names that does not start: one line, before any episode
+        env.check_rendering()
+    except RuntimeError as error:
+        parser.error(str(error))
+    image_shape = env.image_shape  # written as images, as OGBench's files
     start = time.perf_counter()
     train, val = (
         generate(args.env, count, episode_length, args.noise, seed, recipe)

@@ -65,7 +65,8 @@ def stop_requests():
             raise StoppedAtOnce(number)
         name = signal.Signals(number).name
         message = (
-            f"\n{name} received: stopping after this chunk's evaluation, at a checkpoint; "
+            f"\n{name} received: stopping at the end of this chunk (and its evaluation, if it "
+            "has one), at a checkpoint; "
             "send it again to stop at once, saving nothing more\n"
         )
         with contextlib.suppress(OSError):  # print() is not safe in a signal handler

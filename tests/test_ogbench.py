@@ -485,6 +485,7 @@ def test_a_visual_env_that_cannot_render_is_refused_before_training(tmp_path, mo
     config = TrainConfig(env="visual-cube-single-v0", dataset=str(tmp_path / "d.npz"))
     with pytest.raises(ConfigError, match=r"could not start \(an OpenGL .*set MUJOCO_GL=egl"):
         build(config, load_dataset=False)
+    monkeypatch.delenv("MUJOCO_GL", raising=False)
     make_env("cube-single-v0").check_rendering()  # the state twin renders nothing: not made
 
 
@@ -504,7 +505,9 @@ def test_training_says_when_ogbench_runs_another_number_of_episodes_than_asked()
     assert host_episodes_note(TrainConfig(eval_episodes=3), SimpleNamespace()) is None
 
 
-def test_a_renderer_that_mujoco_gl_names_but_does_not_start_is_one_error(monkeypatch):
+def test_a_renderer_that_mujoco_gl_names_but_does_not_start_is_one_error(
+    monkeypatch, tmp_path, capsys
+):
     # MUJOCO_GL=osmesa without OSMesa: PyOpenGL's AttributeError came out as a traceback, while
     # the message for no MUJOCO_GL at all recommends osmesa.
     def no_osmesa(self, **kwargs):
@@ -515,6 +518,18 @@ def test_a_renderer_that_mujoco_gl_names_but_does_not_start_is_one_error(monkeyp
     monkeypatch.setenv("MUJOCO_GL", "osmesa")
     with pytest.raises(RuntimeError, match="MUJOCO_GL=osmesa names a renderer that does not start"):
         env.check_rendering()
+    # A state env too: MuJoCo opens that renderer as OGBench's env is made. Training used to
+    # run, then fail at its first evaluation with a traceback and nothing saved.
+    with pytest.raises(RuntimeError, match="cube-single-v0 is made with MuJoCo's renderer"):
+        OgbenchEnv("cube-single-v0").check_rendering()
+    with pytest.raises(SystemExit) as stopped:  # as it stopped ogbench_data, which wrote nothing
+        from jaxcrl.ogbench_data import main
+
+        main(["--env", "cube-single-v0", "--episodes", "1", "--out", str(tmp_path / "d.npz")])
+    assert (
+        stopped.value.code == 2 and "MUJOCO_GL=osmesa names a renderer" in capsys.readouterr().err
+    )
+    assert list(tmp_path.iterdir()) == []
     monkeypatch.delenv("MUJOCO_GL")
     with pytest.raises(AttributeError):  # not a renderer's failure: raised as it is
         env.check_rendering()
