@@ -93,6 +93,8 @@ class Ant(MjxGoalEnv):
             )
         if motor_gear <= 0:
             raise ValueError(f"motor_gear must be positive, got {motor_gear}")
+        if reset_noise < 0:
+            raise ValueError(f"reset_noise must be >= 0, got {reset_noise}")
         self.healthy_z_range = healthy_range(healthy_z_range)
         super().__init__(with_motor_gear(xml or ANT_XML.read_text(), motor_gear), frame_skip, impl)
         self.name = "ant"

@@ -259,6 +259,15 @@ class AntSoccer(Ant):
                 f"from the torso; a ball nearer may start on a foot), got {ball_clearance}"
             )
         self.name = "ant_soccer"
+        if not 0 <= ball_lead <= 1:
+            raise ValueError(
+                f"ball_lead must lie in [0, 1] (of the way to the goal), got {ball_lead}"
+            )
+        if not 0 <= ball_spread <= goal_max_radius:
+            raise ValueError(
+                f"ball_spread must lie in [0, goal_max_radius = {goal_max_radius:g}] m, got "
+                f"{ball_spread}"
+            )
         self.ball_lead = float(ball_lead)
         self.ball_spread = float(ball_spread)
         self.ball_clearance = float(ball_clearance)

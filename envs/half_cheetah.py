@@ -69,6 +69,8 @@ class HalfCheetah(MjxGoalEnv):
             raise ValueError(
                 f"goal_behind_probability must lie in [0, 1], got {goal_behind_probability}"
             )
+        if reset_noise < 0:
+            raise ValueError(f"reset_noise must be >= 0, got {reset_noise}")
         super().__init__(HALF_CHEETAH_XML.read_text(), frame_skip, impl)
         self.name = "half_cheetah"
         self.episode_length = int(episode_length)

@@ -81,6 +81,8 @@ class Humanoid(MjxGoalEnv):
                 "need 0 <= goal_min_distance <= goal_max_distance, got "
                 f"{goal_min_distance} and {goal_max_distance}"
             )
+        if reset_noise < 0:
+            raise ValueError(f"reset_noise must be >= 0, got {reset_noise}")
         self.healthy_z_range = healthy_range(healthy_z_range)
         super().__init__(xml or HUMANOID_XML.read_text(), frame_skip, impl)
         self.name = "humanoid"

@@ -120,6 +120,10 @@ def load_physics(xml: str, impl: str = "jax") -> tuple[mujoco.MjModel, mjx.Model
     return mj_model, model, data
 
 
+# Physics steps per env step: beyond this an env step runs for minutes (and 1e12 overflows).
+MAX_FRAME_SKIP = 1000
+
+
 def healthy_range(healthy_z_range: Any) -> tuple[float, float]:
     """``healthy_z_range`` as (low, high) torso heights; ValueError naming the fix unless it is
     two numbers with low < high."""
@@ -154,8 +158,11 @@ class MjxGoalEnv(GoalEnv):
     goal_marker_height: float = 0.0
 
     def __init__(self, xml: str, frame_skip: int, impl: str = "jax"):
-        if frame_skip < 1:
-            raise ValueError(f"frame_skip must be at least 1, got {frame_skip}")
+        if not 1 <= frame_skip <= MAX_FRAME_SKIP:
+            raise ValueError(
+                f"frame_skip must lie in [1, {MAX_FRAME_SKIP}] physics steps per env step, got "
+                f"{frame_skip}"
+            )
         self.mj_model, self.model, self.data_template = load_physics(xml, impl)
         self.frame_skip = int(frame_skip)
         self.impl = impl

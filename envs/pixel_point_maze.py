@@ -13,6 +13,7 @@ the point should be.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import jax
@@ -30,6 +31,8 @@ POINT = (30, 60, 220)
 
 # The largest point the images draw, in cells: its disc fits within one cell.
 MAX_POINT_RADIUS = 0.5
+# A larger image holds a buffer of a few thousand steps in gigabytes (3 MB per 1024-pixel image).
+MAX_IMAGE_SIZE = 1024
 
 
 @struct.dataclass
@@ -53,8 +56,10 @@ class PixelPointMaze(GoalEnv):
         success_threshold: float = 0.5,
         dense_reward: bool = False,
     ):
-        if image_size < 8:
-            raise ValueError(f"image_size must be at least 8 pixels, got {image_size}")
+        if not 8 <= image_size <= MAX_IMAGE_SIZE:
+            raise ValueError(
+                f"image_size must lie in [8, {MAX_IMAGE_SIZE}] pixels, got {image_size}"
+            )
         self.maze = PointMaze(layout, episode_length, max_step, success_threshold, dense_reward)
         rows, cols = self.maze.walls.shape
         if point_radius > MAX_POINT_RADIUS:  # a larger disc hides where in its cell it is
@@ -63,9 +68,11 @@ class PixelPointMaze(GoalEnv):
                 f"cell; default 0.3), got {point_radius}: a disc of {point_radius} cells covers "
                 "its neighbours, and at the maze's size every image is the same"
             )
-        if point_radius * image_size / max(rows, cols) < 0.5:
+        # A disc covers a pixel when it holds the pixel's centre: one of radius r < sqrt(2) / 2
+        # pixels can fall between four centres and vanish from the image.
+        if point_radius * image_size / max(rows, cols) < math.sqrt(0.5):
             raise ValueError(
-                f"a point of radius {point_radius} cells is under one pixel wide in a "
+                f"a point of radius {point_radius} cells is under 0.71 pixels in a "
                 f"{image_size}-pixel image of the {rows}x{cols} {layout!r} maze; raise "
                 "image_size or point_radius"
             )

@@ -71,6 +71,8 @@ class Reacher(MjxGoalEnv):
         self.success_threshold = float(success_threshold)
         self.target_min_radius = float(target_min_radius)
         self.target_max_radius = float(target_max_radius)
+        if not 0 <= joint_noise <= math.pi:
+            raise ValueError(f"joint_noise must lie in [0, pi] radians, got {joint_noise}")
         self.joint_noise = float(joint_noise)
         self.dense_reward = dense_reward
         self.state_size = 8

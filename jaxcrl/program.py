@@ -31,7 +31,7 @@ from jaxcrl.envs import (
 from jaxcrl.evaluate import POLICY_EPISODES_AT_ONCE
 from jaxcrl.members import Member, apply_member_values, member_keys, run_members
 from jaxcrl.trainer import Trainer, TrainerState, make_trainer
-from jaxcrl.validation import validate
+from jaxcrl.validation import MAX_EPISODE_LENGTH, validate
 
 
 def refuse_64_bit_mode() -> None:
@@ -113,11 +113,18 @@ def make_run_env(config: TrainConfig) -> GoalEnv:
         if name in whole and isinstance(value, float):
             overrides[name] = int(value)
     try:
-        return make_env(config.env, **overrides)
+        env = make_env(config.env, **overrides)
     except TypeError as error:
         raise ConfigError(f"--env {config.env} with --env-options: {error}") from None
     except ValueError as error:
         raise ConfigError(f"--env {config.env}: {error}") from None
+    if env.episode_length > MAX_EPISODE_LENGTH:  # worked out from a maze's size or step length
+        raise ConfigError(
+            f"--env {config.env}: its env options make episodes {env.episode_length:,} steps "
+            f"long, more than the {MAX_EPISODE_LENGTH:,} that 32-bit step counters hold; "
+            "shrink cell_size or the maze, or raise max_step (or give episode_length)"
+        )
+    return env
 
 
 def build(

@@ -243,13 +243,13 @@ def test_a_checkpoint_policy_is_refused_in_an_env_that_observes_otherwise(monkey
     from jaxcrl.collect import noisy_checkpoint_actions
     from jaxcrl.envs import make_env
 
-    trained_on = make_env("point_open_pixels", image_size=16)
+    trained_on = make_env("point_open_pixels", image_size=24)
     monkeypatch.setattr(
         jaxcrl.saved_runs, "load_member_policy", lambda *args: (trained_on, None, lambda obs: obs)
     )
-    with pytest.raises(ValueError, match=r"trained on \(16, 16, 3\) observations .* give \(32, "):
+    with pytest.raises(ValueError, match=r"trained on \(24, 24, 3\) observations .* give \(32, "):
         noisy_checkpoint_actions("r", 0.1, env=make_env("point_open_pixels", image_size=32))
-    noisy_checkpoint_actions("r", 0.1, env=make_env("point_open_pixels", image_size=16))
+    noisy_checkpoint_actions("r", 0.1, env=make_env("point_open_pixels", image_size=24))
 
 
 def test_segments_that_cut_no_episode_are_refused(tmp_path):

@@ -187,7 +187,7 @@ def test_pixel_maze_goals_differ_between_episodes_and_it_renders(env):
 
 
 def test_pixel_maze_refuses_a_point_smaller_than_a_pixel_or_larger_than_its_cell():
-    with pytest.raises(ValueError, match="under one pixel"):
+    with pytest.raises(ValueError, match="under 0.71 pixels"):
         make_env("point_medium_pixels", image_size=8, point_radius=0.2)
     # A radius of 10 cells painted every image of the open arena the same.
     with pytest.raises(ValueError, match="point_radius must be at most 0.5 cells"):
@@ -218,7 +218,7 @@ def test_more_cnn_stacks_than_the_image_can_halve_are_refused():
     from jaxcrl.config import ConfigError, TrainConfig
     from jaxcrl.program import build
 
-    config = TrainConfig(env="point_open_pixels", env_options=("image_size=16",))
+    config = TrainConfig(env="point_open_pixels", env_options=("image_size=16", "point_radius=0.5"))
     with pytest.raises(ConfigError, match="--cnn-channels gives 5 stacks, but a 16-pixel image"):
         build(dataclasses.replace(config, cnn_channels=(4,) * 5), load_dataset=False)
     build(dataclasses.replace(config, cnn_channels=(4,) * 4), load_dataset=False)

@@ -21,6 +21,31 @@ from jaxcrl.program import (
     validation_keys,
 )
 
+# Values each env took that overflowed at the first step, drew images without the point, or
+# flipped or blew up its noise; each is now one line naming the option.
+REFUSED_ENV_OPTIONS = [
+    ("point_open", "max_step=1e-9", "episodes 10,000,000,000 steps long, more than the"),
+    ("point_maze_custom", "max_step=1e-9", "raise max_step"),
+    ("reacher", "frame_skip=1e12", r"frame_skip must lie in \[1, 1000\]"),
+    ("point_open_pixels", "image_size=100000", r"image_size must lie in \[8, 1024\]"),
+    ("point_open_pixels", "point_radius=0.06", "under 0.71 pixels"),  # a 0.55-pixel disc
+    ("reacher", "joint_noise=-1", r"joint_noise must lie in \[0, pi\]"),
+    ("half_cheetah", "reset_noise=-1", "reset_noise must be >= 0"),
+    ("ant", "reset_noise=-1", "reset_noise must be >= 0"),
+    ("ant_soccer", "ball_lead=-1", r"ball_lead must lie in \[0, 1\]"),
+    ("ant_soccer", "ball_spread=-1", "ball_spread must lie in"),
+]
+
+
+@pytest.mark.parametrize("env, option, message", REFUSED_ENV_OPTIONS)
+def test_env_options_that_break_the_env_are_refused_in_one_line(env, option, message):
+    options = (option,)
+    if env == "point_maze_custom":
+        options = ("layout='#####/#..G#/#####'", option)
+    with pytest.raises(ConfigError, match=message) as error:
+        make_run_env(TrainConfig(env=env, env_options=options))
+    assert "\n" not in str(error.value)
+
 
 def test_env_options_reach_the_env_constructor_or_are_refused_by_name():
     env = make_run_env(TrainConfig(env="point_open", env_options=("max_step=0.05",)))

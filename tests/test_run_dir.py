@@ -97,8 +97,8 @@ def test_config_yaml_records_env_facts_and_each_new_length(tmp_path):
     assert document["env_info"]["success_indices"] == list(env.success_indices)
     assert document["env_info"]["episode_length"] == env.episode_length
     assert document["jax"]["backend"] == "cpu"
-    pixels = make_env("point_open_pixels", image_size=16)  # its goal: every entry of an image
-    assert env_info(pixels)["goal_indices"] == "0..767"
+    pixels = make_env("point_open_pixels", image_size=24)  # its goal: every entry of an image
+    assert env_info(pixels)["goal_indices"] == "0..1727"
     assert document["lengthened"] == [
         {"at_iteration": 40, "total_env_steps": [100_000, 200_000], "eval_every": [None, None]},
         {"at_iteration": 80, "total_env_steps": [200_000, 300_000], "eval_every": [None, None]},

@@ -328,8 +328,8 @@ def test_a_count_or_size_env_option_must_be_a_whole_number():
     pixels = TrainConfig(env="point_open_pixels", env_options=("image_size=16.5",))
     with pytest.raises(ConfigError, match=r"image_size must be a whole number \(default 64\)"):
         make_run_env(pixels)
-    whole = make_run_env(TrainConfig(env="point_open_pixels", env_options=("image_size=16.0",)))
-    assert whole.image_shape == (16, 16, 3)
+    whole = make_run_env(TrainConfig(env="point_open_pixels", env_options=("image_size=24.0",)))
+    assert whole.image_shape == (24, 24, 3)
 
 
 @pytest.mark.parametrize(
