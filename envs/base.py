@@ -18,7 +18,7 @@ from __future__ import annotations
 import abc
 import importlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -229,18 +229,32 @@ def reset_toward(
     pending = at_goal(first)
     if pending is None:  # an env that cannot tell (image states)
         return first
+    redraw = lambda attempt: draw(jax.random.fold_in(key, attempt))
+    chosen, _ = draw_while_reached(redraw, at_goal, first, pending)
+    return chosen
+
+
+def draw_while_reached(
+    draw: Callable[[jax.Array], EnvState],
+    at_goal: Callable[[EnvState], jax.Array],
+    first: EnvState,
+    pending: jax.Array,
+) -> tuple[EnvState, jax.Array]:
+    """``first`` (a batch, the first draw) with each ``pending`` [E] copy replaced by draws
+    ``draw(attempt)`` (attempt 1, 2, ...) until ``at_goal`` [E] says it has not reached its goal,
+    up to ``REDRAW_TRIES`` draws in all; returns the states and the copies still pending."""
 
     def draw_again(carry):
         attempt, chosen, pending = carry
-        drawn = draw(jax.random.fold_in(key, attempt))
+        drawn = draw(attempt)
         return attempt + 1, select_copies(pending, drawn, chosen), pending & at_goal(drawn)
 
-    _, chosen, _ = jax.lax.while_loop(
+    _, chosen, pending = jax.lax.while_loop(
         lambda carry: (carry[0] < REDRAW_TRIES) & jnp.any(carry[2]),
         draw_again,
         (jnp.int32(1), first, pending),
     )
-    return chosen
+    return chosen, pending
 
 
 def start_toward(env: GoalEnv, params: Any, key: jax.Array, goal: jax.Array) -> EnvState:
@@ -338,17 +352,10 @@ def redraw_reached_goals(
         first = draw(copy_keys)  # a fresh episode's goal, as reset_batch(key) draws them
         if at_drawn_goal(first) is None:
             return select_copies(reached, first, states), reached
-
-        def draw_again(carry):
-            attempt, chosen, pending = carry  # pending: copies whose goal so far is reached
-            drawn = draw(jax.vmap(jax.random.fold_in, in_axes=(0, None))(copy_keys, attempt))
-            chosen = select_copies(pending, drawn, chosen)
-            return attempt + 1, chosen, pending & at_drawn_goal(drawn)
-
-        carry = (jnp.int32(1), first, reached & at_drawn_goal(first))
-        _, chosen, pending = jax.lax.while_loop(
-            lambda carry: (carry[0] < REDRAW_TRIES) & jnp.any(carry[2]), draw_again, carry
-        )
+        fold = jax.vmap(jax.random.fold_in, in_axes=(0, None))
+        again = lambda attempt: draw(fold(copy_keys, attempt))
+        pending = reached & at_drawn_goal(first)  # copies whose goal so far is reached
+        chosen, pending = draw_while_reached(again, at_drawn_goal, first, pending)
         redrawn = reached & ~pending
         return select_copies(redrawn, chosen, states), redrawn
 

@@ -274,15 +274,21 @@ def layout_map(layout: str) -> str:
     )
 
 
+def layout_rows(ascii_map: str) -> str:
+    """``ascii_map`` checked, as its rows stripped and joined by '/': one text per maze, however
+    its rows were written."""
+    rows = _rows(ascii_map.replace(ROW_SEPARATOR, "\n"))
+    check_layout(parse_layout("\n".join(rows)))
+    return ROW_SEPARATOR.join(rows)
+
+
 def layout_option(ascii_map: str) -> str:
     """``ascii_map`` as the env option ``layout='ROW/ROW/...'``, for ``TrainConfig.env_options``.
 
-    The rows are checked, stripped and joined by '/'; the quotes keep YAML, which reads each
-    option's value, from taking the leading '#' for a comment.
+    The rows are ``layout_rows``'s; the quotes keep YAML, which reads each option's value, from
+    taking the leading '#' for a comment.
     """
-    rows = _rows(ascii_map.replace(ROW_SEPARATOR, "\n"))
-    check_layout(parse_layout("\n".join(rows)))
-    return f"layout='{ROW_SEPARATOR.join(rows)}'"
+    return f"layout='{layout_rows(ascii_map)}'"
 
 
 def add_layout(name: str, ascii_map: str) -> np.ndarray:

@@ -440,16 +440,20 @@ def usable_anchor_times(dataset: Dataset) -> np.ndarray:
     return np.flatnonzero(np.asarray(dataset.terminals)[:-1] == 0).astype(np.int32)
 
 
+def anchors_in(terminals: np.ndarray) -> int:
+    """How many of the steps ``terminals`` [N] delimits have a later step in their episode."""
+    return len(terminals) - episodes_in(terminals)
+
+
 def usable_anchors(dataset: Dataset) -> int:
     """How many steps have a later step in their episode (``usable_anchor_times``)."""
-    return dataset.num_steps - dataset.num_episodes
+    return anchors_in(dataset.terminals)
 
 
 def split_usable_anchors(path: str | Path) -> int:
     """``usable_anchors`` of a checked split file, reading its terminals alone."""
     with np.load(path) as arrays:
-        terminals = np.asarray(arrays["terminals"])
-    return len(terminals) - episodes_in(terminals)
+        return anchors_in(np.asarray(arrays["terminals"]))
 
 
 def buffer_from_dataset(dataset: Dataset) -> ReplayBuffer:

@@ -29,7 +29,7 @@ from jaxcrl.config import (
 )
 from jaxcrl.config_files import coerce, describe_type
 from jaxcrl.dataset import read_source, split_usable_anchors, validation_path
-from jaxcrl.envs.mazes import layout_map, layout_option
+from jaxcrl.envs.mazes import layout_map, layout_rows
 from jaxcrl.networks import RESIDUAL_BLOCK_DEPTH
 
 # The largest discount below 1 in float32: anything nearer 1 rounds to 1, for which the geometric
@@ -408,9 +408,9 @@ def check_dataset_source(config: TrainConfig) -> str | None:
 def check_validation_split(config: TrainConfig) -> str | None:
     """A warning when an offline run's ``-val`` split has fewer steps with a future goal than a
     batch holds, so that every validation batch repeats steps (None otherwise)."""
-    if config.dataset is None or not validation_path(config.dataset).is_file():
+    val = None if config.dataset is None else validation_path(config.dataset)
+    if val is None or not val.is_file():
         return None
-    val = validation_path(config.dataset)
     anchors = split_usable_anchors(val)
     if anchors >= config.batch_size:
         return None
@@ -428,8 +428,7 @@ def world_options(specs: Sequence[str]) -> dict[str, Any]:
     options = parse_env_options(tuple(specs))
     if isinstance(options.get("layout"), str):
         try:
-            # The rows of layout_option's 'ROW/ROW/...': stripped, blank rows dropped.
-            options["layout"] = layout_option(layout_map(options["layout"])).split("'")[1]
+            options["layout"] = layout_rows(layout_map(options["layout"]))
         except ValueError:  # not a maze this process knows: compared as written
             pass
     return {k: v for k, v in options.items() if k not in SOURCE_INDEPENDENT_OPTIONS}
