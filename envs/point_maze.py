@@ -52,6 +52,54 @@ def _too_close(point: jax.Array, other: jax.Array, threshold: jax.Array) -> jax.
     return same_cell | (jnp.linalg.norm(point - other) <= threshold)
 
 
+def _farthest_corner(cells: jax.Array, other: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The extreme point (``cell_corners``) of ``cells`` [rows, cols] bool, outside the cell of
+    ``other`` [2], farthest from ``other``, and whether there is one (another cell)."""
+    corners = jnp.asarray(cell_corners(*cells.shape))  # [rows, cols, 4, 2]
+    col, row = jnp.floor(other).astype(jnp.int32)
+    allowed = cells & ~jnp.zeros_like(cells).at[row, col].set(True)
+    distances = jnp.linalg.norm(corners - other, axis=-1)  # [rows, cols, 4]
+    distances = jnp.where(allowed[..., None], distances, -1.0)
+    return corners.reshape(-1, 2)[jnp.argmax(distances.reshape(-1))], jnp.any(allowed)
+
+
+# Starts and goals lie in [0.1, 0.9] of their cell along each axis, at most this far from its centre.
+POINT_FROM_CENTRE = 0.4 * np.sqrt(2.0)
+# Uniform draws of a goal apart from its start (and of a start apart from its goal) after the first
+# before the farthest corner of the allowed cells is taken instead. One draw alone lands too close in 3% of
+# point_medium's resets at the default threshold; far more only with thresholds near the bound.
+APART_REDRAWS = 16
+
+
+def cell_corners(rows: int, cols: int) -> np.ndarray:
+    """The four extreme points (0.1 from the sides) of every cell [rows, cols, 4, 2] as (x, y)."""
+    row, col = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+    offsets = np.array([[0.1, 0.1], [0.1, 0.9], [0.9, 0.1], [0.9, 0.9]], np.float32)
+    return np.stack([col, row], -1)[:, :, None, :].astype(np.float32) + offsets
+
+
+def largest_success_threshold(walls: np.ndarray, goal_cells: np.ndarray) -> float:
+    """A success threshold below which every goal of ``goal_cells`` has starts beyond it.
+
+    For each goal cell, the farthest point of another free cell from its centre, less
+    ``POINT_FROM_CENTRE`` (a goal lies that far from the centre at most); the least over the goal
+    cells. Below it, the farthest-corner fallback of ``PointMaze.reset`` always finds a start
+    and goal apart.
+    """
+    corners = cell_corners(*walls.shape)  # [rows, cols, 4, 2]
+    free = ~np.asarray(walls, bool)
+    largest = np.inf
+    for row, col in np.argwhere(goal_cells):
+        centre = np.array([col + 0.5, row + 0.5], np.float32)
+        others = free.copy()
+        others[row, col] = False
+        if not others.any():
+            return 0.0
+        distances = np.linalg.norm(corners[others] - centre, axis=-1)  # [num_others, 4]
+        largest = min(largest, float(distances.max()) - POINT_FROM_CENTRE)
+    return max(largest, 0.0)
+
+
 @struct.dataclass
 class PointMazeParams:
     """Task constants: wall grid, goal region and success threshold (all may be vmapped over)."""
@@ -83,6 +131,13 @@ class PointMaze(GoalEnv):
         self.free_cells = np.argwhere(~self.walls)  # [num_free, 2] (row, col)
         self.episode_length = int(episode_length or point_maze_episode_length(self.walls, max_step))
         self.max_step = float(max_step)
+        largest = largest_success_threshold(self.walls, self.goal_cells)
+        if not success_threshold < largest:
+            raise ValueError(
+                f"success_threshold must be below {largest:.3g} cells in this maze, so that "
+                "every goal has starts farther than it (from near the middle, none lie farther "
+                f"than about {largest + POINT_FROM_CENTRE:.3g}), got {success_threshold:g}"
+            )
         self.success_threshold = float(success_threshold)
         self.dense_reward = dense_reward
         self.name = maze_env_name("point", layout)
@@ -115,7 +170,10 @@ class PointMaze(GoalEnv):
         self, key: jax.Array, cells: jax.Array, other: jax.Array, threshold: jax.Array
     ) -> jax.Array:
         """A uniform point of ``cells``, redrawn until it lies in another cell than ``other`` and
-        beyond ``threshold`` from it (bounded: after 16 redraws the last draw is kept)."""
+        beyond ``threshold`` from it; after ``APART_REDRAWS`` redraws too close, the corner of those
+        cells farthest from ``other`` (which a threshold under ``largest_success_threshold``
+        leaves apart from a goal), unless ``other`` fills them: a one-cell goal region with the
+        start in it, which ``reset`` then moves."""
 
         def redraw(carry):
             point, draw_key, count = carry
@@ -124,13 +182,14 @@ class PointMaze(GoalEnv):
 
         def too_close(carry):
             point, _, count = carry
-            return _too_close(point, other, threshold) & (count < 16)
+            return _too_close(point, other, threshold) & (count < APART_REDRAWS)
 
         key, first = jax.random.split(key)
         point, _, _ = jax.lax.while_loop(
             too_close, redraw, (self._random_point_in(first, cells), key, 0)
         )
-        return point
+        farthest, found = _farthest_corner(cells, other)
+        return jnp.where(_too_close(point, other, threshold) & found, farthest, point)
 
     def reset(self, key: jax.Array, params: PointMazeParams) -> EnvState:
         """Draw a start in any free cell and a goal in a different cell of the goal region,

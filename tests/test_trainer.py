@@ -95,9 +95,9 @@ def test_redrawing_goals_on_success_gives_every_copy_at_its_goal_a_new_one():
     assert np.all(np.linalg.norm(new_goals - np.asarray(on_goal.goal), axis=-1) > 0.5)
     # A threshold wider than the arena leaves no goal unreached: none is redrawn or counted
     # (each step counted one redraw per copy, while every goal drawn was reached already).
-    wide = dataclasses.replace(config, env_options=("success_threshold=100",))
-    env = make_env(config.env, success_threshold=100)
-    trainer = make_trainer(wide, env, env.default_params())
+    env = make_env(config.env)
+    wide = env.default_params().replace(success_threshold=jnp.asarray(100.0))
+    trainer = make_trainer(config, env, wide)
     state = jax.jit(trainer.init)(jax.random.PRNGKey(0))
     _, metrics = jax.jit(trainer.run_iterations)(state, jnp.asarray(1, jnp.int32))
     assert float(metrics["train/goals_redrawn"]) == 0
