@@ -584,8 +584,13 @@ def _train_loop(
     finally:
         if bar is not None:
             bar.close()
+        leaving_by_error = sys.exc_info()[1] is not None  # it, not a failed close, is the news
         try:  # W&B's errors are warnings (logger.WandbLog); a local sink's must not skip this
             loggers.close(exit_code)
+        except OSError as error:  # a full disk: every row was flushed as it was written
+            if not leaving_by_error:
+                reason = error.strerror or str(error)
+                print(f"warning: a log file could not be closed ({reason})", file=sys.stderr)
         finally:
             manager.close()
     return TrainResult(state=state, metrics=rows, run_dir=run_dir, members=members)

@@ -106,16 +106,39 @@ def test_a_metrics_row_that_cannot_be_written_stops_the_run_in_one_line(tmp_path
 
     import pytest
 
-    from jaxcrl.logger import MetricsLog
+    from jaxcrl.logger import Loggers, MetricsLog
     from jaxcrl.run import RunWriteError
 
     def disk_full(self, row):
         raise OSError(errno.ENOSPC, "No space left on device")
 
+    def close_on_a_full_disk(self, exit_code=0):  # TensorBoard's flush on close, say
+        raise OSError(errno.ENOSPC, "No space left on device")
+
     monkeypatch.setattr(MetricsLog, "write", disk_full)
+    # A sink that fails to close as well did put its own traceback in the message's place.
+    monkeypatch.setattr(Loggers, "close", close_on_a_full_disk)
     with pytest.raises(
         RunWriteError,
         match=r"^a metrics row of iteration \d+ could not be "
         r"written \(No space left on device\); stopped. No checkpoint had",
     ):
         train(dataclasses.replace(TINY, run_dir=str(tmp_path / "run")))
+
+
+def test_a_log_that_cannot_be_closed_after_a_finished_run_is_a_warning(
+    tmp_path, monkeypatch, capsys
+):
+    import errno
+
+    from jaxcrl.logger import Loggers
+
+    def close_on_a_full_disk(self, exit_code=0):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Loggers, "close", close_on_a_full_disk)
+    result = train(dataclasses.replace(TINY, run_dir=str(tmp_path / "run")))
+    assert result.final["env_steps"] == TINY.total_env_steps  # the run and its rows stand
+    assert "warning: a log file could not be closed (No space left on device)" in (
+        capsys.readouterr().err
+    )
