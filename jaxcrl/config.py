@@ -44,11 +44,19 @@ def command_name(script: str) -> str:
 TRAIN_COMMANDS = ("train.py", "jaxcrl-train")
 
 
+def runs_train_command() -> bool:
+    """Whether this process runs jaxcrl's training command (train.py or jaxcrl-train), whose
+    main module calls ``jaxcrl.cli.train_main``: not a script of the user's that calls the
+    Python API, whatever its name."""
+    main = getattr(sys.modules.get("__main__"), "train_main", None)
+    return getattr(main, "__module__", None) == "jaxcrl.cli"
+
+
 def resume_command(run_dir: Any) -> str:
     """What continues the run in ``run_dir``: the training command that started this process, or
     the Python call where a notebook or script trains through the API."""
     launched_by = os.path.basename(sys.argv[0]) if sys.argv else ""
-    if launched_by not in TRAIN_COMMANDS:
+    if launched_by not in TRAIN_COMMANDS or not runs_train_command():
         return f"jaxcrl.run.resume({str(run_dir)!r})"
     if launched_by == "train.py":  # the script's path as given: it runs from this directory
         return f"python {shlex.quote(sys.argv[0])} --resume {run_dir}"

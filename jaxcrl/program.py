@@ -34,19 +34,27 @@ from jaxcrl.trainer import Trainer, TrainerState, make_trainer
 from jaxcrl.validation import MAX_EPISODE_LENGTH, validate
 
 
-def refuse_64_bit_mode() -> None:
-    """Raise ConfigError when JAX computes in 64 bits: the envs, buffers and networks hold
-    float32 arrays, and compiled loops refuse the float64 results mixed in with them."""
+def refuse_jax_modes() -> None:
+    """Raise ConfigError when a JAX mode is on that runs cannot work in: 64 bits (the envs,
+    buffers and networks hold float32 arrays, and compiled loops refuse the float64 results mixed
+    in with them) or jit disabled (the training loop is compiled ahead of time)."""
     if jax.config.jax_enable_x64:
         raise ConfigError(
             "JAX's 64-bit mode is on (JAX_ENABLE_X64 or jax_enable_x64), and jaxcrl computes in "
             "float32; unset JAX_ENABLE_X64, or call jax.config.update('jax_enable_x64', False)"
         )
+    if jax.config.jax_disable_jit:
+        raise ConfigError(
+            "jit is disabled (JAX_DISABLE_JIT or jax_disable_jit), and jaxcrl's loops are "
+            "compiled ahead of time; unset JAX_DISABLE_JIT, or call "
+            "jax.config.update('jax_disable_jit', False) (jax.debug.print and "
+            "jax.debug.breakpoint work inside compiled code)"
+        )
 
 
 def make_run_env(config: TrainConfig) -> GoalEnv:
     """The env ``config`` names, with its env options (--env-options, dense reward, physics)."""
-    refuse_64_bit_mode()
+    refuse_jax_modes()
     overrides: dict[str, Any] = parse_env_options(config.env_options)
     threshold = overrides.get("success_threshold")
     if threshold is not None and not (

@@ -3,6 +3,7 @@
 import dataclasses
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -80,8 +81,11 @@ def test_every_option_has_a_one_line_help_string(options):
 
 def test_messages_name_the_command_that_started_the_process(monkeypatch):
     # From an installed wheel, "python train.py --resume" named a script the user does not have.
+    from jaxcrl.cli import train_main
     from jaxcrl.config import command_name, resume_command
 
+    # The main module of train.py and of the installed command both call train_main.
+    monkeypatch.setitem(sys.modules, "__main__", types.SimpleNamespace(train_main=train_main))
     monkeypatch.setattr(sys, "argv", ["/venv/bin/jaxcrl-train", "--env", "point_open"])
     assert resume_command("runs/a") == "jaxcrl-train --resume runs/a"
     assert command_name("eval.py") == "eval.py"
@@ -101,4 +105,9 @@ def test_a_run_trained_from_python_is_told_the_python_call_that_resumes_it(monke
     monkeypatch.setattr(sys, "argv", ["/venv/lib/ipykernel_launcher.py", "-f", "kernel.json"])
     assert resume_command("runs/a b") == "jaxcrl.run.resume('runs/a b')"
     monkeypatch.setattr(sys, "argv", [])  # an embedded interpreter
+    assert resume_command("runs/a") == "jaxcrl.run.resume('runs/a')"
+    # A script of the user's named train.py that calls train() was told "python train.py
+    # --resume", which reruns that script.
+    monkeypatch.setitem(sys.modules, "__main__", types.SimpleNamespace(train=print))
+    monkeypatch.setattr(sys, "argv", ["train.py"])
     assert resume_command("runs/a") == "jaxcrl.run.resume('runs/a')"

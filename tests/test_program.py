@@ -157,3 +157,18 @@ def test_jax_64_bit_mode_is_refused_in_one_line_before_anything_is_built():
     finally:
         jax.config.update("jax_enable_x64", False)
     assert make_run_env(TrainConfig()).name == "point_open"
+
+
+def test_disabled_jit_is_refused_in_one_line_before_the_run_directory_is_made(tmp_path):
+    # It failed in the ahead-of-time compile ("Disable jit is not supported in the AOT path"),
+    # after config.yaml was written: a second train() on that directory was then refused.
+    from jaxcrl.run import train
+
+    run_dir = tmp_path / "run"
+    jax.config.update("jax_disable_jit", True)
+    try:
+        with pytest.raises(ConfigError, match="jit is disabled .*unset JAX_DISABLE_JIT"):
+            train(TrainConfig(run_dir=str(run_dir)))
+    finally:
+        jax.config.update("jax_disable_jit", False)
+    assert not run_dir.exists()
