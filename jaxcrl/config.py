@@ -73,7 +73,7 @@ class TrainConfig:
     seed: int = 0
     """Random seed: fixes networks, env starts and goals, and sampling."""
     run_dir: str | None = None
-    """Directory for config.yaml, metrics.jsonl and checkpoints/; None: runs/ENV-sSEED-TIME."""
+    """Directory for config.yaml, metrics.jsonl and checkpoints/; None: a new runs/ENV-sSEED-TIME."""
     total_env_steps: int = 200_000
     """Env steps to collect in total, random prefill included (rounded down to whole iterations)."""
     num_envs: int = 64

@@ -75,7 +75,7 @@ from jaxcrl.program import (
 )
 from jaxcrl.run_dir import (
     check_checkpoints_writable,
-    default_run_dir,
+    claim_default_run_dir,
     fixed_options,
     has_checkpoint,
     hold_run_dir,
@@ -213,7 +213,7 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
         abstract = jax.eval_shape(program.init, member_keys(members))
         policy = abstract.agent.policy_params
         check_memory(abstract, eval_memory_bytes(config, env, trainer, members, policy))
-    run_dir = Path(config.run_dir) if config.run_dir else default_run_dir(config)
+    run_dir = Path(config.run_dir) if config.run_dir else claim_default_run_dir(config)
     config = dataclasses.replace(config, run_dir=str(run_dir))
     with in_every_process("taking the run directory"):
         lock = hold_run_dir(run_dir)

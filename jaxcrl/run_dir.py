@@ -35,6 +35,25 @@ def default_run_dir(config: TrainConfig) -> Path:
     return Path("runs") / f"{config.env}-s{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+def claim_default_run_dir(config: TrainConfig) -> Path:
+    """A new, empty ``default_run_dir``, made here: with ``-2``, ``-3``, ... after its name when
+    a run started in the same second has it (runs launched together, a sweep's processes)."""
+    base = run_dir = default_run_dir(config)
+    number = 1
+    while True:
+        try:
+            run_dir.mkdir(parents=True)  # atomic: of two processes, one makes it
+            return run_dir
+        except FileExistsError:
+            number += 1
+            run_dir = base.with_name(f"{base.name}-{number}")
+        except OSError as error:
+            raise ConfigError(
+                f"{run_dir}: cannot create it ({error.strerror or error}); give --run-dir a "
+                "directory you can write to"
+            ) from None
+
+
 def has_checkpoint(run_dir: Path | str) -> bool:
     """Whether ``run_dir`` holds a finished checkpoint (orbax names each by its iteration)."""
     folder = Path(run_dir) / "checkpoints"

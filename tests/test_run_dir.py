@@ -9,6 +9,7 @@ from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.config_files import read_run_config
 from jaxcrl.envs import make_env
 from jaxcrl.run_dir import (
+    claim_default_run_dir,
     env_info,
     has_checkpoint,
     keep_rows_up_to,
@@ -33,6 +34,26 @@ def test_has_checkpoint_counts_only_finished_numbered_steps(tmp_path):
     assert not has_checkpoint(tmp_path)
     (tmp_path / "checkpoints" / "12").mkdir()
     assert has_checkpoint(str(tmp_path))
+
+
+def test_runs_started_in_the_same_second_get_directories_of_their_own(tmp_path, monkeypatch):
+    # Two train.py launched together without --run-dir took the same runs/ENV-sSEED-TIME: the
+    # second was refused, told to resume the first.
+    import jaxcrl.run_dir
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(jaxcrl.run_dir.time, "strftime", lambda pattern: "20261207-054701")
+    config = TrainConfig(seed=3)
+    claimed = [claim_default_run_dir(config) for _ in range(3)]
+    names = ["point_open-s3-20261207-054701", "point_open-s3-20261207-054701-2"]
+    assert [str(path) for path in claimed] == [
+        f"runs/{name}" for name in names + [names[1][:-1] + "3"]
+    ]
+    assert all(path.is_dir() and not any(path.iterdir()) for path in claimed)
+    (tmp_path / "runs").rename(tmp_path / "old")
+    (tmp_path / "runs").write_text("")  # a file where the folder goes: one line
+    with pytest.raises(ConfigError, match="cannot create it .*give --run-dir a directory"):
+        claim_default_run_dir(config)
 
 
 def test_prepare_run_dir_creates_a_new_directory_and_never_reuses_a_run(tmp_path):
