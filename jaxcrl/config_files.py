@@ -103,14 +103,30 @@ def _typed(options: dict[str, Any], source: str) -> dict[str, Any]:
         if name == "extends":
             typed[name] = value
             continue
+        must_be = f"{source}: {name} must be {describe_type(FIELD_TYPES[name])}, got {value!r}"
         try:
             typed[name] = coerce(value, FIELD_TYPES[name])
         except ValueError:
+            raise ConfigError(f"{must_be}; correct it there") from None
+        choices = literal_choices(FIELD_TYPES[name])
+        items = typed[name] if isinstance(typed[name], tuple) else (typed[name],)
+        if choices and any(item not in choices for item in items):  # energy: L2
+            raise ConfigError(f"{must_be}; correct it there")
+        unnamed = [item for item in items if name == "sweep" and "=" not in item]
+        if unnamed:  # sweep: [critic_lr=1e-4,3e-4] reads as two entries
             raise ConfigError(
-                f"{source}: {name} must be {describe_type(FIELD_TYPES[name])}, got {value!r}; "
-                "correct it there"
-            ) from None
+                f"{source}: sweep entry {unnamed[0]!r} names no option: YAML splits an entry of a "
+                "[...] list at its commas; quote each entry, e.g. sweep: ['critic_lr=1e-4,3e-4']"
+            )
     return typed
+
+
+def literal_choices(annotation: Any) -> tuple[str, ...] | None:
+    """The values an option typed as a Literal (or a list of them) may take; None for others."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is tuple:
+        return literal_choices(args[0])
+    return args if origin is Literal else None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

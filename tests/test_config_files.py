@@ -149,6 +149,11 @@ def test_yaml_values_are_converted_to_the_option_types_or_refused_by_name(tmp_pa
         ("env_options: motor_gear=75", "env_options must be a list (each item a string)"),
         ("cnn_channels: [16, 32.5]", "cnn_channels must be a list (each item a whole number)"),
         ("eval_every: 2.5", "eval_every must be a whole number or null, got 2.5"),
+        # A choice misspelled in a file was blamed on a flag (unknown --energy 'L2') after a
+        # long warning of the CLI parser's; and a sweep's [a=1,2] read as two entries.
+        ("energy: L2", "energy must be one of dot, l2, l2_squared, l1, cosine, got 'L2'"),
+        ("loggers: [tb]", "loggers must be a list (each item one of tensorboard, wandb)"),
+        ("sweep: [critic_lr=1e-4,3e-4]", "sweep entry '3e-4' names no option: YAML splits"),
     ]
     for line, message in bad_values:
         path = tmp_path / "bad.yaml"
