@@ -27,7 +27,12 @@ from jaxcrl.config import (
     merged_env_options,
     option_name,
 )
-from jaxcrl.config_files import available_presets, config_from_overrides, read_overrides
+from jaxcrl.config_files import (
+    available_presets,
+    config_from_overrides,
+    read_overrides,
+    recorded_run_dir,
+)
 from jaxcrl.envs import registered_envs
 from jaxcrl.envs.ogbench_envs import ogbench_env_ids
 
@@ -210,10 +215,11 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
     known.config = known.config[0] if known.config else None
     list_flags = list_option_flags()
     refuse_repeated_list_flags(rest, list_flags)
-    base = TrainConfig()
+    base, recorded = TrainConfig(), None
     if known.config is not None:
         try:
             base = config_from_overrides(read_overrides(known.config))
+            recorded = recorded_run_dir(known.config)
         except (ConfigError, TypeError) as error:
             _fail(str(error))
     config = _parse_with_tyro(
@@ -238,6 +244,12 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
         except ConfigError as error:
             _fail(str(error))
         config = dataclasses.replace(config, env_options=options)
+    if recorded is not None and config.run_dir is None:  # run_dir, even edited, is the old run's
+        print(
+            f"note: --config {known.config} records the run in {recorded}; this one trains in a "
+            "new directory (give --run-dir to name it)",
+            file=sys.stderr,
+        )
     return config
 
 

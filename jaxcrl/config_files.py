@@ -269,9 +269,19 @@ def read_overrides(path_or_preset: str, _extended_by: tuple[str, ...] = ()) -> d
         overrides = {k: v for k, v in overrides.items() if k not in RUN_ONLY_OPTIONS}
         document = yaml.safe_load(Path(path_or_preset).read_text(encoding="utf-8"))
         lengthened = document.get("lengthened") or []
-        if lengthened:  # the spacing a lengthening pinned: the new run's length sets its own
+        pinned = lengthened[-1].get("eval_every", [None, None])[-1] if lengthened else None
+        if lengthened and overrides.get("eval_every") == pinned:
+            # The spacing a lengthening pinned (not one edited in the file since): the new run's
+            # length sets its own.
             overrides["eval_every"] = lengthened[0].get("eval_every", [None])[0]
     return overrides
+
+
+def recorded_run_dir(path_or_preset: str) -> str | None:
+    """The run_dir that a run's config.yaml records, which a new run from it leaves behind;
+    None for a preset or another file."""
+    options, is_run = _read_options(path_or_preset)
+    return options.get("run_dir") if is_run else None
 
 
 def config_from_overrides(overrides: dict[str, Any]) -> TrainConfig:

@@ -274,15 +274,21 @@ def test_a_stray_metrics_file_without_config_yaml_is_not_appended_to(tmp_path):
     assert (run_dir / "metrics.jsonl").read_text() == '{"iteration": 7}\n'
 
 
-def test_a_runs_config_yaml_as_config_leaves_its_run_dir_behind(tmp_path):
+def test_a_runs_config_yaml_as_config_leaves_its_run_dir_behind(tmp_path, capsys):
     from jaxcrl.cli import parse_train_args
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     config = parse_train_args([*TINY_FLAGS, "--run-dir", str(run_dir)])
     write_config(config, run_dir / "config.yaml", {"env_info": {}, "jax": {}})
+    capsys.readouterr()
     again = parse_train_args(["--config", str(run_dir / "config.yaml"), "--seed", "3"])
     assert again.run_dir is None and again.seed == 3 and again.num_envs == 8
+    # Said, so that a run_dir edited in the file is not dropped unseen.
+    note = f"note: --config {run_dir / 'config.yaml'} records the run in {run_dir}; this one"
+    assert note in capsys.readouterr().err
+    parse_train_args(["--config", str(run_dir / "config.yaml"), "--run-dir", str(tmp_path / "b")])
+    assert capsys.readouterr().err == ""
 
 
 def test_eval_of_a_directory_that_is_not_a_run(tmp_path):

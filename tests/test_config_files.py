@@ -214,4 +214,8 @@ def test_a_lengthened_runs_config_gives_a_new_run_its_own_spacing_and_launch(tmp
     write_config(config, tmp_path / "config.yaml", {"lengthened": lengthened})
     overrides = read_overrides(str(tmp_path / "config.yaml"))
     assert overrides["eval_every"] is None
+    # An eval_every edited in the file since is the user's choice: it came back as None.
+    edited = (tmp_path / "config.yaml").read_text().replace("eval_every: 30", "eval_every: 3", 1)
+    (tmp_path / "edited.yaml").write_text(edited)
+    assert read_overrides(str(tmp_path / "edited.yaml"))["eval_every"] == 3
     assert "progress" not in overrides and "run_dir" not in overrides
