@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import shutil
 import warnings
 from collections.abc import Callable, Iterator
@@ -149,8 +150,18 @@ def write_failure(error: Exception) -> str:
 
 
 def _describe(error: Exception) -> str:
-    """One line about an orbax/tensorstore error."""
-    return f"{type(error).__name__}: {first_line(error)[:200]}"
+    """One line about an orbax/tensorstore error.
+
+    TensorStore nests its drivers' messages ("OUT_OF_RANGE: Error opening "cast" driver: ...:
+    <the cause>") and appends its specs in brackets, kilobytes of them: kept are the array it
+    was reading and the cause.
+    """
+    text = re.split(r" \[(?:tensorstore_spec|source locations)", first_line(error))[0]
+    clauses = text.split(": ")
+    array = re.search(r'Error reading "([^"]+?)/\.z', text)
+    if len(clauses) > 2 and array:
+        text = f"{clauses[-1]}, reading {array.group(1)}"
+    return f"{type(error).__name__}: {text[:300]}"
 
 
 # A leaf of a restore target that stands for "leave this part on disk" (orbax's placeholder).

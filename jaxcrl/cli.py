@@ -26,6 +26,7 @@ from jaxcrl.config import (
     first_line,
     merged_env_options,
     option_name,
+    warnings_in_one_line,
 )
 from jaxcrl.config_files import (
     available_presets,
@@ -305,6 +306,7 @@ def parse_resume_args(argv: list[str]) -> tuple[Path, dict[str, Any]] | None:
 
 def train_main(argv: list[str] | None = None) -> None:
     """Entry point of ``train.py``: parse, validate, train (or resume), print the success rate."""
+    warnings_in_one_line()
     argv = list(sys.argv[1:] if argv is None else argv)
     resume_args = parse_resume_args(argv)
     config = None if resume_args else parse_train_args(argv)
@@ -472,6 +474,7 @@ def summary_lines(summary: dict, unit: str, indent: str = "") -> list[str]:
 
 def eval_main(argv: list[str] | None = None) -> None:
     """Entry point of ``eval.py``: print success rate, time near goal, final distance and JSON."""
+    warnings_in_one_line()
     args = _parse_with_tyro(EvalArgs, argv, command_name("eval.py"))
     goal = parse_goal(args.goal)
     config = check_eval_args(args)

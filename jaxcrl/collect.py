@@ -28,7 +28,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcrl.config import ConfigError, TrainConfig, merged_env_options, parse_env_options
+from jaxcrl.config import (
+    ConfigError,
+    TrainConfig,
+    merged_env_options,
+    parse_env_options,
+    warnings_in_one_line,
+)
 from jaxcrl.config_files import read_run_config
 from jaxcrl.dataset import (
     Dataset,
@@ -383,6 +389,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of ``collect.py``."""
     from jaxcrl.checkpoint import CheckpointError  # orbax, only needed once collecting starts
 
+    warnings_in_one_line()
     options = parse_options(argv)
     start = time.perf_counter()
     try:

@@ -14,6 +14,7 @@ import os
 import re
 import shlex
 import sys
+import warnings
 from typing import Annotated, Any, Literal, get_type_hints
 
 import numpy as np
@@ -32,6 +33,20 @@ def first_line(error: BaseException) -> str:
     report."""
     lines = str(error).splitlines()
     return lines[0] if lines else "no detail"
+
+
+def warnings_in_one_line() -> None:
+    """Show jaxcrl's own warnings as ``warning: MESSAGE`` lines, for the command lines (Python
+    shows a file, a line number and a source line with each; others' warnings keep that)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    python_format = warnings.formatwarning
+
+    def one_line(message, category, filename, lineno, line=None) -> str:
+        if os.path.abspath(filename).startswith(package + os.sep):
+            return f"warning: {message}\n"
+        return python_format(message, category, filename, lineno, line)
+
+    warnings.formatwarning = one_line
 
 
 def command_name(script: str) -> str:

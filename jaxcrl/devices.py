@@ -344,7 +344,8 @@ def join_processes(config: TrainConfig) -> None:
             f"--distributed could not join the other processes ({first_line(error)}); "
             "on a TPU pod or SLURM JAX finds them itself, elsewhere set JAX_COORDINATOR_ADDRESS "
             "(host:port of process 0), JAX_NUM_PROCESSES and JAX_PROCESS_ID in every process, "
-            "or drop --distributed"
+            "or train in this process alone: drop --distributed, or give --no-distributed (a "
+            "--resume of a run started with it)"
         ) from None
 
 

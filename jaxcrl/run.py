@@ -130,6 +130,14 @@ class TrainResult:
     run_dir: Path
     members: list[Member]
 
+    def __repr__(self) -> str:
+        """The run directory, the members and the last row's success: not every parameter."""
+        success = self.final.get("eval/success") if self.metrics else None
+        return (
+            f"TrainResult(run_dir={str(self.run_dir)!r}, members={len(self.members)}, "
+            f"rows={len(self.metrics)}, final eval/success={success})"
+        )
+
     @property
     def final_rows(self) -> list[dict[str, Any]]:
         """The last logged row of each member."""
@@ -155,10 +163,11 @@ class TrainResult:
     def summary(self, metric: str = "eval/success") -> dict[str, float]:
         """Mean, IQM and 95% bootstrap interval of ``metric`` over the members' final rows (a
         swept run: see ``groups``)."""
-        swept = list(self.members[0].values)
-        if swept:
+        varied = {name for member in self.members for name in member.values}
+        swept = [name for name in varied if len({m.values[name] for m in self.members}) > 1]
+        if swept:  # a "sweep" of one value pools nothing
             raise ValueError(
-                f"this run sweeps {', '.join(swept)}: one summary over its members would pool "
+                f"this run sweeps {', '.join(sorted(swept))}: one summary over its members would pool "
                 f"different values; result.groups({metric!r}) gives one per swept value"
             )
         return summarize(np.asarray(self._final_values(metric), np.float64))

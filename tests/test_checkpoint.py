@@ -142,3 +142,40 @@ def test_a_log_that_cannot_be_closed_after_a_finished_run_is_a_warning(
     assert "warning: a log file could not be closed (No space left on device)" in (
         capsys.readouterr().err
     )
+
+
+def test_a_tensorstore_error_is_told_by_its_cause_and_the_array_it_was_reading():
+    # The warning of a damaged checkpoint cut TensorStore's message at 200 characters, inside
+    # the nested driver errors, before the cause; kilobytes of specs followed it.
+    from jaxcrl.checkpoint import _describe
+
+    message = (
+        'OUT_OF_RANGE: Error opening "cast" driver: Error opening "zarr" driver: Error reading '
+        '"agent.policy_params.params.network.Dense_2.kernel/.zarray" in OCDBT database at local '
+        'file "/runs/a/checkpoints/14/state/": Error reading Byte range [0, 10033) of local file '
+        '"/runs/a/checkpoints/14/state/d/fec7": Requested byte range [0, 10033) is not valid for '
+        "value of size 0 [tensorstore_spec='{\"context\":{\"cache_pool\":{}}}'] [source locations='x']"
+    )
+    assert _describe(ValueError(message)) == (
+        "ValueError: Requested byte range [0, 10033) is not valid for value of size 0, reading "
+        "agent.policy_params.params.network.Dense_2.kernel"
+    )
+    assert _describe(ValueError("its progress document says iteration 3")) == (
+        "ValueError: its progress document says iteration 3"
+    )
+
+
+def test_the_command_lines_show_jaxcrls_warnings_in_one_line(monkeypatch):
+    # eval.py showed "saved_runs.py:59: UserWarning: ..." and a line of source code.
+    import os
+    import warnings
+
+    import jaxcrl
+    from jaxcrl.config import warnings_in_one_line
+
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
+    warnings_in_one_line()
+    ours = os.path.join(os.path.dirname(jaxcrl.__file__), "saved_runs.py")
+    assert warnings.formatwarning("a: b", UserWarning, ours, 59) == "warning: a: b\n"
+    theirs = warnings.formatwarning("c", DeprecationWarning, "/lib/other.py", 3, "x = 1")
+    assert theirs.startswith("/lib/other.py:3: DeprecationWarning: c")

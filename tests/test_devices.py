@@ -314,6 +314,10 @@ def test_joining_says_where_it_waits_and_a_failure_is_one_line(monkeypatch, caps
         "defined.); on a TPU pod or SLURM JAX finds them itself, elsewhere set "
         "JAX_COORDINATOR_ADDRESS"
     )
+    # A --resume takes the option from config.yaml: "drop --distributed" named no flag it had.
+    assert str(error.value).endswith(
+        "or give --no-distributed (a --resume of a run started with it)"
+    )
     assert "process 1 of 2: joining the run's coordinator at head:1234" in capsys.readouterr().err
     devices.join_processes(TINY)  # one process: nothing to join
 

@@ -102,3 +102,23 @@ def test_member_of_a_vmapped_run_equals_the_single_run(tmp_path):
     assert summary["count"] == 2 and summary["low"] <= summary["mean"] <= summary["high"]
     with pytest.raises(ValueError, match="eval/sucess is not in every member's final row"):
         result.groups("eval/sucess")
+
+
+def test_a_sweep_of_one_value_summarizes_and_a_result_prints_in_one_line():
+    # sweep=("critic_lr=1e-3",) with two seeds pools nothing, and summary() refused it; and a
+    # result shown in a notebook printed every parameter and the replay buffer (100k characters).
+    from pathlib import Path
+
+    from jaxcrl.members import Member
+    from jaxcrl.run import TrainResult
+
+    members = [Member(index, index, {"critic_lr": 1e-3}) for index in (0, 1)]
+    rows = [{"member": i, "eval/success": s, "critic_lr": 1e-3} for i, s in ((0, 0.5), (1, 1.0))]
+    result = TrainResult(state=None, metrics=rows, run_dir=Path("runs/a"), members=members)
+    assert result.summary()["mean"] == 0.75 and result.summary()["count"] == 2
+    assert repr(result) == (
+        "TrainResult(run_dir='runs/a', members=2, rows=2, final eval/success=0.5)"
+    )
+    members[1] = Member(1, 1, {"critic_lr": 3e-4})
+    with pytest.raises(ValueError, match="this run sweeps critic_lr"):
+        TrainResult(state=None, metrics=rows, run_dir=Path("runs/a"), members=members).summary()
