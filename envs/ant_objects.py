@@ -72,6 +72,7 @@ from jaxcrl.envs.ant import ANT_XML, Ant, AntParams, ant_maze_xml
 from jaxcrl.envs.base import EnvState, GoalEnv
 from jaxcrl.envs.maze_walls import WALL_BIT
 from jaxcrl.envs.mazes import wall_problem
+from jaxcrl.envs.mjx_base import check_goal_range, check_start_apart
 
 OBJECT_BIT = 4  # conaffinity of the ball and the block; the torso and feet carry it in contype
 OBJECT_FRICTION = 0.1  # slide-joint friction loss as a fraction of the object's weight
@@ -113,6 +114,48 @@ def min_ball_clearance(reset_noise: float) -> float:
     """The least start distance between torso and ball at which no foot can touch the ball
     (the feet's reach plus a foot's and the ball's radius), rounded up to centimetres."""
     return math.ceil(round(100 * (foot_reach(reset_noise) + FOOT_RADIUS + BALL_RADIUS), 6)) / 100
+
+
+def nearest_ball_start(
+    goal_min_radius: float,
+    goal_max_radius: float,
+    ball_lead: float,
+    ball_spread: float,
+    ball_clearance: float,
+    reset_noise: float,
+) -> float:
+    """The least distance between the ball's start and its goal that ``AntSoccer`` resets draw.
+
+    Seen from the torso's start (the origin moved up to sqrt(2) * reset_noise), the goal lies at
+    a distance r in [goal_min_radius - that, goal_max_radius + that] and the ball at the offset
+    o = ball_lead * goal + ball_spread * u (u a uniform unit vector), moved out along o to
+    ``ball_clearance`` when nearer. Where |o| >= ball_clearance is possible, u along the goal
+    puts the ball on the goal's ray |(1 - ball_lead) r - ball_spread| from it, and any other u
+    farther. The clearance puts the ball on that ray, |r - ball_clearance| from the goal, when
+    every o is nearer (ball_lead r + ball_spread < ball_clearance) or when u against the goal
+    gives an o along it that is (ball_spread <= ball_lead r < ball_clearance + ball_spread);
+    otherwise the clearance's balls lie farther than the unmoved ones. The least over r of these
+    pieces, each |a r + b| on an interval, lies at an end of the range or of a piece, or at a zero.
+    """
+    shift = math.sqrt(2) * reset_noise
+    low, high = max(goal_min_radius - shift, 0.0), goal_max_radius + shift
+    lead, spread, clearance = ball_lead, ball_spread, ball_clearance
+    candidates = [low, high, clearance]
+    if lead < 1:
+        candidates.append(spread / (1 - lead))
+    if lead > 0:
+        candidates += [(clearance - spread) / lead, spread / lead, (clearance + spread) / lead]
+    nearest = math.inf
+    tolerance = 1e-9  # take a piece's ends as in it: the least over it is its limit there
+    for r in candidates:
+        if not low <= r <= high:
+            continue
+        if lead * r + spread >= clearance - tolerance:
+            nearest = min(nearest, abs((1 - lead) * r - spread))
+        moved_on_ray = spread - tolerance <= lead * r <= clearance + spread + tolerance
+        if lead * r + spread <= clearance + tolerance or moved_on_ray:
+            nearest = min(nearest, abs(r - clearance))
+    return nearest
 
 
 # HIRO's AntPush map as JaxGCRL lays it out; row 0 is the cell row nearest y = 0, so the map reads
@@ -244,21 +287,6 @@ class AntSoccer(Ant):
         **ant_options: Any,
     ):
         """``ant_options`` go to ``Ant``: episode_length, success_threshold, dense_reward, ..."""
-        super().__init__(
-            goal_min_radius=goal_min_radius,
-            goal_max_radius=goal_max_radius,
-            xml=ant_soccer_xml(),
-            **ant_options,
-        )
-        # The default, 1.65 m, clears the 1.62 m that the default reset noise (0.1) needs.
-        needed = min_ball_clearance(self.reset_noise)
-        if not ball_clearance >= needed:
-            raise ValueError(
-                f"ball_clearance must be at least {needed:g} m with reset_noise="
-                f"{self.reset_noise:g} (the feet start up to {foot_reach(self.reset_noise):.2f} m "
-                f"from the torso; a ball nearer may start on a foot), got {ball_clearance}"
-            )
-        self.name = "ant_soccer"
         if not 0 <= ball_lead <= 1:
             raise ValueError(
                 f"ball_lead must lie in [0, 1] (of the way to the goal), got {ball_lead}"
@@ -268,11 +296,65 @@ class AntSoccer(Ant):
                 f"ball_spread must lie in [0, goal_max_radius = {goal_max_radius:g}] m, got "
                 f"{ball_spread}"
             )
+        # Set before Ant's constructor, which checks where resets put the ball (check_placement).
         self.ball_lead = float(ball_lead)
         self.ball_spread = float(ball_spread)
         self.ball_clearance = float(ball_clearance)
+        super().__init__(
+            goal_min_radius=goal_min_radius,
+            goal_max_radius=goal_max_radius,
+            xml=ant_soccer_xml(),
+            **ant_options,
+        )
+        self.name = "ant_soccer"
         nq = self.mj_model.nq  # 17
         self.goal_indices = (nq - 2, nq - 1)  # the ball's slide joints: its (x, y)
+
+    def check_placement(self) -> None:
+        """ValueError naming the option when a reset may put the ball on a foot or within the
+        success threshold of its goal, or put goal or ball farther out than float32 tells the
+        threshold."""
+        # The default, 1.65 m, clears the 1.62 m that the default reset noise (0.1) needs.
+        needed = min_ball_clearance(self.reset_noise)
+        if not self.ball_clearance >= needed:
+            raise ValueError(
+                f"ball_clearance must be at least {needed:g} m with reset_noise="
+                f"{self.reset_noise:g} (the feet start up to {foot_reach(self.reset_noise):.2f} m "
+                f"from the torso; a ball nearer may start on a foot), got {self.ball_clearance}"
+            )
+        nearest = nearest_ball_start(
+            self.goal_min_radius,
+            self.goal_max_radius,
+            self.ball_lead,
+            self.ball_spread,
+            self.ball_clearance,
+            self.reset_noise,
+        )
+        check_start_apart(
+            "success_threshold",
+            self.success_threshold,
+            nearest,
+            "the nearest a ball can start to its goal",
+            f"goal_min_radius={self.goal_min_radius:g}, goal_max_radius={self.goal_max_radius:g}, "
+            f"ball_lead={self.ball_lead:g}, ball_spread={self.ball_spread:g}, ball_clearance="
+            f"{self.ball_clearance:g} and reset_noise={self.reset_noise:g} place it",
+            "lower success_threshold, or raise goal_min_radius",
+        )
+        check_goal_range(
+            "goal_max_radius", self.goal_max_radius, self.goal_max_radius, self.success_threshold
+        )
+        shift = math.sqrt(2) * self.reset_noise  # the torso's start, from the origin
+        farthest_ball = shift + max(
+            self.ball_clearance,
+            self.ball_lead * (self.goal_max_radius + shift) + self.ball_spread,
+        )
+        check_goal_range(
+            "ball_clearance",
+            self.ball_clearance,
+            farthest_ball,
+            self.success_threshold,
+            what="the ball's start",
+        )
 
     def framed_points(self, state: EnvState) -> np.ndarray:
         """(x, y) [3, 2] that a video keeps in view: the ball, its goal and the ant's torso."""
@@ -380,12 +462,35 @@ class AntPush(Ant):
                     f"{cell_size:g}; raise cell_size, or give {option} in "
                     f"[0, {0.5 * cell_size - clearance:g}]"
                 )
-        super().__init__(xml=ant_push_xml(cell_size, wall_contacts), **ant_options)
-        self.name = "ant_push"
+        # Set before Ant's constructor, which checks where resets put the ant (check_placement).
         self.cell_size = float(cell_size)
         self.start_jitter = float(start_jitter)
         self.goal_jitter = float(goal_jitter)
+        super().__init__(xml=ant_push_xml(cell_size, wall_contacts), **ant_options)
+        self.name = "ant_push"
         self.walls = PUSH_CELLS == "#"  # [rows, cols] bool
+
+    def check_placement(self) -> None:
+        """ValueError naming the option when a start may lie within the success threshold of
+        its goal, or goals lie farther out than float32 tells the threshold."""
+        # The nearest start and goal cells of PUSH_MAP are diagonal neighbours, centres cell_size
+        # apart along x and y (the next nearest, two cells apart along one, lie farther for any
+        # slack). Along each, the start lies within start_jitter of its centre and the reset
+        # noise moves the torso up to reset_noise more; the goal lies within goal_jitter.
+        slack = self.start_jitter + self.goal_jitter + self.reset_noise
+        goals = push_cells("G", self.cell_size)
+        check_start_apart(
+            "success_threshold",
+            self.success_threshold,
+            math.sqrt(2) * (self.cell_size - slack),
+            "sqrt(2) * (cell_size - start_jitter - goal_jitter - reset_noise)",
+            "the nearest a start can lie to its goal: start and goal cells are diagonal "
+            "neighbours at best, each point off its centre by its jitter and the torso by "
+            "reset_noise more",
+            "lower success_threshold, or raise cell_size or lower start_jitter or goal_jitter",
+        )
+        farthest = float(goals.max()) + self.goal_jitter
+        check_goal_range("cell_size", self.cell_size, farthest, self.success_threshold)
 
     def goal_problem(self, goal: Sequence[float]) -> str | None:
         """Why the torso position ``goal`` (x, y) cannot be reached: outside the map or inside

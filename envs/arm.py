@@ -44,7 +44,9 @@ cube in a 0.1 m square beside the bin, bin-pick hard anywhere on the push-hard r
 bin, and goals lie inside the bin at the cube's resting height (JaxGCRL starts the cube in a
 second bin); physics timestep 0.01 s with 5 frames per action (same 0.05 s per action, 5x fewer
 MJX steps; the servos are integrated implicitly). Reach starts the grip point uniformly in a
-0.1 m cube around (0.4, 0, 0.25) (JaxGCRL starts the arm in one fixed pose). The cube tasks
+0.1 m cube around (0.4, 0, 0.25) (JaxGCRL starts the arm in one fixed pose), and draws a goal
+again while it lies within the success threshold of that start (39 of 4096 first draws at
+0.05 m), so that no reach episode starts solved either. The cube tasks
 start it over the cube (``hand_start="over_cube"``, the default): within 0.1 m of the cube's
 centre in x and y, 8-15 cm above the table, as Fetch's push starts the gripper near the block.
 Why: CRL learns what moves the cube only from episodes in which it moved, and from the reach
@@ -71,7 +73,7 @@ import numpy as np
 from flax import struct
 
 from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
-from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv, mjx
+from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv, check_start_apart, mjx
 
 ARM_XML = ASSETS / "arm.xml"
 
@@ -91,6 +93,7 @@ MAX_MOVE = 0.05  # metres the grip target moves per axis per step at |action| = 
 WORKSPACE = ((0.2, -0.45, 0.02), (0.8, 0.45, 0.55))
 CUBE_HALF = 0.025  # half the cube's edge: its centre's height when it rests on the table
 NUM_CUBE_CANDIDATES = 16  # cube starts drawn per reset; the first one allowed is used
+NUM_GOAL_CANDIDATES = 16  # reach goals drawn per reset; the first one not reached is used
 DEFAULT_MIN_START_DISTANCE = 0.1  # metres between the cube's start and its goal, at least
 
 # Boxes ((x, y, z) low, high) in table coordinates; see the module docstring.
@@ -122,10 +125,19 @@ def largest_min_start_distance(start: Sequence, goal: Sequence) -> float:
 
 
 def check_min_start_distance(
-    value: float, start: Sequence, goal: Sequence, env_name: str, default: float, thing: str
+    value: float,
+    start: Sequence,
+    goal: Sequence,
+    env_name: str,
+    default: float,
+    thing: str,
+    success_threshold: float,
 ) -> None:
     """Raise ValueError unless ``value`` lies in [0, the largest minimum the rectangles ``start``
-    and ``goal`` allow], rounded down to the millimetre so that the value named is accepted."""
+    and ``goal`` allow], rounded down to the millimetre so that the value named is accepted, and
+    ``success_threshold`` lies below it, else the ``thing`` may start at its goal. (Equal is not
+    enough: at 0.17 m each, float32 rounding started the pusher's puck, slid to the minimum from
+    a nearer draw, within the threshold in 160 of 4096 resets.)"""
     largest = np.floor(1000 * largest_min_start_distance(start, goal)) / 1000
     if not 0 <= value <= largest:
         raise ValueError(
@@ -133,10 +145,19 @@ def check_min_start_distance(
             f"{default:g}), got {value}: beyond that, some goals of its region have no {thing} "
             "start that far away"
         )
+    check_start_apart(
+        "success_threshold",
+        success_threshold,
+        value,
+        "min_start_distance",
+        f"the {thing} starts min_start_distance or more from its goal",
+        f"lower success_threshold, or raise min_start_distance (up to {largest:g} m for "
+        f"{env_name})",
+    )
 
 
 def farthest_corner(low: jax.Array, high: jax.Array, point: jax.Array) -> jax.Array:
-    """The corner [2] of the rectangle [low, high] farthest from ``point`` [2]."""
+    """The corner [dim] of the box [low, high] farthest from ``point`` [dim] (2 or 3 axes)."""
     return jnp.where(point < (low + high) / 2, high, low)
 
 
@@ -334,6 +355,13 @@ class _ArmTask(MjxGoalEnv):
         """Object coordinates of qpos after the fingers (maybe none) and the goal, for a reset."""
         raise NotImplementedError
 
+    def goal_apart(
+        self, key: jax.Array, params: Any, state_vector: jax.Array, goal: jax.Array
+    ) -> jax.Array:
+        """The goal point [3] of a reset at ``state_vector``, given ``place``'s ``goal``: that
+        one here (the cube tasks keep their cubes apart from it in ``place``)."""
+        return goal
+
     def hand_anchor(self, objects: jax.Array, params: Any) -> jax.Array:
         """Point [3] that the hand start box is relative to: the table's origin here."""
         return jnp.zeros(3)
@@ -382,7 +410,7 @@ class _ArmTask(MjxGoalEnv):
         qpos = jnp.concatenate([qpos, jnp.zeros(self.mj_model.nq - self.num_qpos)])  # shadow
         qvel = jnp.zeros(self.mj_model.nv)
         state_vector = self.state_vector(qpos, qvel)
-        goal = self.goal_vector(goal)
+        goal = self.goal_vector(self.goal_apart(place_key, params, state_vector, goal))
         metrics = self.point_metrics(state_vector, goal, params.success_threshold)
         return make_state(self.physics_from(qpos, qvel), state_vector, goal, key, metrics)
 
@@ -424,6 +452,18 @@ class ArmReach(_ArmTask):
         super().__init__(episode_length, success_threshold, dense_reward, frame_skip, impl)
         self.name = "arm_reach"
         self.goal_indices = (18, 19, 20)  # the grip point
+        # Goals lie in a box around the hand's start box: each start has goals within any
+        # threshold, so reset draws the goal again (goal_apart); its fallback, the goal box's
+        # farthest corner, lies at least this far from every start.
+        check_start_apart(
+            "success_threshold",
+            self.success_threshold,
+            largest_min_start_distance(REACH_GOALS, HAND_START),
+            "the least distance from a start to the goal box's farthest corner",
+            "goals within the threshold of the hand's start are drawn again, "
+            f"{NUM_GOAL_CANDIDATES} times, then that corner is taken",
+            "lower success_threshold",
+        )
 
     def default_params(self) -> ArmParams:
         """Threshold, hand start box and goal box (JaxGCRL's reach goals)."""
@@ -438,6 +478,21 @@ class ArmReach(_ArmTask):
     def place(self, key: jax.Array, params: ArmParams) -> tuple[jax.Array, jax.Array]:
         """No objects; a goal uniform in the goal box."""
         return jnp.zeros(0), _uniform(key, params.goal_low, params.goal_high)
+
+    def goal_apart(
+        self, key: jax.Array, params: ArmParams, state_vector: jax.Array, goal: jax.Array
+    ) -> jax.Array:
+        """The first of ``goal`` and NUM_GOAL_CANDIDATES - 1 more uniform draws that lies
+        ``success_threshold`` or more from the grip point's start, else the goal box's corner
+        farthest from it, which the constructor's bound keeps that far."""
+        more = _uniform(
+            jax.random.fold_in(key, 1), params.goal_low, params.goal_high, NUM_GOAL_CANDIDATES - 1
+        )
+        candidates = jnp.concatenate([goal[None], more])  # [NUM_GOAL_CANDIDATES, 3]
+        grip = state_vector[np.asarray(self.goal_indices)]
+        apart = jnp.linalg.norm(candidates - grip, axis=-1) >= params.success_threshold
+        corner = farthest_corner(params.goal_low, params.goal_high, grip)
+        return jnp.where(apart.any(), candidates[jnp.argmax(apart)], corner)
 
 
 class _CubeTask(_ArmTask):
@@ -475,6 +530,7 @@ class _CubeTask(_ArmTask):
             f"arm_{self.task}_{kind}",
             DEFAULT_MIN_START_DISTANCE,
             "cube",
+            success_threshold,
         )
         super().__init__(episode_length, success_threshold, dense_reward, frame_skip, impl)
         self.name = f"arm_{self.task}_{kind}"

@@ -23,6 +23,7 @@ from jaxcrl.envs.mazes import (
     parse_layout,
     wall_problem,
 )
+from jaxcrl.envs.mjx_base import check_goal_range, check_start_apart
 
 # Contact bits (MuJoCo collides two geoms when contype of one & conaffinity of the other != 0).
 FLOOR_BIT = 1  # floor conaffinity; a walker's feet carry it in their contype
@@ -229,6 +230,26 @@ class WalkerMaze:
         self.cell_size = float(cell_size)
         self.cell_jitter = float(cell_jitter)
         return maze_env_name(robot, layout)
+
+    def check_placement(self) -> None:
+        """ValueError naming the option when a start may lie within the success threshold of
+        its goal, or goals lie farther out than float32 tells the threshold."""
+        # Start and goal lie in different cells, and every free cell of a map (connected, by
+        # check_layout, through moves whose side cells are free) has a free neighbour: centres
+        # cell_size apart. Each lies within cell_jitter of its centre along x and y, and the
+        # reset noise moves the torso's x and y up to reset_noise more.
+        check_start_apart(
+            "success_threshold",
+            self.success_threshold,
+            self.cell_size - 2 * self.cell_jitter - self.reset_noise,
+            "cell_size - 2 * cell_jitter - reset_noise",
+            "the nearest a start can lie to its goal: in a neighbouring cell, both off its centre "
+            "by cell_jitter and the torso by reset_noise more",
+            "lower success_threshold, or raise cell_size or lower cell_jitter",
+        )
+        goals = self.free_cell_centres[self.goal_cells]
+        farthest = float(np.abs(goals).max()) + self.cell_jitter
+        check_goal_range("cell_size", self.cell_size, farthest, self.success_threshold)
 
     def goal_problem(self, goal: Sequence[float]) -> str | None:
         """Why the torso position ``goal`` (x, y) cannot be reached: outside the maze or inside

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import sys
 import weakref
 from pathlib import Path
@@ -122,6 +123,68 @@ def load_physics(xml: str, impl: str = "jax") -> tuple[mujoco.MjModel, mjx.Model
 
 # Physics steps per env step: beyond this an env step runs for minutes (and 1e12 overflows).
 MAX_FRAME_SKIP = 1000
+
+
+# float32 carries 24 significant bits, so coordinates near x lie up to x * 2**-23 = x / 8.4e6
+# apart: a goal 1e6 success thresholds from the origin sits on a grid 0.12 thresholds wide, one
+# 1e7 thresholds out on a grid wider than the threshold, which success then cannot resolve.
+MAX_THRESHOLDS_OUT = 1e6
+
+
+def millimetres_below(limit: float) -> float:
+    """The largest whole number of millimetres strictly below ``limit`` metres."""
+    return (math.ceil(round(1000 * limit, 6)) - 1) / 1000
+
+
+def millimetres_above(limit: float) -> float:
+    """The smallest whole number of millimetres strictly above ``limit`` metres."""
+    return (math.floor(round(1000 * limit, 6)) + 1) / 1000
+
+
+def check_start_apart(
+    option: str, value: float, limit: float, bound: str, why: str, fix: str, above: bool = False
+) -> None:
+    """ValueError naming ``option`` unless its ``value`` keeps every episode's start farther than
+    the success threshold from its goal: below ``limit`` metres (above it with ``above``), in
+    whole millimetres, so that the value the message names is accepted. ``bound`` says how
+    ``limit`` is worked out, ``why`` why it keeps starts apart, ``fix`` what to change."""
+    accepted = millimetres_above(limit) if above else millimetres_below(limit)
+    if not (value >= accepted if above else value <= accepted):
+        if above:
+            rule = f"at least {accepted:g} m, above"
+        elif accepted > 0:
+            rule = f"at most {accepted:g} m, below"
+        else:  # no distance lies below it
+            rule = "below"
+        raise ValueError(
+            f"{option} must be {rule} {bound} = {limit:.4g} m ({why}), or an episode may start "
+            f"at its goal; got {value:g}: {fix}"
+        )
+
+
+def check_goal_range(
+    option: str, value: float, farthest: float, success_threshold: float, what: str = "goals"
+) -> None:
+    """ValueError naming ``option`` when its ``value`` puts ``what`` up to ``farthest`` metres
+    from the origin, more than MAX_THRESHOLDS_OUT success thresholds: float32 cannot resolve the
+    threshold there."""
+    limit = MAX_THRESHOLDS_OUT * success_threshold
+    if not farthest <= limit:
+        raise ValueError(
+            f"{option}={value:g} puts {what} up to {farthest:.3g} m from the origin, beyond "
+            f"1e6 x success_threshold = {limit:.3g} m, where float32 positions lie too far apart "
+            f"to tell the threshold; lower {option}, or raise success_threshold"
+        )
+
+
+def check_at_most(option: str, value: float, largest: float, why: str) -> None:
+    """ValueError naming ``option`` unless ``value`` <= ``largest``; ``why`` says what goes wrong
+    past it."""
+    if not value <= largest:
+        raise ValueError(
+            f"{option} must be at most {largest:g}, got {value:g}: {why}; lower it to "
+            f"{largest:g} or less"
+        )
 
 
 def healthy_range(healthy_z_range: Any) -> tuple[float, float]:

@@ -94,6 +94,7 @@ class Pusher(MjxGoalEnv):
             f"pusher_{kind}",
             DEFAULT_MIN_START_DISTANCE,
             "puck",
+            success_threshold,
         )
         super().__init__(PUSHER_XML.read_text(), frame_skip, impl)
         model = self.mj_model

@@ -32,6 +32,7 @@ from jaxcrl.envs.ant_objects import (
     AntPush,
     block_half_width,
     min_ball_clearance,
+    nearest_ball_start,
     push_cells,
 )
 
@@ -447,3 +448,67 @@ def test_render_shows_the_goal_marker():
         shape, shown, hidden = report[name]
         assert shape == [240, 320, 3]
         assert shown > 5 and hidden == 0, name  # the goal marker; nothing else is red
+
+
+@pytest.mark.parametrize(
+    "radius, noise, nearest",
+    [
+        (5.0, 0.0, 3.0),  # the ball 0.2 of the way out plus 1 m: (1 - 0.2) * 5 - 1
+        (2.0, 0.0, 0.35),  # pushed out to its 1.65 m clearance, on the goal's ray: 2 - 1.65
+        (5.0, 0.1, 0.8 * (5 - 0.1 * np.sqrt(2)) - 1),  # the ant's start moved toward the goal
+    ],
+)
+def test_soccer_nearest_ball_start_is_what_resets_draw(radius, noise, nearest):
+    soccer = compiled("ant_soccer")
+    params = soccer.params.replace(
+        goal_min_radius=jnp.asarray(radius),
+        goal_max_radius=jnp.asarray(radius),
+        reset_noise=jnp.asarray(noise),
+    )
+    worked_out = nearest_ball_start(radius, radius, 0.2, 1.0, 1.65, noise)
+    np.testing.assert_allclose(worked_out, nearest, atol=1e-9)
+    states = soccer.many_resets(jax.random.key(18), 2048, params)
+    distance = np.asarray(states.metrics[DISTANCE])
+    assert distance.min() >= worked_out - 1e-5
+    if noise == 0:  # drawn at random, some ball lies within a few millimetres of the least
+        assert distance.min() <= worked_out + 0.005
+
+
+@pytest.mark.parametrize(
+    "name, overrides, message",
+    [
+        # The ball starts 2.887 m or more from its goal with the defaults.
+        (
+            "ant_soccer",
+            {"success_threshold": 2.9},
+            r"success_threshold must be at most 2.886 m, below the nearest a ball can start to "
+            r"its goal = 2.887 m",
+        ),
+        # Goals 2 m out leave the ball, 1.65 m out, 0.21 m from them.
+        (
+            "ant_soccer",
+            {"goal_min_radius": 2.0, "goal_max_radius": 2.0},
+            r"at most 0.208 m, .* got 0.5: lower success_threshold, or raise goal_min_radius",
+        ),
+        # Diagonal start and goal cells: sqrt(2) * (8 - 2 - 1 - 0.1) = 6.93 m apart at least.
+        (
+            "ant_push",
+            {"success_threshold": 7.0},
+            r"success_threshold must be at most 6.929 m, below sqrt\(2\) \* \(cell_size - ",
+        ),
+        ("ant_push", {"cell_size": 2e5}, r"cell_size=200000 puts goals up to 7e\+05 m"),
+        ("ant_soccer", {"ball_clearance": 1e6}, r"ball_clearance=1e\+06 puts the ball's start up"),
+        ("ant_soccer", {"goal_max_radius": 1e6}, r"goal_max_radius=1e\+06 puts goals up to"),
+        ("ant_push", {"reset_noise": 0.6}, r"reset_noise must be at most 0.5"),
+    ],
+)
+def test_options_that_start_solved_or_break_the_physics_are_refused(name, overrides, message):
+    with pytest.raises(ValueError, match=message) as error:
+        make_env(name, **overrides)
+    assert "\n" not in str(error.value)
+
+
+def test_bounds_accept_the_values_they_name():
+    make_env("ant_soccer", success_threshold=2.886)
+    make_env("ant_soccer", goal_min_radius=2.0, goal_max_radius=2.0, success_threshold=0.208)
+    make_env("ant_push", success_threshold=6.929)

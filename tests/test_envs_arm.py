@@ -462,3 +462,41 @@ def test_64_copies_step_without_the_cpu_scheduler_deadlock():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert abs(float(result.stdout.split()[-1]) - CUBE_HALF) < 0.005  # the cubes rest on the table
+
+
+def test_reach_never_starts_at_its_goal_up_to_the_largest_threshold():
+    # The goal box holds the hand's start box: 39 of 4096 reach episodes started solved at the
+    # default 0.05 m, 4011 at 0.377 m. A goal that near is drawn again, then the goal box's
+    # corner farthest from the start (0.3775 m or more from any) stands in.
+    reach = compiled("arm_reach")
+    for threshold in (0.05, 0.377):
+        params = reach.params.replace(success_threshold=jnp.asarray(threshold))
+        state = reach.reset(jax.random.key(17), 1024, params)
+        assert not np.asarray(state.metrics[SUCCESS]).any()
+        goal, low, high = np.asarray(state.goal), *(np.array(c) for c in REACH_GOALS)
+        assert np.all((goal >= low - 1e-6) & (goal <= high + 1e-6))
+    make_env("arm_reach", success_threshold=0.377)
+    with pytest.raises(ValueError, match=r"at most 0.377 m, below the least distance from a"):
+        make_env("arm_reach", success_threshold=0.378)
+
+
+@pytest.mark.parametrize(
+    "name, overrides, message",
+    [
+        # The cube starts min_start_distance or more from its goal.
+        (
+            "arm_push_easy",
+            {"success_threshold": 0.1},
+            r"success_threshold must be at most 0.099 m, below min_start_distance = 0.1 m .* "
+            r"raise min_start_distance \(up to 0.223 m for arm_push_easy\)",
+        ),
+        ("arm_binpick_hard", {"success_threshold": 0.6}, r"up to 0.436 m for arm_binpick_hard"),
+        ("arm_push_hard", {"min_start_distance": 0.0}, r"below min_start_distance = 0 m"),
+    ],
+)
+def test_thresholds_a_cube_may_start_within_are_refused(name, overrides, message):
+    with pytest.raises(ValueError, match=message) as error:
+        make_env(name, **overrides)
+    assert "\n" not in str(error.value)
+    make_env(name, success_threshold=0.099)  # the largest accepted at the default minimum
+    make_env("arm_binpick_hard", success_threshold=0.435, min_start_distance=0.436)

@@ -32,7 +32,7 @@ from env_checks import (  # noqa: F401  (pytest collects these with this module'
 from test_envs_mjx_suite import standing_on_their_goals
 
 from jaxcrl.envs import make_env, redraw_reached_goals, reset_batch, step_batch
-from jaxcrl.envs.ant import AntMaze
+from jaxcrl.envs.ant import MAX_MOTOR_GEAR, AntMaze
 from jaxcrl.envs.maze_walls import wall_boxes
 from jaxcrl.envs.mazes import LAYOUTS, parse_layout
 from jaxcrl.envs.mjx_base import quiet_warp_import
@@ -293,3 +293,66 @@ def test_eval_goals_no_state_can_reach_are_named(name, reachable, unreachable, w
     env = make_env(name)
     assert env.goal_problem(reachable) is None
     assert why in env.goal_problem(unreachable)
+
+
+def test_reacher_never_starts_at_its_target_up_to_the_largest_threshold():
+    # With every drawn target within the threshold, reset took the first of them anyway: 4091 of
+    # 4096 episodes started solved at 0.409 m, every one at 2.5 m (accepted then). The point
+    # opposite the fingertip at target_max_radius stands in, which the threshold's bound keeps
+    # out of reach.
+    env = make_env("reacher", success_threshold=0.409)
+    state = jax.jit(lambda key: reset_batch(env, env.default_params(), key, 1024))(
+        jax.random.key(7)
+    )
+    assert not np.asarray(state.metrics["success"]).any()
+    radii = np.linalg.norm(np.asarray(state.goal), axis=-1)
+    assert np.all(radii <= 0.2 + 1e-6)  # the stand-in lies in the target annulus too
+    with pytest.raises(ValueError, match=r"at most 0.409 m, below target_max_radius \+ the"):
+        make_env("reacher", success_threshold=2.5)
+
+
+@pytest.mark.parametrize(
+    "name, overrides, message",
+    [
+        # Goals within the threshold of where the torso may start (the origin, moved by the noise).
+        (
+            "ant",
+            {"goal_min_radius": 0.5, "goal_max_radius": 5.0},
+            r"goal_min_radius must be at least 0.642 m, above success_threshold \+ sqrt\(2\) \* "
+            r"reset_noise = 0.6414 m .*; got 0.5: raise goal_min_radius",
+        ),
+        ("ant", {"success_threshold": 10.0}, r"goal_min_radius must be at least 10.142 m"),
+        # A start in the cell next to its goal's lies as near as 4 - 2 * 1 - 0.1 = 1.9 m.
+        (
+            "ant_u_maze",
+            {"success_threshold": 1.9},
+            r"success_threshold must be at most 1.899 m, below cell_size - 2 \* cell_jitter - "
+            r"reset_noise = 1.9 m",
+        ),
+        ("ant_maze_custom", {"layout": "#####/#..G#/#####", "cell_jitter": 0.5}, None),
+        # NaN physics, and goals farther out than float32 tells the threshold apart.
+        ("ant", {"reset_noise": 0.6}, r"reset_noise must be at most 0.5, got 0.6: start poses"),
+        ("ant_u_maze", {"reset_noise": 0.6}, r"reset_noise must be at most 0.5, got 0.6"),
+        ("ant", {"motor_gear": 1e4}, rf"motor_gear must be at most {MAX_MOTOR_GEAR:g}, got 10000"),
+        (
+            "ant",
+            {"goal_max_radius": 1e6},
+            r"goal_max_radius=1e\+06 puts goals up to 1e\+06 m from the origin, beyond 1e6 x "
+            r"success_threshold = 5e\+05 m",
+        ),
+        ("ant_u_maze", {"cell_size": 2e5}, r"cell_size=200000 puts goals up to 7e\+05 m"),
+    ],
+)
+def test_ant_options_that_start_solved_or_break_the_physics_are_refused(name, overrides, message):
+    if message is None:  # a custom map: its cells next to each other, 4 - 2 * 0.5 - 0.1 = 2.9 m
+        overrides, message = {**overrides, "success_threshold": 3.0}, r"at most 2.899 m, below"
+    with pytest.raises(ValueError, match=message) as error:
+        make_env(name, **overrides)
+    assert "\n" not in str(error.value)
+
+
+def test_ant_bounds_accept_the_values_they_name():
+    make_env("ant", goal_min_radius=0.642, goal_max_radius=5e5, reset_noise=0.1)
+    make_env("ant", reset_noise=0.5, motor_gear=MAX_MOTOR_GEAR)
+    make_env("ant_u_maze", success_threshold=1.899, cell_size=1e5)
+    make_env("reacher", success_threshold=0.409)

@@ -369,3 +369,65 @@ def test_humanoid_maze_episode_length_rule():
 def test_bad_options_name_the_option(name, overrides, option):
     with pytest.raises(ValueError, match=option):
         make_env(name, **overrides)
+
+
+@pytest.mark.parametrize(
+    "name, overrides, message",
+    [
+        # Goals as near as the threshold: with both at 0.5 m, float32 rounding alone started 407
+        # of 4096 half-cheetah episodes within it.
+        (
+            "half_cheetah",
+            {"goal_min_distance": 0.5, "goal_max_distance": 0.5},
+            r"goal_min_distance must be at least 0.501 m, above success_threshold = 0.5 m .*; "
+            r"got 0.5: raise goal_min_distance or lower success_threshold",
+        ),
+        (
+            "humanoid",
+            {"goal_min_distance": 0.5},
+            r"goal_min_distance must be at least 0.515 m, above success_threshold \+ sqrt\(2\) "
+            r"\* reset_noise = 0.5141 m",
+        ),
+        # A start in the cell next to its goal's lies as near as 2 - 2 * 0.5 - 0.01 = 0.99 m.
+        (
+            "humanoid_u_maze",
+            {"success_threshold": 0.99},
+            r"success_threshold must be at most 0.989 m, below cell_size - 2 \* cell_jitter - "
+            r"reset_noise = 0.99 m",
+        ),
+        # The puck starts min_start_distance or more from its goal, a slid one at it (rounded):
+        # at 0.17 m each, 160 of 4096 pusher_easy episodes started solved.
+        (
+            "pusher_easy",
+            {"success_threshold": 0.17},
+            r"success_threshold must be at most 0.169 m, below min_start_distance = 0.17 m .* "
+            r"raise min_start_distance \(up to 0.32 m for pusher_easy\)",
+        ),
+        ("pusher_hard", {"success_threshold": 1.0}, r"up to 0.25 m for pusher_hard"),
+        (
+            "pusher_easy",
+            {"min_start_distance": 0.0},
+            r"success_threshold must be below min_start_distance = 0 m",
+        ),
+        # NaN physics, and goals farther out than float32 tells the threshold apart.
+        ("half_cheetah", {"reset_noise": 1.5}, r"reset_noise must be at most 1, got 1.5"),
+        ("humanoid", {"reset_noise": 3.0}, r"reset_noise must be at most 2, got 3"),
+        ("humanoid_u_maze", {"reset_noise": 2.5, "cell_size": 10.0}, "reset_noise must be at m"),
+        ("half_cheetah", {"goal_max_distance": 1e6}, r"goal_max_distance=1e\+06 puts goals up"),
+        ("humanoid", {"goal_max_distance": 1e6}, r"goal_max_distance=1e\+06 puts goals up"),
+        ("humanoid_u_maze", {"cell_size": 2e5}, r"cell_size=200000 puts goals up to 7e\+05 m"),
+    ],
+)
+def test_options_that_start_solved_or_break_the_physics_are_refused(name, overrides, message):
+    with pytest.raises(ValueError, match=message) as error:
+        make_env(name, **overrides)
+    assert "\n" not in str(error.value)
+
+
+def test_bounds_accept_the_values_they_name():
+    make_env("half_cheetah", goal_min_distance=0.501, goal_max_distance=1e5, reset_noise=1.0)
+    make_env("humanoid", goal_min_distance=0.515, goal_max_distance=5e5, reset_noise=0.01)
+    make_env("humanoid", reset_noise=2.0, goal_min_distance=3.329)
+    make_env("humanoid_u_maze", success_threshold=0.989)
+    make_env("pusher_easy", success_threshold=0.169)
+    make_env("pusher_easy", success_threshold=0.319, min_start_distance=0.32)
