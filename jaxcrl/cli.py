@@ -177,7 +177,8 @@ def refuse_flags_of_swept_options(args: list[str], sweep: tuple[str, ...]) -> No
         if flag in given and name in SWEEPABLE:  # else the sweep's own error says why
             _fail(
                 f"{flag} and --sweep {spec} both set {name}; drop {flag} (the sweep gives each "
-                "member its value), or the --sweep entry to train at one value"
+                "member its value), or the --sweep entry to train at one value (a bare --sweep "
+                "clears one that --config gave)"
             )
 
 

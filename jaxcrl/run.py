@@ -355,7 +355,8 @@ def resume(
     run_dir = Path(run_dir)
     if (run_dir / "config.yaml").is_file() and not has_checkpoint(run_dir):
         return start_again(run_dir, total_env_steps, num_updates, progress, distributed)
-    saved_config = read_run_config(run_dir)
+    # Where the run is now: a moved or copied run's config.yaml still names where it was.
+    saved_config = dataclasses.replace(read_run_config(run_dir), run_dir=str(run_dir))
     refuse_changed_dataset(saved_config, run_dir)
     # Before anything starts JAX's backend (reading a checkpoint does): a multi-host run joins
     # its processes first.

@@ -412,6 +412,14 @@ def test_a_flag_for_an_option_the_sweep_varies_is_refused(capsys, tmp_path):
     assert "error: --critic-lr and --sweep critic-lr=1e-4,3e-4 both set critic_lr" in (
         capsys.readouterr().err
     )
+    # A sweep from a file is cleared by a bare --sweep, which the message now says.
+    swept = tmp_path / "swept.yaml"
+    swept.write_text("sweep: ['critic_lr=1e-4,3e-4']\n")
+    with pytest.raises(SystemExit):
+        parse_train_args(["--config", str(swept), "--critic-lr", "1e-3"])
+    assert "(a bare --sweep clears one that --config gave)" in capsys.readouterr().err
+    cleared = parse_train_args(["--config", str(swept), "--critic-lr", "1e-3", "--sweep"])
+    assert cleared.sweep == () and cleared.critic_lr == 1e-3
     # A flag for another option beside the sweep is fine.
     config = parse_train_args(["--actor-lr", "1e-3", "--sweep", "critic_lr=1e-4,3e-4"])
     assert config.actor_lr == 1e-3

@@ -215,6 +215,9 @@ def test_an_edited_config_yaml_is_refused_and_an_edited_length_lengthens(
     assert learning_fields(resume(run_dir).metrics) == straight_rows
     saved = yaml.safe_load(config_path.read_text())
     assert saved["lengthened"][0]["total_env_steps"] == [4 * 4 * 14, TINY.total_env_steps]
+    assert saved["config"]["run_dir"] == str(
+        run_dir
+    )  # where it is now, not where it was copied from
 
 
 def test_a_new_length_keeps_the_evaluation_spacing_and_the_kind_of_run():
