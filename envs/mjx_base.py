@@ -129,6 +129,11 @@ MAX_FRAME_SKIP = 1000
 # apart: a goal 1e6 success thresholds from the origin sits on a grid 0.12 thresholds wide, one
 # 1e7 thresholds out on a grid wider than the threshold, which success then cannot resolve.
 MAX_THRESHOLDS_OUT = 1e6
+# The farthest from the origin, in metres, that goals (and so the robot that reaches them) may
+# lie. Float32 positions there are 6e-5 m apart, and already 0.2% of an ant's steps in a maze
+# 1e3 m out moved less than that and so not at all (8.6% at 1e4 m, 88% at 1.4e5 m), with no NaN
+# to show it. (A robot walks a few metres a second: 1e3 m leaves room for any episode length.)
+MAX_WORLD_METRES = 1000.0
 
 
 def millimetres_below(limit: float) -> float:
@@ -166,8 +171,14 @@ def check_goal_range(
     option: str, value: float, farthest: float, success_threshold: float, what: str = "goals"
 ) -> None:
     """ValueError naming ``option`` when its ``value`` puts ``what`` up to ``farthest`` metres
-    from the origin, more than MAX_THRESHOLDS_OUT success thresholds: float32 cannot resolve the
-    threshold there."""
+    from the origin, more than MAX_WORLD_METRES (float32 rounds the robot's small moves away) or
+    MAX_THRESHOLDS_OUT success thresholds (it cannot resolve the threshold)."""
+    if not farthest <= MAX_WORLD_METRES:
+        raise ValueError(
+            f"{option}={value:g} puts {what} up to {farthest:.3g} m from the origin, beyond "
+            f"{MAX_WORLD_METRES:g} m, where float32 positions lie so far apart that a robot's "
+            f"small moves round to none; lower {option}"
+        )
     limit = MAX_THRESHOLDS_OUT * success_threshold
     if not farthest <= limit:
         raise ValueError(
