@@ -24,7 +24,6 @@ from Brax's spring pipeline instead.
 
 from __future__ import annotations
 
-import math
 import xml.etree.ElementTree as ET
 
 import jax
@@ -38,8 +37,7 @@ from jaxcrl.envs.mjx_base import (
     ASSETS,
     MjxGoalEnv,
     check_at_most,
-    check_goal_range,
-    check_start_apart,
+    check_goal_ring,
     healthy_range,
 )
 
@@ -146,19 +144,12 @@ class Ant(MjxGoalEnv):
     def check_placement(self) -> None:
         """ValueError naming the option when a reset may start the torso within the success
         threshold of its goal, or put goals farther out than float32 tells the threshold."""
-        noise_reach = math.sqrt(2) * self.reset_noise  # how far the noise moves the torso's (x, y)
-        check_start_apart(
-            "goal_min_radius",
+        check_goal_ring(
+            ("goal_min_radius", "goal_max_radius"),
             self.goal_min_radius,
-            self.success_threshold + noise_reach,
-            "success_threshold + sqrt(2) * reset_noise",
-            "goals lie goal_min_radius or more from the origin, and the torso starts up to "
-            "sqrt(2) * reset_noise from it",
-            "raise goal_min_radius, or lower success_threshold or reset_noise",
-            above=True,
-        )
-        check_goal_range(
-            "goal_max_radius", self.goal_max_radius, self.goal_max_radius, self.success_threshold
+            self.goal_max_radius,
+            self.success_threshold,
+            self.reset_noise,
         )
 
     def default_params(self) -> AntParams:

@@ -23,8 +23,6 @@ steps on open ground, as for the ant, and longer in long mazes (``humanoid_maze_
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,8 +34,7 @@ from jaxcrl.envs.mjx_base import (
     ASSETS,
     MjxGoalEnv,
     check_at_most,
-    check_goal_range,
-    check_start_apart,
+    check_goal_ring,
     healthy_range,
 )
 
@@ -122,22 +119,12 @@ class Humanoid(MjxGoalEnv):
     def check_placement(self) -> None:
         """ValueError naming the option when a reset may start the torso within the success
         threshold of its goal, or put goals farther out than float32 tells the threshold."""
-        noise_reach = math.sqrt(2) * self.reset_noise  # how far the noise moves the torso's (x, y)
-        check_start_apart(
-            "goal_min_distance",
+        check_goal_ring(
+            ("goal_min_distance", "goal_max_distance"),
             self.goal_min_distance,
-            self.success_threshold + noise_reach,
-            "success_threshold + sqrt(2) * reset_noise",
-            "goals lie goal_min_distance or more from the origin, and the torso starts up to "
-            "sqrt(2) * reset_noise from it",
-            "raise goal_min_distance, or lower success_threshold or reset_noise",
-            above=True,
-        )
-        check_goal_range(
-            "goal_max_distance",
-            self.goal_max_distance,
             self.goal_max_distance,
             self.success_threshold,
+            self.reset_noise,
         )
 
     def default_params(self) -> HumanoidParams:

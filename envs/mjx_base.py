@@ -188,6 +188,31 @@ def check_goal_range(
         )
 
 
+def check_goal_ring(
+    names: tuple[str, str],
+    least: float,
+    most: float,
+    success_threshold: float,
+    reset_noise: float,
+) -> None:
+    """ValueError naming the option when goals drawn ``least`` to ``most`` metres from the
+    origin (options ``names``) may lie within the success threshold of a torso that the reset
+    noise moves up to sqrt(2) * ``reset_noise`` from it, or farther out than
+    ``check_goal_range`` allows: the walkers on open ground (ant, humanoid)."""
+    least_name, most_name = names
+    check_start_apart(
+        least_name,
+        least,
+        success_threshold + math.sqrt(2) * reset_noise,
+        "success_threshold + sqrt(2) * reset_noise",
+        f"goals lie {least_name} or more from the origin, and the torso starts up to "
+        "sqrt(2) * reset_noise from it",
+        f"raise {least_name}, or lower success_threshold or reset_noise",
+        above=True,
+    )
+    check_goal_range(most_name, most, most, success_threshold)
+
+
 def check_at_most(option: str, value: float, largest: float, why: str) -> None:
     """ValueError naming ``option`` unless ``value`` <= ``largest``; ``why`` says what goes wrong
     past it."""
