@@ -39,21 +39,22 @@ from jaxcrl.envs.mjx_base import (
     check_at_most,
     check_goal_ring,
     healthy_range,
+    unhealthy_setting,
 )
 
 ANT_XML = ASSETS / "ant.xml"
 
-# Reset noise past which the ant's physics breaks. 50 random-action steps from fresh starts gave
-# NaN observations (in the step that ended the episode or before) in none of 256 copies at 0.1,
-# 0.25 and 0.5 with terminate_when_unhealthy off (nor in 32 over 1000 steps), but in 1 of 64 at
-# 0.75 and 1.0, 2 at 1.5 and 2, 10 at 3. (With it on, a fall ends most noisy starts first: none
-# of 64 up to 30, 14 at 100.)
-MAX_RESET_NOISE = 0.5
-# Motor gear past which the ant's physics breaks. With terminate_when_unhealthy off, 50
+# Reset noise past which the ant's physics breaks, by terminate_when_unhealthy. 50 random-action
+# steps from fresh starts gave NaN observations (in the step that ended the episode or before)
+# in none of 256 copies at 0.1, 0.25 and 0.5 with it off (nor in 32 over 1000 steps), but in 1 of
+# 64 at 0.75 and 1.0, 2 at 1.5 and 2, 10 at 3. With it on, a fall ends most noisy starts first:
+# none of 64 up to 30, 14 at 100.
+MAX_RESET_NOISE = {False: 0.5, True: 30.0}
+# Motor gear past which the ant's physics breaks, by terminate_when_unhealthy. With it off, 50
 # random-action steps gave NaN observations in none of 256 copies at gear 300 and 500, but in 2
-# of 256 at 700, 7 of 64 at 1000 and all 16 at 10^4. (With it on, the flips such torques cause
-# end the episode first: none of 32 up to 3 x 10^4.)
-MAX_MOTOR_GEAR = 500.0
+# of 256 at 700, 7 of 64 at 1000 and all 16 at 10^4. With it on, the flips such torques cause
+# end the episode first: none of 32 up to 3 x 10^4.
+MAX_MOTOR_GEAR = {False: 500.0, True: 3e4}
 
 
 @struct.dataclass
@@ -111,19 +112,20 @@ class Ant(MjxGoalEnv):
             )
         if motor_gear <= 0:
             raise ValueError(f"motor_gear must be positive, got {motor_gear}")
+        measured = unhealthy_setting(terminate_when_unhealthy)
         check_at_most(
             "motor_gear",
             motor_gear,
-            MAX_MOTOR_GEAR,
-            "stronger motors gave NaN physics within 50 random steps",
+            MAX_MOTOR_GEAR[terminate_when_unhealthy],
+            f"stronger motors gave NaN physics within 50 random steps {measured}",
         )
         if reset_noise < 0:
             raise ValueError(f"reset_noise must be >= 0, got {reset_noise}")
         check_at_most(
             "reset_noise",
             reset_noise,
-            MAX_RESET_NOISE,
-            "start poses and speeds that noisy gave NaN physics within 50 random steps",
+            MAX_RESET_NOISE[terminate_when_unhealthy],
+            f"start poses and speeds that noisy gave NaN physics within 50 random steps {measured}",
         )
         self.healthy_z_range = healthy_range(healthy_z_range)
         super().__init__(with_motor_gear(xml or ANT_XML.read_text(), motor_gear), frame_skip, impl)
@@ -301,7 +303,14 @@ class AntMaze(WalkerMaze, Ant):
     ):
         # The ant's feet reach about 0.9 m from the torso; keep them off the walls at the start.
         name = self.place_in_maze(
-            "ant", layout, cell_size, cell_jitter, 1.0, reset_noise, torso_radius=0.25
+            "ant",
+            layout,
+            cell_size,
+            cell_jitter,
+            1.0,
+            reset_noise,
+            torso_radius=0.25,
+            largest_reset_noise=MAX_RESET_NOISE[terminate_when_unhealthy],
         )
         super().__init__(
             episode_length=episode_length or ant_maze_episode_length(self.walls, cell_size),

@@ -73,7 +73,7 @@ import numpy as np
 from flax import struct
 
 from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
-from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv, check_start_apart, mjx
+from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv, check_start_apart, millimetres_above, mjx
 
 ARM_XML = ASSETS / "arm.xml"
 
@@ -139,21 +139,21 @@ def check_min_start_distance(
     enough: at 0.17 m each, float32 rounding started the pusher's puck, slid to the minimum from
     a nearer draw, within the threshold in 160 of 4096 resets.)"""
     largest = np.floor(1000 * largest_min_start_distance(start, goal)) / 1000
-    if not 0 <= value <= largest:
+    least = millimetres_above(success_threshold)
+    if least > largest:
         raise ValueError(
-            f"min_start_distance must lie in [0, {largest:g}] m for {env_name} (the default is "
-            f"{default:g}), got {value}: beyond that, some goals of its region have no {thing} "
-            "start that far away"
+            f"success_threshold must be below {largest:g} m for {env_name}, the farthest apart "
+            f"its {thing} starts can all be from their goals (min_start_distance), got "
+            f"{success_threshold:g}: lower it"
         )
-    check_start_apart(
-        "success_threshold",
-        success_threshold,
-        value,
-        "min_start_distance",
-        f"the {thing} starts min_start_distance or more from its goal",
-        f"lower success_threshold, or raise min_start_distance (up to {largest:g} m for "
-        f"{env_name})",
-    )
+    if not least <= value <= largest:
+        other_fix = f", or lower success_threshold below {value:g} m" if 0 < value < least else ""
+        raise ValueError(
+            f"min_start_distance must lie in [{least:g}, {largest:g}] m for {env_name} (the "
+            f"default is {default:g}), got {value:g}: below, the {thing} may start within "
+            f"success_threshold = {success_threshold:g} m of its goal; beyond, some goals of its "
+            f"region have no {thing} start that far away{other_fix}"
+        )
 
 
 def farthest_corner(low: jax.Array, high: jax.Array, point: jax.Array) -> jax.Array:

@@ -97,7 +97,8 @@ class HalfCheetah(MjxGoalEnv):
             success_threshold,
             "success_threshold",
             "goals lie goal_min_distance or more from the torso's start",
-            "raise goal_min_distance or lower success_threshold",
+            "raise goal_min_distance (and goal_max_distance with it, if needed), or lower "
+            "success_threshold below goal_min_distance",
             above=True,
         )
         check_goal_range(

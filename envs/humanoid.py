@@ -36,15 +36,16 @@ from jaxcrl.envs.mjx_base import (
     check_at_most,
     check_goal_ring,
     healthy_range,
+    unhealthy_setting,
 )
 
 HUMANOID_XML = ASSETS / "humanoid.xml"
 
-# Reset noise past which the humanoid's physics breaks. 50 random-action steps from fresh starts
-# gave NaN observations (in the step that ended the episode or before) in none of 128 copies at
-# 0.01, 1 and 2 with terminate_when_unhealthy off, but in 1 of 32 at 3 and all at 10. (With it on,
-# a fall ends most noisy starts first: none of 64 at 10, 1 at 30, 25 at 300.)
-MAX_RESET_NOISE = 2.0
+# Reset noise past which the humanoid's physics breaks, by terminate_when_unhealthy. 50
+# random-action steps from fresh starts gave NaN observations (in the step that ended the
+# episode or before) in none of 128 copies at 0.01, 1 and 2 with it off, but in 1 of 32 at 3 and
+# all at 10. With it on, a fall ends most noisy starts first: none of 64 at 10, 1 at 30, 25 at 300.
+MAX_RESET_NOISE = {False: 2.0, True: 10.0}
 
 # Which humanoid geoms touch maze walls: MJX checks every (geom, wall box) pair each step, so
 # this sets the cost. "trunk" is the one invisible capsule around pelvis, torso and head.
@@ -98,8 +99,9 @@ class Humanoid(MjxGoalEnv):
         check_at_most(
             "reset_noise",
             reset_noise,
-            MAX_RESET_NOISE,
-            "start poses and speeds that noisy gave NaN physics within 50 random steps",
+            MAX_RESET_NOISE[terminate_when_unhealthy],
+            "start poses and speeds that noisy gave NaN physics within 50 random steps "
+            + unhealthy_setting(terminate_when_unhealthy),
         )
         self.healthy_z_range = healthy_range(healthy_z_range)
         super().__init__(xml or HUMANOID_XML.read_text(), frame_skip, impl)
@@ -255,7 +257,14 @@ class HumanoidMaze(WalkerMaze, Humanoid):
     ):
         # The trunk guard (radius 0.2) must start clear of the walls, with a 0.3 m margin.
         name = self.place_in_maze(
-            "humanoid", layout, cell_size, cell_jitter, 0.5, reset_noise, torso_radius=0.2
+            "humanoid",
+            layout,
+            cell_size,
+            cell_jitter,
+            0.5,
+            reset_noise,
+            torso_radius=0.2,
+            largest_reset_noise=MAX_RESET_NOISE[terminate_when_unhealthy],
         )
         super().__init__(
             episode_length=episode_length or humanoid_maze_episode_length(self.walls, cell_size),

@@ -201,11 +201,13 @@ class WalkerMaze:
         clearance: float,
         reset_noise: float,
         torso_radius: float,
+        largest_reset_noise: float = float("inf"),
     ) -> str:
         """Check ``layout`` (a maze name or an ASCII map, ``mazes.layout_map``), ``cell_jitter``
         (a start stays ``clearance`` m inside its cell) and ``reset_noise``, which moves the
-        torso up to as far again (it stays ``torso_radius`` m inside its cell); returns the
-        env's name, ``ROBOT_LAYOUT`` or, for a map, ``ROBOT_maze_custom``."""
+        torso up to as far again (it stays ``torso_radius`` m inside its cell; the range a
+        message names stops at ``largest_reset_noise``, the robot's own cap); returns the env's
+        name, ``ROBOT_LAYOUT`` or, for a map, ``ROBOT_maze_custom``."""
         if 0.5 * cell_size - clearance < 0:
             raise ValueError(
                 f"cell_size must be at least {2 * clearance:g} m, so that a start {clearance:g} m "
@@ -223,7 +225,8 @@ class WalkerMaze:
                 f"reset_noise={reset_noise:g} with cell_jitter={cell_jitter:g}: the noise moves "
                 f"the {robot}'s torso too, and the two together must stay within cell_size / 2 - "
                 f"{torso_radius:g} = {reach:g} m of a cell's centre, or a start may lie inside a "
-                f"wall; give reset_noise in [0, {max(reach - cell_jitter, 0.0):g}]"
+                f"wall; give reset_noise in "
+                f"[0, {min(max(reach - cell_jitter, 0.0), largest_reset_noise):g}]"
             )
         self.walls, self.free_cell_centres, self.goal_cells = maze_cells(layout, cell_size)
         self.layout = layout
@@ -245,7 +248,7 @@ class WalkerMaze:
             "cell_size - 2 * cell_jitter - reset_noise",
             "the nearest a start can lie to its goal: in a neighbouring cell, both off its centre "
             "by cell_jitter and the torso by reset_noise more",
-            "lower success_threshold, or raise cell_size or lower cell_jitter",
+            "lower success_threshold, or raise cell_size, or lower cell_jitter or reset_noise",
         )
         goals = self.free_cell_centres[self.goal_cells]
         farthest = float(np.abs(goals).max()) + self.cell_jitter

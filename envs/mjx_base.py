@@ -154,15 +154,15 @@ def check_start_apart(
     whole millimetres, so that the value the message names is accepted. ``bound`` says how
     ``limit`` is worked out, ``why`` why it keeps starts apart, ``fix`` what to change."""
     accepted = millimetres_above(limit) if above else millimetres_below(limit)
-    if not (value >= accepted if above else value <= accepted):
-        if above:
-            rule = f"at least {accepted:g} m, above"
-        elif accepted > 0:
-            rule = f"at most {accepted:g} m, below"
-        else:  # no distance lies below it
-            rule = "below"
+    if not above and accepted <= 0:  # no distance lies below it: another option must change
         raise ValueError(
-            f"{option} must be {rule} {bound} = {limit:.4g} m ({why}), or an episode may start "
+            f"{bound} is {max(limit, 0.0):.6g} m ({why}), so some episodes would start at their "
+            f"goal whatever {option}: {fix}"
+        )
+    if not (value >= accepted if above else value <= accepted):
+        rule = f"at least {accepted:g} m, above" if above else f"at most {accepted:g} m, below"
+        raise ValueError(
+            f"{option} must be {rule} {bound} = {limit:.6g} m ({why}), or an episode may start "
             f"at its goal; got {value:g}: {fix}"
         )
 
@@ -173,18 +173,21 @@ def check_goal_range(
     """ValueError naming ``option`` when its ``value`` puts ``what`` up to ``farthest`` metres
     from the origin, more than MAX_WORLD_METRES (float32 rounds the robot's small moves away) or
     MAX_THRESHOLDS_OUT success thresholds (it cannot resolve the threshold)."""
+    # farthest grows about in proportion to value (plus a jitter or noise that does not): 1% less
+    # than in proportion, so that the value suggested is accepted.
+    about = lambda limit: f"to {float(f'{0.99 * value * limit / farthest:.3g}'):g} or less"
     if not farthest <= MAX_WORLD_METRES:
         raise ValueError(
-            f"{option}={value:g} puts {what} up to {farthest:.3g} m from the origin, beyond "
+            f"{option}={value:g} puts {what} up to {farthest:.6g} m from the origin, beyond "
             f"{MAX_WORLD_METRES:g} m, where float32 positions lie so far apart that a robot's "
-            f"small moves round to none; lower {option}"
+            f"small moves round to none; lower {option} ({about(MAX_WORLD_METRES)})"
         )
     limit = MAX_THRESHOLDS_OUT * success_threshold
     if not farthest <= limit:
         raise ValueError(
-            f"{option}={value:g} puts {what} up to {farthest:.3g} m from the origin, beyond "
-            f"1e6 x success_threshold = {limit:.3g} m, where float32 positions lie too far apart "
-            f"to tell the threshold; lower {option}, or raise success_threshold"
+            f"{option}={value:g} puts {what} up to {farthest:.6g} m from the origin, beyond "
+            f"1e6 x success_threshold = {limit:.6g} m, where float32 positions lie too far apart "
+            f"to tell the threshold; lower {option} ({about(limit)}), or raise success_threshold"
         )
 
 
@@ -207,10 +210,19 @@ def check_goal_ring(
         "success_threshold + sqrt(2) * reset_noise",
         f"goals lie {least_name} or more from the origin, and the torso starts up to "
         "sqrt(2) * reset_noise from it",
-        f"raise {least_name}, or lower success_threshold or reset_noise",
+        f"raise {least_name} (and {most_name} with it, if needed), or lower success_threshold "
+        f"(at most {millimetres_below(least - math.sqrt(2) * reset_noise):g} m with these goals) "
+        "or reset_noise",
         above=True,
     )
     check_goal_range(most_name, most, most, success_threshold)
+
+
+def unhealthy_setting(terminate_when_unhealthy: bool) -> str:
+    """How a walker's measured caps name the option they were measured under."""
+    if terminate_when_unhealthy:
+        return "with terminate_when_unhealthy on"
+    return "with terminate_when_unhealthy off (on, a fall ends such episodes first)"
 
 
 def check_at_most(option: str, value: float, largest: float, why: str) -> None:

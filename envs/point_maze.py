@@ -133,10 +133,12 @@ class PointMaze(GoalEnv):
         self.max_step = float(max_step)
         largest = largest_success_threshold(self.walls, self.goal_cells)
         if not success_threshold < largest:
+            accepted = (np.ceil(round(1000 * largest, 6)) - 1) / 1000  # thousandths, below it
             raise ValueError(
-                f"success_threshold must be below {largest:.3g} cells in this maze, so that "
-                "every goal has starts farther than it (from near the middle, none lie farther "
-                f"than about {largest + POINT_FROM_CENTRE:.3g}), got {success_threshold:g}"
+                f"success_threshold must be at most {accepted:g} cells in this maze (below "
+                f"{largest:.6g}, so that every goal has starts farther than it: from near the "
+                f"middle, none lie farther than about {largest + POINT_FROM_CENTRE:.3g}), got "
+                f"{success_threshold:g}"
             )
         self.success_threshold = float(success_threshold)
         self.dense_reward = dense_reward

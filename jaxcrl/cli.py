@@ -488,6 +488,16 @@ def eval_main(argv: list[str] | None = None) -> None:
     except (ConfigError, CheckpointError) as error:
         _fail(str(error))
     asked = config.eval_episodes if args.episodes is None else args.episodes
+    if metrics.get("started_at_goal"):
+        from jaxcrl.envs.base import REDRAW_TRIES
+
+        print(
+            f"warning: {metrics['started_at_goal']:.1%} of the episodes started within the "
+            f"success threshold of --goal (no start apart from it came up in {REDRAW_TRIES} "
+            "draws), so each counts as a success; pick a goal farther from the env's starts, or "
+            "train with a smaller success_threshold",
+            file=sys.stderr,
+        )
     if metrics["episodes"] != asked:
         print(
             f"note: ran {metrics['episodes']} episodes, not {asked}: OGBench envs run each of "

@@ -192,7 +192,8 @@ def evaluate(
 
     Episodes start from the env's own random starts; their goals are the env's own draws, or
     ``goal`` [goal_size] for every episode when given (a start already within the success
-    threshold of it is drawn again: ``reset_toward``).
+    threshold of it is drawn again: ``reset_toward``; ``eval/started_at_goal`` is the fraction
+    of episodes whose draws all lay within it, where the env can tell).
     """
     if goal is None:
         states = reset_batch(env, env_params, key, num_episodes)
@@ -202,4 +203,8 @@ def evaluate(
     add = lambda totals, metrics, alive: (add_step(totals, metrics, alive), None)
     policy = in_turns(policy, num_episodes, POLICY_EPISODES_AT_ONCE)
     totals, _ = run_episodes(env, env_params, policy, states, add, no_totals(step_metrics(states)))
-    return summary_of(totals)
+    summary = summary_of(totals)
+    started_at_goal = jax.vmap(env.goal_reached, in_axes=(0, None))(states, env_params)
+    if goal is not None and started_at_goal is not None:  # no start apart from it was drawn
+        summary["eval/started_at_goal"] = jnp.mean(started_at_goal.astype(jnp.float32))
+    return summary

@@ -127,6 +127,9 @@ def evaluate_run(
     header = {"checkpoint": step, "episodes": episodes_done}
     if goal is not None:
         header["goal"] = list(goal)
+    started_at_goal = metrics.pop("eval/started_at_goal", None)  # the same starts for every member
+    if started_at_goal is not None:
+        header["started_at_goal"] = to_python(started_at_goal[0])
     if len(members) == 1 or member is not None:
         described = members[member].describe() if member is not None else {}
         return {**header, **described, **{k: to_python(v[0]) for k, v in metrics.items()}}

@@ -136,16 +136,16 @@ def test_no_episode_starts_at_its_goal(name, threshold):
     assert not np.asarray(states.metrics["success"]).any()
 
 
-@pytest.mark.parametrize("name, largest", [("point_open", 2.83), ("point_spiral", 7.81)])
+@pytest.mark.parametrize("name, largest", [("point_open", 2.828), ("point_spiral", 7.808)])
 def test_a_threshold_that_leaves_some_goal_no_start_beyond_it_is_refused(name, largest):
     # point_open took success_threshold=1e12, and every episode started solved.
-    make_env(name, success_threshold=largest - 0.01)
-    for threshold in (largest, 1e12):
-        with pytest.raises(ValueError, match=f"success_threshold must be below {largest:g} "):
+    make_env(name, success_threshold=largest)  # the value the message names is accepted
+    for threshold in (largest + 0.001, 1e12):
+        with pytest.raises(ValueError, match=f"success_threshold must be at most {largest:g} "):
             make_env(name, success_threshold=threshold)
     room = "####/#..#/####"  # two cells: goals lie at most 1.97 from a start, some 1.46
     make_env("point_maze_custom", layout=room, success_threshold=0.89)
-    with pytest.raises(ValueError, match="below 0.89 cells"):
+    with pytest.raises(ValueError, match=r"at most 0.89 cells in this maze \(below 0.890336"):
         make_env("point_maze_custom", layout=room, success_threshold=1.0)
 
 

@@ -482,13 +482,21 @@ def test_soccer_nearest_ball_start_is_what_resets_draw(radius, noise, nearest):
             "ant_soccer",
             {"success_threshold": 2.9},
             r"success_threshold must be at most 2.886 m, below the nearest a ball can start to "
-            r"its goal = 2.887 m",
+            r"its goal = 2.88686 m",
+        ),
+        # A ball led most of the way to its goal may start on it: no threshold helps.
+        (
+            "ant_soccer",
+            {"ball_lead": 0.8},
+            r"is 0 m .* so some episodes would start at their goal whatever success_threshold: "
+            r"lower ball_lead, ball_spread or ball_clearance",
         ),
         # Goals 2 m out leave the ball, 1.65 m out, 0.21 m from them.
         (
             "ant_soccer",
             {"goal_min_radius": 2.0, "goal_max_radius": 2.0},
-            r"at most 0.208 m, .* got 0.5: lower success_threshold, or raise goal_min_radius",
+            r"at most 0.208 m, .* got 0.5: lower success_threshold, or lower ball_lead, "
+            r"ball_spread or ball_clearance, or raise goal_min_radius and goal_max_radius",
         ),
         # Diagonal start and goal cells: sqrt(2) * (8 - 2 - 1 - 0.1) = 6.93 m apart at least.
         (
@@ -496,10 +504,14 @@ def test_soccer_nearest_ball_start_is_what_resets_draw(radius, noise, nearest):
             {"success_threshold": 7.0},
             r"success_threshold must be at most 6.929 m, below sqrt\(2\) \* \(cell_size - ",
         ),
-        ("ant_push", {"cell_size": 2e5}, r"cell_size=200000 puts goals up to 7e\+05 m"),
+        ("ant_push", {"cell_size": 2e5}, r"cell_size=200000 puts goals up to 7000\d\d m"),
         ("ant_soccer", {"ball_clearance": 1e6}, r"ball_clearance=1e\+06 puts the ball's start up"),
         ("ant_soccer", {"goal_max_radius": 1e6}, r"goal_max_radius=1e\+06 puts goals up to"),
-        ("ant_push", {"reset_noise": 0.6}, r"reset_noise must be at most 0.5"),
+        (
+            "ant_push",
+            {"reset_noise": 0.6, "terminate_when_unhealthy": False},
+            r"reset_noise must be at most 0.5",
+        ),
     ],
 )
 def test_options_that_start_solved_or_break_the_physics_are_refused(name, overrides, message):

@@ -323,7 +323,7 @@ def test_cubes_start_the_largest_accepted_minimum_from_their_goal(name, largest)
     keep_low, keep_high = np.asarray(params.keep_out_low), np.asarray(params.keep_out_high)
     assert not np.any(np.all((corners >= keep_low) & (corners <= keep_high), axis=1))
     # A minimum one millimetre larger is refused.
-    with pytest.raises(ValueError, match=rf"must lie in \[0, {largest}\] m for {name}"):
+    with pytest.raises(ValueError, match=rf"must lie in \[0.051, {largest}\] m for {name}"):
         make_env(name, min_start_distance=largest + 0.001)
 
 
@@ -405,7 +405,11 @@ def test_xml_loads_from_any_working_directory(tmp_path, monkeypatch):
     [
         ("arm_push_easy", {"kind": "medium"}, "kind"),
         ("arm_binpick_easy", {"min_start_distance": -0.1}, "min_start_distance"),
-        ("arm_push_easy", {"min_start_distance": 0.5}, r"in \[0, 0.223\] m .* default is 0.1\)"),
+        (
+            "arm_push_easy",
+            {"min_start_distance": 0.5},
+            r"in \[0.051, 0.223\] m .* default is 0.1\)",
+        ),
         ("arm_push_hard", {"hand_start": "above"}, "hand_start"),
         ("arm_push_easy", {"goal_space": "grip"}, "goal_space"),
         ("arm_reach", {"success_threshold": 0.0}, "success_threshold"),
@@ -487,11 +491,18 @@ def test_reach_never_starts_at_its_goal_up_to_the_largest_threshold():
         (
             "arm_push_easy",
             {"success_threshold": 0.1},
-            r"success_threshold must be at most 0.099 m, below min_start_distance = 0.1 m .* "
-            r"raise min_start_distance \(up to 0.223 m for arm_push_easy\)",
+            r"min_start_distance must lie in \[0.101, 0.223\] m for arm_push_easy .* got 0.1: "
+            r"below, the cube may start within success_threshold = 0.1 m .*, or lower "
+            r"success_threshold below 0.1 m",
         ),
-        ("arm_binpick_hard", {"success_threshold": 0.6}, r"up to 0.436 m for arm_binpick_hard"),
-        ("arm_push_hard", {"min_start_distance": 0.0}, r"below min_start_distance = 0 m"),
+        (
+            "arm_binpick_hard",
+            {"success_threshold": 0.6},
+            r"must be below 0.436 m for arm_binpick_hard",
+        ),
+        # 0 was named as accepted ([0, 0.25]) and then refused by the threshold.
+        ("arm_push_hard", {"min_start_distance": 0.0}, r"must lie in \[0.051, 0.347\] m"),
+        ("arm_push_hard", {"success_threshold": 0.5}, r"success_threshold must be below 0.347 m"),
     ],
 )
 def test_thresholds_a_cube_may_start_within_are_refused(name, overrides, message):

@@ -319,7 +319,8 @@ def test_reacher_never_starts_at_its_target_up_to_the_largest_threshold():
             "ant",
             {"goal_min_radius": 0.5, "goal_max_radius": 5.0},
             r"goal_min_radius must be at least 0.642 m, above success_threshold \+ sqrt\(2\) \* "
-            r"reset_noise = 0.6414 m .*; got 0.5: raise goal_min_radius",
+            r"reset_noise = 0.641421 m .*; got 0.5: raise goal_min_radius \(and goal_max_radius "
+            r"with it, if needed\), or lower success_threshold \(at most 0.358 m with these goals\)",
         ),
         ("ant", {"success_threshold": 10.0}, r"goal_min_radius must be at least 10.142 m"),
         # A start in the cell next to its goal's lies as near as 4 - 2 * 1 - 0.1 = 1.9 m.
@@ -331,9 +332,29 @@ def test_reacher_never_starts_at_its_target_up_to_the_largest_threshold():
         ),
         ("ant_maze_custom", {"layout": "#####/#..G#/#####", "cell_jitter": 0.5}, None),
         # NaN physics, and goals farther out than float32 tells the threshold apart.
-        ("ant", {"reset_noise": 0.6}, r"reset_noise must be at most 0.5, got 0.6: start poses"),
-        ("ant_u_maze", {"reset_noise": 0.6}, r"reset_noise must be at most 0.5, got 0.6"),
-        ("ant", {"motor_gear": 1e4}, rf"motor_gear must be at most {MAX_MOTOR_GEAR:g}, got 10000"),
+        (
+            "ant",
+            {"reset_noise": 0.6, "terminate_when_unhealthy": False},
+            r"reset_noise must be at most 0.5, got 0.6: start poses .* with "
+            r"terminate_when_unhealthy off \(on, a fall ends such episodes first\)",
+        ),
+        ("ant", {"reset_noise": 31.0}, r"reset_noise must be at most 30, got 31"),
+        (
+            "ant_u_maze",
+            {"reset_noise": 0.6, "terminate_when_unhealthy": False},
+            r"reset_noise must be at most 0.5, got 0.6",
+        ),
+        # The maze's own range stops at the robot's cap (it named [0, 1.75], and 1.75 failed).
+        (
+            "ant_u_maze",
+            {"cell_jitter": 0.0, "reset_noise": 2.0, "terminate_when_unhealthy": False},
+            r"give reset_noise in \[0, 0.5\]",
+        ),
+        (
+            "ant",
+            {"motor_gear": 1e4, "terminate_when_unhealthy": False},
+            rf"motor_gear must be at most {MAX_MOTOR_GEAR[False]:g}, got 10000",
+        ),
         (
             "ant",
             {"goal_max_radius": 600.0, "success_threshold": 5e-4},
@@ -342,7 +363,7 @@ def test_reacher_never_starts_at_its_target_up_to_the_largest_threshold():
         ),
         # A maze 1.4e5 m out rounded 88% of the ant's moves to none.
         ("ant", {"goal_max_radius": 2e3}, r"goal_max_radius=2000 .* beyond 1000 m, where float32"),
-        ("ant_u_maze", {"cell_size": 2e5}, r"cell_size=200000 puts goals up to 7e\+05 m"),
+        ("ant_u_maze", {"cell_size": 2e5}, r"cell_size=200000 puts goals up to 7000\d\d m"),
     ],
 )
 def test_ant_options_that_start_solved_or_break_the_physics_are_refused(name, overrides, message):
@@ -355,7 +376,11 @@ def test_ant_options_that_start_solved_or_break_the_physics_are_refused(name, ov
 
 def test_ant_bounds_accept_the_values_they_name():
     make_env("ant", goal_min_radius=0.642, goal_max_radius=1e3, reset_noise=0.1)
-    make_env("ant", reset_noise=0.5, motor_gear=MAX_MOTOR_GEAR)
+    make_env(
+        "ant", reset_noise=0.5, motor_gear=MAX_MOTOR_GEAR[False], terminate_when_unhealthy=False
+    )
+    # With falls ending episodes (the default), noisier starts and stronger motors stay finite.
+    make_env("ant", reset_noise=0.75, motor_gear=1000.0)
     make_env("ant_u_maze", success_threshold=1.899)
     make_env("ant_u_maze", cell_size=200.0)
     make_env("reacher", success_threshold=0.409)

@@ -347,8 +347,12 @@ def test_humanoid_maze_episode_length_rule():
         ("half_cheetah", {"goal_min_distance": 6.0, "goal_max_distance": 5.0}, "goal_min_distance"),
         ("half_cheetah", {"goal_behind_probability": 1.5}, "goal_behind_probability"),
         ("pusher_easy", {"kind": "medium"}, "kind"),
-        ("pusher_easy", {"min_start_distance": 2.0}, r"min_start_distance must lie in \[0, 0.32\]"),
-        ("pusher_hard", {"min_start_distance": 0.26}, r"in \[0, 0.25\] m .* default is 0.17"),
+        (
+            "pusher_easy",
+            {"min_start_distance": 2.0},
+            r"min_start_distance must lie in \[0.101, 0.32\]",
+        ),
+        ("pusher_hard", {"min_start_distance": 0.26}, r"in \[0.101, 0.25\] m .* default is 0.17"),
         ("pusher_easy", {"min_start_distance": -0.1}, "min_start_distance"),
         ("humanoid", {"goal_min_distance": -1.0}, "goal_min_distance"),
         ("humanoid", {"healthy_z_range": (2.0, 1.0)}, "healthy_z_range"),
@@ -380,13 +384,14 @@ def test_bad_options_name_the_option(name, overrides, option):
             "half_cheetah",
             {"goal_min_distance": 0.5, "goal_max_distance": 0.5},
             r"goal_min_distance must be at least 0.501 m, above success_threshold = 0.5 m .*; "
-            r"got 0.5: raise goal_min_distance or lower success_threshold",
+            r"got 0.5: raise goal_min_distance \(and goal_max_distance with it, if needed\), or "
+            r"lower success_threshold below goal_min_distance",
         ),
         (
             "humanoid",
             {"goal_min_distance": 0.5},
             r"goal_min_distance must be at least 0.515 m, above success_threshold \+ sqrt\(2\) "
-            r"\* reset_noise = 0.5141 m",
+            r"\* reset_noise = 0.514142 m",
         ),
         # A start in the cell next to its goal's lies as near as 2 - 2 * 0.5 - 0.01 = 0.99 m.
         (
@@ -400,22 +405,31 @@ def test_bad_options_name_the_option(name, overrides, option):
         (
             "pusher_easy",
             {"success_threshold": 0.17},
-            r"success_threshold must be at most 0.169 m, below min_start_distance = 0.17 m .* "
-            r"raise min_start_distance \(up to 0.32 m for pusher_easy\)",
+            r"min_start_distance must lie in \[0.171, 0.32\] m for pusher_easy .*, or lower "
+            r"success_threshold below 0.17 m",
         ),
-        ("pusher_hard", {"success_threshold": 1.0}, r"up to 0.25 m for pusher_hard"),
+        ("pusher_hard", {"success_threshold": 1.0}, r"must be below 0.25 m for pusher_hard"),
         (
             "pusher_easy",
             {"min_start_distance": 0.0},
-            r"success_threshold must be below min_start_distance = 0 m",
+            r"min_start_distance must lie in \[0.101, 0.32\] m",
         ),
         # NaN physics, and goals farther out than float32 tells the threshold apart.
         ("half_cheetah", {"reset_noise": 1.5}, r"reset_noise must be at most 1, got 1.5"),
-        ("humanoid", {"reset_noise": 3.0}, r"reset_noise must be at most 2, got 3"),
-        ("humanoid_u_maze", {"reset_noise": 2.5, "cell_size": 10.0}, "reset_noise must be at m"),
+        (
+            "humanoid",
+            {"reset_noise": 3.0, "terminate_when_unhealthy": False},
+            r"reset_noise must be at most 2, got 3",
+        ),
+        ("humanoid", {"reset_noise": 11.0}, r"reset_noise must be at most 10, got 11"),
+        (
+            "humanoid_u_maze",
+            {"reset_noise": 2.5, "cell_size": 10.0, "terminate_when_unhealthy": False},
+            "reset_noise must be at m",
+        ),
         ("half_cheetah", {"goal_max_distance": 1e6}, r"goal_max_distance=1e\+06 puts goals up"),
         ("humanoid", {"goal_max_distance": 1e6}, r"goal_max_distance=1e\+06 puts goals up"),
-        ("humanoid_u_maze", {"cell_size": 2e5}, r"cell_size=200000 puts goals up to 7e\+05 m"),
+        ("humanoid_u_maze", {"cell_size": 2e5}, r"cell_size=200000 puts goals up to 7000\d\d m"),
     ],
 )
 def test_options_that_start_solved_or_break_the_physics_are_refused(name, overrides, message):

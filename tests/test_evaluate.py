@@ -113,8 +113,15 @@ def test_a_named_goal_is_pursued_from_starts_that_have_not_reached_it():
     )
     assert float(summary["eval/success"]) == 0.0
     assert float(summary["eval/final_distance"]) > 1.5
+    assert float(summary["eval/started_at_goal"]) == 0.0
     own_goals = evaluate(env, params, stand_still, jax.random.PRNGKey(0), 256)
     assert float(own_goals["eval/success"]) == 0.0  # the env's own draw, as before
+    assert "eval/started_at_goal" not in own_goals
+    # Near the largest threshold the redraws run out for some starts: those count as successes
+    # at once, so the evaluation says how many there were (31 of 64 at 2.8, unsaid before).
+    env = make_env("point_open", success_threshold=2.8)
+    summary = evaluate(env, env.default_params(), stand_still, jax.random.PRNGKey(0), 256, goal)
+    assert float(summary["eval/started_at_goal"]) == float(summary["eval/success"]) > 0.2
 
 
 def test_a_step_whose_physics_diverged_after_the_episode_ended_adds_nothing():
