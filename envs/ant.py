@@ -38,6 +38,7 @@ from jaxcrl.envs.mjx_base import (
     MjxGoalEnv,
     check_at_most,
     check_goal_ring,
+    check_reset_noise,
     healthy_range,
     unhealthy_setting,
 )
@@ -112,21 +113,14 @@ class Ant(MjxGoalEnv):
             )
         if motor_gear <= 0:
             raise ValueError(f"motor_gear must be positive, got {motor_gear}")
-        measured = unhealthy_setting(terminate_when_unhealthy)
+        measured = " " + unhealthy_setting(terminate_when_unhealthy)
         check_at_most(
             "motor_gear",
             motor_gear,
             MAX_MOTOR_GEAR[terminate_when_unhealthy],
-            f"stronger motors gave NaN physics within 50 random steps {measured}",
+            f"stronger motors gave NaN physics within 50 random steps{measured}",
         )
-        if reset_noise < 0:
-            raise ValueError(f"reset_noise must be >= 0, got {reset_noise}")
-        check_at_most(
-            "reset_noise",
-            reset_noise,
-            MAX_RESET_NOISE[terminate_when_unhealthy],
-            f"start poses and speeds that noisy gave NaN physics within 50 random steps {measured}",
-        )
+        check_reset_noise(reset_noise, MAX_RESET_NOISE[terminate_when_unhealthy], measured)
         self.healthy_z_range = healthy_range(healthy_z_range)
         super().__init__(with_motor_gear(xml or ANT_XML.read_text(), motor_gear), frame_skip, impl)
         self.name = "ant"

@@ -28,8 +28,8 @@ from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
 from jaxcrl.envs.mjx_base import (
     ASSETS,
     MjxGoalEnv,
-    check_at_most,
     check_goal_range,
+    check_reset_noise,
     check_start_apart,
 )
 
@@ -80,14 +80,7 @@ class HalfCheetah(MjxGoalEnv):
             raise ValueError(
                 f"goal_behind_probability must lie in [0, 1], got {goal_behind_probability}"
             )
-        if reset_noise < 0:
-            raise ValueError(f"reset_noise must be >= 0, got {reset_noise}")
-        check_at_most(
-            "reset_noise",
-            reset_noise,
-            MAX_RESET_NOISE,
-            "start poses and speeds that noisy gave NaN physics within 50 random steps",
-        )
+        check_reset_noise(reset_noise, MAX_RESET_NOISE)
         # The goal lies goal_min_distance or more from the torso's start x, wherever the noise put
         # it. Equal is not enough: with goal_min_distance = goal_max_distance = success_threshold
         # = 0.5, float32 rounding alone started 407 of 4096 resets within the threshold.

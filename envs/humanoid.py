@@ -33,8 +33,8 @@ from jaxcrl.envs.maze_walls import WalkerMaze, maze_episode_length, walker_maze_
 from jaxcrl.envs.mjx_base import (
     ASSETS,
     MjxGoalEnv,
-    check_at_most,
     check_goal_ring,
+    check_reset_noise,
     healthy_range,
     unhealthy_setting,
 )
@@ -94,14 +94,10 @@ class Humanoid(MjxGoalEnv):
                 "need 0 <= goal_min_distance <= goal_max_distance, got "
                 f"{goal_min_distance} and {goal_max_distance}"
             )
-        if reset_noise < 0:
-            raise ValueError(f"reset_noise must be >= 0, got {reset_noise}")
-        check_at_most(
-            "reset_noise",
+        check_reset_noise(
             reset_noise,
             MAX_RESET_NOISE[terminate_when_unhealthy],
-            "start poses and speeds that noisy gave NaN physics within 50 random steps "
-            + unhealthy_setting(terminate_when_unhealthy),
+            " " + unhealthy_setting(terminate_when_unhealthy),
         )
         self.healthy_z_range = healthy_range(healthy_z_range)
         super().__init__(xml or HUMANOID_XML.read_text(), frame_skip, impl)

@@ -225,6 +225,19 @@ def unhealthy_setting(terminate_when_unhealthy: bool) -> str:
     return "with terminate_when_unhealthy off (on, a fall ends such episodes first)"
 
 
+def check_reset_noise(reset_noise: float, largest: float, measured: str = "") -> None:
+    """ValueError unless 0 <= ``reset_noise`` <= ``largest``, the noise past which starts gave
+    NaN physics (``measured``: under which setting that was measured)."""
+    if reset_noise < 0:
+        raise ValueError(f"reset_noise must be >= 0, got {reset_noise}")
+    check_at_most(
+        "reset_noise",
+        reset_noise,
+        largest,
+        f"start poses and speeds that noisy gave NaN physics within 50 random steps{measured}",
+    )
+
+
 def check_at_most(option: str, value: float, largest: float, why: str) -> None:
     """ValueError naming ``option`` unless ``value`` <= ``largest``; ``why`` says what goes wrong
     past it."""
