@@ -331,7 +331,12 @@ def parse_sweep(specs: tuple[str, ...]) -> dict[str, list[float]]:
             raise ConfigError(f"--sweep {spec!r}: write NAME=V1,V2,... (e.g. critic_lr=1e-4,3e-4)")
         if name not in SWEEPABLE:
             known = {field.name for field in dataclasses.fields(TrainConfig)}
-            why = "it changes array shapes or the program" if name in known else "unknown option"
+            why = (
+                "it changes array shapes or the program"
+                if name in known
+                else "not a training option; an env option is set for a whole run with "
+                "--env-options NAME=VALUE"
+            )
             raise ConfigError(
                 f"--sweep cannot vary {name!r} ({why}); sweepable: {', '.join(SWEEPABLE)}; "
                 "run separate trainings for anything else"

@@ -78,7 +78,12 @@ BAD_CONFIGS = [
     ({"loggers": ("mlflow",)}, "unknown --loggers mlflow; choose from tensorboard, wandb"),
     ({"sweep": ("batch_size=128,256",)}, "--sweep cannot vary 'batch_size' (it changes array"),
     ({"sweep": ("num_envs=8,16",)}, "--sweep cannot vary 'num_envs'"),
-    ({"sweep": ("learning_rate=1e-3",)}, "--sweep cannot vary 'learning_rate' (unknown option)"),
+    ({"sweep": ("learning_rate=1e-3",)}, "--sweep cannot vary 'learning_rate' (not a training"),
+    # An env option was called "unknown option", with no word of where env options go.
+    (
+        {"sweep": ("success_threshold=0.3,0.5",)},
+        "set for a whole run with --env-options NAME=VALUE",
+    ),
     ({"sweep": ("critic_lr",)}, "write NAME=V1,V2,..."),
     ({"sweep": ("critic_lr=fast",)}, "values must be numbers"),
     ({"sweep": ("critic_lr=1e-3", "critic_lr=1e-4")}, "names 'critic_lr' twice"),
