@@ -69,10 +69,10 @@ import numpy as np
 from flax import struct
 
 from jaxcrl.envs.ant import ANT_XML, Ant, AntParams, ant_maze_xml
-from jaxcrl.envs.base import EnvState, GoalEnv
+from jaxcrl.envs.base import EnvState, GoalEnv, thousandths_below
 from jaxcrl.envs.maze_walls import WALL_BIT
 from jaxcrl.envs.mazes import wall_problem
-from jaxcrl.envs.mjx_base import check_goal_range, check_start_apart, millimetres_below
+from jaxcrl.envs.mjx_base import check_goal_range, check_start_apart
 
 OBJECT_BIT = 4  # conaffinity of the ball and the block; the torso and feet carry it in contype
 OBJECT_FRICTION = 0.1  # slide-joint friction loss as a fraction of the object's weight
@@ -338,7 +338,7 @@ class AntSoccer(Ant):
             f"goal_min_radius={self.goal_min_radius:g}, goal_max_radius={self.goal_max_radius:g}, "
             f"ball_lead={self.ball_lead:g}, ball_spread={self.ball_spread:g}, ball_clearance="
             f"{self.ball_clearance:g} and reset_noise={self.reset_noise:g} place it",
-            ("lower success_threshold, or " if millimetres_below(nearest) > 0 else "")
+            ("lower success_threshold, or " if thousandths_below(nearest) > 0 else "")
             + "lower ball_lead, ball_spread or ball_clearance, or raise goal_min_radius and "
             "goal_max_radius",
         )

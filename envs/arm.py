@@ -72,8 +72,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state
-from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv, check_start_apart, millimetres_above, mjx
+from jaxcrl.envs.base import EnvState, advance, goal_metrics, make_state, thousandths_above
+from jaxcrl.envs.mjx_base import ASSETS, MjxGoalEnv, check_start_apart, mjx
 
 ARM_XML = ASSETS / "arm.xml"
 
@@ -139,7 +139,7 @@ def check_min_start_distance(
     enough: at 0.17 m each, float32 rounding started the pusher's puck, slid to the minimum from
     a nearer draw, within the threshold in 160 of 4096 resets.)"""
     largest = np.floor(1000 * largest_min_start_distance(start, goal)) / 1000
-    least = millimetres_above(success_threshold)
+    least = thousandths_above(success_threshold)
     if least > largest:
         raise ValueError(
             f"success_threshold must be below {largest:g} m for {env_name}, the farthest apart "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import importlib
+import math
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -153,6 +154,17 @@ class GoalEnv(abc.ABC):
         raise NotImplementedError(f"{self.name} has no renderer yet")
 
 
+def thousandths_below(limit: float) -> float:
+    """The largest whole number of thousandths strictly below ``limit`` (millimetres below a
+    bound in metres): a bound a message can name and the check then accepts."""
+    return (math.ceil(round(1000 * limit, 6)) - 1) / 1000
+
+
+def thousandths_above(limit: float) -> float:
+    """The smallest whole number of thousandths strictly above ``limit``."""
+    return (math.floor(round(1000 * limit, 6)) + 1) / 1000
+
+
 def make_state(
     physics: Any,
     state_vector: jax.Array,
@@ -212,11 +224,12 @@ def reset_batch(env: GoalEnv, params: Any, key: jax.Array, num_envs: int) -> Env
 
 def reset_toward(
     env: GoalEnv, params: Any, key: jax.Array, num_envs: int, goal: jax.Array
-) -> EnvState:
+) -> tuple[EnvState, jax.Array | None]:
     """``reset_batch`` with every copy pursuing ``goal`` [goal_size] from a start it has not
     reached: a start within the success threshold of it (a named goal lies where the env's own
     starts may fall) is drawn again, up to ``REDRAW_TRIES`` draws; the first draws are those of
-    ``reset_batch(key)``."""
+    ``reset_batch(key)``. Returns the states and the copies [E] whose every draw started within
+    the threshold (None for an env that cannot tell)."""
 
     def draw(draw_key: jax.Array) -> EnvState:
         states = reset_batch(env, params, draw_key, num_envs)
@@ -228,10 +241,9 @@ def reset_toward(
     first = draw(key)
     pending = at_goal(first)
     if pending is None:  # an env that cannot tell (image states)
-        return first
+        return first, None
     redraw = lambda attempt: draw(jax.random.fold_in(key, attempt))
-    chosen, _ = draw_while_reached(redraw, at_goal, first, pending)
-    return chosen
+    return draw_while_reached(redraw, at_goal, first, pending)
 
 
 def draw_while_reached(

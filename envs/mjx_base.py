@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import mujoco
 import numpy as np
 
-from jaxcrl.envs.base import EnvState, GoalEnv
+from jaxcrl.envs.base import EnvState, GoalEnv, thousandths_above, thousandths_below
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -136,16 +136,6 @@ MAX_THRESHOLDS_OUT = 1e6
 MAX_WORLD_METRES = 1000.0
 
 
-def millimetres_below(limit: float) -> float:
-    """The largest whole number of millimetres strictly below ``limit`` metres."""
-    return (math.ceil(round(1000 * limit, 6)) - 1) / 1000
-
-
-def millimetres_above(limit: float) -> float:
-    """The smallest whole number of millimetres strictly above ``limit`` metres."""
-    return (math.floor(round(1000 * limit, 6)) + 1) / 1000
-
-
 def check_start_apart(
     option: str, value: float, limit: float, bound: str, why: str, fix: str, above: bool = False
 ) -> None:
@@ -153,7 +143,7 @@ def check_start_apart(
     the success threshold from its goal: below ``limit`` metres (above it with ``above``), in
     whole millimetres, so that the value the message names is accepted. ``bound`` says how
     ``limit`` is worked out, ``why`` why it keeps starts apart, ``fix`` what to change."""
-    accepted = millimetres_above(limit) if above else millimetres_below(limit)
+    accepted = thousandths_above(limit) if above else thousandths_below(limit)
     if not above and accepted <= 0:  # no distance lies below it: another option must change
         raise ValueError(
             f"{bound} is {max(limit, 0.0):.6g} m ({why}), so some episodes would start at their "
@@ -211,7 +201,7 @@ def check_goal_ring(
         f"goals lie {least_name} or more from the origin, and the torso starts up to "
         "sqrt(2) * reset_noise from it",
         f"raise {least_name} (and {most_name} with it, if needed), or lower success_threshold "
-        f"(at most {millimetres_below(least - math.sqrt(2) * reset_noise):g} m with these goals) "
+        f"(at most {thousandths_below(least - math.sqrt(2) * reset_noise):g} m with these goals) "
         "or reset_noise",
         above=True,
     )

@@ -19,7 +19,14 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxcrl.envs.base import EnvState, GoalEnv, advance, goal_metrics, make_state
+from jaxcrl.envs.base import (
+    EnvState,
+    GoalEnv,
+    advance,
+    goal_metrics,
+    make_state,
+    thousandths_below,
+)
 from jaxcrl.envs.mazes import (
     layout_map,
     longest_shortest_path,
@@ -63,18 +70,23 @@ def _farthest_corner(cells: jax.Array, other: jax.Array) -> tuple[jax.Array, jax
     return corners.reshape(-1, 2)[jnp.argmax(distances.reshape(-1))], jnp.any(allowed)
 
 
-# Starts and goals lie in [0.1, 0.9] of their cell along each axis, at most this far from its centre.
-POINT_FROM_CENTRE = 0.4 * np.sqrt(2.0)
-# Uniform draws of a goal apart from its start (and of a start apart from its goal) after the first
-# before the farthest corner of the allowed cells is taken instead. One draw alone lands too close in 3% of
-# point_medium's resets at the default threshold; far more only with thresholds near the bound.
+# Starts and goals lie at least this far inside their cell's sides, along each axis: in
+# [0.1, 0.9] of the cell, at most POINT_FROM_CENTRE from its centre.
+CELL_MARGIN = 0.1
+POINT_FROM_CENTRE = (0.5 - CELL_MARGIN) * np.sqrt(2.0)
+# Uniform draws of a goal apart from its start (and of a start apart from its goal) after the
+# first, before the farthest corner of the allowed cells is taken instead. One draw alone lands
+# too close in 3% of point_medium's resets at the default threshold; far more only with
+# thresholds near the bound.
 APART_REDRAWS = 16
 
 
 def cell_corners(rows: int, cols: int) -> np.ndarray:
-    """The four extreme points (0.1 from the sides) of every cell [rows, cols, 4, 2] as (x, y)."""
+    """The four extreme points (CELL_MARGIN from the sides) of every cell [rows, cols, 4, 2] as
+    (x, y)."""
     row, col = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
-    offsets = np.array([[0.1, 0.1], [0.1, 0.9], [0.9, 0.1], [0.9, 0.9]], np.float32)
+    low, high = CELL_MARGIN, 1.0 - CELL_MARGIN
+    offsets = np.array([[low, low], [low, high], [high, low], [high, high]], np.float32)
     return np.stack([col, row], -1)[:, :, None, :].astype(np.float32) + offsets
 
 
@@ -133,7 +145,7 @@ class PointMaze(GoalEnv):
         self.max_step = float(max_step)
         largest = largest_success_threshold(self.walls, self.goal_cells)
         if not success_threshold < largest:
-            accepted = (np.ceil(round(1000 * largest, 6)) - 1) / 1000  # thousandths, below it
+            accepted = thousandths_below(largest)
             raise ValueError(
                 f"success_threshold must be at most {accepted:g} cells in this maze (below "
                 f"{largest:.6g}, so that every goal has starts farther than it: from near the "
@@ -156,12 +168,13 @@ class PointMaze(GoalEnv):
         )
 
     def _random_point_in(self, key: jax.Array, cells: jax.Array) -> jax.Array:
-        """A uniform point in a uniform cell of ``cells`` [rows, cols] bool, 0.1 from its sides."""
+        """A uniform point in a uniform cell of ``cells`` [rows, cols] bool, CELL_MARGIN from
+        its sides."""
         cell_key, offset_key = jax.random.split(key)
         allowed = cells.reshape(-1)
         cell = jax.random.choice(cell_key, allowed.size, p=allowed / allowed.sum())
         row, col = jnp.divmod(cell, cells.shape[1])
-        offset = jax.random.uniform(offset_key, (2,), minval=0.1, maxval=0.9)
+        offset = jax.random.uniform(offset_key, (2,), minval=CELL_MARGIN, maxval=1.0 - CELL_MARGIN)
         return jnp.stack([col, row]).astype(jnp.float32) + offset
 
     def goal_problem(self, goal: Sequence[float]) -> str | None:

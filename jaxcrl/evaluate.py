@@ -195,16 +195,16 @@ def evaluate(
     threshold of it is drawn again: ``reset_toward``; ``eval/started_at_goal`` is the fraction
     of episodes whose draws all lay within it, where the env can tell).
     """
+    started_at_goal = None
     if goal is None:
         states = reset_batch(env, env_params, key, num_episodes)
     else:
-        states = reset_toward(env, env_params, key, num_episodes, goal)
+        states, started_at_goal = reset_toward(env, env_params, key, num_episodes, goal)
     # A step reports the metrics a reset does (the states are a scan's carry).
     add = lambda totals, metrics, alive: (add_step(totals, metrics, alive), None)
     policy = in_turns(policy, num_episodes, POLICY_EPISODES_AT_ONCE)
     totals, _ = run_episodes(env, env_params, policy, states, add, no_totals(step_metrics(states)))
     summary = summary_of(totals)
-    started_at_goal = jax.vmap(env.goal_reached, in_axes=(0, None))(states, env_params)
-    if goal is not None and started_at_goal is not None:  # no start apart from it was drawn
+    if started_at_goal is not None:  # no start apart from the named goal was drawn
         summary["eval/started_at_goal"] = jnp.mean(started_at_goal.astype(jnp.float32))
     return summary
