@@ -163,11 +163,11 @@ class TrainResult:
     def summary(self, metric: str = "eval/success") -> dict[str, float]:
         """Mean, IQM and 95% bootstrap interval of ``metric`` over the members' final rows (a
         swept run: see ``groups``)."""
-        varied = {name for member in self.members for name in member.values}
-        swept = [name for name in varied if len({m.values[name] for m in self.members}) > 1]
+        names = self.members[0].values  # every member holds a value for each swept name
+        swept = [name for name in names if len({m.values[name] for m in self.members}) > 1]
         if swept:  # a "sweep" of one value pools nothing
             raise ValueError(
-                f"this run sweeps {', '.join(sorted(swept))}: one summary over its members would pool "
+                f"this run sweeps {', '.join(swept)}: one summary over its members would pool "
                 f"different values; result.groups({metric!r}) gives one per swept value"
             )
         return summarize(np.asarray(self._final_values(metric), np.float64))
