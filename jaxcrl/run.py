@@ -127,7 +127,7 @@ class TrainResult:
 
     state: TrainerState  # every leaf has a leading [num_members] axis
     metrics: list[dict[str, Any]]  # one row per member per evaluation
-    run_dir: Path
+    run_dir: Path  # absolute: a notebook that changes directory afterwards still finds it
     members: list[Member]
 
     def __repr__(self) -> str:
@@ -603,4 +603,4 @@ def _train_loop(
                 print(f"warning: a log file could not be closed ({reason})", file=sys.stderr)
         finally:
             manager.close()
-    return TrainResult(state=state, metrics=rows, run_dir=run_dir, members=members)
+    return TrainResult(state=state, metrics=rows, run_dir=run_dir.absolute(), members=members)

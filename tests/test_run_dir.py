@@ -134,7 +134,7 @@ def test_config_yaml_in_an_unwritable_place_is_a_config_error(tmp_path):
         record_run_config(TrainConfig(), tmp_path, make_env("point_u_maze"))
 
 
-def test_a_run_directory_another_process_trains_is_refused_and_left_alone(tmp_path):
+def test_a_run_directory_another_process_trains_is_refused_and_left_alone(tmp_path, monkeypatch):
     import dataclasses
     import os
 
@@ -151,7 +151,10 @@ def test_a_run_directory_another_process_trains_is_refused_and_left_alone(tmp_pa
         train(config)
     assert sorted(p.name for p in run_dir.iterdir()) == [".lock"]  # nothing else written
     other.close()
-    train(config)
+    monkeypatch.chdir(tmp_path)
+    result = train(dataclasses.replace(config, run_dir="run"))  # relative to the working directory
+    monkeypatch.chdir("/")  # a notebook that moves on still finds the run from what it returned
+    assert result.run_dir == run_dir and (result.run_dir / "metrics.jsonl").is_file()
     rows = (run_dir / "metrics.jsonl").read_text()
     other = hold_run_dir(run_dir)
     with pytest.raises(ConfigError, match="is being trained by .*; wait for it to end"):
