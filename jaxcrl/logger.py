@@ -44,9 +44,12 @@ IDENTITY_KEYS = ("env_steps", "seed", "member")
 
 
 def to_python(value: Any) -> Any:
-    """A JSON-ready scalar from a JAX/NumPy scalar (non-finite floats become null)."""
+    """A JSON-ready scalar from a JAX/NumPy scalar (non-finite floats become null). A float32
+    becomes the shortest decimal that reads back as it (0.14285715, not 0.1428571492433548)."""
     if isinstance(value, (np.ndarray, np.generic)) or hasattr(value, "dtype"):
-        value = np.asarray(value).item()
+        array = np.asarray(value)
+        narrow_float = np.issubdtype(array.dtype, np.floating) and array.dtype.itemsize < 8
+        value = float(str(array[()])) if narrow_float else array.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

@@ -10,6 +10,7 @@ import sys
 import types
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from tensorboardX.proto import event_pb2
@@ -413,6 +414,10 @@ def test_loggers_write_plain_values_to_every_sink(tmp_path):
     logger.Loggers([recorder]).write({"x": np.float64(1.5), "y": np.int32(2), "z": np.inf})
     assert recorder.rows == [{"x": 1.5, "y": 2, "z": None}]
     assert type(recorder.rows[0]["y"]) is int
+    # float32 metrics read as float32 writes them, not as their float64 expansion
+    logger.Loggers([recorder]).write({"success": np.float32(1 / 7), "loss": jnp.float32(0.1)})
+    assert recorder.rows[-1] == {"success": 0.14285715, "loss": 0.1}
+    assert json.dumps(recorder.rows[-1]) == '{"success": 0.14285715, "loss": 0.1}'
 
 
 class CommError(Exception):
