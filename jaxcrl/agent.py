@@ -198,9 +198,9 @@ def update(
             networks, critic_params, batch.states, batch.actions, batch.future_goals
         )
         logits = pairwise_logits(phi, psi, config.energy, config.energy_temperature)  # [B, B]
-        loss = contrastive_loss(logits, config.contrastive_loss)
-        loss = loss + hyperparams.logsumexp_penalty * logsumexp_penalty(logits)
-        return loss, critic_diagnostics(logits)
+        loss = contrastive_loss(logits, config.contrastive_loss, batch.has_goal)
+        loss = loss + hyperparams.logsumexp_penalty * logsumexp_penalty(logits, batch.has_goal)
+        return loss, critic_diagnostics(logits, batch.has_goal)
 
     def critic_loss_fn(critic_params):
         loss, diagnostics = for_each_critic(config, one_critic_loss, critic_params)

@@ -8,10 +8,10 @@ CDF, O(1) per sample (no [T, T] probability matrices).
 Anchors with no later step (an episode's last step, the newest step) cannot be used. Each sample
 draws ``num_candidates`` anchors uniformly and keeps the first usable one; an anchor is unusable
 with probability about (episodes in the buffer / stored steps), so with episodes of L steps all
-candidates fail with probability about L^-num_candidates (1e-16 for L = 100 and 8 candidates);
-such a row keeps candidate 0 with offset 1, and its goal is the slot after it: a step of another
-episode, or, when candidate 0 is the newest step, the oldest stored one (an empty slot before the
-ring first fills).
+candidates fail with probability about L^-num_candidates (1e-16 for L = 100 and 8 candidates,
+but 1/256 for 2-step episodes); such a row keeps candidate 0 with offset 1, its goal is the slot
+after it (a step of another episode, or an empty slot before the ring first fills), and
+``has_goal`` marks it False, so the critic's losses count it only as a negative.
 A fixed dataset avoids the gamble: ``anchor_times`` lists every usable anchor once, and anchors are
 drawn uniformly from that list, so every goal lies in its anchor's episode, however short.
 """
@@ -34,6 +34,7 @@ class GoalBatch(struct.PyTreeNode):
     future_goals: jax.Array  # [batch, goal_size] goal part of a later state, same episode
     actor_goals: jax.Array  # [batch, goal_size] the actor's goals: future_goals, or uniform ones
     offsets: jax.Array  # [batch] int32 steps between the anchor and its goal (>= 1)
+    has_goal: jax.Array  # [batch] bool: the goal is a later step of the anchor's episode
     anchor_times: jax.Array  # [batch] int32 global time of each anchor (for tests/diagnostics)
     env_index: jax.Array  # [batch] int32 env copy each anchor came from
 
@@ -132,6 +133,7 @@ def sample_future_goal_batch(
         future_goals=future_goals,
         actor_goals=actor_goals,
         offsets=offsets,
+        has_goal=horizons >= 1,
         anchor_times=times,
         env_index=envs,
     )

@@ -85,17 +85,39 @@ def _unscaled_pairwise_logits(phi: jax.Array, psi: jax.Array, kind: Energy) -> j
     return _unscaled_energy(phi[:, None, :], psi[None, :, :], kind)
 
 
-def contrastive_loss(logits: jax.Array, kind: ContrastiveLoss) -> jax.Array:
-    """Mean contrastive loss of a [B, B] logit matrix whose diagonal holds the positives."""
+def row_weights(logits: jax.Array, has_goal: jax.Array | None) -> jax.Array:
+    """Per row [B]: 1 where the row's goal is a future of its anchor, 0 where it is not (such a
+    row serves only as a negative); all ones when ``has_goal`` is None."""
+    if has_goal is None:
+        return jnp.ones(logits.shape[:1], logits.dtype)
+    return has_goal.astype(logits.dtype)
+
+
+def weighted_mean(values: jax.Array, weights: jax.Array) -> jax.Array:
+    """Mean of ``values`` with ``weights`` (same shape); 0 when every weight is 0."""
+    return jnp.sum(weights * values) / jnp.maximum(jnp.sum(weights), 1.0)
+
+
+def contrastive_loss(
+    logits: jax.Array, kind: ContrastiveLoss, has_goal: jax.Array | None = None
+) -> jax.Array:
+    """Mean contrastive loss of a [B, B] logit matrix whose diagonal holds the positives.
+
+    ``has_goal`` [B] bool marks the rows whose diagonal pair is a true positive (None: all);
+    the others count only as negatives of the rest.
+    """
     batch_size = logits.shape[0]
-    labels = jnp.eye(batch_size, dtype=logits.dtype)
+    is_positive = jnp.eye(batch_size, dtype=bool)
+    weights = row_weights(logits, has_goal)
     diagonal = jnp.diagonal(logits)
     if kind == "binary_nce":
         # True binary cross-entropy, averaged over all B^2 entries (B positives, B^2 - B negatives).
-        return jnp.mean(optax.sigmoid_binary_cross_entropy(logits, labels))
+        cross_entropy = optax.sigmoid_binary_cross_entropy(logits, is_positive.astype(logits.dtype))
+        entry_weights = jnp.where(is_positive, weights[:, None], 1.0)
+        return weighted_mean(cross_entropy, entry_weights)
     # logsumexp subtracts the row maximum internally, so large logits do not overflow.
-    forward = jnp.mean(jax.nn.logsumexp(logits, axis=1) - diagonal)
-    backward = jnp.mean(jax.nn.logsumexp(logits, axis=0) - diagonal)
+    forward = weighted_mean(jax.nn.logsumexp(logits, axis=1) - diagonal, weights)
+    backward = weighted_mean(jax.nn.logsumexp(logits, axis=0) - diagonal, weights)
     if kind == "forward_infonce":
         return forward
     if kind == "backward_infonce":
@@ -107,20 +129,25 @@ def contrastive_loss(logits: jax.Array, kind: ContrastiveLoss) -> jax.Array:
     )
 
 
-def logsumexp_penalty(logits: jax.Array) -> jax.Array:
-    """mean_i (logsumexp_j logits_ij)^2: keeps the forward normaliser near zero."""
-    return jnp.mean(jax.nn.logsumexp(logits, axis=1) ** 2)
+def logsumexp_penalty(logits: jax.Array, has_goal: jax.Array | None = None) -> jax.Array:
+    """mean_i (logsumexp_j logits_ij)^2 over the rows with a goal: keeps the forward
+    normaliser near zero."""
+    return weighted_mean(jax.nn.logsumexp(logits, axis=1) ** 2, row_weights(logits, has_goal))
 
 
-def critic_diagnostics(logits: jax.Array) -> dict[str, jax.Array]:
-    """Accuracy of picking the positive in each row, mean positive and negative logits."""
+def critic_diagnostics(
+    logits: jax.Array, has_goal: jax.Array | None = None
+) -> dict[str, jax.Array]:
+    """Accuracy of picking the positive in each row, mean positive and negative logits (over
+    the rows with a goal)."""
     batch_size = logits.shape[0]
     is_positive = jnp.eye(batch_size, dtype=bool)
+    weights = row_weights(logits, has_goal)
     correct = jnp.argmax(logits, axis=1) == jnp.arange(batch_size)
     return {
-        "critic/accuracy": jnp.mean(correct),
-        "critic/logits_pos": jnp.mean(jnp.diagonal(logits)),
+        "critic/accuracy": weighted_mean(correct, weights),
+        "critic/logits_pos": weighted_mean(jnp.diagonal(logits), weights),
         "critic/logits_neg": jnp.sum(jnp.where(is_positive, 0.0, logits))
         / max(batch_size * (batch_size - 1), 1),
-        "critic/logsumexp": jnp.mean(jax.nn.logsumexp(logits, axis=1)),
+        "critic/logsumexp": weighted_mean(jax.nn.logsumexp(logits, axis=1), weights),
     }

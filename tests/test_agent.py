@@ -23,6 +23,7 @@ def make_batch(seed: int = 0) -> GoalBatch:
         future_goals=jax.random.normal(keys[2], (BATCH, GOAL)),
         actor_goals=jax.random.normal(keys[2], (BATCH, GOAL)),
         offsets=jnp.ones((BATCH,), jnp.int32),
+        has_goal=jnp.ones((BATCH,), bool),
         anchor_times=jnp.zeros((BATCH,), jnp.int32),
         env_index=jnp.zeros((BATCH,), jnp.int32),
     )

@@ -105,6 +105,22 @@ def test_goals_are_later_in_the_same_episode_and_inside_the_buffer(iterations):
         assert (anchor_time >= oldest).all() and (goal_time <= newest).all(), "crossed write head"
 
 
+def test_a_row_whose_candidates_all_lack_a_later_step_is_marked_as_having_no_goal():
+    # One-step episodes: no anchor has a later step in its episode, so every row falls back.
+    buffer = random_episode_buffer(2, 32, 4, 2, 6, 1.0)
+    batch = sample_future_goal_batch(buffer, jax.random.PRNGKey(0), 64, 0.9, (0, 1, 2))
+    assert batch.has_goal.shape == (64,) and batch.has_goal.dtype == jnp.bool_
+    assert not np.asarray(batch.has_goal).any()
+    # Two-step episodes: a row has a goal exactly when its goal lies in the anchor's episode.
+    buffer = random_episode_buffer(3, 32, 4, 2, 6, 0.5)
+    batch = sample_future_goal_batch(buffer, jax.random.PRNGKey(1), 4096, 0.9, (0, 1, 2), 1)
+    same_episode = np.asarray(batch.states[:, 2] == batch.future_goals[:, 2])
+    same_env = np.asarray(batch.states[:, 1] == batch.future_goals[:, 1])
+    later = np.asarray(batch.future_goals[:, 0] > batch.states[:, 0])
+    np.testing.assert_array_equal(np.asarray(batch.has_goal), same_episode & same_env & later)
+    assert 0.2 < np.asarray(batch.has_goal).mean() < 0.8  # both kinds of row occur
+
+
 def test_episode_straddling_the_write_head_is_never_mixed():
     # One env, no episode ever ends: the ring's oldest slot sits right after the newest one.
     capacity, unroll_length = 16, 4

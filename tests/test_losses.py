@@ -92,6 +92,36 @@ def test_contrastive_loss_matches_hand_computation(kind):
     assert float(contrastive_loss(LOGITS, kind)) == pytest.approx(HAND_LOSSES[kind], rel=1e-5)
 
 
+# Row 1's goal is not a future of its anchor (has_goal False): only row 0 (or column 0) is a
+# positive; row 1 still serves as a negative of row 0.
+HAND_LOSSES_ROW_0 = {
+    "forward_infonce": math.log1p(math.exp(-2)),
+    "backward_infonce": math.log1p(math.exp(-1)),
+    "binary_nce": (softplus(-2) + softplus(0) + softplus(1)) / 3,
+}
+HAND_LOSSES_ROW_0["symmetric_infonce"] = (
+    HAND_LOSSES_ROW_0["forward_infonce"] + HAND_LOSSES_ROW_0["backward_infonce"]
+)
+
+
+@pytest.mark.parametrize("kind", CONTRASTIVE_LOSSES)
+def test_a_row_without_a_goal_counts_only_as_a_negative(kind):
+    has_goal = jnp.array([True, False])
+    loss = contrastive_loss(LOGITS, kind, has_goal)
+    assert float(loss) == pytest.approx(HAND_LOSSES_ROW_0[kind], rel=1e-5)
+    assert float(contrastive_loss(LOGITS, kind, jnp.array([True, True]))) == pytest.approx(
+        HAND_LOSSES[kind], rel=1e-6
+    )
+    # The pair (1, 1) is no positive: the loss does not pull on it.
+    objective = lambda logits: contrastive_loss(logits, kind, has_goal)
+    assert float(jax.grad(objective)(LOGITS)[1, 1]) == 0.0
+    penalty = logsumexp_penalty(LOGITS, has_goal)
+    assert float(penalty) == pytest.approx((2 + math.log1p(math.exp(-2))) ** 2, rel=1e-5)
+    diagnostics = critic_diagnostics(LOGITS, has_goal)
+    assert float(diagnostics["critic/logits_pos"]) == 2.0
+    assert float(diagnostics["critic/accuracy"]) == 1.0
+
+
 def test_logsumexp_penalty_matches_hand_computation():
     rows = [2 + math.log1p(math.exp(-2)), 3 + math.log1p(math.exp(-2))]
     expected = (rows[0] ** 2 + rows[1] ** 2) / 2
