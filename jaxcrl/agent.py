@@ -73,6 +73,8 @@ def build_networks(
         layer_norm=config.layer_norm,
         residual=config.residual,
         activation=config.activation,
+        actor_layer_norm=config.actor_layer_norm,
+        layer_norm_after_activation=config.layer_norm_position == "after_activation",
         image_shape=image_shape,
         cnn_channels=config.cnn_channels,
         cnn_features=config.cnn_features,

@@ -146,7 +146,11 @@ class TrainConfig:
     hidden_depth: int = 2
     """Hidden layers per network; with --residual, the layers inside residual blocks (a multiple of 4)."""
     layer_norm: bool = False
-    """LayerNorm after every hidden Dense layer."""
+    """LayerNorm in every hidden layer (critic encoders, and the actor unless --no-actor-layer-norm)."""
+    actor_layer_norm: bool = True
+    """With --layer-norm: the actor's hidden layers have it too (OGBench's CRL actor has none)."""
+    layer_norm_position: Literal["before_activation", "after_activation"] = "before_activation"
+    """With --layer-norm: Dense -> LayerNorm -> activation (Wang et al. 2025), or after it (OGBench)."""
     residual: bool = False
     """Group hidden layers into residual blocks of 4 with an identity skip (deep networks)."""
     activation: Literal["swish", "relu", "gelu", "tanh"] = "swish"

@@ -39,6 +39,7 @@ class MLP(nn.Module):
     layer_norm: bool = False
     residual: bool = False
     activation: str = "swish"
+    layer_norm_after_activation: bool = False  # Dense -> activation -> LayerNorm (OGBench's)
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -47,9 +48,12 @@ class MLP(nn.Module):
 
         def hidden_layer(h):
             h = nn.Dense(self.width)(h)
-            if self.layer_norm:
+            if self.layer_norm and not self.layer_norm_after_activation:
                 h = nn.LayerNorm()(h)
-            return activation(h)
+            h = activation(h)
+            if self.layer_norm and self.layer_norm_after_activation:
+                h = nn.LayerNorm()(h)
+            return h
 
         if self.residual:
             x = hidden_layer(x)
@@ -201,18 +205,31 @@ def make_networks(
     activation: str,
     actor_width: int | None = None,
     actor_depth: int | None = None,
+    actor_layer_norm: bool = True,
+    layer_norm_after_activation: bool = False,
     image_shape: tuple[int, int, int] | None = None,
     cnn_channels: tuple[int, ...] = (16, 32, 32),
     cnn_features: int = 256,
 ) -> Networks:
-    """Build the three modules; the actor shares the critic's shape unless given its own.
+    """Build the three modules; the actor shares the critic's shape unless given its own
+    (``actor_layer_norm`` False: LayerNorm in the critic's encoders only, as OGBench builds CRL).
 
     With ``image_shape``, states and goals are flattened images and each network gets its own CNN.
     """
     critic_shape = dict(
-        width=width, depth=depth, layer_norm=layer_norm, residual=residual, activation=activation
+        width=width,
+        depth=depth,
+        layer_norm=layer_norm,
+        residual=residual,
+        activation=activation,
+        layer_norm_after_activation=layer_norm_after_activation,
     )
-    actor_shape = {**critic_shape, "width": actor_width or width, "depth": actor_depth or depth}
+    actor_shape = {
+        **critic_shape,
+        "width": actor_width or width,
+        "depth": actor_depth or depth,
+        "layer_norm": layer_norm and actor_layer_norm,
+    }
     state_action = MLP(repr_dim, **critic_shape)
     goal = MLP(repr_dim, **critic_shape)
     policy = MLP(2 * action_size, **actor_shape)

@@ -61,3 +61,34 @@ def test_make_networks_builds_three_modules():
     assert nets.state_action_encoder.output_size == 5
     assert nets.goal_encoder.output_size == 5
     assert nets.policy.action_size == 2
+
+
+def layer_norm_count(params) -> int:
+    paths = jax.tree_util.tree_flatten_with_path(params)[0]
+    return len({jax.tree_util.keystr(path[:-1]) for path, _ in paths if "LayerNorm" in str(path)})
+
+
+def test_layer_norm_after_the_activation_normalises_each_hidden_output():
+    mlp = MLP(output_size=3, width=8, depth=2, layer_norm=True, layer_norm_after_activation=True)
+    params = mlp.init(jax.random.PRNGKey(0), jnp.zeros((1, 5)))
+    x = jax.random.normal(jax.random.PRNGKey(1), (4, 5))
+    inner = params["params"]
+    hidden = x
+    for layer in range(2):  # Dense -> swish -> LayerNorm (scale 1, bias 0 at init)
+        hidden = jax.nn.swish(hidden @ inner[f"Dense_{layer}"]["kernel"])
+        mean, var = hidden.mean(-1, keepdims=True), hidden.var(-1, keepdims=True)
+        hidden = (hidden - mean) / jnp.sqrt(var + 1e-6)
+    expected = hidden @ inner["Dense_2"]["kernel"]
+    assert jnp.allclose(mlp.apply(params, x), expected, atol=1e-4)
+    before = MLP(output_size=3, width=8, depth=2, layer_norm=True)
+    assert not jnp.allclose(before.apply(params, x), expected, atol=1e-2)
+
+
+def test_the_actor_can_leave_out_the_layer_norm_of_the_critics_encoders():
+    nets = make_networks(
+        2, 5, 8, 2, layer_norm=True, residual=False, activation="gelu", actor_layer_norm=False
+    )
+    init = lambda module, size: module.init(jax.random.PRNGKey(0), jnp.zeros((1, size)))
+    assert layer_norm_count(init(nets.state_action_encoder, 4)) == 2
+    assert layer_norm_count(init(nets.goal_encoder, 2)) == 2
+    assert layer_norm_count(init(nets.policy, 4)) == 0
