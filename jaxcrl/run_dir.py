@@ -336,7 +336,9 @@ def refuse_edited_options(
     ``resuming``) for reading the checkpoint's policy back."""
     if recorded is None or "options" not in recorded:  # none yet, or saved before the record
         return
-    now, then = fixed_options(config), recorded["options"]
+    # An option added since the checkpoint was saved takes its default, which keeps what the
+    # library did before it (a new option's default must): no edit of the run's.
+    now, then = fixed_options(config), {**fixed_options(TrainConfig()), **recorded["options"]}
     edited = [name for name in sorted(set(now) | set(then)) if now.get(name) != then.get(name)]
     if not edited:
         return

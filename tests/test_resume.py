@@ -142,6 +142,34 @@ def test_reading_a_checkpoint_back_refuses_an_edited_config_yaml(tmp_path, short
     assert evaluate_run(run_dir, episodes=2)["checkpoint"] == 12
 
 
+def test_a_run_saved_before_an_option_existed_reads_back_with_its_default(tmp_path, short_run):
+    # Runs saved before --layer-norm-position existed were refused as "edited" (None -> default).
+    from jaxcrl.saved_runs import evaluate_run
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(short_run, run_dir)
+    for step in ("6", "9", "12"):
+        document_path = run_dir / "checkpoints" / step / "progress" / "metadata"
+        document = json.loads(document_path.read_text())
+        del document["options"]["layer_norm_position"]
+        document_path.write_text(json.dumps(document))
+    config_path = run_dir / "config.yaml"
+    original = config_path.read_text()
+    line = "  layer_norm_position: before_activation\n"
+    assert line in original
+    config_path.write_text(original.replace(line, ""))
+    assert evaluate_run(run_dir, episodes=2)["checkpoint"] == 12
+    config_path.write_text(original.replace("before_activation", "after_activation"))
+    with pytest.raises(ConfigError, match=r"\(layer_norm_position 'before_activation' -> 'after"):
+        evaluate_run(run_dir, episodes=2)
+    config_path.write_text(original)
+    resume(run_dir, total_env_steps=4 * 4 * 17)  # lengthened, and recorded from now on
+    document_path = run_dir / "checkpoints" / "15" / "progress" / "metadata"
+    assert json.loads(document_path.read_text())["options"]["layer_norm_position"] == (
+        "before_activation"
+    )
+
+
 def test_a_step_set_aside_twice_keeps_both_damaged_copies(tmp_path):
     from jaxcrl.run_dir import set_aside_checkpoints_after
 
