@@ -6,6 +6,7 @@ the one warning that depends on the env (a buffer ring shorter than an episode).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -421,11 +422,22 @@ def check_validation_split(config: TrainConfig) -> str | None:
     )
 
 
-def world_options(specs: Sequence[str]) -> dict[str, Any]:
+def world_options(specs: Sequence[str], env: str | None = None) -> dict[str, Any]:
     """The env options ``specs`` that shape the env's world, as a dataset's source compares them:
-    values parsed, a maze's ``layout`` as its checked map (however its rows were written), and
-    the options a collector may set alone (``SOURCE_INDEPENDENT_OPTIONS``) left out."""
+    values parsed, over env ``env``'s own defaults when given (an option set to its default
+    is the same world as one left out), a maze's ``layout`` as its checked map (however its rows
+    were written), and the options a collector may set alone (``SOURCE_INDEPENDENT_OPTIONS``)
+    left out."""
     options = parse_env_options(tuple(specs))
+    if env is not None:
+        from jaxcrl.envs import env_argument_defaults, fixed_arguments
+
+        defaults = {
+            name: value
+            for name, value in env_argument_defaults(env).items()
+            if value is not inspect.Parameter.empty
+        }
+        options = {**defaults, **fixed_arguments(env), **options}
     if isinstance(options.get("layout"), str):
         try:
             options["layout"] = layout_rows(layout_map(options["layout"]))
@@ -440,8 +452,9 @@ def _source_mismatch(config: TrainConfig, split: Path) -> str | None:
     if source is None:
         return None
     try:
-        collected = world_options(source["env_options"])
-        run = world_options(config.env_options)
+        same_env = source["env"] == config.env
+        collected = world_options(source["env_options"], config.env if same_env else None)
+        run = world_options(config.env_options, config.env if same_env else None)
     except ConfigError:  # a hand-edited record: it says nothing this run can check
         return None
     if source["env"] == config.env and collected == run:

@@ -210,6 +210,15 @@ def test_a_dataset_from_another_env_or_env_options_is_warned_about(tmp_path):
         other
     )
     assert check_dataset_source(dataclasses.replace(same, env_options=())) is not None
+    # An option given at its default is the world of one left out, either way round.
+    at_default = dataclasses.replace(same, env_options=("max_step=0.25",))
+    collect_main(["--env", "point_u_maze", "--episodes", "2", "--episode-length", "10",
+                  "--out", str(tmp_path / "plain.npz")])  # fmt: skip
+    assert (
+        check_dataset_source(dataclasses.replace(at_default, dataset=str(tmp_path / "plain.npz")))
+        is None
+    )
+    assert "not {'max_step': 0.25}" in check_dataset_source(at_default)
     assert check_dataset_source(dataclasses.replace(same, dataset=None)) is None
     # A -val split from another env of the same state size said nothing.
     other_dir = tmp_path / "open"
