@@ -43,13 +43,20 @@ def x_step(row: dict[str, Any]) -> int:
 IDENTITY_KEYS = ("env_steps", "seed", "member")
 
 
+def as_written(values: Any) -> np.ndarray:
+    """An array of numbers as the logs write them: a float32 one as float64 values of its
+    shortest decimals (0.14285715, not 0.1428571492433548), any other as it is."""
+    array = np.asarray(values)
+    if np.issubdtype(array.dtype, np.floating) and array.dtype.itemsize < 8:
+        return np.array([float(str(value)) for value in array.ravel()]).reshape(array.shape)
+    return array
+
+
 def to_python(value: Any) -> Any:
-    """A JSON-ready scalar from a JAX/NumPy scalar (non-finite floats become null). A float32
-    becomes the shortest decimal that reads back as it (0.14285715, not 0.1428571492433548)."""
+    """A JSON-ready scalar from a JAX/NumPy scalar (non-finite floats become null), a float32
+    one as its shortest decimal (``as_written``)."""
     if isinstance(value, (np.ndarray, np.generic)) or hasattr(value, "dtype"):
-        array = np.asarray(value)
-        narrow_float = np.issubdtype(array.dtype, np.floating) and array.dtype.itemsize < 8
-        value = float(str(array[()])) if narrow_float else array.item()
+        value = as_written(value).item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

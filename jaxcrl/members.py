@@ -19,7 +19,7 @@ import numpy as np
 
 from jaxcrl import agent
 from jaxcrl.config import TrainConfig, parse_sweep, single_agent_config, sweep_points
-from jaxcrl.logger import to_python
+from jaxcrl.logger import as_written, to_python
 from jaxcrl.stats import summarize
 
 # Optimiser states whose learning rate a member may override: field of AgentState -> option.
@@ -129,7 +129,7 @@ def summarize_members(metrics: dict[str, Any]) -> dict[str, dict[str, Any] | Non
     # its manipulation scenes no final distance): those metrics are NaN and get no summary.
     summary = {}
     for name, values in metrics.items():
-        values = np.asarray(values, np.float64)
+        values = as_written(values).astype(np.float64)
         summary[name] = summarize(values) if np.all(np.isfinite(values)) else None
     return summary
 

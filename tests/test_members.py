@@ -122,3 +122,15 @@ def test_a_sweep_of_one_value_summarizes_and_a_result_prints_in_one_line():
     members[1] = Member(1, 1, {"critic_lr": 3e-4})
     with pytest.raises(ValueError, match="this run sweeps critic_lr"):
         TrainResult(state=None, metrics=rows, run_dir=Path("runs/a"), members=members).summary()
+
+
+def test_a_summary_of_float32_metrics_reads_as_their_logged_values():
+    # eval.py's summary of two members at 0.055 and 0.01 printed 0.03249999787658453.
+    from jaxcrl.members import summarize_members
+
+    summary = summarize_members({"eval/time_near_goal": np.array([0.055, 0.01], np.float32)})
+    assert summary["eval/time_near_goal"]["mean"] == 0.0325
+    assert (summary["eval/time_near_goal"]["low"], summary["eval/time_near_goal"]["high"]) == (
+        0.01,
+        0.055,
+    )
