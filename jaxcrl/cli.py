@@ -8,6 +8,7 @@ import dataclasses
 import io
 import json
 import math
+import os
 import re
 import signal
 import sys
@@ -332,6 +333,13 @@ def train_main(argv: list[str] | None = None) -> None:
         for number in (signal.SIGINT, signal.SIGTERM):  # a late second signal: already stopping
             signal.signal(number, signal.SIG_IGN)
         print(f"stopped: {stop}", file=sys.stderr)
+        if stop.at_once:
+            # A chunk may still run on the device; a normal exit waits for it (the runtime
+            # joins its threads), for as long as a chunk takes, after the run dir's lock is
+            # released. Every file was closed on the way here.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(128 + stop.signal_number)
         raise SystemExit(128 + stop.signal_number) from None
     final = result.final
     print(

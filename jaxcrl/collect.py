@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -398,6 +399,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {error}")
     except OSError as error:  # a full disk, or a file where a folder was named: nothing is left
         sys.exit(f"error: --out {options.out}: cannot write it ({error.strerror or error})")
+    except KeyboardInterrupt:  # Ctrl-C: the splits are written whole or not at all
+        print(f"interrupted: nothing was written to {options.out}", file=sys.stderr)
+        raise SystemExit(128 + signal.SIGINT) from None
     elapsed = time.perf_counter() - start
     print(f"wrote {train_path} and {val_path} in {elapsed:.1f} s", file=sys.stderr)
 

@@ -97,6 +97,10 @@ def new_dataset_paths(out: str | Path) -> tuple[Path, Path]:
     folder = next(parent for parent in train_path.absolute().parents if parent.exists())
     if not folder.is_dir():
         raise ValueError(f"--out {out}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):  # found now, not after hours of collecting
+        raise ValueError(
+            f"--out {out}: cannot write into {folder} (read-only or not yours); choose another --out"
+        )
     for path in (train_path, validation_path(train_path)):
         if path.exists() or path.is_symlink():
             raise ValueError(

@@ -114,11 +114,13 @@ class RunWriteError(RuntimeError):
 
 
 class TrainingInterrupted(RuntimeError):
-    """SIGTERM or SIGINT stopped the run after a checkpoint; ``--resume`` continues it."""
+    """SIGTERM or SIGINT stopped the run after a checkpoint, or (``at_once``: a second one)
+    where it was, with a chunk perhaps still running on the device; ``--resume`` continues it."""
 
-    def __init__(self, message: str, signal_number: int):
+    def __init__(self, message: str, signal_number: int, at_once: bool = False):
         super().__init__(message)
         self.signal_number = signal_number
+        self.at_once = at_once
 
 
 @dataclasses.dataclass
@@ -527,13 +529,17 @@ def _train_loop(
         setup_time = time.perf_counter() - start  # compilation plus prefill (or restore)
         # Opened after compiling, so its rate and ETA count training alone.
         bar = Progress(steps_at(total), config.progress, offline, steps_at(progress.iteration))
+        iteration_s = None  # seconds per iteration, as the last chunk took them
         with stop_requests() as signals:
             for end in ends:
                 count = end - progress.iteration
                 chunk_start = time.perf_counter()
+                if iteration_s is not None:  # for the stop message: when this chunk should end
+                    signals.chunk_ends_at = time.monotonic() + iteration_s * count
                 state, metrics = run_iterations(state, jnp.asarray(count, jnp.int32))
                 metrics = fetch(metrics)
                 chunk_time = time.perf_counter() - chunk_start
+                iteration_s = chunk_time / count
                 time.sleep(CHUNK_DELAY_S)
                 problem = nonfinite_report(metrics, members)
                 if problem:
@@ -590,6 +596,7 @@ def _train_loop(
             f"{stop}: stopped at once, saving nothing more. {kept()}; continue with: "
             f"{resume_command(run_dir)}",
             stop.signal_number,
+            at_once=True,
         ) from None
     finally:
         if bar is not None:

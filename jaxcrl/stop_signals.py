@@ -43,12 +43,29 @@ class StoppedAtOnce(Exception):
         self.signal_number = signal_number
 
 
+class StopRequests(list):
+    """The stop signals received so far, and when the running chunk should end (a
+    ``time.monotonic()`` time, None while unknown), which the first signal's message tells."""
+
+    chunk_ends_at: float | None = None
+
+
+def wait_words(chunk_ends_at: float | None) -> str:
+    """How long the stop will take, as the first signal's message says it ("" while unknown)."""
+    left = None if chunk_ends_at is None else chunk_ends_at - time.monotonic()
+    if left is None or left < 1:
+        return ""
+    return (
+        f" (in about {left:.0f} s, judging by the last one; --checkpoint-every N shortens chunks)"
+    )
+
+
 @contextlib.contextmanager
 def stop_requests():
-    """Collect SIGTERM/SIGINT into a list instead of dying, while training runs: the run stops
-    at its next checkpoint. A second signal raises StoppedAtOnce wherever the run is (an
-    evaluation of OGBench's envs on the host can take minutes)."""
-    received: list[int] = []
+    """Collect SIGTERM/SIGINT into a StopRequests list instead of dying, while training runs:
+    the run stops at its next checkpoint. A second signal raises StoppedAtOnce wherever the run
+    is (an evaluation of OGBench's envs on the host can take minutes)."""
+    received = StopRequests()
     if threading.current_thread() is not threading.main_thread():
         yield received  # signal handlers can only be set from the main thread
         return
@@ -64,9 +81,10 @@ def stop_requests():
         if len(received) > 1:
             raise StoppedAtOnce(number)
         name = signal.Signals(number).name
+        wait = wait_words(received.chunk_ends_at)
         message = (
-            f"\n{name} received: stopping at the end of this chunk (and its evaluation, if it "
-            "has one), at a checkpoint; "
+            f"\n{name} received: stopping at the end of this chunk{wait} and its evaluation, if "
+            "it has one, at a checkpoint; "
             "send it again to stop at once, saving nothing more\n"
         )
         with contextlib.suppress(OSError):  # print() is not safe in a signal handler

@@ -291,6 +291,30 @@ def test_an_output_under_a_file_is_refused_before_collecting(tmp_path, capsys):
     assert "taken is a file, not a folder" in capsys.readouterr().err
 
 
+def test_an_output_folder_that_cannot_be_written_is_refused_before_collecting(
+    tmp_path, monkeypatch, capsys
+):
+    # A read-only folder was found only once every episode had been collected.
+    import os
+
+    import jaxcrl.dataset
+
+    read_only = tmp_path / "read_only"
+    read_only.mkdir()
+    real_access = os.access
+    fake_access = lambda path, mode: Path(path) != read_only and real_access(path, mode)
+    monkeypatch.setattr(jaxcrl.dataset.os, "access", fake_access)
+    with pytest.raises(SystemExit):
+        parse_options(
+            ["--env", "point_open", "--episodes", "2", "--out", str(read_only / "new/d.npz")]
+        )
+    message = capsys.readouterr().err
+    assert (
+        f"cannot write into {read_only} (read-only or not yours); choose another --out" in message
+    )
+    parse_options(["--env", "point_open", "--episodes", "2", "--out", str(tmp_path / "d.npz")])
+
+
 def test_a_collection_larger_than_memory_is_refused_before_it_starts(tmp_path, monkeypatch):
     # 10,000 episodes of 512-pixel images aborted inside XLA with no error line.
     import jaxcrl.collect

@@ -379,9 +379,9 @@ def test_a_second_signal_stops_the_run_at_once_keeping_its_last_checkpoint(tmp_p
     # An OGBench env's host evaluation can run for minutes: the first Ctrl-C waited for it, and
     # a second one was ignored.
     run_dir = tmp_path / "run"
-    # Each chunk waits 3 s after its gradient steps: both signals reach the run inside the chunk
+    # Each chunk waits 5 s after its gradient steps: both signals reach the run inside the chunk
     # after its first checkpoint, as two would reach a long evaluation.
-    process = start_training(run_dir, chunk_delay_s=3.0)
+    process = start_training(run_dir, chunk_delay_s=5.0)
     saved = wait_for_checkpoint(run_dir, process)
     process.send_signal(signal.SIGINT)
     time.sleep(0.5)
@@ -393,6 +393,52 @@ def test_a_second_signal_stops_the_run_at_once_keeping_its_last_checkpoint(tmp_p
     assert "SIGINT received twice: stopped at once, saving nothing more." in last
     kept = int(re.search(r"The last good checkpoint \(iteration (\d+)\)", last).group(1))
     assert kept >= saved and has_checkpoint(run_dir) and "Traceback" not in stderr
+
+
+CHUNK_IN_FLIGHT = """
+import jax
+import jax.numpy as jnp
+
+from jaxcrl import cli, run
+
+
+def train_with_a_chunk_in_flight(config):
+    step = lambda i, v: v * 1.0000001 + 1e-9  # about a minute on a 2-core CPU
+    jax.jit(lambda x: jax.lax.fori_loop(0, 10**9, step, x))(jnp.ones(1000))
+    raise run.TrainingInterrupted("SIGTERM received twice: stopped at once", 15, at_once=True)
+
+
+run.train = train_with_a_chunk_in_flight
+cli.train_main(["--env", "point_open", "--no-progress"])
+"""
+
+
+def test_a_run_stopped_at_once_exits_without_waiting_for_its_chunk(tmp_path):
+    # The process said "stopped at once" and then ran on until the device finished its chunk
+    # (the runtime joins its threads at exit), its run dir no longer locked against a resume.
+    script = tmp_path / "chunk_in_flight.py"
+    script.write_text(CHUNK_IN_FLIGHT)
+    started = time.monotonic()
+    finished = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert finished.returncode == 128 + signal.SIGTERM, finished.stderr
+    assert "stopped at once" in finished.stderr
+    assert time.monotonic() - started < 30  # the chunk alone runs for about a minute
+
+
+def test_the_first_stop_signal_says_how_long_the_chunk_has_left(capfd):
+    # A CPU pixel run's chunk can take an hour, and "stopping at the end of this chunk" said
+    # nothing of how long that is, nor how to make it shorter.
+    from jaxcrl.stop_signals import stop_requests
+
+    with stop_requests() as received:
+        received.chunk_ends_at = time.monotonic() + 600
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.01)
+    message = capfd.readouterr().err
+    assert "stopping at the end of this chunk (in about 600 s" in message
+    assert "--checkpoint-every N shortens chunks" in message
 
 
 def test_one_signal_delivered_twice_at_once_asks_for_one_stop():
