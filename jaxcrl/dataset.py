@@ -132,6 +132,8 @@ def _fail(path: Path, problem: str, fix: str) -> DatasetError:
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     """The required arrays of an .npz file, read eagerly so a truncated file fails here."""
+    if path.is_dir():
+        raise _fail(path, "is a directory", "give the .npz file (OGBench names splits NAME.npz)")
     if not path.is_file():
         raise _fail(path, "no such file", "check the path (OGBench names splits NAME.npz)")
     try:

@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as error:  # a full disk: neither split is left behind
         parser.error(f"--out {args.out}: cannot write it ({error.strerror or error})")
     for path, count, dataset in ((out, episodes, train), (val_out, val_episodes, val)):
-        print(f"wrote {path}: {count} episodes, {len(dataset.terminals):,} transitions")
+        print(f"wrote {path}: {count} episodes, {len(dataset.terminals):,} steps")
     noise = DEFAULT_NOISE[recipe] if args.noise is None else args.noise
     noise_words = {
         "navigate": f"action noise {noise}",

@@ -530,6 +530,7 @@ def _train_loop(
         # Opened after compiling, so its rate and ETA count training alone.
         bar = Progress(steps_at(total), config.progress, offline, steps_at(progress.iteration))
         iteration_s = None  # seconds per iteration, as the last chunk took them
+        inputs = "the env's observations" if not offline else f"the dataset {config.dataset}"
         with stop_requests() as signals:
             for end in ends:
                 count = end - progress.iteration
@@ -545,7 +546,7 @@ def _train_loop(
                 if problem:
                     raise NonFiniteError(
                         f"{problem}; stopped without saving it. {kept()}; lower the learning "
-                        "rates, or check the env's observations for NaN/Inf"
+                        f"rates, or check {inputs} for NaN/Inf or a scale far from 1"
                     )
                 progress = progress.after_chunk(end, metrics)
                 if end % eval_every == 0 or end == total:

@@ -116,6 +116,10 @@ def check_video_path(path: str | Path) -> Path:
     cannot be made; ImportError when the video extra this format needs is not installed.
     """
     path = Path(path)
+    if path.name.lower() in VIDEO_FORMATS:  # '.mp4' alone: Python reads it as a hidden name
+        raise ValueError(
+            f"video path {str(path)!r} needs a name before {path.name}: out{path.name}"
+        )
     if path.suffix.lower() not in VIDEO_FORMATS:
         raise ValueError(f"video path {str(path)!r} must end in one of {', '.join(VIDEO_FORMATS)}")
     if path.is_dir():

@@ -175,6 +175,9 @@ def test_corrupt_and_missing_files_are_refused(tmp_path, content):
         load_dataset(truncated)
     with pytest.raises(DatasetError, match="no such file"):
         load_dataset(tmp_path / "absent.npz")
+    (tmp_path / "folder.npz").mkdir()
+    with pytest.raises(DatasetError, match=r"folder.npz: is a directory; give the .npz file"):
+        load_dataset(tmp_path / "folder.npz")
 
 
 def member_data_span(path: Path, member: str) -> tuple[int, int]:

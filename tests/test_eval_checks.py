@@ -24,6 +24,7 @@ def never_evaluated(*args, **kwargs):
     [
         (["--video", "out.avi"], "must end in one of .mp4, .gif"),
         (["--video", "episode"], "must end in one of .mp4, .gif"),
+        (["--video", ".mp4"], "video path '.mp4' needs a name before .mp4: out.mp4"),
         (["--video", "taken/episode.gif"], "is a file, not a directory"),
         (["--video", "/proc/jaxcrl-test/episode.gif"], "cannot write in /proc ("),
         (["--member", "3"], "--member 3 is not in this run; it has only member 0"),

@@ -16,7 +16,7 @@ import yaml
 from tiny_runs import TINY
 
 from jaxcrl import run
-from jaxcrl.config import ConfigError, loop_sizes
+from jaxcrl.config import ConfigError, TrainConfig, loop_sizes
 from jaxcrl.host_progress import TIMING_FIELDS
 from jaxcrl.logger import read_csv, read_metrics
 from jaxcrl.run import NonFiniteError, resume, train
@@ -293,6 +293,23 @@ def test_non_finite_first_chunk_says_no_checkpoint_was_saved(tmp_path, monkeypat
     with pytest.raises(NonFiniteError, match="at iteration 1 .*No checkpoint had been saved yet"):
         train(dataclasses.replace(TINY, run_dir=str(run_dir)))
     assert not has_checkpoint(run_dir)
+    # An offline run's inputs are its dataset's, not an env's observations.
+    import jax
+
+    from jaxcrl.collect import collect_dataset, random_actions
+    from jaxcrl.dataset import save_dataset
+    from jaxcrl.envs import make_env
+
+    env = make_env("point_open")
+    data = tmp_path / "data.npz"
+    key = jax.random.PRNGKey(0)
+    save_dataset(data, collect_dataset(env, env.default_params(), random_actions(2), key, 4))
+    offline = TrainConfig(
+        env="point_open", run_dir=str(tmp_path / "offline"), dataset=str(data), num_updates=8,
+        batch_size=16, hidden_width=16, repr_dim=8, eval_episodes=4,
+    )  # fmt: skip
+    with pytest.raises(NonFiniteError, match=f"or check the dataset {data} for NaN/Inf or a scale"):
+        train(offline)
 
 
 def test_a_stop_signal_during_the_last_chunk_ends_the_run_as_finished(tmp_path, monkeypatch):
