@@ -296,6 +296,18 @@ def test_each_host_is_held_to_its_share_of_the_state(monkeypatch):
     devices.check_memory(state)
 
 
+def test_on_the_cpu_a_checkpoint_of_the_buffer_counts_a_second_copy(monkeypatch):
+    # A pixel buffer the check let through (20.6 GiB of 23.5) was killed for memory while its
+    # first checkpoint was written.
+    from jaxcrl import devices
+
+    state = {"buffer": jax.ShapeDtypeStruct((2**28,), np.uint8)}  # 0.25 GiB
+    monkeypatch.setattr(devices, "device_memory_bytes", lambda: 2**29)  # 0.5 GiB
+    devices.check_memory(state)
+    with pytest.raises(ConfigError, match="twice while a checkpoint copies it on the CPU"):
+        devices.check_memory(state, checkpoint_buffer=True)
+
+
 def test_joining_says_where_it_waits_and_a_failure_is_one_line(monkeypatch, capsys):
     from jaxcrl import devices
 
