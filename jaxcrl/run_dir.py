@@ -188,10 +188,11 @@ def refuse_changed_dataset(config: TrainConfig, run_dir: Path) -> None:
     if config.dataset is None:
         return
     if not Path(config.dataset).is_file():
+        relative = "" if Path(config.dataset).is_absolute() else f" (from {Path.cwd()})"
         raise ConfigError(
-            f"--resume {run_dir}: its dataset {config.dataset} is gone; put it back, or set "
-            f"dataset: in {run_dir}/config.yaml to where it is now (its files are checked "
-            "against the run's)"
+            f"--resume {run_dir}: its dataset {config.dataset}{relative} is gone; put it back, "
+            f"or set dataset: in {run_dir}/config.yaml to its absolute path now (its files are "
+            "checked against the run's)"
         )
     recorded = yaml.safe_load((run_dir / "config.yaml").read_text()).get("dataset_files")
     if recorded is None:  # written before the files were recorded

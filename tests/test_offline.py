@@ -276,6 +276,11 @@ def test_an_offline_run_resumes_from_anywhere_but_only_on_the_data_it_started_on
     (data / "d.npz").rename(data / "moved.npz")
     with pytest.raises(ConfigError, match="d.npz is gone; put it back, or set dataset: in"):
         run.resume(run_dir, num_updates=60)
+    # A relative path written into config.yaml is read from where the resume runs, and said so.
+    config_path = run_dir / "config.yaml"
+    config_path.write_text(config_path.read_text().replace(str(data / "d.npz"), "data/d.npz"))
+    with pytest.raises(ConfigError, match=rf"data/d.npz \(from {tmp_path}\) is gone; .* its abs"):
+        run.resume(run_dir, num_updates=60)
 
 
 def test_a_dataset_larger_than_a_device_is_refused_before_it_reaches_it(tmp_path, monkeypatch):
