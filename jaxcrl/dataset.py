@@ -350,12 +350,13 @@ def load_splits(
     *,
     image_shape: tuple[int, int, int] | None | Literal["unchecked"] = UNCHECKED,
 ) -> tuple[Dataset, Dataset | None]:
-    """The training split at ``path`` and its ``-val`` split when that file exists."""
+    """The training split at ``path`` and its ``-val`` split when that exists (a directory of
+    that name is an error, not a missing split)."""
     train = load_dataset(path, state_size, action_size, image_shape=image_shape)
     val_path = validation_path(path)
     val = (
         load_dataset(val_path, state_size, action_size, image_shape=image_shape)
-        if val_path.is_file()
+        if val_path.exists()
         else None
     )
     return train, val

@@ -178,6 +178,9 @@ def test_corrupt_and_missing_files_are_refused(tmp_path, content):
     (tmp_path / "folder.npz").mkdir()
     with pytest.raises(DatasetError, match=r"folder.npz: is a directory; give the .npz file"):
         load_dataset(tmp_path / "folder.npz")
+    (tmp_path / "good-val.npz").mkdir()  # was read as "no validation split"
+    with pytest.raises(DatasetError, match=r"good-val.npz: is a directory"):
+        load_splits(good)
 
 
 def member_data_span(path: Path, member: str) -> tuple[int, int]:
