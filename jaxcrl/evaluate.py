@@ -130,11 +130,12 @@ def add_step(
 
 
 def episode_mean(values: jax.Array) -> jax.Array:
-    """The mean of per-episode values [E], as near float32's rounding of the true mean as one
-    correction step brings it: XLA divides by a constant E as a multiply by 1/E, so a plain mean
-    of seven 50-step episodes reads 50.000004."""
-    first = jnp.mean(values)
-    return first + jnp.mean(values - first)
+    """The mean of per-episode values [E], divided for real: XLA turns a division by the
+    constant E into a multiply by 1/E, so a plain mean of seven 50-step episodes reads 50.000004
+    and 1 success in 3 episodes 0.3333333 (float32's 1/3 is 0.33333334)."""
+    total = jnp.sum(values)  # exact for counts below 2^24
+    count = values.shape[0] + 0.0 * total  # E for a finite total, and no constant to invert
+    return jnp.where(jnp.isfinite(total), total / count, total)
 
 
 def summary_of(totals: EpisodeTotals) -> dict[str, jax.Array]:

@@ -140,5 +140,11 @@ def test_a_mean_over_episodes_of_equal_values_is_that_value_in_a_compiled_evalua
     # A plain mean of seven 50-step episodes reads 50.000004 once compiled (a multiply by 1/7).
     lengths = jnp.full((3, 7), 50.0)
     assert np.all(np.asarray(jax.jit(jax.vmap(episode_mean))(lengths)) == 50.0)
-    success = jnp.array([1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0])  # float32 rounds 3/7 to 0.42857143
-    assert float(jax.jit(episode_mean)(success)) == float(np.float32(3 / 7))
+    # Every success rate k / E is float32's rounding of it, whichever episodes succeeded.
+    mean_of_rows = jax.jit(jax.vmap(episode_mean))
+    for episodes in (3, 7, 10, 50, 100):
+        successes = np.tril(np.ones((episodes + 1, episodes), np.float32), -1)[:, ::-1]
+        rates = np.float32(np.arange(episodes + 1) / episodes)
+        np.testing.assert_array_equal(np.asarray(mean_of_rows(successes)), rates)
+        np.testing.assert_array_equal(np.asarray(mean_of_rows(successes[:, ::-1])), rates)
+    assert float(episode_mean(jnp.array([1.0, jnp.inf]))) == float("inf")
