@@ -32,6 +32,8 @@ from jaxcrl.losses import (
     energy,
     logsumexp_penalty,
     pairwise_logits,
+    row_weights,
+    weighted_mean,
 )
 from jaxcrl.networks import Networks, make_networks
 
@@ -251,17 +253,20 @@ def update(
             bc_log_prob = -0.5 * mode_error
         else:
             bc_log_prob = actor.log_prob_of(batch.actions, data_mean, data_log_std)  # [B]
-        extras["actor/bc_log_prob"] = jnp.mean(bc_log_prob)
-        extras["actor/bc_mode_error"] = jnp.mean(mode_error)
+        # A row whose goal lies in another episode (has_goal False) has no action that led to it.
+        bc_weights = row_weights(bc_log_prob, batch.has_goal)
+        bc_log_prob = weighted_mean(bc_log_prob, bc_weights)
+        extras["actor/bc_log_prob"] = bc_log_prob
+        extras["actor/bc_mode_error"] = weighted_mean(mode_error, bc_weights)
         if config.actor_objective == "bc_mix":
             bc_weight = hyperparams.bc_weight
-            loss = bc_weight * -jnp.mean(bc_log_prob) + (1.0 - bc_weight) * loss
+            loss = bc_weight * -bc_log_prob + (1.0 - bc_weight) * loss
         elif config.actor_objective == "ddpg_bc":
             # OGBench's normalisation makes the Q term scale-free, so bc_alpha alone sets the
             # balance whatever the energy's range.
             q_scale = jax.lax.stop_gradient(jnp.mean(jnp.abs(critic_value)))
             extras["actor/q_scale"] = q_scale
-            loss = -jnp.mean(critic_value) / q_scale - hyperparams.bc_alpha * jnp.mean(bc_log_prob)
+            loss = -jnp.mean(critic_value) / q_scale - hyperparams.bc_alpha * bc_log_prob
         else:
             raise ValueError(
                 f"unknown actor_objective {config.actor_objective!r}; "

@@ -200,6 +200,25 @@ def test_behaviour_cloning_pulls_the_mode_toward_the_data_actions(objective, det
         assert float(metrics["actor/bc_log_prob"]) > float(first["actor/bc_log_prob"]) + 1.0
 
 
+@pytest.mark.parametrize("objective", ["bc_mix", "ddpg_bc"])
+def test_behaviour_cloning_leaves_out_rows_whose_goal_is_not_in_their_episode(objective):
+    # Such a row's data action did not lead to its goal (a state of another episode).
+    config = dataclasses.replace(CONFIG, actor_objective=objective)
+    networks, state, hyperparams = setup(config)
+    update = jax.jit(agent.update, static_argnums=(0, 1))
+    batch = make_batch().replace(has_goal=jnp.arange(BATCH) > 0)  # row 0 has no goal
+    _, metrics = update(networks, config, state, batch, hyperparams, jax.random.PRNGKey(1))
+    moved = batch.replace(actions=batch.actions.at[0].set(-batch.actions[0]))
+    _, moved_metrics = update(networks, config, state, moved, hyperparams, jax.random.PRNGKey(1))
+    for name in ("actor/bc_log_prob", "actor/bc_mode_error", "actor/loss"):
+        assert float(moved_metrics[name]) == float(metrics[name]), name
+    counted = moved.replace(has_goal=jnp.ones(BATCH, bool))
+    _, counted_metrics = update(
+        networks, config, state, counted, hyperparams, jax.random.PRNGKey(1)
+    )
+    assert float(counted_metrics["actor/bc_mode_error"]) != float(metrics["actor/bc_mode_error"])
+
+
 def test_the_deterministic_ddpg_bc_actor_scores_its_mode_against_the_data_action():
     config = dataclasses.replace(
         CONFIG, actor_objective="ddpg_bc", deterministic_actor=True, bc_alpha=2.0
