@@ -224,7 +224,7 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
         abstract = jax.eval_shape(program.init, member_keys(members))
         policy = abstract.agent.policy_params
         eval_need = eval_memory_bytes(config, env, trainer, members, policy)
-        check_memory(abstract, eval_need, checkpoint_buffer=config.checkpoint_buffer)
+        check_memory(abstract, eval_need, checkpoint_buffer=saves_buffer(config))
     run_dir = Path(config.run_dir) if config.run_dir else claim_default_run_dir(config)
     config = dataclasses.replace(config, run_dir=str(run_dir))
     with in_every_process("taking the run directory"):
@@ -401,7 +401,7 @@ def _continue(
         # A resume may land on a smaller device than the run started on.
         policy = abstract.agent.policy_params
         eval_need = eval_memory_bytes(config, env, trainer, members, policy)
-        check_memory(abstract, eval_need, resuming=True, checkpoint_buffer=config.checkpoint_buffer)
+        check_memory(abstract, eval_need, resuming=True, checkpoint_buffer=saves_buffer(config))
 
     def saved_shapes(document: dict[str, Any]) -> Any:
         HostProgress.from_saved(document)  # raises on a malformed document: a damaged checkpoint

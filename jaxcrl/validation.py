@@ -155,7 +155,12 @@ def validate(
             "one that all hosts reach (each would otherwise name its own after its clock)"
         )
     if dataset_must_exist and config.dataset is not None and not Path(config.dataset).is_file():
-        raise ConfigError(f"--dataset {config.dataset}: no such file")
+        problem = (
+            "is a directory; give the .npz file"
+            if Path(config.dataset).is_dir()
+            else ("no such file")
+        )
+        raise ConfigError(f"--dataset {config.dataset}: {problem}")
     for name in ["prefill_steps", "hidden_depth"]:
         if getattr(config, name) < 0:
             raise ConfigError(f"{flag(name)} must be >= 0, got {getattr(config, name)}")
@@ -202,10 +207,11 @@ def validate(
             f"--hidden-depth must be a positive multiple of {RESIDUAL_BLOCK_DEPTH} with --residual, "
             f"got {config.hidden_depth}"
         )
-    if config.residual and not config.layer_norm:
+    if config.residual and not (config.layer_norm and config.actor_layer_norm):
+        fix = "drop --no-actor-layer-norm" if config.layer_norm else "add --layer-norm"
         raise ConfigError(
-            "--residual needs --layer-norm (each residual block is Dense -> LayerNorm -> "
-            "activation, as in Wang et al. 2025); add --layer-norm"
+            "--residual needs LayerNorm in every network (each layer of a residual block "
+            f"normalises, as in Wang et al. 2025); {fix}"
         )
     if config.dataset is None:  # an offline run has no buffer, prefill or env-step budget
         _validate_collection(config)
@@ -256,6 +262,9 @@ def unused_settings(config: TrainConfig) -> dict[str, str]:
         why = swept_option_unused_because(config, name)
         if why:
             unused[name] = why
+    if not config.layer_norm:
+        for name in filter(changed, ("actor_layer_norm", "layer_norm_position")):
+            unused[name] = "it places the LayerNorm that --layer-norm adds, and this run has none"
     for name in filter(changed, parse_sweep(config.sweep)):
         unused[name] = "--sweep also varies it and gives each member its value"
     return unused
@@ -438,6 +447,8 @@ def world_options(specs: Sequence[str], env: str | None = None) -> dict[str, Any
             if value is not inspect.Parameter.empty
         }
         options = {**defaults, **fixed_arguments(env), **options}
+    # A range given as [0.2, 1.0] is the default (0.2, 1.0).
+    options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
     if isinstance(options.get("layout"), str):
         try:
             options["layout"] = layout_rows(layout_map(options["layout"]))

@@ -20,6 +20,7 @@ from jaxcrl.validation import (
     check_validation_split,
     refuse_unused_settings,
     validate,
+    world_options,
 )
 
 # (overrides, a fragment the one-line message must contain)
@@ -75,6 +76,7 @@ BAD_CONFIGS = [
     ({"bc_weight": 1.5}, "--bc-weight must lie in [0, 1]"),
     ({"bc_alpha": -1.0}, "--bc-alpha must be >= 0"),
     ({"dataset": "/nonexistent/data.npz"}, "--dataset /nonexistent/data.npz: no such file"),
+    ({"dataset": "/"}, "--dataset /: is a directory; give the .npz file"),
     ({"loggers": ("mlflow",)}, "unknown --loggers mlflow; choose from tensorboard, wandb"),
     ({"sweep": ("batch_size=128,256",)}, "--sweep cannot vary 'batch_size' (it changes array"),
     ({"sweep": ("num_envs=8,16",)}, "--sweep cannot vary 'num_envs'"),
@@ -115,7 +117,12 @@ BAD_CONFIGS = [
         {"sweep": ("target_entropy=-1,1",), "alpha_mode": "fixed"},
         "alpha is tuned only with --alpha-mode auto",
     ),
-    ({"residual": True, "hidden_depth": 4}, "--residual needs --layer-norm"),
+    ({"residual": True, "hidden_depth": 4}, "as in Wang et al. 2025); add --layer-norm"),
+    (
+        {"residual": True, "hidden_depth": 4, "layer_norm": True, "actor_layer_norm": False},
+        "--residual needs LayerNorm in every network (each layer of a residual block "
+        "normalises, as in Wang et al. 2025); drop --no-actor-layer-norm",
+    ),
     # NaN passes every comparison, so non-finite numbers are refused by type, before any compiling
     ({"critic_lr": float("nan")}, "--critic-lr must be a finite number, got nan"),
     ({"energy_temperature": float("inf")}, "--energy-temperature must be a finite number, got inf"),
@@ -219,6 +226,9 @@ def test_a_dataset_from_another_env_or_env_options_is_warned_about(tmp_path):
         is None
     )
     assert "not {'max_step': 0.25}" in check_dataset_source(at_default)
+    spelled_out = world_options(["healthy_z_range=[0.2, 1.0]"], "ant")  # YAML reads a list
+    assert spelled_out == world_options([], "ant")
+    assert world_options(["healthy_z_range=[0.3, 1.0]"], "ant") != world_options([], "ant")
     assert check_dataset_source(dataclasses.replace(same, dataset=None)) is None
     # A -val split from another env of the same state size said nothing.
     other_dir = tmp_path / "open"
@@ -382,10 +392,13 @@ def test_a_new_run_refuses_a_setting_it_would_not_use(tmp_path):
         (TrainConfig(alpha_mode="fixed", alpha_lr=1e-2), "alpha is tuned only with"),
         (TrainConfig(actor_objective="ddpg_bc", alpha=0.5), "which --actor-objective ddpg_bc"),
         (TrainConfig(actor_objective="ddpg_bc", alpha_mode="fixed"), "the entropy term, which"),
+        (TrainConfig(actor_layer_norm=False), "places the LayerNorm that --layer-norm adds"),
+        (TrainConfig(layer_norm_position="after_activation"), "LayerNorm that --layer-norm adds"),
     ]:
         with pytest.raises(ConfigError, match=message):
             refuse_unused_settings(ignored)
     refuse_unused_settings(TrainConfig(actor_objective="bc_mix", bc_weight=0.5))
+    refuse_unused_settings(TrainConfig(layer_norm=True, actor_layer_norm=False))
     refuse_unused_settings(TrainConfig(actor_objective="bc_mix", alpha_mode="fixed", alpha=0.5))
     spaced = TrainConfig(num_evals=3, eval_every=5)
     with pytest.raises(ConfigError, match="--num-evals is set to 3.*--eval-every sets when"):
