@@ -11,6 +11,7 @@ import contextlib
 import io
 import math
 import sys
+import warnings
 import weakref
 from pathlib import Path
 from typing import Any
@@ -360,7 +361,9 @@ class MjxGoalEnv(GoalEnv):
         renderers = self.__dict__.setdefault("_renderers", {})
         if (height, width) not in renderers:
             try:
-                renderer = mujoco.Renderer(self.mj_model, height, width)
+                with warnings.catch_warnings():  # GLFW's warnings: the error below says it all
+                    warnings.simplefilter("ignore")
+                    renderer = mujoco.Renderer(self.mj_model, height, width)
             except Exception as error:  # no OpenGL context: the message says how to get one
                 raise NotImplementedError(
                     f"{self.name}: MuJoCo could not open an OpenGL context ({error}); set the "
