@@ -85,12 +85,13 @@ def _unscaled_pairwise_logits(phi: jax.Array, psi: jax.Array, kind: Energy) -> j
     return _unscaled_energy(phi[:, None, :], psi[None, :, :], kind)
 
 
-def row_weights(logits: jax.Array, has_goal: jax.Array | None) -> jax.Array:
-    """Per row [B]: 1 where the row's goal is a future of its anchor, 0 where it is not (such a
-    row serves only as a negative); all ones when ``has_goal`` is None."""
+def row_weights(per_row: jax.Array, has_goal: jax.Array | None) -> jax.Array:
+    """Per row of ``per_row`` ([B, ...], logits or per-row terms) a weight [B] in its dtype: 1
+    where the row's goal is a future of its anchor, 0 where it is not (such a row serves only as
+    a negative); all ones when ``has_goal`` is None."""
     if has_goal is None:
-        return jnp.ones(logits.shape[:1], logits.dtype)
-    return has_goal.astype(logits.dtype)
+        return jnp.ones(per_row.shape[:1], per_row.dtype)
+    return has_goal.astype(per_row.dtype)
 
 
 def weighted_mean(values: jax.Array, weights: jax.Array) -> jax.Array:
