@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 from arguments import fail, named_env, one_line_errors  # sibling modules
 from episodes import episode_bounds, refuse_images
 
-from jaxcrl.dataset import load_dataset, read_source
+from jaxcrl.dataset import dataset_file_problem, load_dataset, read_source
 from jaxcrl.envs.mazes import cells_of, path_lengths
 from jaxcrl.validation import world_options
 
@@ -44,8 +43,9 @@ def chosen_env(
     """(env name, env options): those given, else those ``first_dataset`` records it was
     collected in; options default to the record's when the env is the recorded one."""
     for path in (first_dataset, *extra_datasets):
-        if not Path(path).is_file():
-            fail(f"dataset {path}: no such file; check the path")
+        problem = dataset_file_problem(path)
+        if problem is not None:
+            fail(f"dataset {path}: {problem}")
     source = read_source(first_dataset)
     if env is None and source is None:
         fail(f"{first_dataset} does not record its env; give --env (and --env-options)")

@@ -130,12 +130,21 @@ def _fail(path: Path, problem: str, fix: str) -> DatasetError:
     return DatasetError(f"dataset {path}: {problem}; {fix}")
 
 
+def dataset_file_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be read as a dataset file, with the fix (None: it is a file)."""
+    path = Path(path)
+    if path.is_dir():
+        return "is a directory; give the .npz file (OGBench names splits NAME.npz)"
+    if not path.is_file():
+        return "no such file; check the path (OGBench names splits NAME.npz)"
+    return None
+
+
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     """The required arrays of an .npz file, read eagerly so a truncated file fails here."""
-    if path.is_dir():
-        raise _fail(path, "is a directory", "give the .npz file (OGBench names splits NAME.npz)")
-    if not path.is_file():
-        raise _fail(path, "no such file", "check the path (OGBench names splits NAME.npz)")
+    problem = dataset_file_problem(path)
+    if problem is not None:
+        raise DatasetError(f"dataset {path}: {problem}")
     try:
         with open(path, "rb") as file:
             magic = file.read(6)

@@ -29,7 +29,12 @@ from jaxcrl.config import (
     updates_per_iteration,
 )
 from jaxcrl.config_files import coerce, describe_type
-from jaxcrl.dataset import read_source, split_usable_anchors, validation_path
+from jaxcrl.dataset import (
+    dataset_file_problem,
+    read_source,
+    split_usable_anchors,
+    validation_path,
+)
 from jaxcrl.envs.mazes import layout_map, layout_rows
 from jaxcrl.networks import RESIDUAL_BLOCK_DEPTH
 
@@ -154,12 +159,8 @@ def validate(
             "--distributed needs --run-dir: every process writes the same run directory, so name "
             "one that all hosts reach (each would otherwise name its own after its clock)"
         )
-    if dataset_must_exist and config.dataset is not None and not Path(config.dataset).is_file():
-        problem = (
-            "is a directory; give the .npz file"
-            if Path(config.dataset).is_dir()
-            else ("no such file")
-        )
+    problem = None if config.dataset is None else dataset_file_problem(config.dataset)
+    if dataset_must_exist and problem is not None:
         raise ConfigError(f"--dataset {config.dataset}: {problem}")
     for name in ["prefill_steps", "hidden_depth"]:
         if getattr(config, name) < 0:
