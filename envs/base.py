@@ -16,9 +16,11 @@ its goal names the whole state (an image of the state to reach), so the networks
 from __future__ import annotations
 
 import abc
+import ctypes.util
 import importlib
 import math
 import os
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -378,6 +380,27 @@ def redraw_reached_goals(
     return states, redrawn.astype(jnp.float32)
 
 
+def choose_offscreen_renderer() -> str | None:
+    """Set MUJOCO_GL=egl when nothing chose MuJoCo's renderer, no display is open and EGL is
+    installed (a headless Linux server); returns what it set, or None. Works only before
+    ``mujoco`` is imported, which reads the variable once."""
+    if "MUJOCO_GL" in os.environ or "mujoco" in sys.modules or not sys.platform.startswith("linux"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None  # GLFW opens its hidden window on that display
+    if ctypes.util.find_library("EGL") is None:
+        return None  # MuJoCo's error then names MUJOCO_GL=egl and osmesa
+    os.environ["MUJOCO_GL"] = "egl"
+    return "egl"
+
+
+def other_renderer_fix(renderer: str | None) -> str:
+    """What to set when MuJoCo's ``renderer`` (MUJOCO_GL's value, None: unset) cannot start."""
+    if renderer == "egl":
+        return "set MUJOCO_GL=osmesa (Mesa's software renderer), or run where EGL is installed"
+    return "set MUJOCO_GL=egl (GPU or Mesa EGL), or MUJOCO_GL=osmesa"
+
+
 def renderer_start_problem(error: Exception) -> str | None:
     """Why importing MuJoCo failed with ``error`` when MUJOCO_GL names a renderer this machine
     lacks (None when that is not the cause)."""
@@ -386,7 +409,7 @@ def renderer_start_problem(error: Exception) -> str | None:
         return None
     return (
         f"MuJoCo did not start with MUJOCO_GL={renderer} ({type(error).__name__}: {error}); that "
-        "OpenGL library is missing here: unset MUJOCO_GL, or set MUJOCO_GL=egl"
+        f"OpenGL library is missing here: unset MUJOCO_GL, or {other_renderer_fix(renderer)}"
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import os
 import sys
 import warnings
 import weakref
@@ -21,7 +22,13 @@ import jax.numpy as jnp
 import mujoco
 import numpy as np
 
-from jaxcrl.envs.base import EnvState, GoalEnv, thousandths_above, thousandths_below
+from jaxcrl.envs.base import (
+    EnvState,
+    GoalEnv,
+    other_renderer_fix,
+    thousandths_above,
+    thousandths_below,
+)
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -365,10 +372,10 @@ class MjxGoalEnv(GoalEnv):
                     warnings.simplefilter("ignore")
                     renderer = mujoco.Renderer(self.mj_model, height, width)
             except Exception as error:  # no OpenGL context: the message says how to get one
+                fix = other_renderer_fix(os.environ.get("MUJOCO_GL"))
                 raise NotImplementedError(
-                    f"{self.name}: MuJoCo could not open an OpenGL context ({error}); set the "
-                    "environment variable MUJOCO_GL=egl (GPU or Mesa EGL) or MUJOCO_GL=osmesa "
-                    "before importing mujoco"
+                    f"{self.name}: MuJoCo could not open an OpenGL context ({error}); {fix}, "
+                    "before mujoco is imported"
                 ) from error
             # Free the GL context with the env or at exit, while the interpreter is still whole.
             weakref.finalize(self, renderer.close)

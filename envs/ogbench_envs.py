@@ -18,7 +18,7 @@ from typing import Any
 
 import jax
 
-from jaxcrl.envs.base import EnvState, GoalEnv, import_starting_renderer
+from jaxcrl.envs.base import EnvState, GoalEnv, import_starting_renderer, other_renderer_fix
 
 # OGBench env id -> (observation size, action size, episode length), read from ogbench 1.2.2
 # (humanoidmaze-teleport-v0 is left out: its model fails to load in that release).
@@ -134,9 +134,9 @@ class OgbenchEnv(GoalEnv):
             first = str(error).splitlines()[0] if str(error) else type(error).__name__
             fix = (
                 f"MUJOCO_GL={renderer} names a renderer that does not start here: install it, "
-                "or set MUJOCO_GL=egl (GPU or Mesa EGL)"
+                f"or {other_renderer_fix(renderer)}"
                 if renderer
-                else "set MUJOCO_GL=egl (or osmesa) and run again"
+                else f"{other_renderer_fix(None)}, and run again"
             )
             what = (
                 "renders its images with MuJoCo's OpenGL"

@@ -413,7 +413,7 @@ class EvalArgs:
     goal: str | None = None
     """Evaluate toward this goal instead of the env's own, e.g. 3.5,1.5 (goal_size numbers)."""
     video: Path | None = None
-    """Also render one episode to this .mp4 or .gif (MuJoCo tasks: set MUJOCO_GL=egl)."""
+    """Also render one episode to this .mp4 or .gif (MuJoCo without a display: EGL)."""
     member: int | None = None
     """Evaluate (and film) this member alone of a multi-member run; None: all (the video: 0)."""
 
@@ -453,8 +453,10 @@ def check_eval_args(args: EvalArgs) -> TrainConfig:
         check_video_path(args.video)
     except (ValueError, ImportError) as error:
         _fail(f"--video: {error}")
+    from jaxcrl.envs.base import choose_offscreen_renderer
     from jaxcrl.program import make_run_env
 
+    choose_offscreen_renderer()  # a headless server: EGL, before MuJoCo is imported
     try:  # MuJoCo's tasks need an OpenGL context: say so before the evaluation, not after
         env = make_run_env(config)
         getattr(env, "check_rendering", lambda: None)()

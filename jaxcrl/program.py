@@ -28,6 +28,7 @@ from jaxcrl.envs import (
     sibling_env,
     whole_number_arguments,
 )
+from jaxcrl.envs.base import choose_offscreen_renderer
 from jaxcrl.evaluate import POLICY_EPISODES_AT_ONCE
 from jaxcrl.members import Member, apply_member_values, member_keys, run_members
 from jaxcrl.trainer import Trainer, TrainerState, make_trainer
@@ -171,6 +172,8 @@ def build(
     env.reserve_copies(len(members) * max(config.num_envs, config.eval_episodes))
     env_params = env.default_params()
     if getattr(env, "host_evaluated", False) and config.dataset is not None:
+        if env.image_shape is not None:  # a headless server: EGL, before MuJoCo is imported
+            choose_offscreen_renderer()
         try:  # a visual OGBench env renders on the host: find out now, not after training
             env.check_rendering()
         except RuntimeError as error:

@@ -470,6 +470,41 @@ def test_a_video_of_a_mujoco_task_without_opengl_is_refused_before_evaluating(tm
     assert "MUJOCO_GL=egl" in last and "checkpoint" not in done.stderr
 
 
+def test_a_video_on_a_machine_without_a_display_picks_egl_itself(tmp_path, monkeypatch):
+    # Without MUJOCO_GL, a headless server's video was refused until the user set MUJOCO_GL=egl.
+    from jaxcrl.envs.base import choose_offscreen_renderer, other_renderer_fix
+
+    run_dir = tmp_path / "reacher"
+    run_dir.mkdir()
+    write_config(TrainConfig(env="reacher", run_dir=str(run_dir)), run_dir / "config.yaml", {})
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "MUJOCO_GL"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "eval.py"), "--run-dir", str(run_dir), "--video", "a.mp4"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    # The renderer started, so the run's missing checkpoint is what stops it.
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: {run_dir} has no checkpoints/ directory; train it first"
+    )
+    # A display, a chosen renderer, or MuJoCo already imported: nothing is changed.
+    monkeypatch.delenv("MUJOCO_GL", raising=False)
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.delitem(sys.modules, "mujoco", raising=False)
+    assert choose_offscreen_renderer() is None and "MUJOCO_GL" not in os.environ
+    monkeypatch.delenv("DISPLAY")
+    monkeypatch.setenv("MUJOCO_GL", "osmesa")
+    assert choose_offscreen_renderer() is None and os.environ["MUJOCO_GL"] == "osmesa"
+    # When EGL itself fails, the fix offered is another renderer, not EGL again.
+    assert other_renderer_fix("egl").startswith("set MUJOCO_GL=osmesa")
+
+
 def test_config_given_twice_is_refused_and_another_env_leaves_the_presets_env_options(capsys):
     from jaxcrl.cli import parse_train_args
 
