@@ -7,6 +7,8 @@ lazily so that the pure-JAX tasks load without touching MuJoCo.
 from __future__ import annotations
 
 import inspect
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -32,10 +34,11 @@ BUILTIN_LAYOUTS = frozenset(LAYOUTS)
 class EnvEntry(NamedTuple):
     """How to build one registered environment."""
 
-    module: str  # module under jaxcrl.envs that defines the class
+    module: str  # module under jaxcrl.envs that defines the class (external: any module)
     class_name: str
     kwargs: dict[str, Any]  # fixed constructor arguments for this name
     description: str
+    external: bool = False  # named by its import path, MODULE:CLASS, not registered
 
 
 _REGISTRY: dict[str, EnvEntry] = {}
@@ -45,6 +48,8 @@ def register(name: str, module: str, class_name: str, description: str, **kwargs
     """Add an environment under ``name``; ``kwargs`` are fixed constructor arguments."""
     if name in _REGISTRY:
         raise ValueError(f"environment {name!r} is registered twice")
+    if ":" in name:  # MODULE:CLASS names an env by its import path
+        raise ValueError(f"environment name {name!r} has a colon; pick a name without one")
     _REGISTRY[name] = EnvEntry(module, class_name, kwargs, description)
 
 
@@ -53,8 +58,27 @@ def registered_envs() -> dict[str, str]:
     return {name: entry.description for name, entry in sorted(_REGISTRY.items())}
 
 
+def env_import_path(name: str) -> tuple[str, str] | None:
+    """(module, class name) of an env named by its import path ``MODULE:CLASS`` (a GoalEnv
+    subclass in a package of your own, e.g. ``mylab.envs:Corridor``); None for other names."""
+    module, colon, class_name = name.partition(":")
+    if not colon:
+        return None
+    words = [*module.split("."), class_name]
+    if not all(word.isidentifier() for word in words):
+        raise ValueError(
+            f"--env {name}: an env named by its import path is MODULE:CLASS, dotted names of "
+            "Python identifiers, e.g. mylab.envs:Corridor"
+        )
+    return module, class_name
+
+
 def _env_entry(name: str) -> EnvEntry:
     """How env ``name`` is built; KeyError naming the registered envs when it is not known."""
+    import_path = env_import_path(name) if name not in _REGISTRY else None
+    if import_path is not None:
+        module, class_name = import_path
+        return EnvEntry(module, class_name, {}, f"{class_name} from {module}", external=True)
     if name not in _REGISTRY:
         raise KeyError(
             f"unknown env {name!r}; registered envs: {', '.join(sorted(_REGISTRY))}. (A maze "
@@ -66,10 +90,32 @@ def _env_entry(name: str) -> EnvEntry:
 
 
 def _env_class(name: str) -> Callable[..., GoalEnv]:
-    """The class registered as ``name`` (imports its module)."""
+    """The class registered as ``name``, or named by its import path (imports its module)."""
     entry = _env_entry(name)
-    module = import_starting_renderer(f"jaxcrl.envs.{entry.module}")
-    return getattr(module, entry.class_name)
+    if not entry.external:
+        module = import_starting_renderer(f"jaxcrl.envs.{entry.module}")
+        return getattr(module, entry.class_name)
+    if os.getcwd() not in sys.path:  # as ``python -m`` would, so jaxcrl-train finds it too
+        sys.path.append(os.getcwd())
+    try:
+        module = import_starting_renderer(entry.module)
+    except ImportError as error:
+        raise ValueError(
+            f"cannot import {entry.module} ({error}); make it importable: install the package "
+            "that holds it (pip install -e), run from the folder above it, or add that folder "
+            "to PYTHONPATH"
+        ) from None
+    env_class = getattr(module, entry.class_name, None)
+    if env_class is None:
+        raise ValueError(
+            f"{entry.module} has no {entry.class_name}; name its GoalEnv subclass after the colon"
+        )
+    if not (isinstance(env_class, type) and issubclass(env_class, GoalEnv)):
+        raise ValueError(
+            f"{entry.module}.{entry.class_name} is not a subclass of jaxcrl.envs.GoalEnv; name "
+            "the env class after the colon"
+        )
+    return env_class
 
 
 def env_arguments(name: str) -> tuple[str, ...]:
@@ -133,7 +179,7 @@ def custom_maze_env(name: str) -> str | None:
 def make_env(name: str, **overrides: Any) -> GoalEnv:
     """Build the environment registered as ``name``; ``overrides`` go to its constructor."""
     env_class = _env_class(name)
-    env = env_class(**{**_REGISTRY[name].kwargs, **overrides})
+    env = env_class(**{**_env_entry(name).kwargs, **overrides})
     env.name = name
     return env
 
@@ -239,6 +285,7 @@ __all__ = [
     "SUCCESS",
     "EnvState",
     "GoalEnv",
+    "env_import_path",
     "layout_option",
     "make_env",
     "portable_env",

@@ -128,6 +128,8 @@ def _train_description() -> str:
         "--resume DIR continues a stopped run (one stopped before its first checkpoint starts "
         "again from the beginning); with --total-env-steps N (offline: --num-updates N) beside "
         "it, it trains the run to that new length.",
+        "--env MODULE:CLASS trains a GoalEnv subclass of your own (e.g. mylab.envs:Corridor); "
+        "config.yaml records that name, so eval.py and --resume import it again.",
         f"Registered envs:\n{envs}",
         "OGBench's envs (offline only, on OGBench's datasets; evaluated on the host, "
         ".[ogbench] extra):\n" + _indented_list(ogbench_names),
@@ -453,7 +455,7 @@ def check_eval_args(args: EvalArgs) -> TrainConfig:
         check_video_path(args.video)
     except (ValueError, ImportError) as error:
         _fail(f"--video: {error}")
-    from jaxcrl.envs.base import choose_offscreen_renderer
+    from jaxcrl.envs.base import GoalEnv, choose_offscreen_renderer
     from jaxcrl.program import make_run_env
 
     choose_offscreen_renderer()  # a headless server: EGL, before MuJoCo is imported
@@ -464,6 +466,11 @@ def check_eval_args(args: EvalArgs) -> TrainConfig:
         _fail(str(error))
     except NotImplementedError as error:
         _fail(f"--video: {error}")
+    if type(env).render is GoalEnv.render:  # an env of one's own, drawn by nothing yet
+        _fail(
+            f"--video: {config.env} has no renderer; give it a render(state, params) method "
+            "that returns an RGB uint8 image [H, W, 3]"
+        )
     return config
 
 

@@ -44,7 +44,14 @@ from jaxcrl.dataset import (
     save_splits,
 )
 from jaxcrl.devices import gib, host_memory_bytes
-from jaxcrl.envs import GoalEnv, portable_env, registered_envs, reset_batch, step_batch
+from jaxcrl.envs import (
+    GoalEnv,
+    env_import_path,
+    portable_env,
+    registered_envs,
+    reset_batch,
+    step_batch,
+)
 from jaxcrl.envs.mjx_base import PHYSICS_IMPLS
 from jaxcrl.envs.ogbench_envs import ogbench_env_ids
 from jaxcrl.ogbench_data import how_to_get_data
@@ -341,10 +348,15 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
         parser.error(
             f"--env {options.env} is one of OGBench's own envs, which run on the host: {how}"
         )
-    if options.env not in registered_envs():
+    try:
+        import_path = env_import_path(options.env)
+    except ValueError as error:
+        parser.error(str(error))
+    if options.env not in registered_envs() and import_path is None:
         parser.error(
             f"unknown env {options.env!r} for --env; choose one of: "
             + ", ".join(collectable_envs())
+            + "; or MODULE:CLASS, a GoalEnv subclass of your own"
         )
     if options.episodes <= 0 or (options.val_episodes is not None and options.val_episodes <= 0):
         parser.error("--episodes and --val-episodes must be positive integers")

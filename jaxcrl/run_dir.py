@@ -31,8 +31,10 @@ from jaxcrl.logger import read_metrics, write_csv
 
 
 def default_run_dir(config: TrainConfig) -> Path:
-    """runs/ENV-sSEED-YYYYmmdd-HHMMSS under the working directory."""
-    return Path("runs") / f"{config.env}-s{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    """runs/ENV-sSEED-YYYYmmdd-HHMMSS under the working directory (an env named MODULE:CLASS:
+    its CLASS)."""
+    env = config.env.rpartition(":")[2]
+    return Path("runs") / f"{env}-s{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def claim_default_run_dir(config: TrainConfig) -> Path:

@@ -146,7 +146,7 @@ def test_every_jaxcrl_name_the_readme_points_to_exists():
 
 def test_every_repository_path_the_readme_names_exists():
     root = Path(__file__).resolve().parents[1]
-    named = r"((?:jaxcrl|envs|benchmarks|configs|tests)/[\w./]+\.\w+)"
+    named = r"((?:jaxcrl|envs|benchmarks|configs|examples|tests)/[\w./]+\.\w+)"
     paths = set(re.findall(rf"`{named}`", README))  # a path on its own
     paths |= set(re.findall(rf"(?:^|`)(?:bash|python)\s+{named}", README, re.MULTILINE))  # a script
     assert len(paths) >= 10

@@ -1,0 +1,117 @@
+"""Envs named by their import path, MODULE:CLASS: a GoalEnv subclass of the user's own module
+trains, and config.yaml's name brings it back in another process (examples/corridor.py)."""
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+from env_checks import check_first_states, check_random_rollout, check_step_keeps_the_goal
+from tiny_runs import TINY
+
+from jaxcrl.config import ConfigError, TrainConfig
+from jaxcrl.envs import (
+    env_import_path,
+    make_env,
+    register,
+    registered_envs,
+    reset_batch,
+    step_batch,
+)
+from jaxcrl.program import make_run_env
+from jaxcrl.run import train
+from jaxcrl.run_dir import default_run_dir
+from jaxcrl.validation import validate
+
+REPO = Path(__file__).resolve().parents[1]
+CORRIDOR = "examples.corridor:Corridor"
+
+
+@pytest.fixture
+def repo_on_path(monkeypatch):
+    """The repository's root importable, as it is for ``python train.py`` run from there."""
+    monkeypatch.syspath_prepend(str(REPO))
+
+
+def test_the_example_env_keeps_the_env_contract(repo_on_path):
+    env = make_env(CORRIDOR, speed=0.5)
+    assert (env.name, env.speed, env.observation_size) == (CORRIDOR, 0.5, 4)
+    params = env.default_params()
+    first = reset_batch(env, params, jax.random.key(0), 8)
+    check_first_states(env, first, 8)
+    step = jax.jit(lambda states, actions: step_batch(env, params, states, actions))
+    states, observations, metrics = first, [], []
+    for key in jax.random.split(jax.random.key(1), 30):  # past the 20-step episodes' ends
+        states = step(states, jax.random.uniform(key, (8, 2), minval=-1.0, maxval=1.0))
+        observations.append(np.asarray(states.obs))
+        metrics.append(jax.tree.map(np.asarray, states.metrics))
+    check_random_rollout(
+        env, np.stack(observations), jax.tree.map(lambda *m: np.stack(m), *metrics), 30, 8
+    )
+    check_step_keeps_the_goal(env, first, step(first, np.zeros((8, 2), np.float32)), 8)
+    assert env.render(jax.tree.map(lambda x: x[0], first), params).shape == (64, 64, 3)
+
+
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        ("examples.corridor:Corridr", "examples.corridor has no Corridr; name its GoalEnv"),
+        ("examples.corridor:CorridorParams", "CorridorParams is not a subclass of jaxcrl.envs"),
+        ("nowhere.at_all:Corridor", r"cannot import nowhere.at_all \(No module named 'nowhere'\)"),
+    ],
+)
+def test_a_wrong_import_path_is_one_error_that_names_it(repo_on_path, name, problem):
+    config = dataclasses.replace(TINY, env=name)
+    validate(config, registered_envs())  # before any import
+    with pytest.raises(ConfigError, match=rf"--env {name}: .*{problem}"):
+        make_run_env(config)
+
+
+def test_a_malformed_import_path_is_refused_with_the_other_config_errors():
+    config = dataclasses.replace(TINY, env="examples.cor-ridor:Corridor")
+    with pytest.raises(ConfigError, match="MODULE:CLASS, dotted names of Python identifiers"):
+        validate(config, registered_envs())
+
+
+def test_a_registered_name_cannot_take_a_colon():
+    with pytest.raises(ValueError, match="has a colon; pick a name without one"):
+        register("mine:v2", "point_maze", "PointMaze", "a maze")
+    assert env_import_path("point_open") is None
+    assert env_import_path("mylab.envs:Corridor") == ("mylab.envs", "Corridor")
+    # A run's default folder takes the class's name: no colon in a path.
+    assert default_run_dir(TrainConfig(env=CORRIDOR)).name.startswith("Corridor-s0-")
+
+
+def test_a_run_of_ones_own_env_is_evaluated_in_another_process(repo_on_path, tmp_path):
+    config = dataclasses.replace(
+        TINY, env=CORRIDOR, env_options=("speed=0.5",), run_dir=str(tmp_path / "run")
+    )
+    result = train(config)
+    assert "env: examples.corridor:Corridor" in (result.run_dir / "config.yaml").read_text()
+    # The installed command (not eval.py, whose folder Python puts on the import path).
+    command = [str(Path(sys.executable).with_name("jaxcrl-eval")), "--run-dir", str(result.run_dir)]
+    environ = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ""}
+    run = lambda **kw: subprocess.run(
+        command + ["--episodes", "4"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        **kw,
+    )
+    # From elsewhere, with the module nowhere on the import path: one line that says so.
+    lost = run(cwd=tmp_path)
+    assert lost.returncode != 0
+    assert (
+        lost.stderr.strip()
+        .splitlines()[-1]
+        .startswith("error: --env examples.corridor:Corridor: cannot import examples.corridor")
+    )
+    # From the folder above it, as from a project of one's own: the run's policy is evaluated.
+    found = run(cwd=REPO)
+    assert found.returncode == 0, found.stderr
+    assert '"episodes": 4' in found.stdout and "success rate" in found.stdout
