@@ -311,6 +311,12 @@ for _layout in ("open", "u_maze", "medium"):
 # MuJoCo MJX tasks (envs/reacher.py, envs/ant.py); more ant mazes are one line each, e.g.
 # register("ant_large", "ant", "AntMaze", "...", layout="large").
 register("reacher", "reacher", "Reacher", "2-link planar arm, fingertip to a target (MJX)")
+register(
+    "brax",
+    "brax_goal",
+    "BraxGoal",
+    "any Brax env (--env-options brax_env=NAME), to goals on entries of its q (Brax)",
+)
 register("ant", "ant", "Ant", "quadruped on flat ground, torso to a goal 10 m away (MJX)")
 register(
     "ant_u_maze", "ant", "AntMaze", "quadruped in a U-maze of 4 m cells (MJX)", layout="u_maze"

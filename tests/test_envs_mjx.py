@@ -49,8 +49,8 @@ class Rollout:
 
     num_envs, num_steps = NUM_ENVS, NUM_STEPS
 
-    def __init__(self, name: str):
-        self.env = make_env(name, episode_length=EPISODE_LENGTH)
+    def __init__(self, name: str, **options):
+        self.env = make_env(name, episode_length=EPISODE_LENGTH, **options)
         self.params = self.env.default_params()
         self.first = reset_batch(self.env, self.params, jax.random.key(0), NUM_ENVS)
         env, params = self.env, self.params

@@ -1,0 +1,131 @@
+"""Any Brax environment as a goal-reaching task: ``--env brax --env-options brax_env=NAME ...``.
+
+Brax's envs are not goal-conditioned, so this adds the goal: it names some entries of the
+system's generalized positions ``q`` (an ant's torso x and y are ``q[0:2]``), and each episode
+draws one uniformly in the box [goal_low, goal_high]. The state is Brax's observation followed
+by those entries, so the critic sees what the goal names; success is their distance to the goal
+under ``success_threshold``. Brax's own reward is not used; its ``done`` (a fallen robot) ends
+the episode. Brax's envs run on their chosen backend (``backend``, MJX by default).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from jaxcrl.envs.base import EnvState, GoalEnv, advance, goal_metrics, make_state
+
+# Goal draws per reset: the first one beyond the success threshold of the start is kept (the
+# farthest of them, when none is), so an episode almost never starts solved.
+GOAL_DRAWS = 8
+
+
+@struct.dataclass
+class BraxGoalParams:
+    """The goal box and the success threshold, as arrays (one program can vmap over them)."""
+
+    goal_low: jax.Array  # [goal_size]
+    goal_high: jax.Array  # [goal_size]
+    success_threshold: jax.Array  # []
+
+
+class BraxGoal(GoalEnv):
+    """A Brax env (``brax.envs.get_environment(brax_env, backend=backend)``) pursuing goals on
+    entries ``goal_q_indices`` of its generalized positions ``q``."""
+
+    def __init__(
+        self,
+        brax_env: str = "ant",
+        backend: str = "mjx",
+        goal_q_indices: tuple[int, ...] = (0, 1),
+        goal_low: tuple[float, ...] = (-5.0, -5.0),
+        goal_high: tuple[float, ...] = (5.0, 5.0),
+        success_threshold: float = 0.5,
+        episode_length: int = 1000,
+        dense_reward: bool = False,
+    ):
+        from brax import envs as brax_envs
+
+        try:
+            self.brax = brax_envs.get_environment(brax_env, backend=backend)
+        except KeyError:
+            known = ", ".join(sorted(getattr(brax_envs, "_envs", {})))
+            raise ValueError(f"brax_env {brax_env!r} is not one of Brax's envs: {known}") from None
+        reset_shape = jax.eval_shape(self.brax.reset, jax.random.key(0))
+        num_q = reset_shape.pipeline_state.q.shape[-1]
+        indices = tuple(int(i) for i in goal_q_indices)
+        if not indices or not all(0 <= i < num_q for i in indices):
+            raise ValueError(
+                f"goal_q_indices {list(goal_q_indices)}: {brax_env}'s q has {num_q} entries; "
+                f"name some of 0..{num_q - 1} (for a free-floating body, 0 and 1 are x and y)"
+            )
+        low, high = np.asarray(goal_low, np.float32), np.asarray(goal_high, np.float32)
+        if low.shape != (len(indices),) or high.shape != (len(indices),):
+            raise ValueError(
+                f"goal_low and goal_high give one bound per goal entry: {len(indices)} numbers "
+                f"each for goal_q_indices {list(indices)}, got {low.tolist()} and {high.tolist()}"
+            )
+        if not (np.isfinite(low).all() and np.isfinite(high).all() and (low <= high).all()):
+            raise ValueError(
+                f"goal_low {low.tolist()} must be finite and <= goal_high {high.tolist()}"
+            )
+        if not (math.isfinite(success_threshold) and success_threshold > 0):
+            raise ValueError(f"success_threshold must be a distance > 0, got {success_threshold}")
+        step_shape = jax.eval_shape(self.brax.step, reset_shape, jnp.zeros(self.brax.action_size))
+        if jax.tree.structure(step_shape) != jax.tree.structure(reset_shape):
+            raise ValueError(
+                f"{brax_env}'s step returns a state of another structure than its reset (its "
+                "info or metrics keys differ), which episodes that end and restart cannot mix"
+            )
+        self.goal_q_indices = indices
+        self.goal_box = (low, high)
+        self.success_threshold = float(success_threshold)
+        self.episode_length = episode_length
+        self.dense_reward = dense_reward
+        self.brax_observation_size = reset_shape.obs.shape[-1]
+        self.state_size = self.brax_observation_size + len(indices)
+        self.goal_indices = tuple(range(self.brax_observation_size, self.state_size))
+        self.action_size = self.brax.action_size
+
+    def default_params(self) -> BraxGoalParams:
+        """The goal box and threshold given to the constructor."""
+        low, high = self.goal_box
+        return BraxGoalParams(
+            goal_low=jnp.asarray(low),
+            goal_high=jnp.asarray(high),
+            success_threshold=jnp.asarray(self.success_threshold, jnp.float32),
+        )
+
+    def _state_vector(self, brax_state: Any) -> tuple[jax.Array, jax.Array]:
+        """(Brax's observation ++ the goal's q entries, those entries) of one Brax state."""
+        achieved = brax_state.pipeline_state.q[np.asarray(self.goal_q_indices)]
+        return jnp.concatenate([brax_state.obs, achieved]), achieved
+
+    def reset(self, key: jax.Array, params: BraxGoalParams) -> EnvState:
+        """Brax's reset, and a goal in the box apart from where the start stands."""
+        key, brax_key, goal_key = jax.random.split(key, 3)
+        brax_state = self.brax.reset(brax_key)
+        state_vector, achieved = self._state_vector(brax_state)
+        draws = jax.random.uniform(
+            goal_key,
+            (GOAL_DRAWS, len(self.goal_q_indices)),
+            minval=params.goal_low,
+            maxval=params.goal_high,
+        )
+        distances = jnp.linalg.norm(draws - achieved, axis=-1)
+        apart = distances >= params.success_threshold
+        goal = draws[jnp.where(jnp.any(apart), jnp.argmax(apart), jnp.argmax(distances))]
+        metrics = goal_metrics(achieved, goal, params.success_threshold)
+        return make_state(brax_state, state_vector, goal, key, metrics)
+
+    def step(self, state: EnvState, action: jax.Array, params: BraxGoalParams) -> EnvState:
+        """Brax's step; success is the goal's q entries within the threshold of the goal."""
+        brax_state = self.brax.step(state.physics, action)
+        state_vector, achieved = self._state_vector(brax_state)
+        metrics = goal_metrics(achieved, state.goal, params.success_threshold)
+        return advance(state, brax_state, state_vector, metrics, self.dense_reward, brax_state.done)

@@ -1,0 +1,79 @@
+"""Brax's envs as goal-reaching tasks (envs/brax_goal.py), on Brax's reacher: the env contract,
+goals apart from the start, and the options' checks."""
+
+import functools
+
+import jax
+import numpy as np
+import pytest
+from env_checks import (  # noqa: F401  (pytest collects these with this module's rollout)
+    test_goal_at_achieved_state_succeeds_and_far_goal_fails,
+    test_goals_differ_across_episodes_of_one_slot,
+    test_hundred_random_steps_without_resets_stay_finite,
+    test_jit_vmap_step,
+    test_reset_shapes_and_dtypes,
+    test_step_shapes_and_finite_over_random_rollout,
+)
+from test_envs_mjx import Rollout
+
+from jaxcrl.envs import SUCCESS, make_env, reset_batch
+
+# Brax's reacher: q = two arm joints, then its own target's two slide joints (unused here).
+REACHER = {
+    "brax_env": "reacher",
+    "goal_low": (-3.0, -2.0),
+    "goal_high": (3.0, 2.0),
+    "success_threshold": 0.2,
+}
+
+
+@functools.cache
+def compiled() -> Rollout:
+    """Brax's reacher, its goal on the arm's two joint angles, compiled and rolled out once."""
+    return Rollout("brax", **REACHER)
+
+
+@pytest.fixture
+def rollout() -> Rollout:
+    """A compiled env and its random rollout (cached across tests)."""
+    return compiled()
+
+
+def test_the_state_is_braxs_observation_then_the_goals_q_entries(rollout):
+    env = rollout.env
+    assert (env.brax_observation_size, env.state_size, env.goal_indices) == (11, 13, (11, 12))
+    q = np.asarray(rollout.first.physics.pipeline_state.q)
+    np.testing.assert_array_equal(np.asarray(rollout.first.obs)[:, 11:13], q[:, :2])
+    np.testing.assert_array_equal(
+        np.asarray(rollout.first.obs)[:, :11], np.asarray(rollout.first.physics.obs)
+    )
+
+
+def test_no_episode_starts_at_its_goal_and_goals_fill_their_box():
+    # A box two thresholds wide around the starts: a goal drawn at random lands within the
+    # threshold of the start a fifth of the time.
+    env = make_env("brax", **REACHER)
+    params = env.default_params().replace(
+        goal_low=np.float32([-0.2, -0.2]),
+        goal_high=np.float32([0.2, 0.2]),
+        success_threshold=np.float32(0.1),
+    )
+    states = jax.jit(lambda key: reset_batch(env, params, key, 512))(jax.random.key(5))
+    assert np.asarray(states.metrics[SUCCESS]).sum() == 0
+    goals = np.asarray(states.goal)
+    assert np.all(np.abs(goals) <= 0.2) and goals.min() < -0.15 and goals.max() > 0.15
+
+
+@pytest.mark.parametrize(
+    "options, problem",
+    [
+        ({"brax_env": "rechr"}, "brax_env 'rechr' is not one of Brax's envs: ant, fast"),
+        ({"goal_q_indices": (5,)}, r"goal_q_indices \[5\]: reacher's q has 4 entries"),
+        ({"goal_low": (1.0,)}, r"one bound per goal entry: 2 numbers each .* got \[1.0\]"),
+        ({"goal_low": (1.0, 1.0), "goal_high": (0.0, 2.0)}, r"goal_low \[1.0, 1.0\] must be"),
+        ({"success_threshold": 0.0}, "success_threshold must be a distance > 0, got 0.0"),
+    ],
+)
+def test_options_that_make_no_task_are_refused_with_the_fix(options, problem):
+    with pytest.raises(ValueError, match=problem):
+        make_env("brax", **{**REACHER, **options})
