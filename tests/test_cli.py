@@ -449,14 +449,17 @@ def test_a_presets_values_that_the_run_would_not_use_go_back_to_their_defaults(t
     assert offline.batch_size == read_overrides("point_u_maze").get("batch_size", 256)
 
 
-def test_a_video_of_a_mujoco_task_without_opengl_is_refused_before_evaluating(tmp_path):
-    # It used to evaluate every episode first (40 s on the ant), then fail to draw the video.
+def film_an_untrained_reacher(tmp_path: Path, renderer: str | None) -> subprocess.CompletedProcess:
+    """eval.py --video on a reacher run with no checkpoint, on a machine with no display, with
+    MUJOCO_GL set to ``renderer`` (None: unset)."""
     run_dir = tmp_path / "reacher"
     run_dir.mkdir()
     write_config(TrainConfig(env="reacher", run_dir=str(run_dir)), run_dir / "config.yaml", {})
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "MUJOCO_GL": "glfw"}
-    env.pop("DISPLAY", None)  # GLFW then opens no window, so no context
-    done = subprocess.run(
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "MUJOCO_GL"):
+        env.pop(name, None)
+    env |= {"MUJOCO_GL": renderer} if renderer else {}
+    return subprocess.run(
         [sys.executable, str(REPO / "eval.py"), "--run-dir", str(run_dir), "--video", "a.mp4"],
         cwd=tmp_path,
         env=env,
@@ -464,6 +467,11 @@ def test_a_video_of_a_mujoco_task_without_opengl_is_refused_before_evaluating(tm
         text=True,
         timeout=600,
     )
+
+
+def test_a_video_of_a_mujoco_task_without_opengl_is_refused_before_evaluating(tmp_path):
+    # It used to evaluate every episode first (40 s on the ant), then fail to draw the video.
+    done = film_an_untrained_reacher(tmp_path, "glfw")  # GLFW opens no window: no context
     assert done.returncode == 2
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: --video: reacher: MuJoCo could not open an OpenGL context")
@@ -474,24 +482,11 @@ def test_a_video_on_a_machine_without_a_display_picks_egl_itself(tmp_path, monke
     # Without MUJOCO_GL, a headless server's video was refused until the user set MUJOCO_GL=egl.
     from jaxcrl.envs.base import choose_offscreen_renderer, other_renderer_fix
 
-    run_dir = tmp_path / "reacher"
-    run_dir.mkdir()
-    write_config(TrainConfig(env="reacher", run_dir=str(run_dir)), run_dir / "config.yaml", {})
-    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    for name in ("DISPLAY", "WAYLAND_DISPLAY", "MUJOCO_GL"):
-        env.pop(name, None)
-    done = subprocess.run(
-        [sys.executable, str(REPO / "eval.py"), "--run-dir", str(run_dir), "--video", "a.mp4"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = film_an_untrained_reacher(tmp_path, None)
     # The renderer started, so the run's missing checkpoint is what stops it.
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
-        f"error: {run_dir} has no checkpoints/ directory; train it first"
+        f"error: {tmp_path / 'reacher'} has no checkpoints/ directory; train it first"
     )
     # A display, a chosen renderer, or MuJoCo already imported: nothing is changed.
     monkeypatch.delenv("MUJOCO_GL", raising=False)
