@@ -6,6 +6,9 @@ draws one uniformly in the box [goal_low, goal_high]. The state is Brax's observ
 by those entries, so the critic sees what the goal names; success is their distance to the goal
 under ``success_threshold``. Brax's own reward is not used; its ``done`` (a fallen robot) ends
 the episode. Brax's envs run on their chosen backend (``backend``, MJX by default).
+
+Videos draw Brax's MuJoCo model; the goal shows as a red sphere (the success region) where it
+names the position of a free-floating root body (``goal_q_indices`` (0, 1) or (0, 1, 2)).
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import mujoco
 import numpy as np
 from flax import struct
 
 from jaxcrl.envs.base import EnvState, GoalEnv, advance, goal_metrics, make_state
+from jaxcrl.envs.mjx_base import add_goal_marker, env_renderer
 
 # Goal draws per reset: the first one beyond the success threshold of the start is kept (the
 # farthest of them, when none is), so an episode almost never starts solved.
@@ -129,3 +134,38 @@ class BraxGoal(GoalEnv):
         state_vector, achieved = self._state_vector(brax_state)
         metrics = goal_metrics(achieved, state.goal, params.success_threshold)
         return advance(state, brax_state, state_vector, metrics, self.dense_reward, brax_state.done)
+
+    @property
+    def goal_is_root_position(self) -> bool:
+        """Whether the goal names the x, y (and z) of a free-floating root body (then drawn)."""
+        mj_model = self.brax.sys.mj_model
+        free_root = mj_model.njnt > 0 and mj_model.jnt_type[0] == mujoco.mjtJoint.mjJNT_FREE
+        return free_root and self.goal_q_indices in ((0, 1), (0, 1, 2))
+
+    def check_rendering(self) -> None:
+        """NotImplementedError naming MUJOCO_GL when no OpenGL context opens."""
+        env_renderer(self, self.brax.sys.mj_model, 16, 16)
+
+    def render(
+        self, state: EnvState, params: BraxGoalParams, width: int = 320, height: int = 240
+    ) -> np.ndarray:
+        """Draw one (unbatched) state as an RGB uint8 image [H, W, 3], from a camera that keeps
+        the root body (and a drawn goal) in view."""
+        mj_model = self.brax.sys.mj_model
+        renderer = env_renderer(self, mj_model, height, width)
+        data = mujoco.MjData(mj_model)
+        data.qpos[:] = np.asarray(state.physics.pipeline_state.q)
+        data.qvel[:] = np.asarray(state.physics.pipeline_state.qd)
+        mujoco.mj_forward(mj_model, data)
+        camera = mujoco.MjvCamera()
+        mujoco.mjv_defaultFreeCamera(mj_model, camera)
+        root = np.array(data.xpos[1])  # body 0 is the world
+        goal = np.append(np.asarray(state.goal), root[2])[:3]  # at the root's height if 2-D
+        drawn = self.goal_is_root_position
+        camera.lookat[:] = 0.5 * (root + goal) if drawn else root
+        if drawn:  # far enough back to keep both in a 45-degree field of view
+            camera.distance = max(camera.distance, 1.6 * float(np.linalg.norm(goal - root)))
+        renderer.update_scene(data, camera=camera)
+        if drawn:
+            add_goal_marker(renderer.scene, goal, float(params.success_threshold))
+        return renderer.render()

@@ -327,17 +327,7 @@ class MjxGoalEnv(GoalEnv):
         if camera is None:
             camera = self.framing_camera(self.framed_points(state))
         renderer.update_scene(data, camera=camera)
-        scene = renderer.scene
-        if scene.ngeom < scene.maxgeom:
-            mujoco.mjv_initGeom(
-                scene.geoms[scene.ngeom],
-                mujoco.mjtGeom.mjGEOM_SPHERE,
-                np.full(3, self.goal_marker_radius),
-                goal,
-                np.eye(3).reshape(-1),
-                np.array([0.9, 0.1, 0.1, 0.8], np.float32),
-            )
-            scene.ngeom += 1
+        add_goal_marker(renderer.scene, goal, self.goal_marker_radius)
         return renderer.render()
 
     def framed_points(self, state: EnvState) -> np.ndarray:
@@ -365,19 +355,41 @@ class MjxGoalEnv(GoalEnv):
 
     def _renderer(self, height: int, width: int) -> mujoco.Renderer:
         """This env's renderer of that size, made on first use (making one costs ~0.1 s)."""
-        renderers = self.__dict__.setdefault("_renderers", {})
-        if (height, width) not in renderers:
-            try:
-                with warnings.catch_warnings():  # GLFW's warnings: the error below says it all
-                    warnings.simplefilter("ignore")
-                    renderer = mujoco.Renderer(self.mj_model, height, width)
-            except Exception as error:  # no OpenGL context: the message says how to get one
-                fix = other_renderer_fix(os.environ.get("MUJOCO_GL"))
-                raise NotImplementedError(
-                    f"{self.name}: MuJoCo could not open an OpenGL context ({error}); {fix}, "
-                    "before mujoco is imported"
-                ) from error
-            # Free the GL context with the env or at exit, while the interpreter is still whole.
-            weakref.finalize(self, renderer.close)
-            renderers[height, width] = renderer
-        return renderers[height, width]
+        return env_renderer(self, self.mj_model, height, width)
+
+
+def env_renderer(
+    env: GoalEnv, mj_model: mujoco.MjModel, height: int, width: int
+) -> mujoco.Renderer:
+    """``env``'s MuJoCo renderer of ``mj_model`` at that size, made on first use and freed with
+    ``env``; NotImplementedError naming MUJOCO_GL when no OpenGL context opens."""
+    renderers = env.__dict__.setdefault("_renderers", {})
+    if (height, width) not in renderers:
+        try:
+            with warnings.catch_warnings():  # GLFW's warnings: the error below says it all
+                warnings.simplefilter("ignore")
+                renderer = mujoco.Renderer(mj_model, height, width)
+        except Exception as error:  # no OpenGL context: the message says how to get one
+            fix = other_renderer_fix(os.environ.get("MUJOCO_GL"))
+            raise NotImplementedError(
+                f"{env.name}: MuJoCo could not open an OpenGL context ({error}); {fix}, "
+                "before mujoco is imported"
+            ) from error
+        # Free the GL context with the env or at exit, while the interpreter is still whole.
+        weakref.finalize(env, renderer.close)
+        renderers[height, width] = renderer
+    return renderers[height, width]
+
+
+def add_goal_marker(scene: mujoco.MjvScene, position: np.ndarray, radius: float) -> None:
+    """A translucent red sphere of ``radius`` at ``position`` [3] in ``scene``, if it has room."""
+    if scene.ngeom < scene.maxgeom:
+        mujoco.mjv_initGeom(
+            scene.geoms[scene.ngeom],
+            mujoco.mjtGeom.mjGEOM_SPHERE,
+            np.full(3, radius),
+            position,
+            np.eye(3).reshape(-1),
+            np.array([0.9, 0.1, 0.1, 0.8], np.float32),
+        )
+        scene.ngeom += 1

@@ -6,6 +6,7 @@ import functools
 import jax
 import numpy as np
 import pytest
+from egl_renders import render_report
 from env_checks import (  # noqa: F401  (pytest collects these with this module's rollout)
     test_goal_at_achieved_state_succeeds_and_far_goal_fails,
     test_goals_differ_across_episodes_of_one_slot,
@@ -77,3 +78,30 @@ def test_no_episode_starts_at_its_goal_and_goals_fill_their_box():
 def test_options_that_make_no_task_are_refused_with_the_fix(options, problem):
     with pytest.raises(ValueError, match=problem):
         make_env("brax", **{**REACHER, **options})
+
+
+# Rendered by egl_renders.render_report in a fresh interpreter under MUJOCO_GL=egl.
+# A frame needs the state's q, qd and goal alone: Brax's initial pose, with a goal 3 m off on x
+# and y, spares compiling a reset.
+RENDER_SCRIPT = """
+from types import SimpleNamespace
+import numpy as np
+from jaxcrl.envs import make_env
+
+report = []
+for options in [{}, {"brax_env": "reacher"}]:
+    env = make_env("brax", **options)
+    q = np.asarray(env.brax.sys.init_q)
+    pose = SimpleNamespace(pipeline_state=SimpleNamespace(q=q, qd=np.zeros(env.brax.sys.qd_size())))
+    state = SimpleNamespace(physics=pose, goal=q[:2] + 3.0)
+    image = env.render(state, env.default_params())
+    report.append([list(image.shape), str(image.dtype), red_pixels(image)])
+print(json.dumps(report))
+"""
+
+
+def test_a_video_frame_shows_a_goal_on_the_root_position_and_no_other():
+    (ant_shape, ant_dtype, ant_red), (_, _, reacher_red) = render_report(RENDER_SCRIPT)
+    assert ant_shape == [240, 320, 3] and ant_dtype == "uint8"
+    assert ant_red > 10  # the ant's goal names its torso's x and y: drawn
+    assert reacher_red == 0  # a goal on joint angles names no place: not drawn
