@@ -7,8 +7,6 @@ lazily so that the pure-JAX tasks load without touching MuJoCo.
 from __future__ import annotations
 
 import inspect
-import os
-import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -26,6 +24,7 @@ from jaxcrl.envs.base import (
 )
 from jaxcrl.envs.mazes import LAYOUTS, add_layout, layout_option
 from jaxcrl.envs.ogbench_envs import ogbench_env_ids
+from jaxcrl.envs.own_envs import env_import_path, own_env_class
 
 # Mazes that ship with jaxcrl, and so exist in every process (register_maze adds others).
 BUILTIN_LAYOUTS = frozenset(LAYOUTS)
@@ -58,21 +57,6 @@ def registered_envs() -> dict[str, str]:
     return {name: entry.description for name, entry in sorted(_REGISTRY.items())}
 
 
-def env_import_path(name: str) -> tuple[str, str] | None:
-    """(module, class name) of an env named by its import path ``MODULE:CLASS`` (a GoalEnv
-    subclass in a package of your own, e.g. ``mylab.envs:Corridor``); None for other names."""
-    module, colon, class_name = name.partition(":")
-    if not colon:
-        return None
-    words = [*module.split("."), class_name]
-    if not all(word.isidentifier() for word in words):
-        raise ValueError(
-            f"--env {name}: an env named by its import path is MODULE:CLASS, dotted names of "
-            "Python identifiers, e.g. mylab.envs:Corridor"
-        )
-    return module, class_name
-
-
 def _env_entry(name: str) -> EnvEntry:
     """How env ``name`` is built; KeyError naming the registered envs when it is not known."""
     import_path = env_import_path(name) if name not in _REGISTRY else None
@@ -95,27 +79,7 @@ def _env_class(name: str) -> Callable[..., GoalEnv]:
     if not entry.external:
         module = import_starting_renderer(f"jaxcrl.envs.{entry.module}")
         return getattr(module, entry.class_name)
-    if os.getcwd() not in sys.path:  # as ``python -m`` would, so jaxcrl-train finds it too
-        sys.path.append(os.getcwd())
-    try:
-        module = import_starting_renderer(entry.module)
-    except ImportError as error:
-        raise ValueError(
-            f"cannot import {entry.module} ({error}); make it importable: install the package "
-            "that holds it (pip install -e), run from the folder above it, or add that folder "
-            "to PYTHONPATH"
-        ) from None
-    env_class = getattr(module, entry.class_name, None)
-    if env_class is None:
-        raise ValueError(
-            f"{entry.module} has no {entry.class_name}; name its GoalEnv subclass after the colon"
-        )
-    if not (isinstance(env_class, type) and issubclass(env_class, GoalEnv)):
-        raise ValueError(
-            f"{entry.module}.{entry.class_name} is not a subclass of jaxcrl.envs.GoalEnv; name "
-            "the env class after the colon"
-        )
-    return env_class
+    return own_env_class(entry.module, entry.class_name)
 
 
 def env_arguments(name: str) -> tuple[str, ...]:

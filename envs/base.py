@@ -21,6 +21,7 @@ import importlib
 import math
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -394,22 +395,32 @@ def choose_offscreen_renderer() -> str | None:
     return "egl"
 
 
+# The packages whose import opens the renderer MUJOCO_GL names (PyOpenGL's is OpenGL).
+GL_PACKAGES = ("mujoco", "OpenGL")
+
+
 def other_renderer_fix(renderer: str | None) -> str:
     """What to set when MuJoCo's ``renderer`` (MUJOCO_GL's value, None: unset) cannot start."""
     if renderer == "egl":
         return "set MUJOCO_GL=osmesa (Mesa's software renderer), or run where EGL is installed"
+    if renderer == "osmesa":
+        return "set MUJOCO_GL=egl (GPU or Mesa EGL), or install OSMesa"
     return "set MUJOCO_GL=egl (GPU or Mesa EGL), or MUJOCO_GL=osmesa"
 
 
 def renderer_start_problem(error: Exception) -> str | None:
     """Why importing MuJoCo failed with ``error`` when MUJOCO_GL names a renderer this machine
-    lacks (None when that is not the cause)."""
+    lacks (None when that is not the cause: no MUJOCO_GL, or an error raised outside MuJoCo's
+    and OpenGL's own code, such as one in an env module of the user's)."""
     renderer = os.environ.get("MUJOCO_GL")
     if renderer is None or isinstance(error, ImportError):
         return None
+    files = [frame.filename for frame in traceback.extract_tb(error.__traceback__)]
+    if not any(f"{os.sep}{package}{os.sep}" in f for f in files for package in GL_PACKAGES):
+        return None
     return (
         f"MuJoCo did not start with MUJOCO_GL={renderer} ({type(error).__name__}: {error}); that "
-        f"OpenGL library is missing here: unset MUJOCO_GL, or {other_renderer_fix(renderer)}"
+        f"OpenGL library is missing here: {other_renderer_fix(renderer)}"
     )
 
 

@@ -7,13 +7,18 @@ by those entries, so the critic sees what the goal names; success is their dista
 under ``success_threshold``. Brax's own reward is not used; its ``done`` (a fallen robot) ends
 the episode. Brax's envs run on their chosen backend (``backend``, MJX by default).
 
-Videos draw Brax's MuJoCo model; the goal shows as a red sphere (the success region) where it
-names the position of a free-floating root body (``goal_q_indices`` (0, 1) or (0, 1, 2)).
+A goal on a hinge's angle is compared as a number, not modulo a turn: keep such a box within
+one turn (a limited joint's box must lie within its range). Videos draw Brax's MuJoCo model;
+the goal shows as a red sphere (the success region) where it names the position of a
+free-floating root body (``goal_q_indices`` (0, 1) or (0, 1, 2)). Brax's reacher and pusher
+draw their own target too, which is not this task's goal.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -25,9 +30,57 @@ from flax import struct
 from jaxcrl.envs.base import EnvState, GoalEnv, advance, goal_metrics, make_state
 from jaxcrl.envs.mjx_base import add_goal_marker, env_renderer
 
+# Joints whose q entry is one position or angle, with a range when limited.
+ONE_NUMBER_JOINTS = (int(mujoco.mjtJoint.mjJNT_SLIDE), int(mujoco.mjtJoint.mjJNT_HINGE))
 # Goal draws per reset: the first one beyond the success threshold of the start is kept (the
 # farthest of them, when none is), so an episode almost never starts solved.
 GOAL_DRAWS = 8
+
+
+def goal_entries(goal_q_indices: Any, num_q: int, brax_env: str) -> tuple[int, ...]:
+    """``goal_q_indices`` (a whole number or a list of them) as distinct indices into ``q``;
+    ValueError naming the fix otherwise."""
+    given = goal_q_indices if isinstance(goal_q_indices, Sequence) else (goal_q_indices,)
+    whole = all(isinstance(i, int) and not isinstance(i, bool) for i in given)
+    if not (given and whole and all(0 <= i < num_q for i in given)):
+        raise ValueError(
+            f"goal_q_indices {goal_q_indices!r}: {brax_env}'s q has {num_q} entries; give a list "
+            f"of some of 0..{num_q - 1}, e.g. goal_q_indices=[0,1] (x and y of a free body)"
+        )
+    if len(set(given)) != len(given):
+        raise ValueError(f"goal_q_indices {list(given)} names an entry twice; name each once")
+    return tuple(given)
+
+
+def goal_box(
+    goal_low: Any, goal_high: Any, indices: tuple[int, ...], mj_model: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """The goal box [goal_size] each, checked: numbers, one per goal entry, low <= high, and
+    within the range of each limited joint the entries belong to."""
+    bounds = []
+    for name, given in (("goal_low", goal_low), ("goal_high", goal_high)):
+        values = given if isinstance(given, Sequence) and not isinstance(given, str) else (given,)
+        if len(values) != len(indices) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+        ):
+            raise ValueError(
+                f"{name} {given!r}: give {len(indices)} numbers, one per entry of goal_q_indices "
+                f"{list(indices)}, e.g. {name}=[{', '.join(['-5'] * len(indices))}]"
+            )
+        bounds.append(np.asarray(values, np.float32))
+    low, high = bounds
+    if not (np.isfinite(low).all() and np.isfinite(high).all() and (low <= high).all()):
+        raise ValueError(f"goal_low {low.tolist()} must be finite and <= goal_high {high.tolist()}")
+    for entry, lo, hi in zip(indices, low, high, strict=True):
+        joint = int(np.searchsorted(mj_model.jnt_qposadr, entry, side="right")) - 1
+        if mj_model.jnt_limited[joint] and int(mj_model.jnt_type[joint]) in ONE_NUMBER_JOINTS:
+            least, most = (float(x) for x in mj_model.jnt_range[joint])
+            if lo < least or hi > most:
+                raise ValueError(
+                    f"goal box [{lo:g}, {hi:g}] for q[{entry}] leaves its joint's range "
+                    f"[{least:g}, {most:g}]: no state reaches such goals; give bounds within it"
+                )
+    return low, high
 
 
 @struct.dataclass
@@ -56,30 +109,28 @@ class BraxGoal(GoalEnv):
     ):
         from brax import envs as brax_envs
 
-        try:
-            self.brax = brax_envs.get_environment(brax_env, backend=backend)
-        except KeyError:
-            known = ", ".join(sorted(getattr(brax_envs, "_envs", {})))
-            raise ValueError(f"brax_env {brax_env!r} is not one of Brax's envs: {known}") from None
+        with warnings.catch_warnings():  # Brax's note on its upkeep, once per env made
+            warnings.filterwarnings("ignore", message="Brax System, piplines and environments")
+            try:
+                self.brax = brax_envs.get_environment(brax_env, backend=backend)
+            except KeyError:
+                known = ", ".join(sorted(getattr(brax_envs, "_envs", {})))
+                raise ValueError(
+                    f"brax_env {brax_env!r} is not one of Brax's envs: {known}"
+                ) from None
+            except ValueError as error:  # a backend this env does not run on
+                raise ValueError(
+                    f"brax_env {brax_env} does not run on backend={backend} ({error}); give "
+                    "backend=generalized, positional or spring"
+                ) from None
         reset_shape = jax.eval_shape(self.brax.reset, jax.random.key(0))
-        num_q = reset_shape.pipeline_state.q.shape[-1]
-        indices = tuple(int(i) for i in goal_q_indices)
-        if not indices or not all(0 <= i < num_q for i in indices):
-            raise ValueError(
-                f"goal_q_indices {list(goal_q_indices)}: {brax_env}'s q has {num_q} entries; "
-                f"name some of 0..{num_q - 1} (for a free-floating body, 0 and 1 are x and y)"
-            )
-        low, high = np.asarray(goal_low, np.float32), np.asarray(goal_high, np.float32)
-        if low.shape != (len(indices),) or high.shape != (len(indices),):
-            raise ValueError(
-                f"goal_low and goal_high give one bound per goal entry: {len(indices)} numbers "
-                f"each for goal_q_indices {list(indices)}, got {low.tolist()} and {high.tolist()}"
-            )
-        if not (np.isfinite(low).all() and np.isfinite(high).all() and (low <= high).all()):
-            raise ValueError(
-                f"goal_low {low.tolist()} must be finite and <= goal_high {high.tolist()}"
-            )
-        if not (math.isfinite(success_threshold) and success_threshold > 0):
+        indices = goal_entries(goal_q_indices, reset_shape.pipeline_state.q.shape[-1], brax_env)
+        low, high = goal_box(goal_low, goal_high, indices, self.brax.sys.mj_model)
+        if not (
+            isinstance(success_threshold, (int, float))
+            and math.isfinite(success_threshold)
+            and success_threshold > 0
+        ):
             raise ValueError(f"success_threshold must be a distance > 0, got {success_threshold}")
         step_shape = jax.eval_shape(self.brax.step, reset_shape, jnp.zeros(self.brax.action_size))
         if jax.tree.structure(step_shape) != jax.tree.structure(reset_shape):
@@ -139,7 +190,7 @@ class BraxGoal(GoalEnv):
     def goal_is_root_position(self) -> bool:
         """Whether the goal names the x, y (and z) of a free-floating root body (then drawn)."""
         mj_model = self.brax.sys.mj_model
-        free_root = mj_model.njnt > 0 and mj_model.jnt_type[0] == mujoco.mjtJoint.mjJNT_FREE
+        free_root = mj_model.njnt > 0 and int(mj_model.jnt_type[0]) == mujoco.mjtJoint.mjJNT_FREE
         return free_root and self.goal_q_indices in ((0, 1), (0, 1, 2))
 
     def check_rendering(self) -> None:

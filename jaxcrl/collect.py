@@ -287,7 +287,9 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
         "--env",
         required=True,
         metavar="ENV",
-        help="one of jaxcrl's envs: " + ", ".join(collectable_envs()),
+        help="one of jaxcrl's envs: "
+        + ", ".join(collectable_envs())
+        + "; or MODULE:CLASS, a GoalEnv subclass of your own",
     )
     parser.add_argument("--out", required=True, help="path of the train split, NAME.npz")
     parser.add_argument(

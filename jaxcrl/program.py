@@ -9,6 +9,7 @@ run directory.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from typing import Any
 
@@ -29,6 +30,7 @@ from jaxcrl.envs import (
     whole_number_arguments,
 )
 from jaxcrl.envs.base import choose_offscreen_renderer
+from jaxcrl.envs.own_envs import contract_problem, env_import_path
 from jaxcrl.evaluate import POLICY_EPISODES_AT_ONCE
 from jaxcrl.members import Member, apply_member_values, member_keys, run_members
 from jaxcrl.trainer import Trainer, TrainerState, make_trainer
@@ -121,12 +123,24 @@ def make_run_env(config: TrainConfig) -> GoalEnv:
             )
         if name in whole and isinstance(value, float):
             overrides[name] = int(value)
+    needed = [name for name, default in defaults.items() if default is inspect.Parameter.empty]
+    needed = [name for name in needed if name not in overrides and name not in registered]
+    if needed and env_import_path(config.env) is not None:  # a class of one's own
+        raise ConfigError(
+            f"--env {config.env} has no default for {', '.join(needed)}; give "
+            + " ".join(f"--env-options {name}=VALUE" for name in needed)
+        )
     try:
         env = make_env(config.env, **overrides)
     except TypeError as error:
-        raise ConfigError(f"--env {config.env} with --env-options: {error}") from None
+        given = " with --env-options" if overrides else ""
+        raise ConfigError(f"--env {config.env}{given}: {error}") from None
     except ValueError as error:
         raise ConfigError(f"--env {config.env}: {error}") from None
+    if env_import_path(config.env) is not None:  # traced once: one line, not a deep traceback
+        problem = contract_problem(env, env.default_params())
+        if problem is not None:
+            raise ConfigError(f"--env {config.env}: {problem}")
     if env.episode_length > MAX_EPISODE_LENGTH:  # worked out from a maze's size or step length
         raise ConfigError(
             f"--env {config.env}: its env options make episodes {env.episode_length:,} steps "

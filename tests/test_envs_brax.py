@@ -69,15 +69,27 @@ def test_no_episode_starts_at_its_goal_and_goals_fill_their_box():
     "options, problem",
     [
         ({"brax_env": "rechr"}, "brax_env 'rechr' is not one of Brax's envs: ant, fast"),
-        ({"goal_q_indices": (5,)}, r"goal_q_indices \[5\]: reacher's q has 4 entries"),
-        ({"goal_low": (1.0,)}, r"one bound per goal entry: 2 numbers each .* got \[1.0\]"),
+        ({"brax_env": "swimmer"}, "swimmer does not run on backend=mjx .*give backend=generalized"),
+        ({"goal_q_indices": (5,)}, r"goal_q_indices \(5,\): reacher's q has 4 entries; give a"),
+        ({"goal_q_indices": (0.7, 1.2)}, r"goal_q_indices \(0.7, 1.2\): reacher's q has 4"),
+        ({"goal_q_indices": (True, False)}, r"goal_q_indices \(True, False\): reacher's q"),
+        ({"goal_q_indices": (0, 0)}, r"goal_q_indices \[0, 0\] names an entry twice"),
+        ({"goal_low": (1.0,)}, r"goal_low \(1.0,\): give 2 numbers, one per entry of goal_q"),
+        ({"goal_low": ("a", "b")}, r"goal_low \('a', 'b'\): give 2 numbers"),
         ({"goal_low": (1.0, 1.0), "goal_high": (0.0, 2.0)}, r"goal_low \[1.0, 1.0\] must be"),
+        # Brax's reacher: its elbow (q[1]) turns within [-3, 3] radians.
+        ({"goal_high": (3.0, 3.5)}, r"goal box \[-2, 3.5\] for q\[1\] leaves its joint's range"),
         ({"success_threshold": 0.0}, "success_threshold must be a distance > 0, got 0.0"),
     ],
 )
 def test_options_that_make_no_task_are_refused_with_the_fix(options, problem):
     with pytest.raises(ValueError, match=problem):
         make_env("brax", **{**REACHER, **options})
+
+
+def test_one_goal_entry_may_be_given_as_a_number():
+    env = make_env("brax", **{**REACHER, "goal_q_indices": 0, "goal_low": -3, "goal_high": 3})
+    assert (env.goal_q_indices, env.goal_indices, env.state_size) == ((0,), (11,), 12)
 
 
 # Rendered by egl_renders.render_report in a fresh interpreter under MUJOCO_GL=egl.
@@ -89,7 +101,7 @@ import numpy as np
 from jaxcrl.envs import make_env
 
 report = []
-for options in [{}, {"brax_env": "reacher"}]:
+for options in [{}, {"brax_env": "reacher", "goal_low": (-3, -2), "goal_high": (3, 2)}]:
     env = make_env("brax", **options)
     q = np.asarray(env.brax.sys.init_q)
     pose = SimpleNamespace(pipeline_state=SimpleNamespace(q=q, qd=np.zeros(env.brax.sys.qd_size())))

@@ -71,6 +71,68 @@ def test_a_wrong_import_path_is_one_error_that_names_it(repo_on_path, name, prob
         make_run_env(config)
 
 
+# Envs a user might write with one mistake each, in a module of their own.
+MISTAKES = """
+import jax.numpy as jnp
+from examples.corridor import Corridor
+from jaxcrl.envs import GoalEnv
+
+class NoLength(Corridor):
+    def __init__(self):
+        self.speed = 0.2
+
+class WrongSize(Corridor):
+    state_size = 3
+
+class ExtraMetric(Corridor):
+    def step(self, state, action, params):
+        state = super().step(state, action, params)
+        return state.replace(metrics={**state.metrics, "extra": jnp.float32(0)})
+
+class NotWritten(GoalEnv):
+    state_size, goal_indices, action_size, episode_length = 2, (0, 1), 2, 10
+
+class NeedsSize(Corridor):
+    def __init__(self, size: float):
+        super().__init__()
+"""
+
+
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        ("NoLength", "NoLength sets no episode_length; set each in the class or its __init__"),
+        ("WrongSize", r"reset's obs has shape \(4,\), but state_size 3 and goal_indices \[0, 1\]"),
+        ("ExtraMetric", "step returns a state of another structure than reset's"),
+        ("NotWritten", "mistakes.NotWritten does not define default_params, reset, step"),
+        ("NeedsSize", "has no default for size; give --env-options size=VALUE"),
+    ],
+)
+def test_an_env_that_breaks_the_contract_is_one_error_before_training(
+    repo_on_path, tmp_path, monkeypatch, name, problem
+):
+    # Each used to fail inside training: an AttributeError, a flax shape error, a scan error.
+    (tmp_path / "mistakes.py").write_text(MISTAKES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError, match=rf"^--env mistakes:{name}:? .*{problem}"):
+        make_run_env(dataclasses.replace(TINY, env=f"mistakes:{name}"))
+
+
+def test_a_module_that_cannot_import_says_what_is_missing_or_hides_it(tmp_path, monkeypatch):
+    (tmp_path / "needs_more.py").write_text("import a_package_nobody_installed\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError, match="needs_more imports a_package_nobody_installed, which"):
+        make_run_env(dataclasses.replace(TINY, env="needs_more:Env"))
+    # A package named envs is hidden by jaxcrl's own envs/ folder when that comes first on the
+    # import path, as it does for python train.py of the checkout: said, not "no such module".
+    (tmp_path / "project" / "envs").mkdir(parents=True)
+    (tmp_path / "project" / "envs" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path / "project"))
+    monkeypatch.syspath_prepend(str(REPO))
+    with pytest.raises(ConfigError, match="envs is jaxcrl's own envs/ folder here"):
+        make_run_env(dataclasses.replace(TINY, env="envs.mine:Mine"))
+
+
 def test_a_malformed_import_path_is_refused_with_the_other_config_errors():
     config = dataclasses.replace(TINY, env="examples.cor-ridor:Corridor")
     with pytest.raises(ConfigError, match="MODULE:CLASS, dotted names of Python identifiers"):

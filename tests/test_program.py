@@ -1,6 +1,9 @@
 """A run's program: the env its config names, members vmapped, what a checkpoint keeps."""
 
 import dataclasses
+import os
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -128,24 +131,29 @@ def test_encoder_options_for_pixels_are_refused_on_a_state_env():
     assert build(pixels)[0].image_shape == (64, 64, 3)
 
 
-def test_a_mujoco_renderer_that_does_not_start_is_one_line_naming_mujoco_gl(monkeypatch):
-    # MUJOCO_GL=osmesa without OSMesa: importing MuJoCo raised an AttributeError traceback.
-    import importlib
-
-    real_import = importlib.import_module
-
-    def failing_import(name, *args):
-        if name == "jaxcrl.envs.reacher":
-            raise AttributeError("'NoneType' object has no attribute 'glGetError'")
-        return real_import(name, *args)
-
-    monkeypatch.setattr(importlib, "import_module", failing_import)
-    monkeypatch.setenv("MUJOCO_GL", "osmesa")
-    with pytest.raises(ConfigError, match=r"--env reacher: MuJoCo did not start with MUJOCO_GL="):
-        make_run_env(TrainConfig(env="reacher"))
-    monkeypatch.delenv("MUJOCO_GL")  # without it, the error is not the renderer's: raised as is
-    with pytest.raises(AttributeError):
-        make_run_env(TrainConfig(env="reacher"))
+def test_a_mujoco_renderer_that_does_not_start_is_one_line_naming_mujoco_gl(tmp_path, monkeypatch):
+    # MUJOCO_GL=osmesa without OSMesa: importing MuJoCo raised an AttributeError traceback. A
+    # renderer name MuJoCo does not know fails the same way on any machine.
+    script = (
+        "from jaxcrl.config import ConfigError, TrainConfig\n"
+        "from jaxcrl.program import make_run_env\n"
+        "try:\n"
+        "    make_run_env(TrainConfig(env='reacher'))\n"
+        "except ConfigError as error:\n"
+        "    print(error)\n"
+    )
+    environ = {**os.environ, "JAX_PLATFORMS": "cpu", "MUJOCO_GL": "bogus"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=environ, capture_output=True, text=True, timeout=300
+    )
+    assert done.stdout.startswith("--env reacher: MuJoCo did not start with MUJOCO_GL=bogus ")
+    # An error in an env module of one's own is not MuJoCo's, whatever MUJOCO_GL says: raised as
+    # it is, not blamed on the renderer (eval.py --video sets MUJOCO_GL itself).
+    (tmp_path / "broken_env.py").write_text("raise RuntimeError('a bug in my env')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("MUJOCO_GL", "egl")
+    with pytest.raises(RuntimeError, match="a bug in my env"):
+        make_run_env(TrainConfig(env="broken_env:Env"))
 
 
 def test_jax_64_bit_mode_is_refused_in_one_line_before_anything_is_built():
