@@ -3,7 +3,8 @@
 Usage: ``python benchmarks/env_sps_mjx.py --envs reacher ant ant_u_maze --num-envs 16 64 256``.
 Add ``--auto-reset`` to time ``jaxcrl.envs.step_batch`` (vmapped step plus auto-reset) instead,
 and ``--physics jax warp`` to time MJX's JAX physics against MuJoCo Warp (NVIDIA GPUs, with
-``pip install -e ".[warp]"``) on the same envs.
+``pip install -e ".[warp]"``) on the same envs. ``brax`` times Brax's stock ant on Brax's MJX back
+end (JAX physics only), for a comparison with this project's ``ant``.
 Actions are uniform in [-1, 1]; each timing repeats ``--steps`` calls and keeps the best of
 ``--repeats`` runs.
 """
@@ -80,13 +81,15 @@ def main() -> None:
         "--physics", nargs="+", choices=PHYSICS_IMPLS, default=["jax"], help="MJX back ends"
     )
     args = parser.parse_args()
-    mjx_names = mjx_envs()
+    mjx_names = [*mjx_envs(), "brax"]
     for name in args.envs:
         check_env_name(name)
         if name not in mjx_names:
             fail(
                 f"{name} is not an MJX env; this script takes MJX envs only: {', '.join(mjx_names)}"
             )
+    if "brax" in args.envs and args.physics != ["jax"]:
+        fail("brax steps on Brax's own MJX back end: time it with --physics jax alone")
     print(f"device: {jax.devices()[0]}")
     for name in args.envs:
         for num_envs in args.num_envs:

@@ -79,6 +79,8 @@ def test_bad_env_options_are_refused_in_one_line(monkeypatch):
 def test_env_sps_takes_mjx_envs_only(monkeypatch):
     with pytest.raises(SystemExit, match=r"^error: point_open is not an MJX env; .*reacher"):
         run_main("env_sps_mjx", ["--envs", "point_open"], monkeypatch)
+    with pytest.raises(SystemExit, match=r"^error: brax steps on Brax's own MJX back end"):
+        run_main("env_sps_mjx", ["--envs", "brax", "--physics", "warp"], monkeypatch)
 
 
 def test_a_missing_run_dir_is_refused_in_one_line(tmp_path):
