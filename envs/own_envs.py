@@ -68,8 +68,8 @@ def import_env_module(module_name: str) -> ModuleType:
     try:
         return import_starting_renderer(module_name)
     except ModuleNotFoundError as error:
-        missing = error.name or ""
-        if module_name == missing or module_name.startswith(missing + "."):
+        missing = error.name
+        if not missing or module_name == missing or module_name.startswith(missing + "."):
             raise ValueError(f"cannot import {module_name} ({error}); {IMPORTABLE}") from None
         raise ValueError(
             f"{module_name} imports {missing}, which is not installed here; install it"
