@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -27,11 +26,21 @@ import mujoco
 import numpy as np
 from flax import struct
 
-from jaxcrl.envs.base import EnvState, GoalEnv, advance, goal_metrics, make_state
+from jaxcrl.envs.base import (
+    EnvState,
+    GoalEnv,
+    advance,
+    goal_metrics,
+    make_state,
+    thousandths_above,
+    thousandths_below,
+)
 from jaxcrl.envs.mjx_base import add_goal_marker, env_renderer
 
 # Joints whose q entry is one position or angle, with a range when limited.
 ONE_NUMBER_JOINTS = (int(mujoco.mjtJoint.mjJNT_SLIDE), int(mujoco.mjtJoint.mjJNT_HINGE))
+# Brax's physics back ends.
+BRAX_BACKENDS = ("mjx", "generalized", "positional", "spring")
 # Goal draws per reset: the first one beyond the success threshold of the start is kept (the
 # farthest of them, when none is), so an episode almost never starts solved.
 GOAL_DRAWS = 8
@@ -40,16 +49,16 @@ GOAL_DRAWS = 8
 def goal_entries(goal_q_indices: Any, num_q: int, brax_env: str) -> tuple[int, ...]:
     """``goal_q_indices`` (a whole number or a list of them) as distinct indices into ``q``;
     ValueError naming the fix otherwise."""
-    given = goal_q_indices if isinstance(goal_q_indices, Sequence) else (goal_q_indices,)
-    whole = all(isinstance(i, int) and not isinstance(i, bool) for i in given)
-    if not (given and whole and all(0 <= i < num_q for i in given)):
+    given = np.asarray(goal_q_indices).reshape(-1)
+    whole = given.dtype.kind in "iu"  # not floats (0.7), bools or text
+    if not (given.size and whole and ((given >= 0) & (given < num_q)).all()):
         raise ValueError(
             f"goal_q_indices {goal_q_indices!r}: {brax_env}'s q has {num_q} entries; give a list "
             f"of some of 0..{num_q - 1}, e.g. goal_q_indices=[0,1] (x and y of a free body)"
         )
-    if len(set(given)) != len(given):
-        raise ValueError(f"goal_q_indices {list(given)} names an entry twice; name each once")
-    return tuple(given)
+    if len(set(given.tolist())) != given.size:
+        raise ValueError(f"goal_q_indices {given.tolist()} names an entry twice; name each once")
+    return tuple(given.tolist())
 
 
 def goal_box(
@@ -59,28 +68,45 @@ def goal_box(
     within the range of each limited joint the entries belong to."""
     bounds = []
     for name, given in (("goal_low", goal_low), ("goal_high", goal_high)):
-        values = given if isinstance(given, Sequence) and not isinstance(given, str) else (given,)
-        if len(values) != len(indices) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
-        ):
+        values = np.asarray(given).reshape(-1)
+        if values.size != len(indices) or values.dtype.kind not in "iuf":
+            count = f"{len(indices)} number" + ("s" if len(indices) > 1 else "")
             raise ValueError(
-                f"{name} {given!r}: give {len(indices)} numbers, one per entry of goal_q_indices "
+                f"{name} {given!r}: give {count}, one per entry of goal_q_indices "
                 f"{list(indices)}, e.g. {name}=[{', '.join(['-5'] * len(indices))}]"
             )
-        bounds.append(np.asarray(values, np.float32))
+        bounds.append(values.astype(np.float32))
     low, high = bounds
     if not (np.isfinite(low).all() and np.isfinite(high).all() and (low <= high).all()):
         raise ValueError(f"goal_low {low.tolist()} must be finite and <= goal_high {high.tolist()}")
     for entry, lo, hi in zip(indices, low, high, strict=True):
         joint = int(np.searchsorted(mj_model.jnt_qposadr, entry, side="right")) - 1
         if mj_model.jnt_limited[joint] and int(mj_model.jnt_type[joint]) in ONE_NUMBER_JOINTS:
-            least, most = (float(x) for x in mj_model.jnt_range[joint])
+            least, most = (np.float32(x) for x in mj_model.jnt_range[joint])
             if lo < least or hi > most:
                 raise ValueError(
-                    f"goal box [{lo:g}, {hi:g}] for q[{entry}] leaves its joint's range "
-                    f"[{least:g}, {most:g}]: no state reaches such goals; give bounds within it"
+                    f"goal_low/goal_high [{lo:g}, {hi:g}] for q[{entry}] leave its joint's "
+                    f"range: no state reaches such goals; give bounds within "
+                    f"[{thousandths_above(least):g}, {thousandths_below(most):g}]"
                 )
     return low, high
+
+
+def brax_backend_problem(brax_env: str, backend: str, error: Exception) -> str:
+    """Why Brax refused ``brax_env`` on ``backend``, naming the back ends it does run on."""
+    from brax import envs as brax_envs
+
+    if backend not in BRAX_BACKENDS:
+        return f"backend {backend!r} is not one of Brax's: {', '.join(BRAX_BACKENDS)}"
+    working = []
+    for other in BRAX_BACKENDS:
+        try:
+            brax_envs.get_environment(brax_env, backend=other)
+            working.append(other)
+        except Exception:  # that back end does not take this env either
+            continue
+    fix = f"give backend={' or '.join(working)}" if working else "pick another brax_env"
+    return f"brax_env {brax_env} does not run on backend={backend} ({error}); {fix}"
 
 
 @struct.dataclass
@@ -119,10 +145,7 @@ class BraxGoal(GoalEnv):
                     f"brax_env {brax_env!r} is not one of Brax's envs: {known}"
                 ) from None
             except ValueError as error:  # a backend this env does not run on
-                raise ValueError(
-                    f"brax_env {brax_env} does not run on backend={backend} ({error}); give "
-                    "backend=generalized, positional or spring"
-                ) from None
+                raise ValueError(brax_backend_problem(brax_env, backend, error)) from None
         reset_shape = jax.eval_shape(self.brax.reset, jax.random.key(0))
         indices = goal_entries(goal_q_indices, reset_shape.pipeline_state.q.shape[-1], brax_env)
         low, high = goal_box(goal_low, goal_high, indices, self.brax.sys.mj_model)

@@ -62,8 +62,8 @@ def import_env_module(module_name: str) -> ModuleType:
         if JAXCRL_FOLDERS[top] in places:
             raise ValueError(
                 f"cannot import {module_name}: {top} is jaxcrl's own {top}/ folder here (a script "
-                f"of the checkout puts it first on the import path); rename your package, run "
-                f"from the folder above it, or use jaxcrl-train and jaxcrl-eval"
+                f"of the checkout puts it first on the import path); give your {top}/ folder an "
+                "__init__.py and run from the folder above it, rename it, or use jaxcrl-train"
             )
     try:
         return import_starting_renderer(module_name)
@@ -71,6 +71,10 @@ def import_env_module(module_name: str) -> ModuleType:
         missing = error.name
         if not missing or module_name == missing or module_name.startswith(missing + "."):
             raise ValueError(f"cannot import {module_name} ({error}); {IMPORTABLE}") from None
+        if missing.partition(".")[0] == top:  # a module of the same package
+            raise ValueError(
+                f"cannot import {module_name}: it imports {missing}, which does not exist"
+            ) from None
         raise ValueError(
             f"{module_name} imports {missing}, which is not installed here; install it"
         ) from None
@@ -105,7 +109,7 @@ def contract_problem(env: GoalEnv, params: Any) -> str | None:
             f"{type(env).__name__} sets no {', '.join(missing)}; set each in the class or its "
             "__init__ (examples/corridor.py does)"
         )
-    first = jax.eval_shape(env.reset, jax.random.key(0), params)
+    first = jax.eval_shape(env.reset, jax.random.PRNGKey(0), params)  # the key kind runs use
     wanted = {"obs": (env.observation_size,), "goal": (env.goal_size,)}
     for field, shape in wanted.items():
         if getattr(first, field).shape != shape:
@@ -124,7 +128,8 @@ def contract_problem(env: GoalEnv, params: Any) -> str | None:
     for (where, a), b in zip(
         jax.tree_util.tree_leaves_with_path(first), jax.tree.leaves(stepped), strict=True
     ):
-        if (a.shape, a.dtype) != (b.shape, b.dtype):
+        weak = getattr(a, "weak_type", False) or getattr(b, "weak_type", False)  # JAX promotes
+        if a.shape != b.shape or (a.dtype != b.dtype and not weak):
             return (
                 f"state{jax.tree_util.keystr(where)} is {a.dtype}{list(a.shape)} after reset but "
                 f"{b.dtype}{list(b.shape)} after step; both must give the same shape and dtype"

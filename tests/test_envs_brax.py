@@ -78,7 +78,8 @@ def test_no_episode_starts_at_its_goal_and_goals_fill_their_box():
         ({"goal_low": ("a", "b")}, r"goal_low \('a', 'b'\): give 2 numbers"),
         ({"goal_low": (1.0, 1.0), "goal_high": (0.0, 2.0)}, r"goal_low \[1.0, 1.0\] must be"),
         # Brax's reacher: its elbow (q[1]) turns within [-3, 3] radians.
-        ({"goal_high": (3.0, 3.5)}, r"goal box \[-2, 3.5\] for q\[1\] leaves its joint's range"),
+        ({"goal_high": (3.0, 3.5)}, r"\[-2, 3.5\] for q\[1\] leave .* within \[-2.999, 2.999\]"),
+        ({"backend": "mjxx"}, "backend 'mjxx' is not one of Brax's: mjx, generalized"),
         ({"success_threshold": 0.0}, "success_threshold must be a distance > 0, got 0.0"),
     ],
 )
@@ -87,9 +88,12 @@ def test_options_that_make_no_task_are_refused_with_the_fix(options, problem):
         make_env("brax", **{**REACHER, **options})
 
 
-def test_one_goal_entry_may_be_given_as_a_number():
+def test_one_goal_entry_may_be_given_as_a_number_and_numpy_numbers_are_numbers():
     env = make_env("brax", **{**REACHER, "goal_q_indices": 0, "goal_low": -3, "goal_high": 3})
     assert (env.goal_q_indices, env.goal_indices, env.state_size) == ((0,), (11,), 12)
+    box = {"goal_low": np.float32([-1, -1]), "goal_high": np.array([1.0, 1.0])}
+    env = make_env("brax", **{**REACHER, "goal_q_indices": np.arange(2), **box})
+    assert env.goal_q_indices == (0, 1) and env.goal_box[0].tolist() == [-1.0, -1.0]
 
 
 # Rendered by egl_renders.render_report in a fresh interpreter under MUJOCO_GL=egl.

@@ -118,7 +118,39 @@ def test_an_env_that_breaks_the_contract_is_one_error_before_training(
         make_run_env(dataclasses.replace(TINY, env=f"mistakes:{name}"))
 
 
+# Envs that train, written in ways the contract check must not refuse.
+FINE = """
+import jax.numpy as jnp
+from examples.corridor import Corridor
+
+class KeyBits(Corridor):  # reads the PRNG key as training passes it (uint32[2])
+    def reset(self, key, params):
+        state = super().reset(key, params)
+        return state.replace(reward=jnp.float32(key[0] % 2) * 0)
+
+class WeakSuccess(Corridor):  # a Python 0 at reset, float32 from step: JAX promotes it
+    def reset(self, key, params):
+        state = super().reset(key, params)
+        return state.replace(metrics={**state.metrics, "success": 0})
+"""
+
+
+@pytest.mark.parametrize("name", ["KeyBits", "WeakSuccess"])
+def test_envs_written_in_other_ways_that_train_pass_the_contract_check(
+    repo_on_path, tmp_path, monkeypatch, name
+):
+    (tmp_path / "fine_envs.py").write_text(FINE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert make_run_env(dataclasses.replace(TINY, env=f"fine_envs:{name}")).state_size == 2
+
+
 def test_a_module_that_cannot_import_says_what_is_missing_or_hides_it(tmp_path, monkeypatch):
+    (tmp_path / "mypkg").mkdir()
+    (tmp_path / "mypkg" / "__init__.py").write_text("")
+    (tmp_path / "mypkg" / "tasks.py").write_text("from .helpers import thing\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError, match="it imports mypkg.helpers, which does not exist$"):
+        make_run_env(dataclasses.replace(TINY, env="mypkg.tasks:Env"))
     (tmp_path / "needs_more.py").write_text("import a_package_nobody_installed\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ConfigError, match="needs_more imports a_package_nobody_installed, which"):
