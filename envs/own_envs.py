@@ -12,6 +12,7 @@ import importlib.util
 import inspect
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -46,6 +47,24 @@ def env_import_path(name: str) -> tuple[str, str] | None:
             "Python identifiers, e.g. mylab.envs:Corridor"
         )
     return module, class_name
+
+
+def unknown_env_problem(name: str, known: Iterable[str]) -> str | None:
+    """Why ``name`` names no env: neither one of ``known`` nor a well-formed ``MODULE:CLASS``
+    (None when it names one; whether that module imports is found when the env is built)."""
+    known = list(known)
+    if name in known:
+        return None
+    try:
+        import_path = env_import_path(name)
+    except ValueError as error:
+        return str(error)
+    if import_path is not None:
+        return None
+    return (
+        f"unknown env {name!r} for --env; choose one of: {', '.join(known)}; or MODULE:CLASS, a "
+        "GoalEnv subclass of your own"
+    )
 
 
 def import_env_module(module_name: str) -> ModuleType:

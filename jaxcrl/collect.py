@@ -46,7 +46,6 @@ from jaxcrl.dataset import (
 from jaxcrl.devices import gib, host_memory_bytes
 from jaxcrl.envs import (
     GoalEnv,
-    env_import_path,
     portable_env,
     registered_envs,
     reset_batch,
@@ -54,6 +53,7 @@ from jaxcrl.envs import (
 )
 from jaxcrl.envs.mjx_base import PHYSICS_IMPLS
 from jaxcrl.envs.ogbench_envs import ogbench_env_ids
+from jaxcrl.envs.own_envs import unknown_env_problem
 from jaxcrl.ogbench_data import how_to_get_data
 from jaxcrl.validation import check_episode_length
 
@@ -350,16 +350,9 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
         parser.error(
             f"--env {options.env} is one of OGBench's own envs, which run on the host: {how}"
         )
-    try:
-        import_path = env_import_path(options.env)
-    except ValueError as error:
-        parser.error(str(error))
-    if options.env not in registered_envs() and import_path is None:
-        parser.error(
-            f"unknown env {options.env!r} for --env; choose one of: "
-            + ", ".join(collectable_envs())
-            + "; or MODULE:CLASS, a GoalEnv subclass of your own"
-        )
+    problem = unknown_env_problem(options.env, collectable_envs())
+    if problem is not None:
+        parser.error(problem)
     if options.episodes <= 0 or (options.val_episodes is not None and options.val_episodes <= 0):
         parser.error("--episodes and --val-episodes must be positive integers")
     if not 0 <= options.seed < 2**32:

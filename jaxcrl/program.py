@@ -123,9 +123,10 @@ def make_run_env(config: TrainConfig) -> GoalEnv:
             )
         if name in whole and isinstance(value, float):
             overrides[name] = int(value)
+    own_class = env_import_path(config.env) is not None  # MODULE:CLASS, a user's own env
     needed = [name for name, default in defaults.items() if default is inspect.Parameter.empty]
     needed = [name for name in needed if name not in overrides and name not in registered]
-    if needed and env_import_path(config.env) is not None:  # a class of one's own
+    if needed and own_class:
         raise ConfigError(
             f"--env {config.env} has no default for {', '.join(needed)}; give "
             + " ".join(f"--env-options {name}=VALUE" for name in needed)
@@ -137,7 +138,7 @@ def make_run_env(config: TrainConfig) -> GoalEnv:
         raise ConfigError(f"--env {config.env}{given}: {error}") from None
     except ValueError as error:
         raise ConfigError(f"--env {config.env}: {error}") from None
-    if env_import_path(config.env) is not None:  # traced once: one line, not a deep traceback
+    if own_class:  # traced once: one line, not a deep traceback
         problem = contract_problem(env, env.default_params())
         if problem is not None:
             raise ConfigError(f"--env {config.env}: {problem}")

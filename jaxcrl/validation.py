@@ -35,8 +35,8 @@ from jaxcrl.dataset import (
     split_usable_anchors,
     validation_path,
 )
-from jaxcrl.envs import env_import_path
 from jaxcrl.envs.mazes import layout_map, layout_rows
+from jaxcrl.envs.own_envs import unknown_env_problem
 from jaxcrl.networks import RESIDUAL_BLOCK_DEPTH
 
 # The largest discount below 1 in float32: anything nearer 1 rounds to 1, for which the geometric
@@ -102,16 +102,9 @@ def validate(
     """
     flag = lambda name: "--" + name.replace("_", "-")
     check_option_types(config)
-    if registered_envs is not None and config.env not in registered_envs:
-        try:
-            import_path = env_import_path(config.env)
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
-        if import_path is None:
-            raise ConfigError(
-                f"unknown env {config.env!r} for --env; choose one of: "
-                f"{', '.join(registered_envs)}; or MODULE:CLASS, a GoalEnv subclass of your own"
-            )
+    problem = None if registered_envs is None else unknown_env_problem(config.env, registered_envs)
+    if problem is not None:
+        raise ConfigError(problem)
     env_options = parse_env_options(config.env_options)
     check_episode_length(env_options.get("episode_length"), "--env-options episode_length")
     positive = [
