@@ -8,14 +8,17 @@ under ``success_threshold``. Brax's own reward is not used; its ``done`` (a fall
 the episode. Brax's envs run on their chosen backend (``backend``, MJX by default).
 
 A goal on a hinge's angle is compared as a number, not modulo a turn: keep such a box within
-one turn (a limited joint's box must lie within its range). Videos draw Brax's MuJoCo model;
-the goal shows as a red sphere (the success region) where it names the position of a
-free-floating root body (``goal_q_indices`` (0, 1) or (0, 1, 2)). Brax's reacher and pusher
-draw their own target too, which is not this task's goal.
+one turn (a limited joint's box must lie within its range). Videos draw Brax's MuJoCo model
+with the goal as a red sphere: where the goal names positions (slides, a free root's x, y, z),
+the success region around the body posed at the goal; where it names angles, the tip of the
+arm posed at the goal. Brax's reacher and pusher draw a target of their own, which is not this
+task's goal; videos leave it out.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 import warnings
 from typing import Any
@@ -209,12 +212,15 @@ class BraxGoal(GoalEnv):
         metrics = goal_metrics(achieved, state.goal, params.success_threshold)
         return advance(state, brax_state, state_vector, metrics, self.dense_reward, brax_state.done)
 
-    @property
-    def goal_is_root_position(self) -> bool:
-        """Whether the goal names the x, y (and z) of a free-floating root body (then drawn)."""
-        mj_model = self.brax.sys.mj_model
-        free_root = mj_model.njnt > 0 and int(mj_model.jnt_type[0]) == mujoco.mjtJoint.mjJNT_FREE
-        return free_root and self.goal_q_indices in ((0, 1), (0, 1, 2))
+    @functools.cached_property
+    def render_model(self) -> mujoco.MjModel:
+        """Brax's MuJoCo model with its own target's geoms (``BRAX_TARGET_BODIES``) moved to
+        ``HIDDEN_GROUP``."""
+        model = copy.deepcopy(self.brax.sys.mj_model)
+        for geom, body in enumerate(model.geom_bodyid):
+            if mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body) in BRAX_TARGET_BODIES:
+                model.geom_group[geom] = HIDDEN_GROUP
+        return model
 
     def check_rendering(self) -> None:
         """NotImplementedError naming MUJOCO_GL when no OpenGL context opens."""
@@ -223,23 +229,62 @@ class BraxGoal(GoalEnv):
     def render(
         self, state: EnvState, params: BraxGoalParams, width: int = 320, height: int = 240
     ) -> np.ndarray:
-        """Draw one (unbatched) state as an RGB uint8 image [H, W, 3], from a camera that keeps
-        the root body (and a drawn goal) in view."""
-        mj_model = self.brax.sys.mj_model
+        """Draw one (unbatched) state as an RGB uint8 image [H, W, 3], with the goal as a red
+        sphere, from a camera that keeps the root body and the goal in view."""
+        mj_model = self.render_model
         renderer = env_renderer(self, mj_model, height, width)
+        q = np.asarray(state.physics.pipeline_state.q)
         data = mujoco.MjData(mj_model)
-        data.qpos[:] = np.asarray(state.physics.pipeline_state.q)
+        data.qpos[:] = q
         data.qvel[:] = np.asarray(state.physics.pipeline_state.qd)
         mujoco.mj_forward(mj_model, data)
+        goal, radius = goal_marker(mj_model, q, self.goal_q_indices, np.asarray(state.goal))
+        if radius is None:  # the goal names positions: its success region
+            radius = float(params.success_threshold)
         camera = mujoco.MjvCamera()
         mujoco.mjv_defaultFreeCamera(mj_model, camera)
         root = np.array(data.xpos[1])  # body 0 is the world
-        goal = np.append(np.asarray(state.goal), root[2])[:3]  # at the root's height if 2-D
-        drawn = self.goal_is_root_position
-        camera.lookat[:] = 0.5 * (root + goal) if drawn else root
-        if drawn:  # far enough back to keep both in a 45-degree field of view
-            camera.distance = max(camera.distance, 1.6 * float(np.linalg.norm(goal - root)))
-        renderer.update_scene(data, camera=camera)
-        if drawn:
-            add_goal_marker(renderer.scene, goal, float(params.success_threshold))
+        camera.lookat[:] = 0.5 * (root + goal)
+        # Far enough back to keep both in a 45-degree field of view.
+        camera.distance = max(camera.distance, 1.6 * float(np.linalg.norm(goal - root)))
+        shown = mujoco.MjvOption()
+        shown.geomgroup[HIDDEN_GROUP] = 0
+        renderer.update_scene(data, camera=camera, scene_option=shown)
+        add_goal_marker(renderer.scene, goal, radius)
         return renderer.render()
+
+
+# Bodies by which Brax's reacher and pusher draw their own target, which is not this task's
+# goal: videos leave out their geoms, moved to a geom group that is not drawn.
+BRAX_TARGET_BODIES = ("target", "goal")
+HIDDEN_GROUP = mujoco.mjNGROUP - 1
+
+
+def goal_marker(
+    mj_model: mujoco.MjModel, q: np.ndarray, goal_q_indices: tuple[int, ...], goal: np.ndarray
+) -> tuple[np.ndarray, float | None]:
+    """Where to draw ``goal`` [3]: the body of its last q entry, posed with the goal's entries
+    set in ``q``; with None for a radius where every entry is a position (a slide, or a free
+    root's x, y, z), else, for angles, the tip of that body's chain and a radius to see it."""
+    pose = mujoco.MjData(mj_model)
+    pose.qpos[:] = q
+    pose.qpos[list(goal_q_indices)] = goal
+    mujoco.mj_kinematics(mj_model, pose)
+    joints = [np.searchsorted(mj_model.jnt_qposadr, i, side="right") - 1 for i in goal_q_indices]
+    positions = all(
+        mj_model.jnt_type[j] == mujoco.mjtJoint.mjJNT_SLIDE
+        or (mj_model.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE and i - mj_model.jnt_qposadr[j] < 3)
+        for i, j in zip(goal_q_indices, joints, strict=True)
+    )
+    body = int(mj_model.jnt_bodyid[joints[-1]])
+    if positions:
+        return np.array(pose.xpos[body]), None
+    parents = list(mj_model.body_parentid)
+    while parents.count(body) == 1:  # down a single chain to its tip
+        body = parents.index(body, 1)
+    geoms = np.flatnonzero(mj_model.geom_bodyid == body)
+    if len(geoms) == 0:
+        return np.array(pose.xpos[body]), 0.05 * float(mj_model.stat.extent)
+    reach = np.linalg.norm(pose.geom_xpos[geoms] - pose.xpos[body], axis=-1)
+    tip = geoms[np.argmax(reach)]
+    return np.array(pose.geom_xpos[tip]), 2.0 * float(mj_model.geom_rbound[tip])

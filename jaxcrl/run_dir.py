@@ -21,7 +21,13 @@ from typing import Any, TextIO
 import jax
 import yaml
 
-from jaxcrl.config import ConfigError, TrainConfig, loop_sizes, resume_command
+from jaxcrl.config import (
+    ConfigError,
+    TrainConfig,
+    loop_sizes,
+    parse_env_options,
+    resume_command,
+)
 from jaxcrl.config_files import write_config
 from jaxcrl.dataset import split_fingerprints
 from jaxcrl.devices import wait_for_processes
@@ -32,8 +38,11 @@ from jaxcrl.logger import read_metrics, write_csv
 
 def default_run_dir(config: TrainConfig) -> Path:
     """runs/ENV-sSEED-YYYYmmdd-HHMMSS under the working directory (an env named MODULE:CLASS:
-    its CLASS)."""
+    its CLASS; Brax's envs: brax-NAME)."""
     env = config.env.rpartition(":")[2]
+    brax_env = parse_env_options(config.env_options).get("brax_env")
+    if env == "brax" and isinstance(brax_env, str):
+        env = f"brax-{brax_env}"
     return Path("runs") / f"{env}-s{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 

@@ -99,27 +99,41 @@ def test_one_goal_entry_may_be_given_as_a_number_and_numpy_numbers_are_numbers()
 
 
 # Rendered by egl_renders.render_report in a fresh interpreter under MUJOCO_GL=egl.
-# A frame needs the state's q, qd and goal alone: Brax's initial pose, with a goal 3 m off on x
-# and y, spares compiling a reset.
+# A frame needs the state's q, qd and goal alone: Brax's initial pose spares compiling a reset.
 RENDER_SCRIPT = """
 from types import SimpleNamespace
 import numpy as np
 from jaxcrl.envs import make_env
 
-report = []
-for options in [{}, {"brax_env": "reacher", "goal_low": (-3, -2), "goal_high": (3, 2)}]:
-    env = make_env("brax", **options)
-    q = np.asarray(env.brax.sys.init_q)
+def frame(env, goal, moved=0.0):
+    q = np.asarray(env.brax.sys.init_q).copy()
+    q[len(q) - 2:] += moved  # the reacher's own target's slides
     pose = SimpleNamespace(pipeline_state=SimpleNamespace(q=q, qd=np.zeros(env.brax.sys.qd_size())))
-    state = SimpleNamespace(physics=pose, goal=q[:2] + 3.0)
-    image = env.render(state, env.default_params())
-    report.append([list(image.shape), str(image.dtype), red_pixels(image)])
-print(json.dumps(report))
+    return env.render(SimpleNamespace(physics=pose, goal=np.asarray(goal)), env.default_params())
+
+def red_centre(image):
+    red = (image[..., 0] > 150) & (image[..., 1] < 80) & (image[..., 2] < 80)
+    return np.argwhere(red).mean(axis=0).tolist()
+
+ant = make_env("brax")
+image = frame(ant, np.asarray(ant.brax.sys.init_q)[:2] + 3.0)
+reacher = make_env("brax", brax_env="reacher", goal_low=(-3, -2), goal_high=(3, 2))
+bent, straight = frame(reacher, [1.0, 1.0]), frame(reacher, [0.0, 0.0])
+print(json.dumps({
+    "ant": [list(image.shape), str(image.dtype), red_pixels(image)],
+    "reacher_red": [red_pixels(bent), red_pixels(straight)],
+    "reacher_centres": [red_centre(bent), red_centre(straight)],
+    "own_target_drawn": bool((frame(reacher, [1.0, 1.0], moved=0.1) != bent).any()),
+}))
 """
 
 
-def test_a_video_frame_shows_a_goal_on_the_root_position_and_no_other():
-    (ant_shape, ant_dtype, ant_red), (_, _, reacher_red) = render_report(RENDER_SCRIPT)
-    assert ant_shape == [240, 320, 3] and ant_dtype == "uint8"
-    assert ant_red > 10  # the ant's goal names its torso's x and y: drawn
-    assert reacher_red == 0  # a goal on joint angles names no place: not drawn
+def test_a_video_frame_shows_the_goal_and_not_brax_own_target():
+    report = render_report(RENDER_SCRIPT)
+    assert report["ant"] == [[240, 320, 3], "uint8", report["ant"][2]]
+    assert report["ant"][2] > 10  # the ant's goal names its torso's x and y: drawn there
+    # The reacher's goal names two joint angles: drawn at the fingertip of the arm so posed.
+    assert min(report["reacher_red"]) > 5
+    bent, straight = np.asarray(report["reacher_centres"])
+    assert np.linalg.norm(bent - straight) > 5  # pixels apart
+    assert not report["own_target_drawn"]  # Brax's own target moved: the frame is the same

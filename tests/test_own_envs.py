@@ -178,6 +178,8 @@ def test_a_registered_name_cannot_take_a_colon():
     assert env_import_path("mylab.envs:Corridor") == ("mylab.envs", "Corridor")
     # A run's default folder takes the class's name: no colon in a path.
     assert default_run_dir(TrainConfig(env=CORRIDOR)).name.startswith("Corridor-s0-")
+    brax = TrainConfig(env="brax", env_options=("brax_env=reacher",), seed=3)
+    assert default_run_dir(brax).name.startswith("brax-reacher-s3-")
 
 
 def test_a_run_of_ones_own_env_is_evaluated_in_another_process(repo_on_path, tmp_path):
