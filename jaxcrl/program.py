@@ -126,6 +126,9 @@ def make_run_env(config: TrainConfig) -> GoalEnv:
     own_class = env_import_path(config.env) is not None  # MODULE:CLASS, a user's own env
     needed = [name for name, default in defaults.items() if default is inspect.Parameter.empty]
     needed = [name for name in needed if name not in overrides and name not in registered]
+    flag_values = {"dense_reward": config.dense_reward, "impl": config.physics}
+    overrides.update({name: flag_values[name] for name in needed if name in flag_values})
+    needed = [name for name in needed if name not in flag_values]  # a flag's default given
     if needed and own_class:
         raise ConfigError(
             f"--env {config.env} has no default for {', '.join(needed)}; give "

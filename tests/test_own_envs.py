@@ -132,16 +132,24 @@ class WeakSuccess(Corridor):  # a Python 0 at reset, float32 from step: JAX prom
     def reset(self, key, params):
         state = super().reset(key, params)
         return state.replace(metrics={**state.metrics, "success": 0})
+
+class RewardChosen(Corridor):  # --dense-reward's value (False unless given) fills it
+    def __init__(self, dense_reward: bool):
+        super().__init__()
+        self.dense_reward = dense_reward
 """
 
 
-@pytest.mark.parametrize("name", ["KeyBits", "WeakSuccess"])
+@pytest.mark.parametrize("name", ["KeyBits", "WeakSuccess", "RewardChosen"])
 def test_envs_written_in_other_ways_that_train_pass_the_contract_check(
     repo_on_path, tmp_path, monkeypatch, name
 ):
     (tmp_path / "fine_envs.py").write_text(FINE)
     monkeypatch.syspath_prepend(str(tmp_path))
     assert make_run_env(dataclasses.replace(TINY, env=f"fine_envs:{name}")).state_size == 2
+    if name == "RewardChosen":  # an argument a flag sets is not asked for as an env option
+        dense = dataclasses.replace(TINY, env=f"fine_envs:{name}", dense_reward=True)
+        assert make_run_env(dense).dense_reward is True
 
 
 def test_a_module_that_cannot_import_says_what_is_missing_or_hides_it(tmp_path, monkeypatch):
