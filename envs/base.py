@@ -397,6 +397,8 @@ def choose_offscreen_renderer() -> str | None:
 
 # The packages whose import opens the renderer MUJOCO_GL names (PyOpenGL's is OpenGL).
 GL_PACKAGES = ("mujoco", "OpenGL")
+# The renderers MUJOCO_GL may name on Linux (MuJoCo also takes on/off words such as "disable").
+LINUX_RENDERERS = ("egl", "osmesa", "glfw", "glx")
 
 
 def other_renderer_fix(renderer: str | None) -> str:
@@ -418,6 +420,11 @@ def renderer_start_problem(error: Exception) -> str | None:
     files = [frame.filename for frame in traceback.extract_tb(error.__traceback__)]
     if not any(f"{os.sep}{package}{os.sep}" in f for f in files for package in GL_PACKAGES):
         return None
+    if renderer.lower().strip() not in LINUX_RENDERERS + ("",):
+        return (
+            f"MuJoCo did not start with MUJOCO_GL={renderer}, which names none of its renderers "
+            f"({', '.join(LINUX_RENDERERS)}): set MUJOCO_GL=egl (no display), or unset it"
+        )
     return (
         f"MuJoCo did not start with MUJOCO_GL={renderer} ({type(error).__name__}: {error}); that "
         f"OpenGL library is missing here: {other_renderer_fix(renderer)}"
