@@ -95,8 +95,20 @@ def goal_box(
     return low, high
 
 
+# A PRNG key as Brax's reset takes it, for tracing.
+KEY_SHAPE = jax.ShapeDtypeStruct((2,), jnp.uint32)
+
+
+def traced_states(brax_env: Any) -> tuple[Any, Any]:
+    """The shapes of a Brax env's reset state and of the state its step returns."""
+    reset_shape = jax.eval_shape(brax_env.reset, KEY_SHAPE)
+    action = jax.ShapeDtypeStruct((brax_env.action_size,), jnp.float32)
+    return reset_shape, jax.eval_shape(brax_env.step, reset_shape, action)
+
+
 def brax_backend_problem(brax_env: str, backend: str, error: Exception) -> str:
-    """Why Brax refused ``brax_env`` on ``backend``, naming the back ends it does run on."""
+    """Why Brax refused (or failed to trace) ``brax_env`` on ``backend``, naming the back ends
+    it does run on."""
     from brax import envs as brax_envs
 
     if backend not in BRAX_BACKENDS:
@@ -104,9 +116,9 @@ def brax_backend_problem(brax_env: str, backend: str, error: Exception) -> str:
     working = []
     for other in BRAX_BACKENDS:
         try:
-            brax_envs.get_environment(brax_env, backend=other)
+            traced_states(brax_envs.get_environment(brax_env, backend=other))
             working.append(other)
-        except Exception:  # that back end does not take this env either
+        except Exception:  # that back end does not take (or trace) this env either
             continue
     fix = f"give backend={' or '.join(working)}" if working else "pick another brax_env"
     return f"brax_env {brax_env} does not run on backend={backend} ({error}); {fix}"
@@ -149,7 +161,10 @@ class BraxGoal(GoalEnv):
                 ) from None
             except ValueError as error:  # a backend this env does not run on
                 raise ValueError(brax_backend_problem(brax_env, backend, error)) from None
-        reset_shape = jax.eval_shape(self.brax.reset, jax.random.key(0))
+        try:  # some back ends fail under this JAX (swimmer on generalized: jnp.clip's a_min)
+            reset_shape, step_shape = traced_states(self.brax)
+        except Exception as error:
+            raise ValueError(brax_backend_problem(brax_env, backend, error)) from None
         indices = goal_entries(goal_q_indices, reset_shape.pipeline_state.q.shape[-1], brax_env)
         low, high = goal_box(goal_low, goal_high, indices, self.brax.sys.mj_model)
         if not (
@@ -158,7 +173,6 @@ class BraxGoal(GoalEnv):
             and success_threshold > 0
         ):
             raise ValueError(f"success_threshold must be a distance > 0, got {success_threshold}")
-        step_shape = jax.eval_shape(self.brax.step, reset_shape, jnp.zeros(self.brax.action_size))
         if jax.tree.structure(step_shape) != jax.tree.structure(reset_shape):
             raise ValueError(
                 f"{brax_env}'s step returns a state of another structure than its reset (its "

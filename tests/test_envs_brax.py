@@ -71,7 +71,7 @@ def test_no_episode_starts_at_its_goal_and_goals_fill_their_box():
     "options, problem",
     [
         ({"brax_env": "rechr"}, "brax_env 'rechr' is not one of Brax's envs: ant, fast"),
-        ({"brax_env": "swimmer"}, "swimmer does not run on backend=mjx .*give backend=generalized"),
+        ({"brax_env": "swimmer"}, r"swimmer does not run on backend=mjx \(Unsupported backend"),
         ({"goal_q_indices": (5,)}, r"goal_q_indices \(5,\): reacher's q has 4 entries; give a"),
         ({"goal_q_indices": (0.7, 1.2)}, r"goal_q_indices \(0.7, 1.2\): reacher's q has 4"),
         ({"goal_q_indices": (True, False)}, r"goal_q_indices \(True, False\): reacher's q"),
@@ -88,6 +88,31 @@ def test_no_episode_starts_at_its_goal_and_goals_fill_their_box():
 def test_options_that_make_no_task_are_refused_with_the_fix(options, problem):
     with pytest.raises(ValueError, match=problem):
         make_env("brax", **{**REACHER, **options})
+
+
+def test_a_brax_env_whose_step_fails_to_trace_is_refused_naming_the_back_ends_that_work(
+    monkeypatch,
+):
+    # Brax's swimmer on its generalized back end calls jnp.clip(a_min=...), which JAX 0.10 no
+    # longer takes: the TypeError came out of the env's constructor as it was.
+    from brax import envs as brax_envs
+
+    real = brax_envs.get_environment
+
+    def step_failing_under_this_jax(*_):
+        raise TypeError("clip() got an unexpected keyword argument 'a_min'")
+
+    def failing_on_generalized(name, backend):
+        env = real(name, backend=backend)
+        if backend == "generalized":
+            env.step = step_failing_under_this_jax
+        return env
+
+    monkeypatch.setattr(brax_envs, "get_environment", failing_on_generalized)
+    with pytest.raises(
+        ValueError, match=r"on backend=generalized \(clip.*; give backend=mjx or posi"
+    ):
+        make_env("brax", **REACHER, backend="generalized")
 
 
 def test_one_goal_entry_may_be_given_as_a_number_and_numpy_numbers_are_numbers():
