@@ -190,12 +190,14 @@ def make_trainer(config: TrainConfig, env: GoalEnv, env_params: Any) -> Trainer:
         The metrics also hold ``FIRST_NONFINITE``: the first iteration (counted like
         ``state.iteration``) whose losses or updated parameters were not finite, or -1.
         """
-        _, metric_shapes = jax.eval_shape(iteration, state)
+        # Traced once: the loop's body reuses what eval_shape traced (jit caches its trace).
+        one_iteration = jax.jit(iteration)
+        _, metric_shapes = jax.eval_shape(one_iteration, state)
         zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, jnp.float32), metric_shapes)
 
         def body(_, carry):
             state, totals, first_nonfinite = carry
-            state, metrics = iteration(state)
+            state, metrics = one_iteration(state)
             healthy = all_finite((metrics, state.agent))
             first_nonfinite = jnp.where(
                 (first_nonfinite < 0) & ~healthy, state.iteration, first_nonfinite
