@@ -17,6 +17,7 @@ one ``fori_loop`` with a traced trip count, and ``evaluate`` rolls out the deter
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -169,9 +170,9 @@ def make_offline_trainer(
         """
         # The dataset and hyperparameters are loop constants, not carry: nothing writes them, and
         # carrying the buffer makes XLA copy it every step (see trainer.iteration).
-        step = lambda learner, key: dataset_step(
-            networks, config, env.goal_indices, state.data, state.hyperparams, learner, key
-        )
+        # Jitted, so the loop's body reuses the trace eval_shape made (jit caches its trace).
+        one_step = jax.jit(functools.partial(dataset_step, networks, config, env.goal_indices))
+        step = lambda learner, key: one_step(state.data, state.hyperparams, learner, key)
         _, metric_shapes = jax.eval_shape(step, state.agent, state.key)
         zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, jnp.float32), metric_shapes)
 
