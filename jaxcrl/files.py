@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -24,3 +25,18 @@ def replace_atomically(path: Path, newline: str | None = None) -> Iterator[TextI
     except BaseException:
         staging.unlink(missing_ok=True)  # a full disk must not leave a half-written stray
         raise
+
+
+def check_folder_writable(path: Path, what: str) -> None:
+    """ValueError (one line, naming ``what`` ``path``) unless the file ``path`` can be written:
+    the nearest folder of it that exists must be a folder that may be written in (the rest is
+    made when the file is written)."""
+    existing = next(parent for parent in path.absolute().parents if parent.exists())
+    if not existing.is_dir():
+        raise ValueError(f"{what} {str(path)!r}: {existing} is a file, not a directory")
+    try:  # a real write: permission bits say yes to root even on /proc or a read-only mount
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ValueError(f"{what} {str(path)!r}: cannot write in {existing} ({reason})") from None

@@ -8,6 +8,7 @@ differ in a swept hyperparameter (e.g. ``critic_lr``) are averaged only with the
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from jaxcrl.config import warnings_in_one_line
+from jaxcrl.files import check_folder_writable
 from jaxcrl.logger import read_metrics, x_step
 from jaxcrl.members import member_groups, rows_by_member
 from jaxcrl.stats import bootstrap_interval, format_summary, summarize
@@ -194,11 +197,11 @@ def plot_runs(
     Each of ``run_dirs``, ``metrics``, ``labels`` and ``group_by`` may be one name or a list.
     """
     run_dirs, metrics, labels, group_by = map(as_list, (run_dirs, metrics, labels, group_by))
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise ImportError("plotting needs matplotlib: pip install 'jaxcrl[plot]'") from error
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    check_folder_writable(Path(out), "--out")
     if not run_dirs:
         raise ValueError("give at least one run directory")
     runs = [
@@ -289,8 +292,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def require_matplotlib() -> None:
+    """ImportError naming the extra to install when matplotlib is not installed."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ImportError("plotting needs matplotlib: pip install 'jaxcrl[plot]'")
+
+
 def image_suffixes() -> set[str]:
     """The file suffixes (no dot) that matplotlib writes images to."""
+    require_matplotlib()
     from matplotlib.backend_bases import FigureCanvasBase
 
     return set(FigureCanvasBase.get_supported_filetypes())
@@ -298,15 +308,16 @@ def image_suffixes() -> set[str]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: plot the runs, print one summary line per run, name the PNG written."""
-    args = parse_args(argv)
+    warnings_in_one_line()
     try:
+        args = parse_args(argv)
         plot_runs(args.run_dirs, args.out, args.metrics, args.labels, args.group_by)
         lines = summary_lines(args.run_dirs, args.metrics[0], args.labels, args.group_by)
     except OSError as error:  # an output folder that cannot be written, a run unreadable
         where = f"{error.filename}: " if error.filename else ""
         print(f"error: {where}{error.strerror or error}", file=sys.stderr)
         raise SystemExit(2) from None
-    except ValueError as error:
+    except (ValueError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     print("\n".join(lines + [f"wrote {args.out}"]))

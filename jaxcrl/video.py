@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import operator
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 
 from jaxcrl.envs import EnvState, GoalEnv
 from jaxcrl.envs.base import start_toward
+from jaxcrl.files import check_folder_writable
 
 # Batched like evaluate.Policy, so the evaluation policy serves as is: [1, obs] -> [1, action].
 Policy = Callable[[jax.Array], jax.Array]
@@ -124,18 +124,7 @@ def check_video_path(path: str | Path) -> Path:
         raise ValueError(f"video path {str(path)!r} must end in one of {', '.join(VIDEO_FORMATS)}")
     if path.is_dir():
         raise ValueError(f"video path {str(path)!r} is a directory; name a file in it")
-    # The nearest directory that exists must be one we may write in: write_video makes the rest.
-    existing = next(parent for parent in path.absolute().parents if parent.exists())
-    if not existing.is_dir():
-        raise ValueError(f"video path {str(path)!r}: {existing} is a file, not a directory")
-    try:  # a real write: permission bits say yes to root even on /proc or a read-only mount
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise ValueError(
-            f"video path {str(path)!r}: cannot write in {existing} ({reason})"
-        ) from None
+    check_folder_writable(path, "video path")  # write_video makes missing folders
     if importlib.util.find_spec("imageio") is None:
         raise ImportError(VIDEO_EXTRA_HINT)
     if path.suffix.lower() == ".mp4" and importlib.util.find_spec("imageio_ffmpeg") is None:

@@ -103,6 +103,11 @@ def test_a_partly_written_last_row_is_left_out_and_other_bad_lines_are_named(tmp
     (run / "metrics.jsonl").write_text(text[: len(text) - 20])  # cut inside the last row
     with pytest.warns(UserWarning, match="line 4 is partly written; left out"):
         assert len(plot.load_run(run)) == 3
+    script = f"from jaxcrl import plot; plot.main([{str(run)!r}, '--out', {str(run / 'c.png')!r}])"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.endswith("metrics.jsonl: line 4 is partly written; left out\n")
+    assert done.stderr.count("\n") == 1  # one line, not Python's file, line and source
     lines = text.splitlines()
     (run / "metrics.jsonl").write_text("\n".join([lines[0], lines[1][:30], *lines[2:]]) + "\n")
     with pytest.raises(ValueError, match=r"metrics.jsonl: line 2 is not a JSON row"):
@@ -181,6 +186,7 @@ def test_an_output_that_cannot_be_written_is_one_error_line(tmp_path, capsys):
     assert failure.value.code == 2
     error = capsys.readouterr().err
     assert error.startswith("error: ") and error.count("\n") == 1 and "Traceback" not in error
+    assert error.endswith("metrics.jsonl is a file, not a directory\n")  # was "File exists"
     with pytest.raises(ValueError, match="matplotlib writes no 'txt' images"):
         plot.plot_runs(run, tmp_path / "new" / "curves.txt")
     assert not (tmp_path / "new").exists()  # refused before its folder was made
@@ -250,3 +256,17 @@ def test_an_image_format_matplotlib_cannot_write_names_the_ones_it_can(tmp_path)
     run = write_run(tmp_path / "run", single_seed_rows())
     with pytest.raises(ValueError, match=r"\.svg or another of: .*\bpng\b"):
         plot.plot_runs(run, tmp_path / "curves.xyz")
+
+
+def test_without_matplotlib_the_command_says_which_extra_to_install(tmp_path, capsys, monkeypatch):
+    # The command line read matplotlib's formats first: a ModuleNotFoundError traceback.
+    run = write_run(tmp_path / "multi", multi_seed_rows())
+    real_find_spec = plot.importlib.util.find_spec
+    hide = lambda name, *args: None if name == "matplotlib" else real_find_spec(name, *args)
+    monkeypatch.setattr(plot.importlib.util, "find_spec", hide)
+    with pytest.raises(SystemExit) as failure:
+        plot.main([str(run), "--out", str(tmp_path / "curves.png")])
+    assert failure.value.code == 2
+    assert (
+        capsys.readouterr().err == "error: plotting needs matplotlib: pip install 'jaxcrl[plot]'\n"
+    )
