@@ -436,12 +436,13 @@ def parse_goal(text: str | None) -> tuple[float, ...] | None:
 def check_eval_args(args: EvalArgs) -> TrainConfig:
     """The run's config; exits with one line on what eval.py cannot do, before evaluating."""
     from jaxcrl.config_files import read_run_config
-    from jaxcrl.saved_runs import check_member
+    from jaxcrl.saved_runs import check_eval_seed, check_member
     from jaxcrl.video import check_video_path
 
     if args.episodes is not None and args.episodes <= 0:
         _fail(f"--episodes must be a positive integer, got {args.episodes}")
     try:
+        check_eval_seed(args.seed)
         config = read_run_config(args.run_dir)
         if args.member is not None:
             check_member(config, args.member)

@@ -85,10 +85,11 @@ def evaluate_run(
     ``episodes`` is the number of episodes each member ran.
     """
     config = read_unedited_config(run_dir, step)
+    check_eval_seed(seed)
     if member is not None:
         check_member(config, member)
     if episodes is not None:
-        if not isinstance(episodes, numbers.Integral) or isinstance(episodes, bool) or episodes < 1:
+        if not is_whole_number(episodes) or episodes < 1:
             raise ConfigError(f"--episodes must be a positive integer, got {episodes!r}")
         config = dataclasses.replace(config, eval_episodes=int(episodes))
     if isinstance(goal, str):
@@ -141,8 +142,25 @@ def evaluate_run(
     return {**header, "members": per_member, "summary": summarize_members(metrics)}
 
 
+def is_whole_number(value: Any) -> bool:
+    """Whether ``value`` is an integer (NumPy's too), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_eval_seed(seed: Any) -> None:
+    """Refuse, in one line, an evaluation seed that is not a 32-bit key's (2**32 would give
+    seed 0's episodes again)."""
+    if not is_whole_number(seed) or not 0 <= seed < 2**32:
+        raise ConfigError(
+            f"--seed must be a whole number from 0 to 2**32 - 1, got {seed!r}: JAX keys take "
+            "32-bit seeds"
+        )
+
+
 def check_member(config: TrainConfig, member: int) -> None:
     """Refuse, in one line, a member index that the run of ``config`` does not have."""
+    if not is_whole_number(member):
+        raise ConfigError(f"--member must be a whole number, got {member!r}")
     count = len(run_members(config))
     if not 0 <= member < count:
         members = "only member 0" if count == 1 else f"members 0..{count - 1}"

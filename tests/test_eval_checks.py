@@ -10,9 +10,10 @@ from tiny_runs import TINY
 
 import jaxcrl.saved_runs
 from jaxcrl.cli import eval_main, format_summary
+from jaxcrl.config import ConfigError
 from jaxcrl.config_files import write_config
 from jaxcrl.run import train
-from jaxcrl.saved_runs import load_member, load_member_policy
+from jaxcrl.saved_runs import evaluate_run, load_member, load_member_policy
 
 
 def never_evaluated(*args, **kwargs):
@@ -130,6 +131,20 @@ def test_member_evaluates_that_member_alone(swept_run, capsys):
     alone = json.loads(printed[-1])
     assert (alone["member"], alone["seed"], alone["critic_lr"]) == (3, 1, 3e-4)
     assert alone["eval/success"] == every["members"][3]["eval/success"]
+
+
+def test_a_seed_beyond_32_bits_or_a_member_that_is_not_a_number_is_refused(swept_run, capsys):
+    # eval.py took --seed 2**32 as seed 0 (the same episodes), and 2**63 failed with a traceback;
+    # evaluate_run took member=True as member 1.
+    for seed in ("4294967296", "-1", "9223372036854775808"):
+        with pytest.raises(SystemExit):
+            eval_main(["--run-dir", str(swept_run.run_dir), "--seed", seed])
+        assert capsys.readouterr().err == (
+            f"error: --seed must be a whole number from 0 to 2**32 - 1, got {seed}: JAX keys "
+            "take 32-bit seeds\n"
+        )
+    with pytest.raises(ConfigError, match="--member must be a whole number, got True"):
+        evaluate_run(swept_run.run_dir, episodes=4, member=True)
 
 
 def test_training_ends_with_one_summary_per_swept_value(swept_run):
