@@ -21,10 +21,17 @@ def replace_atomically(path: Path, newline: str | None = None) -> Iterator[TextI
     try:
         with staging.open("w", newline=newline) as stream:
             yield stream
+            write_through(stream)  # else a power cut after the rename can leave it empty
         os.replace(staging, path)
     except BaseException:
         staging.unlink(missing_ok=True)  # a full disk must not leave a half-written stray
         raise
+
+
+def write_through(stream: TextIO) -> None:
+    """Flush ``stream`` and have the OS put it on disk (a power cut then keeps what it holds)."""
+    stream.flush()
+    os.fsync(stream.fileno())
 
 
 def check_folder_writable(path: Path, what: str) -> None:

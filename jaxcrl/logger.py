@@ -26,7 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from jaxcrl.config import ConfigError, first_line, resume_command
-from jaxcrl.files import replace_atomically
+from jaxcrl.files import replace_atomically, write_through
 from jaxcrl.stop_signals import StoppedAtOnce
 
 LOGGER_KINDS = ("tensorboard", "wandb")
@@ -72,6 +72,7 @@ class MetricsLog:
         """Append ``row``; values are converted to plain Python scalars."""
         with self.path.open("a") as stream:
             stream.write(json.dumps({k: to_python(v) for k, v in row.items()}) + "\n")
+            write_through(stream)  # on disk before the checkpoint of its iteration is saved
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
@@ -119,6 +120,7 @@ class CsvLog:
             return
         with self.path.open("a", newline="") as stream:
             csv.DictWriter(stream, self.columns, restval="").writerow(row)
+            write_through(stream)
 
     def _rewrite(self, columns: list[str], extra: dict[str, Any]) -> None:
         """Write every old row plus ``extra`` under ``columns``, replacing the file atomically."""

@@ -94,6 +94,22 @@ def test_open_loggers_appends_to_an_existing_run(tmp_path):
     assert csv_rows[-1]["eval/final_distance"] == "0.1" and csv_rows[0]["eval/final_distance"] == ""
 
 
+def test_each_row_is_on_disk_before_the_write_returns(tmp_path, monkeypatch):
+    # A checkpoint is saved after its iteration's row is written: a power cut in between lost
+    # the row, which a resume from that checkpoint never logs again.
+    synced = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(os.fstat(fd).st_ino))
+    files = [tmp_path / "metrics.jsonl", tmp_path / "metrics.csv"]
+    with open_loggers(tmp_path, [], {}) as loggers:
+        for step in (
+            1,
+            2,
+        ):  # the first row starts the CSV (a staged file renamed), the next appends
+            synced.clear()
+            loggers.write({"env_steps": step, "eval/success": 0.0})
+            assert sorted(synced) == sorted(path.stat().st_ino for path in files)
+
+
 def test_csv_is_backfilled_from_jsonl_of_a_run_that_had_none(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
