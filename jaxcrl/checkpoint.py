@@ -149,16 +149,24 @@ def write_failure(error: Exception) -> str:
     return known[0] if known else _describe(error)
 
 
+# How orbax's wrapper of a TensorStore read error points to the specs instead of the cause.
+TENSORSTORE_WRAPPER = "See full TensorStore details"
+
+
 def _describe(error: Exception) -> str:
     """One line about an orbax/tensorstore error.
 
     TensorStore nests its drivers' messages ("OUT_OF_RANGE: Error opening "cast" driver: ...:
     <the cause>") and appends its specs in brackets, kilobytes of them: kept are the array it
-    was reading and the cause.
+    was reading and the cause. Orbax wraps some in an Exception that points to the specs ("See
+    full TensorStore details: <bound method ...>"): its cause is told instead.
     """
-    text = re.split(r" \[(?:tensorstore_spec|source locations)", first_line(error))[0]
+    if error.__cause__ is not None and TENSORSTORE_WRAPPER in str(error):
+        return _describe(error.__cause__)
+    specs = rf" \[(?:tensorstore_spec|source locations)| {TENSORSTORE_WRAPPER}"
+    text = re.split(specs, first_line(error))[0]
     clauses = text.split(": ")
-    array = re.search(r'Error reading "([^"]+?)/\.z', text)
+    array = re.search(r'Error reading "([^"]+?)(?:/\.z|/[\d.]+")', text)
     if len(clauses) > 2 and array:
         text = f"{clauses[-1]}, reading {array.group(1)}"
     return f"{type(error).__name__}: {text[:300]}"
@@ -262,4 +270,6 @@ def restore(
                 stacklevel=2,
             )
         return tree, progress, candidate
-    raise CheckpointError(f"{run_dir}/checkpoints: {'; '.join(problems)}")
+    others = [other for other in sorted(steps) if other != step]
+    elsewhere = f"; its other checkpoints: {others}" if step is not None and others else ""
+    raise CheckpointError(f"{run_dir}/checkpoints: {'; '.join(problems)}{elsewhere}")

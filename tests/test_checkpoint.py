@@ -163,6 +163,21 @@ def test_a_tensorstore_error_is_told_by_its_cause_and_the_array_it_was_reading()
     assert _describe(ValueError("its progress document says iteration 3")) == (
         "ValueError: its progress document says iteration 3"
     )
+    # Orbax wraps some in a bare Exception that shows a bound method where the specs would be.
+    cause = ValueError(
+        'OUT_OF_RANGE: Error reading "agent.policy_params.params.network.Dense_1.kernel/0.0.0" '
+        'in OCDBT database at local file "/runs/a/checkpoints/14/state/": Requested byte range '
+        "[34242, 38071) is not valid for value of size 100"
+    )
+    wrapper = Exception(
+        "Encountered error while reading array index: (slice(0, 1, 1),). See full TensorStore "
+        "details: <bound method pybind11_detail_function_record_v1.spec of TensorStore({)"
+    )
+    wrapper.__cause__ = cause
+    assert _describe(wrapper) == (
+        "ValueError: Requested byte range [34242, 38071) is not valid for value of size 100, "
+        "reading agent.policy_params.params.network.Dense_1.kernel"
+    )
 
 
 def test_the_command_lines_show_jaxcrls_warnings_in_one_line(monkeypatch):

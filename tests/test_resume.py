@@ -59,6 +59,13 @@ def test_resume_after_a_damaged_newest_checkpoint_falls_back_and_matches(tmp_pat
     config_path.write_text(
         config_path.read_text().replace(f"total_env_steps: {4 * 4 * 14}", "total_env_steps: 416")
     )
+    from jaxcrl.checkpoint import CheckpointError
+    from jaxcrl.saved_runs import evaluate_run
+
+    with pytest.raises(
+        CheckpointError, match=r"12 cannot be read .*; its other checkpoints: \[6, 9"
+    ):
+        evaluate_run(run_dir, episodes=2, step=12)  # that one asked for: the others named
     with pytest.warns(
         UserWarning, match="checkpoint 12 cannot be read.*using checkpoint 9"
     ) as said:
