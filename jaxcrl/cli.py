@@ -37,6 +37,7 @@ from jaxcrl.config_files import (
 )
 from jaxcrl.envs import registered_envs
 from jaxcrl.envs.ogbench_envs import ogbench_env_ids
+from jaxcrl.members import values_label
 
 
 def _fail(message: str) -> None:
@@ -376,7 +377,8 @@ def format_summary(result) -> str:
     """Success rate of every member and the mean, IQM and 95% interval across them."""
     lines = []
     for row in result.final_rows:
-        values = "".join(f" {name}={row[name]:g}" for name in result.members[0].values)
+        label = values_label({name: row[name] for name in result.members[0].values})
+        values = f" {label}" if label else ""
         lines.append(
             f"  member {row['member']:>3} seed {row['seed']:>4}{values}: success "
             f"{row['eval/success']:.3f} time near goal {figure(row['eval/time_near_goal'])}"
@@ -385,13 +387,17 @@ def format_summary(result) -> str:
     # One group per swept value (eval.py's grouping); without a sweep, one group of every member.
     for group in result.groups("eval/success"):
         summary = group["summary"]
-        name = " ".join(f"{option}={value}" for option, value in group["values"].items())
-        unit = "seeds" if swept else "members"
-        lines.append(
-            f"{name + ': ' if swept else ''}success rate over {summary['count']} {unit}: mean "
-            f"{summary['mean']:.3f}, IQM {summary['iqm']:.3f}, 95% bootstrap interval "
-            f"[{summary['low']:.3f}, {summary['high']:.3f}]"
-        )
+        name = values_label(group["values"])
+        unit = "seed" if swept else "member"
+        if summary["count"] == 1:  # one value has no spread: no IQM or interval to give
+            spread = f"of 1 {unit}: {summary['mean']:.3f}"
+        else:
+            spread = (
+                f"over {summary['count']} {unit}s: mean {summary['mean']:.3f}, IQM "
+                f"{summary['iqm']:.3f}, 95% bootstrap interval [{summary['low']:.3f}, "
+                f"{summary['high']:.3f}]"
+            )
+        lines.append(f"{name + ': ' if swept else ''}success rate {spread}")
     final = result.final
     lines[-1] += (
         f" | {amount_of_training(final)} each in {final['wall_time_s']:.0f} s | run dir "
@@ -483,10 +489,12 @@ def summary_lines(summary: dict, unit: str, indent: str = "") -> list[str]:
         if stats is None:
             lines.append(f"{indent}{name[5:]:<16}n/a")
             continue
-        plural = "" if stats["count"] == 1 else "s"
+        if stats["count"] == 1:  # one value has no spread: no IQM or interval to give
+            lines.append(f"{indent}{name[5:]:<16}{stats['mean']:.3f} of 1 {unit}")
+            continue
         lines.append(
             f"{indent}{name[5:]:<16}mean {stats['mean']:.3f}  IQM {stats['iqm']:.3f}  "
-            f"95% [{stats['low']:.3f}, {stats['high']:.3f}] over {stats['count']} {unit}{plural}"
+            f"95% [{stats['low']:.3f}, {stats['high']:.3f}] over {stats['count']} {unit}s"
         )
     return lines
 
@@ -524,7 +532,7 @@ def eval_main(argv: list[str] | None = None) -> None:
         )
     if "groups" in metrics:
         for group in metrics["groups"]:
-            print(" ".join(f"{name}={value}" for name, value in group["values"].items()))
+            print(values_label(group["values"]))
             print("\n".join(summary_lines(group["summary"], "seed", indent="  ")))
     elif "members" in metrics:
         print("\n".join(summary_lines(metrics["summary"], "member")))

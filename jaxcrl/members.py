@@ -112,13 +112,20 @@ def rows_by_member(rows: Sequence[dict[str, Any]]) -> dict[int, list[dict[str, A
     return members
 
 
+def values_label(values: dict[str, Any]) -> str:
+    """``critic_lr=0.001 target_entropy=-1``: options and their values, whole floats without
+    their ``.0`` (every other value as Python writes it, so distinct values stay distinct)."""
+    plain = lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+    return " ".join(f"{name}={plain(value)}" for name, value in values.items())
+
+
 def member_groups(
     rows: Sequence[dict[str, Any]], group_by: Sequence[str]
 ) -> dict[str, dict[int, list[dict[str, Any]]]]:
     """Members grouped by their values of ``group_by`` (``critic_lr=0.001``), one group if none."""
     groups: dict[str, dict[int, list[dict[str, Any]]]] = {}
     for member, own_rows in rows_by_member(rows).items():
-        name = " ".join(f"{key}={own_rows[0].get(key)}" for key in group_by)
+        name = values_label({key: own_rows[0].get(key) for key in group_by})
         groups.setdefault(name, {})[member] = own_rows
     return groups
 

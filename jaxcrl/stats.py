@@ -74,7 +74,10 @@ def summarize(values: Any, confidence: float = 0.95) -> dict[str, float | int]:
 
 
 def format_summary(summary: dict[str, float | int]) -> str:
-    """One line such as ``mean 0.610 | IQM 0.633 | 95% CI [0.52, 0.70] | n=5``."""
+    """One line such as ``mean 0.610 | IQM 0.633 | 95% CI [0.52, 0.70] | n=5`` (``0.610 | n=1``
+    for one value, which has no spread)."""
+    if summary["count"] == 1:
+        return f"{summary['mean']:.3f} | n=1"
     return (
         f"mean {summary['mean']:.3f} | IQM {summary['iqm']:.3f} | "
         f"{100 * summary.get('confidence', 0.95):.0f}% CI [{summary['low']:.3f}, "

@@ -148,6 +148,9 @@ def validate(
             f"unknown --loggers {', '.join(unknown_loggers)}; choose from tensorboard, wandb "
             "(metrics.jsonl and metrics.csv are always written)"
         )
+    twice = sorted({kind for kind in config.loggers if config.loggers.count(kind) > 1})
+    if twice:
+        raise ConfigError(f"--loggers names {', '.join(twice)} twice; give each logger once")
     if not 0 <= config.seed <= 2**32 - config.num_seeds:
         raise ConfigError(
             f"--seed must lie in [0, {2**32 - config.num_seeds}] (with --num-seeds "

@@ -155,6 +155,34 @@ def test_training_ends_with_one_summary_per_swept_value(swept_run):
     assert f"run dir {swept_run.run_dir}" in lines[5]
 
 
+def test_one_seed_per_swept_value_is_its_rate_alone_and_values_read_alike_on_every_line():
+    # It printed "over 1 seeds ... 95% bootstrap interval [0.250, 0.250]", and member lines
+    # said target_entropy=-1 where group lines said target_entropy=-1.0.
+    from types import SimpleNamespace
+
+    from jaxcrl.stats import summarize
+
+    rows = [
+        {"member": m, "seed": 0, "target_entropy": v, "eval/success": r, "eval/time_near_goal": r}
+        for m, (v, r) in enumerate([(-1.0, 0.25), (-0.5, 0.5)])
+    ]
+    groups = [
+        {"values": {"target_entropy": row["target_entropy"]}, "summary": summarize([r])}
+        for row, r in zip(rows, (0.25, 0.5), strict=True)
+    ]
+    result = SimpleNamespace(
+        final_rows=rows,
+        members=[SimpleNamespace(values={"target_entropy": -1.0})],
+        groups=lambda metric: groups,
+        final={"env_steps": 256, "wall_time_s": 3.0},
+        run_dir="runs/x",
+    )
+    lines = format_summary(result).splitlines()
+    assert lines[0].startswith("  member   0 seed    0 target_entropy=-1: success 0.250")
+    assert lines[2] == "target_entropy=-1: success rate of 1 seed: 0.250"
+    assert lines[3].startswith("target_entropy=-0.5: success rate of 1 seed: 0.500 | 256 env")
+
+
 @pytest.fixture(scope="module")
 def ogbench_run(tmp_path_factory):
     """A tiny offline run on generated pointmaze-medium data, its dataset moved away after."""

@@ -72,3 +72,4 @@ def test_summarize_success_rates_across_seeds():
     assert 0.2 <= summary["low"] < 0.64 < summary["high"] <= 1.0
     line = format_summary(summary)
     assert line.startswith("mean 0.640 | IQM 0.667 | 95% CI [") and line.endswith("n=5")
+    assert format_summary(summarize([0.25])) == "0.250 | n=1"  # one value: no spread to give

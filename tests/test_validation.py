@@ -78,6 +78,7 @@ BAD_CONFIGS = [
     ({"dataset": "/nonexistent/data.npz"}, "--dataset /nonexistent/data.npz: no such file"),
     ({"dataset": "/"}, "--dataset /: is a directory; give the .npz file"),
     ({"loggers": ("mlflow",)}, "unknown --loggers mlflow; choose from tensorboard, wandb"),
+    ({"loggers": ("tensorboard",) * 2}, "--loggers names tensorboard twice; give each logger"),
     ({"sweep": ("batch_size=128,256",)}, "--sweep cannot vary 'batch_size' (it changes array"),
     ({"sweep": ("num_envs=8,16",)}, "--sweep cannot vary 'num_envs'"),
     ({"sweep": ("learning_rate=1e-3",)}, "--sweep cannot vary 'learning_rate' (not a training"),
