@@ -76,7 +76,7 @@ def _one_error_line(box: str, program: str) -> str:
     flag = lambda line: re.match(r"\s*(--[\w.-]+)", line)
     named = lambda lines: list(dict.fromkeys(flag(line).group(1) for line in lines if flag(line)))
     first = sections[0]
-    if first[0].endswith(":"):  # a heading over the options it is about
+    if first[0].endswith(":") and named(first[1:]):  # a heading over the options it is about
         heading = re.sub(r"^Missing from .*:$", "missing required options:", first[0])
         message = f"{heading[0].lower()}{heading[1:]} {', '.join(named(first[1:]))}"
     else:

@@ -381,7 +381,13 @@ def test_metrics_an_env_does_not_define_print_as_not_available():
 @pytest.mark.parametrize(
     "main,args,line",
     [
-        ("train", ["--num-envs", "abc"], "error parsing --num-envs: invalid literal for int()"),
+        # The value is named: it had been cut off where tyro wraps the line.
+        (
+            "train",
+            ["--num-envs", "abc"],
+            "--num-envs: invalid literal for int() with base 10: 'abc'",
+        ),
+        ("train", ["--update-to-data-ratio", "1/16"], "convert string to float: '1/16' (see"),
         (
             "train",
             ["--batch", "3"],
