@@ -33,6 +33,7 @@ from jaxcrl.config import (
     ConfigError,
     TrainConfig,
     merged_env_options,
+    option_name,
     parse_env_options,
     warnings_in_one_line,
 )
@@ -224,6 +225,12 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
     val_episodes = options.val_episodes
     if val_episodes is None:
         val_episodes = max(1, options.episodes // 10)  # OGBench's val splits are a tenth
+    if options.segment_length is not None and env.episode_length < 4:  # segments of 2, rest 1
+        raise ValueError(
+            f"--segment-length: episodes of {env.episode_length} steps are too short to stitch "
+            "(segments take at least 2 steps); raise --episode-length to at least 4, or drop "
+            "--segment-length"
+        )
     if options.segment_length is not None and options.segment_length >= env.episode_length - 1:
         raise ValueError(
             f"--segment-length {options.segment_length} cuts no episode of {env.episode_length} "
@@ -379,6 +386,12 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
             )
     if not (math.isfinite(options.noise_std) and options.noise_std >= 0):
         parser.error(f"--noise-std must be a finite number >= 0, got {options.noise_std}")
+    for spec in options.env_options or ():  # train.py's --dense-reward has no collect.py twin
+        if option_name(spec.partition("=")[0]) == "dense_reward":
+            parser.error(
+                f"--env-options {spec!r}: datasets hold no rewards (CRL learns from the goals "
+                "reached), so the reward kind changes nothing here; drop it"
+            )
     try:
         check_episode_length(options.episode_length, "--episode-length")
         named = parse_env_options(tuple(options.env_options or ()))

@@ -230,9 +230,11 @@ def test_an_existing_split_is_never_overwritten(tmp_path, existing, capsys):
             ["--policy", "noisy-checkpoint", "--run-dir", "r", "--noise-std", "nan"],
             "--noise-std must be a finite number >= 0, got nan",
         ),
+        # It said "use --dense-reward instead", a flag of train.py that collect.py lacks.
+        (["--env-options", "dense-reward=1"], "datasets hold no rewards (CRL learns from"),
     ],
 )
-def test_policy_flags_without_the_noisy_checkpoint_policy_are_refused(flags, message, capsys):
+def test_flags_that_do_not_apply_to_the_collection_are_refused(flags, message, capsys):
     with pytest.raises(SystemExit):
         parse_options(["--env", "point_open", "--episodes", "3", "--out", "data.npz", *flags])
     assert message in capsys.readouterr().err
@@ -258,6 +260,10 @@ def test_segments_that_cut_no_episode_are_refused(tmp_path):
     with pytest.raises(SystemExit, match="--segment-length 9 cuts no episode of 10 steps"):
         main([*argv, "--segment-length", "9"])
     assert not out.exists()
+    # Episodes of 3 steps have no segment length to give (the least is 2): the fix is longer ones.
+    argv[argv.index("10")] = "3"
+    with pytest.raises(SystemExit, match="too short to stitch .* --episode-length to at least 4"):
+        main([*argv, "--segment-length", "2"])
 
 
 def test_a_failed_write_leaves_no_split_behind(tmp_path, monkeypatch):
