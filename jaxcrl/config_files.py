@@ -16,7 +16,13 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 
-from jaxcrl.config import FIELD_TYPES, ConfigError, TrainConfig, derived_sizes
+from jaxcrl.config import (
+    FIELD_TYPES,
+    ConfigError,
+    TrainConfig,
+    derived_sizes,
+    merged_env_options,
+)
 from jaxcrl.files import replace_atomically
 
 FIELD_NAMES = frozenset(field.name for field in dataclasses.fields(TrainConfig))
@@ -210,8 +216,25 @@ def _read_options(
     if "extends" in overrides:
         parent = _extended_file(str(overrides.pop("extends")), path_or_preset)
         base = read_overrides(parent, (*_extended_by, path_or_preset))
-        overrides = {**base, **overrides}
+        overrides = extended(base, overrides, source)
     return overrides, is_run
+
+
+def extended(base: dict[str, Any], own: dict[str, Any], source: str) -> dict[str, Any]:
+    """The options of a file that ``extends:`` one with options ``base``: its ``own`` replace
+    them, but env options add to the parent's as --env-options do to a preset's (one of the
+    same name replaced); with another env, the parent's env options (its env's) are left out."""
+    options = {**base, **own}
+    base_env = base.get("env", TrainConfig().env)
+    if own.get("env", base_env) != base_env:
+        options["env_options"] = own.get("env_options", ())
+    elif "env_options" in own:
+        try:
+            merged = merged_env_options(base.get("env_options", ()), own["env_options"])
+        except ConfigError as error:
+            raise ConfigError(f"{source}: {error}") from None
+        options["env_options"] = merged
+    return options
 
 
 def _not_a_config(path_or_preset: str) -> str:

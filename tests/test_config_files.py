@@ -60,6 +60,20 @@ def test_a_preset_extends_another_and_loops_are_refused(tmp_path):
         read_overrides(str(tmp_path / "a.yaml"))
 
 
+def test_env_options_add_to_those_of_the_preset_extended_as_on_the_command_line(tmp_path):
+    # They replaced the preset's: extends ant lost its motor_gear=60, which --config ant
+    # --env-options ... keeps.
+    (tmp_path / "far.yaml").write_text("extends: ant\nenv_options: [goal_max_radius=5]\n")
+    assert read_overrides(str(tmp_path / "far.yaml"))["env_options"] == (
+        "motor_gear=60",
+        "goal_max_radius=5",
+    )
+    (tmp_path / "soft.yaml").write_text("extends: ant\nenv_options: [motor-gear=30]\n")
+    assert read_overrides(str(tmp_path / "soft.yaml"))["env_options"] == ("motor-gear=30",)
+    (tmp_path / "other.yaml").write_text("extends: ant\nenv: humanoid\n")
+    assert read_overrides(str(tmp_path / "other.yaml"))["env_options"] == ()  # ant's: left out
+
+
 def test_extends_finds_a_file_beside_the_one_that_names_it_or_names_both(tmp_path, monkeypatch):
     folder = tmp_path / "mine"
     folder.mkdir()
