@@ -134,6 +134,13 @@ def sibling_env(name: str, **arguments: Any) -> str | None:
     return None
 
 
+def env_kind(name: str) -> tuple[str, str]:
+    """(module, class) that env ``name`` is built by: names of one kind differ only in the
+    arguments they fix (point_u_maze is point_maze_custom with layout=u_maze)."""
+    entry = _env_entry(name)
+    return entry.module, entry.class_name
+
+
 def custom_maze_env(name: str) -> str | None:
     """The ``*_maze_custom`` env of the maze family that env ``name`` belongs to (None: none)."""
     entry = _env_entry(name)

@@ -461,6 +461,20 @@ def world_options(specs: Sequence[str], env: str | None = None) -> dict[str, Any
     return {k: v for k, v in options.items() if k not in SOURCE_INDEPENDENT_OPTIONS}
 
 
+def _same_world_by_other_names(source: dict[str, Any], config: TrainConfig) -> bool:
+    """Whether a dataset's source env and the run's env, named apart, build one world: one
+    class with the same arguments (point_maze_custom with layout=u_maze is point_u_maze)."""
+    from jaxcrl.envs import env_kind
+
+    try:
+        if env_kind(source["env"]) != env_kind(config.env):
+            return False
+    except (KeyError, ValueError):  # an env this process cannot find: nothing to compare
+        return False
+    collected = world_options(source["env_options"], source["env"])
+    return collected == world_options(config.env_options, config.env)
+
+
 def _source_mismatch(config: TrainConfig, split: Path) -> str | None:
     """``check_dataset_source``'s warning for one split file (None when it agrees or is silent)."""
     source = read_source(split)
@@ -470,6 +484,8 @@ def _source_mismatch(config: TrainConfig, split: Path) -> str | None:
         same_env = source["env"] == config.env
         collected = world_options(source["env_options"], config.env if same_env else None)
         run = world_options(config.env_options, config.env if same_env else None)
+        if not same_env and _same_world_by_other_names(source, config):
+            return None
     except ConfigError:  # a hand-edited record: it says nothing this run can check
         return None
     if source["env"] == config.env and collected == run:

@@ -255,6 +255,13 @@ def test_a_dataset_from_the_same_maze_written_otherwise_is_not_warned_about(tmp_
     other_map = "layout='#######/#..#..#/#.##.##/#G....#/#######'"
     other = dataclasses.replace(config, env_options=(other_map,), dataset=str(data))
     assert "with env options {'layout': '#######/" in check_dataset_source(other)
+    # A built-in maze named as the custom env's layout is that maze's env: it was "another env".
+    named = tmp_path / "named.npz"
+    collect_main(["--env", "point_maze_custom", "--episodes", "2", "--episode-length", "10",
+                  "--env-options", "layout=u_maze", "--out", str(named)])  # fmt: skip
+    assert check_dataset_source(TrainConfig(env="point_u_maze", dataset=str(named))) is None
+    warned = check_dataset_source(TrainConfig(env="point_medium", dataset=str(named)))
+    assert warned.startswith(f"dataset {named} was collected in point_maze_custom, not in --env")
 
 
 def test_training_on_another_envs_dataset_prints_the_warning(tmp_path, monkeypatch, capsys):
