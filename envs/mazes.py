@@ -206,17 +206,40 @@ def path_lengths(walls: np.ndarray, sources: np.ndarray) -> np.ndarray:
     return lengths.reshape(len(sources), *walls.shape)
 
 
-def longest_shortest_path(walls: np.ndarray, sources_per_search: int = 512) -> int:
+def longest_shortest_path(walls: np.ndarray) -> int:
     """The maze's diameter: the most king moves any free cell needs to reach another one.
 
-    Searched from a block of source cells at a time, so memory stays at one block's lengths
-    however large the map (all pairs of a 130x130 open map at once would take 2 GiB).
+    Exact, by bounding every cell's eccentricity (its longest shortest path; Takes and Kosters,
+    "Determining the diameter of small world networks", 2011): each breadth-first search from one
+    cell bounds every cell's from below and above, and the searches stop when no cell's upper
+    bound exceeds the longest path found. A few dozen searches, where all pairs take one per
+    cell (a 150x150 open map: under a second, against 40 s). Unreachable cells are left out, as
+    ``path_lengths`` leaves them.
     """
-    free_cells = np.argwhere(~walls)
-    return max(
-        int(path_lengths(walls, free_cells[start : start + sources_per_search]).max())
-        for start in range(0, len(free_cells), sources_per_search)
-    )
+    walls = np.asarray(walls, bool)
+    graph = cell_graph(walls)
+    free = np.flatnonzero(~walls.ravel())
+    lower, upper = np.zeros(len(free)), np.full(len(free), np.inf)
+    candidates = np.ones(len(free), bool)
+    diameter, from_highest = 0.0, True
+    while candidates.any():
+        pool = np.flatnonzero(candidates)
+        # Alternate: the cell that could lie farthest, then the one known to lie least far.
+        source = pool[np.argmax(upper[pool])] if from_highest else pool[np.argmin(lower[pool])]
+        from_highest = not from_highest
+        lengths = scipy.sparse.csgraph.shortest_path(
+            graph, indices=[free[source]], unweighted=True
+        )[0][free]
+        reached = np.isfinite(lengths)
+        eccentricity = lengths[reached].max()
+        lower[reached] = np.maximum(
+            lower[reached], np.maximum(lengths[reached], eccentricity - lengths[reached])
+        )
+        upper[reached] = np.minimum(upper[reached], eccentricity + lengths[reached])
+        upper[source] = lower[source] = eccentricity
+        diameter = max(diameter, lower.max())
+        candidates &= upper > diameter
+    return int(diameter)
 
 
 def check_layout(walls: np.ndarray) -> None:

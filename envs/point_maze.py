@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.spatial
 from flax import struct
 
 from jaxcrl.envs.base import (
@@ -98,18 +99,16 @@ def largest_success_threshold(walls: np.ndarray, goal_cells: np.ndarray) -> floa
     cells. Below it, the farthest-corner fallback of ``PointMaze.reset`` always finds a start
     and goal apart.
     """
-    corners = cell_corners(*walls.shape)  # [rows, cols, 4, 2]
     free = ~np.asarray(walls, bool)
-    largest = np.inf
-    for row, col in np.argwhere(goal_cells):
-        centre = np.array([col + 0.5, row + 0.5], np.float32)
-        others = free.copy()
-        others[row, col] = False
-        if not others.any():
-            return 0.0
-        distances = np.linalg.norm(corners[others] - centre, axis=-1)  # [num_others, 4]
-        largest = min(largest, float(distances.max()) - POINT_FROM_CENTRE)
-    return max(largest, 0.0)
+    if free.sum() < 2:
+        return 0.0
+    # A cell's own extreme points lie nearer its centre than those of any other cell, so the
+    # farthest point of the other cells is the farthest of all: a vertex of their convex hull.
+    points = cell_corners(*walls.shape)[free].reshape(-1, 2)  # [num_free * 4, 2] (x, y)
+    hull = points[scipy.spatial.ConvexHull(points).vertices]
+    centres = (np.argwhere(goal_cells)[:, ::-1] + 0.5).astype(np.float32)  # (x, y)
+    farthest = np.linalg.norm(centres[:, None] - hull[None], axis=-1).max(axis=1)
+    return max(float(farthest.min()) - POINT_FROM_CENTRE, 0.0)
 
 
 @struct.dataclass

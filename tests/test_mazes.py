@@ -4,6 +4,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+import time
 
 import jax
 import numpy as np
@@ -32,7 +33,13 @@ from jaxcrl.envs.mazes import (
     parse_layout,
     path_lengths,
 )
-from jaxcrl.envs.point_maze import point_maze_episode_length
+from jaxcrl.envs.point_maze import (
+    POINT_FROM_CENTRE,
+    PointMaze,
+    cell_corners,
+    largest_success_threshold,
+    point_maze_episode_length,
+)
 from jaxcrl.validation import check_env_fit, validate
 
 MAZE_PRESETS = [
@@ -82,12 +89,58 @@ def test_path_lengths_count_king_moves_and_never_cut_wall_corners():
     assert longest_shortest_path(parse_layout(LAYOUTS["spiral"])) == 70
 
 
-@pytest.mark.parametrize("layout", ["spiral", "hardest"])
-def test_the_diameter_searched_block_by_block_is_the_whole_searchs(layout):
+def random_maps(count: int, seed: int = 0) -> list[np.ndarray]:
+    """Connected maps of random size and wall density, bordered (for comparing with brute force)."""
+    rng, maps = np.random.default_rng(seed), []
+    while len(maps) < count:
+        walls = rng.random(rng.integers(4, 14, 2)) < rng.uniform(0.05, 0.4)
+        walls[[0, -1]] = walls[:, [0, -1]] = True
+        if (~walls).sum() >= 2 and (path_lengths(walls, np.argwhere(~walls)[:1]) >= 0).sum() == (
+            ~walls
+        ).sum():
+            maps.append(walls)
+    return maps
+
+
+@pytest.mark.parametrize("layout", ["spiral", "hardest", "large", "u_maze"])
+def test_the_bounded_diameter_search_finds_what_searching_all_pairs_finds(layout):
     walls = parse_layout(LAYOUTS[layout])
     whole = int(path_lengths(walls, np.argwhere(~walls)).max())
-    assert longest_shortest_path(walls, sources_per_search=5) == whole
-    assert whole == {"spiral": 70, "hardest": 19}[layout]
+    assert longest_shortest_path(walls) == whole
+    assert whole == {"spiral": 70, "hardest": 19, "large": 26, "u_maze": 6}[layout]
+    for walls in random_maps(10):
+        assert longest_shortest_path(walls) == int(path_lengths(walls, np.argwhere(~walls)).max())
+
+
+def test_the_largest_threshold_from_the_hull_is_the_one_from_every_cell():
+    # The farthest point of the other cells from each goal cell, searched among all of them.
+    corners = cell_corners(1, 1)[0, 0] - 0.5  # a cell's extreme points about its centre
+    for walls in random_maps(10, seed=1):
+        goal_cells = ~walls & (np.random.default_rng(2).random(walls.shape) < 0.5)
+        goal_cells = goal_cells if goal_cells.any() else ~walls
+        free_points = (np.argwhere(~walls)[:, None, ::-1] + 0.5 + corners).astype(np.float32)
+        expected = min(
+            float(np.linalg.norm(np.delete(free_points, index, 0) - centre, axis=-1).max())
+            for centre, index in (
+                (
+                    np.float32([col + 0.5, row + 0.5]),
+                    np.flatnonzero((np.argwhere(~walls) == (row, col)).all(axis=1))[0],
+                )
+                for row, col in np.argwhere(goal_cells)
+            )
+        )
+        assert largest_success_threshold(walls, goal_cells) == max(
+            expected - POINT_FROM_CENTRE, 0.0
+        )
+
+
+def test_a_large_map_sets_up_in_seconds():
+    # A 150x150 map took 80 s to set up (all-pairs searches, and a loop over its goal cells).
+    rows = ["#" * 150] + ["#" + "." * 148 + "#"] * 148 + ["#" * 150]
+    started = time.perf_counter()
+    env = PointMaze(layout="/".join(rows))
+    assert time.perf_counter() - started < 15  # 1.5 s on the 2-core CPU
+    assert env.episode_length > 147 / 0.25  # the diameter: 147 king moves at 0.25 a step
 
 
 def test_cells_of_maps_points_to_row_col_cells_of_any_size():
