@@ -85,11 +85,14 @@ def one_line_errors() -> Iterator[None]:
 
 
 def check_env_name(name: str) -> None:
-    """Refuse in one line an env name that is not registered, listing those that are."""
+    """Refuse in one line a name that names no env (neither registered nor MODULE:CLASS),
+    listing those that are registered."""
     from jaxcrl.envs import registered_envs
+    from jaxcrl.envs.own_envs import unknown_env_problem
 
-    if name not in registered_envs():
-        fail(f"unknown env {name!r}; choose one of: {', '.join(registered_envs())}")
+    problem = unknown_env_problem(name, registered_envs())
+    if problem is not None:
+        fail(problem)
 
 
 def named_env(name: str, env_options: Sequence[str] = (), **config_fields: Any):

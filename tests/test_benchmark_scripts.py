@@ -65,7 +65,7 @@ def test_sizes_below_one_are_refused_by_argparse(script, argv, monkeypatch, caps
 def test_unknown_env_names_are_refused_in_one_line_listing_valid_ones(
     script, env_flag, monkeypatch
 ):
-    with pytest.raises(SystemExit, match=r"^error: unknown env 'nope'; .*point_open"):
+    with pytest.raises(SystemExit, match=r"^error: unknown env 'nope' for --env; .*point_open"):
         run_main(script, [env_flag, "nope"], monkeypatch)
 
 
