@@ -46,6 +46,26 @@ def _fail(message: str) -> None:
     raise SystemExit(2)
 
 
+class FlagsAheadParser(argparse.ArgumentParser):
+    """The parser of the few flags train.py reads before tyro (--config, --resume, a resume's
+    length): its errors are one line pointing to train.py's help, not a usage of its own."""
+
+    def __init__(self) -> None:
+        super().__init__(add_help=False, allow_abbrev=False)
+
+    def error(self, message: str) -> None:
+        """Exit with one error line (argparse's usage would describe these flags alone)."""
+        _fail(f"{message} (see {command_name('train.py')} --help)")
+
+
+def _once(flag: str, values: list[str] | None) -> str | None:
+    """The one value given for ``flag`` (None: not given); a flag given twice is refused rather
+    than its last value silently used."""
+    if values is not None and len(values) > 1:
+        _fail(f"{flag} is given {len(values)} times ({', '.join(values)}); give it once")
+    return values[0] if values else None
+
+
 def _box_sections(box: str) -> list[list[str]]:
     """The text of tyro's framed message, one list of lines per section between rules (drawn
     with box characters, or in plain ASCII where stdout is not UTF-8)."""
@@ -210,7 +230,7 @@ def without_preset_values_left_unused(config: TrainConfig, args: list[str]) -> T
 def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
     """TrainConfig from the command line: preset (``--config``) first, flags over it."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    pre = FlagsAheadParser()
     pre.add_argument("--config", action="append", default=None)
     known, rest = pre.parse_known_args(argv)
     if known.config is not None and len(known.config) > 1:
@@ -273,18 +293,22 @@ RESUME_LAUNCH_OPTIONS = ("progress", "distributed")
 def parse_resume_args(argv: list[str]) -> tuple[Path, dict[str, Any]] | None:
     """``--resume DIR``, any new length (``--total-env-steps`` or ``--num-updates``) and the
     launch options ``--[no-]progress`` and ``--[no-]distributed``; other flags are refused."""
-    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    pre.add_argument("--resume", default=None)
+    pre = FlagsAheadParser()
+    pre.add_argument("--resume", action="append", default=None)
     for name, flags in RESUME_LENGTH_FLAGS.items():
-        pre.add_argument(*flags, dest=name, default=None)
+        pre.add_argument(*flags, dest=name, action="append", default=None)
     # How this launch runs: a bar or a line per evaluation (for a log file); one process or the
     # processes of a multi-host job.
     for name in RESUME_LAUNCH_OPTIONS:
         pre.add_argument(f"--{name}", dest=name, action="store_true", default=None)
         pre.add_argument(f"--no-{name}", dest=name, action="store_false")
     known, rest = pre.parse_known_args(argv)
+    known.resume = _once("--resume", known.resume)
     if known.resume is None:
         return None
+    texts = {
+        name: _once(flags[0], getattr(known, name)) for name, flags in RESUME_LENGTH_FLAGS.items()
+    }
     if rest:
         _fail(
             f"--resume continues a run with its own config.yaml and takes only a new length "
@@ -296,7 +320,7 @@ def parse_resume_args(argv: list[str]) -> tuple[Path, dict[str, Any]] | None:
         _fail(f"--resume {run_dir}: not a jaxcrl run directory (it has no config.yaml)")
     lengths = {}
     for name, flags in RESUME_LENGTH_FLAGS.items():
-        text = getattr(known, name)
+        text = texts[name]
         if text is None:
             continue
         try:

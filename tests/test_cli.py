@@ -379,6 +379,31 @@ def test_metrics_an_env_does_not_define_print_as_not_available():
 
 
 @pytest.mark.parametrize(
+    "args, line",
+    [
+        # These printed argparse's three-line usage of the few flags read ahead of the others.
+        (["--total-env-steps"], "argument --total-env-steps/--total_env_steps: expected one"),
+        (["--config"], "argument --config: expected one argument (see train.py --help)"),
+        (["--progress=yes"], "argument --progress: ignored explicit argument 'yes'"),
+        # These resumed the last run named, or trained to the last length given.
+        (["--resume", "a", "--resume", "b"], "--resume is given 2 times (a, b); give it once"),
+        (
+            ["--resume", "a", "--total-env-steps", "30", "--total-env-steps", "20"],
+            "--total-env-steps is given 2 times (30, 20); give it once",
+        ),
+    ],
+)
+def test_flags_read_ahead_of_the_others_fail_in_one_line(args, line, capsys):
+    from jaxcrl.cli import train_main
+
+    with pytest.raises(SystemExit) as stopped:
+        train_main(args)
+    assert stopped.value.code == 2
+    (printed,) = capsys.readouterr().err.strip().splitlines()
+    assert printed.startswith(f"error: {line}"), printed
+
+
+@pytest.mark.parametrize(
     "main,args,line",
     [
         # The value is named: it had been cut off where tyro wraps the line.
