@@ -124,10 +124,14 @@ def validate(
         value = getattr(config, name)
         if value <= 0:
             raise ConfigError(f"{flag(name)} must be a positive integer, got {value}")
-    if not config.cnn_channels or min(config.cnn_channels) <= 0:
+    if config.batch_size < 2:
         raise ConfigError(
-            f"--cnn-channels must be one or more positive integers, got {config.cnn_channels}"
+            f"--batch-size must be at least 2, got {config.batch_size}: the other rows of a batch "
+            "are each row's negatives, and one row has none to tell its goal from"
         )
+    if not config.cnn_channels or min(config.cnn_channels) <= 0:
+        channels = " ".join(map(str, config.cnn_channels))
+        raise ConfigError(f"--cnn-channels must be one or more positive integers, got {channels}")
     for name in ["num_seeds", "num_updates"]:
         if getattr(config, name) <= 0:
             raise ConfigError(

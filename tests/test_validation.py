@@ -36,6 +36,7 @@ BAD_CONFIGS = [
     ),
     ({"num_envs": -4}, "--num-envs must be a positive integer"),
     ({"batch_size": 0}, "--batch-size must be a positive integer"),
+    ({"batch_size": 1}, "--batch-size must be at least 2, got 1: the other rows of a batch"),
     ({"unroll_length": 0}, "--unroll-length must be a positive integer"),
     ({"total_env_steps": -1}, "--total-env-steps must be a positive integer"),
     ({"buffer_size": 0}, "--buffer-size must be a positive integer"),
