@@ -86,6 +86,7 @@ from jaxcrl.run_dir import (
     refuse_changed_dataset,
     refuse_edited_options,
     refuse_lost_checkpoints,
+    refuse_switched_training,
     set_aside_checkpoints_after,
 )
 from jaxcrl.stats import summarize
@@ -365,6 +366,7 @@ def resume(
     # its processes first.
     join_processes(launched(saved_config, progress, distributed))
     recorded = checkpoint.saved_progress(run_dir)
+    refuse_switched_training(saved_config, recorded, run_dir)
     refuse_edited_options(saved_config, recorded, run_dir)
     saved_config, total_env_steps, num_updates = length_asked(
         saved_config, recorded, total_env_steps, num_updates
@@ -502,6 +504,7 @@ def _train_loop(
             **progress.saved(wall_time(), with_buffer, len(members)),
             # What --resume checks config.yaml against, and the length trained for.
             "options": fixed_options(config),
+            "offline": config.dataset is not None,
             "length": {
                 "total_env_steps": config.total_env_steps,
                 "num_updates": config.num_updates,

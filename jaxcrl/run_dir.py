@@ -231,6 +231,30 @@ def refuse_changed_dataset(config: TrainConfig, run_dir: Path) -> None:
         )
 
 
+def refuse_switched_training(
+    config: TrainConfig, recorded: dict[str, Any] | None, run_dir: Path
+) -> None:
+    """Raise ConfigError when config.yaml's ``dataset:`` (which a resume may change to where the
+    files moved) now turns an online run offline or an offline run online."""
+    record = yaml.safe_load((run_dir / "config.yaml").read_text())
+    was_offline = (recorded or {}).get("offline")
+    if was_offline is None and "dataset_files" in record:  # a checkpoint from before the flag
+        was_offline = True
+    if config.dataset is not None and was_offline is False:
+        raise ConfigError(
+            f"--resume {run_dir}: config.yaml now names a dataset ({config.dataset}), but the run "
+            "trained online, in its env; a run cannot switch to offline training: set dataset: "
+            f"back to null, or train a new run with --dataset {config.dataset} (nothing was "
+            "changed)"
+        )
+    if config.dataset is None and was_offline:
+        raise ConfigError(
+            f"--resume {run_dir}: config.yaml names no dataset, but the run trained offline; set "
+            "dataset: to the path of the files it trained on (they are checked against the "
+            "run's), or start a new online run (nothing was changed)"
+        )
+
+
 def record_new_length(run_dir: Path, old: TrainConfig, new: TrainConfig, iteration: int) -> None:
     """Rewrite config.yaml for the new length, noting the change under ``lengthened``."""
     path = run_dir / "config.yaml"

@@ -271,6 +271,13 @@ def test_an_offline_run_resumes_from_anywhere_but_only_on_the_data_it_started_on
     with pytest.raises(ConfigError, match="not the one the run started on .its val split is gone"):
         run.resume(run_dir, num_updates=40)
     (data / "d-val.npz").write_bytes(original)
+    # Nor may config.yaml turn it into an online run (it asked for a --dataset never given).
+    config_path = run_dir / "config.yaml"
+    recorded = config_path.read_text()
+    config_path.write_text(recorded.replace(f"dataset: {data / 'd.npz'}", "dataset: null"))
+    with pytest.raises(ConfigError, match="names no dataset, but the run trained offline"):
+        run.resume(run_dir, num_updates=40)
+    config_path.write_text(recorded)
     rows = run.resume(run_dir, num_updates=40).metrics
     assert [row["iteration"] for row in rows] == [10, 20, 30, 40]
     (data / "d.npz").rename(data / "moved.npz")
