@@ -282,15 +282,21 @@ def start_again(
     run_dir = Path(run_dir)
     saved_config = read_run_config(run_dir)
     refuse_lost_checkpoints(saved_config, run_dir)
-    config = launched(lengthened(saved_config, total_env_steps, num_updates), progress, distributed)
+    # Nothing trained yet: a new length spaces the evaluations as a new run of it would.
+    config = lengthened(saved_config, total_env_steps, num_updates, keep_spacing=False)
+    config = launched(config, progress, distributed)
     return train(dataclasses.replace(config, run_dir=str(run_dir)), again=True)
 
 
 def lengthened(
-    config: TrainConfig, total_env_steps: int | None = None, num_updates: int | None = None
+    config: TrainConfig,
+    total_env_steps: int | None = None,
+    num_updates: int | None = None,
+    keep_spacing: bool = True,
 ) -> TrainConfig:
     """``config`` with a new length (env steps online, gradient steps offline), evaluating and
-    checkpointing every as many iterations as before."""
+    checkpointing every as many iterations as before (``keep_spacing``; else as its options
+    space them over the new length)."""
     offline = config.dataset is not None
     if total_env_steps is not None and offline:
         raise ConfigError(
@@ -304,6 +310,8 @@ def lengthened(
     field, value = ("num_updates", num_updates) if offline else ("total_env_steps", total_env_steps)
     if value is None or value == getattr(config, field):
         return config
+    if not keep_spacing:
+        return dataclasses.replace(config, **{field: value})
     _, eval_every = loop_sizes(config)
     return dataclasses.replace(config, eval_every=eval_every, **{field: value})
 

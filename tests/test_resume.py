@@ -204,6 +204,17 @@ def test_resume_in_python_starts_a_run_stopped_before_its_first_checkpoint(
     assert learning_fields(resume(run_dir, progress=True).metrics) == straight_rows
     # A display choice of this launch, not recorded (config.yaml said progress: true after it).
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["config"]["progress"] is False
+    # Given a new length, it starts as a new run of that length: the spacing of evaluations
+    # had been pinned to the length it never trained for (eval_every 6 beside num_evals 2).
+    shorter = tmp_path / "shorter"
+    two_evals = dataclasses.replace(TINY, eval_every=None, num_evals=2, run_dir=str(shorter))
+    monkeypatch.setattr(run, "_train_loop", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(dataclasses.replace(two_evals, total_env_steps=4 * 4 * 6))  # 4 iterations
+    monkeypatch.undo()
+    longer = resume(shorter, total_env_steps=TINY.total_env_steps)  # 24 iterations
+    assert [row["iteration"] for row in longer.metrics] == [12, 24]
+    assert yaml.safe_load((shorter / "config.yaml").read_text())["config"]["eval_every"] is None
 
 
 def test_a_finished_run_trained_further_matches_the_longer_run(tmp_path, straight_rows, capsys):
