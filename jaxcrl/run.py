@@ -380,6 +380,8 @@ def resume(
         saved_config, recorded, total_env_steps, num_updates
     )
     config = lengthened(saved_config, total_env_steps, num_updates)  # build() validates it
+    if isinstance((recorded or {}).get("iteration"), int):  # before a too short length's checks
+        refuse_length_before(recorded["iteration"], config, run_dir)
     check_same_config(config)
     with in_every_process("taking the run directory"):
         lock = hold_run_dir(run_dir)
@@ -388,6 +390,24 @@ def resume(
     finally:
         if lock is not None:
             lock.close()
+
+
+def refuse_length_before(done: int, config: TrainConfig, run_dir: Path) -> None:
+    """Raise ConfigError when ``config``'s length ends before the ``done`` iterations that
+    ``run_dir`` has trained."""
+    if config.dataset is not None:
+        if done <= config.num_updates:
+            return
+        reached, flag = f"{done} gradient steps", f"--num-updates {config.num_updates}"
+    else:
+        env_steps = env_steps_after(config, done)
+        if env_steps <= config.total_env_steps:
+            return
+        reached, flag = f"{env_steps} env steps", f"--total-env-steps {config.total_env_steps}"
+    raise ConfigError(
+        f"{run_dir} has already trained for {reached}, past {flag}; give a larger value "
+        "(nothing was changed)"
+    )
 
 
 def _continue(
@@ -424,16 +444,7 @@ def _continue(
     else:  # a fresh buffer, prefilled with random actions, under the restored learner
         state = restore_into(program.init(keys), jax.device_put(tree), with_buffer=False)
     done, total = host.iteration, loop_sizes(config)[0]
-    if done > total:
-        if config.dataset is not None:
-            reached, flag = f"{done} gradient steps", f"--num-updates {config.num_updates}"
-        else:
-            env_steps = env_steps_after(config, done)
-            reached, flag = f"{env_steps} env steps", f"--total-env-steps {config.total_env_steps}"
-        raise ConfigError(
-            f"{run_dir} has already trained for {reached}, past {flag}; give a larger value "
-            "(nothing was changed)"
-        )
+    refuse_length_before(done, config, run_dir)
     refuse_missing_rows(run_dir, done, total)
     state = place(state, config, len(members))
     if jax.process_index() == 0:  # one process tidies the shared run directory

@@ -139,11 +139,13 @@ def test_train_then_eval_round_trip(tmp_path):
     assert saved["lengthened"] == [
         {"at_iteration": 44, "total_env_steps": [3072, 4480], "eval_every": [None, 22]}
     ]
-    shorter = run_script(
-        "train.py", "--resume", str(run_dir), "--total-env-steps", "2048", cwd=tmp_path
-    )
-    assert shorter.returncode != 0
-    assert "already trained for 4480 env steps, past --total-env-steps 2048" in shorter.stderr
+    for length in ("2048", "64"):  # 64 ends in the prefill: it was told to raise it to 320
+        shorter = run_script(
+            "train.py", "--resume", str(run_dir), "--total-env-steps", length, cwd=tmp_path
+        )
+        assert shorter.returncode != 0
+        past = f"already trained for 4480 env steps, past --total-env-steps {length}; give a"
+        assert past in shorter.stderr, shorter.stderr
     assert len(read_metrics(run_dir / "metrics.jsonl")) == 3
     assert yaml.safe_load((run_dir / "config.yaml").read_text()) == saved
 
