@@ -269,7 +269,15 @@ def record_new_length(run_dir: Path, old: TrainConfig, new: TrainConfig, iterati
         field: [getattr(old, field), getattr(new, field)],
         "eval_every": [old.eval_every, new.eval_every],  # a new run from it sets its own spacing
     }
-    extra["lengthened"] = [*extra.get("lengthened", []), change]
+    # A launch from this checkpoint (or from a later one, since set aside) that lengthened the
+    # run and stopped before its next checkpoint: this change replaces it, from its old values.
+    changes = extra.get("lengthened", [])
+    kept = [entry for entry in changes if entry.get("at_iteration", -1) < iteration]
+    replaced = [entry for entry in changes if entry.get("at_iteration", -1) >= iteration]
+    if replaced and field in replaced[0]:
+        change[field][0] = replaced[0][field][0]
+        change["eval_every"][0] = replaced[0].get("eval_every", [old.eval_every])[0]
+    extra["lengthened"] = [*kept, change]
     write_config(new, path, extra)
 
 

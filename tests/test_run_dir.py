@@ -1,5 +1,6 @@
 """The run directory: refusing to reuse a run, config.yaml records, a resume's tidying."""
 
+import dataclasses
 import json
 
 import pytest
@@ -126,6 +127,13 @@ def test_config_yaml_records_env_facts_and_each_new_length(tmp_path):
     ]
     assert read_run_config(tmp_path).total_env_steps == 300_000
     assert not (tmp_path / "config.yaml.tmp").exists()
+    # The launch that lengthened it at 80 stopped before its next checkpoint; resumed from 80
+    # again (its length now read from config.yaml, the spacing pinned), it was noted twice.
+    pinned = TrainConfig(env="point_u_maze", total_env_steps=200_000, eval_every=5)
+    record_new_length(tmp_path, pinned, dataclasses.replace(longest, eval_every=5), iteration=80)
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["lengthened"][1:] == [
+        {"at_iteration": 80, "total_env_steps": [200_000, 300_000], "eval_every": [None, 5]},
+    ]
 
 
 def test_config_yaml_in_an_unwritable_place_is_a_config_error(tmp_path):
