@@ -246,7 +246,8 @@ ONLINE_ONLY_OPTIONS = (
 def unused_settings(config: TrainConfig) -> dict[str, str]:
     """The options ``config`` sets away from their defaults that its run would not use, each
     with why: an offline run's collection options, --num-evals beside --eval-every, a BC weight
-    or entropy option its objective ignores, and an option --sweep also varies."""
+    or entropy option its objective ignores, the hidden layers' options without hidden layers,
+    and an option --sweep also varies."""
     defaults = TrainConfig()
     changed = lambda name: getattr(config, name) != getattr(defaults, name)
     unused = {}
@@ -270,7 +271,11 @@ def unused_settings(config: TrainConfig) -> dict[str, str]:
         why = swept_option_unused_because(config, name)
         if why:
             unused[name] = why
-    if not config.layer_norm:
+    if config.hidden_depth == 0:  # (--residual refuses depth 0) each network: one Dense layer
+        hidden = ("hidden_width", "activation", "layer_norm", "actor_layer_norm")
+        for name in filter(changed, (*hidden, "layer_norm_position")):
+            unused[name] = "it shapes the hidden layers, and --hidden-depth 0 leaves none"
+    elif not config.layer_norm:
         for name in filter(changed, ("actor_layer_norm", "layer_norm_position")):
             unused[name] = "it places the LayerNorm that --layer-norm adds, and this run has none"
     for name in filter(changed, parse_sweep(config.sweep)):

@@ -403,11 +403,16 @@ def test_a_new_run_refuses_a_setting_it_would_not_use(tmp_path):
         (TrainConfig(actor_objective="ddpg_bc", alpha_mode="fixed"), "the entropy term, which"),
         (TrainConfig(actor_layer_norm=False), "places the LayerNorm that --layer-norm adds"),
         (TrainConfig(layer_norm_position="after_activation"), "LayerNorm that --layer-norm adds"),
+        # No hidden layer: each network is one Dense layer, which none of these shape.
+        (TrainConfig(hidden_depth=0, layer_norm=True), "--hidden-depth 0 leaves none"),
+        (TrainConfig(hidden_depth=0, activation="relu"), "--activation is set to 'relu', which"),
+        (TrainConfig(hidden_depth=0, hidden_width=64), "the hidden layers, and --hidden-depth 0"),
     ]:
         with pytest.raises(ConfigError, match=message):
             refuse_unused_settings(ignored)
     refuse_unused_settings(TrainConfig(actor_objective="bc_mix", bc_weight=0.5))
     refuse_unused_settings(TrainConfig(layer_norm=True, actor_layer_norm=False))
+    refuse_unused_settings(TrainConfig(hidden_depth=0, repr_dim=32))
     refuse_unused_settings(TrainConfig(actor_objective="bc_mix", alpha_mode="fixed", alpha=0.5))
     spaced = TrainConfig(num_evals=3, eval_every=5)
     with pytest.raises(ConfigError, match="--num-evals is set to 3.*--eval-every sets when"):
