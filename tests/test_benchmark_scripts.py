@@ -253,6 +253,16 @@ def test_random_object_moves_takes_noise_with_a_run_only(monkeypatch, capsys):
     assert "--noise-std: must be a finite number >= 0, got -1" in errors
 
 
+def test_maze_setup_times_each_size_and_refuses_a_map_too_small(monkeypatch, capsys):
+    run_main("maze_setup", ["--sizes", "6", "12", "--repeats", "1"], monkeypatch)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("6x6 (16 free cells): built in ") and len(lines) == 2
+    assert lines[1].endswith("episode_length 100")  # 9 king moves at 0.25 a step: the floor
+    with pytest.raises(SystemExit):
+        run_main("maze_setup", ["--sizes", "3"], monkeypatch)
+    assert "at least 4 cells a side" in capsys.readouterr().err
+
+
 def test_redraw_cost_times_a_step_and_a_redraw_and_refuses_pixel_envs(monkeypatch, capsys):
     argv = ["--envs", "point_open", "--num-envs", "4", "--calls", "1", "--repeats", "1"]
     run_main("redraw_cost", argv, monkeypatch)
