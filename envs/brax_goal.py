@@ -121,7 +121,8 @@ def brax_backend_problem(brax_env: str, backend: str, error: Exception) -> str:
         except Exception:  # that back end does not take (or trace) this env either
             continue
     fix = f"give backend={' or '.join(working)}" if working else "pick another brax_env"
-    return f"brax_env {brax_env} does not run on backend={backend} ({error}); {fix}"
+    said = (str(error).splitlines() or [type(error).__name__])[0]  # JAX's errors run on
+    return f"brax_env {brax_env} does not run on backend={backend} ({said}); {fix}"
 
 
 @struct.dataclass
@@ -238,7 +239,7 @@ class BraxGoal(GoalEnv):
 
     def check_rendering(self) -> None:
         """NotImplementedError naming MUJOCO_GL when no OpenGL context opens."""
-        env_renderer(self, self.brax.sys.mj_model, 16, 16)
+        env_renderer(self, self.render_model, 16, 16)
 
     def render(
         self, state: EnvState, params: BraxGoalParams, width: int = 320, height: int = 240
@@ -274,12 +275,17 @@ BRAX_TARGET_BODIES = ("target", "goal")
 HIDDEN_GROUP = mujoco.mjNGROUP - 1
 
 
+# Geoms with an axis (size[1]: half their length), whose ends reach farthest.
+AXIAL_GEOMS = (int(mujoco.mjtGeom.mjGEOM_CAPSULE), int(mujoco.mjtGeom.mjGEOM_CYLINDER))
+
+
 def goal_marker(
     mj_model: mujoco.MjModel, q: np.ndarray, goal_q_indices: tuple[int, ...], goal: np.ndarray
 ) -> tuple[np.ndarray, float | None]:
     """Where to draw ``goal`` [3]: the body of its last q entry, posed with the goal's entries
     set in ``q``; with None for a radius where every entry is a position (a slide, or a free
-    root's x, y, z), else, for angles, the tip of that body's chain and a radius to see it."""
+    root's x, y, z), else, for angles, the far end of the last body of that body's chain (a
+    capsule's end, a sphere's centre) and twice that geom's radius."""
     pose = mujoco.MjData(mj_model)
     pose.qpos[:] = q
     pose.qpos[list(goal_q_indices)] = goal
@@ -296,9 +302,16 @@ def goal_marker(
     parents = list(mj_model.body_parentid)
     while parents.count(body) == 1:  # down a single chain to its tip
         body = parents.index(body, 1)
-    geoms = np.flatnonzero(mj_model.geom_bodyid == body)
-    if len(geoms) == 0:
-        return np.array(pose.xpos[body]), 0.05 * float(mj_model.stat.extent)
-    reach = np.linalg.norm(pose.geom_xpos[geoms] - pose.xpos[body], axis=-1)
-    tip = geoms[np.argmax(reach)]
-    return np.array(pose.geom_xpos[tip]), 2.0 * float(mj_model.geom_rbound[tip])
+    least = 0.02 * float(mj_model.stat.extent)  # a marker seen however thin the tip
+    points, radii = [pose.xpos[body]], [least]
+    for geom in np.flatnonzero(mj_model.geom_bodyid == body):
+        centre, size = pose.geom_xpos[geom], mj_model.geom_size[geom]
+        ends = [centre]
+        if int(mj_model.geom_type[geom]) in AXIAL_GEOMS:
+            axis = pose.geom_xmat[geom].reshape(3, 3)[:, 2] * size[1]  # half its length
+            ends = [centre + axis, centre - axis]
+        points += ends
+        radii += [max(2.0 * float(size[0]), least)] * len(ends)
+    reach = np.linalg.norm(np.asarray(points) - pose.xpos[body], axis=-1)
+    tip = int(np.argmax(reach))  # the point of the tip body farthest from its joint
+    return np.array(points[tip]), radii[tip]

@@ -153,6 +153,27 @@ print(json.dumps({
 """
 
 
+def test_a_goal_on_angles_is_drawn_at_the_far_end_of_the_arm_so_posed():
+    # It was drawn at the middle of the last capsule, with a sphere as long as the capsule: on
+    # the inverted pendulum it hid the whole pole and the cart.
+    import warnings
+
+    from brax import envs as brax_envs
+
+    from jaxcrl.envs.brax_goal import goal_marker
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = brax_envs.get_environment("inverted_pendulum", backend="generalized").sys.mj_model
+    q = np.array(model.qpos0)  # the cart's slide, then the pole's hinge (0: upright)
+    upright, radius = goal_marker(model, q, (1,), np.array([0.0]))
+    np.testing.assert_allclose(upright, [0.001, 0.0, 0.6], atol=1e-6)  # the 0.6 m pole's top
+    assert radius == pytest.approx(2 * 0.049)  # twice the pole's radius
+    level, _ = goal_marker(model, q, (1,), np.array([np.pi / 2]))
+    np.testing.assert_allclose(np.linalg.norm(level), 0.6, atol=1e-3)  # the top, turned down
+    assert abs(level[2]) < 0.01
+
+
 def test_a_video_frame_shows_the_goal_and_not_brax_own_target():
     report = render_report(RENDER_SCRIPT)
     assert report["ant"] == [[240, 320, 3], "uint8", report["ant"][2]]
