@@ -397,8 +397,8 @@ def choose_offscreen_renderer() -> str | None:
 
 # The packages whose import opens the renderer MUJOCO_GL names (PyOpenGL's is OpenGL).
 GL_PACKAGES = ("mujoco", "OpenGL")
-# The renderers MUJOCO_GL may name on Linux (MuJoCo also takes on/off words such as "disable").
-LINUX_RENDERERS = ("egl", "osmesa", "glfw", "glx")
+# How MuJoCo refuses a MUJOCO_GL value it does not know, when it is imported.
+MUJOCO_GL_REFUSED = "invalid value for environment variable MUJOCO_GL"
 
 
 def other_renderer_fix(renderer: str | None) -> str:
@@ -420,10 +420,10 @@ def renderer_start_problem(error: Exception) -> str | None:
     files = [frame.filename for frame in traceback.extract_tb(error.__traceback__)]
     if not any(f"{os.sep}{package}{os.sep}" in f for f in files for package in GL_PACKAGES):
         return None
-    if renderer.lower().strip() not in LINUX_RENDERERS + ("",):
+    if MUJOCO_GL_REFUSED in str(error):  # a value MuJoCo does not know (its words, its list)
         return (
             f"MuJoCo did not start with MUJOCO_GL={renderer}, which names none of its renderers "
-            f"({', '.join(LINUX_RENDERERS)}): set MUJOCO_GL=egl (no display), or unset it"
+            "(egl, osmesa, glfw): set MUJOCO_GL=egl (no display), or unset it"
         )
     return (
         f"MuJoCo did not start with MUJOCO_GL={renderer} ({type(error).__name__}: {error}); that "

@@ -148,7 +148,7 @@ def test_a_mujoco_renderer_that_does_not_start_is_one_line_naming_mujoco_gl(tmp_
     )
     assert done.stdout.strip() == (
         "--env reacher: MuJoCo did not start with MUJOCO_GL=bogus, which names none of its "
-        "renderers (egl, osmesa, glfw, glx): set MUJOCO_GL=egl (no display), or unset it"
+        "renderers (egl, osmesa, glfw): set MUJOCO_GL=egl (no display), or unset it"
     )
     # An error in an env module of one's own is not MuJoCo's, whatever MUJOCO_GL says: raised as
     # it is, not blamed on the renderer (eval.py --video sets MUJOCO_GL itself).
