@@ -196,8 +196,9 @@ def record_run_config(config: TrainConfig, run_dir: Path, env: GoalEnv) -> None:
 
 def refuse_changed_dataset(config: TrainConfig, run_dir: Path) -> None:
     """Raise ConfigError when an offline run's dataset files differ from those it started on."""
-    if config.dataset is None:
-        return
+    recorded = yaml.safe_load((run_dir / "config.yaml").read_text()).get("dataset_files")
+    if config.dataset is None or recorded is None:  # online (refuse_switched_training looks), or
+        return  # an offline run from before the files were recorded
     if not Path(config.dataset).is_file():
         relative = "" if Path(config.dataset).is_absolute() else f" (from {Path.cwd()})"
         raise ConfigError(
@@ -205,9 +206,6 @@ def refuse_changed_dataset(config: TrainConfig, run_dir: Path) -> None:
             f"or set dataset: in {run_dir}/config.yaml to its absolute path now (its files are "
             "checked against the run's)"
         )
-    recorded = yaml.safe_load((run_dir / "config.yaml").read_text()).get("dataset_files")
-    if recorded is None:  # written before the files were recorded
-        return
     now = split_fingerprints(config.dataset)
 
     def change(split: str) -> str | None:

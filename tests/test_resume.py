@@ -255,9 +255,10 @@ def test_an_edited_config_yaml_is_refused_and_an_edited_length_lengthens(
             resume(run_dir)
     # dataset: may follow moved files, not turn an online run offline (it failed as unreadable
     # checkpoints).
-    config_path.write_text(original.replace("dataset: null", f"dataset: {__file__}"))
-    with pytest.raises(ConfigError, match="now names a dataset .*, but the run trained online"):
-        resume(run_dir)
+    for named in (__file__, tmp_path / "none.npz"):  # not "its dataset is gone; put it back"
+        config_path.write_text(original.replace("dataset: null", f"dataset: {named}"))
+        with pytest.raises(ConfigError, match="now names a dataset .*, but the run trained online"):
+            resume(run_dir)
     assert read_metrics(run_dir / "metrics.jsonl") == read_metrics(short_run / "metrics.jsonl")
     # A new length written there is taken as --total-env-steps takes it: same spacing and rows.
     length = f"total_env_steps: {4 * 4 * 14}"
