@@ -97,7 +97,7 @@ from jaxcrl.validation import (
     check_env_fit,
     check_update_ratio,
     check_validation_split,
-    refuse_unused_settings,
+    refuse_new_run_mistakes,
     validate,
 )
 
@@ -196,8 +196,8 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
     checkpoint (see ``start_again``).
     """
     validate(config, registered_envs())  # before portable_env looks the env up (build checks again)
-    if not again:  # a run started before this check was made keeps its config.yaml
-        refuse_unused_settings(config)
+    if not again:  # a run started before these checks were made keeps its config.yaml
+        refuse_new_run_mistakes(config)
     # A maze registered in this process only is recorded as its map, so config.yaml rebuilds it.
     env_name, env_options = portable_env(config.env, config.env_options)
     config = dataclasses.replace(config, env=env_name, env_options=env_options)
@@ -599,6 +599,11 @@ def _train_loop(
                             reason = error.strerror or str(error)
                             raise stopped_writing(f"{what} ({reason})") from None
                         rows.append(row)
+                    try:  # on disk before a checkpoint of this iteration is saved
+                        loggers.sync()
+                    except OSError as error:
+                        what = f"the metrics rows of iteration {end} could not be written"
+                        raise stopped_writing(f"{what} ({error.strerror or error})") from None
                     progress = progress.after_evaluation()
                     bar.update(steps_at(end), mean_row(rows[-len(members) :]))
                 if end % checkpoint_every == 0 or end == total:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -19,6 +20,7 @@ from jaxcrl.config import (
     ConfigError,
     TrainConfig,
     buffer_capacity_per_env,
+    option_name,
     parse_env_options,
     parse_sweep,
     prefill_iterations,
@@ -124,11 +126,6 @@ def validate(
         value = getattr(config, name)
         if value <= 0:
             raise ConfigError(f"{flag(name)} must be a positive integer, got {value}")
-    if config.batch_size < 2:
-        raise ConfigError(
-            f"--batch-size must be at least 2, got {config.batch_size}: the other rows of a batch "
-            "are each row's negatives, and one row has none to tell its goal from"
-        )
     if not config.cnn_channels or min(config.cnn_channels) <= 0:
         channels = " ".join(map(str, config.cnn_channels))
         raise ConfigError(f"--cnn-channels must be one or more positive integers, got {channels}")
@@ -281,6 +278,17 @@ def unused_settings(config: TrainConfig) -> dict[str, str]:
     for name in filter(changed, parse_sweep(config.sweep)):
         unused[name] = "--sweep also varies it and gives each member its value"
     return unused
+
+
+def refuse_new_run_mistakes(config: TrainConfig) -> None:
+    """Raise ConfigError on what a new run may not set, though runs that set it before it was
+    refused still resume and evaluate: a batch of one row, and unused options."""
+    if config.batch_size < 2:
+        raise ConfigError(
+            f"--batch-size must be at least 2, got {config.batch_size}: the other rows of a batch "
+            "are each row's negatives, and one row has none to tell its goal from"
+        )
+    refuse_unused_settings(config)
 
 
 def refuse_unused_settings(config: TrainConfig) -> None:
@@ -500,7 +508,14 @@ def _source_mismatch(config: TrainConfig, split: Path) -> str | None:
     if source["env"] == config.env and collected == run:
         return None
     if source["env"] != config.env:
-        what, fix = f"in {source['env']}, not in --env {config.env}", f"--env {source['env']}"
+        shaping = [
+            spec
+            for spec in source["env_options"]
+            if option_name(spec.partition("=")[0]) not in SOURCE_INDEPENDENT_OPTIONS
+        ]
+        options = " ".join(shlex.quote(spec) for spec in shaping)
+        fix = f"--env {source['env']}" + (f" --env-options {options}" if options else "")
+        what = f"in {source['env']}, not in --env {config.env}"
     else:
         changed = sorted(
             name for name in {*collected, *run} if collected.get(name) != run.get(name)

@@ -18,6 +18,7 @@ from jaxcrl.validation import (
     check_env_fit,
     check_update_ratio,
     check_validation_split,
+    refuse_new_run_mistakes,
     refuse_unused_settings,
     validate,
     world_options,
@@ -36,7 +37,6 @@ BAD_CONFIGS = [
     ),
     ({"num_envs": -4}, "--num-envs must be a positive integer"),
     ({"batch_size": 0}, "--batch-size must be a positive integer"),
-    ({"batch_size": 1}, "--batch-size must be at least 2, got 1: the other rows of a batch"),
     ({"unroll_length": 0}, "--unroll-length must be a positive integer"),
     ({"total_env_steps": -1}, "--total-env-steps must be a positive integer"),
     ({"buffer_size": 0}, "--buffer-size must be a positive integer"),
@@ -212,7 +212,7 @@ def test_a_dataset_from_another_env_or_env_options_is_warned_about(tmp_path):
     assert check_dataset_source(dataclasses.replace(same, env="point_medium")) == (
         f"dataset {data} was collected in point_u_maze, not in --env point_medium; training "
         "goes on, but its states and goals may not match the env it is evaluated in (give "
-        "--env point_u_maze if that is not meant)"
+        "--env point_u_maze --env-options max_step=0.2 if that is not meant)"
     )
     other = dataclasses.replace(same, env_options=("max_step=0.3",))
     assert "with env options {'max_step': 0.2}, not {'max_step': 0.3}" in check_dataset_source(
@@ -240,7 +240,7 @@ def test_a_dataset_from_another_env_or_env_options_is_warned_about(tmp_path):
     assert check_dataset_source(same) == (
         f"dataset {tmp_path / (data.stem + '-val.npz')} was collected in point_open, not in --env "
         "point_u_maze; training goes on, but its states and goals may not match the env it is "
-        "evaluated in (give --env point_open if that is not meant)"
+        "evaluated in (give --env point_open --env-options max_step=0.2 if that is not meant)"
     )
 
 
@@ -263,6 +263,8 @@ def test_a_dataset_from_the_same_maze_written_otherwise_is_not_warned_about(tmp_
     assert check_dataset_source(TrainConfig(env="point_u_maze", dataset=str(named))) is None
     warned = check_dataset_source(TrainConfig(env="point_medium", dataset=str(named)))
     assert warned.startswith(f"dataset {named} was collected in point_maze_custom, not in --env")
+    assert warned.endswith("(give --env point_maze_custom --env-options layout=u_maze if that is "
+                           "not meant)")  # fmt: skip
 
 
 def test_training_on_another_envs_dataset_prints_the_warning(tmp_path, monkeypatch, capsys):
@@ -413,6 +415,10 @@ def test_a_new_run_refuses_a_setting_it_would_not_use(tmp_path):
     refuse_unused_settings(TrainConfig(actor_objective="bc_mix", bc_weight=0.5))
     refuse_unused_settings(TrainConfig(layer_norm=True, actor_layer_norm=False))
     refuse_unused_settings(TrainConfig(hidden_depth=0, repr_dim=32))
+    # One row has no negatives; refused for new runs (a saved one still evaluates and resumes).
+    with pytest.raises(ConfigError, match="--batch-size must be at least 2, got 1: the other"):
+        refuse_new_run_mistakes(TrainConfig(batch_size=1))
+    validate(TrainConfig(batch_size=1), registered_envs())
     refuse_unused_settings(TrainConfig(actor_objective="bc_mix", alpha_mode="fixed", alpha=0.5))
     spaced = TrainConfig(num_evals=3, eval_every=5)
     with pytest.raises(ConfigError, match="--num-evals is set to 3.*--eval-every sets when"):
