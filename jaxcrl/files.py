@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -28,10 +29,26 @@ def replace_atomically(path: Path, newline: str | None = None) -> Iterator[TextI
         raise
 
 
+# What fsync raises on file systems that cannot do it (some FUSE and network mounts).
+CANNOT_SYNC = (errno.EINVAL, errno.ENOTSUP, errno.ENOSYS)
+
+
 def write_through(stream: TextIO) -> None:
-    """Flush ``stream`` and have the OS put it on disk (a power cut then keeps what it holds)."""
+    """Flush ``stream`` and have the OS put it on disk (a power cut then keeps what it holds),
+    where its file system can."""
     stream.flush()
-    os.fsync(stream.fileno())
+    try:
+        os.fsync(stream.fileno())
+    except OSError as error:
+        if error.errno not in CANNOT_SYNC:
+            raise
+
+
+def sync_file(path: Path) -> None:
+    """Have the OS put what was written to ``path`` on disk (``write_through``), if it exists."""
+    if path.exists():
+        with path.open("a") as stream:
+            write_through(stream)
 
 
 def check_folder_writable(path: Path, what: str) -> None:

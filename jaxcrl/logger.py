@@ -26,7 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from jaxcrl.config import ConfigError, first_line, resume_command
-from jaxcrl.files import replace_atomically, write_through
+from jaxcrl.files import replace_atomically, sync_file
 from jaxcrl.stop_signals import StoppedAtOnce
 
 LOGGER_KINDS = ("tensorboard", "wandb")
@@ -72,7 +72,10 @@ class MetricsLog:
         """Append ``row``; values are converted to plain Python scalars."""
         with self.path.open("a") as stream:
             stream.write(json.dumps({k: to_python(v) for k, v in row.items()}) + "\n")
-            write_through(stream)  # on disk before the checkpoint of its iteration is saved
+
+    def sync(self) -> None:
+        """Put the rows written on disk (before the checkpoint of their iteration is saved)."""
+        sync_file(self.path)
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
@@ -120,7 +123,10 @@ class CsvLog:
             return
         with self.path.open("a", newline="") as stream:
             csv.DictWriter(stream, self.columns, restval="").writerow(row)
-            write_through(stream)
+
+    def sync(self) -> None:
+        """Put the rows written on disk (before the checkpoint of their iteration is saved)."""
+        sync_file(self.path)
 
     def _rewrite(self, columns: list[str], extra: dict[str, Any]) -> None:
         """Write every old row plus ``extra`` under ``columns``, replacing the file atomically."""
@@ -444,6 +450,13 @@ class Loggers:
         row = {k: to_python(v) for k, v in row.items()}
         for sink in self.sinks:
             sink.write(row)
+
+    def sync(self) -> None:
+        """Put every row written so far on disk: a checkpoint saved after them keeps its rows
+        through a power cut (once per evaluation, not per member row)."""
+        for sink in self.sinks:
+            if hasattr(sink, "sync"):
+                sink.sync()
 
     def close(self, exit_code: int = 0) -> None:
         """Close the sinks that hold files or services open; ``exit_code`` tells W&B how the
