@@ -212,9 +212,10 @@ def longest_shortest_path(walls: np.ndarray) -> int:
     Exact, by bounding every cell's eccentricity (its longest shortest path; Takes and Kosters,
     "Determining the diameter of small world networks", 2011): each breadth-first search from one
     cell bounds every cell's from below and above, and the searches stop when no cell's upper
-    bound exceeds the longest path found. A few dozen searches, where all pairs take one per
-    cell (a 150x150 open map: under a second, against 40 s). Unreachable cells are left out, as
-    ``path_lengths`` leaves them.
+    bound exceeds the longest path found. Open maps and mazes take a few dozen searches, where
+    all pairs take one per cell (a 150x150 open map: under a second, against 40 s); only maps
+    whose cells all lie equally far from the farthest (a ring) take one per cell. Unreachable
+    cells are left out, as ``path_lengths`` leaves them.
     """
     walls = np.asarray(walls, bool)
     graph = cell_graph(walls)

@@ -49,6 +49,19 @@ def test_run_iterations_takes_one_gradient_step_per_iteration_and_averages_metri
 
     val_metrics = jax.jit(trainer.validate)(state, jax.random.PRNGKey(2))
     assert "val/critic/loss" in val_metrics and "val/actor/loss" in val_metrics
+    # Building the loop traces one gradient step once (it was traced twice: for its metrics'
+    # shapes, and as the loop's body).
+    import jaxcrl.offline
+
+    steps = []
+    real_step = jaxcrl.offline.dataset_step
+    jaxcrl.offline.dataset_step = lambda *args: steps.append(1) or real_step(*args)
+    try:
+        again = make_offline_trainer(SMALL, env, env.default_params(), dataset, val_dataset)
+        jax.eval_shape(again.run_iterations, state, jnp.asarray(2, jnp.int32))
+    finally:
+        jaxcrl.offline.dataset_step = real_step
+    assert len(steps) == 1
     assert make_offline_trainer(SMALL, env, env.default_params(), dataset).validate is None
 
 

@@ -35,6 +35,22 @@ def test_init_prefills_the_buffer_with_random_unrolls(tiny):
     assert int(state.iteration) == 0
 
 
+def test_building_the_loop_traces_one_iteration_once(tiny, monkeypatch):
+    # The loop traced the iteration twice, once for its metrics' shapes and once as its body:
+    # seconds of every run's start on MJX envs.
+    import jaxcrl.trainer
+
+    env, _, state = tiny
+    inserts = []
+    real_insert = jaxcrl.trainer.insert
+    monkeypatch.setattr(
+        jaxcrl.trainer, "insert", lambda *args: inserts.append(1) or real_insert(*args)
+    )
+    trainer = make_trainer(TINY, env, env.default_params())  # its closures see the counter
+    jax.eval_shape(trainer.run_iterations, state, jnp.asarray(2, jnp.int32))
+    assert len(inserts) == 1
+
+
 def test_run_iterations_advances_everything(tiny):
     _, trainer, state = tiny
     run = jax.jit(trainer.run_iterations)
