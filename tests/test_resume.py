@@ -424,6 +424,9 @@ def test_a_second_signal_stops_the_run_at_once_keeping_its_last_checkpoint(tmp_p
     # after its first checkpoint, as two would reach a long evaluation.
     process = start_training(run_dir, chunk_delay_s=5.0)
     saved = wait_for_checkpoint(run_dir, process)
+    # The checkpoint's folder appears just before the run looks for a signal: a first one sent
+    # at once on a loaded CPU was taken there, and the run stopped before the second came.
+    time.sleep(1.0)
     process.send_signal(signal.SIGINT)
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
