@@ -253,6 +253,14 @@ def test_random_object_moves_takes_noise_with_a_run_only(monkeypatch, capsys):
     assert "--noise-std: must be a finite number >= 0, got -1" in errors
 
 
+def test_loop_trace_times_one_trace_of_the_training_loop(monkeypatch, capsys):
+    run_main("loop_trace", ["--env", "point_open", "--num-envs", "4"], monkeypatch)
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line.startswith("point_open at 4 envs: the loop traced in ") and line.endswith(" s")
+    with pytest.raises(SystemExit, match="unknown env 'nope'"):
+        run_main("loop_trace", ["--env", "nope"], monkeypatch)
+
+
 def test_maze_setup_times_each_size_and_refuses_a_map_too_small(monkeypatch, capsys):
     run_main("maze_setup", ["--sizes", "6", "12", "--repeats", "1"], monkeypatch)
     lines = capsys.readouterr().out.splitlines()
