@@ -47,6 +47,17 @@ BRAX_BACKENDS = ("mjx", "generalized", "positional", "spring")
 # Goal draws per reset: the first one beyond the success threshold of the start is kept (the
 # farthest of them, when none is), so an episode almost never starts solved.
 GOAL_DRAWS = 8
+# Bodies by which Brax's reacher and pusher draw their own target, which is not this task's
+# goal: videos leave out their geoms, moved to a geom group that is not drawn.
+BRAX_TARGET_BODIES = ("target", "goal")
+HIDDEN_GROUP = mujoco.mjNGROUP - 1
+# Geoms with an axis (size[1]: half their length), whose ends reach farthest.
+AXIAL_GEOMS = (int(mujoco.mjtGeom.mjGEOM_CAPSULE), int(mujoco.mjtGeom.mjGEOM_CYLINDER))
+
+
+def entry_joint(mj_model: Any, entry: int) -> int:
+    """The joint whose generalized positions hold ``q[entry]``."""
+    return int(np.searchsorted(mj_model.jnt_qposadr, entry, side="right")) - 1
 
 
 def goal_entries(goal_q_indices: Any, num_q: int, brax_env: str) -> tuple[int, ...]:
@@ -83,7 +94,7 @@ def goal_box(
     if not (np.isfinite(low).all() and np.isfinite(high).all() and (low <= high).all()):
         raise ValueError(f"goal_low {low.tolist()} must be finite and <= goal_high {high.tolist()}")
     for entry, lo, hi in zip(indices, low, high, strict=True):
-        joint = int(np.searchsorted(mj_model.jnt_qposadr, entry, side="right")) - 1
+        joint = entry_joint(mj_model, entry)
         if mj_model.jnt_limited[joint] and int(mj_model.jnt_type[joint]) in ONE_NUMBER_JOINTS:
             least, most = (np.float32(x) for x in mj_model.jnt_range[joint])
             if lo < least or hi > most:
@@ -269,16 +280,6 @@ class BraxGoal(GoalEnv):
         return renderer.render()
 
 
-# Bodies by which Brax's reacher and pusher draw their own target, which is not this task's
-# goal: videos leave out their geoms, moved to a geom group that is not drawn.
-BRAX_TARGET_BODIES = ("target", "goal")
-HIDDEN_GROUP = mujoco.mjNGROUP - 1
-
-
-# Geoms with an axis (size[1]: half their length), whose ends reach farthest.
-AXIAL_GEOMS = (int(mujoco.mjtGeom.mjGEOM_CAPSULE), int(mujoco.mjtGeom.mjGEOM_CYLINDER))
-
-
 def goal_marker(
     mj_model: mujoco.MjModel, q: np.ndarray, goal_q_indices: tuple[int, ...], goal: np.ndarray
 ) -> tuple[np.ndarray, float | None]:
@@ -290,7 +291,7 @@ def goal_marker(
     pose.qpos[:] = q
     pose.qpos[list(goal_q_indices)] = goal
     mujoco.mj_kinematics(mj_model, pose)
-    joints = [np.searchsorted(mj_model.jnt_qposadr, i, side="right") - 1 for i in goal_q_indices]
+    joints = [entry_joint(mj_model, entry) for entry in goal_q_indices]
     positions = all(
         mj_model.jnt_type[j] == mujoco.mjtJoint.mjJNT_SLIDE
         or (mj_model.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE and i - mj_model.jnt_qposadr[j] < 3)
