@@ -478,18 +478,15 @@ def world_options(specs: Sequence[str], env: str | None = None) -> dict[str, Any
     return {k: v for k, v in options.items() if k not in SOURCE_INDEPENDENT_OPTIONS}
 
 
-def _same_world_by_other_names(source: dict[str, Any], config: TrainConfig) -> bool:
-    """Whether a dataset's source env and the run's env, named apart, build one world: one
-    class with the same arguments (point_maze_custom with layout=u_maze is point_u_maze)."""
+def _env_kind(name: str) -> tuple[str, str] | None:
+    """(module, class) that env ``name`` is built by; None for a name this process cannot find
+    (a maze another process registered)."""
     from jaxcrl.envs import env_kind
 
     try:
-        if env_kind(source["env"]) != env_kind(config.env):
-            return False
-    except (KeyError, ValueError):  # an env this process cannot find: nothing to compare
-        return False
-    collected = world_options(source["env_options"], source["env"])
-    return collected == world_options(config.env_options, config.env)
+        return env_kind(name)
+    except (KeyError, ValueError):
+        return None
 
 
 def _source_mismatch(config: TrainConfig, split: Path) -> str | None:
@@ -497,15 +494,17 @@ def _source_mismatch(config: TrainConfig, split: Path) -> str | None:
     source = read_source(split)
     if source is None:
         return None
+    # Envs of one kind (one class) are compared by every argument they build with, so names that
+    # differ only in the arguments they fix are one world (point_maze_custom with layout=u_maze
+    # is point_u_maze).
+    kind = _env_kind(config.env)
+    one_kind = kind is not None and _env_kind(source["env"]) == kind
     try:
-        same_env = source["env"] == config.env
-        collected = world_options(source["env_options"], config.env if same_env else None)
-        run = world_options(config.env_options, config.env if same_env else None)
-        if not same_env and _same_world_by_other_names(source, config):
-            return None
+        collected = world_options(source["env_options"], source["env"] if one_kind else None)
+        run = world_options(config.env_options, config.env if one_kind else None)
     except ConfigError:  # a hand-edited record: it says nothing this run can check
         return None
-    if source["env"] == config.env and collected == run:
+    if one_kind and collected == run:
         return None
     if source["env"] != config.env:
         shaping = [
