@@ -376,37 +376,43 @@ def resume(
     recorded = checkpoint.saved_progress(run_dir)
     refuse_switched_training(saved_config, recorded, run_dir)
     refuse_edited_options(saved_config, recorded, run_dir)
+    length_in_file = total_env_steps is None and num_updates is None  # no flag gave one
     saved_config, total_env_steps, num_updates = length_asked(
         saved_config, recorded, total_env_steps, num_updates
     )
     config = lengthened(saved_config, total_env_steps, num_updates)  # build() validates it
     if isinstance((recorded or {}).get("iteration"), int):  # before a too short length's checks
-        refuse_length_before(recorded["iteration"], config, run_dir)
+        refuse_length_before(recorded["iteration"], config, run_dir, length_in_file)
     check_same_config(config)
     with in_every_process("taking the run directory"):
         lock = hold_run_dir(run_dir)
     try:
-        return _continue(run_dir, saved_config, config, progress, distributed)
+        return _continue(run_dir, saved_config, config, progress, distributed, length_in_file)
     finally:
         if lock is not None:
             lock.close()
 
 
-def refuse_length_before(done: int, config: TrainConfig, run_dir: Path) -> None:
+def refuse_length_before(
+    done: int, config: TrainConfig, run_dir: Path, length_in_file: bool = False
+) -> None:
     """Raise ConfigError when ``config``'s length ends before the ``done`` iterations that
-    ``run_dir`` has trained."""
+    ``run_dir`` has trained; ``length_in_file``: the length is config.yaml's, not a flag's."""
     if config.dataset is not None:
         if done <= config.num_updates:
             return
-        reached, flag = f"{done} gradient steps", f"--num-updates {config.num_updates}"
+        reached, field = f"{done} gradient steps", "num_updates"
     else:
-        env_steps = env_steps_after(config, done)
-        if env_steps <= config.total_env_steps:
+        if env_steps_after(config, done) <= config.total_env_steps:
             return
-        reached, flag = f"{env_steps} env steps", f"--total-env-steps {config.total_env_steps}"
+        reached, field = f"{env_steps_after(config, done)} env steps", "total_env_steps"
+    value = getattr(config, field)
+    if length_in_file:
+        asked, fix = f"{field}: {value} in its config.yaml", "set a larger value there"
+    else:
+        asked, fix = f"--{field.replace('_', '-')} {value}", "give a larger value"
     raise ConfigError(
-        f"{run_dir} has already trained for {reached}, past {flag}; give a larger value "
-        "(nothing was changed)"
+        f"{run_dir} has already trained for {reached}, past {asked}; {fix} (nothing was changed)"
     )
 
 
@@ -416,9 +422,11 @@ def _continue(
     config: TrainConfig,
     progress: bool | None,
     distributed: bool | None,
+    length_in_file: bool,
 ) -> TrainResult:
     """``resume``'s work once the processes joined and the run directory is held: restore the
-    newest readable checkpoint, tidy the directory after it, and train on."""
+    newest readable checkpoint, tidy the directory after it, and train on (``length_in_file``:
+    as for ``refuse_length_before``)."""
     with in_every_process("checking the run"):
         env, _, trainer, members = build(config)
         check_placement(config, len(members), resuming=True)
@@ -444,7 +452,7 @@ def _continue(
     else:  # a fresh buffer, prefilled with random actions, under the restored learner
         state = restore_into(program.init(keys), jax.device_put(tree), with_buffer=False)
     done, total = host.iteration, loop_sizes(config)[0]
-    refuse_length_before(done, config, run_dir)
+    refuse_length_before(done, config, run_dir, length_in_file)
     refuse_missing_rows(run_dir, done, total)
     state = place(state, config, len(members))
     if jax.process_index() == 0:  # one process tidies the shared run directory

@@ -148,6 +148,16 @@ def test_train_then_eval_round_trip(tmp_path):
         assert past in shorter.stderr, shorter.stderr
     assert len(read_metrics(run_dir / "metrics.jsonl")) == 3
     assert yaml.safe_load((run_dir / "config.yaml").read_text()) == saved
+    # The same length edited into config.yaml is named as the file's, not as a flag.
+    config_text = (run_dir / "config.yaml").read_text()
+    (run_dir / "config.yaml").write_text(
+        config_text.replace("total_env_steps: 4480", "total_env_steps: 2048")
+    )
+    edited = run_script("train.py", "--resume", str(run_dir), cwd=tmp_path)
+    assert edited.returncode != 0
+    past = "past total_env_steps: 2048 in its config.yaml; set a larger value there"
+    assert past in edited.stderr, edited.stderr
+    assert len(read_metrics(run_dir / "metrics.jsonl")) == 3
 
 
 def test_resume_refuses_what_is_not_a_run_and_extra_flags(tmp_path):
