@@ -61,7 +61,24 @@ def same_learning(rows_a, rows_b):
                 assert a[name] == value, name
 
 
-def test_four_devices_match_one_and_their_checkpoints_restore_on_one(tmp_path):
+@pytest.fixture(scope="module")
+def one_device_run(tmp_path_factory):
+    """``TINY`` with N seeds trained on this process's one device, once per module: N -> its
+    TrainResult, the reference that runs spread over devices and processes must match."""
+    results = {}
+
+    def run(num_seeds: int):
+        if num_seeds not in results:
+            run_dir = tmp_path_factory.mktemp(f"one_device_{num_seeds}_seeds") / "run"
+            results[num_seeds] = train(
+                dataclasses.replace(TINY, num_seeds=num_seeds, run_dir=str(run_dir))
+            )
+        return results[num_seeds]
+
+    return run
+
+
+def test_four_devices_match_one_and_their_checkpoints_restore_on_one(tmp_path, one_device_run):
     env_split = dataclasses.replace(TINY, num_seeds=2, run_dir=str(tmp_path / "env_split"))
     member_split = dataclasses.replace(TINY, num_seeds=4, run_dir=str(tmp_path / "member_split"))
     fields = [dataclasses.asdict(c) for c in (env_split, member_split)]
@@ -89,8 +106,7 @@ def test_four_devices_match_one_and_their_checkpoints_restore_on_one(tmp_path):
     assert set(four[0]["params_sharding"]) <= {None}  # replicated
 
     for config, result in zip((env_split, member_split), four, strict=True):
-        one = train(dataclasses.replace(config, run_dir=config.run_dir + "_one_device"))
-        same_learning(result["rows"], one.metrics)
+        same_learning(result["rows"], one_device_run(config.num_seeds).metrics)
 
     # A checkpoint written by four devices restores in this one-device process.
     evaluated = evaluate_run(Path(member_split.run_dir), episodes=4)
@@ -99,17 +115,21 @@ def test_four_devices_match_one_and_their_checkpoints_restore_on_one(tmp_path):
 
 # One process of a two-process run (each with 2 forced CPU devices): joins through --distributed
 # with the JAX_* variables that jaxcrl.devices.join_processes reads, then trains.
+# Each config given as JSON is trained in turn; one RESULT line lists what each run saw.
 ONE_OF_TWO_PROCESSES = """
 import json, sys
 import jax
 from jaxcrl.config import TrainConfig
 from jaxcrl.run import TrainingInterrupted, train
-try:
-    result = train(TrainConfig(**json.loads(sys.argv[1])))
-except TrainingInterrupted as stop:
-    sys.exit(f"stopped: {stop}" if stop.signal_number == 15 else 1)
-print("RESULT" + json.dumps({"devices": jax.device_count(), "local": jax.local_device_count(),
-                             "process": jax.process_index(), "rows": result.metrics}))
+out = []
+for fields in json.loads(sys.argv[1]):
+    try:
+        result = train(TrainConfig(**fields))
+    except TrainingInterrupted as stop:
+        sys.exit(f"stopped: {stop}" if stop.signal_number == 15 else 1)
+    out.append({"devices": jax.device_count(), "local": jax.local_device_count(),
+                "process": jax.process_index(), "rows": result.metrics})
+print("RESULT" + json.dumps(out))
 """
 
 
@@ -120,16 +140,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def runs_of(configs: TrainConfig | list[TrainConfig]) -> list[TrainConfig]:
+    """``configs`` as a list."""
+    return configs if isinstance(configs, list) else [configs]
+
+
 def start_two_processes(
-    configs: list[TrainConfig],
+    configs: list[TrainConfig | list[TrainConfig]],
     tmp_path: Path,
     name: str,
     extra_env: dict | None = None,
     rank_envs: tuple[dict, dict] = ({}, {}),
     command: list[str] | None = None,
 ) -> tuple[list[subprocess.Popen], list[Path]]:
-    """Start process K of a two-process run with ``configs[K]`` (and ``rank_envs[K]`` added to
-    its environment), or each running ``command``; the processes and their logs."""
+    """Start process K of a two-process run training ``configs[K]`` (a list: each in turn; and
+    ``rank_envs[K]`` added to its environment), or each running ``command``; the processes and
+    their logs."""
     port = free_port()
     logs = [tmp_path / f"{name}_process_{rank}.log" for rank in (0, 1)]
     processes = []
@@ -142,7 +168,7 @@ def start_two_processes(
                         sys.executable,
                         "-c",
                         ONE_OF_TWO_PROCESSES,
-                        json.dumps(dataclasses.asdict(config)),
+                        json.dumps([dataclasses.asdict(c) for c in runs_of(config)]),
                     ],
                     env={
                         **os.environ,
@@ -164,9 +190,10 @@ def start_two_processes(
     return processes, logs
 
 
-def run_two_processes(config: TrainConfig, tmp_path: Path) -> list[dict]:
-    """Train ``config`` as two processes of one run; each process's devices, rank and rows."""
-    processes, logs = start_two_processes([config, config], tmp_path, Path(config.run_dir).name)
+def run_two_processes(configs: list[TrainConfig], tmp_path: Path) -> list[list[dict]]:
+    """Train each of ``configs`` in turn as two processes of one run; per process, each run's
+    devices, rank and rows."""
+    processes, logs = start_two_processes([configs, configs], tmp_path, "two_processes")
     for process in processes:
         process.wait(timeout=900)
     outputs = [log.read_text() for log in logs]
@@ -175,32 +202,35 @@ def run_two_processes(config: TrainConfig, tmp_path: Path) -> list[dict]:
     return [json.loads(output.split("RESULT", 1)[1].splitlines()[0]) for output in outputs]
 
 
-def test_two_processes_match_one_device_and_their_checkpoint_restores_on_one(tmp_path):
-    config = dataclasses.replace(TINY, run_dir=str(tmp_path / "two_processes"), distributed=True)
-    results = run_two_processes(config, tmp_path)
-    assert [(r["devices"], r["local"], r["process"]) for r in results] == [(4, 2, 0), (4, 2, 1)]
-    same_learning(results[0]["rows"], results[1]["rows"])  # every process sees the same metrics
-    # Four env copies split over the two processes' four devices do what one device does.
-    one = train(dataclasses.replace(config, distributed=False, run_dir=str(tmp_path / "one")))
-    same_learning(results[0]["rows"], one.metrics)
-    # Only process 0 writes the log; the checkpoint both wrote restores in this 1-device process.
-    assert len(Path(config.run_dir, "metrics.jsonl").read_text().splitlines()) == len(one.metrics)
-    steps = sorted(int(p.name) for p in Path(config.run_dir, "checkpoints").iterdir())
-    assert steps == sorted(int(p.name) for p in Path(one.run_dir, "checkpoints").iterdir())
-    assert evaluate_run(Path(config.run_dir), episodes=4)["checkpoint"] == max(steps)
-
-
-def test_two_processes_with_one_member_per_device_read_every_members_metrics(tmp_path):
+def test_two_processes_match_one_device_and_their_checkpoints_restore_on_one(
+    tmp_path, one_device_run
+):
+    env_split = dataclasses.replace(TINY, run_dir=str(tmp_path / "env_split"), distributed=True)
     # Four seeds over four devices on two hosts: each host holds two members' metrics, and
     # reading them once crashed every such run ("spans non-addressable devices").
-    config = dataclasses.replace(
-        TINY, num_seeds=4, run_dir=str(tmp_path / "members"), distributed=True
+    member_split = dataclasses.replace(env_split, num_seeds=4, run_dir=str(tmp_path / "members"))
+    (env_split_0, members_0), (env_split_1, members_1) = run_two_processes(
+        [env_split, member_split], tmp_path
     )
-    results = run_two_processes(config, tmp_path)
-    assert {row["member"] for row in results[0]["rows"]} == {0, 1, 2, 3}
-    same_learning(results[0]["rows"], results[1]["rows"])
-    one = train(dataclasses.replace(config, distributed=False, run_dir=str(tmp_path / "one")))
-    same_learning(results[0]["rows"], one.metrics)
+    assert [(r["devices"], r["local"], r["process"]) for r in (env_split_0, env_split_1)] == [
+        (4, 2, 0),
+        (4, 2, 1),
+    ]
+    same_learning(env_split_0["rows"], env_split_1["rows"])  # every process sees the same rows
+    # Four env copies split over the two processes' four devices do what one device does.
+    one = one_device_run(num_seeds=1)
+    same_learning(env_split_0["rows"], one.metrics)
+    # Only process 0 writes the log; the checkpoint both wrote restores in this 1-device process.
+    assert len(Path(env_split.run_dir, "metrics.jsonl").read_text().splitlines()) == len(
+        one.metrics
+    )
+    steps = sorted(int(p.name) for p in Path(env_split.run_dir, "checkpoints").iterdir())
+    assert steps == sorted(int(p.name) for p in Path(one.run_dir, "checkpoints").iterdir())
+    assert evaluate_run(Path(env_split.run_dir), episodes=4)["checkpoint"] == max(steps)
+
+    assert {row["member"] for row in members_0["rows"]} == {0, 1, 2, 3}
+    same_learning(members_0["rows"], members_1["rows"])
+    same_learning(members_0["rows"], one_device_run(num_seeds=4).metrics)
 
 
 def test_process_settings_come_from_the_environment_and_bad_ones_are_named(monkeypatch):
@@ -350,7 +380,7 @@ def test_a_signal_to_one_process_stops_every_process_at_one_checkpoint(tmp_path)
     # A preempted host gets SIGTERM alone; stopping alone left the other hosts waiting for ever.
     config = dataclasses.replace(
         TINY,
-        total_env_steps=4 * 4 * 40,
+        total_env_steps=4 * 4 * 20,  # 18 iterations after the prefill's 2, 9 chunks of 1 s
         eval_every=2,
         num_evals=TrainConfig().num_evals,  # --eval-every alone sets the spacing
         run_dir=str(tmp_path / "run"),
@@ -371,7 +401,7 @@ def test_a_signal_to_one_process_stops_every_process_at_one_checkpoint(tmp_path)
         text = log.read_text()
         assert process.returncode == 1 and "stopped: SIGTERM received" in text, text[-3000:]
         stops += re.findall(r"stopped at iteration (\d+) of", text)
-    assert len(stops) == 2 and stops[0] == stops[1] and int(stops[0]) < 38
+    assert len(stops) == 2 and stops[0] == stops[1] and int(stops[0]) < loop_sizes(config)[0]
     saved = sorted(int(p.name) for p in Path(config.run_dir, "checkpoints").iterdir())
     assert saved[-1] == int(stops[0])
     # Both processes resume it as they started it (reading the checkpoint before joining the

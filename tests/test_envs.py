@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from env_batches import compiled_redraw, compiled_reset_batch, compiled_step_batch
 
 from jaxcrl.envs import make_env, redraw_reached_goals, registered_envs, reset_batch, step_batch
 from jaxcrl.envs.mazes import LAYOUTS, parse_layout
@@ -52,7 +53,7 @@ def test_parse_layout_refuses_bad_maps():
 def test_reset_and_step_shapes_dtypes_and_finiteness(name):
     env = make_env(name)
     params = env.default_params()
-    states = reset_batch(env, params, jax.random.PRNGKey(0), 8)
+    states = compiled_reset_batch(env, params, jax.random.PRNGKey(0), 8)
     assert states.obs.shape == (8, env.observation_size) == (8, 4)
     assert states.goal.shape == (8, env.goal_size)
     assert states.obs.dtype == jnp.float32
@@ -69,7 +70,7 @@ def test_reset_and_step_shapes_dtypes_and_finiteness(name):
 def test_point_never_enters_a_wall(name):
     env = make_env(name)
     params = env.default_params()
-    states = reset_batch(env, params, jax.random.PRNGKey(1), 64)
+    states = compiled_reset_batch(env, params, jax.random.PRNGKey(1), 64)
     step = jax.jit(lambda s, a: step_batch(env, params, s, a))
     walls = np.asarray(params.walls)
     for i in range(150):
@@ -96,7 +97,7 @@ def test_goal_at_the_agent_is_success_and_far_goal_is_not():
 def test_jit_vmap_of_step_works():
     env = make_env("point_u_maze")
     params = env.default_params()
-    states = reset_batch(env, params, jax.random.PRNGKey(0), 4)
+    states = compiled_reset_batch(env, params, jax.random.PRNGKey(0), 4)
     stepped = jax.jit(jax.vmap(env.step, in_axes=(0, 0, None)))(states, jnp.ones((4, 2)), params)
     assert stepped.obs.shape == (4, 4)
 
@@ -105,7 +106,7 @@ def test_each_episode_draws_a_new_start_and_goal():
     # One env slot, 50 episodes of 5 steps: every episode gets its own goal and start.
     env = make_env("point_open", episode_length=5)
     params = env.default_params()
-    state = reset_batch(env, params, jax.random.PRNGKey(0), 1)
+    state = compiled_reset_batch(env, params, jax.random.PRNGKey(0), 1)
     step = jax.jit(lambda s: step_batch(env, params, s, jnp.zeros((1, 2))))
     goals, starts = [np.asarray(state.goal[0])], [np.asarray(state.physics[0])]
     for _ in range(49 * 5):
@@ -152,10 +153,10 @@ def test_a_threshold_that_leaves_some_goal_no_start_beyond_it_is_refused(name, l
 def test_auto_reset_reports_the_ending_step_and_restarts_the_count():
     env = make_env("point_open", episode_length=3)
     params = env.default_params()
-    states = reset_batch(env, params, jax.random.PRNGKey(0), 2)
+    states = compiled_reset_batch(env, params, jax.random.PRNGKey(0), 2)
     dones = []
     for _ in range(6):
-        states = step_batch(env, params, states, jnp.zeros((2, 2)))
+        states = compiled_step_batch(env, params, states, jnp.zeros((2, 2)))
         dones.append(np.asarray(states.done).tolist())
         assert (np.asarray(states.step_count) < 3).all()
     assert dones == [[0, 0], [0, 0], [1, 1], [0, 0], [0, 0], [1, 1]]
@@ -164,15 +165,15 @@ def test_auto_reset_reports_the_ending_step_and_restarts_the_count():
 def test_copies_at_their_goal_mid_episode_get_a_new_goal_and_keep_their_place():
     env = make_env("point_medium")
     params = env.default_params()
-    states = reset_batch(env, params, jax.random.PRNGKey(0), 3)
+    states = compiled_reset_batch(env, params, jax.random.PRNGKey(0), 3)
     # Copy 0 stands on its goal, copy 1 is far from it, copy 2 is on its goal but just reset.
     on_goal = jax.vmap(env.with_goal)(states, states.physics)
     states = jax.tree.map(lambda a, b: b.at[0].set(a[0]).at[2].set(a[2]), on_goal, states)
-    states = step_batch(env, params, states, jnp.zeros((3, 2)))
+    states = compiled_step_batch(env, params, states, jnp.zeros((3, 2)))
     states = states.replace(done=jnp.array([0.0, 0.0, 1.0]))
     assert np.asarray(states.metrics["success"]).tolist() == [1.0, 0.0, 1.0]
 
-    redrawn, reached = redraw_reached_goals(env, params, states, jax.random.PRNGKey(1))
+    redrawn, reached = compiled_redraw(env, params, states, jax.random.PRNGKey(1))
     assert np.asarray(reached).tolist() == [1.0, 0.0, 0.0]
     assert not np.allclose(redrawn.goal[0], states.goal[0])
     np.testing.assert_array_equal(redrawn.goal[1:], states.goal[1:])
@@ -188,22 +189,22 @@ def test_copies_at_their_goal_mid_episode_get_a_new_goal_and_keep_their_place():
 def test_no_copy_at_its_goal_leaves_every_state_as_it_was():
     env = make_env("point_medium")
     params = env.default_params()
-    states = step_batch(
-        env, params, reset_batch(env, params, jax.random.PRNGKey(0), 4), jnp.zeros((4, 2))
+    states = compiled_step_batch(
+        env, params, compiled_reset_batch(env, params, jax.random.PRNGKey(0), 4), jnp.zeros((4, 2))
     )
     assert not np.asarray(states.metrics["success"]).any()
-    redrawn, reached = redraw_reached_goals(env, params, states, jax.random.PRNGKey(1))
+    redrawn, reached = compiled_redraw(env, params, states, jax.random.PRNGKey(1))
     assert not np.asarray(reached).any()
     jax.tree.map(np.testing.assert_array_equal, redrawn, states)
 
 
 def at_their_goals(env, params, key, num_envs):
     """``num_envs`` point-maze copies one step into an episode, standing on their goals."""
-    states = reset_batch(env, params, key, num_envs)
+    states = compiled_reset_batch(env, params, key, num_envs)
     states = states.replace(
         physics=states.goal, obs=jnp.concatenate([states.goal, states.goal], axis=1)
     )
-    return step_batch(env, params, states, jnp.zeros((num_envs, 2)))
+    return compiled_step_batch(env, params, states, jnp.zeros((num_envs, 2)))
 
 
 def test_a_redrawn_goal_is_never_one_the_copy_has_already_reached():
@@ -213,7 +214,7 @@ def test_a_redrawn_goal_is_never_one_the_copy_has_already_reached():
     params = env.default_params()
     states = at_their_goals(env, params, jax.random.PRNGKey(0), 64)
     assert np.asarray(states.metrics["success"]).all()
-    redrawn, reached = redraw_reached_goals(env, params, states, jax.random.PRNGKey(1))
+    redrawn, reached = compiled_redraw(env, params, states, jax.random.PRNGKey(1))
     assert np.asarray(reached).all()
     distances = np.linalg.norm(np.asarray(redrawn.goal - redrawn.physics), axis=-1)
     assert distances.min() >= float(params.success_threshold)
@@ -221,7 +222,7 @@ def test_a_redrawn_goal_is_never_one_the_copy_has_already_reached():
     col, row = np.floor(np.asarray(redrawn.goal)).astype(int).T
     assert np.asarray(params.goal_cells)[row, col].all()
     # The first draw is the former one (a fresh episode's goal) wherever that one qualifies.
-    fresh = reset_batch(env, params, jax.random.PRNGKey(1), 64)
+    fresh = compiled_reset_batch(env, params, jax.random.PRNGKey(1), 64)
     first_far = np.linalg.norm(np.asarray(fresh.goal - states.physics), axis=-1) >= 0.5
     assert 0 < first_far.sum() < 64
     np.testing.assert_array_equal(redrawn.goal[first_far], fresh.goal[first_far])
@@ -234,7 +235,7 @@ def test_a_copy_with_no_unreached_goal_to_draw_keeps_its_goal_and_is_not_counted
     params = env.default_params().replace(success_threshold=jnp.asarray(100.0))
     states = at_their_goals(env, params, jax.random.PRNGKey(0), 4)
     assert np.asarray(states.metrics["success"]).all()
-    redrawn, reached = redraw_reached_goals(env, params, states, jax.random.PRNGKey(1))
+    redrawn, reached = compiled_redraw(env, params, states, jax.random.PRNGKey(1))
     assert not np.asarray(reached).any()
     jax.tree.map(np.testing.assert_array_equal, redrawn, states)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -448,18 +449,23 @@ def test_render_shows_the_goal_marker():
 def test_64_copies_step_without_the_cpu_scheduler_deadlock():
     # Without jaxcrl's default XLA flag (jaxcrl/xla_flags.py) the first step of 64 copies never
     # returned on the CPU; a fresh process imports jaxcrl before JAX starts, as a user's would.
+    # The tests' quick-compiling XLA_FLAGS (tests/conftest.py) stay, as a user's own flags would:
+    # jaxcrl adds its flag to them. With them and the scheduler on, the step hung as well.
     script = (
         "import jax; from jaxcrl.envs import make_env, reset_batch\n"
         "env = make_env('arm_push_easy'); params = env.default_params()\n"
-        "states = reset_batch(env, params, jax.random.key(0), 64)\n"
+        "states = jax.jit(lambda key: reset_batch(env, params, key, 64))(jax.random.key(0))\n"
         "step = jax.jit(jax.vmap(env.step, in_axes=(0, 0, None)))\n"
         "states = step(states, jax.numpy.zeros((64, 4)), params)\n"
         "print(float(states.obs[:, 11].min()))\n"
     )
-    environment = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
+    # This process's XLA_FLAGS hold jaxcrl's flag already: the fresh one starts without it.
+    flags = re.sub(
+        r"--xla_cpu_enable_concurrency_optimized_scheduler=\S+", "", os.environ["XLA_FLAGS"]
+    )
     result = subprocess.run(
         [sys.executable, "-c", script],
-        env=environment,
+        env={**os.environ, "XLA_FLAGS": flags},
         capture_output=True,
         text=True,
         timeout=300,

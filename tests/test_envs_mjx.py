@@ -18,6 +18,7 @@ import mujoco
 import numpy as np
 import pytest
 from egl_renders import render_report
+from env_batches import compiled_reset_batch
 from env_checks import (  # noqa: F401  (pytest collects these with this module's rollout)
     check_episodes_end_at_the_limit,
     check_walker_stays_out_of_walls,
@@ -52,7 +53,7 @@ class Rollout:
     def __init__(self, name: str, **options):
         self.env = make_env(name, episode_length=EPISODE_LENGTH, **options)
         self.params = self.env.default_params()
-        self.first = reset_batch(self.env, self.params, jax.random.key(0), NUM_ENVS)
+        self.first = compiled_reset_batch(self.env, self.params, jax.random.key(0), NUM_ENVS)
         env, params = self.env, self.params
 
         def body(states, key):
@@ -96,7 +97,7 @@ def test_auto_reset_at_episode_length(rollout):
 
 def test_reacher_fingertip_matches_mujoco():
     env = make_env("reacher")
-    state = reset_batch(env, env.default_params(), jax.random.key(3), 8)
+    state = compiled_reset_batch(env, env.default_params(), jax.random.key(3), 8)
     data = mujoco.MjData(env.mj_model)
     site = mujoco.mj_name2id(env.mj_model, mujoco.mjtObj.mjOBJ_SITE, "fingertip")
     for qpos, obs in zip(np.asarray(state.physics.qpos), np.asarray(state.obs), strict=True):
@@ -123,7 +124,7 @@ def test_reacher_never_starts_at_its_target():
 
 def test_ant_goal_on_circle_and_state_is_qpos_qvel():
     env = make_env("ant")
-    state = reset_batch(env, env.default_params(), jax.random.key(4), 16)
+    state = compiled_reset_batch(env, env.default_params(), jax.random.key(4), 16)
     assert env.state_size == 29 and env.goal_indices == (0, 1)
     assert num_candidate_contacts(env) == 4  # only the four feet, only against the floor
     np.testing.assert_allclose(np.linalg.norm(np.asarray(state.goal), axis=-1), 10.0, rtol=1e-5)
@@ -182,7 +183,7 @@ def test_ant_motor_gear_sets_the_torque_of_every_motor():
 
 def test_ant_maze_starts_and_goals_in_distinct_free_cells():
     env = make_env("ant_u_maze")
-    state = reset_batch(env, env.default_params(), jax.random.key(6), 64)
+    state = compiled_reset_batch(env, env.default_params(), jax.random.key(6), 64)
     cells = lambda xy: np.floor(np.asarray(xy) / env.cell_size).astype(int)[:, ::-1]  # (row, col)
     start_cells, goal_cells = cells(state.obs[:, :2]), cells(state.goal)
     assert not env.walls[tuple(start_cells.T)].any()
@@ -249,7 +250,7 @@ def test_quiet_warp_import_passes_other_output_through(capsys):
 def test_render_or_clear_error():
     env = make_env("reacher")
     state = jax.tree.map(
-        lambda x: x[0], reset_batch(env, env.default_params(), jax.random.key(7), 1)
+        lambda x: x[0], compiled_reset_batch(env, env.default_params(), jax.random.key(7), 1)
     )
     try:
         with warnings.catch_warnings(record=True) as caught:

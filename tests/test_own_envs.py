@@ -10,6 +10,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
+from env_batches import compiled_reset_batch
 from env_checks import check_first_states, check_random_rollout, check_step_keeps_the_goal
 from tiny_runs import TINY
 
@@ -19,7 +20,6 @@ from jaxcrl.envs import (
     make_env,
     register,
     registered_envs,
-    reset_batch,
     step_batch,
 )
 from jaxcrl.program import make_run_env
@@ -41,7 +41,7 @@ def test_the_example_env_keeps_the_env_contract(repo_on_path):
     env = make_env(CORRIDOR, speed=0.5)
     assert (env.name, env.speed, env.observation_size) == (CORRIDOR, 0.5, 4)
     params = env.default_params()
-    first = reset_batch(env, params, jax.random.key(0), 8)
+    first = compiled_reset_batch(env, params, jax.random.key(0), 8)
     check_first_states(env, first, 8)
     step = jax.jit(lambda states, actions: step_batch(env, params, states, actions))
     states, observations, metrics = first, [], []

@@ -6,9 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from env_batches import compiled_redraw, compiled_reset_batch, compiled_step_batch
 from tiny_runs import TINY
 
-from jaxcrl.envs import make_env, redraw_reached_goals, reset_batch, step_batch
+from jaxcrl.envs import make_env, step_batch
 from jaxcrl.envs.pixel_point_maze import POINT, WALL
 from jaxcrl.networks import (
     MLP,
@@ -108,7 +109,7 @@ def test_pixel_maze_states_are_uint8_images_of_the_hidden_positions(env):
     assert env.image_shape == (32, 32, 3) and env.state_size == 32 * 32 * 3
     assert env.goal_indices == tuple(range(env.state_size)) and env.action_size == 2
     assert env.episode_length == make_env("point_u_maze").episode_length
-    states = reset_batch(env, params, jax.random.PRNGKey(0), 8)
+    states = compiled_reset_batch(env, params, jax.random.PRNGKey(0), 8)
     assert states.obs.shape == (8, env.observation_size) and states.obs.dtype == jnp.uint8
     step = jax.jit(lambda s, a: step_batch(env, params, s, a))
     for i in range(10):
@@ -158,10 +159,10 @@ def test_pixel_maze_moves_like_the_point_maze_and_succeeds_at_the_goal(env):
 
 def test_a_redrawn_goal_changes_the_goal_image_and_its_hidden_position_together(env):
     params = env.default_params()
-    states = reset_batch(env, params, jax.random.PRNGKey(5), 2)
+    states = compiled_reset_batch(env, params, jax.random.PRNGKey(5), 2)
     on_goal = jax.vmap(env.with_goal)(states, states.physics.position)
-    stepped = step_batch(env, params, on_goal, jnp.zeros((2, 2)))
-    redrawn, reached = redraw_reached_goals(env, params, stepped, jax.random.PRNGKey(6))
+    stepped = compiled_step_batch(env, params, on_goal, jnp.zeros((2, 2)))
+    redrawn, reached = compiled_redraw(env, params, stepped, jax.random.PRNGKey(6))
     assert np.asarray(reached).tolist() == [1.0, 1.0]
     positions = np.asarray(redrawn.physics.goal_position)
     assert not np.allclose(positions, np.asarray(stepped.physics.goal_position))
@@ -180,7 +181,7 @@ def test_a_redrawn_goal_changes_the_goal_image_and_its_hidden_position_together(
 
 def test_pixel_maze_goals_differ_between_episodes_and_it_renders(env):
     params = env.default_params()
-    states = reset_batch(env, params, jax.random.PRNGKey(5), 50)
+    states = compiled_reset_batch(env, params, jax.random.PRNGKey(5), 50)
     assert len(np.unique(np.asarray(states.obs[:, env.state_size :]), axis=0)) > 40
     frame = env.render(jax.tree.map(lambda leaf: leaf[0], states), params)
     assert frame.dtype == np.uint8 and frame.ndim == 3
