@@ -24,7 +24,7 @@ from episodes import episode_bounds, refuse_images
 
 from jaxcrl.dataset import dataset_file_problem, load_dataset, read_source
 from jaxcrl.envs.mazes import cells_of, path_lengths
-from jaxcrl.validation import world_options
+from jaxcrl.validation import source_difference
 
 
 def trajectory_reach(walls: np.ndarray, cells: np.ndarray, terminals: np.ndarray) -> np.ndarray:
@@ -57,15 +57,14 @@ def chosen_env(
 
 def source_mismatch(path: str, env: str, env_options: list[str]) -> str | None:
     """A warning when dataset ``path`` records another env (or other options) than these."""
-    source = read_source(path)
-    if source is None:
+    difference = source_difference(path, env, env_options)
+    if difference is None:
         return None
-    with one_line_errors():
-        recorded = world_options(source["env_options"])
-        if source["env"] == env and recorded == world_options(env_options):
-            return None
-    collected = " ".join([source["env"], *source["env_options"]])
-    return f"warning: {path} was collected in {collected}, not {' '.join([env, *env_options])}"
+    what, fix = difference
+    return (
+        f"warning: {path} was collected {what}; its reach is counted in {env}'s grid all the "
+        f"same (give {fix} if that is not meant)"
+    )
 
 
 def main() -> None:

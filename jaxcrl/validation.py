@@ -430,9 +430,13 @@ def check_dataset_source(config: TrainConfig) -> str | None:
     val = validation_path(config.dataset)
     splits = [Path(config.dataset)] + ([val] if val.is_file() else [])
     for split in splits:
-        warning = _source_mismatch(config, split)
-        if warning:
-            return warning
+        difference = source_difference(split, config.env, config.env_options)
+        if difference is not None:
+            what, fix = difference
+            return (
+                f"dataset {split} was collected {what}; training goes on, but its states and "
+                f"goals may not match the env it is evaluated in (give {fix} if that is not meant)"
+            )
     return None
 
 
@@ -489,24 +493,28 @@ def _env_kind(name: str) -> tuple[str, str] | None:
         return None
 
 
-def _source_mismatch(config: TrainConfig, split: Path) -> str | None:
-    """``check_dataset_source``'s warning for one split file (None when it agrees or is silent)."""
+def source_difference(
+    split: Path | str, env: str, env_options: Sequence[str]
+) -> tuple[str, str] | None:
+    """How dataset file ``split`` was collected otherwise than in ``env`` with ``env_options``:
+    (what differs, "in ENV, not in --env ..." or "with env options ...", and the flags that
+    would match it); None when both agree or the file does not say."""
     source = read_source(split)
     if source is None:
         return None
     # Envs of one kind (one class) are compared by every argument they build with, so names that
     # differ only in the arguments they fix are one world (point_maze_custom with layout=u_maze
     # is point_u_maze).
-    kind = _env_kind(config.env)
+    kind = _env_kind(env)
     one_kind = kind is not None and _env_kind(source["env"]) == kind
     try:
         collected = world_options(source["env_options"], source["env"] if one_kind else None)
-        run = world_options(config.env_options, config.env if one_kind else None)
+        run = world_options(env_options, env if one_kind else None)
     except ConfigError:  # a hand-edited record: it says nothing this run can check
         return None
     if one_kind and collected == run:
         return None
-    if source["env"] != config.env:
+    if source["env"] != env:
         shaping = [
             spec
             for spec in source["env_options"]
@@ -514,15 +522,7 @@ def _source_mismatch(config: TrainConfig, split: Path) -> str | None:
         ]
         options = " ".join(shlex.quote(spec) for spec in shaping)
         fix = f"--env {source['env']}" + (f" --env-options {options}" if options else "")
-        what = f"in {source['env']}, not in --env {config.env}"
-    else:
-        changed = sorted(
-            name for name in {*collected, *run} if collected.get(name) != run.get(name)
-        )
-        shown = lambda options: {name: options.get(name) for name in changed}
-        what = f"with env options {shown(collected)}, not {shown(run)}"
-        fix = "the same --env-options"
-    return (
-        f"dataset {split} was collected {what}; training goes on, but its states and "
-        f"goals may not match the env it is evaluated in (give {fix} if that is not meant)"
-    )
+        return f"in {source['env']}, not in --env {env}", fix
+    changed = sorted(name for name in {*collected, *run} if collected.get(name) != run.get(name))
+    shown = lambda options: {name: options.get(name) for name in changed}
+    return f"with env options {shown(collected)}, not {shown(run)}", "the same --env-options"

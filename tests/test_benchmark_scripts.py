@@ -179,7 +179,13 @@ def test_dataset_reach_reads_the_env_from_the_dataset(tmp_path, monkeypatch, cap
     captured = capsys.readouterr()
     assert "| trajectories | 4 |" in captured.out and captured.err == ""
     run_main("dataset_reach", [str(data), "--env", "point_open"], monkeypatch)
-    assert "was collected in point_maze_custom" in capsys.readouterr().err
+    warned = capsys.readouterr().err
+    assert "was collected in point_maze_custom, not in --env point_open; its reach" in warned
+    assert "(give --env point_maze_custom --env-options 'layout=" in warned
+    # The same maze with its other options spelled out, as a run compares it: no warning.
+    options = [layout, "success_threshold=0.5", "episode_length=90"]
+    run_main("dataset_reach", [str(data), "--env-options", *options], monkeypatch)
+    assert capsys.readouterr().err == ""
     # A pixel maze has walls, but its states are images.
     with pytest.raises(SystemExit, match="point_open_pixels observes images; this script reads"):
         run_main("dataset_reach", [str(data), "--env", "point_open_pixels"], monkeypatch)
