@@ -27,6 +27,7 @@ from jaxcrl.config import (
     first_line,
     merged_env_options,
     option_name,
+    values_label,
     warnings_in_one_line,
 )
 from jaxcrl.config_files import (
@@ -37,7 +38,6 @@ from jaxcrl.config_files import (
 )
 from jaxcrl.envs import registered_envs
 from jaxcrl.envs.ogbench_envs import ogbench_env_ids
-from jaxcrl.members import values_label
 
 
 def _fail(message: str) -> None:

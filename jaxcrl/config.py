@@ -335,6 +335,11 @@ def parse_sweep(specs: tuple[str, ...]) -> dict[str, list[float]]:
             raise ConfigError(f"--sweep {spec!r}: write NAME=V1,V2,... (e.g. critic_lr=1e-4,3e-4)")
         if name not in SWEEPABLE:
             known = {field.name for field in dataclasses.fields(TrainConfig)}
+            if name == "seed":
+                raise ConfigError(
+                    "--sweep cannot vary 'seed': give --num-seeds N instead, which trains seeds "
+                    "--seed to --seed + N - 1 in one program (beside a sweep too)"
+                )
             why = (
                 "it changes array shapes or the program"
                 if name in known
@@ -351,13 +356,33 @@ def parse_sweep(specs: tuple[str, ...]) -> dict[str, list[float]]:
             grid[name] = [float(value) for value in values.split(",")]
         except ValueError:
             raise ConfigError(f"--sweep {spec!r}: values must be numbers") from None
-        repeated = sorted({value for value in grid[name] if grid[name].count(value) > 1})
-        if repeated:
+        # The agents train in 32-bit floats: values that round to one float32 train alike.
+        trained = [np.float32(value) for value in grid[name]]
+        same = [v for v, t in zip(grid[name], trained, strict=True) if trained.count(t) > 1]
+        if same:
+            first = [v for v in same if np.float32(v) == np.float32(same[0])]
+            a, b = plain_value(first[0]), plain_value(first[-1])
+            listed = (
+                f"{a} twice"
+                if len(set(first)) == 1
+                else f"{a} and {b}, which the 32-bit floats agents train with hold as one number"
+            )
             raise ConfigError(
-                f"--sweep {spec!r} lists {repeated[0]:g} twice; give each value once "
+                f"--sweep {spec!r} lists {listed}; give each value once "
                 "(--num-seeds sets how many agents train each)"
             )
     return grid
+
+
+def values_label(values: dict[str, Any]) -> str:
+    """``critic_lr=0.001 target_entropy=-1``: options and their values, whole floats without
+    their ``.0`` (every other value as Python writes it, so distinct values stay distinct)."""
+    return " ".join(f"{name}={plain_value(value)}" for name, value in values.items())
+
+
+def plain_value(value: Any) -> str:
+    """``value`` as Python writes it, a whole float without its ``.0`` (-1.0 -> -1)."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def sweep_points(grid: dict[str, list[float]]) -> list[dict[str, float]]:

@@ -18,7 +18,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcrl import agent
-from jaxcrl.config import TrainConfig, parse_sweep, single_agent_config, sweep_points
+from jaxcrl.config import (
+    TrainConfig,
+    parse_sweep,
+    single_agent_config,
+    sweep_points,
+    values_label,
+)
 from jaxcrl.logger import as_written, to_python
 from jaxcrl.stats import summarize
 
@@ -110,13 +116,6 @@ def rows_by_member(rows: Sequence[dict[str, Any]]) -> dict[int, list[dict[str, A
     for row in rows:
         members.setdefault(int(row.get("member", 0)), []).append(row)
     return members
-
-
-def values_label(values: dict[str, Any]) -> str:
-    """``critic_lr=0.001 target_entropy=-1``: options and their values, whole floats without
-    their ``.0`` (every other value as Python writes it, so distinct values stay distinct)."""
-    plain = lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-    return " ".join(f"{name}={plain(value)}" for name, value in values.items())
 
 
 def member_groups(

@@ -29,6 +29,7 @@ from jaxcrl.config import (
     sweep_points,
     training_iterations,
     updates_per_iteration,
+    values_label,
 )
 from jaxcrl.config_files import coerce, describe_type
 from jaxcrl.dataset import (
@@ -377,8 +378,7 @@ def _validate_members(
         try:
             validate(single_agent_config(config, point), registered_envs, dataset_must_exist)
         except ConfigError as error:
-            values = " ".join(f"{name}={value:g}" for name, value in point.items())
-            raise ConfigError(f"--sweep {values}: {error}") from None
+            raise ConfigError(f"--sweep {values_label(point)}: {error}") from None
 
 
 def check_update_ratio(config: TrainConfig) -> str | None:

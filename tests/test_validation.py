@@ -113,6 +113,17 @@ BAD_CONFIGS = [
     ),
     # a sweep whose members would all train alike is refused, naming why
     ({"sweep": ("critic_lr=3e-4,1e-3,3e-4",)}, "lists 0.0003 twice; give each value once"),
+    ({"sweep": ("target_entropy=-1,2,-1.0",)}, "lists -1 twice; give each value once"),
+    (
+        {"sweep": ("critic_lr=1e-4,1.000000001e-4",)},  # both are one float32: alike bit for bit
+        "lists 0.0001 and 0.0001000000001, which the 32-bit floats agents train with hold as one",
+    ),
+    # the value a message names is the one given, not rounded to 1
+    (
+        {"sweep": ("random_goal_probability=0.5,1.0000001",)},
+        "--sweep random_goal_probability=1.0000001: --random-goal-probability must lie in [0, 1]",
+    ),
+    ({"sweep": ("seed=1,2",)}, "--sweep cannot vary 'seed': give --num-seeds N instead"),
     ({"sweep": ("bc_weight=0.1,0.9",)}, "--sweep bc_weight: its members would all train alike"),
     ({"sweep": ("bc_alpha=0.1,1",)}, "BC term of --actor-objective ddpg_bc only"),
     (
