@@ -109,7 +109,9 @@ def evaluate_run(
     abstract = member_state_shapes(trainer, members)
     # Only the policy is restored: the evaluation's episodes are what must fit.
     policy_shapes = abstract.agent.policy_params
-    eval_need = eval_memory_bytes(config, env, trainer, members, policy_shapes)
+    # --member K evaluates that member alone (on the host, OGBench's envs take minutes each).
+    evaluated = members if member is None else [members[member]]
+    eval_need = eval_memory_bytes(config, env, trainer, evaluated, policy_shapes)
     check_memory({}, eval_need, episodes_option="--episodes")
     policy_params, step = restore_policy_params(run_dir, abstract, step)
     goal_array = None if goal is None else jnp.asarray(goal, jnp.float32)
@@ -119,9 +121,7 @@ def evaluate_run(
     else:
         evaluate = jax.jit(jax.vmap(lambda params, key: trainer.evaluate(params, key, goal_array)))
         episodes_done = config.eval_episodes
-    evaluated = members
-    if member is not None:  # that member alone (on the host, OGBench's envs take minutes each)
-        evaluated = [members[member]]
+    if member is not None:
         policy_params = jax.tree.map(lambda leaf: leaf[member : member + 1], policy_params)
     keys = jnp.stack([jax.random.PRNGKey(seed)] * len(evaluated))
     metrics = jax.device_get(evaluate(policy_params, keys))

@@ -133,6 +133,21 @@ def test_member_evaluates_that_member_alone(swept_run, capsys):
     assert alone["eval/success"] == every["members"][3]["eval/success"]
 
 
+def test_the_memory_check_of_one_member_counts_that_member_alone(swept_run, monkeypatch):
+    # eval.py --member 0 of a 4-member run was refused for the memory all 4 would need.
+    needs = []
+
+    def record(state, need, **options):
+        needs.append(need)
+        raise ConfigError("checked")  # no need to evaluate
+
+    monkeypatch.setattr(jaxcrl.saved_runs, "check_memory", record)
+    for member in (None, 0):
+        with pytest.raises(ConfigError, match="checked"):
+            evaluate_run(swept_run.run_dir, episodes=4096, member=member)
+    assert needs[1] == pytest.approx(needs[0] / 4, rel=1e-3)
+
+
 def test_a_seed_beyond_32_bits_or_a_member_that_is_not_a_number_is_refused(swept_run, capsys):
     # eval.py took --seed 2**32 as seed 0 (the same episodes), and 2**63 failed with a traceback;
     # evaluate_run took member=True as member 1.
