@@ -95,6 +95,17 @@ class NotWritten(GoalEnv):
 class NeedsSize(Corridor):
     def __init__(self, size: float):
         super().__init__()
+
+class GoalPastState(Corridor):  # JAX clamps index 5 to 1: it trained on the wrong goal
+    goal_indices = (0, 5)
+
+class HalfStep(Corridor):  # trained on 21-step episodes, evaluated on 20-step ones
+    def __init__(self):
+        super().__init__(episode_length=20.5)
+
+class OneStep(Corridor):  # no step has a later one to be its goal
+    def __init__(self):
+        super().__init__(episode_length=1)
 """
 
 
@@ -106,6 +117,9 @@ class NeedsSize(Corridor):
         ("ExtraMetric", "step returns a state of another structure than reset's"),
         ("NotWritten", "mistakes.NotWritten does not define default_params, reset, step"),
         ("NeedsSize", "has no default for size; give --env-options size=VALUE"),
+        ("GoalPastState", r"goal_indices must list .* in \[0, state_size 2\), got \(0, 5\)"),
+        ("HalfStep", "episode_length must be a whole number of at least 2 steps .*got 20.5"),
+        ("OneStep", "episode_length must be a whole number of at least 2 steps .*got 1$"),
     ],
 )
 def test_an_env_that_breaks_the_contract_is_one_error_before_training(
