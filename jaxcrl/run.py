@@ -75,6 +75,7 @@ from jaxcrl.program import (
 )
 from jaxcrl.run_dir import (
     check_checkpoints_writable,
+    check_unchanged_env,
     claim_default_run_dir,
     fixed_options,
     has_checkpoint,
@@ -429,6 +430,7 @@ def _continue(
     as for ``refuse_length_before``)."""
     with in_every_process("checking the run"):
         env, _, trainer, members = build(config)
+        check_unchanged_env(run_dir, env, resuming=True)
         check_placement(config, len(members), resuming=True)
         check_logger_packages(config.loggers, run_dir)
         check_checkpoints_writable(run_dir)

@@ -334,6 +334,45 @@ def env_info(env: GoalEnv) -> dict[str, Any]:
     }
 
 
+# Facts whose change makes a checkpoint's networks unfit for the env: its arrays cannot load.
+SHAPE_FACTS = ("state_size", "goal_indices", "action_size")
+
+
+def env_changes(run_dir: Path, env: GoalEnv) -> dict[str, tuple[Any, Any]]:
+    """Facts of ``env`` (as ``env_info`` states them) that differ from those ``run_dir``'s
+    config.yaml recorded when the run started: {fact: (recorded, now)}."""
+    document = yaml.safe_load((Path(run_dir) / "config.yaml").read_text()) or {}
+    recorded = document.get("env_info") or {}
+    now = env_info(env)
+    return {
+        fact: (recorded[fact], value)
+        for fact, value in now.items()
+        if fact != "name" and fact in recorded and recorded[fact] != value
+    }
+
+
+def check_unchanged_env(run_dir: Path, env: GoalEnv, resuming: bool) -> str | None:
+    """Raise ConfigError when ``env`` (built from ``run_dir``'s config.yaml) is not the env the
+    run trained in: its code changed since (an env of one's own: its module). Evaluating, only
+    changed sizes are refused (the checkpoint cannot load); another change (its episode length)
+    is returned as a warning."""
+    changes = env_changes(run_dir, env)
+    refused = changes if resuming else {k: v for k, v in changes.items() if k in SHAPE_FACTS}
+    shown = lambda facts, at: ", ".join(f"{fact} {values[at]}" for fact, values in facts.items())
+    if refused:
+        raise ConfigError(
+            f"{run_dir} trained in {env.name} with {shown(refused, 0)}, but that env now has "
+            f"{shown(refused, 1)}: its code changed since the run started; put it back as it "
+            "was to go on (nothing was changed)"
+        )
+    if changes:
+        return (
+            f"{env.name} now has {shown(changes, 1)}, not the {shown(changes, 0)} {run_dir} "
+            "trained with (its code changed since): this evaluation is not the training's"
+        )
+    return None
+
+
 def jax_info() -> dict[str, Any]:
     """JAX version and devices, recorded in config.yaml."""
     return {

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import re
+import shutil
 
 import jax.numpy as jnp
 import pytest
@@ -12,7 +13,7 @@ import jaxcrl.saved_runs
 from jaxcrl.cli import eval_main, format_summary
 from jaxcrl.config import ConfigError
 from jaxcrl.config_files import write_config
-from jaxcrl.run import train
+from jaxcrl.run import resume, train
 from jaxcrl.saved_runs import evaluate_run, load_member, load_member_policy
 
 
@@ -146,6 +147,38 @@ def test_the_memory_check_of_one_member_counts_that_member_alone(swept_run, monk
         with pytest.raises(ConfigError, match="checked"):
             evaluate_run(swept_run.run_dir, episodes=4096, member=member)
     assert needs[1] == pytest.approx(needs[0] / 4, rel=1e-3)
+
+
+def test_an_env_whose_code_changed_since_training_is_refused_or_warned_about(
+    swept_run, tmp_path, capsys
+):
+    # An own env's module edited after training (its episode length, its state size) had been
+    # used as it was now: a resume trained in another env, and a changed size failed as
+    # "checkpoint N cannot be read" with orbax's shape error. config.yaml's env_info, what the
+    # run trained in, is edited here in its stead.
+    run_dir = tmp_path / "run"
+    shutil.copytree(swept_run.run_dir, run_dir)
+    original = (run_dir / "config.yaml").read_text()
+    assert "  episode_length: 50\n" in original and "  state_size: 2\n" in original
+    (run_dir / "config.yaml").write_text(
+        original.replace("  episode_length: 50\n", "  episode_length: 40\n")
+    )
+    with pytest.raises(ConfigError, match=(
+        r"trained in point_open with episode_length 40, but that env now has episode_length "
+        r"50: its code changed since the run started; put it back as it was to go on"
+    )):  # fmt: skip
+        resume(run_dir, total_env_steps=2 * TINY.total_env_steps)
+    evaluate_run(run_dir, episodes=4, member=0)  # evaluated, and told
+    assert (
+        "warning: point_open now has episode_length 50, not the episode_length 40 "
+        f"{run_dir} trained with"
+    ) in capsys.readouterr().err
+    (run_dir / "config.yaml").write_text(original.replace("  state_size: 2\n", "  state_size: 3\n"))
+    for load in (evaluate_run, load_member, load_member_policy):
+        with pytest.raises(
+            ConfigError, match="with state_size 3, but that env now has state_size 2"
+        ):
+            load(run_dir)
 
 
 def test_a_seed_beyond_32_bits_or_a_member_that_is_not_a_number_is_refused(swept_run, capsys):
