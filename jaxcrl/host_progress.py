@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxcrl.config import TrainConfig, env_steps_after, steps_per_iteration
+from jaxcrl.config import TrainConfig, env_steps_after, steps_per_iteration, values_label
 from jaxcrl.members import Member
 from jaxcrl.trainer import FIRST_NONFINITE
 
@@ -124,6 +124,16 @@ def throughput(
         "env_steps": env_steps_after(config, iteration),
         "sps": member_iterations * steps_per_iteration(config) / seconds,
     }
+
+
+def group_means(rows: list[dict[str, Any]], members: list[Member]) -> dict[str, dict[str, Any]]:
+    """The newest rows of ``members`` averaged per swept value (``critic_lr=0.001``: its
+    members' mean row), one entry labelled "" for a run without a sweep: the progress display
+    never pools members trained differently."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for member, row in zip(members, rows, strict=True):
+        groups.setdefault(values_label(member.values), []).append(row)
+    return {label: mean_row(group) for label, group in groups.items()}
 
 
 def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:

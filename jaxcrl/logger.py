@@ -545,20 +545,28 @@ class Progress:
             desc="train",
         )
 
-    def update(self, steps: int, row: dict[str, Any]) -> None:
-        """Move the bar to ``steps`` and show the newest figures (a line when disabled)."""
-        success, rate = row.get("eval/success"), row.get(self.rate_name, 0.0)
+    def update(self, steps: int, groups: dict[str, dict[str, Any]]) -> None:
+        """Move the bar to ``steps`` and show the newest figures (a line when disabled).
+
+        ``groups`` maps each swept value's label ("" without a sweep) to its members' mean row:
+        a sweep's success shows per value, never pooled over values trained differently.
+        """
+        rate = next(iter(groups.values())).get(self.rate_name, 0.0)  # the run's, in every row
         if self.enabled:
             self.bar.update(steps - self.bar.n)
+            successes = " ".join(f"{row.get('eval/success'):.2f}" for row in groups.values())
             self.bar.set_postfix(
-                {self.rate_name: f"{rate:,.0f}", "success": f"{success:.2f}"}, refresh=True
+                {self.rate_name: f"{rate:,.0f}", "success": successes}, refresh=True
             )
-        else:
-            print(
-                f"{self.step_name}={steps} {self.rate_name}={rate:.0f} success={success:.3f} "
-                f"time_near_goal={row.get('eval/time_near_goal', float('nan')):.3f}",
-                flush=True,
-            )
+            return
+        figures = [f"{self.step_name}={steps}", f"{self.rate_name}={rate:.0f}"]
+        for label, row in groups.items():
+            success = f"success[{label}]" if label else "success"
+            figures.append(f"{success}={row.get('eval/success'):.3f}")
+            if not label:
+                near = row.get("eval/time_near_goal", float("nan"))
+                figures.append(f"time_near_goal={near:.3f}")
+        print(" ".join(figures), flush=True)
 
     def close(self) -> None:
         """Finish the bar."""

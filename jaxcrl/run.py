@@ -50,7 +50,7 @@ from jaxcrl.host_eval import episodes_run
 from jaxcrl.host_progress import (
     HostProgress,
     chunk_ends,
-    mean_row,
+    group_means,
     nonfinite_report,
     throughput,
 )
@@ -135,8 +135,10 @@ class TrainResult:
     members: list[Member]
 
     def __repr__(self) -> str:
-        """The run directory, the members and the last row's success: not every parameter."""
-        success = self.final.get("eval/success") if self.metrics else None
+        """The run directory, the members and their last rows' success (one per member when
+        there are several): not every parameter."""
+        successes = [row.get("eval/success") for row in self.final_rows] if self.metrics else []
+        success = successes[0] if len(successes) == 1 else successes or None
         return (
             f"TrainResult(run_dir={str(self.run_dir)!r}, members={len(self.members)}, "
             f"rows={len(self.metrics)}, final eval/success={success})"
@@ -615,7 +617,7 @@ def _train_loop(
                         what = f"the metrics rows of iteration {end} could not be written"
                         raise stopped_writing(f"{what} ({error.strerror or error})") from None
                     progress = progress.after_evaluation()
-                    bar.update(steps_at(end), mean_row(rows[-len(members) :]))
+                    bar.update(steps_at(end), group_means(rows[-len(members) :], members))
                 if end % checkpoint_every == 0 or end == total:
                     save()
                 stop = agreed_signal(signals)  # one host's signal stops every host here

@@ -117,7 +117,7 @@ def test_a_sweep_of_one_value_summarizes_and_a_result_prints_in_one_line():
     result = TrainResult(state=None, metrics=rows, run_dir=Path("runs/a"), members=members)
     assert result.summary()["mean"] == 0.75 and result.summary()["count"] == 2
     assert repr(result) == (
-        "TrainResult(run_dir='runs/a', members=2, rows=2, final eval/success=0.5)"
+        "TrainResult(run_dir='runs/a', members=2, rows=2, final eval/success=[0.5, 1.0])"
     )
     members[1] = Member(1, 1, {"critic_lr": 3e-4})
     with pytest.raises(ValueError, match="this run sweeps critic_lr"):
@@ -134,3 +134,26 @@ def test_a_summary_of_float32_metrics_reads_as_their_logged_values():
         0.01,
         0.055,
     )
+
+
+def test_the_progress_line_of_a_sweep_shows_each_values_success_never_pooled(capsys):
+    # The line after each evaluation showed one success pooled over every swept value.
+    from jaxcrl.host_progress import group_means
+    from jaxcrl.logger import Progress
+    from jaxcrl.members import Member
+
+    rates = (1e-3, 1e-3, 3e-4, 3e-4)
+    members = [Member(i, i % 2, {"critic_lr": rate}) for i, rate in enumerate(rates)]
+    rows = [
+        {"member": i, "sps": 100.0, "eval/success": success, "eval/time_near_goal": 0.1}
+        for i, success in enumerate((0.5, 1.0, 0.0, 0.25))
+    ]
+    groups = group_means(rows, members)
+    assert list(groups) == ["critic_lr=0.001", "critic_lr=0.0003"]
+    Progress(1000, enabled=False).update(512, groups)
+    assert capsys.readouterr().out == (
+        "env_steps=512 sps=100 success[critic_lr=0.001]=0.750 success[critic_lr=0.0003]=0.125\n"
+    )
+    seeds = [Member(0, 0, {}), Member(1, 1, {})]  # seeds alone: their mean, as before
+    Progress(1000, enabled=False).update(512, group_means(rows[:2], seeds))
+    assert capsys.readouterr().out == "env_steps=512 sps=100 success=0.750 time_near_goal=0.100\n"
