@@ -223,6 +223,17 @@ def _with_empty_leaves(shapes: Any, tree: Any) -> Any:
     )
 
 
+def not_saved_yet(run_dir: Path) -> str:
+    """Why a run directory holds no checkpoint, and what to do: a run that started (it has a
+    config.yaml) is setting up or stopped before its first one, and its resume starts it again."""
+    if not (Path(run_dir) / "config.yaml").is_file():
+        return "train it first"
+    return (
+        "the run is still setting up, or it stopped before saving one (train.py --resume "
+        f"{run_dir} starts it again)"
+    )
+
+
 def restore(
     run_dir: Path,
     abstract_tree: Any | Callable[[dict[str, Any]], Any],
@@ -237,11 +248,13 @@ def restore(
     warning naming the damaged one.
     """
     if not (Path(run_dir) / "checkpoints").is_dir():
-        raise CheckpointError(f"{run_dir} has no checkpoints/ directory; train it first")
+        raise CheckpointError(f"{run_dir} has no checkpoints/ directory; {not_saved_yet(run_dir)}")
     manager = open_manager(run_dir, create=False)
     steps = sorted(manager.all_steps(), reverse=True)
     if not steps:
-        raise CheckpointError(f"{run_dir} has no checkpoint under checkpoints/; train it first")
+        raise CheckpointError(
+            f"{run_dir} has no checkpoint under checkpoints/; {not_saved_yet(run_dir)}"
+        )
     if step is not None and step not in steps:
         raise CheckpointError(f"{run_dir} has no checkpoint {step}; it has {sorted(steps)}")
     candidates = [step] if step is not None else steps

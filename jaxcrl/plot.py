@@ -36,7 +36,10 @@ def load_run(run_dir: Path) -> list[dict[str, Any]]:
     """The rows of ``run_dir/metrics.jsonl``; a clear error naming the run if there are none."""
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file() and (Path(run_dir) / "config.yaml").is_file():
-        raise ValueError(f"{run_dir}: no evaluation written yet (the run is setting up)")
+        raise ValueError(
+            f"{run_dir}: no evaluation written yet: the run is still setting up, or it stopped "
+            f"before its first evaluation (train.py --resume {run_dir} starts it again)"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir}: no metrics.jsonl (is this a jaxcrl run directory?)")
     rows = read_metrics(path)

@@ -529,7 +529,9 @@ def test_a_video_on_a_machine_without_a_display_picks_egl_itself(tmp_path, monke
     # The renderer started, so the run's missing checkpoint is what stops it.
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
-        f"error: {tmp_path / 'reacher'} has no checkpoints/ directory; train it first"
+        f"error: {tmp_path / 'reacher'} has no checkpoints/ directory; the run is still setting "
+        f"up, or it stopped before saving one (train.py --resume {tmp_path / 'reacher'} starts it "
+        "again)"
     )
     # A display, a chosen renderer, or MuJoCo already imported: nothing is changed.
     monkeypatch.delenv("MUJOCO_GL", raising=False)

@@ -182,7 +182,9 @@ def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_pat
     untrained.mkdir()
     shutil.copy(run_dir / "config.yaml", untrained / "config.yaml")
     with pytest.raises(
-        SystemExit, match=r"^error: .*untrained has no checkpoints/ directory; train it first"
+        SystemExit,
+        match=r"^error: .*untrained has no checkpoints/ directory; the run is still setting up, or it "
+        r"stopped before saving one \(train.py --resume .*untrained starts it again\)$",
     ):
         main([*common[:-1], str(untrained), "--out", str(tmp_path / "none.npz")])
 

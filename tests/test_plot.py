@@ -119,7 +119,10 @@ def test_a_run_setting_up_and_a_mix_of_online_and_offline_runs_are_clear_errors(
     setting_up = tmp_path / "setting_up"
     setting_up.mkdir()
     (setting_up / "config.yaml").write_text("config: {}\n")
-    with pytest.raises(ValueError, match="setting_up: no evaluation written yet"):
+    with pytest.raises(
+        ValueError,
+        match="setting_up: no evaluation written yet: the run is still setting up, or it stopped",
+    ):
         plot.load_run(setting_up)
     online = write_run(tmp_path / "online", single_seed_rows())
     offline_rows = [{"iteration": i, "gradient_steps": 10 * i, "eval/success": 0.5} for i in (1, 2)]
