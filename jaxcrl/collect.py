@@ -244,8 +244,27 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
         collect_dataset(env, env_params, act, key, episodes, options.segment_length)
         for key, episodes in ((train_key, options.episodes), (val_key, val_episodes))
     )
+    for split, data in (("train", train), ("-val", val)):
+        refuse_non_finite(env, split, data, env.episode_length)
     source = {"env": env_name, "env_options": list(env_options)}
     return save_splits(options.out, train, val, env.image_shape, source)
+
+
+def refuse_non_finite(env: GoalEnv, split: str, data: Dataset, episode_length: int) -> None:
+    """Raise ValueError, before anything is written, when ``data`` (the ``split`` split) holds
+    NaN or Inf states or actions: training would refuse the file only later."""
+    for field in ("observations", "actions"):
+        values = np.asarray(getattr(data, field))
+        if not np.issubdtype(values.dtype, np.floating):
+            continue
+        bad_rows = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))
+        if len(bad_rows):
+            episode, step = divmod(int(bad_rows[0]), episode_length)
+            raise ValueError(
+                f"{env.name} gave non-finite {field} in {len(bad_rows)} steps of the {split} "
+                f"split (first at step {step} of episode {episode}); nothing was written: check "
+                "the env's step and its options"
+            )
 
 
 def check_collection_memory(env: GoalEnv, episodes: int) -> None:

@@ -333,3 +333,28 @@ def test_a_collection_larger_than_memory_is_refused_before_it_starts(tmp_path, m
     with pytest.raises(SystemExit, match=r"^error: 1100 episodes of 100 steps of point_open"):
         main([*argv, "--out", str(out)])
     assert not out.exists()
+
+
+NAN_ENV = """
+import jax.numpy as jnp
+from examples.corridor import Corridor
+
+class NaNs(Corridor):  # NaN states once 3 steps are done
+    def step(self, state, action, params):
+        state = super().step(state, action, params)
+        return state.replace(obs=jnp.where(state.step_count >= 3, jnp.nan, state.obs))
+"""
+
+
+def test_an_env_that_gives_nan_states_writes_no_dataset(tmp_path, monkeypatch):
+    # Such data was written, and only offline training refused it.
+    (tmp_path / "nan_env.py").write_text(NAN_ENV)
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))  # examples/
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "data.npz"
+    with pytest.raises(SystemExit, match=(
+        r"^error: nan_env:NaNs gave non-finite observations in 32 steps of the train split "
+        r"\(first at step 4 of episode 0\); nothing was written"
+    )):  # fmt: skip
+        main(["--env", "nan_env:NaNs", "--episodes", "2", "--val-episodes", "1", "--out", str(out)])
+    assert list(tmp_path.glob("data*")) == []
