@@ -16,6 +16,7 @@ import contextlib
 import logging
 import re
 import shutil
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -223,6 +224,35 @@ def _with_empty_leaves(shapes: Any, tree: Any) -> Any:
     )
 
 
+def _drop_closed_loop_callbacks(unraisable: Any) -> None:
+    """``sys.unraisablehook`` that drops a read's callback into orbax's closed event loop and
+    passes anything else to the hook it replaced."""
+    error = unraisable.exc_value
+    if isinstance(error, RuntimeError) and str(error) == "Event loop is closed":
+        return
+    _drop_closed_loop_callbacks.replaced(unraisable)
+
+
+def _not_unretrieved_future(record: logging.LogRecord) -> bool:
+    """Whether an ``asyncio`` log record is anything but a failed read's unretrieved error."""
+    message = record.getMessage()
+    unretrieved = message.startswith(("Future exception was never", "Task exception was never"))
+    return not (unretrieved and any(word in message for word in ("orbax", "OCDBT", "zarr")))
+
+
+def quiet_failed_reads() -> None:
+    """Silence the reads still in flight when a checkpoint fails to restore: each one finishing
+    later calls back into orbax's event loop, closed by then, and printed an "Event loop is
+    closed" traceback (about a hundred for one run's state), or left its own error unretrieved.
+    The damage is reported once, in the error or warning that names it."""
+    if sys.unraisablehook is not _drop_closed_loop_callbacks:
+        _drop_closed_loop_callbacks.replaced = sys.unraisablehook
+        sys.unraisablehook = _drop_closed_loop_callbacks
+    asyncio_log = logging.getLogger("asyncio")
+    if _not_unretrieved_future not in asyncio_log.filters:
+        asyncio_log.addFilter(_not_unretrieved_future)
+
+
 def not_saved_yet(run_dir: Path) -> str:
     """Why a run directory holds no checkpoint, and what to do: a run that started (it has a
     config.yaml) is setting up or stopped before its first one, and its resume starts it again."""
@@ -259,6 +289,7 @@ def restore(
         raise CheckpointError(f"{run_dir} has no checkpoint {step}; it has {sorted(steps)}")
     candidates = [step] if step is not None else steps
     problems = []
+    quiet_failed_reads()  # before a read fails: its siblings may call back at once
     for candidate in candidates:
         try:
             progress = manager.restore(
