@@ -291,6 +291,8 @@ def layout_map(layout: str) -> str:
         check_layout(parse_layout(ascii_map))
         return ascii_map
     problem = "no maze layout given" if layout is None else f"unknown maze layout {layout!r}"
+    if isinstance(layout, str) and "#" in layout and set(layout.strip()) <= set("#.G"):
+        problem = f"layout {layout!r} is one row, and a map needs walls above and below it"
     raise ValueError(
         f"{problem}: give a maze name ({', '.join(sorted(LAYOUTS))}) or an ASCII map with its "
         "rows joined by '/', quoted so that YAML keeps the leading '#' (unquoted it starts a "

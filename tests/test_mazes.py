@@ -292,6 +292,8 @@ def test_a_map_given_as_the_layout_option_builds_every_maze_family():
         make_env("ant_maze_custom", **parse_env_options(("layout=#####/#..G#/#####",)))
     with pytest.raises(ValueError, match="unknown maze layout 'nowhere'"):
         make_env("humanoid_maze_custom", layout="nowhere")
+    with pytest.raises(ValueError, match=r"layout '#..G#' is one row, .* rows joined by '/'"):
+        make_env("point_maze_custom", layout="#..G#")  # it was an "unknown maze layout"
     with pytest.raises(ValueError, match="wall border"):
         make_env("point_maze_custom", layout="#####/#...#/#....")
     with pytest.raises(ValueError, match="same width"):
