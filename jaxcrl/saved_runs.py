@@ -45,7 +45,7 @@ def policy_only(saved: Any) -> Any:
     return everything_else.replace(agent=wanted)
 
 
-def warn_if_env_changed(run_dir: Path, env: GoalEnv) -> None:
+def refuse_or_warn_changed_env(run_dir: Path, env: GoalEnv) -> None:
     """Refuse ``env`` when its sizes are not those ``run_dir`` trained with; say so on stderr
     when another fact changed (``run_dir.check_unchanged_env``)."""
     warning = check_unchanged_env(Path(run_dir), env, resuming=False)
@@ -104,7 +104,7 @@ def evaluate_run(
     if isinstance(goal, str):
         raise ConfigError(f"--goal {goal!r}: give the goal as numbers, e.g. (3.5, 1.5)")
     env, env_params, trainer, members = build(config, load_dataset=False)
-    warn_if_env_changed(run_dir, env)
+    refuse_or_warn_changed_env(run_dir, env)
     host_evaluated = getattr(env, "host_evaluated", False)
     if goal is not None and host_evaluated:
         raise ConfigError(f"{config.env} evaluates on OGBench's own tasks; drop --goal")
@@ -196,7 +196,7 @@ def load_member(run_dir: Path, member: int = 0, step: int | None = None) -> Load
     config = read_unedited_config(run_dir, step)
     check_member(config, member)
     env, env_params, trainer, members = build(config, load_dataset=False)
-    warn_if_env_changed(run_dir, env)
+    refuse_or_warn_changed_env(run_dir, env)
     abstract = member_state_shapes(trainer, members)
     tree, progress, _ = checkpoint.restore(
         run_dir, lambda progress: saved_tree(abstract, progress["has_buffer"]), step
@@ -226,6 +226,6 @@ def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):
     config = read_unedited_config(run_dir, step)
     check_member(config, member)
     env, env_params, trainer, members = build(config, load_dataset=False)
-    warn_if_env_changed(run_dir, env)
+    refuse_or_warn_changed_env(run_dir, env)
     every_policy, _ = restore_policy_params(run_dir, member_state_shapes(trainer, members), step)
     return env, env_params, jitted_policy(trainer.networks, member_slice(every_policy, member))
