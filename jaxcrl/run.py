@@ -406,9 +406,10 @@ def refuse_length_before(
             return
         reached, field = f"{done} gradient steps", "num_updates"
     else:
-        if env_steps_after(config, done) <= config.total_env_steps:
+        env_steps = env_steps_after(config, done)
+        if env_steps <= config.total_env_steps:
             return
-        reached, field = f"{env_steps_after(config, done)} env steps", "total_env_steps"
+        reached, field = f"{env_steps} env steps", "total_env_steps"
     value = getattr(config, field)
     if length_in_file:
         asked, fix = f"{field}: {value} in its config.yaml", "set a larger value there"

@@ -194,9 +194,15 @@ def record_run_config(config: TrainConfig, run_dir: Path, env: GoalEnv) -> None:
         ) from None
 
 
+def run_record(run_dir: Path) -> dict[str, Any]:
+    """The whole of ``run_dir``'s config.yaml: the config, its derived sizes, the env's facts,
+    the dataset files' fingerprints and the lengthenings."""
+    return yaml.safe_load((Path(run_dir) / "config.yaml").read_text()) or {}
+
+
 def refuse_changed_dataset(config: TrainConfig, run_dir: Path) -> None:
     """Raise ConfigError when an offline run's dataset files differ from those it started on."""
-    recorded = yaml.safe_load((run_dir / "config.yaml").read_text()).get("dataset_files")
+    recorded = run_record(run_dir).get("dataset_files")
     if config.dataset is None or recorded is None:  # online (refuse_switched_training looks), or
         return  # an offline run from before the files were recorded
     if not Path(config.dataset).is_file():
@@ -234,7 +240,7 @@ def refuse_switched_training(
 ) -> None:
     """Raise ConfigError when config.yaml's ``dataset:`` (which a resume may change to where the
     files moved) now turns an online run offline or an offline run online."""
-    record = yaml.safe_load((run_dir / "config.yaml").read_text())
+    record = run_record(run_dir)
     was_offline = (recorded or {}).get("offline")
     if was_offline is None and "dataset_files" in record:  # a checkpoint from before the flag
         was_offline = True
@@ -258,7 +264,7 @@ def record_new_length(run_dir: Path, old: TrainConfig, new: TrainConfig, iterati
     path = run_dir / "config.yaml"
     extra = {
         name: value
-        for name, value in yaml.safe_load(path.read_text()).items()
+        for name, value in run_record(run_dir).items()
         if name not in ("config", "derived")  # write_config writes these two afresh
     }
     field = "num_updates" if new.dataset is not None else "total_env_steps"
@@ -341,8 +347,7 @@ SHAPE_FACTS = ("state_size", "goal_indices", "action_size")
 def env_changes(run_dir: Path, env: GoalEnv) -> dict[str, tuple[Any, Any]]:
     """Facts of ``env`` (as ``env_info`` states them) that differ from those ``run_dir``'s
     config.yaml recorded when the run started: {fact: (recorded, now)}."""
-    document = yaml.safe_load((Path(run_dir) / "config.yaml").read_text()) or {}
-    recorded = document.get("env_info") or {}
+    recorded = run_record(run_dir).get("env_info") or {}
     now = env_info(env)
     return {
         fact: (recorded[fact], value)
