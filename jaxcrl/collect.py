@@ -149,6 +149,38 @@ def segment_terminals(dones: np.ndarray, segment_length: int | None) -> np.ndarr
     return terminals.astype(np.float32)
 
 
+def collect_episodes(
+    env: GoalEnv,
+    env_params: Any,
+    act: ActionFunction,
+    key: jax.Array,
+    num_episodes: int,
+    envs_per_call: int = 1024,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """States [N, T, S], actions [N, T, A] and dones [N, T] of ``num_episodes`` env copies.
+
+    The copies run in calls of equal size, at most ``envs_per_call``, so that one program is
+    compiled; a last call's copies past ``num_episodes`` are dropped."""
+    calls = math.ceil(num_episodes / envs_per_call)
+    copies_per_call = math.ceil(num_episodes / calls)
+    rollout = jax.jit(
+        lambda key: rollout_states_and_actions(env, env_params, act, key, copies_per_call)
+    )
+    chunks = [jax.device_get(rollout(jax.random.fold_in(key, index))) for index in range(calls)]
+    return tuple(np.concatenate(parts)[:num_episodes] for parts in zip(*chunks, strict=True))
+
+
+def episodes_dataset(
+    states: np.ndarray, actions: np.ndarray, dones: np.ndarray, segment_length: int | None
+) -> Dataset:
+    """The episodes of ``collect_episodes`` laid end to end, with their (stitch) terminals."""
+    return Dataset(
+        observations=as_stored_states(states.reshape(-1, states.shape[-1])),
+        actions=actions.reshape(-1, actions.shape[-1]).astype(np.float32),
+        terminals=segment_terminals(np.array(dones), segment_length).reshape(-1),
+    )
+
+
 def collect_dataset(
     env: GoalEnv,
     env_params: Any,
@@ -159,22 +191,8 @@ def collect_dataset(
     envs_per_call: int = 1024,
 ) -> Dataset:
     """``num_episodes`` episodes of ``episode_length`` steps, laid end to end."""
-    rollout = jax.jit(
-        lambda key, num_envs: rollout_states_and_actions(env, env_params, act, key, num_envs),
-        static_argnums=1,
-    )
-    states, actions, terminals = [], [], []
-    for index, start in enumerate(range(0, num_episodes, envs_per_call)):
-        count = min(envs_per_call, num_episodes - start)
-        chunk = jax.device_get(rollout(jax.random.fold_in(key, index), count))
-        states.append(chunk[0].reshape(-1, chunk[0].shape[-1]))
-        actions.append(chunk[1].reshape(-1, chunk[1].shape[-1]))
-        terminals.append(segment_terminals(np.array(chunk[2]), segment_length).reshape(-1))
-    return Dataset(
-        observations=as_stored_states(np.concatenate(states)),
-        actions=np.concatenate(actions).astype(np.float32),
-        terminals=np.concatenate(terminals),
-    )
+    episodes = collect_episodes(env, env_params, act, key, num_episodes, envs_per_call)
+    return episodes_dataset(*episodes, segment_length)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,10 +257,12 @@ def collect_splits(options: CollectOptions) -> tuple[Path, Path]:
         )
     new_dataset_paths(options.out)  # refused before collecting, not after
     check_collection_memory(env, options.episodes + val_episodes)
-    train_key, val_key = jax.random.split(jax.random.PRNGKey(options.seed))
+    # Both splits come from one compiled rollout: the first episodes train, the rest validate.
+    key = jax.random.PRNGKey(options.seed)
+    episodes = collect_episodes(env, env_params, act, key, options.episodes + val_episodes)
     train, val = (
-        collect_dataset(env, env_params, act, key, episodes, options.segment_length)
-        for key, episodes in ((train_key, options.episodes), (val_key, val_episodes))
+        episodes_dataset(*(part[rows] for part in episodes), options.segment_length)
+        for rows in (slice(options.episodes), slice(options.episodes, None))
     )
     for split, data in (("train", train), ("-val", val)):
         refuse_non_finite(env, split, data, env.episode_length)

@@ -3,6 +3,7 @@
 import shutil
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 
@@ -79,6 +80,33 @@ def test_pixel_env_data_are_written_as_uint8_images_and_read_back_flat(tmp_path)
     train, _ = load_splits(out, env.state_size, env.action_size)
     assert train.observations.dtype == np.uint8
     np.testing.assert_array_equal(train.observations, images.reshape(20, -1))
+
+
+def test_both_splits_come_from_one_compiled_rollout_of_equal_calls(tmp_path, monkeypatch):
+    import jaxcrl.collect as collect
+
+    traced_sizes = []
+    rollout = collect.rollout_states_and_actions
+
+    def counted(env, params, act, key, num_envs):
+        traced_sizes.append(num_envs)
+        return rollout(env, params, act, key, num_envs)
+
+    monkeypatch.setattr(collect, "rollout_states_and_actions", counted)
+    flags = ["--env", "point_open", "--episode-length", "10", "--out", str(tmp_path / "d.npz")]
+    main([*flags, "--episodes", "5", "--val-episodes", "2"])
+    assert traced_sizes == [7]  # one program for both splits, traced once
+    env = make_env("point_open", episode_length=10)
+    train, val = load_splits(tmp_path / "d.npz", env.state_size, env.action_size)
+    assert len(train.observations) == 5 * 10 and len(val.observations) == 2 * 10
+    # 7 copies in calls of at most 3: three calls of 3 copies, the last two dropped.
+    traced_sizes.clear()
+    states, actions, dones = collect.collect_episodes(
+        env, env.default_params(), collect.random_actions(2), jax.random.PRNGKey(0), 7, 3
+    )
+    assert traced_sizes == [3]
+    assert states.shape == (7, 10, 2) and actions.shape == (7, 10, 2) and dones.shape == (7, 10)
+    assert len(np.unique(states[:, 0, 0])) == 7  # each call's copies start elsewhere
 
 
 @pytest.mark.parametrize(
