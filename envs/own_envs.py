@@ -172,7 +172,14 @@ def contract_problem(env: GoalEnv, params: Any) -> str | None:
             )
     if not {DISTANCE, SUCCESS} <= set(first.metrics):
         return f"reset's metrics {sorted(first.metrics)} lack {DISTANCE!r} and {SUCCESS!r}"
-    stepped = jax.eval_shape(env.step, first, jnp.zeros(env.action_size), params)
+    try:
+        stepped = jax.eval_shape(env.step, first, jnp.zeros(env.action_size), params)
+    except (TypeError, ValueError, IndexError) as error:  # shapes that do not fit together
+        return (
+            f"step fails on an action of shape ({env.action_size},) (action_size "
+            f"{env.action_size}): {type(error).__name__}: {first_line(error)}; make action_size "
+            "the length of the action that step reads"
+        )
     if jax.tree.structure(stepped) != jax.tree.structure(first):
         return (
             "step returns a state of another structure than reset's (its metrics' keys, say); "
@@ -188,3 +195,8 @@ def contract_problem(env: GoalEnv, params: Any) -> str | None:
                 f"{b.dtype}{list(b.shape)} after step; both must give the same shape and dtype"
             )
     return None
+
+
+def first_line(error: Exception) -> str:
+    """The first line of ``error``'s message (JAX adds paragraphs of advice after it)."""
+    return (str(error).strip().splitlines() or [""])[0].rstrip(".")

@@ -106,6 +106,9 @@ class HalfStep(Corridor):  # trained on 21-step episodes, evaluated on 20-step o
 class OneStep(Corridor):  # no step has a later one to be its goal
     def __init__(self):
         super().__init__(episode_length=1)
+
+class ThreeActions(Corridor):  # step adds the action to a 2-D position
+    action_size = 3
 """
 
 
@@ -120,6 +123,11 @@ class OneStep(Corridor):  # no step has a later one to be its goal
         ("GoalPastState", r"goal_indices must list .* in \[0, state_size 2\), got \(0, 5\)"),
         ("HalfStep", "episode_length must be a whole number of at least 2 steps .*got 20.5"),
         ("OneStep", "episode_length must be a whole number of at least 2 steps .*got 1$"),
+        (
+            "ThreeActions",
+            r"step fails on an action of shape \(3,\) \(action_size 3\): TypeError: add got "
+            r"incompatible shapes for broadcasting: \(2,\), \(3,\); make action_size the length",
+        ),
     ],
 )
 def test_an_env_that_breaks_the_contract_is_one_error_before_training(
