@@ -438,8 +438,8 @@ class EvalArgs:
     """Run directory written by train.py."""
     episodes: int | None = None
     """Evaluation episodes (None: the run's); OGBench: rounded to a multiple of its 5 tasks."""
-    seed: int = 0
-    """Seed of the evaluation episodes' starts and goals."""
+    seed: int | None = None
+    """Seed of the episodes' starts and goals; None: the run's own evaluation episodes."""
     checkpoint: int | None = None
     """Checkpoint (iteration) to load; None: the newest."""
     goal: str | None = None
@@ -589,7 +589,7 @@ def write_episode_video(args: EvalArgs, goal: tuple[float, ...] | None, step: in
     goal_array = None if goal is None else jnp.asarray(goal, jnp.float32)
     try:
         num_frames, frames = episode_frames(
-            env, env_params, policy, jax.random.PRNGKey(args.seed), goal=goal_array
+            env, env_params, policy, jax.random.PRNGKey(args.seed or 0), goal=goal_array
         )
         path = write_video(frames, args.video)
     except (ImportError, NotImplementedError, ValueError) as error:

@@ -29,7 +29,7 @@ from jaxcrl.members import (
     summarize_groups,
     summarize_members,
 )
-from jaxcrl.program import build, eval_memory_bytes, member_evaluator, saved_tree
+from jaxcrl.program import build, eval_keys, eval_memory_bytes, member_evaluator, saved_tree
 from jaxcrl.run_dir import check_unchanged_env, refuse_edited_options
 from jaxcrl.trainer import Trainer
 
@@ -80,7 +80,7 @@ def member_state_shapes(trainer: Trainer, members: list[Member]) -> Any:
 def evaluate_run(
     run_dir: Path,
     episodes: int | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     step: int | None = None,
     goal: tuple[float, ...] | None = None,
     member: int | None = None,
@@ -91,7 +91,9 @@ def evaluate_run(
     values) directly, and for several members their rows under ``members`` with the mean, IQM
     and interval of each metric under ``summary`` (None for a metric the env leaves undefined);
     a run with swept hyperparameters has instead one summary per swept value under ``groups``.
-    ``episodes`` is the number of episodes each member ran.
+    ``episodes`` is the number of episodes each member ran. ``seed`` None plays the episodes
+    the run evaluated that checkpoint on, so with the run's episode count the numbers are its
+    metrics row's; a seed plays other episodes, the same for every member.
     """
     config = read_unedited_config(run_dir, step)
     check_eval_seed(seed)
@@ -133,7 +135,10 @@ def evaluate_run(
         episodes_done = config.eval_episodes
     if member is not None:
         policy_params = jax.tree.map(lambda leaf: leaf[member : member + 1], policy_params)
-    keys = jnp.stack([jax.random.PRNGKey(seed)] * len(evaluated))
+    if seed is None:  # the keys the run evaluated this checkpoint with: its logged numbers
+        keys = eval_keys(evaluated, step)
+    else:
+        keys = jnp.stack([jax.random.PRNGKey(seed)] * len(evaluated))
     metrics = jax.device_get(evaluate(policy_params, keys))
     header = {"checkpoint": step, "episodes": episodes_done}
     if goal is not None:
@@ -160,6 +165,8 @@ def is_whole_number(value: Any) -> bool:
 def check_eval_seed(seed: Any) -> None:
     """Refuse, in one line, an evaluation seed that is not a 32-bit key's (2**32 would give
     seed 0's episodes again)."""
+    if seed is None:  # the run's own evaluation episodes
+        return
     if not is_whole_number(seed) or not 0 <= seed < 2**32:
         raise ConfigError(
             f"--seed must be a whole number from 0 to 2**32 - 1, got {seed!r}: JAX keys take "

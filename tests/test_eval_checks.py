@@ -123,6 +123,25 @@ def test_a_swept_run_is_summarised_per_swept_value(swept_run, capsys):
     assert second["summary"]["eval/success"]["mean"] == pytest.approx(sum(successes) / 2)
 
 
+def test_without_a_seed_eval_plays_the_runs_own_evaluation_of_that_checkpoint(swept_run, capsys):
+    from jaxcrl.logger import read_metrics
+
+    rows = read_metrics(swept_run.run_dir / "metrics.jsonl")
+    logged = {row["member"]: row for row in rows if row["env_steps"] == rows[-1]["env_steps"]}
+    names = ("eval/success", "eval/time_near_goal", "eval/final_distance")
+    eval_main(["--run-dir", str(swept_run.run_dir)])
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    for row in result["members"]:
+        for name in names:
+            assert row[name] == pytest.approx(logged[row["member"]][name], rel=1e-5, abs=1e-6)
+    eval_main(["--run-dir", str(swept_run.run_dir), "--member", "2"])
+    alone = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert alone["eval/final_distance"] == pytest.approx(logged[2]["eval/final_distance"], 1e-5)
+    eval_main(["--run-dir", str(swept_run.run_dir), "--member", "2", "--seed", "0"])
+    other = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert other["eval/final_distance"] != pytest.approx(alone["eval/final_distance"], 1e-3)
+
+
 def test_member_evaluates_that_member_alone(swept_run, capsys):
     eval_main(["--run-dir", str(swept_run.run_dir), "--episodes", "4"])
     every = json.loads(capsys.readouterr().out.splitlines()[-1])
