@@ -430,9 +430,12 @@ def refuse_edited_options(
         return
     changes = ", ".join(f"{name} {then.get(name)!r} -> {now.get(name)!r}" for name in edited)
     if not resuming:
+        fix = "its networks and env are the ones it recorded, so undo the edit"
+        if edited == ["eval_episodes"]:  # a count of one's own is a flag of eval.py
+            fix = f"undo the edit, and give eval.py --episodes {now['eval_episodes']} instead"
         raise ConfigError(
-            f"{run_dir}: config.yaml was edited since the checkpoint was saved ({changes}); its "
-            "networks and env are the ones it recorded, so undo the edit (nothing was read)"
+            f"{run_dir}: config.yaml was edited since the checkpoint was saved ({changes}); "
+            f"{fix} (nothing was read)"
         )
     raise ConfigError(
         f"--resume {run_dir}: config.yaml was edited since the checkpoint was saved ({changes}); "

@@ -165,6 +165,11 @@ def test_reading_a_checkpoint_back_refuses_an_edited_config_yaml(tmp_path, short
         for read in (evaluate_run, load_member, load_member_policy):
             with pytest.raises(ConfigError, match=rf"was edited since the checkpoint .*\({name} "):
                 read(run_dir)
+    # An edited evaluation count is pointed to eval.py's own flag for it.
+    count = re.search(r"eval_episodes: (\d+)", original).group(0)
+    config_path.write_text(original.replace(count, "eval_episodes: 32"))
+    with pytest.raises(ConfigError, match=r"undo the edit, and give eval.py --episodes 32 instead"):
+        evaluate_run(run_dir)
     config_path.write_text(original)
     assert evaluate_run(run_dir, episodes=2)["checkpoint"] == 12
 
