@@ -175,9 +175,10 @@ def contract_problem(env: GoalEnv, params: Any) -> str | None:
     try:
         stepped = jax.eval_shape(env.step, first, jnp.zeros(env.action_size), params)
     except (TypeError, ValueError, IndexError) as error:  # shapes that do not fit together
+        message = str(error).partition("\n")[0].rstrip(".")  # JAX's advice follows
         return (
             f"step fails on an action of shape ({env.action_size},) (action_size "
-            f"{env.action_size}): {type(error).__name__}: {first_line(error)}; make action_size "
+            f"{env.action_size}): {type(error).__name__}: {message}; make action_size "
             "the length of the action that step reads"
         )
     if jax.tree.structure(stepped) != jax.tree.structure(first):
@@ -195,8 +196,3 @@ def contract_problem(env: GoalEnv, params: Any) -> str | None:
                 f"{b.dtype}{list(b.shape)} after step; both must give the same shape and dtype"
             )
     return None
-
-
-def first_line(error: Exception) -> str:
-    """The first line of ``error``'s message (JAX adds paragraphs of advice after it)."""
-    return (str(error).strip().splitlines() or [""])[0].rstrip(".")

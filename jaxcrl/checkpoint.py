@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
-from jaxcrl.config import first_line
+from jaxcrl.config import first_line, resume_elsewhere
 from jaxcrl.stop_signals import StoppedAtOnce
 
 # Orbax logs every save at INFO; a training run's own progress output is enough.
@@ -259,8 +259,8 @@ def not_saved_yet(run_dir: Path) -> str:
     if not (Path(run_dir) / "config.yaml").is_file():
         return "train it first"
     return (
-        "the run is still setting up, or it stopped before saving one (train.py --resume "
-        f"{run_dir} starts it again)"
+        "the run is still setting up, or it stopped before saving one "
+        f"({resume_elsewhere(run_dir)} starts it again)"
     )
 
 

@@ -67,6 +67,15 @@ def runs_train_command() -> bool:
     return getattr(main, "__module__", None) == "jaxcrl.cli"
 
 
+def resume_elsewhere(run_dir: Any) -> str:
+    """The training command that resumes ``run_dir``, for messages of the other commands:
+    ``jaxcrl-train`` where an installed command runs or no train.py is at hand, else train.py."""
+    launched_by = os.path.basename(sys.argv[0]) if sys.argv else ""
+    if launched_by.startswith("jaxcrl-") or not os.path.isfile("train.py"):
+        return f"jaxcrl-train --resume {run_dir}"
+    return f"python train.py --resume {run_dir}"
+
+
 def resume_command(run_dir: Any) -> str:
     """What continues the run in ``run_dir``: the training command that started this process, or
     the Python call where a notebook or script trains through the API."""

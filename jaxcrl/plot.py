@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxcrl.config import warnings_in_one_line
+from jaxcrl.config import resume_elsewhere, warnings_in_one_line
 from jaxcrl.files import check_folder_writable
 from jaxcrl.logger import read_metrics, x_step
 from jaxcrl.members import member_groups, rows_by_member
@@ -38,7 +38,7 @@ def load_run(run_dir: Path) -> list[dict[str, Any]]:
     if not path.is_file() and (Path(run_dir) / "config.yaml").is_file():
         raise ValueError(
             f"{run_dir}: no evaluation written yet: the run is still setting up, or it stopped "
-            f"before its first evaluation (train.py --resume {run_dir} starts it again)"
+            f"before its first evaluation ({resume_elsewhere(run_dir)} starts it again)"
         )
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir}: no metrics.jsonl (is this a jaxcrl run directory?)")

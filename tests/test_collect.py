@@ -212,7 +212,7 @@ def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_pat
     with pytest.raises(
         SystemExit,
         match=r"^error: .*untrained has no checkpoints/ directory; the run is still setting up, or it "
-        r"stopped before saving one \(train.py --resume .*untrained starts it again\)$",
+        r"stopped before saving one \(python train.py --resume .*untrained starts it again\)$",
     ):
         main([*common[:-1], str(untrained), "--out", str(tmp_path / "none.npz")])
 

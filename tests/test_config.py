@@ -98,6 +98,22 @@ def test_messages_name_the_command_that_started_the_process(monkeypatch):
     assert resume_command("runs/a") == "python '/my runs/train.py' --resume runs/a"
 
 
+def test_the_other_commands_name_the_training_command_the_user_has(monkeypatch, tmp_path):
+    # eval.py, collect.py and plot told wheel users to run train.py, which they do not have.
+    from jaxcrl.config import resume_elsewhere
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/jaxcrl-eval", "--run-dir", "runs/a"])
+    assert resume_elsewhere("runs/a") == "jaxcrl-train --resume runs/a"
+    monkeypatch.setattr(sys, "argv", ["/venv/lib/jaxcrl/plot.py", "runs/a"])  # python -m
+    assert resume_elsewhere("runs/a") == "jaxcrl-train --resume runs/a"
+    (tmp_path / "train.py").write_text("")  # in a checkout of the repository
+    monkeypatch.setattr(sys, "argv", ["eval.py", "--run-dir", "runs/a"])
+    assert resume_elsewhere("runs/a") == "python train.py --resume runs/a"
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/jaxcrl-collect"])
+    assert resume_elsewhere("runs/a") == "jaxcrl-train --resume runs/a"
+
+
 def test_a_run_trained_from_python_is_told_the_python_call_that_resumes_it(monkeypatch):
     # A notebook's or script's train(config) used to be told "python train.py --resume".
     from jaxcrl.config import resume_command
