@@ -130,19 +130,28 @@ def run_curves(
     return curves
 
 
-def final_values(members: dict[int, list[dict[str, Any]]], metric: str) -> list[float]:
+def final_values(members: dict[int, list[dict[str, Any]]], metric: str) -> tuple[list[float], str]:
     """Each member's value of ``metric`` at the last step that every member reports (a run still
-    writing an evaluation's rows has some members one evaluation ahead); at each member's own
-    last evaluation when they share none."""
+    writing an evaluation's rows, or stopped while writing them, has some members one
+    evaluation ahead), and a note naming that step when some are ahead (else ""); at each
+    member's own last evaluation when they share none."""
     reported = {
         member: {x_step(row): row[metric] for row in rows if row.get(metric) is not None}
         for member, rows in members.items()
     }
     reported = {member: values for member, values in reported.items() if values}
     shared = set.intersection(*(set(values) for values in reported.values())) if reported else ()
-    if shared:
-        return [float(values[max(shared)]) for values in reported.values()]
-    return [float(values[max(values)]) for values in reported.values()]
+    if not shared:
+        return [float(values[max(values)]) for values in reported.values()], ""
+    step = max(shared)
+    ahead = [member for member, values in reported.items() if max(values) > step]
+    note = ""
+    if ahead:
+        rows = [row for member in members.values() for row in member]
+        unit = "gradient steps" if is_offline(rows) else "env steps"
+        note = f" (at {step} {unit}, the last that every member reports; member"
+        note += f"{'s' if len(ahead) > 1 else ''} {', '.join(map(str, ahead))} also later)"
+    return [float(values[step]) for values in reported.values()], note
 
 
 def summary_lines(
@@ -157,10 +166,10 @@ def summary_lines(
     check_group_by([row for rows in runs for row in rows], group_by)
     for rows, label in zip(runs, _labels(run_dirs, labels), strict=True):
         for group, members in member_groups(rows, group_keys(rows, group_by)).items():
-            finals = final_values(members, metric)
+            finals, note = final_values(members, metric)
             if finals:
                 name = f"{label} {group}".strip()
-                lines.append(f"{name}: final {metric} {format_summary(summarize(finals))}")
+                lines.append(f"{name}: final {metric} {format_summary(summarize(finals))}{note}")
     return lines
 
 

@@ -96,6 +96,9 @@ def test_the_summary_of_a_run_writing_an_evaluation_compares_members_at_one_step
     run = write_run(tmp_path / "writing", rows)
     (line,) = plot.summary_lines([run])
     assert line.startswith("writing: final eval/success mean 0.700 |"), line
+    # ... and says which step that is, since the curves go one evaluation further.
+    note = "(at 3000 env steps, the last that every member reports; member 0 also later)"
+    assert line.endswith(f"n=3 {note}"), line
 
 
 def test_a_partly_written_last_row_is_left_out_and_other_bad_lines_are_named(tmp_path):
