@@ -110,7 +110,9 @@ def mean_and_band(values: np.ndarray, confidence: float = 0.95) -> tuple[np.ndar
 def group_keys(rows: Sequence[dict[str, Any]], group_by: Sequence[str] | None) -> list[str]:
     """The fields one run's members are grouped by: those of ``group_by`` its rows hold, else
     its own swept fields (a baseline beside a sweep has none; a sweep of other fields keeps its
-    members apart)."""
+    members apart); none for an empty ``group_by``, which averages every member together."""
+    if group_by is not None and not list(group_by):  # asked for no field: one group
+        return []
     held = [name for name in group_by or () if any(name in row for row in rows)]
     return held or swept_keys(rows)
 
@@ -205,7 +207,8 @@ def plot_runs(
 ) -> Any:
     """Draw ``metrics`` against env steps for every run into ``out`` (PNG); returns the Figure.
 
-    ``group_by`` names the fields whose members are averaged apart; None finds swept fields.
+    ``group_by`` names the fields whose members are averaged apart; None finds swept fields,
+    and an empty list averages every member of a run together.
     Each of ``run_dirs``, ``metrics``, ``labels`` and ``group_by`` may be one name or a list.
     """
     run_dirs, metrics, labels, group_by = map(as_list, (run_dirs, metrics, labels, group_by))
@@ -294,12 +297,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--group-by",
         nargs="*",
         default=None,
-        help="row fields whose members are averaged apart (default: fields swept across members)",
+        help="row fields whose members are averaged apart (default: fields swept across "
+        "members; the flag alone: every member of a run averaged together)",
     )
     args = parser.parse_args(argv)
     # A name without an image suffix ("curves", "lr_0.0003") gets the PNG it is written as, so
-    # the printed name is the file's.
-    if args.out.suffix[1:].lower() not in image_suffixes():
+    # the printed name is the file's; a suffix that names another kind of file is refused.
+    suffix = args.out.suffix[1:]
+    if suffix.lower() not in image_suffixes():
+        if suffix.isalpha():
+            parser.error(
+                f"--out {args.out}: matplotlib writes no {suffix!r} images; name the file .png, "
+                f".pdf, .svg or another of: {', '.join(sorted(image_suffixes()))}"
+            )
         args.out = args.out.with_name(args.out.name + ".png")
     return args
 

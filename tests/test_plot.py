@@ -80,6 +80,12 @@ def test_members_of_a_sweep_are_averaged_apart(tmp_path):
     assert sorted(line.get_label() for line in alone.axes[0].get_lines()) == labels
     by_seed = plot.plot_runs(str(run), tmp_path / "seed.png", "eval/success", group_by="seed")
     assert len(by_seed.axes[0].get_lines()) == 3  # seeds 7, 8 and 9
+    # No field at all (a bare --group-by) averages every member together.
+    pooled = plot.plot_runs(run, tmp_path / "all.png", "eval/success", labels="lr", group_by=[])
+    assert [line.get_label() for line in pooled.axes[0].get_lines()] == ["lr (n=3)"]
+    (line,) = plot.summary_lines([run], labels=["lr"], group_by=[])
+    assert line.startswith("lr: final eval/success mean 0.900 |") and line.endswith("n=3")
+    assert plot.parse_args([str(run), "--group-by"]).group_by == []
 
 
 def test_summary_uses_each_members_last_evaluation(tmp_path):
@@ -183,6 +189,17 @@ def test_an_out_name_without_an_image_suffix_gets_the_png_it_is_written_as(tmp_p
     plot.main([str(run), "--out", str(tmp_path / name), "--metrics", "eval/success"])
     assert_png(tmp_path / f"{name}.png")
     assert f"wrote {tmp_path / name}.png" in capsys.readouterr().out
+
+
+def test_an_out_name_of_another_kind_of_file_is_refused(tmp_path, capsys):
+    # curves.txt was written as curves.txt.png, while plot_runs refused the same name.
+    run = write_run(tmp_path / "multi", multi_seed_rows())
+    with pytest.raises(SystemExit):
+        plot.main([str(run), "--out", str(tmp_path / "curves.txt")])
+    assert "curves.txt: matplotlib writes no 'txt' images; name the file .png" in (
+        capsys.readouterr().err
+    )
+    assert list(tmp_path.iterdir()) == [tmp_path / "multi"]
 
 
 def test_an_output_that_cannot_be_written_is_one_error_line(tmp_path, capsys):
