@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,23 @@ def replace_atomically(path: Path, newline: str | None = None) -> Iterator[TextI
         os.replace(staging, path)
     except BaseException:
         staging.unlink(missing_ok=True)  # a full disk must not leave a half-written stray
+        raise
+
+
+def place_atomically(path: Path, data: bytes | None = None, source: Path | None = None) -> None:
+    """Write ``data`` (or a copy of the file ``source``) to ``path`` through a staging file
+    beside it: a full disk raises a plain OSError and leaves an old ``path`` as it was."""
+    staging = path.with_name(path.name + ".tmp")
+    try:
+        if source is not None:
+            shutil.copyfile(source, staging)
+        else:
+            staging.write_bytes(data)
+        with staging.open("ab") as stream:
+            write_through(stream)
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
         raise
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import operator
+import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy as np
 
 from jaxcrl.envs import EnvState, GoalEnv
 from jaxcrl.envs.base import start_toward
-from jaxcrl.files import check_folder_writable
+from jaxcrl.files import check_folder_writable, place_atomically
 
 # Batched like evaluate.Policy, so the evaluation policy serves as is: [1, obs] -> [1, action].
 Policy = Callable[[jax.Array], jax.Array]
@@ -179,7 +180,10 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float = 30.
                     f"{GIF_MAX_BYTES / 2**30:g} GiB; write an .mp4 instead (written frame by frame)"
                 )
             kept.append(frame)
-        iio.imwrite(path, np.stack(kept), duration=1000.0 / fps, loop=0)  # ms per frame
+        # Encoded in memory, then written whole: an encoder that fails on a full disk printed
+        # its tracebacks again when it was collected.
+        gif = iio.imwrite("<bytes>", np.stack(kept), extension=".gif", duration=1000 / fps, loop=0)
+        place_atomically(path, data=gif)  # duration: ms per frame
         return path
     # H.264 in yuv420p needs even sizes: repeat the last row/column instead of letting ffmpeg
     # rescale every frame to a multiple of 16 (imageio's default).
@@ -190,12 +194,17 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float = 30.
         warnings.filterwarnings(
             "ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning
         )
-        writer = iio_v2.get_writer(
-            path, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=1
-        )
-        try:
-            for frame in itertools.chain([first], frames):
-                writer.append_data(even(frame))
-        finally:
-            writer.close()
+        # Encoded in a temporary folder, then copied: ffmpeg stopped by a full disk was told as
+        # a broken pipe, and a failed write now leaves an old video at ``path`` whole.
+        with tempfile.TemporaryDirectory() as folder:
+            encoded = Path(folder) / path.name
+            writer = iio_v2.get_writer(
+                encoded, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=1
+            )
+            try:
+                for frame in itertools.chain([first], frames):
+                    writer.append_data(even(frame))
+            finally:
+                writer.close()
+            place_atomically(path, source=encoded)
     return path

@@ -86,6 +86,33 @@ def test_write_video_writes_a_decodable_file(point_frames, tmp_path, suffix):
         assert len(video) == 1 + changes
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+def test_a_full_disk_is_one_plain_error_and_leaves_an_old_video_whole(
+    tmp_path, monkeypatch, capfd, suffix
+):
+    # A GIF's failed write printed Pillow's traceback again when its writer was collected, and
+    # ffmpeg stopped by a full disk was reported as a broken pipe.
+    import errno
+    import gc
+
+    import jaxcrl.files
+
+    path = write_video([np.zeros((8, 8, 3), np.uint8)] * 3, tmp_path / f"episode{suffix}")
+    old = path.read_bytes()
+    capfd.readouterr()
+
+    def full_disk(stream):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(jaxcrl.files, "write_through", full_disk)
+    with pytest.raises(OSError) as failure:
+        write_video([np.full((8, 8, 3), 9, np.uint8)] * 3, path)
+    gc.collect()
+    assert failure.value.strerror == "No space left on device"
+    assert path.read_bytes() == old and list(tmp_path.iterdir()) == [path]
+    assert capfd.readouterr().err == ""
+
+
 def test_write_video_pads_odd_sizes_for_h264(tmp_path):
     frames = [np.full((45, 61, 3), 20 * i, np.uint8) for i in range(5)]
     with warnings.catch_warnings():
