@@ -102,6 +102,10 @@ def _one_error_line(box: str, program: str) -> str:
     else:
         message = " ".join(line.strip() for line in first)
         message = message[0].lower() + message[1:]
+    heading, colon, given = message.partition(": ")
+    if heading == "unrecognized options" and colon:  # tyro lists the flags' values too
+        flags = [word for word in given.split(", ") if word.startswith("-")] or [given]
+        message = f"unrecognized option{'s' if len(flags) > 1 else ''}: {', '.join(flags)}"
     for section in sections[1:]:
         if section[0].strip() == "Perhaps you meant:" and named(section[1:]):
             message += f"; perhaps you meant {' or '.join(named(section[1:]))}"
@@ -441,7 +445,7 @@ class EvalArgs:
     seed: int | None = None
     """Seed of the episodes' starts and goals; None: the run's own evaluation episodes."""
     checkpoint: int | None = None
-    """Checkpoint (iteration) to load; None: the newest."""
+    """Checkpoint to load: its number (iteration; offline: gradient step); None: the newest."""
     goal: str | None = None
     """Evaluate toward this goal instead of the env's own, e.g. 3.5,1.5 (goal_size numbers)."""
     video: Path | None = None
@@ -570,15 +574,18 @@ def eval_main(argv: list[str] | None = None) -> None:
             print(f"objects at goal {initial_objects} at reset, {figure(final_objects)} at the end")
     print(json.dumps(metrics))
     if args.video is not None:
-        write_episode_video(args, goal, metrics["checkpoint"])
+        write_episode_video(args, goal, metrics["checkpoint"], config)
 
 
-def write_episode_video(args: EvalArgs, goal: tuple[float, ...] | None, step: int) -> None:
+def write_episode_video(
+    args: EvalArgs, goal: tuple[float, ...] | None, step: int, config: TrainConfig
+) -> None:
     """Render one episode of a member's policy from checkpoint ``step`` (the one evaluated),
-    toward ``goal`` if given, into ``args.video``."""
+    toward ``goal`` if given, into ``args.video``; ``config``: the run's."""
     import jax
     import jax.numpy as jnp
 
+    from jaxcrl.members import run_members
     from jaxcrl.saved_runs import load_member_policy
     from jaxcrl.video import episode_frames, write_video
 
@@ -598,4 +605,10 @@ def write_episode_video(args: EvalArgs, goal: tuple[float, ...] | None, step: in
         _fail(f"--video {args.video}: cannot write it ({error.strerror or first_line(error)})")
     except MemoryError:
         _fail(f"--video {args.video}: the episode's frames do not fit in this machine's memory")
-    print(f"video of {num_frames} frames written to {path}")
+    members = run_members(config)
+    filmed = ""
+    if len(members) > 1:  # which agent of several is in it
+        member = members[args.member or 0]
+        described = values_label({"seed": member.seed, **member.values})
+        filmed = f" of member {member.index} ({described})"
+    print(f"video of {num_frames} frames{filmed} written to {path}")

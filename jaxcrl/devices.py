@@ -126,7 +126,7 @@ def check_memory(
     state = f"state needs {gib(state_need)} (mostly its replay buffer: --buffer-size per member)"
     if saving_copy:
         state += ", twice while a checkpoint copies it on the CPU (--no-checkpoint-buffer: once)"
-    evaluation = f"evaluation needs {gib(eval_need)} ({episodes_option} episodes of each member)"
+    evaluation = f"evaluation needs {gib(eval_need)} (the {episodes_option} of each member)"
     if eval_need > state_need:
         parts = evaluation + (f" and its {state}" if state_need else "")
         fix = f"lower {episodes_option}"

@@ -425,11 +425,9 @@ def test_flags_read_ahead_of_the_others_fail_in_one_line(args, line, capsys):
             "--num-envs: invalid literal for int() with base 10: 'abc'",
         ),
         ("train", ["--update-to-data-ratio", "1/16"], "convert string to float: '1/16' (see"),
-        (
-            "train",
-            ["--batch", "3"],
-            "unrecognized options: --batch, 3; perhaps you meant --batch-size",
-        ),
+        # A misspelt flag alone: its value was listed among the options.
+        ("train", ["--batch", "3"], "unrecognized option: --batch; perhaps you meant --batch-size"),
+        ("train", ["--batch", "3", "--sed", "1"], "unrecognized options: --batch, --sed ("),
         ("train", ["--contrastive-loss", "nce"], "invalid choice 'nce' for argument"),
         ("train", ["--num-envs"], "missing value for argument '--num-envs'"),
         ("eval", [], "missing required options: --run-dir (see eval.py --help)"),

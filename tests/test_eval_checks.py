@@ -142,13 +142,19 @@ def test_without_a_seed_eval_plays_the_runs_own_evaluation_of_that_checkpoint(sw
     assert other["eval/final_distance"] != pytest.approx(alone["eval/final_distance"], 1e-3)
 
 
-def test_member_evaluates_that_member_alone(swept_run, capsys):
+def test_member_evaluates_that_member_alone(swept_run, capsys, tmp_path):
     eval_main(["--run-dir", str(swept_run.run_dir), "--episodes", "4"])
     every = json.loads(capsys.readouterr().out.splitlines()[-1])
-    eval_main(["--run-dir", str(swept_run.run_dir), "--episodes", "4", "--member", "3"])
+    video = tmp_path / "member.gif"
+    flags = ["--episodes", "4", "--member", "3", "--video", str(video)]
+    eval_main(["--run-dir", str(swept_run.run_dir), *flags])
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("success rate    ")
-    alone = json.loads(printed[-1])
+    # The video names the agent it films, one of four.
+    assert printed[-1].startswith("video of ") and printed[-1].endswith(
+        f"frames of member 3 (seed=1 critic_lr=0.0003) written to {video}"
+    )
+    alone = json.loads(printed[-2])
     assert (alone["member"], alone["seed"], alone["critic_lr"]) == (3, 1, 3e-4)
     assert alone["eval/success"] == every["members"][3]["eval/success"]
 
