@@ -175,11 +175,33 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
                     f"missing key(s) {', '.join(missing)} (found: {', '.join(archive.files)})",
                     "save observations, actions and terminals with numpy.savez",
                 )
-            return {key: np.asarray(archive[key]) for key in REQUIRED_KEYS}
+            if "timeouts" in archive.files:  # D4RL's layout: episode ends split in two keys
+                warnings.warn(
+                    f"dataset {path} holds 'timeouts' (D4RL's layout); episodes end where "
+                    "'terminals' is 1, as in OGBench's files, so if timeouts end episodes too, "
+                    "save terminals = terminals | timeouts",
+                    stacklevel=4,
+                )
+            return {key: _read_member(path, archive, key) for key in REQUIRED_KEYS}
     except DatasetError:
         raise
     except READ_ERRORS as error:
         raise _unreadable(path, error) from None
+
+
+def _read_member(path: Path, archive: Any, key: str) -> np.ndarray:
+    """Array ``key`` of an open .npz archive; an object array (Python objects, which numpy
+    reads only by unpickling) is refused as such, not as a damaged file."""
+    try:
+        return np.asarray(archive[key])
+    except ValueError as error:
+        if "allow_pickle" not in str(error):
+            raise
+        raise _fail(
+            path,
+            f"{key} is an array of Python objects (dtype object), which is not read",
+            f"store {key} as numbers: numpy.asarray({key}, dtype=numpy.float32) before savez",
+        ) from None
 
 
 def _unreadable(path: Path, error: Exception) -> DatasetError:
@@ -259,7 +281,14 @@ def check_arrays(
     ``UNCHECKED``, the observations' layout and dtype are not checked.
     """
     observations, actions, terminals = (arrays[key] for key in REQUIRED_KEYS)
-    lengths = {key: len(arrays[key]) if arrays[key].ndim else 0 for key in REQUIRED_KEYS}
+    single = [key for key in REQUIRED_KEYS if arrays[key].ndim == 0]
+    if single:
+        raise _fail(
+            path,
+            f"{single[0]} is a single value, not one row per step",
+            f"store {single[0]} with one row per step ([N] terminals, [N, size] the others)",
+        )
+    lengths = {key: len(arrays[key]) for key in REQUIRED_KEYS}
     if len(set(lengths.values())) != 1:
         listed = ", ".join(f"{key} {length}" for key, length in lengths.items())
         raise _fail(path, f"mismatched lengths ({listed})", "store one row per step in each")
@@ -301,6 +330,7 @@ def check_arrays(
             "no episode end (terminals are all 0)",
             "set terminals to 1 on the last step of each episode",
         )
+    warn_one_step_episodes(path, terminals)
     for key, values in (("observations", observations), ("actions", actions)):
         if values.dtype != np.uint8:  # integer images are always finite
             bad = ~np.isfinite(values)
@@ -338,6 +368,21 @@ def check_arrays(
         )
         actions = np.clip(actions, -1.0, 1.0)
     return Dataset(observations=observations, actions=actions, terminals=terminals)
+
+
+def warn_one_step_episodes(path: Path, terminals: np.ndarray) -> None:
+    """Warn when most episodes of ``terminals`` [N] are one step long: rows laid out time step
+    by time step (all copies' step 0, then step 1, ...) read so, and goals then cross episodes."""
+    ends = np.flatnonzero(terminals)
+    lengths = np.diff(np.concatenate([[-1], ends]))
+    one_step = int((lengths == 1).sum())
+    if len(lengths) >= 4 and one_step > len(lengths) / 2:
+        warnings.warn(
+            f"dataset {path}: {one_step} of its {len(lengths)} episodes are one step long, "
+            "which no goal can follow; rows must run episode by episode, each in time order, "
+            "with terminals 1 on each episode's last step (not time step by time step)",
+            stacklevel=4,
+        )
 
 
 def load_dataset(

@@ -139,6 +139,16 @@ MALFORMED = {
         lambda: raw_arrays(observations=np.zeros((10, STATE), np.uint8)),
         "uint8 observations (images?) for a state env",
     ),
+    # Called "unreadable or corrupt" before, and the fix given was to write the file again.
+    "object observations": (
+        lambda: raw_arrays(observations=np.zeros((10, STATE)).astype(object)),
+        "observations is an array of Python objects (dtype object)",
+    ),
+    # Reported as "mismatched lengths (... terminals 0)".
+    "single terminal": (
+        lambda: raw_arrays(terminals=np.float32(1)),
+        "terminals is a single value, not one row per step",
+    ),
 }
 
 
@@ -295,6 +305,25 @@ def test_uint8_images_load_flat_for_the_pixel_env_and_only_for_it(tmp_path):
     assert load_dataset(path, env.state_size, image_shape=UNCHECKED).num_steps == 10
     with pytest.raises(DatasetError, match="for a state env, whose state is float32"):
         load_dataset(path, env.state_size, image_shape=None)
+
+
+def test_a_time_major_file_and_a_d4rl_file_are_warned_about(tmp_path):
+    # Both trained without a word, on episodes that run into each other.
+    episodes = make_dataset([5] * 6)
+    time_major = {
+        key: np.swapaxes(np.asarray(value).reshape(6, 5, -1), 0, 1).reshape(30, -1).squeeze()
+        for key, value in episodes._asdict().items()
+    }
+    path = write_raw(tmp_path / "time_major.npz", **time_major)
+    with pytest.warns(UserWarning, match=r"5 of its 6 episodes are one step long, .*episode by"):
+        load_dataset(path, STATE, ACTION, image_shape=None)
+    d4rl = {**raw_arrays(), "timeouts": np.zeros(10, bool)}
+    path = write_raw(tmp_path / "d4rl.npz", **d4rl)
+    with pytest.warns(UserWarning, match=r"holds 'timeouts' \(D4RL's layout\); episodes end"):
+        load_dataset(path, STATE, ACTION, image_shape=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a file laid out episode by episode: no warning
+        load_dataset(write_raw(tmp_path / "fine.npz", **episodes._asdict()), STATE, ACTION)
 
 
 def test_actions_just_past_the_box_are_clipped_with_a_warning(tmp_path):
