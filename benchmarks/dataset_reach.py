@@ -81,7 +81,10 @@ def main() -> None:
     env = named_env(env_name, env_options)
     refuse_images(env, "maze positions")
     if not hasattr(env, "walls"):
-        fail(f"{env.name} has no wall grid; this script reads maze datasets only")
+        fail(
+            f"{env.name} has no wall grid; this script reads the datasets of jaxcrl's own mazes "
+            "only (point_*, ant_* mazes), not OGBench's or other envs'"
+        )
     for path in args.datasets:
         warning = source_mismatch(path, env_name, env_options)
         if warning:

@@ -306,7 +306,8 @@ def update(
     metrics = {
         **diagnostics,
         "actor/loss": policy_loss,
-        "actor/entropy": -jnp.mean(log_prob),
+        # A deterministic actor's std gets no gradient: its entropy would mean nothing.
+        **({} if config.deterministic_actor else {"actor/entropy": -jnp.mean(log_prob)}),
         "actor/critic_value": jnp.mean(critic_value),
         **({"alpha": alpha} if entropy_term else {}),
         **actor_extras,

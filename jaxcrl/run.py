@@ -189,6 +189,18 @@ class TrainResult:
         ]
 
 
+def raised_loss_weights(config: TrainConfig) -> str:
+    """``", or --bc-alpha 1e+30 (default 0.1)"``: the loss weights that ``config`` sets above
+    their defaults, for the advice after non-finite values (empty when none is)."""
+    defaults = TrainConfig()
+    raised = [
+        f"{'--' + name.replace('_', '-')} {getattr(config, name):g} (default {getattr(defaults, name):g})"
+        for name in ("bc_alpha", "logsumexp_penalty", "alpha")
+        if getattr(config, name) > getattr(defaults, name)
+    ]
+    return f", or {' and '.join(raised)}" if raised else ""
+
+
 # --- training -------------------------------------------------------------------------------
 
 
@@ -582,7 +594,8 @@ def _train_loop(
                 if problem:
                     raise NonFiniteError(
                         f"{problem}; stopped without saving it. {kept()}; lower the learning "
-                        f"rates, or check {inputs} for NaN/Inf or a scale far from 1"
+                        f"rates{raised_loss_weights(config)}, or check {inputs} for NaN/Inf or "
+                        "a scale far from 1"
                     )
                 progress = progress.after_chunk(end, metrics)
                 if end % eval_every == 0 or end == total:

@@ -39,6 +39,7 @@ from jaxcrl.dataset import (
     validation_path,
 )
 from jaxcrl.envs.mazes import layout_map, layout_rows
+from jaxcrl.envs.ogbench_envs import ogbench_env_ids
 from jaxcrl.envs.own_envs import unknown_env_problem
 from jaxcrl.networks import RESIDUAL_BLOCK_DEPTH
 
@@ -135,6 +136,11 @@ def validate(
             raise ConfigError(
                 f"{flag(name)} must be a positive integer, got {getattr(config, name)}"
             )
+    if config.num_updates >= 2**31:  # an offline run counts its gradient steps in int32
+        raise ConfigError(
+            f"--num-updates {config.num_updates} exceeds the 2^31 - 1 gradient steps that a "
+            "run's 32-bit step counter holds; give at most 2147483647"
+        )
     if config.checkpoint_every is not None and config.checkpoint_every <= 0:
         raise ConfigError(
             f"--checkpoint-every must be a positive integer (iterations), got {config.checkpoint_every}"
@@ -166,6 +172,10 @@ def validate(
         )
     problem = None if config.dataset is None else dataset_file_problem(config.dataset)
     if dataset_must_exist and problem is not None:
+        if not Path(config.dataset).exists() and config.env in ogbench_env_ids():
+            from jaxcrl.ogbench_data import how_to_get_data  # it reads this module
+
+            problem += f"; to get it, {how_to_get_data(config.env, config.dataset)}"
         raise ConfigError(f"--dataset {config.dataset}: {problem}")
     for name in ["prefill_steps", "hidden_depth"]:
         if getattr(config, name) < 0:
@@ -255,6 +265,10 @@ def unused_settings(config: TrainConfig) -> dict[str, str]:
                 "it shapes how an online run collects data; a --dataset run collects none and "
                 "trains for --num-updates gradient steps"
             )
+    if config.dataset is not None and changed("checkpoint_buffer"):
+        unused["checkpoint_buffer"] = (
+            "a --dataset run's checkpoints never hold its data (the dataset file is its buffer)"
+        )
     if config.eval_every is not None and changed("num_evals"):
         unused["num_evals"] = "--eval-every sets when evaluations run"
     objective_options = (

@@ -359,6 +359,13 @@ def test_non_finite_first_chunk_says_no_checkpoint_was_saved(tmp_path, monkeypat
     )  # fmt: skip
     with pytest.raises(NonFiniteError, match=f"or check the dataset {data} for NaN/Inf or a scale"):
         train(offline)
+    # A loss weight raised far past its default is named beside the learning rates.
+    heavy = dataclasses.replace(
+        offline, run_dir=str(tmp_path / "heavy"), actor_objective="ddpg_bc", bc_alpha=1e30
+    )
+    weight = r"lower the learning rates, or --bc-alpha 1e\+30 \(default 0.1\), or check the"
+    with pytest.raises(NonFiniteError, match=weight):
+        train(heavy)
 
 
 def test_a_stop_signal_during_the_last_chunk_ends_the_run_as_finished(tmp_path, monkeypatch):

@@ -74,9 +74,16 @@ BAD_CONFIGS = [
     ),
     ({"checkpoint_every": 0}, "--checkpoint-every must be a positive integer"),
     ({"num_updates": -1}, "--num-updates must be a positive integer"),
+    # An offline run compiled, then failed on an int32 overflow (or its counter would wrap).
+    ({"num_updates": 2**31}, "--num-updates 2147483648 exceeds the 2^31 - 1 gradient steps"),
     ({"bc_weight": 1.5}, "--bc-weight must lie in [0, 1]"),
     ({"bc_alpha": -1.0}, "--bc-alpha must be >= 0"),
     ({"dataset": "/nonexistent/data.npz"}, "--dataset /nonexistent/data.npz: no such file"),
+    (
+        {"dataset": "/nonexistent/cube.npz", "env": "cube-single-v0"},
+        "no such file; check the path (OGBench names splits NAME.npz); to get it, make its data "
+        "with python -m jaxcrl.ogbench_data --env cube-single-v0 --out /nonexistent/cube.npz",
+    ),
     ({"dataset": "/"}, "--dataset /: is a directory; give the .npz file"),
     ({"loggers": ("mlflow",)}, "unknown --loggers mlflow; choose from tensorboard, wandb"),
     ({"loggers": ("tensorboard",) * 2}, "--loggers names tensorboard twice; give each logger"),
@@ -406,6 +413,9 @@ def test_a_new_run_refuses_a_setting_it_would_not_use(tmp_path):
     offline = TrainConfig(dataset=str(data), total_env_steps=5000)
     with pytest.raises(ConfigError, match="a --dataset run collects none and trains for --num-up"):
         refuse_unused_settings(offline)
+    no_buffer = TrainConfig(dataset=str(data), checkpoint_buffer=False)
+    with pytest.raises(ConfigError, match="--checkpoint-buffer is set to False, which this run"):
+        refuse_unused_settings(no_buffer)
     # Options the objective never reads, refused in a sweep, were taken silently in one run.
     for ignored, message in [
         (TrainConfig(bc_weight=0.5), "weighs the BC term of --actor-objective bc_mix only"),
