@@ -205,10 +205,15 @@ def refuse_changed_dataset(config: TrainConfig, run_dir: Path) -> None:
     recorded = run_record(run_dir).get("dataset_files")
     if config.dataset is None or recorded is None:  # online (refuse_switched_training looks), or
         return  # an offline run from before the files were recorded
-    if not Path(config.dataset).is_file():
-        relative = "" if Path(config.dataset).is_absolute() else f" (from {Path.cwd()})"
+    if not Path(config.dataset).is_absolute():  # edited in: it would read another file elsewhere
         raise ConfigError(
-            f"--resume {run_dir}: its dataset {config.dataset}{relative} is gone; put it back, "
+            f"--resume {run_dir}: its config.yaml names the dataset by a relative path "
+            f"({config.dataset}), which each directory a resume starts from reads differently; "
+            f"set dataset: in {run_dir}/config.yaml to the file's absolute path"
+        )
+    if not Path(config.dataset).is_file():
+        raise ConfigError(
+            f"--resume {run_dir}: its dataset {config.dataset} is gone; put it back, "
             f"or set dataset: in {run_dir}/config.yaml to its absolute path now (its files are "
             "checked against the run's)"
         )
