@@ -194,9 +194,9 @@ def raised_loss_weights(config: TrainConfig) -> str:
     their defaults, for the advice after non-finite values (empty when none is)."""
     defaults = TrainConfig()
     raised = [
-        f"{'--' + name.replace('_', '-')} {getattr(config, name):g} (default {getattr(defaults, name):g})"
+        f"--{name.replace('_', '-')} {value:g} (default {getattr(defaults, name):g})"
         for name in ("bc_alpha", "logsumexp_penalty", "alpha")
-        if getattr(config, name) > getattr(defaults, name)
+        if (value := getattr(config, name)) > getattr(defaults, name)
     ]
     return f", or {' and '.join(raised)}" if raised else ""
 

@@ -51,9 +51,12 @@ class StopRequests(list):
 
 
 def wait_words(chunk_ends_at: float | None) -> str:
-    """How long the stop will take, as the first signal's message says it ("" while unknown)."""
-    left = None if chunk_ends_at is None else chunk_ends_at - time.monotonic()
-    if left is None or left < 1:
+    """How long the stop will take, as the first signal's message says it (None: the first
+    chunk runs, not timed yet; "" when it ends within a second)."""
+    if chunk_ends_at is None:
+        return " (the first, whose length is not known yet; --checkpoint-every N shortens chunks)"
+    left = chunk_ends_at - time.monotonic()
+    if left < 1:
         return ""
     return (
         f" (in about {left:.0f} s, judging by the last one; --checkpoint-every N shortens chunks)"

@@ -515,6 +515,14 @@ def test_the_first_stop_signal_says_how_long_the_chunk_has_left(capfd):
     message = capfd.readouterr().err
     assert "stopping at the end of this chunk (in about 600 s" in message
     assert "--checkpoint-every N shortens chunks" in message
+    # In the first chunk, not timed yet, the advice came without a word of why no time is given.
+    with stop_requests():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.01)
+    message = capfd.readouterr().err
+    assert "end of this chunk (the first, whose length is not known yet; --checkpoint-every" in (
+        message
+    )
 
 
 def test_one_signal_delivered_twice_at_once_asks_for_one_stop():
