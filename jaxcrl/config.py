@@ -68,10 +68,14 @@ def runs_train_command() -> bool:
 
 
 def resume_elsewhere(run_dir: Any) -> str:
-    """The training command that resumes ``run_dir``, for messages of the other commands:
-    ``jaxcrl-train`` where an installed command runs or no train.py is at hand, else train.py."""
-    launched_by = os.path.basename(sys.argv[0]) if sys.argv else ""
-    if launched_by.startswith("jaxcrl-") or not os.path.isfile("train.py"):
+    """The training command that resumes ``run_dir``, for messages of the other commands: the
+    train.py beside the script that runs (eval.py, collect.py) or in the working directory,
+    else the installed ``jaxcrl-train``."""
+    script = sys.argv[0] if sys.argv else ""
+    beside = os.path.join(os.path.dirname(script), "train.py")
+    if os.path.basename(script) in ("eval.py", "collect.py") and os.path.isfile(beside):
+        return f"python {shlex.quote(beside)} --resume {run_dir}"
+    if os.path.basename(script).startswith("jaxcrl-") or not os.path.isfile("train.py"):
         return f"jaxcrl-train --resume {run_dir}"
     return f"python train.py --resume {run_dir}"
 

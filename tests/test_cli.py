@@ -528,8 +528,8 @@ def test_a_video_on_a_machine_without_a_display_picks_egl_itself(tmp_path, monke
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
         f"error: {tmp_path / 'reacher'} has no checkpoints/ directory; the run is still setting "
-        f"up, or it stopped before saving one (train.py --resume {tmp_path / 'reacher'} starts it "
-        "again)"
+        f"up, or it stopped before saving one (python {REPO / 'train.py'} --resume "
+        f"{tmp_path / 'reacher'} starts it again)"
     )
     # A display, a chosen renderer, or MuJoCo already imported: nothing is changed.
     monkeypatch.delenv("MUJOCO_GL", raising=False)

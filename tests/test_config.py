@@ -110,6 +110,9 @@ def test_the_other_commands_name_the_training_command_the_user_has(monkeypatch, 
     (tmp_path / "train.py").write_text("")  # in a checkout of the repository
     monkeypatch.setattr(sys, "argv", ["eval.py", "--run-dir", "runs/a"])
     assert resume_elsewhere("runs/a") == "python train.py --resume runs/a"
+    monkeypatch.chdir(tmp_path / "..")  # the checkout's scripts run from elsewhere
+    monkeypatch.setattr(sys, "argv", [str(tmp_path / "eval.py"), "--run-dir", "runs/a"])
+    assert resume_elsewhere("runs/a") == f"python {tmp_path / 'train.py'} --resume runs/a"
     monkeypatch.setattr(sys, "argv", ["/venv/bin/jaxcrl-collect"])
     assert resume_elsewhere("runs/a") == "jaxcrl-train --resume runs/a"
 
