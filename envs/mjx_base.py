@@ -201,6 +201,12 @@ def check_goal_ring(
     noise moves up to sqrt(2) * ``reset_noise`` from it, or farther out than
     ``check_goal_range`` allows: the walkers on open ground (ant, humanoid)."""
     least_name, most_name = names
+    threshold_room = thousandths_below(least - math.sqrt(2) * reset_noise)
+    fix = f"raise {least_name} (and {most_name} with it, if needed)"
+    if threshold_room > 0:  # a smaller threshold would do; none does when the noise alone reaches
+        fix += f", or lower success_threshold (at most {threshold_room:g} m with these goals) or"
+    else:
+        fix += ", or lower"
     check_start_apart(
         least_name,
         least,
@@ -208,9 +214,7 @@ def check_goal_ring(
         "success_threshold + sqrt(2) * reset_noise",
         f"goals lie {least_name} or more from the origin, and the torso starts up to "
         "sqrt(2) * reset_noise from it",
-        f"raise {least_name} (and {most_name} with it, if needed), or lower success_threshold "
-        f"(at most {thousandths_below(least - math.sqrt(2) * reset_noise):g} m with these goals) "
-        "or reset_noise",
+        f"{fix} reset_noise",
         above=True,
     )
     check_goal_range(most_name, most, most, success_threshold)

@@ -429,6 +429,7 @@ def merged_env_options(preset: tuple[str, ...], given: tuple[str, ...]) -> tuple
 
 # A number as written on a command line: PyYAML, which reads YAML 1.1, takes 5e-1 for a string.
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+WHOLE_NUMBER = re.compile(r"[-+]?\d+")
 
 
 def parse_env_options(specs: tuple[str, ...]) -> dict[str, Any]:
@@ -447,8 +448,13 @@ def parse_env_options(specs: tuple[str, ...]) -> dict[str, Any]:
             options[name] = yaml.safe_load(text)
         except yaml.YAMLError:
             raise ConfigError(f"--env-options {spec!r}: VALUE is not a YAML value") from None
-        if isinstance(options[name], str) and NUMBER.fullmatch(text.strip()):
-            options[name] = float(text)  # YAML 1.1 reads 5e-1 and 1e3 (no dot) as strings
+        # YAML 1.1 reads 0100 as octal 64, 1:30 as 90 (base 60), and 5e-1 or 1e3 as strings.
+        if WHOLE_NUMBER.fullmatch(text.strip()):
+            options[name] = int(text)
+        elif isinstance(options[name], str | int | float) and NUMBER.fullmatch(text.strip()):
+            options[name] = float(text)
+        elif isinstance(options[name], int | float) and ":" in text:
+            options[name] = text.strip()  # as YAML 1.2 and Python read it: not a number
         if isinstance(options[name], float) and not math.isfinite(options[name]):
             raise ConfigError(f"--env-options {spec!r}: VALUE must be a finite number")
     return options

@@ -586,3 +586,7 @@ def test_env_option_numbers_in_exponent_form_are_numbers():
     # PyYAML (YAML 1.1) reads 5e-1 and 1e3 as strings; a quoted value stays a string.
     options = parse_env_options(("success_threshold=5e-1", "episode_length=1e3", "name='1e3'"))
     assert options == {"success_threshold": 0.5, "episode_length": 1000.0, "name": "1e3"}
+    # ... and 0100 as octal 64, 1:30 as 90 (base 60): numbers in decimal, times as text.
+    options = parse_env_options(("episode_length=0100", "cell_size=-007", "time=1:30"))
+    assert options == {"episode_length": 100, "cell_size": -7, "time": "1:30"}
+    assert parse_env_options(("max_step=0.50", "flag=true")) == {"max_step": 0.5, "flag": True}

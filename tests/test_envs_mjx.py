@@ -329,6 +329,14 @@ def test_reacher_never_starts_at_its_target_up_to_the_largest_threshold():
             r"with it, if needed\), or lower success_threshold \(at most 0.358 m with these goals\)",
         ),
         ("ant", {"success_threshold": 10.0}, r"goal_min_radius must be at least 10.142 m"),
+        # Where the noise alone reaches the goals, no threshold would do: none is offered (a
+        # negative one was, "at most -0.142 m").
+        (
+            "ant",
+            {"goal_min_radius": 0.0, "goal_max_radius": 0.3},
+            r"got 0: raise goal_min_radius \(and goal_max_radius with it, if needed\), or lower "
+            r"reset_noise$",
+        ),
         # A start in the cell next to its goal's lies as near as 4 - 2 * 1 - 0.1 = 1.9 m.
         (
             "ant_u_maze",
