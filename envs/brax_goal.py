@@ -92,9 +92,16 @@ def goal_box(
         bounds.append(values.astype(np.float32))
     low, high = bounds
     if not (np.isfinite(low).all() and np.isfinite(high).all() and (low <= high).all()):
-        raise ValueError(f"goal_low {low.tolist()} must be finite and <= goal_high {high.tolist()}")
+        raise ValueError(f"goal_low {numbers(low)} must be finite and <= goal_high {numbers(high)}")
     for entry, lo, hi in zip(indices, low, high, strict=True):
         joint = entry_joint(mj_model, entry)
+        hinge = int(mj_model.jnt_type[joint]) == int(mujoco.mjtJoint.mjJNT_HINGE)
+        if hinge and not mj_model.jnt_limited[joint] and hi - lo > 2 * math.pi:
+            raise ValueError(
+                f"goal_low/goal_high [{lo:g}, {hi:g}] for q[{entry}], an unlimited hinge's "
+                "angle, span more than one turn: goals are compared as numbers, so one pose "
+                "would be several goals, most never reached; give bounds within 2*pi of each other"
+            )
         if mj_model.jnt_limited[joint] and int(mj_model.jnt_type[joint]) in ONE_NUMBER_JOINTS:
             least, most = (np.float32(x) for x in mj_model.jnt_range[joint])
             if lo < least or hi > most:
@@ -104,6 +111,26 @@ def goal_box(
                     f"[{thousandths_above(least):g}, {thousandths_below(most):g}]"
                 )
     return low, high
+
+
+def numbers(values: np.ndarray) -> str:
+    """``[-0.3, 0.3]``: float32 entries as they were given, not as their binary expansions."""
+    return "[" + ", ".join(f"{float(value):g}" for value in values) + "]"
+
+
+# The most episodes that may start within the success threshold of their goal.
+MAX_SOLVED_START_SHARE = 0.05
+
+
+def solved_start_share(
+    low: np.ndarray, high: np.ndarray, start: np.ndarray, success_threshold: float
+) -> float:
+    """About what share of episodes start at their goal: every one of ``GOAL_DRAWS`` goals
+    drawn in the box [low, high] within ``success_threshold`` of ``start`` (the model's initial
+    q entries; Brax's reset noise aside), estimated from 4096 draws."""
+    draws = np.random.default_rng(0).uniform(low, high, (4096, len(low)))
+    near = np.mean(np.linalg.norm(draws - start, axis=-1) < success_threshold)
+    return float(near**GOAL_DRAWS)
 
 
 # A PRNG key as Brax's reset takes it, for tracing.
@@ -185,6 +212,16 @@ class BraxGoal(GoalEnv):
             and success_threshold > 0
         ):
             raise ValueError(f"success_threshold must be a distance > 0, got {success_threshold}")
+        start = np.asarray(self.brax.sys.init_q, np.float32)[list(indices)]
+        share = solved_start_share(low, high, start, float(success_threshold))
+        if share > MAX_SOLVED_START_SHARE:
+            raise ValueError(
+                f"goal_low {numbers(low)} / goal_high {numbers(high)}: about {share:.0%} of "
+                f"episodes would start within success_threshold {success_threshold:g} of their "
+                f"goal, since the box lies near where {brax_env} starts (q{list(indices)} = "
+                f"{numbers(start)}); widen the box away from the start, or lower "
+                "success_threshold"
+            )
         if jax.tree.structure(step_shape) != jax.tree.structure(reset_shape):
             raise ValueError(
                 f"{brax_env}'s step returns a state of another structure than its reset (its "

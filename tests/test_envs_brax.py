@@ -78,7 +78,16 @@ def test_no_episode_starts_at_its_goal_and_goals_fill_their_box():
         ({"goal_q_indices": (0, 0)}, r"goal_q_indices \[0, 0\] names an entry twice"),
         ({"goal_low": (1.0,)}, r"goal_low \(1.0,\): give 2 numbers, one per entry of goal_q"),
         ({"goal_low": ("a", "b")}, r"goal_low \('a', 'b'\): give 2 numbers"),
-        ({"goal_low": (1.0, 1.0), "goal_high": (0.0, 2.0)}, r"goal_low \[1.0, 1.0\] must be"),
+        ({"goal_low": (1.0, 1.0), "goal_high": (0.0, 2.0)}, r"goal_low \[1, 1\] must be"),
+        # Brax's reacher: its shoulder (q[0]) turns without limit; 12 radians is two turns.
+        ({"goal_low": (-6.0, -2.0)}, r"\[-6, 3\] for q\[0\], an unlimited hinge's angle, span"),
+        # A box within the threshold of the start: every episode began solved, success 1.0.
+        (
+            {"goal_low": (-0.2, -0.2), "goal_high": (0.2, 0.2), "success_threshold": 0.5},
+            r"goal_low \[-0.2, -0.2\] / goal_high \[0.2, 0.2\]: about 100% of episodes would "
+            r"start within success_threshold 0.5 of their goal, .*reacher starts \(q\[0, 1\] = "
+            r"\[0, 0\]\); widen the box",
+        ),
         # Brax's reacher: its elbow (q[1]) turns within [-3, 3] radians.
         ({"goal_high": (3.0, 3.5)}, r"\[-2, 3.5\] for q\[1\] leave .* within \[-2.999, 2.999\]"),
         ({"backend": "mjxx"}, "backend 'mjxx' is not one of Brax's: mjx, generalized"),
