@@ -27,6 +27,7 @@ from jaxcrl.config import (
     first_line,
     merged_env_options,
     option_name,
+    plain_value,
     values_label,
     warnings_in_one_line,
 )
@@ -231,6 +232,25 @@ def without_preset_values_left_unused(config: TrainConfig, args: list[str]) -> T
     return dataclasses.replace(config, **reset)
 
 
+def note_preset_settings_kept(config: TrainConfig, preset: TrainConfig, name: str) -> None:
+    """Say which of preset ``name``'s settings (chosen for its own env) a run on another env
+    keeps: the env options note alone read as if the preset's env-specific part was dropped."""
+    defaults = TrainConfig()
+    kept = [
+        f"{field}={plain_value(getattr(config, field))}"
+        for field in config.to_dict()
+        if field not in ("env", "env_options", "run_dir")
+        and getattr(preset, field) != getattr(defaults, field)
+        and getattr(config, field) == getattr(preset, field)
+    ]
+    if kept:
+        print(
+            f"note: --env {config.env} keeps the other settings of --config {name}, chosen for "
+            f"{preset.env}: {' '.join(kept)} (flags change them)",
+            file=sys.stderr,
+        )
+
+
 def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
     """TrainConfig from the command line: preset (``--config``) first, flags over it."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -268,6 +288,8 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
         preset_options = ()
         if not options_given:
             config = dataclasses.replace(config, env_options=())
+    if config.env != base.env:
+        note_preset_settings_kept(config, base, known.config)
     if options_given:  # added to the preset's, replacing those of the same name
         try:
             options = merged_env_options(preset_options, config.env_options)
