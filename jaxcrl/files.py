@@ -13,38 +13,39 @@ from typing import TextIO
 
 
 @contextlib.contextmanager
-def replace_atomically(path: Path, newline: str | None = None) -> Iterator[TextIO]:
-    """Open a staging file beside ``path`` for writing; when the block ends, it replaces ``path``.
+def staged_file(path: Path) -> Iterator[Path]:
+    """A staging path beside ``path`` to write; when the block ends, it replaces ``path``.
 
     ``os.replace`` is atomic, so readers (and a crash) see either the whole old file or the whole
     new one. If the block raises, ``path`` is left untouched and the staging file removed.
     """
     staging = path.with_name(path.name + ".tmp")
     try:
-        with staging.open("w", newline=newline) as stream:
-            yield stream
-            write_through(stream)  # else a power cut after the rename can leave it empty
+        yield staging
         os.replace(staging, path)
     except BaseException:
         staging.unlink(missing_ok=True)  # a full disk must not leave a half-written stray
         raise
 
 
+@contextlib.contextmanager
+def replace_atomically(path: Path, newline: str | None = None) -> Iterator[TextIO]:
+    """Open a staging file beside ``path`` for writing; when the block ends, it replaces
+    ``path`` (``staged_file``)."""
+    with staged_file(path) as staging, staging.open("w", newline=newline) as stream:
+        yield stream
+        write_through(stream)  # else a power cut after the rename can leave it empty
+
+
 def place_atomically(path: Path, data: bytes | None = None, source: Path | None = None) -> None:
     """Write ``data`` (or a copy of the file ``source``) to ``path`` through a staging file
-    beside it: a full disk raises a plain OSError and leaves an old ``path`` as it was."""
-    staging = path.with_name(path.name + ".tmp")
-    try:
+    (``staged_file``): a full disk raises a plain OSError and leaves an old ``path`` as it was."""
+    with staged_file(path) as staging:
         if source is not None:
             shutil.copyfile(source, staging)
         else:
             staging.write_bytes(data)
-        with staging.open("ab") as stream:
-            write_through(stream)
-        os.replace(staging, path)
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
+        sync_file(staging)
 
 
 # What fsync raises on file systems that cannot do it (some FUSE and network mounts).

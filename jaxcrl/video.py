@@ -181,9 +181,9 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float = 30.
                 )
             kept.append(frame)
         # Encoded in memory, then written whole: an encoder that fails on a full disk printed
-        # its tracebacks again when it was collected.
+        # its tracebacks again when it was collected. The duration is in ms per frame.
         gif = iio.imwrite("<bytes>", np.stack(kept), extension=".gif", duration=1000 / fps, loop=0)
-        place_atomically(path, data=gif)  # duration: ms per frame
+        place_atomically(path, data=gif)
         return path
     # H.264 in yuv420p needs even sizes: repeat the last row/column instead of letting ffmpeg
     # rescale every frame to a multiple of 16 (imageio's default).
