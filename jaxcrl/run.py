@@ -96,6 +96,7 @@ from jaxcrl.trainer import TrainerState
 from jaxcrl.validation import (
     check_dataset_source,
     check_env_fit,
+    check_option_types,
     check_update_ratio,
     check_validation_split,
     refuse_new_run_mistakes,
@@ -379,6 +380,13 @@ def resume(
     ``distributed`` (None: the run's own settings) change only how this launch runs. A run that
     never saved a checkpoint (stopped while compiling) starts again from the beginning.
     """
+    given = {
+        "total_env_steps": total_env_steps,
+        "num_updates": num_updates,
+        "progress": progress,
+        "distributed": distributed,
+    }  # typed as TrainConfig's options: "6000" failed as a TypeError, "no" showed the bar
+    check_option_types(TrainConfig(**{k: v for k, v in given.items() if v is not None}))
     run_dir = Path(run_dir)
     if (run_dir / "config.yaml").is_file() and not has_checkpoint(run_dir):
         return start_again(run_dir, total_env_steps, num_updates, progress, distributed)

@@ -56,6 +56,8 @@ def refuse_or_warn_changed_env(run_dir: Path, env: GoalEnv) -> None:
 def read_unedited_config(run_dir: Path, step: int | None) -> TrainConfig:
     """The run's config.yaml; a ConfigError when it was edited since checkpoint ``step`` (None:
     the newest) was saved, whose networks and env are the ones the checkpoint recorded."""
+    if step is not None and not is_whole_number(step):  # "28" was "no checkpoint 28"
+        raise ConfigError(f"step must be a checkpoint's number, a whole number, got {step!r}")
     config = read_run_config(run_dir)
     recorded = checkpoint.saved_progress(Path(run_dir), step)
     refuse_edited_options(config, recorded, Path(run_dir), resuming=False)
@@ -215,16 +217,30 @@ def load_member(run_dir: Path, member: int = 0, step: int | None = None) -> Load
     return LoadedMember(own_config, env, env_params, trainer, learner, buffer)
 
 
-def jitted_policy(networks: Any, policy_params: Any):
-    """The deterministic policy of ``policy_params`` (one member's), jitted: obs to actions."""
+def jitted_policy(networks: Any, policy_params: Any, observation_size: int):
+    """The deterministic policy of ``policy_params`` (one member's), jitted: observations
+    [..., observation_size] (arrays, NumPy arrays or lists) to actions; another size is a
+    ValueError naming it (flax reported it as a parameter shape error)."""
     from jaxcrl import agent
 
-    return jax.jit(lambda obs: agent.policy_action(networks, policy_params, obs))
+    act = jax.jit(lambda obs: agent.policy_action(networks, policy_params, obs))
+
+    def policy(observations: Any) -> jax.Array:
+        observations = jnp.asarray(observations)
+        if observations.ndim == 0 or observations.shape[-1] != observation_size:
+            raise ValueError(
+                f"the policy takes observations of {observation_size} numbers (the state, then "
+                f"the goal) along the last axis, got shape {tuple(observations.shape)}"
+            )
+        return act(observations)
+
+    return policy
 
 
 def loaded_policy(loaded: LoadedMember):
     """A loaded member's deterministic policy, jitted: observations to actions."""
-    return jitted_policy(loaded.trainer.networks, loaded.learner.policy_params)
+    networks, params = loaded.trainer.networks, loaded.learner.policy_params
+    return jitted_policy(networks, params, loaded.env.observation_size)
 
 
 def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):
@@ -235,4 +251,7 @@ def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):
     env, env_params, trainer, members = build(config, load_dataset=False)
     refuse_or_warn_changed_env(run_dir, env)
     every_policy, _ = restore_policy_params(run_dir, member_state_shapes(trainer, members), step)
-    return env, env_params, jitted_policy(trainer.networks, member_slice(every_policy, member))
+    policy = jitted_policy(
+        trainer.networks, member_slice(every_policy, member), env.observation_size
+    )
+    return env, env_params, policy

@@ -106,6 +106,13 @@ def test_a_member_policy_is_read_alone_from_the_checkpoint_asked_for(swept_run):
     np.testing.assert_allclose(policy(obs), expected, rtol=1e-5, atol=1e-6)
     newest = load_member_policy(swept_run.run_dir, member=3)[2]
     assert not np.allclose(newest(obs), expected, atol=1e-3)  # another checkpoint, policy
+    # A list is an observation too, and a wrong size is named (a flax shape error, before).
+    np.testing.assert_allclose(policy(np.asarray(obs[0]).tolist()), expected[0], atol=1e-5)
+    with pytest.raises(ValueError, match=r"takes observations of 4 numbers .*got shape \(5, 2\)"):
+        policy(obs[:, :2])
+    # A checkpoint's number given as text was reported as missing ("no checkpoint 28").
+    with pytest.raises(ConfigError, match="step must be a checkpoint's number, a whole number"):
+        load_member(swept_run.run_dir, step=str(steps[0]))
 
 
 def test_a_swept_run_is_summarised_per_swept_value(swept_run, capsys):

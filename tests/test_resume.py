@@ -368,6 +368,16 @@ def test_non_finite_first_chunk_says_no_checkpoint_was_saved(tmp_path, monkeypat
         train(heavy)
 
 
+def test_resume_checks_its_arguments_as_train_config_does(tmp_path):
+    # total_env_steps="6000" failed as a TypeError deep in the resume; progress="no" showed a bar.
+    for given, message in [
+        ({"total_env_steps": "6000"}, r"--total-env-steps must be a whole number, got '6000'"),
+        ({"progress": "no"}, "--progress must be true or false, got 'no'"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            resume(tmp_path, **given)
+
+
 def test_a_stop_signal_during_the_last_chunk_ends_the_run_as_finished(tmp_path, monkeypatch):
     # A scheduler's SIGTERM that lands while the last chunk runs: the run still finishes, saved,
     # and says so (its exit status is 0), where it used to report an interrupt at "24 of 24".
