@@ -240,7 +240,11 @@ class TrainConfig:
 
 
 def plain_number(value: Any) -> Any:
-    """A NumPy scalar as the Python number it holds; anything else as it is."""
+    """A NumPy scalar as the Python number it holds (a float32 or float16 as the shortest
+    decimal that reads back to it: np.float32(3e-4) is 0.0003, not 0.0003000000142492354);
+    anything else as it is."""
+    if isinstance(value, np.floating) and value.dtype.itemsize < 8:
+        return float(str(value))
     return value.item() if isinstance(value, np.generic) else value
 
 

@@ -368,6 +368,8 @@ def test_numpy_numbers_become_python_numbers_that_config_yaml_can_hold(tmp_path)
     validate(config, registered_envs())
     write_config(config, tmp_path / "config.yaml", {})
     assert read_run_config(tmp_path).critic_lr == config.critic_lr
+    # A float32 (as a JAX or NumPy sweep gives) is recorded as written, not 0.0003000000142...
+    assert TrainConfig(critic_lr=np.float32(3e-4)).critic_lr == 3e-4
 
 
 def test_an_env_option_that_is_not_a_number_where_one_goes_is_named():
