@@ -19,6 +19,7 @@ import abc
 import ctypes.util
 import importlib
 import math
+import numbers
 import os
 import sys
 import traceback
@@ -161,6 +162,11 @@ def thousandths_below(limit: float) -> float:
     """The largest whole number of thousandths strictly below ``limit`` (millimetres below a
     bound in metres): a bound a message can name and the check then accepts."""
     return (math.ceil(round(1000 * limit, 6)) - 1) / 1000
+
+
+def is_whole_number(value: Any) -> bool:
+    """Whether ``value`` is an integer (a Python or NumPy one), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def thousandths_above(limit: float) -> float:

@@ -19,9 +19,14 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from jaxcrl.envs.base import DISTANCE, SUCCESS, GoalEnv, import_starting_renderer
+from jaxcrl.envs.base import (
+    DISTANCE,
+    SUCCESS,
+    GoalEnv,
+    import_starting_renderer,
+    is_whole_number,
+)
 
 # Folders of this checkout that install under jaxcrl, never as top-level names: a user's package
 # named like one of them is hidden by it when a script of this checkout puts it on the path.
@@ -120,29 +125,24 @@ def own_env_class(module_name: str, class_name: str) -> type[GoalEnv]:
     return env_class
 
 
-def is_whole(value: Any) -> bool:
-    """Whether ``value`` is an integer (a Python or NumPy one, not a bool)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 def sizes_problem(env: GoalEnv) -> str | None:
     """What is wrong with ``env``'s sizes as numbers (JAX would clamp a goal index past the state
     and read another entry; a float episode length ends training and evaluation episodes at
     different steps); None when nothing is."""
     for size in ("state_size", "action_size"):
         value = getattr(env, size)
-        if not is_whole(value) or value < 1:
+        if not is_whole_number(value) or value < 1:
             return f"{size} must be a whole number of at least 1, got {value!r}"
     try:
         indices = list(env.goal_indices)
     except TypeError:
         indices = None
-    if not indices or not all(is_whole(i) and 0 <= i < env.state_size for i in indices):
+    if not indices or not all(is_whole_number(i) and 0 <= i < env.state_size for i in indices):
         return (
             f"goal_indices must list positions in the state, whole numbers in [0, state_size "
             f"{env.state_size}), got {env.goal_indices!r}"
         )
-    if not is_whole(env.episode_length) or env.episode_length < 2:
+    if not is_whole_number(env.episode_length) or env.episode_length < 2:
         return (
             "episode_length must be a whole number of at least 2 steps (a goal needs a later "
             f"step), got {env.episode_length!r}"

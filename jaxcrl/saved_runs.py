@@ -4,7 +4,6 @@ and env to analyse."""
 from __future__ import annotations
 
 import dataclasses
-import numbers
 import sys
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -17,6 +16,7 @@ from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.config_files import read_run_config
 from jaxcrl.devices import check_memory
 from jaxcrl.envs import GoalEnv
+from jaxcrl.envs.base import is_whole_number
 from jaxcrl.host_eval import episodes_run
 from jaxcrl.logger import to_python
 from jaxcrl.members import (
@@ -45,12 +45,15 @@ def policy_only(saved: Any) -> Any:
     return everything_else.replace(agent=wanted)
 
 
-def refuse_or_warn_changed_env(run_dir: Path, env: GoalEnv) -> None:
-    """Refuse ``env`` when its sizes are not those ``run_dir`` trained with; say so on stderr
-    when another fact changed (``run_dir.check_unchanged_env``)."""
+def build_saved(run_dir: Path, config: TrainConfig) -> tuple[GoalEnv, Any, Trainer, list[Member]]:
+    """``program.build`` of a saved run's ``config`` (no dataset): its env refused when its sizes
+    are not those ``run_dir`` trained with, and said so on stderr when another fact changed
+    (``run_dir.check_unchanged_env``)."""
+    env, env_params, trainer, members = build(config, load_dataset=False)
     warning = check_unchanged_env(Path(run_dir), env, resuming=False)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
+    return env, env_params, trainer, members
 
 
 def read_unedited_config(run_dir: Path, step: int | None) -> TrainConfig:
@@ -107,8 +110,7 @@ def evaluate_run(
         config = dataclasses.replace(config, eval_episodes=int(episodes))
     if isinstance(goal, str):
         raise ConfigError(f"--goal {goal!r}: give the goal as numbers, e.g. (3.5, 1.5)")
-    env, env_params, trainer, members = build(config, load_dataset=False)
-    refuse_or_warn_changed_env(run_dir, env)
+    env, env_params, trainer, members = build_saved(run_dir, config)
     host_evaluated = getattr(env, "host_evaluated", False)
     if goal is not None and host_evaluated:
         raise ConfigError(f"{config.env} evaluates on OGBench's own tasks; drop --goal")
@@ -159,11 +161,6 @@ def evaluate_run(
     return {**header, "members": per_member, "summary": summarize_members(metrics)}
 
 
-def is_whole_number(value: Any) -> bool:
-    """Whether ``value`` is an integer (NumPy's too), not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def check_eval_seed(seed: Any) -> None:
     """Refuse, in one line, an evaluation seed that is not a 32-bit key's (2**32 would give
     seed 0's episodes again)."""
@@ -204,8 +201,7 @@ def load_member(run_dir: Path, member: int = 0, step: int | None = None) -> Load
     """
     config = read_unedited_config(run_dir, step)
     check_member(config, member)
-    env, env_params, trainer, members = build(config, load_dataset=False)
-    refuse_or_warn_changed_env(run_dir, env)
+    env, env_params, trainer, members = build_saved(run_dir, config)
     abstract = member_state_shapes(trainer, members)
     tree, progress, _ = checkpoint.restore(
         run_dir, lambda progress: saved_tree(abstract, progress["has_buffer"]), step
@@ -248,8 +244,7 @@ def load_member_policy(run_dir: Path, member: int = 0, step: int | None = None):
     the newest readable); policy maps obs to actions. Only the policy is read."""
     config = read_unedited_config(run_dir, step)
     check_member(config, member)
-    env, env_params, trainer, members = build(config, load_dataset=False)
-    refuse_or_warn_changed_env(run_dir, env)
+    env, env_params, trainer, members = build_saved(run_dir, config)
     every_policy, _ = restore_policy_params(run_dir, member_state_shapes(trainer, members), step)
     policy = jitted_policy(
         trainer.networks, member_slice(every_policy, member), env.observation_size
