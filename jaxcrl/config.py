@@ -127,7 +127,7 @@ class TrainConfig:
     keep_checkpoints: int = 2
     """Checkpoints kept in run_dir/checkpoints (the newest ones; the final one is always kept)."""
     progress: bool = True
-    """Show a progress bar with env steps, SPS, ETA and the last success rate."""
+    """A progress bar of env steps, SPS, ETA and success (stderr no terminal: a line per evaluation)."""
     checkpoint_every: int | None = None
     """Training iterations between checkpoints; None: at every evaluation."""
     checkpoint_buffer: bool = True

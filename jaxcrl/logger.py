@@ -521,6 +521,15 @@ def open_loggers(
     return Loggers(sinks)
 
 
+def shows_a_bar(stream: Any) -> bool:
+    """Whether ``stream`` draws a progress bar in place: a terminal, or a Jupyter kernel's
+    output (which renders carriage returns), not a file or a pipe."""
+    if type(stream).__module__.startswith("ipykernel"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 class Progress:
     """A progress bar over env steps (offline: gradient steps) with their rate, ETA and success."""
 
@@ -528,8 +537,10 @@ class Progress:
         self, total_steps: int, enabled: bool, offline: bool = False, initial_steps: int = 0
     ):
         """``initial_steps``: the steps done before this process (a resume); open the bar after
-        compiling, so its rate and ETA count training alone."""
-        self.enabled = enabled
+        compiling, so its rate and ETA count training alone. Where stderr is neither a terminal
+        nor a notebook's (a batch job's log file), a bar would write a frame per refresh into
+        one line of the log: each evaluation prints a line instead, as with ``enabled`` False."""
+        self.enabled = enabled and shows_a_bar(sys.stderr)
         # Online runs count env steps at "sps"; offline runs count gradient steps at "updates_per_s".
         self.step_name, self.rate_name = (
             ("gradient_steps", "updates_per_s") if offline else ("env_steps", "sps")
@@ -540,7 +551,7 @@ class Progress:
             unit="update" if offline else "step",
             unit_scale=True,
             dynamic_ncols=True,
-            disable=not enabled,
+            disable=not self.enabled,
             file=sys.stderr,
             desc="train",
         )
@@ -554,10 +565,13 @@ class Progress:
         rate = next(iter(groups.values())).get(self.rate_name, 0.0)  # the run's, in every row
         if self.enabled:
             self.bar.update(steps - self.bar.n)
-            successes = " ".join(f"{row.get('eval/success'):.2f}" for row in groups.values())
-            self.bar.set_postfix(
-                {self.rate_name: f"{rate:,.0f}", "success": successes}, refresh=True
-            )
+            successes = [
+                f"success[{label}]={row.get('eval/success'):.2f}"
+                if label
+                else f"success={row.get('eval/success'):.2f}"
+                for label, row in groups.items()
+            ]
+            self.bar.set_postfix_str(f"{self.rate_name}={rate:,.0f}, " + " ".join(successes))
             return
         figures = [f"{self.step_name}={steps}", f"{self.rate_name}={rate:.0f}"]
         for label, row in groups.items():

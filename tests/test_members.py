@@ -1,6 +1,8 @@
 """Seeds and swept hyperparameters trained together in one vmapped program."""
 
 import dataclasses
+import io
+import sys
 
 import jax
 import numpy as np
@@ -157,3 +159,45 @@ def test_the_progress_line_of_a_sweep_shows_each_values_success_never_pooled(cap
     seeds = [Member(0, 0, {}), Member(1, 1, {})]  # seeds alone: their mean, as before
     Progress(1000, enabled=False).update(512, group_means(rows[:2], seeds))
     assert capsys.readouterr().out == "env_steps=512 sps=100 success=0.750 time_near_goal=0.100\n"
+
+
+class Terminal(io.StringIO):
+    """A text stream that says it is a terminal, as a console's stderr does."""
+
+    def isatty(self) -> bool:
+        """A terminal."""
+        return True
+
+
+def test_progress_bar_names_each_swept_value(monkeypatch):
+    # The bar showed a sweep's successes as "0.75 0.12", without the values they belong to.
+    from jaxcrl.host_progress import group_means
+    from jaxcrl.logger import Progress
+    from jaxcrl.members import Member
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    members = [Member(0, 0, {"critic_lr": 1e-3}), Member(1, 0, {"critic_lr": 3e-4})]
+    rows = [{"member": i, "sps": 1234.0, "eval/success": s} for i, s in enumerate((0.75, 0.125))]
+    bar = Progress(1000, enabled=True)
+    bar.update(512, group_means(rows, members))
+    bar.close()
+    drawn = terminal.getvalue().split("\r")[-1]
+    assert "512/1" in drawn
+    assert "sps=1,234, success[critic_lr=0.001]=0.75 success[critic_lr=0.0003]=0.12" in drawn
+
+
+def test_progress_prints_lines_where_stderr_is_a_file(capsys):
+    # A batch job's log (stderr not a terminal) got one line of carriage-return frames.
+    from jaxcrl.host_progress import group_means
+    from jaxcrl.logger import Progress
+    from jaxcrl.members import Member
+
+    assert not sys.stderr.isatty()  # pytest captures it into a file-like buffer
+    rows = [{"member": 0, "sps": 50.0, "eval/success": 1.0, "eval/time_near_goal": 0.5}]
+    bar = Progress(1000, enabled=True)
+    bar.update(256, group_means(rows, [Member(0, 0, {})]))
+    bar.close()
+    captured = capsys.readouterr()
+    assert captured.out == "env_steps=256 sps=50 success=1.000 time_near_goal=0.500\n"
+    assert captured.err == ""
