@@ -96,6 +96,17 @@ def metric_matrix(
     return np.asarray(steps, dtype=np.float64), values
 
 
+def up_to_last_shared_step(steps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``steps`` [T] and ``values`` [members, T] without the steps after the last one that every
+    member reports: a run writing an evaluation's rows (or stopped while writing them) has some
+    members one evaluation ahead, whose mean alone would end the curve. Unchanged where no step
+    is shared (each member's own points stay)."""
+    shared = np.flatnonzero(np.isfinite(values).all(axis=0))
+    if shared.size == 0:
+        return steps, values
+    return steps[: shared[-1] + 1], values[:, : shared[-1] + 1]
+
+
 def mean_and_band(values: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, ...]:
     """Mean over members [T] and its bootstrap interval (low [T], high [T]) at every step."""
     mean = np.nanmean(values, axis=0)
@@ -124,6 +135,7 @@ def run_curves(
     curves = []
     for group, members in member_groups(rows, group_keys(rows, group_by)).items():
         steps, values = metric_matrix(members, metric)
+        steps, values = up_to_last_shared_step(steps, values)
         if steps.size:
             name = f"{label} {group}".strip()
             curves.append(

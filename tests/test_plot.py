@@ -102,9 +102,14 @@ def test_the_summary_of_a_run_writing_an_evaluation_compares_members_at_one_step
     run = write_run(tmp_path / "writing", rows)
     (line,) = plot.summary_lines([run])
     assert line.startswith("writing: final eval/success mean 0.700 |"), line
-    # ... and says which step that is, since the curves go one evaluation further.
+    # ... and says which step that is.
     note = "(at 3000 env steps, the last that every member reports; member 0 also later)"
     assert line.endswith(f"n=3 {note}"), line
+    # The curve ends there too: its last point was member 0 alone, still labelled n=3.
+    figure = plot.plot_runs([run], tmp_path / "writing.png", metrics=["eval/success"])
+    (curve,) = figure.axes[0].get_lines()
+    np.testing.assert_allclose(curve.get_xdata(), [1000, 2000, 3000])
+    np.testing.assert_allclose(curve.get_ydata(), [0.3, 0.5, 0.7], atol=1e-9)
 
 
 def test_a_partly_written_last_row_is_left_out_and_other_bad_lines_are_named(tmp_path):
