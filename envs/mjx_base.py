@@ -29,6 +29,7 @@ from jaxcrl.envs.base import (
     thousandths_above,
     thousandths_below,
 )
+from jaxcrl.extras import install_extra
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -124,7 +125,7 @@ def load_physics(xml: str, impl: str = "jax") -> tuple[mujoco.MjModel, mjx.Model
     except (ImportError, RuntimeError, ValueError) as error:
         raise ValueError(
             f"--physics {impl} (impl={impl!r}) is not available on this machine ({error}); use "
-            "--physics jax, or install MuJoCo Warp: pip install 'jaxcrl[warp]'"
+            f"--physics jax, or install MuJoCo Warp: {install_extra('warp')}"
         ) from error
     return mj_model, model, data
 

@@ -3,8 +3,7 @@
 An OGBench env does not run inside the compiled loop: it supplies the sizes that offline training
 needs (state = OGBench's observation, goal = the whole observation, as OGBench's goal-conditioned
 tasks define it) and is stepped on the host by ``jaxcrl.host_eval`` with OGBench's five
-evaluation tasks and its success definition. Needs the optional extra: ``pip install -e
-".[ogbench]"``.
+evaluation tasks and its success definition. Needs the optional ``ogbench`` extra.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from typing import Any
 import jax
 
 from jaxcrl.envs.base import EnvState, GoalEnv, import_starting_renderer, other_renderer_fix
+from jaxcrl.extras import install_extra
 
 # OGBench env id -> (observation size, action size, episode length), read from ogbench 1.2.2
 # (humanoidmaze-teleport-v0 is left out: its model fails to load in that release).
@@ -61,7 +61,7 @@ def import_ogbench() -> Any:
     except ImportError as error:
         raise RuntimeError(
             f"OGBench environments need the ogbench package ({error}); install it with "
-            'pip install -e ".[ogbench]"'
+            f"{install_extra('ogbench')}"
         ) from None
 
 
@@ -118,7 +118,9 @@ class OgbenchEnv(GoalEnv):
         """Make and reset this env once: RuntimeError naming the fix when a visual env cannot
         render (MuJoCo's OpenGL needs MUJOCO_GL=egl without a display), or when the renderer
         MUJOCO_GL names does not start (MuJoCo opens it as OGBench's env is made, state envs
-        too), found before training rather than at its first evaluation."""
+        too), found before training rather than at its first evaluation; first, RuntimeError
+        naming the extra to install when the ogbench package is missing."""
+        import_ogbench()
         renderer = os.environ.get("MUJOCO_GL")
         if self.image_shape is None and not renderer:
             return

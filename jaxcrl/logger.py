@@ -26,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from jaxcrl.config import ConfigError, first_line, resume_command
+from jaxcrl.extras import install_extra
 from jaxcrl.files import replace_atomically, sync_file
 from jaxcrl.stop_signals import StoppedAtOnce
 
@@ -195,15 +196,15 @@ def check_logger_packages(kinds: Sequence[str], run_dir: Path | None = None) -> 
         if importlib.util.find_spec(package) is None:
             raise ConfigError(
                 f"--loggers {kind} needs the {package} package, which is not installed: "
-                f"pip install -e '.[{extra}]' (or {drop})"
+                f"{install_extra(extra)} (or {drop})"
             )
         try:
             importlib.import_module(package)
         except Exception as error:  # installed, but broken: a dependency missing
             raise ConfigError(
                 f"--loggers {kind}: the {package} package is installed but does not import "
-                f"({type(error).__name__}: {first_line(error)}); repair it (pip install -e "
-                f"'.[{extra}]') or {drop}"
+                f"({type(error).__name__}: {first_line(error)}); repair it "
+                f"({install_extra(extra)}) or {drop}"
             ) from None
 
 
@@ -229,7 +230,7 @@ class TensorBoardLog:
             from tensorboardX.summary import scalar
         except ImportError as error:
             raise ImportError(
-                "TensorBoard logging needs tensorboardX: pip install 'jaxcrl[tensorboard]'"
+                f"TensorBoard logging needs tensorboardX: {install_extra('tensorboard')}"
             ) from error
         self.log_dir = Path(log_dir)
         self.split_members = split_members
@@ -308,7 +309,7 @@ def import_wandb() -> Any:
         import wandb
     except ImportError as error:
         raise ImportError(
-            "W&B logging needs the wandb package: pip install 'jaxcrl[wandb]'"
+            f"W&B logging needs the wandb package: {install_extra('wandb')}"
         ) from error
     return wandb
 

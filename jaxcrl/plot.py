@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from jaxcrl.config import resume_elsewhere, warnings_in_one_line
+from jaxcrl.extras import install_extra
 from jaxcrl.files import check_folder_writable
 from jaxcrl.logger import read_metrics, x_step
 from jaxcrl.members import member_groups, rows_by_member
@@ -329,7 +330,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def require_matplotlib() -> None:
     """ImportError naming the extra to install when matplotlib is not installed."""
     if importlib.util.find_spec("matplotlib") is None:
-        raise ImportError("plotting needs matplotlib: pip install 'jaxcrl[plot]'")
+        raise ImportError(f"plotting needs matplotlib: {install_extra('plot')}")
 
 
 def image_suffixes() -> set[str]:

@@ -3,7 +3,7 @@
 ``episode_frames`` runs one episode as one compiled ``lax.scan`` that keeps every state, moves
 the states to the host once, and draws each with ``env.render`` as it is taken. ``write_video``
 writes the frames as .mp4 (H.264 through imageio-ffmpeg, frame by frame) or .gif; both need the
-``video`` extra (``pip install 'jaxcrl[video]'``). Neither knows about run directories or
+``video`` extra. Neither knows about run directories or
 checkpoints.
 """
 
@@ -24,13 +24,14 @@ import numpy as np
 
 from jaxcrl.envs import EnvState, GoalEnv
 from jaxcrl.envs.base import start_toward
+from jaxcrl.extras import install_extra
 from jaxcrl.files import check_folder_writable, place_atomically
 
 # Batched like evaluate.Policy, so the evaluation policy serves as is: [1, obs] -> [1, action].
 Policy = Callable[[jax.Array], jax.Array]
 
 VIDEO_FORMATS = (".mp4", ".gif")
-VIDEO_EXTRA_HINT = "writing videos needs the video extra: pip install 'jaxcrl[video]'"
+VIDEO_EXTRA_HINT = f"writing videos needs the video extra: {install_extra('video')}"
 
 
 def rollout_states(

@@ -533,3 +533,21 @@ def test_a_renderer_that_mujoco_gl_names_but_does_not_start_is_one_error(
     monkeypatch.delenv("MUJOCO_GL")
     with pytest.raises(AttributeError):  # not a renderer's failure: raised as it is
         env.check_rendering()
+
+
+def test_an_ogbench_env_without_the_ogbench_package_is_refused_before_training(
+    tmp_path, monkeypatch
+):
+    # Without the extra, a run trained its first evaluation interval, then crashed at the
+    # evaluation with no checkpoint saved.
+    from jaxcrl.config import ConfigError, TrainConfig
+    from jaxcrl.envs import ogbench_envs
+    from jaxcrl.program import build
+
+    def not_installed(name):
+        raise ImportError(f"No module named {name!r}")
+
+    monkeypatch.setattr(ogbench_envs, "import_starting_renderer", not_installed)
+    config = TrainConfig(env="pointmaze-medium-v0", dataset=str(tmp_path / "d.npz"))
+    with pytest.raises(ConfigError, match=r"need the ogbench package .*pip install .*\[ogbench\]"):
+        build(config, load_dataset=False)
