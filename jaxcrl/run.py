@@ -400,6 +400,7 @@ def resume(
     refuse_switched_training(saved_config, recorded, run_dir)
     refuse_edited_options(saved_config, recorded, run_dir)
     length_in_file = total_env_steps is None and num_updates is None  # no flag gave one
+    in_file = saved_config
     saved_config, total_env_steps, num_updates = length_asked(
         saved_config, recorded, total_env_steps, num_updates
     )
@@ -410,7 +411,10 @@ def resume(
     with in_every_process("taking the run directory"):
         lock = hold_run_dir(run_dir)
     try:
-        return _continue(run_dir, saved_config, config, progress, distributed, length_in_file)
+        rewrite = config != in_file  # a new length, or one that undoes an unfinished launch's
+        return _continue(
+            run_dir, saved_config, config, progress, distributed, length_in_file, rewrite
+        )
     finally:
         if lock is not None:
             lock.close()
@@ -447,10 +451,12 @@ def _continue(
     progress: bool | None,
     distributed: bool | None,
     length_in_file: bool,
+    rewrite: bool,
 ) -> TrainResult:
     """``resume``'s work once the processes joined and the run directory is held: restore the
     newest readable checkpoint, tidy the directory after it, and train on (``length_in_file``:
-    as for ``refuse_length_before``)."""
+    as for ``refuse_length_before``; ``rewrite``: config.yaml records another length than
+    ``config``'s, to write again)."""
     with in_every_process("checking the run"):
         env, _, trainer, members = build(config)
         check_unchanged_env(run_dir, env, resuming=True)
@@ -481,7 +487,7 @@ def _continue(
     refuse_missing_rows(run_dir, done, total)
     state = place(state, config, len(members))
     if jax.process_index() == 0:  # one process tidies the shared run directory
-        if config is not saved_config:
+        if rewrite:
             record_new_length(run_dir, saved_config, config, done)
         set_aside_checkpoints_after(run_dir, step)
         keep_rows_up_to(run_dir, done)

@@ -265,7 +265,8 @@ def refuse_switched_training(
 
 
 def record_new_length(run_dir: Path, old: TrainConfig, new: TrainConfig, iteration: int) -> None:
-    """Rewrite config.yaml for the new length, noting the change under ``lengthened``."""
+    """Rewrite config.yaml for the new length, noting the change under ``lengthened`` (a length
+    that undoes an unfinished launch's change drops its note, and its spacing comes back)."""
     path = run_dir / "config.yaml"
     extra = {
         name: value
@@ -286,7 +287,13 @@ def record_new_length(run_dir: Path, old: TrainConfig, new: TrainConfig, iterati
     if replaced and field in replaced[0]:
         change[field][0] = replaced[0][field][0]
         change["eval_every"][0] = replaced[0].get("eval_every", [old.eval_every])[0]
-    extra["lengthened"] = [*kept, change]
+    extra.pop("lengthened", None)
+    if change[field][0] != change[field][1]:
+        extra["lengthened"] = [*kept, change]
+    else:  # back to the length trained before that launch, evaluated as then
+        new = dataclasses.replace(new, eval_every=change["eval_every"][0])
+        if kept:
+            extra["lengthened"] = kept
     write_config(new, path, extra)
 
 

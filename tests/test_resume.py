@@ -297,6 +297,30 @@ def test_an_edited_config_yaml_is_refused_and_an_edited_length_lengthens(
     )  # where it is now, not where it was copied from
 
 
+def test_the_old_length_given_again_undoes_an_unfinished_lengthening(tmp_path, short_run):
+    # A launch that lengthened a finished run and was stopped while compiling left the longer
+    # length in config.yaml; giving the old length again trained nothing but kept it there, so
+    # the next plain --resume trained on past where the user had stopped.
+    from jaxcrl.config_files import read_run_config
+    from jaxcrl.run_dir import record_new_length
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(short_run, run_dir)
+    config_path = run_dir / "config.yaml"
+    original = yaml.safe_load(config_path.read_text())
+    original["config"]["run_dir"] = str(run_dir)  # a resume records where the run is now
+    short = read_run_config(run_dir)
+    record_new_length(run_dir, short, run.lengthened(short, total_env_steps=4 * 4 * 26), 12)
+    assert yaml.safe_load(config_path.read_text())["config"]["total_env_steps"] == 4 * 4 * 26
+    rows = read_metrics(run_dir / "metrics.jsonl")
+    assert learning_fields(resume(run_dir, total_env_steps=4 * 4 * 14).metrics) == (
+        learning_fields(rows)
+    )
+    assert yaml.safe_load(config_path.read_text()) == original  # no note, the old spacing
+    assert read_metrics(run_dir / "metrics.jsonl") == rows  # and a plain resume trains nothing
+    assert learning_fields(resume(run_dir).metrics) == learning_fields(rows)
+
+
 def test_a_new_length_keeps_the_evaluation_spacing_and_the_kind_of_run():
     config = dataclasses.replace(TINY, eval_every=None, num_evals=2, total_env_steps=4 * 4 * 14)
     assert loop_sizes(config) == (12, 6)
