@@ -74,10 +74,12 @@ def _storable(leaf: Any) -> Any:
     return leaf if leaf.size else np.zeros((), leaf.dtype)
 
 
-def save(manager, step: int, tree: Any, progress: dict[str, Any]) -> None:
+def save(manager, step: int, tree: Any, progress: dict[str, Any]) -> str | None:
     """Write ``tree`` and the host ``progress`` as checkpoint ``step``; wait until on disk.
 
     The progress document records ``step`` as its ``iteration``, which ``restore`` checks.
+    Returns a warning when the checkpoint was written but an older one, past the number kept,
+    could not be removed (a file there that cannot be deleted): else None.
     """
     if progress.get("iteration", step) != step:
         raise ValueError(f"checkpoint {step}: its progress says iteration {progress['iteration']}")
@@ -94,7 +96,21 @@ def save(manager, step: int, tree: Any, progress: dict[str, Any]) -> None:
         raise
     except Exception as error:  # orbax and tensorstore raise many kinds for one failed write
         reason = write_failure(error)
+        folder = Path(manager.directory)
+        if is_complete(folder, step):  # orbax removes the old ones after writing the new one
+            return (
+                f"checkpoint {step} was written, but an older checkpoint in {folder} could not "
+                f"be removed ({reason}); remove it by hand where it is no longer needed"
+            )
         raise CheckpointError(f"checkpoint {step} could not be written ({reason})") from None
+    return None
+
+
+def is_complete(folder: Path, step: int) -> bool:
+    """Whether checkpoint ``step`` in ``folder`` (a run's checkpoints/) was written whole: its
+    folder was finalized and its progress document reads back with its own iteration."""
+    progress = saved_progress(folder.parent, step)
+    return isinstance(progress, dict) and progress.get("iteration") == step
 
 
 def check_free_space(folder: Path, step: int, tree: Any) -> None:

@@ -522,6 +522,11 @@ def open_loggers(
     return Loggers(sinks)
 
 
+def bar_write(text: str, file: Any = None) -> None:
+    """Print ``text`` as a line of its own above a progress bar being drawn (as print without)."""
+    tqdm.write(text, file=file)
+
+
 def shows_a_bar(stream: Any) -> bool:
     """Whether ``stream`` draws a progress bar in place: a terminal, or a Jupyter kernel's
     output (which renders carriage returns), not a file or a pipe."""

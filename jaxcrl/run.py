@@ -57,6 +57,7 @@ from jaxcrl.host_progress import (
 from jaxcrl.logger import (
     Loggers,
     Progress,
+    bar_write,
     check_logger_packages,
     open_loggers,
     read_metrics,
@@ -556,8 +557,10 @@ def _train_loop(
             f"continue with: {resume_command(run_dir)}"
         )
 
+    cleanup_warned = False
+
     def save() -> None:
-        nonlocal saved_at
+        nonlocal saved_at, cleanup_warned
         document = {
             **progress.saved(wall_time(), with_buffer, len(members)),
             # What --resume checks config.yaml against, and the length trained for.
@@ -569,10 +572,14 @@ def _train_loop(
             },
         }
         try:
-            checkpoint.save(manager, progress.iteration, saved_tree(state, with_buffer), document)
+            tree = saved_tree(state, with_buffer)
+            warning = checkpoint.save(manager, progress.iteration, tree, document)
         except checkpoint.CheckpointError as error:
             raise stopped_writing(error) from None
         saved_at = progress.iteration
+        if warning and not cleanup_warned:  # once: each later checkpoint would say it again
+            cleanup_warned = True
+            bar_write(f"warning: {warning}; training goes on", file=sys.stderr)
 
     bar, loggers = None, Loggers([])
     exit_code = 1  # what W&B records if the loop leaves by an exception

@@ -101,6 +101,33 @@ def test_a_full_disk_stops_the_run_in_one_line_naming_the_last_good_checkpoint(
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["12", "6"]
 
 
+def test_an_old_checkpoint_that_cannot_be_removed_is_one_warning_and_training_goes_on(
+    tmp_path, monkeypatch, capsys
+):
+    # It stopped the run as "checkpoint 20 could not be written", naming checkpoint 16 as the
+    # last good one, though 20 was whole: only removing an older one had failed.
+    from orbax.checkpoint._src.path import deleter
+
+    def undeletable(self, step):
+        raise PermissionError(f"[Errno 1] Operation not permitted: '{step}/_CHECKPOINT_METADATA'")
+
+    for kind in (deleter.StandardCheckpointDeleter, deleter.ThreadedCheckpointDeleter):
+        monkeypatch.setattr(kind, "delete", undeletable)
+    run_dir = tmp_path / "run"
+    config = dataclasses.replace(TINY, run_dir=str(run_dir), checkpoint_every=4, keep_checkpoints=1)
+    result = train(config)  # checkpoints 4, 8, 12, 14: each removal of an older one fails
+    assert result.metrics[-1]["iteration"] == 14
+    assert sorted(int(p.name) for p in (run_dir / "checkpoints").iterdir()) == [4, 8, 12, 14]
+    (warning,) = [line for line in capsys.readouterr().err.splitlines() if "checkpoint" in line]
+    assert warning.startswith("warning: checkpoint 8 was written, but an older checkpoint in ")
+    assert warning.endswith(
+        "could not be removed (PermissionError: [Errno 1] Operation not permitted: "
+        "'4/_CHECKPOINT_METADATA'); remove it by hand where it is no longer needed; "
+        "training goes on"
+    )
+    assert checkpoint.is_complete(run_dir / "checkpoints", 14)
+
+
 def test_a_metrics_row_that_cannot_be_written_stops_the_run_in_one_line(tmp_path, monkeypatch):
     import errno
 
