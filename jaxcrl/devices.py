@@ -123,7 +123,14 @@ def check_memory(
     saving_copy = on_cpu and checkpoint_buffer
     if (2 if saving_copy else 1) * state_need + eval_need <= 0.9 * have:
         return
-    state = f"state needs {gib(state_need)} (mostly its replay buffer: --buffer-size per member)"
+    learner_need = tree_bytes(getattr(state_shapes, "agent", {})) // jax.process_count()
+    networks = learner_need > state_need - learner_need
+    mostly = (
+        "its networks and their optimiser state: --hidden-width, --hidden-depth, --repr-dim"
+        if networks
+        else "its replay buffer: --buffer-size per member"
+    )
+    state = f"state needs {gib(state_need)} (mostly {mostly})"
     if saving_copy:
         state += ", twice while a checkpoint copies it on the CPU (--no-checkpoint-buffer: once)"
     evaluation = f"evaluation needs {gib(eval_need)} (the {episodes_option} of each member)"
@@ -131,7 +138,8 @@ def check_memory(
         parts = evaluation + (f" and its {state}" if state_need else "")
         fix = f"lower {episodes_option}"
     else:
-        parts, fix = f"{state} and its {evaluation}", "lower --buffer-size or --num-seeds"
+        parts = f"{state} and its {evaluation}"
+        fix = "lower --buffer-size or --num-seeds" if not networks else "use smaller networks"
     if resuming:
         fix = "resume it on devices with more memory (a resumed run keeps its sizes)"
     raise ConfigError(
@@ -162,6 +170,41 @@ def check_step_memory(compiled: Any, resuming: bool = False) -> None:
         f"a training iteration needs {gib(work)} of working memory for its batches beside its "
         f"{gib(analysis.argument_size_in_bytes)} state: more than the {gib(0.9 * have)} it may "
         f"use of the {gib(have)} of memory a device has; {fix} (nothing was trained)"
+    )
+
+
+def check_evaluation_memory(
+    compiled: Any,
+    episodes: int,
+    training: Any = None,
+    resuming: bool = False,
+    episodes_option: str = "--eval-episodes",
+) -> None:
+    """Raise ConfigError when a compiled evaluation (``compiled``: its executable, over
+    ``episodes`` episodes per member) needs more working memory than one device has (beside the
+    run's state, the arguments of ``training``, its compiled training iteration): the estimate
+    made before compiling misses what an env's step holds per episode (a point maze's walls:
+    2.5 KB an episode, 20 times the estimate)."""
+    analysis = compiled.memory_analysis()
+    step = None if training is None else training.memory_analysis()
+    have = device_memory_bytes()
+    if analysis is None or have is None:
+        return
+    work = analysis.temp_size_in_bytes + analysis.output_size_in_bytes
+    state = 0 if step is None else step.argument_size_in_bytes
+    if state + work <= 0.9 * have:
+        return
+    if resuming:
+        fix = "resume it on a device with more memory (a resumed run keeps its sizes)"
+    elif training is not None:
+        fix = f"train a new run with fewer {episodes_option} (nothing was trained)"
+    else:
+        fix = f"give fewer {episodes_option}"
+    beside = f" beside the run's {gib(state)} state" if state else ""
+    raise ConfigError(
+        f"an evaluation of {episodes} episodes per member needs {gib(work)} of working memory"
+        f"{beside}: more than the {gib(0.9 * have)} it may use of the {gib(have)} of memory a "
+        f"device has; {fix}"
     )
 
 

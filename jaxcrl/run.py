@@ -35,6 +35,7 @@ from jaxcrl.config import (
 from jaxcrl.config_files import read_run_config
 from jaxcrl.devices import (
     agreed_signal,
+    check_evaluation_memory,
     check_memory,
     check_placement,
     check_same_config,
@@ -593,6 +594,8 @@ def _train_loop(
         evaluate = program.evaluate
         if hasattr(evaluate, "lower"):  # a device evaluation: compile it now too
             evaluate = evaluate.lower(state.agent.policy_params, eval_keys(members, 0)).compile()
+            resuming = progress.iteration > 0
+            check_evaluation_memory(evaluate, config.eval_episodes, run_iterations, resuming)
         wait_for_processes("compiled")  # the programs' collectives start together
         jax.block_until_ready(state)
         setup_time = time.perf_counter() - start  # compilation plus prefill (or restore)

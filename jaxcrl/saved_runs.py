@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from jaxcrl import checkpoint
 from jaxcrl.config import ConfigError, TrainConfig
 from jaxcrl.config_files import read_run_config
-from jaxcrl.devices import check_memory
+from jaxcrl.devices import check_evaluation_memory, check_memory
 from jaxcrl.envs import GoalEnv
 from jaxcrl.envs.base import is_whole_number
 from jaxcrl.host_eval import episodes_run
@@ -143,6 +143,9 @@ def evaluate_run(
         keys = eval_keys(evaluated, step)
     else:
         keys = jnp.stack([jax.random.PRNGKey(seed)] * len(evaluated))
+    if not host_evaluated:  # what the episodes hold, known once compiled: before they run
+        evaluate = evaluate.lower(policy_params, keys).compile()
+        check_evaluation_memory(evaluate, episodes_done, episodes_option="--episodes")
     metrics = jax.device_get(evaluate(policy_params, keys))
     header = {"checkpoint": step, "episodes": episodes_done}
     if goal is not None:

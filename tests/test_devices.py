@@ -326,6 +326,30 @@ def test_each_host_is_held_to_its_share_of_the_state(monkeypatch):
     devices.check_memory(state)
 
 
+def test_a_state_made_large_by_its_networks_names_the_network_options(monkeypatch):
+    # --hidden-width 100000 was told its state was "mostly its replay buffer" and to lower
+    # --buffer-size, which would not help.
+    from typing import NamedTuple
+
+    from jaxcrl import devices
+
+    class State(NamedTuple):
+        agent: jax.ShapeDtypeStruct
+        buffer: jax.ShapeDtypeStruct
+
+    monkeypatch.setattr(devices, "device_memory_bytes", lambda: 2**29)  # 0.5 GiB
+    wide = State(jax.ShapeDtypeStruct((2**28,), np.float32), jax.ShapeDtypeStruct((8,), np.uint8))
+    with pytest.raises(
+        ConfigError,
+        match=r"needs 1.0 GiB \(mostly its networks and their "
+        r"optimiser state: --hidden-width, .*; use smaller networks$",
+    ):
+        devices.check_memory(wide)
+    deep = State(jax.ShapeDtypeStruct((8,), np.float32), jax.ShapeDtypeStruct((2**30,), np.uint8))
+    with pytest.raises(ConfigError, match=r"mostly its replay buffer.*lower --buffer-size"):
+        devices.check_memory(deep)
+
+
 def test_on_the_cpu_a_checkpoint_of_the_buffer_counts_a_second_copy(monkeypatch):
     # A pixel buffer the check let through (20.6 GiB of 23.5) was killed for memory while its
     # first checkpoint was written.
@@ -436,6 +460,31 @@ def test_an_error_in_one_process_stops_every_process_at_once(tmp_path):
     assert "--loggers wandb needs the wandb package" in texts[1]
     assert "process 1 of 2 stopped while checking the run" in texts[0], texts[0][-3000:]
     assert not (tmp_path / "run").exists()
+
+
+def test_an_evaluation_that_needs_more_memory_than_a_device_has_is_refused_before_training(
+    tmp_path, monkeypatch
+):
+    # --eval-episodes 10000000 passed the estimate (1.2 GiB; point maze steps hold 20 times
+    # that), trained its first chunk and was killed for memory at the evaluation.
+    from jaxcrl import devices
+
+    monkeypatch.setattr(devices, "device_memory_bytes", lambda: 150 * 2**20)
+    config = dataclasses.replace(TINY, eval_episodes=100_000, run_dir=str(tmp_path / "run"))
+    with pytest.raises(
+        ConfigError,
+        match=r"an evaluation of 100000 episodes per member needs 0.2 GiB of working memory "
+        r".*fewer --eval-episodes \(nothing was trained\)",
+    ):
+        train(config)
+    assert not list((tmp_path / "run" / "checkpoints").iterdir())
+    # eval.py's --episodes likewise, before its episodes run.
+    monkeypatch.undo()
+    run_dir = tmp_path / "small"
+    train(dataclasses.replace(TINY, run_dir=str(run_dir)))
+    monkeypatch.setattr(devices, "device_memory_bytes", lambda: 150 * 2**20)
+    with pytest.raises(ConfigError, match=r"of 100000 episodes .*; give fewer --episodes$"):
+        evaluate_run(run_dir, episodes=100_000)
 
 
 def test_a_training_step_that_needs_more_memory_than_a_device_has_is_refused(monkeypatch):
