@@ -413,7 +413,8 @@ def resume(
     with in_every_process("taking the run directory"):
         lock = hold_run_dir(run_dir)
     try:
-        rewrite = config != in_file  # a new length, or one that undoes an unfinished launch's
+        # A new length, or one that undoes an unfinished launch's, written in config.yaml.
+        rewrite = config is not saved_config or config != in_file
         return _continue(
             run_dir, saved_config, config, progress, distributed, length_in_file, rewrite
         )

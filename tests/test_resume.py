@@ -242,11 +242,14 @@ def test_resume_in_python_starts_a_run_stopped_before_its_first_checkpoint(
     assert yaml.safe_load((shorter / "config.yaml").read_text())["config"]["eval_every"] is None
 
 
-def test_a_finished_run_trained_further_matches_the_longer_run(tmp_path, straight_rows, capsys):
+def test_a_finished_run_trained_further_matches_the_longer_run(
+    tmp_path, straight_rows, capsys, monkeypatch
+):
     run_dir = tmp_path / "run"
     train(dataclasses.replace(TINY, run_dir=str(run_dir), total_env_steps=4 * 4 * 14))
     capsys.readouterr()
-    # This process shows a bar (the run was started with lines, for a log file).
+    # This process shows a bar (the run was started with lines, for a log file), on a terminal.
+    monkeypatch.setattr("jaxcrl.logger.shows_a_bar", lambda stream: True)
     result = resume(run_dir, total_env_steps=TINY.total_env_steps, progress=True)
     shown = capsys.readouterr()
     assert "env_steps=" not in shown.out and "train: 100%" in shown.err
