@@ -265,10 +265,11 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
     known.config = known.config[0] if known.config else None
     list_flags = list_option_flags()
     refuse_repeated_list_flags(rest, list_flags)
-    base, recorded = TrainConfig(), None
+    base, recorded, overrides = TrainConfig(), None, {}
     if known.config is not None:
         try:
-            base = config_from_overrides(read_overrides(known.config))
+            overrides = read_overrides(known.config)
+            base = config_from_overrides(overrides)
             recorded = recorded_run_dir(known.config)
         except (ConfigError, TypeError) as error:
             _fail(str(error))
@@ -288,7 +289,7 @@ def parse_train_args(argv: list[str] | None = None) -> TrainConfig:
         preset_options = ()
         if not options_given:
             config = dataclasses.replace(config, env_options=())
-    if config.env != base.env:
+    if config.env != base.env and "env" in overrides:  # not a preset for any env (offline's)
         note_preset_settings_kept(config, base, known.config)
     if options_given:  # added to the preset's, replacing those of the same name
         try:

@@ -568,6 +568,10 @@ def test_config_given_twice_is_refused_and_another_env_leaves_the_presets_env_op
     assert given.env_options == ("a=1",)
     kept = parse_train_args(["--config", "ant", "--env-options", "goal_max_radius=5"])
     assert kept.env_options == ("motor_gear=60", "goal_max_radius=5")
+    # A preset that names no env (the offline objectives') was said to be chosen for point_open.
+    capsys.readouterr()
+    parse_train_args(["--config", "offline_crl_paper", "--env", "point_u_maze"])
+    assert "note:" not in capsys.readouterr().err
 
 
 def test_a_presets_collection_options_are_left_out_of_a_dataset_run(tmp_path):
