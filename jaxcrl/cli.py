@@ -98,7 +98,8 @@ def _one_error_line(box: str, program: str) -> str:
     named = lambda lines: list(dict.fromkeys(flag(line).group(1) for line in lines if flag(line)))
     first = sections[0]
     if first[0].endswith(":") and named(first[1:]):  # a heading over the options it is about
-        heading = re.sub(r"^Missing from .*:$", "missing required options:", first[0])
+        missing = "missing required option" + ("s:" if len(named(first[1:])) > 1 else ":")
+        heading = re.sub(r"^Missing from .*:$", missing, first[0])
         message = f"{heading[0].lower()}{heading[1:]} {', '.join(named(first[1:]))}"
     else:
         message = " ".join(line.strip() for line in first)
@@ -110,6 +111,17 @@ def _one_error_line(box: str, program: str) -> str:
     for section in sections[1:]:
         if section[0].strip() == "Perhaps you meant:" and named(section[1:]):
             message += f"; perhaps you meant {' or '.join(named(section[1:]))}"
+        if section[0].strip() == "Unrecognized options:" and section[1:]:
+            # Beside a missing option: tyro lists a misspelt flag with its value, or a value
+            # given without its flag; the flags alone, else the values, complete the line.
+            words = [line.strip() for line in section[1:]]
+            flags = [word for word in words if word.startswith("-")]
+            if flags:
+                message += f"; unrecognized option{'s' if len(flags) > 1 else ''}: "
+                message += ", ".join(flags)
+            else:
+                message += f"; {', '.join(words)}: no option flag names "
+                message += "these values" if len(words) > 1 else "this value"
     return f"{message} (see {program} --help)"
 
 

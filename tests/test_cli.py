@@ -435,7 +435,14 @@ def test_flags_read_ahead_of_the_others_fail_in_one_line(args, line, capsys):
         ("train", ["--batch", "3", "--sed", "1"], "unrecognized options: --batch, --sed ("),
         ("train", ["--contrastive-loss", "nce"], "invalid choice 'nce' for argument"),
         ("train", ["--num-envs"], "missing value for argument '--num-envs'"),
-        ("eval", [], "missing required options: --run-dir (see eval.py --help)"),
+        ("eval", [], "missing required option: --run-dir (see eval.py --help)"),
+        # Beside a missing option, the misspelt flag or the value without one was left out.
+        (
+            "eval",
+            ["--rundir", "r"],
+            "missing required option: --run-dir; unrecognized option: --rundir (",
+        ),  # fmt: skip
+        ("eval", ["r"], "missing required option: --run-dir; r: no option flag names this value"),
         ("eval", ["--run-dir", "r", "--episode", "3"], "perhaps you meant --episodes"),
     ],
 )
