@@ -8,6 +8,7 @@ once, by tracing, so a mistake in it is one line rather than an error deep insid
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import inspect
 import os
@@ -67,9 +68,11 @@ def unknown_env_problem(name: str, known: Iterable[str]) -> str | None:
         return str(error)
     if import_path is not None:
         return None
+    near = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+    hint = f" (did you mean {near[0]}?)" if near else ""
     return (
-        f"unknown env {name!r} for --env; choose one of: {', '.join(known)}; or MODULE:CLASS, a "
-        "GoalEnv subclass of your own"
+        f"unknown env {name!r} for --env{hint}; choose one of: {', '.join(known)}; or "
+        "MODULE:CLASS, a GoalEnv subclass of your own"
     )
 
 

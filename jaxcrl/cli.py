@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import io
@@ -18,6 +17,7 @@ from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 import tyro
 
+from jaxcrl.arguments import OneLineParser
 from jaxcrl.checkpoint import CheckpointError
 from jaxcrl.config import (
     SWEEPABLE,
@@ -47,16 +47,12 @@ def _fail(message: str) -> None:
     raise SystemExit(2)
 
 
-class FlagsAheadParser(argparse.ArgumentParser):
+class FlagsAheadParser(OneLineParser):
     """The parser of the few flags train.py reads before tyro (--config, --resume, a resume's
     length): its errors are one line pointing to train.py's help, not a usage of its own."""
 
     def __init__(self) -> None:
-        super().__init__(add_help=False, allow_abbrev=False)
-
-    def error(self, message: str) -> None:
-        """Exit with one error line (argparse's usage would describe these flags alone)."""
-        _fail(f"{message} (see {command_name('train.py')} --help)")
+        super().__init__(prog=command_name("train.py"), add_help=False, allow_abbrev=False)
 
 
 def _once(flag: str, values: list[str] | None) -> str | None:
@@ -167,10 +163,10 @@ def _train_description() -> str:
         "again from the beginning); with --total-env-steps N (offline: --num-updates N) beside "
         "it, it trains the run to that new length.",
         "--env MODULE:CLASS trains a GoalEnv subclass of your own (e.g. mylab.envs:Corridor); "
-        "config.yaml records that name, so eval.py and --resume import it again.",
+        "config.yaml records that name, so evaluating and resuming the run import it again.",
         f"Registered envs:\n{envs}",
         "OGBench's envs (offline only, on OGBench's datasets; evaluated on the host, "
-        ".[ogbench] extra):\n" + _indented_list(ogbench_names),
+        "the ogbench extra):\n" + _indented_list(ogbench_names),
         "Presets:\n" + _indented_list(available_presets() or ["(none)"]),
     ]
     return "\n\n".join(paragraphs)
@@ -474,7 +470,7 @@ class EvalArgs:
     """Evaluate a trained run's checkpoint with the deterministic policy."""
 
     run_dir: Path
-    """Run directory written by train.py."""
+    """Run directory written by training."""
     episodes: int | None = None
     """Evaluation episodes (None: the run's); OGBench: rounded to a multiple of its 5 tasks."""
     seed: int | None = None

@@ -15,7 +15,6 @@ deterministic policy plus Gaussian noise, clipped to [-1, 1]).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import signal
@@ -29,9 +28,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxcrl.arguments import OneLineParser
 from jaxcrl.config import (
     ConfigError,
     TrainConfig,
+    command_name,
     merged_env_options,
     option_name,
     parse_env_options,
@@ -325,9 +326,10 @@ def collectable_envs() -> list[str]:
 
 def parse_options(argv: list[str] | None = None) -> CollectOptions:
     """Read and check ``collect.py``'s flags."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
+        prog=command_name("collect.py"),
         description="Collect an OGBench-layout offline dataset (NAME.npz and NAME-val.npz) "
-        "from one of jaxcrl's envs, stepped in parallel on the device."
+        "from one of jaxcrl's envs, stepped in parallel on the device.",
     )
     parser.add_argument(
         "--env",
@@ -380,7 +382,7 @@ def parse_options(argv: list[str] | None = None) -> CollectOptions:
         "--env-options",
         nargs="*",
         metavar="NAME=VALUE",
-        help="env constructor arguments as in train.py (noisy-checkpoint: added to the run's, "
+        help="env constructor arguments, as in training (noisy-checkpoint: added to the run's, "
         "replacing those of the same name)",
     )
     parser.add_argument(

@@ -52,7 +52,6 @@ puzzle-3x3 2.1: 30 to 40 minutes), measured on short runs; twice that on a busy 
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import time
@@ -60,6 +59,7 @@ from typing import Any
 
 import numpy as np
 
+from jaxcrl.arguments import OneLineParser
 from jaxcrl.dataset import Dataset, as_stored_states, new_dataset_paths, save_splits
 from jaxcrl.envs.ogbench_envs import (
     OGBENCH_SIZES,
@@ -339,7 +339,9 @@ def manipulation_part(
 
 def main(argv: list[str] | None = None) -> None:
     """Generate the train and -val files and print what was made."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(
+        prog="python -m jaxcrl.ogbench_data", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--env", required=True, help=f"one of {', '.join(LOCAL_ENV_IDS)}")
     parser.add_argument(
         "--recipe",

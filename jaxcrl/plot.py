@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from jaxcrl.arguments import OneLineParser
 from jaxcrl.config import resume_elsewhere, warnings_in_one_line
 from jaxcrl.extras import install_extra
 from jaxcrl.files import check_folder_writable
@@ -287,7 +288,7 @@ def plot_runs(
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line of ``python -m jaxcrl.plot``."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m jaxcrl.plot",
         description=(
             "Plot learning curves of jaxcrl runs against env steps and print the final success "

@@ -126,6 +126,16 @@ def test_bad_flags_stop_with_a_usage_error(flags):
         parse_options(argv)
 
 
+def test_a_flag_that_does_not_parse_is_one_error_line(capsys):
+    # argparse printed its whole usage block above the error, unlike train.py and eval.py.
+    with pytest.raises(SystemExit) as stopped:
+        parse_options(["--env", "point_open", "--episodes", "ten", "--out", "d.npz"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: argument --episodes: invalid int value: 'ten' (see collect.py --help)\n"
+    )
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [
@@ -230,7 +240,7 @@ def test_noisy_checkpoint_policy_acts_like_the_trained_policy_plus_noise(tmp_pat
             "--env antmaze-large-v0 is one of OGBench's own envs, which run on the host: download "
             "OGBench's files with ogbench.download_datasets",
         ),
-        ("point_opne", "unknown env 'point_opne' for --env; choose one of: ant, ant_big_maze"),
+        ("point_opne", "unknown env 'point_opne' for --env (did you mean point_open?); choose"),
     ],
 )
 def test_envs_that_cannot_be_collected_here_are_refused_by_name(env, message, capsys):
