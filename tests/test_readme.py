@@ -160,5 +160,26 @@ def test_the_readme_python_that_trains_nothing_runs():
     assert snippets  # register_maze's example
     for snippet in snippets:
         exec(compile(snippet, "README.md", "exec"), {})
-    for block in code_blocks("python"):
-        compile(block, "README.md", "exec")  # the training example at least compiles
+
+
+def test_the_readme_python_that_trains_runs_at_a_tiny_size(tmp_path, monkeypatch):
+    # Its last line used `observations`, which it never defined: it failed when pasted.
+    import dataclasses
+
+    from tiny_runs import TINY
+
+    import jaxcrl
+
+    def tiny(env: str = TINY.env, **options):
+        """The example's config at the test's tiny sizes, in a folder of the test's."""
+        return dataclasses.replace(TINY, env=env, progress=False, run_dir=str(tmp_path / "run"))
+
+    monkeypatch.setattr(jaxcrl, "TrainConfig", tiny)
+    trains = re.compile(r"^[^#\n]*\btrain\(", flags=re.M)
+    blocks = [block for block in code_blocks("python") if trains.search(block)]
+    assert blocks
+    for block in blocks:
+        namespace = {}
+        exec(compile(block, "README.md", "exec"), namespace)
+        if "actions" in namespace:  # acted with the trained policy
+            assert namespace["actions"].shape == (namespace["env"].action_size,)
