@@ -71,6 +71,17 @@ def has_checkpoint(run_dir: Path | str) -> bool:
     return folder.is_dir() and any(entry.name.isdigit() for entry in folder.iterdir())
 
 
+def refuse_a_file(run_dir: Path) -> None:
+    """Raise ConfigError when ``run_dir``, or the nearest of its folders that exists, is a file:
+    mkdir's own "File exists" read as if the run directory existed."""
+    whole = run_dir.absolute()
+    existing = next(path for path in (whole, *whole.parents) if path.exists())
+    if not existing.is_dir():
+        raise ConfigError(
+            f"--run-dir {run_dir}: {existing} is a file, not a folder; choose another --run-dir"
+        )
+
+
 def hold_run_dir(run_dir: Path) -> TextIO | None:
     """Lock ``run_dir`` for this process while it trains there: a second process on the same
     directory would log every row twice and write into the same checkpoints. Returns the lock
@@ -78,6 +89,7 @@ def hold_run_dir(run_dir: Path) -> TextIO | None:
     first host holds it). ConfigError when another process holds it."""
     if jax.process_index() != 0:
         return None
+    refuse_a_file(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         lock = (run_dir / ".lock").open("a+")
@@ -131,6 +143,7 @@ def prepare_run_dir(config: TrainConfig, again: bool = False) -> tuple[TrainConf
             "this one could continue; choose a new --run-dir (nothing was overwritten)"
         )
     wait_for_processes("run_dir_checked")  # every process has looked before any writes to it
+    refuse_a_file(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         if again and jax.process_index() == 0:

@@ -77,10 +77,9 @@ def test_starting_again_drops_the_rows_of_the_failed_start(tmp_path):
     assert (tmp_path / "metrics.jsonl").read_text() == ""
 
 
-def test_an_unwritable_run_dir_is_a_config_error_naming_the_option(tmp_path):
-    (tmp_path / "file").write_text("")
+def test_an_unwritable_run_dir_is_a_config_error_naming_the_option():
     with pytest.raises(ConfigError, match="--run-dir .*cannot create it"):
-        prepare_run_dir(TrainConfig(run_dir=str(tmp_path / "file" / "run")))
+        prepare_run_dir(TrainConfig(run_dir="/proc/jaxcrl-test/run"))  # not even for root
 
 
 def test_keep_rows_up_to_drops_later_rows_and_the_csv_built_from_them(tmp_path):
@@ -171,3 +170,18 @@ def test_a_run_directory_another_process_trains_is_refused_and_left_alone(tmp_pa
     assert read_run_config(run_dir).total_env_steps == TINY.total_env_steps
     other.close()
     assert len(resume(run_dir, total_env_steps=2 * TINY.total_env_steps).metrics) > 1
+
+
+def test_a_run_dir_that_is_a_file_or_lies_in_one_is_named_as_such(tmp_path):
+    # mkdir's "File exists" read as if the run directory already existed.
+    from jaxcrl.run_dir import hold_run_dir
+
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    for run_dir in (taken, taken / "run"):
+        with pytest.raises(ConfigError) as refused:
+            hold_run_dir(run_dir)
+        assert str(refused.value) == (
+            f"--run-dir {run_dir}: {taken} is a file, not a folder; choose another --run-dir"
+        )
+    assert taken.read_text() == "mine"
