@@ -93,7 +93,7 @@ from jaxcrl.run_dir import (
     set_aside_checkpoints_after,
 )
 from jaxcrl.stats import summarize
-from jaxcrl.stop_signals import StoppedAtOnce, stop_requests
+from jaxcrl.stop_signals import StoppedAtOnce, say_on_setup_stop, stop_requests
 from jaxcrl.trainer import TrainerState
 from jaxcrl.validation import (
     check_dataset_source,
@@ -256,6 +256,9 @@ def train(config: TrainConfig, again: bool = False) -> TrainResult:
                 file=sys.stderr,
             )
         config, run_dir = prepare_run_dir(config, again)
+        say_on_setup_stop(
+            f"nothing was trained; {resume_command(run_dir)} starts it from the beginning"
+        )
         with in_every_process("checking its checkpoints folder"):
             check_checkpoints_writable(run_dir)
         if jax.process_index() == 0:
@@ -412,6 +415,7 @@ def resume(
     check_same_config(config)
     with in_every_process("taking the run directory"):
         lock = hold_run_dir(run_dir)
+    say_on_setup_stop(f"{run_dir} is as it was; continue with {resume_command(run_dir)}")
     try:
         # A new length, or one that undoes an unfinished launch's, written in config.yaml.
         rewrite = config is not saved_config or config != in_file

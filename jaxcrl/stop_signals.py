@@ -4,29 +4,75 @@ loop collects them to stop at a checkpoint."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
+import sys
 import threading
 import time
+from typing import Any
+
+# What a Ctrl-C during setup says after "stopped while setting up": what it leaves behind, as
+# the run knows it (a run directory taken, a resume's checkpoint); set by ``say_on_setup_stop``.
+_SETUP_STOP_NOTE = ["nothing was trained"]
+
+
+def say_on_setup_stop(note: str) -> None:
+    """Have a Ctrl-C from now until the training loop takes over say ``note`` (where the run
+    stands and how to start it again) as it ends the process."""
+    _SETUP_STOP_NOTE[0] = note
 
 
 @contextlib.contextmanager
 def interrupt_ends_setup():
-    """Let SIGINT end the process at once (as SIGTERM does) until the training loop takes over.
+    """Let SIGINT end the process at once (as SIGTERM does) until the training loop takes over,
+    with one line on where the run stands (``say_on_setup_stop``).
 
     For command lines only (in a notebook it would end the kernel). Python turns Ctrl-C into an
-    exception only once XLA's compiler returns, and an interpreter shut down that way can crash.
-    Nothing is lost: before its first chunk a run has saved nothing, and a resume's checkpoint
-    stays as it was.
+    exception only once XLA's compiler returns, and an interpreter shut down that way can crash:
+    a thread woken by the signal itself (``signal.set_wakeup_fd``) prints the line and ends the
+    process by the signal, as a shell expects of a program Ctrl-C stops. Nothing is lost: before
+    its first chunk a run has saved nothing, and a resume's checkpoint stays as it was.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    setup_handler = lambda number, frame: None  # noqa: E731 (the watcher ends the process)
+    previous = signal.signal(signal.SIGINT, setup_handler)
+    previous_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    watched = (read_end, setup_handler)
+    watcher = threading.Thread(target=_end_on_interrupt, args=watched, daemon=True)
+    watcher.start()
     try:
         yield
     finally:
+        signal.set_wakeup_fd(previous_fd)
         signal.signal(signal.SIGINT, previous)
+        os.close(write_end)  # the watcher reads the end of the pipe and returns
+        watcher.join()
+        os.close(read_end)
+        _SETUP_STOP_NOTE[0] = "nothing was trained"
+
+
+def _end_on_interrupt(read_end: int, setup_handler: Any) -> None:
+    """Wait for SIGINT's byte on the wakeup pipe while ``setup_handler`` is SIGINT's (not the
+    training loop's, which stops at a checkpoint); then say where the run stands and end the
+    process by SIGINT (its default action, set in C: Python sets handlers in its main thread)."""
+    while True:
+        received = os.read(read_end, 64)
+        if not received:  # setup is over: the pipe was closed
+            return
+        if signal.SIGINT in received and signal.getsignal(signal.SIGINT) is setup_handler:
+            break
+    print(f"stopped while setting up: {_SETUP_STOP_NOTE[0]}", file=sys.stderr, flush=True)
+    try:
+        ctypes.CDLL(None).signal(signal.SIGINT, 0)  # SIG_DFL
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)  # the signal ends the process
+    finally:
+        os._exit(128 + signal.SIGINT)
 
 
 # The same signal again within this many seconds is one request seen twice: GNU timeout sends its

@@ -459,8 +459,13 @@ def test_ctrl_c_while_compiling_ends_the_run_at_once_without_a_traceback(tmp_pat
         time.sleep(0.02)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == -signal.SIGINT, stderr
+    assert process.returncode == -signal.SIGINT, stderr  # by the signal, as a shell expects
     assert "Traceback" not in stderr and not has_checkpoint(run_dir)
+    # It said nothing: a run directory was left behind, and no word on what to do with it.
+    assert stderr.splitlines()[-1] == (
+        f"stopped while setting up: nothing was trained; python {REPO / 'train.py'} --resume "
+        f"{run_dir} starts it from the beginning"
+    )
 
 
 def test_sigterm_then_sigkill_then_resume_equals_the_straight_run(tmp_path, straight_rows):
