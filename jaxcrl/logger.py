@@ -92,7 +92,8 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
             rows.append(json.loads(line.decode("utf-8")))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             if number == len(lines):
-                warnings.warn(f"{path}: line {number} is partly written; left out", stacklevel=2)
+                # Attributed here, so that reading the file again does not say it again.
+                warnings.warn(f"{path}: line {number} is partly written; left out", stacklevel=1)
                 break
             why = error.msg if isinstance(error, json.JSONDecodeError) else "not UTF-8 text"
             raise ConfigError(

@@ -61,6 +61,7 @@ from jaxcrl.logger import (
     bar_write,
     check_logger_packages,
     open_loggers,
+    read_csv,
     read_metrics,
 )
 from jaxcrl.members import Member, member_keys, member_rows, summarize_groups
@@ -517,12 +518,35 @@ def refuse_missing_rows(run_dir: Path, done: int, total: int) -> None:
             "changed)"
         )
     rows = read_metrics(jsonl) if jsonl.exists() else []
+    lost = sorted(rows_only_in_csv(rows, csv, done)) if csv.exists() else []
+    if lost:  # a resume would write the CSV again from metrics.jsonl, without them
+        raise ConfigError(
+            f"{jsonl} lacks rows that {csv.name} holds (iteration{'s' if len(lost) > 1 else ''} "
+            f"{', '.join(map(str, lost[:5]))}{', ...' if len(lost) > 5 else ''}): rows were lost "
+            f"from it; restore it from a copy, or delete {csv.name} to go on without them "
+            "(nothing was changed)"
+        )
     if done == total and not any(row["iteration"] == done for row in rows):
         raise ConfigError(
             f"{run_dir}'s checkpoint at iteration {done} would end the run, but no evaluation "
             "was made there (a length set to a checkpoint that is not the run's end, or rows "
             "lost); give a larger length (nothing was changed)"
         )
+
+
+def rows_only_in_csv(rows: list[dict[str, Any]], csv: Path, done: int) -> set[int]:
+    """Iterations up to ``done`` of the rows ``csv`` (metrics.csv) holds for some member that
+    ``rows`` (metrics.jsonl's) do not: rows lost from metrics.jsonl."""
+    held = {(row["iteration"], str(row.get("member", ""))) for row in rows}
+    lost = set()
+    for row in read_csv(csv):
+        try:
+            iteration = int(float(row.get("iteration") or "nan"))
+        except ValueError:  # not a row of ours: the CSV is a copy, metrics.jsonl decides
+            continue
+        if iteration <= done and (iteration, row.get("member") or "") not in held:
+            lost.add(iteration)
+    return lost
 
 
 def _train_loop(

@@ -581,3 +581,20 @@ def test_w_and_b_that_cannot_start_stops_the_run_before_it_compiles(tmp_path, mo
     )
     with pytest.raises(ConfigError, match=r"^W&B did not start \(RuntimeError: api_key"):
         run.train(config)
+
+
+def test_a_partly_written_last_line_is_told_once_however_often_the_file_is_read(tmp_path):
+    # A resume reads metrics.jsonl twice: the warning was printed twice.
+    import warnings
+
+    from jaxcrl.logger import read_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"iteration": 2}\n{"iteration": 4, "eval/suc')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        assert read_metrics(path) == [{"iteration": 2}]
+        assert read_metrics(path) == [{"iteration": 2}]
+    assert [str(warning.message) for warning in caught] == [
+        f"{path}: line 2 is partly written; left out"
+    ]

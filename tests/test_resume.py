@@ -140,6 +140,15 @@ def test_a_resume_keeps_metrics_csv_and_refuses_to_go_on_without_the_rows_it_nee
     with pytest.raises(ConfigError, match="metrics.jsonl is missing: it holds the rows up to"):
         resume(run_dir)
     assert read_csv(run_dir / "metrics.csv") == csv_rows
+    # Emptied, it lost rows silently, and metrics.csv was written again without them.
+    (run_dir / "metrics.jsonl").write_text("")
+    with pytest.raises(
+        ConfigError,
+        match=r"metrics.jsonl lacks rows that metrics.csv holds "
+        r"\(iterations 6, 12\): .*or delete metrics.csv to go on without them",
+    ):
+        resume(run_dir)
+    assert read_csv(run_dir / "metrics.csv") == csv_rows
     (tmp_path / "kept.jsonl").rename(run_dir / "metrics.jsonl")
     # A length that ends the run at checkpoint 9, where no evaluation was made: it "finished"
     # with iteration 6's row as its result.
