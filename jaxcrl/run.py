@@ -85,6 +85,7 @@ from jaxcrl.run_dir import (
     hold_run_dir,
     keep_rows_up_to,
     prepare_run_dir,
+    record_devices,
     record_new_length,
     record_run_config,
     refuse_changed_dataset,
@@ -497,6 +498,7 @@ def _continue(
     if jax.process_index() == 0:  # one process tidies the shared run directory
         if rewrite:
             record_new_length(run_dir, saved_config, config, done)
+        record_devices(run_dir, done)
         set_aside_checkpoints_after(run_dir, step)
         keep_rows_up_to(run_dir, done)
     wait_for_processes("run_dir_tidied")

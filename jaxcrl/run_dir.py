@@ -403,6 +403,20 @@ def check_unchanged_env(run_dir: Path, env: GoalEnv, resuming: bool) -> str | No
     return None
 
 
+def record_devices(run_dir: Path, iteration: int) -> None:
+    """Note in config.yaml, under ``resumed_on``, the JAX version and devices of a resume from
+    ``iteration`` where they differ from those the run last ran on (its ``jax`` entry keeps
+    the first launch's)."""
+    document = run_record(run_dir)
+    now = jax_info()
+    resumes = document.get("resumed_on") or []
+    if now == (resumes[-1].get("jax") if resumes else document.get("jax")):
+        return
+    document["resumed_on"] = [*resumes, {"at_iteration": iteration, "jax": now}]
+    with replace_atomically(run_dir / "config.yaml") as stream:
+        stream.write(yaml.safe_dump(document, sort_keys=False))
+
+
 def jax_info() -> dict[str, Any]:
     """JAX version and devices, recorded in config.yaml."""
     return {

@@ -333,6 +333,25 @@ def test_the_old_length_given_again_undoes_an_unfinished_lengthening(tmp_path, s
     assert learning_fields(resume(run_dir).metrics) == learning_fields(rows)
 
 
+def test_a_resume_on_other_devices_notes_them_in_config_yaml(tmp_path, short_run, monkeypatch):
+    # config.yaml kept the devices of the first launch after a resume on others.
+    from jaxcrl import run_dir as run_dirs
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(short_run, run_dir)
+    first = yaml.safe_load((run_dir / "config.yaml").read_text())["jax"]
+    resume(run_dir)  # the same devices: nothing noted
+    assert "resumed_on" not in yaml.safe_load((run_dir / "config.yaml").read_text())
+    elsewhere = {**first, "devices": ["cpu:0", "cpu:1"]}
+    monkeypatch.setattr(run_dirs, "jax_info", lambda: elsewhere)
+    resume(run_dir)
+    resume(run_dir)  # the same devices as last time: noted once
+    record = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert record["jax"] == first and record["resumed_on"] == [
+        {"at_iteration": 12, "jax": elsewhere}
+    ]
+
+
 def test_a_new_length_keeps_the_evaluation_spacing_and_the_kind_of_run():
     config = dataclasses.replace(TINY, eval_every=None, num_evals=2, total_env_steps=4 * 4 * 14)
     assert loop_sizes(config) == (12, 6)
