@@ -325,5 +325,11 @@ def read_run_config(run_dir: Path) -> TrainConfig:
     """The configuration a run directory was trained with (its run_dir included)."""
     path = Path(run_dir) / "config.yaml"
     if not path.is_file():
+        checkpoints = Path(run_dir) / "checkpoints"
+        if checkpoints.is_dir() and any(entry.name.isdigit() for entry in checkpoints.iterdir()):
+            raise ConfigError(
+                f"{path} is missing, though {run_dir} holds checkpoints: they need the options "
+                "it records; put it back from a copy of the run (nothing was changed)"
+            )
         raise ConfigError(f"{run_dir} is not a jaxcrl run directory: it has no config.yaml")
     return config_from_overrides(_read_options(str(path), source=str(path))[0])

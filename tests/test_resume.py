@@ -150,6 +150,11 @@ def test_a_resume_keeps_metrics_csv_and_refuses_to_go_on_without_the_rows_it_nee
         resume(run_dir)
     assert read_csv(run_dir / "metrics.csv") == csv_rows
     (tmp_path / "kept.jsonl").rename(run_dir / "metrics.jsonl")
+    # config.yaml gone: "not a jaxcrl run directory", though its checkpoints lay there.
+    (run_dir / "config.yaml").rename(tmp_path / "kept.yaml")
+    with pytest.raises(ConfigError, match=r"config.yaml is missing, though .* holds checkpoints"):
+        resume(run_dir)
+    (tmp_path / "kept.yaml").rename(run_dir / "config.yaml")
     # A length that ends the run at checkpoint 9, where no evaluation was made: it "finished"
     # with iteration 6's row as its result.
     shutil.rmtree(run_dir / "checkpoints" / "12")
