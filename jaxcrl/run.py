@@ -196,14 +196,20 @@ class TrainResult:
 
 def raised_loss_weights(config: TrainConfig) -> str:
     """``", or --bc-alpha 1e+30 (default 0.1)"``: the loss weights that ``config`` sets above
-    their defaults, for the advice after non-finite values (empty when none is)."""
+    their defaults, and an energy temperature below its default (it divides the logits: ", or
+    raise --energy-temperature 1e-30 (default 1)"), for the advice after non-finite values
+    (empty when none is)."""
     defaults = TrainConfig()
+    said = lambda name, value: f"--{name.replace('_', '-')} {value:g} (default "
     raised = [
-        f"--{name.replace('_', '-')} {value:g} (default {getattr(defaults, name):g})"
+        f"{said(name, value)}{getattr(defaults, name):g})"
         for name in ("bc_alpha", "logsumexp_penalty", "alpha")
         if (value := getattr(config, name)) > getattr(defaults, name)
     ]
-    return f", or {' and '.join(raised)}" if raised else ""
+    advice = f", or {' and '.join(raised)}" if raised else ""
+    if (value := config.energy_temperature) < defaults.energy_temperature:
+        advice += f", or raise {said('energy_temperature', value)}1)"
+    return advice
 
 
 # --- training -------------------------------------------------------------------------------

@@ -428,6 +428,16 @@ def test_non_finite_first_chunk_says_no_checkpoint_was_saved(tmp_path, monkeypat
         train(heavy)
 
 
+def test_the_advice_after_non_finite_values_names_a_tiny_energy_temperature():
+    # --energy-temperature 1e-30 overflowed, and the advice named only the learning rates.
+    from jaxcrl.run import raised_loss_weights
+
+    assert raised_loss_weights(TrainConfig()) == ""
+    assert raised_loss_weights(TrainConfig(energy_temperature=1e-30, bc_alpha=1e30)) == (
+        ", or --bc-alpha 1e+30 (default 0.1), or raise --energy-temperature 1e-30 (default 1)"
+    )
+
+
 def test_resume_checks_its_arguments_as_train_config_does(tmp_path):
     # total_env_steps="6000" failed as a TypeError deep in the resume; progress="no" showed a bar.
     for given, message in [
