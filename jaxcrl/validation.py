@@ -128,6 +128,11 @@ def validate(
         value = getattr(config, name)
         if value <= 0:
             raise ConfigError(f"{flag(name)} must be a positive integer, got {value}")
+    if config.energy == "cosine" and config.repr_dim < 2:
+        raise ConfigError(
+            "--energy cosine needs --repr-dim 2 or more: a 1-D representation's direction is "
+            "+1 or -1, so every logit would be +-1/temperature and the critic could not learn"
+        )
     if not config.cnn_channels or min(config.cnn_channels) <= 0:
         channels = " ".join(map(str, config.cnn_channels))
         raise ConfigError(f"--cnn-channels must be one or more positive integers, got {channels}")

@@ -28,6 +28,7 @@ from jaxcrl.validation import (
 BAD_CONFIGS = [
     ({"env": "humanoid_on_mars"}, "unknown env 'humanoid_on_mars' for --env; choose one of"),
     ({"num_envs": 0}, "--num-envs must be a positive integer, got 0"),
+    ({"energy": "cosine", "repr_dim": 1}, "--energy cosine needs --repr-dim 2 or more"),
     ({"num_updates": 500}, "--num-updates 500 sets the length of an offline run, which needs"),
     ({"distributed": True}, "--distributed needs --run-dir: every process writes the same"),
     ({"seed": -1}, "--seed must lie in [0, 4294967295] (with --num-seeds 1), got -1"),
