@@ -150,6 +150,13 @@ def test_a_resume_keeps_metrics_csv_and_refuses_to_go_on_without_the_rows_it_nee
         resume(run_dir)
     assert read_csv(run_dir / "metrics.csv") == csv_rows
     (tmp_path / "kept.jsonl").rename(run_dir / "metrics.jsonl")
+    # An impossible value edited there was told as if a flag had given it.
+    config_path = run_dir / "config.yaml"
+    original = config_path.read_text()
+    config_path.write_text(original.replace("keep_checkpoints: 3", "keep_checkpoints: 0"))
+    with pytest.raises(ConfigError, match=r"run/config.yaml: --keep-checkpoints must be a pos"):
+        resume(run_dir)
+    config_path.write_text(original)
     # config.yaml gone: "not a jaxcrl run directory", though its checkpoints lay there.
     (run_dir / "config.yaml").rename(tmp_path / "kept.yaml")
     with pytest.raises(ConfigError, match=r"config.yaml is missing, though .* holds checkpoints"):
