@@ -405,10 +405,6 @@ def resume(
         return start_again(run_dir, total_env_steps, num_updates, progress, distributed)
     # Where the run is now: a moved or copied run's config.yaml still names where it was.
     saved_config = dataclasses.replace(read_run_config(run_dir), run_dir=str(run_dir))
-    try:  # a value edited into config.yaml: named as the file's, not as a flag given
-        validate(saved_config, registered_envs(), dataset_must_exist=False)
-    except ConfigError as error:
-        raise ConfigError(f"{run_dir / 'config.yaml'}: {error}") from None
     refuse_changed_dataset(saved_config, run_dir)
     # Before anything starts JAX's backend (reading a checkpoint does): a multi-host run joins
     # its processes first.
@@ -416,6 +412,10 @@ def resume(
     recorded = checkpoint.saved_progress(run_dir)
     refuse_switched_training(saved_config, recorded, run_dir)
     refuse_edited_options(saved_config, recorded, run_dir)
+    try:  # a value edited into config.yaml: named as the file's, not as a flag given
+        validate(saved_config, registered_envs(), dataset_must_exist=False)
+    except ConfigError as error:
+        raise ConfigError(f"{run_dir / 'config.yaml'}: {error}") from None
     length_in_file = total_env_steps is None and num_updates is None  # no flag gave one
     in_file = saved_config
     saved_config, total_env_steps, num_updates = length_asked(
