@@ -45,3 +45,20 @@ def test_behaviour_cloning_gradient_is_finite_at_the_box_edges_and_points_to_the
     assert bool(jnp.all(jnp.isfinite(grad_mean))) and bool(jnp.all(jnp.isfinite(grad_log_std)))
     # Descending the negative log-likelihood moves each mean toward atanh(data action).
     assert bool(jnp.all(-grad_mean * jnp.sign(data) > 0))
+
+
+def test_a_saturated_data_action_takes_the_tails_mean_density_and_the_whole_still_integrates():
+    # A data action of exactly 1 scored -log pi = 14.1 (0.34 at 0.9) and a log-std gradient of
+    # -51, so saturated rows dominated behaviour cloning and drove the std up.
+    mean, log_std = jnp.zeros((1, 1)), jnp.zeros((1, 1))
+    nll = lambda action: -actor.log_prob_of(jnp.array([[action]]), mean, log_std)[0]
+    assert float(nll(1.0)) < 3.0 and float(nll(1.0)) == pytest.approx(float(nll(-1.0)))
+    grad_log_std = jax.grad(lambda s: -actor.log_prob_of(jnp.ones((1, 1)), mean, s)[0])(log_std)
+    assert abs(float(grad_log_std[0, 0])) < 20.0  # 15.3: the tail's mass, 7e-5 at std 1
+    # Wide and off-centre, so that the tails hold mass: inside plus both tails is 1.
+    mean, log_std = jnp.array([[2.5]]), jnp.array([[0.5]])
+    grid = jnp.linspace(-actor.EDGE, actor.EDGE, 400_001)[:, None]
+    inside = float(jnp.trapezoid(jnp.exp(actor.log_prob_of(grid, mean, log_std)), grid[:, 0]))
+    ends = jnp.array([[1.0], [-1.0]])
+    tails = float(jnp.sum(jnp.exp(actor.log_prob_of(ends, mean, log_std)))) * (1 - actor.EDGE)
+    assert tails > 0.05 and inside + tails == pytest.approx(1.0, abs=2e-3)
