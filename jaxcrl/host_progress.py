@@ -116,8 +116,9 @@ def nonfinite_report(metrics: dict[str, np.ndarray], members: list[Member]) -> s
 def throughput(
     config: TrainConfig, iteration: int, member_iterations: int, seconds: float
 ) -> dict[str, float]:
-    """A row's progress and speed fields for a chunk of ``member_iterations`` (iterations of all
-    members together) that took ``seconds``: env steps online, gradient steps offline."""
+    """A row's progress and speed fields for the chunks since the last evaluation,
+    ``member_iterations`` (iterations of all members together) in ``seconds``: env steps online,
+    gradient steps offline."""
     if config.dataset is not None:  # no env steps: gradient steps of all members per second
         return {"updates_per_s": member_iterations / seconds}
     return {

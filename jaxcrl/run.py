@@ -643,6 +643,7 @@ def _train_loop(
         # Opened after compiling, so its rate and ETA count training alone.
         bar = Progress(steps_at(total), config.progress, offline, steps_at(progress.iteration))
         iteration_s = None  # seconds per iteration, as the last chunk took them
+        timed_iterations, timed_s = 0, 0.0  # chunks since the last evaluation, for its speed
         inputs = "the env's observations" if not offline else f"the dataset {config.dataset}"
         with stop_requests() as signals:
             for end in ends:
@@ -654,6 +655,7 @@ def _train_loop(
                 metrics = fetch(metrics)
                 chunk_time = time.perf_counter() - chunk_start
                 iteration_s = chunk_time / count
+                timed_iterations, timed_s = timed_iterations + count, timed_s + chunk_time
                 time.sleep(CHUNK_DELAY_S)
                 problem = nonfinite_report(metrics, members)
                 if problem:
@@ -671,8 +673,9 @@ def _train_loop(
                         "iteration": end,
                         "wall_time_s": wall_time(),
                         "setup_time_s": setup_time,
-                        **throughput(config, end, count * len(members), chunk_time),
+                        **throughput(config, end, timed_iterations * len(members), timed_s),
                     }
+                    timed_iterations, timed_s = 0, 0.0
                     val_metrics = {}
                     if program.validate is not None:  # losses on a batch of the -val split
                         val_metrics = fetch(program.validate(state, validation_keys(members, end)))
