@@ -101,7 +101,10 @@ def main() -> None:
         "--gears", type=positive_float, nargs="*", default=[], help="motor gears to try"
     )
     parser.add_argument(
-        "--brax-backend", default="generalized", help="generalized, spring, ...; '' to skip part 2"
+        "--brax-backend",
+        default="generalized",
+        choices=["generalized", "spring", "positional", "mjx", ""],
+        help="Brax's pipeline for part 2 (default generalized); '' to skip it",
     )
     args = parser.parse_args()
     variants = {

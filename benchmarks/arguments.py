@@ -46,6 +46,8 @@ def check_writable(path: str | None, option: str = "--out") -> None:
     """Refuse in one line, before anything is measured, an output file that cannot be written."""
     if path is None:
         return
+    if Path(path).is_dir():  # found now, not after the measuring
+        fail(f"{option} {path} is a folder; name a file")
     probe = Path(f"{path}.partial")
     try:
         probe.write_text("")
@@ -84,13 +86,13 @@ def one_line_errors() -> Iterator[None]:
         fail(str(error))
 
 
-def check_env_name(name: str) -> None:
-    """Refuse in one line a name that names no env (neither registered nor MODULE:CLASS),
-    listing those that are registered."""
+def check_env_name(name: str, flag: str = "--env") -> None:
+    """Refuse in one line a name given with ``flag`` that names no env (neither registered nor
+    MODULE:CLASS), listing those that are registered."""
     from jaxcrl.envs import registered_envs
     from jaxcrl.envs.own_envs import unknown_env_problem
 
-    problem = unknown_env_problem(name, registered_envs())
+    problem = unknown_env_problem(name, registered_envs(), flag)
     if problem is not None:
         fail(problem)
 

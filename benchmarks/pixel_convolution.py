@@ -15,7 +15,8 @@ import time
 
 import jax
 import jax.numpy as jnp
-from arguments import fail, named_env, positive_int  # sibling module
+from arguments import fail, named_env, positive_int  # sibling modules
+from episodes import refuse_host_evaluated
 
 from jaxcrl.config import TrainConfig, updates_per_iteration
 from jaxcrl.networks import conv3x3_as_matmul
@@ -71,6 +72,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     env = named_env(args.env)  # an unknown name stops here, before the timings
+    refuse_host_evaluated(env)  # an OGBench env's images are rendered on the host
     if env.image_shape is None:
         fail(f"{args.env} observes states, not images; give a pixel env (its name ends _pixels)")
     print(f"backend {jax.default_backend()}, {jax.devices()}")

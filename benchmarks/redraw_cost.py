@@ -14,7 +14,14 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-from arguments import add_num_envs_option, fail, named_env, positive_int  # sibling module
+from arguments import (  # sibling modules
+    add_num_envs_option,
+    check_env_name,
+    fail,
+    named_env,
+    positive_int,
+)
+from episodes import refuse_host_evaluated
 
 from jaxcrl.envs import SUCCESS, reset_batch, step_batch
 from jaxcrl.envs.base import redraw_reached_goals
@@ -67,6 +74,9 @@ def main() -> None:
         "--repeats", type=positive_int, default=3, help="timed runs, best kept (default 3)"
     )
     args = parser.parse_args()
+    for name in args.envs:  # every name checked before the first is timed
+        check_env_name(name, "--envs")
+        refuse_host_evaluated(named_env(name))
     print(f"device: {jax.devices()[0]}")
     for name in args.envs:
         for num_envs in args.num_envs:

@@ -168,7 +168,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="write JSON rows here, after each row")
     args = parser.parse_args()
     for env_name in args.envs:
-        check_env_name(env_name)
+        check_env_name(env_name, "--envs")
         refuse_host_evaluated(named_env(env_name))  # and envs that need options (custom mazes)
     check_writable(args.out)
     for env_name, num_envs, (ratio, batch_size) in itertools.product(

@@ -56,9 +56,10 @@ def env_import_path(name: str) -> tuple[str, str] | None:
     return module, class_name
 
 
-def unknown_env_problem(name: str, known: Iterable[str]) -> str | None:
-    """Why ``name`` names no env: neither one of ``known`` nor a well-formed ``MODULE:CLASS``
-    (None when it names one; whether that module imports is found when the env is built)."""
+def unknown_env_problem(name: str, known: Iterable[str], flag: str = "--env") -> str | None:
+    """Why ``name`` (given with ``flag``) names no env: neither one of ``known`` nor a
+    well-formed ``MODULE:CLASS`` (None when it names one; whether that module imports is found
+    when the env is built)."""
     known = list(known)
     if name in known:
         return None
@@ -71,7 +72,7 @@ def unknown_env_problem(name: str, known: Iterable[str]) -> str | None:
     near = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
     hint = f" (did you mean {near[0]}?)" if near else ""
     return (
-        f"unknown env {name!r} for --env{hint}; choose one of: {', '.join(known)}; or "
+        f"unknown env {name!r} for {flag}{hint}; choose one of: {', '.join(known)}; or "
         "MODULE:CLASS, a GoalEnv subclass of your own"
     )
 
