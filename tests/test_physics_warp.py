@@ -93,7 +93,7 @@ def test_missing_warp_names_the_install(monkeypatch):
 
     monkeypatch.setattr(mjx_warp, "WARP_INSTALLED", False)
     with pytest.raises(
-        ValueError, match=r"--physics warp \(impl='warp'\) is not available.*jaxcrl\[warp\]"
+        ValueError, match=r"--physics warp \(impl='warp'\) is not available.*pip install .*\[warp\]"
     ):
         make_env("reacher", impl="warp")
 
