@@ -419,10 +419,12 @@ def test_a_logger_package_that_does_not_import_is_refused_with_its_cause(monkeyp
     monkeypatch.setattr(importlib, "import_module", broken_import)
     with pytest.raises(ConfigError) as error:
         check_logger_packages(["wandb"])
+    from jaxcrl.extras import install_extra
+
     assert str(error.value) == (
         "--loggers wandb: the wandb package is installed but does not import "
-        "(ModuleNotFoundError: No module named 'opentelemetry'); repair it (pip install -e "
-        "'.[wandb]') or drop wandb from --loggers"
+        "(ModuleNotFoundError: No module named 'opentelemetry'); repair it "
+        f"({install_extra('wandb')}) or drop wandb from --loggers"
     )
 
 
