@@ -170,9 +170,10 @@ def test_the_readme_python_that_trains_runs_at_a_tiny_size(tmp_path, monkeypatch
 
     import jaxcrl
 
-    def tiny(env: str = TINY.env, **options):
-        """The example's config at the test's tiny sizes, in a folder of the test's."""
-        return dataclasses.replace(TINY, env=env, progress=False, run_dir=str(tmp_path / "run"))
+    def tiny(**options):
+        """The test's tiny run (its programs compiled by other tests already), in a folder of
+        the test's, in place of the example's config."""
+        return dataclasses.replace(TINY, progress=False, run_dir=str(tmp_path / "run"))
 
     monkeypatch.setattr(jaxcrl, "TrainConfig", tiny)
     trains = re.compile(r"^[^#\n]*\btrain\(", flags=re.M)
