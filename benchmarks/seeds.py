@@ -19,7 +19,7 @@ import json
 import subprocess
 import sys
 
-from arguments import fail, positive_int  # sibling module
+from arguments import check_env_name, fail, positive_int  # sibling module
 
 ONE_RUN = """
 import json, resource, sys, tempfile
@@ -120,6 +120,7 @@ def main() -> None:
         "--prefill-steps", type=int, default=None, help="default: the library's (TrainConfig)"
     )
     args = parser.parse_args()
+    check_env_name(args.env)  # before the table's header: each seed count runs in a child
     base_count, base = args.seeds[0], None
     relative = f"× {base_count} seed{'s' if base_count > 1 else ''}"
     print(

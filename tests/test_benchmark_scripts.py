@@ -60,16 +60,18 @@ def test_sizes_below_one_are_refused_by_argparse(script, argv, monkeypatch, caps
         ("env_sps_mjx", "--envs"),
         ("random_object_moves", "--env"),
         ("redraw_cost", "--envs"),
+        ("seeds", "--env"),  # before its table's header
     ],
 )
 def test_unknown_env_names_are_refused_in_one_line_listing_valid_ones(
-    script, env_flag, monkeypatch
+    script, env_flag, monkeypatch, capsys
 ):
     # The flag is named as given (--envs was told as --env), before any env is timed.
     names = ["reacher", "nope"] if env_flag == "--envs" else ["nope"]
     pattern = rf"^error: unknown env 'nope' for {env_flag}; .*point_open"
     with pytest.raises(SystemExit, match=pattern):
         run_main(script, [env_flag, *names], monkeypatch)
+    assert capsys.readouterr().out == ""  # nothing measured or printed first
 
 
 @pytest.mark.parametrize(
