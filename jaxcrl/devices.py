@@ -126,7 +126,8 @@ def check_memory(
     learner_need = tree_bytes(getattr(state_shapes, "agent", {})) // jax.process_count()
     networks = learner_need > state_need - learner_need
     mostly = (
-        "its networks and their optimiser state: --hidden-width, --hidden-depth, --repr-dim"
+        "its networks and their optimiser state: --hidden-width, --hidden-depth, --repr-dim, "
+        "with pixels --cnn-features"
         if networks
         else "its replay buffer: --buffer-size per member"
     )
@@ -139,7 +140,11 @@ def check_memory(
         fix = f"lower {episodes_option}"
     else:
         parts = f"{state} and its {evaluation}"
-        fix = "lower --buffer-size or --num-seeds" if not networks else "use smaller networks"
+        fix = (
+            "use smaller networks or fewer --num-seeds"
+            if networks
+            else "lower --buffer-size or --num-seeds"
+        )
     if resuming:
         fix = "resume it on devices with more memory (a resumed run keeps its sizes)"
     raise ConfigError(

@@ -342,7 +342,7 @@ def test_a_state_made_large_by_its_networks_names_the_network_options(monkeypatc
     with pytest.raises(
         ConfigError,
         match=r"needs 1.0 GiB \(mostly its networks and their "
-        r"optimiser state: --hidden-width, .*; use smaller networks$",
+        r"optimiser state: --hidden-width, .*; use smaller networks or fewer --num-seeds$",
     ):
         devices.check_memory(wide)
     deep = State(jax.ShapeDtypeStruct((8,), np.float32), jax.ShapeDtypeStruct((2**30,), np.uint8))
