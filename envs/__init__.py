@@ -165,7 +165,7 @@ MAZE_FAMILIES = {
 
 
 def register_maze(
-    name: str, ascii_map: str, description: str | None = None
+    name: str, ascii_map: str, description: str | None = None, replace: bool = False
 ) -> tuple[str, str, str]:
     """Add an ASCII maze (checked by mazes.add_layout); register ``point_``, ``ant_`` and
     ``humanoid_NAME``.
@@ -175,23 +175,26 @@ def register_maze(
     maze shows upside down, its first line at the bottom. The names live in this process only;
     ``portable_env(name)`` gives the ``*_maze_custom`` name and ``layout`` option that rebuild the
     same env from a run's config.yaml in any process (eval.py, --resume, --video, collect.py).
+    ``replace`` redefines a maze this function added with another map (a notebook cell edited
+    and run again); runs saved already keep the map they trained on.
     """
     env_names = (f"point_{name}", f"ant_{name}", f"humanoid_{name}")
     taken = [env_name for env_name in env_names if env_name in _REGISTRY]
     by_this_call = [_REGISTRY[env_name].kwargs.get("layout") == name for env_name in taken]
     if taken and not (len(taken) == len(env_names) and all(by_this_call)):
         raise ValueError(f"environment {taken[0]!r} is already registered; pick another maze name")
-    rows, cols = add_layout(name, ascii_map).shape  # the same map again (a notebook cell rerun)
-    if taken:
-        return env_names
+    rows, cols = add_layout(name, ascii_map, replace).shape  # the same map again: a cell rerun
     text = description or f"{rows}x{cols} maze {name!r}"
-    register(
-        env_names[0], "point_maze", "PointMaze", f"2-D point mass, {text} (pure JAX)", layout=name
+    builds = (
+        ("point_maze", "PointMaze", f"2-D point mass, {text} (pure JAX)"),
+        ("ant", "AntMaze", f"quadruped, {text}, 4 m cells (MJX)"),
+        ("humanoid", "HumanoidMaze", f"humanoid, {text}, 2 m cells (MJX)"),
     )
-    register(env_names[1], "ant", "AntMaze", f"quadruped, {text}, 4 m cells (MJX)", layout=name)
-    register(
-        env_names[2], "humanoid", "HumanoidMaze", f"humanoid, {text}, 2 m cells (MJX)", layout=name
-    )
+    for env_name, (module, class_name, about) in zip(env_names, builds, strict=True):
+        if taken:  # the same maze again, or redefined (its envs read the map when built)
+            _REGISTRY[env_name] = _REGISTRY[env_name]._replace(description=about)
+        else:
+            register(env_name, module, class_name, about, layout=name)
     return env_names
 
 

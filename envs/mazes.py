@@ -317,8 +317,12 @@ def layout_option(ascii_map: str) -> str:
     return f"layout='{layout_rows(ascii_map)}'"
 
 
-def add_layout(name: str, ascii_map: str) -> np.ndarray:
-    """Check ``ascii_map`` and add it to LAYOUTS as ``name``; returns its wall grid [rows, cols]."""
+BUILT_IN_LAYOUTS = frozenset(LAYOUTS)  # what register_maze may never redefine
+
+
+def add_layout(name: str, ascii_map: str, replace: bool = False) -> np.ndarray:
+    """Check ``ascii_map`` and add it to LAYOUTS as ``name`` (``replace``: over an added maze of
+    that name with another map; never a built-in one); returns its wall grid [rows, cols]."""
     if not name.isidentifier():
         raise ValueError(f"maze name {name!r} must be a Python identifier (letters, digits, _)")
     if not isinstance(ascii_map, str):
@@ -327,6 +331,12 @@ def add_layout(name: str, ascii_map: str) -> np.ndarray:
     walls = parse_layout(ascii_map)
     check_layout(walls)
     if name in LAYOUTS and _rows(LAYOUTS[name]) != _rows(ascii_map):
-        raise ValueError(f"maze {name!r} already exists with a different map; pick another name")
+        if name in BUILT_IN_LAYOUTS:
+            raise ValueError(f"maze {name!r} is built in; pick another name")
+        if not replace:
+            raise ValueError(
+                f"maze {name!r} already exists with a different map; pick another name, or give "
+                "replace=True to redefine it (runs saved already keep the map they trained on)"
+            )
     LAYOUTS[name] = ascii_map
     return walls

@@ -203,7 +203,7 @@ def test_add_layout_refuses_bad_maps_naming_the_problem(ascii_map, message):
 def test_add_layout_refuses_bad_names_and_a_different_map_under_a_taken_name():
     with pytest.raises(ValueError, match="identifier"):
         add_layout("two words", ZIGZAG)
-    with pytest.raises(ValueError, match="already exists"):
+    with pytest.raises(ValueError, match="is built in; pick another name"):
         add_layout("u_maze", ZIGZAG)
     add_layout("u_maze", LAYOUTS["u_maze"])  # the same map again is accepted
     # Rows joined by '/' as the layout option takes them; no map at all is named as such.
@@ -218,8 +218,15 @@ def test_register_maze_builds_resets_and_steps_a_point_an_ant_and_a_humanoid_env
     assert names == ("point_test_zigzag", "ant_test_zigzag", "humanoid_test_zigzag")
     assert set(names) <= set(registered_envs())
     assert register_maze("test_zigzag", ZIGZAG) == names  # the same map again: a rerun cell
-    with pytest.raises(ValueError, match="already exists with a different map"):
+    with pytest.raises(ValueError, match="already exists with a different map; .*replace=True"):
         register_maze("test_zigzag", ZIGZAG.replace("G", "."))
+    # A notebook cell edited and run again redefines it (it could only take another name).
+    wider = "\n".join(row + "#" for row in ZIGZAG.strip().splitlines())
+    assert register_maze("test_redrawn", ZIGZAG) == register_maze("test_redrawn", wider, None, True)
+    assert np.shape(make_env("point_test_redrawn").walls) == (7, 8)  # built from the new map
+    assert "7x8 maze" in registered_envs()["point_test_redrawn"]
+    with pytest.raises(ValueError, match="maze 'u_maze' is built in"):
+        add_layout("u_maze", ZIGZAG, replace=True)
     with pytest.raises(ValueError, match="environment 'point_open' is already registered"):
         register_maze("open", ZIGZAG)
 
