@@ -15,6 +15,9 @@ from typing import Any
 # What a Ctrl-C during setup says after "stopped while setting up": what it leaves behind, as
 # the run knows it (a run directory taken, a resume's checkpoint); set by ``say_on_setup_stop``.
 _SETUP_STOP_NOTE = ["nothing was trained"]
+# Whether a Ctrl-C now ends the process (setup): the training loop disarms it as it takes over,
+# before its own handler is set, so that no signal meant for the loop is taken for setup's.
+_SETUP_ARMED = [False]
 
 
 def say_on_setup_stop(note: str) -> None:
@@ -44,10 +47,12 @@ def interrupt_ends_setup():
     previous_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
     watched = (read_end, setup_handler)
     watcher = threading.Thread(target=_end_on_interrupt, args=watched, daemon=True)
+    _SETUP_ARMED[0] = True
     watcher.start()
     try:
         yield
     finally:
+        _SETUP_ARMED[0] = False
         signal.set_wakeup_fd(previous_fd)
         signal.signal(signal.SIGINT, previous)
         os.close(write_end)  # the watcher reads the end of the pipe and returns
@@ -57,14 +62,16 @@ def interrupt_ends_setup():
 
 
 def _end_on_interrupt(read_end: int, setup_handler: Any) -> None:
-    """Wait for SIGINT's byte on the wakeup pipe while ``setup_handler`` is SIGINT's (not the
-    training loop's, which stops at a checkpoint); then say where the run stands and end the
-    process by SIGINT (its default action, set in C: Python sets handlers in its main thread)."""
+    """Wait for SIGINT's byte on the wakeup pipe while setup is armed and ``setup_handler`` is
+    SIGINT's (not once the training loop, which stops at a checkpoint, has taken over); then say
+    where the run stands and end the process by SIGINT (its default action, set in C: Python
+    sets handlers in its main thread)."""
     while True:
         received = os.read(read_end, 64)
         if not received:  # setup is over: the pipe was closed
             return
-        if signal.SIGINT in received and signal.getsignal(signal.SIGINT) is setup_handler:
+        armed = _SETUP_ARMED[0] and signal.getsignal(signal.SIGINT) is setup_handler
+        if signal.SIGINT in received and armed:
             break
     print(f"stopped while setting up: {_SETUP_STOP_NOTE[0]}", file=sys.stderr, flush=True)
     try:
@@ -115,6 +122,7 @@ def stop_requests():
     the run stops at its next checkpoint. A second signal raises StoppedAtOnce wherever the run
     is (an evaluation of OGBench's envs on the host can take minutes)."""
     received = StopRequests()
+    _SETUP_ARMED[0] = False  # from here on, a Ctrl-C asks this loop to stop
     if threading.current_thread() is not threading.main_thread():
         yield received  # signal handlers can only be set from the main thread
         return
