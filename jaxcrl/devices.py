@@ -97,6 +97,10 @@ def gib(size: float) -> str:
     return f"{size / 2**30:.1f} GiB"
 
 
+# The fix a resumed run is offered when a device is too small: its sizes are fixed.
+RESUME_ON_MORE_MEMORY = "resume it on a device with more memory (a resumed run keeps its sizes)"
+
+
 def check_memory(
     state_shapes: Any,
     eval_need: int = 0,
@@ -166,7 +170,7 @@ def check_step_memory(compiled: Any, resuming: bool = False) -> None:
     if need <= 0.9 * have:
         return
     fix = (
-        "resume it on a device with more memory (a resumed run keeps its sizes)"
+        RESUME_ON_MORE_MEMORY
         if resuming
         else "train a new run with a smaller --batch-size (with pixels, a smaller image_size "
         "or fewer --cnn-channels)"
@@ -200,7 +204,7 @@ def check_evaluation_memory(
     if state + work <= 0.9 * have:
         return
     if resuming:
-        fix = "resume it on a device with more memory (a resumed run keeps its sizes)"
+        fix = RESUME_ON_MORE_MEMORY
     elif training is not None:
         fix = f"train a new run with fewer {episodes_option} (nothing was trained)"
     else:

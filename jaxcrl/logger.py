@@ -406,7 +406,7 @@ class WandbLog:
             raise
         except (Exception, SystemExit) as error:  # W&B's teardown exits with its service's code
             if self.run is not None:
-                tqdm.write(
+                bar_write(
                     f"warning: W&B {what} ({type(error).__name__}: {all_lines(error)}); {after}",
                     file=sys.stderr,
                 )
